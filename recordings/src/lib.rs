@@ -1,0 +1,1 @@
+//! RTP capture, playable copies, sealing.

@@ -1,0 +1,1 @@
+//! Signalling messages, rooms and the media peer.

@@ -1,0 +1,202 @@
+//! `remote-hearing admin …` and `remote-hearing demo`.
+
+use std::io::Read;
+
+use clap::Subcommand;
+use secrecy::SecretString;
+
+use crate::{
+    clock::SystemClock,
+    config::Config,
+    identity::{Role, staff},
+    state::AppState,
+};
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a brigade; prints its id.
+    CreateBrigade {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, default_value = "Asia/Shanghai")]
+        timezone: String,
+        /// Seats per one-hour slot.
+        #[arg(long, default_value_t = 4)]
+        seats: i64,
+        /// Opening hours, e.g. 09:00-12:00,13:30-17:30.
+        #[arg(long, default_value = "09:00-12:00,13:30-17:30")]
+        hours: String,
+        /// Open weekdays, e.g. mon-fri or mon,wed,fri.
+        #[arg(long, default_value = "mon-fri")]
+        weekdays: String,
+    },
+    /// Create an officer, auditor or admin; reads the password from standard input; prints the id.
+    CreateUser {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        badge: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        brigade: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+async fn state_for(config: Config) -> anyhow::Result<AppState> {
+    crate::startup::build_state(config, std::sync::Arc::new(SystemClock)).await
+}
+
+pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let state = state_for(config).await?;
+    match cmd {
+        AdminCommand::CreateBrigade {
+            name,
+            address,
+            timezone,
+            seats,
+            hours,
+            weekdays,
+        } => {
+            let id = create_brigade(&state, &name, &address, &timezone, seats, &hours, &weekdays)
+                .await?;
+            println!("{id}");
+        }
+        AdminCommand::CreateUser {
+            role,
+            badge,
+            name,
+            brigade,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role)
+                .filter(|r| *r != Role::Citizen)
+                .ok_or_else(|| anyhow::anyhow!("--role must be officer, auditor or admin"))?;
+            if !password_stdin {
+                anyhow::bail!("give the password on standard input with --password-stdin");
+            }
+            let mut pw = String::new();
+            std::io::stdin().read_to_string(&mut pw)?;
+            let pw = pw.trim_end_matches(['\r', '\n']).to_string();
+            if pw.chars().count() < 8 {
+                anyhow::bail!("the password must have at least 8 characters");
+            }
+            let id = staff::create(
+                &state,
+                staff::NewStaff {
+                    role,
+                    badge,
+                    name,
+                    brigade_id: brigade,
+                    password: SecretString::from(pw),
+                },
+            )
+            .await?;
+            println!("{id}");
+        }
+    }
+    Ok(())
+}
+
+/// Inserts a brigade after checking its fields; returns the id.
+pub async fn create_brigade(
+    state: &AppState,
+    name: &str,
+    address: &str,
+    timezone: &str,
+    seats: i64,
+    hours: &str,
+    weekdays: &str,
+) -> anyhow::Result<String> {
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        anyhow::bail!("--name must be 1 to 100 characters");
+    }
+    timezone
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| anyhow::anyhow!("--timezone {timezone} is not a known time zone"))?;
+    if !(1..=1000).contains(&seats) {
+        anyhow::bail!("--seats must be between 1 and 1000");
+    }
+    let id = crate::ids::new_id();
+    sqlx::query(
+        "INSERT INTO brigades (id, name, address, timezone, seats_per_slot, slot_minutes, hours, weekdays, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 60, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(name.trim())
+    .bind(address)
+    .bind(timezone)
+    .bind(seats)
+    .bind(hours)
+    .bind(weekdays)
+    .bind(state.clock.now_ms())
+    .execute(&state.db.write)
+    .await?;
+    Ok(id)
+}
+
+const DEMO_BRIGADE: &str = "演示交警大队";
+const DEMO_USERS: [(&str, Role, &str, &str); 3] = [
+    ("officer", Role::Officer, "100001", "demo-officer-1"),
+    ("auditor", Role::Auditor, "200001", "demo-auditor-1"),
+    ("admin", Role::Admin, "900001", "demo-admin-1"),
+];
+
+/// Creates the demo brigade and users once; prints their logins.
+pub async fn demo(config: Config) -> anyhow::Result<()> {
+    if config.is_production() {
+        anyhow::bail!("demo accounts are not created in production mode");
+    }
+    let state = state_for(config).await?;
+    let existing: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM brigades WHERE name = $1 ORDER BY created_at LIMIT 1")
+            .bind(DEMO_BRIGADE)
+            .fetch_optional(&state.db.read)
+            .await?;
+    let brigade = match existing {
+        Some((id,)) => id,
+        None => {
+            create_brigade(
+                &state,
+                DEMO_BRIGADE,
+                "演示市人民路1号",
+                "Asia/Shanghai",
+                4,
+                "08:00-20:00",
+                "mon-sun",
+            )
+            .await?
+        }
+    };
+    println!("brigade {brigade}");
+    for (label, role, badge, password) in DEMO_USERS {
+        if staff::find_by_badge(&state, badge).await?.is_none() {
+            let brigade_id = (role == Role::Officer).then(|| brigade.clone());
+            let name = format!(
+                "演示{}",
+                match role {
+                    Role::Officer => "民警",
+                    Role::Auditor => "审计员",
+                    _ => "管理员",
+                }
+            );
+            staff::create(
+                &state,
+                staff::NewStaff {
+                    role,
+                    badge: badge.into(),
+                    name,
+                    brigade_id,
+                    password: SecretString::from(password),
+                },
+            )
+            .await?;
+        }
+        println!("{label} {badge} {password}");
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The command line (API.md, Operations): `serve`, `migrate`, `admin …`, `demo`. Commands that
+//! create something print the new id alone as the last line of standard output.
+
+mod admin;
+
+pub use admin::create_brigade;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "remote-hearing",
+    version,
+    about = "Remote video adjudication of traffic violations"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command that touches the store takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// A TOML file overriding config/default.toml.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite file, keys and recordings live.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(d) = &self.data_dir {
+            config.server.data_dir = d.clone();
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on (port 0 picks one).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Run the database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Administration: brigades and staff accounts.
+    Admin {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
+    Demo {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { store, listen } => {
+            let mut config = store.load()?;
+            if let Some(l) = listen {
+                config.server.listen = l;
+            }
+            crate::telemetry::init_tracing(
+                config.is_production() || config.server.log_format == "json",
+            );
+            let listener = tokio::net::TcpListener::bind(&config.server.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.listen))?;
+            crate::run(config, listener, crate::startup::shutdown_signal()).await
+        }
+        Command::Migrate { store } => {
+            let config = store.load()?;
+            let db = crate::store::Db::connect(&config).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin { store, command } => admin::execute(store.load()?, command).await,
+        Command::Demo { store } => admin::demo(store.load()?).await,
+    }
+}

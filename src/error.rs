@@ -1,0 +1,201 @@
+//! The one error type of the HTTP layer. Client errors carry a stable `code`, a readable
+//! message and optionally the offending `field`; internal errors are logged with context and
+//! answered with a generic 500. Database constraint names map to stable codes here.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// Unique/check constraint (or SQLite "table.column" / index name) → (status, code, message).
+/// Modules add their rows here.
+pub const CONSTRAINT_CODES: &[(&str, u16, &str, &str)] = &[
+    (
+        "staff_badge_key",
+        409,
+        "badge_taken",
+        "this badge is already registered",
+    ),
+    (
+        "staff.badge",
+        409,
+        "badge_taken",
+        "this badge is already registered",
+    ),
+];
+
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+pub type ApiResult<T> = Result<T, AppError>;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    pub fn unprocessable(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role may not do this",
+        )
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "log in first (missing or expired token)",
+        )
+    }
+    pub fn throttled(code: &'static str, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            code,
+            format!("too many requests; try again in {retry_after_secs} s"),
+        );
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+    /// Logs the cause and answers a generic 500.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, "answering {}", self.status);
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// Maps a database error to a constraint code when one is known.
+fn constraint_error(db: &dyn sqlx::error::DatabaseError) -> Option<AppError> {
+    let name = db
+        .constraint()
+        .map(str::to_owned)
+        .unwrap_or_else(|| db.message().to_owned());
+    CONSTRAINT_CODES
+        .iter()
+        .find(|(c, ..)| name.contains(c))
+        .map(|(_, status, code, msg)| {
+            AppError::new(
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::CONFLICT),
+                code,
+                *msg,
+            )
+        })
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => AppError::not_found(),
+            sqlx::Error::Database(db) => match constraint_error(db.as_ref()) {
+                Some(mapped) => mapped,
+                None => AppError::internal(format!("database: {e}")),
+            },
+            sqlx::Error::PoolTimedOut => AppError::unavailable("database busy, try again"),
+            _ => AppError::internal(format!("database: {e}")),
+        }
+    }
+}
+
+impl From<redis::RedisError> for AppError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+            tracing::error!(error = %e, "redis unreachable");
+            return AppError::unavailable("a backing service is unreachable, try again");
+        }
+        AppError::internal(format!("redis: {e}"))
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<AppError>() {
+            Ok(app) => app,
+            Err(e) => AppError::internal(format!("{e:#}")),
+        }
+    }
+}

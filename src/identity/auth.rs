@@ -1,0 +1,132 @@
+//! Per-role extractors: a handler's signature states who may call it. A missing or expired
+//! token is 401; a valid token of the wrong role is 403.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppError, ids, state::AppState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Citizen,
+    Officer,
+    Auditor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Citizen => "citizen",
+            Role::Officer => "officer",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "citizen" => Some(Role::Citizen),
+            "officer" => Some(Role::Officer),
+            "auditor" => Some(Role::Auditor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Any valid session.
+#[derive(Debug, Clone)]
+pub struct AnyAuth {
+    pub role: Role,
+    pub subject_id: String,
+    pub brigade_id: Option<String>,
+    pub token_hash: String,
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+}
+
+impl FromRequestParts<AppState> for AnyAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(found) = parts.extensions.get::<AnyAuth>() {
+            return Ok(found.clone());
+        }
+        let token = bearer(parts).ok_or_else(AppError::unauthorized)?;
+        let hash = ids::token_hash(token);
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT s.role, s.subject_id, st.brigade_id FROM sessions s LEFT JOIN staff st ON st.id = s.subject_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(&hash)
+        .bind(state.clock.now_ms())
+        .fetch_optional(&state.db.read)
+        .await?;
+        let (role, subject_id, brigade_id) = row.ok_or_else(AppError::unauthorized)?;
+        let role = Role::parse(&role).ok_or_else(AppError::unauthorized)?;
+        let auth = AnyAuth {
+            role,
+            subject_id,
+            brigade_id,
+            token_hash: hash,
+        };
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, |$a:ident| $allowed:expr, { $($field:ident : $val:expr),* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name { $(pub $field: role_extractor!(@ty $field)),* }
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+                let $a = AnyAuth::from_request_parts(parts, state).await?;
+                if !$allowed {
+                    return Err(AppError::forbidden());
+                }
+                Ok($name { $($field: $val),* })
+            }
+        }
+    };
+    (@ty citizen_id) => { String };
+    (@ty user_id) => { String };
+    (@ty brigade_id) => { Option<String> };
+    (@ty role) => { Role };
+}
+
+role_extractor!(
+    /// A logged-in citizen.
+    CitizenAuth, |a| a.role == Role::Citizen, { citizen_id: a.subject_id }
+);
+role_extractor!(
+    /// An officer (of the brigade in `brigade_id`).
+    OfficerAuth, |a| a.role == Role::Officer, { user_id: a.subject_id.clone(), brigade_id: a.brigade_id }
+);
+role_extractor!(
+    /// An auditor (read-only).
+    AuditorAuth, |a| a.role == Role::Auditor, { user_id: a.subject_id }
+);
+role_extractor!(
+    /// An administrator.
+    AdminAuth, |a| a.role == Role::Admin, { user_id: a.subject_id }
+);
+role_extractor!(
+    /// Any staff member: officer, auditor or admin.
+    StaffAuth, |a| a.role != Role::Citizen, { user_id: a.subject_id.clone(), role: a.role, brigade_id: a.brigade_id }
+);

@@ -1,0 +1,12 @@
+//! Identity: citizens (phone + SMS code; WeChat when configured), staff (officers, auditors,
+//! admins: badge + argon2id password), sessions (random opaque tokens stored hashed, with an
+//! expiry), and the per-role extractors every route uses to say who may call it.
+
+pub mod auth;
+pub mod passwords;
+mod routes;
+pub mod sessions;
+pub mod staff;
+
+pub use auth::{AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, Role, StaffAuth};
+pub use routes::router;

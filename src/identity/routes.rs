@@ -1,0 +1,295 @@
+//! Login and logout endpoints (API.md, Identity).
+
+use axum::{extract::State, http::StatusCode};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    domain::{PhoneNumber, SmsCode},
+    error::{ApiResult, AppError},
+    http::{ClientIp, Json},
+    ids,
+    sms::Purpose,
+    state::AppState,
+    throttle,
+};
+
+use super::{AdminAuth, AnyAuth, Role, passwords, sessions, staff};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_login_code))
+        .routes(routes!(citizen_login))
+        .routes(routes!(officer_login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_staff))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SmsCodeRequest {
+    phone: PhoneNumber,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SmsCodeSent {
+    resend_after_s: u64,
+}
+
+/// Sends a login code to a phone.
+#[utoipa::path(post, path = "/api/v1/auth/sms-code", request_body = SmsCodeRequest,
+    responses((status = 202, body = SmsCodeSent), (status = 429, body = crate::error::ErrorBody)))]
+async fn send_login_code(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<SmsCodeRequest>,
+) -> ApiResult<(StatusCode, Json<SmsCodeSent>)> {
+    let resend_after_s = state
+        .sms
+        .send_code(&state, Purpose::Login, &req.phone, &ip)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(SmsCodeSent { resend_after_s })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CitizenLogin {
+    phone: Option<PhoneNumber>,
+    code: Option<SmsCode>,
+    wx_code: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitizenView {
+    pub id: String,
+    pub phone_masked: Option<String>,
+    pub phone_bound: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitizenSession {
+    token: String,
+    citizen: CitizenView,
+}
+
+/// Logs a citizen in with phone + SMS code.
+#[utoipa::path(post, path = "/api/v1/auth/citizen", request_body = CitizenLogin,
+    responses((status = 200, body = CitizenSession), (status = 422, body = crate::error::ErrorBody)))]
+async fn citizen_login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<CitizenLogin>,
+) -> ApiResult<Json<CitizenSession>> {
+    if req.wx_code.is_some() {
+        return Err(AppError::unprocessable(
+            "wx_code",
+            "WeChat login is not configured on this server",
+        ));
+    }
+    let phone = req
+        .phone
+        .ok_or_else(|| AppError::unprocessable("phone", "phone is required"))?;
+    let code = req
+        .code
+        .ok_or_else(|| AppError::unprocessable("code", "code is required"))?;
+    let cfg = &state.config.auth;
+    throttle::hit(
+        &state,
+        "login_throttled",
+        &format!("login:ip:{ip}"),
+        cfg.login_per_ip,
+        cfg.login_window_s,
+    )
+    .await?;
+    state
+        .sms
+        .verify_code(&state, Purpose::Login, phone.as_str(), &code)
+        .await?;
+    let citizen = upsert_citizen(&state, &phone).await?;
+    let token = sessions::create(&state, Role::Citizen, &citizen.id).await?;
+    Ok(Json(CitizenSession { token, citizen }))
+}
+
+async fn upsert_citizen(state: &AppState, phone: &PhoneNumber) -> ApiResult<CitizenView> {
+    sqlx::query("INSERT INTO citizens (id, phone, phone_bound, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (phone) DO NOTHING")
+        .bind(ids::new_id())
+        .bind(phone.as_str())
+        .bind(state.clock.now_ms())
+        .execute(&state.db.write)
+        .await?;
+    let (id, bound): (String, i64) =
+        sqlx::query_as("SELECT id, phone_bound FROM citizens WHERE phone = $1")
+            .bind(phone.as_str())
+            .fetch_one(&state.db.write)
+            .await?;
+    Ok(CitizenView {
+        id,
+        phone_masked: Some(phone.masked()),
+        phone_bound: bound != 0,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OfficerLogin {
+    badge: String,
+    #[schema(value_type = String)]
+    password: SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffView {
+    id: String,
+    name: String,
+    role: Role,
+    brigade_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffSession {
+    token: String,
+    officer: StaffView,
+}
+
+/// Logs an officer, auditor or admin in with badge + password.
+#[utoipa::path(post, path = "/api/v1/auth/officer", request_body = OfficerLogin,
+    responses((status = 200, body = StaffSession), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+async fn officer_login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<OfficerLogin>,
+) -> ApiResult<Json<StaffSession>> {
+    if req.badge.is_empty() || req.badge.len() > 32 {
+        return Err(AppError::unprocessable(
+            "badge",
+            "badge must be 1 to 32 characters",
+        ));
+    }
+    let cfg = &state.config.auth;
+    throttle::hit(
+        &state,
+        "login_throttled",
+        &format!("login:ip:{ip}"),
+        cfg.login_per_ip,
+        cfg.login_window_s,
+    )
+    .await?;
+    throttle::hit(
+        &state,
+        "login_throttled",
+        &format!("login:badge:{}", req.badge),
+        cfg.login_per_subject,
+        cfg.login_window_s,
+    )
+    .await?;
+    let row = staff::find_by_badge(&state, &req.badge).await?;
+    let ok = passwords::verify(req.password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    let row = match row {
+        Some(r) if ok => r,
+        _ => {
+            return Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "wrong badge or password",
+            ));
+        }
+    };
+    let role =
+        Role::parse(&row.role).ok_or_else(|| AppError::internal("staff row with unknown role"))?;
+    let token = sessions::create(&state, role, &row.id).await?;
+    Ok(Json(StaffSession {
+        token,
+        officer: StaffView {
+            id: row.id,
+            name: row.name,
+            role,
+            brigade_id: row.brigade_id,
+        },
+    }))
+}
+
+/// Ends the caller's session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+async fn logout(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<StatusCode> {
+    sessions::delete(&state, &auth.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    role: Role,
+    id: String,
+    name: Option<String>,
+    brigade_id: Option<String>,
+    phone_masked: Option<String>,
+    phone_bound: Option<bool>,
+}
+
+/// Who the caller is.
+#[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = Me)))]
+async fn me(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<Json<Me>> {
+    if auth.role == Role::Citizen {
+        let (phone, bound): (Option<String>, i64) =
+            sqlx::query_as("SELECT phone, phone_bound FROM citizens WHERE id = $1")
+                .bind(&auth.subject_id)
+                .fetch_one(&state.db.read)
+                .await?;
+        let masked = phone
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse(p).ok())
+            .map(|p| p.masked());
+        return Ok(Json(Me {
+            role: auth.role,
+            id: auth.subject_id,
+            name: None,
+            brigade_id: None,
+            phone_masked: masked,
+            phone_bound: Some(bound != 0),
+        }));
+    }
+    let row = staff::find(&state, &auth.subject_id)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
+    Ok(Json(Me {
+        role: auth.role,
+        id: row.id,
+        name: Some(row.name),
+        brigade_id: row.brigade_id,
+        phone_masked: None,
+        phone_bound: None,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffListItem {
+    id: String,
+    badge: String,
+    name: String,
+    role: String,
+    brigade_id: Option<String>,
+}
+
+/// Staff accounts (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/staff", responses((status = 200, body = [StaffListItem])))]
+async fn list_staff(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+) -> ApiResult<Json<Vec<StaffListItem>>> {
+    let rows: Vec<staff::StaffRow> = sqlx::query_as(
+        "SELECT id, badge, name, role, brigade_id, password_hash FROM staff ORDER BY badge",
+    )
+    .fetch_all(&state.db.read)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| StaffListItem {
+                id: r.id,
+                badge: r.badge,
+                name: r.name,
+                role: r.role,
+                brigade_id: r.brigade_id,
+            })
+            .collect(),
+    ))
+}

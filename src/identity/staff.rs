@@ -1,0 +1,84 @@
+//! Staff accounts (officers, auditors, admins): created by the admin CLI; no open sign-up.
+
+use secrecy::SecretString;
+
+use crate::{ids, state::AppState};
+
+use super::{Role, passwords};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffRow {
+    pub id: String,
+    pub badge: String,
+    pub name: String,
+    pub role: String,
+    pub brigade_id: Option<String>,
+    pub password_hash: String,
+}
+
+pub struct NewStaff {
+    pub role: Role,
+    pub badge: String,
+    pub name: String,
+    pub brigade_id: Option<String>,
+    pub password: SecretString,
+}
+
+/// Creates a staff account and returns its id.
+pub async fn create(state: &AppState, new: NewStaff) -> anyhow::Result<String> {
+    if new.role == Role::Citizen {
+        anyhow::bail!("staff role must be officer, auditor or admin");
+    }
+    if new.badge.trim().is_empty() || new.badge.len() > 32 {
+        anyhow::bail!("badge must be 1 to 32 characters");
+    }
+    if new.role == Role::Officer && new.brigade_id.is_none() {
+        anyhow::bail!("an officer needs --brigade ID");
+    }
+    if let Some(b) = &new.brigade_id {
+        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM brigades WHERE id = $1")
+            .bind(b)
+            .fetch_optional(&state.db.read)
+            .await?;
+        if found.is_none() {
+            anyhow::bail!("no brigade with id {b}");
+        }
+    }
+    let hash = passwords::hash(new.password).await?;
+    let id = ids::new_id();
+    sqlx::query(
+        "INSERT INTO staff (id, badge, name, role, brigade_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(new.badge.trim())
+    .bind(&new.name)
+    .bind(new.role.as_str())
+    .bind(&new.brigade_id)
+    .bind(hash)
+    .bind(state.clock.now_ms())
+    .execute(&state.db.write)
+    .await
+    .map_err(|e| match crate::error::AppError::from(e) {
+        app if app.code == "badge_taken" => anyhow::anyhow!("badge {} is already registered", new.badge),
+        app => anyhow::anyhow!("{}", app.message),
+    })?;
+    Ok(id)
+}
+
+pub async fn find_by_badge(state: &AppState, badge: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, badge, name, role, brigade_id, password_hash FROM staff WHERE badge = $1",
+    )
+    .bind(badge)
+    .fetch_optional(&state.db.read)
+    .await
+}
+
+pub async fn find(state: &AppState, id: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, badge, name, role, brigade_id, password_hash FROM staff WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.read)
+    .await
+}

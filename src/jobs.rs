@@ -1,0 +1,24 @@
+//! Background jobs, each a task that stops when the shutdown flag flips. Modules register
+//! their jobs in [`spawn_all`].
+
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::state::AppState;
+
+pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    vec![tokio::spawn(crate::identity::sessions::sweep_expired(
+        state.clone(),
+        stop.clone(),
+    ))]
+}
+
+/// Waits `period` or until stop; returns false when the job should end.
+pub async fn tick(stop: &mut watch::Receiver<bool>, period: std::time::Duration) -> bool {
+    if *stop.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(period) => !*stop.borrow(),
+        _ = stop.changed() => false,
+    }
+}

@@ -1,0 +1,22 @@
+//! remote-hearing: remote video adjudication of traffic violations. The library holds the
+//! whole server; `main.rs` only parses the command line. Start with [`run`].
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod ids;
+pub mod jobs;
+pub mod kv;
+pub mod secrets;
+pub mod sms;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod throttle;
+
+pub use startup::{build_state, run, run_with_clock, serve};

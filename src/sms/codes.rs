@@ -1,0 +1,166 @@
+//! Verification codes: 6 digits, bound to a purpose and subject, kept in Redis only as
+//! HMAC-SHA256(server key, purpose ‖ subject ‖ code) with an expiry on the injectable clock.
+//! The code itself is derived from a stored random nonce with the server key, so a resend
+//! within the validity sends the same code. Attempts are counted atomically (Lua); the 6th
+//! try of a code fails even when right; success deletes it.
+
+use ring::{hmac, rand::SecureRandom};
+
+use crate::{domain::SmsCode, error::AppError, state::AppState};
+
+#[derive(Debug, Clone)]
+pub enum Purpose {
+    Login,
+    Join { hearing_id: String },
+}
+
+impl Purpose {
+    pub fn tag(&self) -> String {
+        match self {
+            Purpose::Login => "login".into(),
+            Purpose::Join { hearing_id } => format!("join:{hearing_id}"),
+        }
+    }
+    pub fn message(&self, code: &str, minutes: u64) -> String {
+        match self {
+            Purpose::Login => {
+                format!("【远程执法】您的登录验证码为{code}，{minutes}分钟内有效，请勿泄露。")
+            }
+            Purpose::Join { .. } => {
+                format!(
+                    "【远程执法】您的远程处理视频验证码为{code}，{minutes}分钟内有效。民警不会索要此码以外的信息。"
+                )
+            }
+        }
+    }
+}
+
+const ATTEMPT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'0'} end
+local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if n > tonumber(ARGV[1]) then return {'1'} end
+return {'2', redis.call('HGET', KEYS[1], 'mac'), redis.call('HGET', KEYS[1], 'exp'), redis.call('HGET', KEYS[1], 'nonce')}
+"#;
+
+const CONSUME: &str = r#"
+if redis.call('HGET', KEYS[1], 'nonce') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+"#;
+
+fn key_of(state: &AppState, purpose: &Purpose, subject: &str) -> String {
+    state.kv.key(&format!("code:{}:{subject}", purpose.tag()))
+}
+
+fn mac_input(purpose: &Purpose, subject: &str, code: &str) -> Vec<u8> {
+    format!("rh-code-mac-v1\n{}\n{subject}\n{code}", purpose.tag()).into_bytes()
+}
+
+fn derive_code(key: &hmac::Key, purpose: &Purpose, subject: &str, nonce: &str) -> String {
+    let tag = hmac::sign(
+        key,
+        format!("rh-code-derive-v1\n{}\n{subject}\n{nonce}", purpose.tag()).as_bytes(),
+    );
+    let b = tag.as_ref();
+    let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) % 1_000_000;
+    format!("{n:06}")
+}
+
+/// Issues a code (or returns the live one) and stores its HMAC.
+pub async fn issue(
+    state: &AppState,
+    key: &hmac::Key,
+    purpose: &Purpose,
+    subject: &str,
+) -> Result<String, AppError> {
+    let k = key_of(state, purpose, subject);
+    let mut conn = state.kv.conn();
+    let now = state.clock.now_ms();
+    let (nonce, exp): (Option<String>, Option<i64>) = redis::cmd("HMGET")
+        .arg(&k)
+        .arg("nonce")
+        .arg("exp")
+        .query_async(&mut conn)
+        .await?;
+    if let (Some(nonce), Some(exp)) = (nonce, exp)
+        && exp > now
+    {
+        return Ok(derive_code(key, purpose, subject, &nonce));
+    }
+    let mut raw = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|_| AppError::internal("rng failed"))?;
+    let nonce = hex::encode(raw);
+    let code = derive_code(key, purpose, subject, &nonce);
+    let mac = hex::encode(hmac::sign(key, &mac_input(purpose, subject, &code)).as_ref());
+    let ttl_ms = (state.config.sms.code_ttl_s as i64) * 1000;
+    let _: () = redis::pipe()
+        .atomic()
+        .del(&k)
+        .hset_multiple(
+            &k,
+            &[
+                ("nonce", nonce.as_str()),
+                ("mac", mac.as_str()),
+                ("exp", &(now + ttl_ms).to_string()),
+            ],
+        )
+        .hset(&k, "attempts", 0)
+        .pexpire(&k, ttl_ms + 60_000)
+        .query_async(&mut conn)
+        .await?;
+    Ok(code)
+}
+
+fn invalid() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "code_invalid",
+        "the code is wrong or has expired",
+    )
+    .with_field("code")
+}
+
+/// Verifies `code`; on success the code is consumed.
+pub async fn verify(
+    state: &AppState,
+    key: &hmac::Key,
+    purpose: &Purpose,
+    subject: &str,
+    code: &SmsCode,
+) -> Result<(), AppError> {
+    let k = key_of(state, purpose, subject);
+    let mut conn = state.kv.conn();
+    let max = state.config.sms.max_attempts;
+    let r: Vec<String> = redis::Script::new(ATTEMPT)
+        .key(&k)
+        .arg(max)
+        .invoke_async(&mut conn)
+        .await?;
+    match r.first().map(String::as_str) {
+        Some("1") => {
+            return Err(AppError::throttled(
+                "code_attempts_exceeded",
+                state.config.sms.resend_after_s,
+            ));
+        }
+        Some("2") => {}
+        _ => return Err(invalid()),
+    }
+    let field = |i: usize| -> Result<String, AppError> { r.get(i).cloned().ok_or_else(invalid) };
+    let (mac, exp, nonce) = (field(1)?, field(2)?, field(3)?);
+    if exp.parse::<i64>().unwrap_or(0) <= state.clock.now_ms() {
+        return Err(invalid());
+    }
+    let mac = hex::decode(mac).map_err(|_| invalid())?;
+    hmac::verify(key, &mac_input(purpose, subject, code.as_str()), &mac).map_err(|_| invalid())?;
+    let consumed: i64 = redis::Script::new(CONSUME)
+        .key(&k)
+        .arg(&nonce)
+        .invoke_async(&mut conn)
+        .await?;
+    if consumed != 1 {
+        return Err(invalid());
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Building and running the server: `run(config, listener, shutdown)` connects the store and
+//! Redis (failing fast with one clear line), runs migrations, starts the background jobs and
+//! serves HTTP until `shutdown` resolves. Tests call it on port 0.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    clock::{SharedClock, SystemClock},
+    config::Config,
+    kv::Kv,
+    state::{AppState, Inner},
+    store::Db,
+};
+
+/// Runs the server with the system clock.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_with_clock(config, Arc::new(SystemClock), listener, shutdown).await
+}
+
+/// Connects everything and builds the state (also used by CLI commands that need it).
+pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+        format!(
+            "cannot create data dir {}",
+            config.server.data_dir.display()
+        )
+    })?;
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    let kv = Kv::connect(&config).await?;
+    let sms = crate::sms::Sms::new(&config)?;
+    Ok(AppState(Arc::new(Inner {
+        config: Arc::new(config),
+        db,
+        kv,
+        clock,
+        metrics: crate::telemetry::metrics_handle(),
+        sms,
+    })))
+}
+
+/// Runs the server with an injected clock.
+pub async fn run_with_clock(
+    config: Config,
+    clock: SharedClock,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = build_state(config, clock).await?;
+    serve(state, listener, shutdown).await
+}
+
+/// Serves an already built state until `shutdown` resolves, then stops the jobs.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let jobs = crate::jobs::spawn_all(&state, stop_rx);
+    let app = crate::http::app(state.clone());
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")?;
+    let _ = stop_tx.send(true);
+    for job in jobs {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), job).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received");
+}

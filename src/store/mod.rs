@@ -1,0 +1,137 @@
+//! The relational store: one sqlx `Any` pool pair for SQLite (default, a WAL file in the data
+//! dir) or PostgreSQL (`DATABASE_URL=postgres://…`), and the migrations of each backend.
+//! Owns connections and schema; the SQL of each feature lives in that feature's module.
+
+use std::{path::Path, time::Duration};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::{
+    AnyPool, Executor,
+    any::{AnyPoolOptions, install_default_drivers},
+    migrate::Migrator,
+};
+
+use crate::config::Config;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Reads go to `read`; writes and transactions to `write` (one connection on SQLite, so that
+/// writers queue in-process instead of failing with SQLITE_BUSY).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: AnyPool,
+    pub write: AnyPool,
+    pub backend: Backend,
+}
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Db {
+    /// Connects to the configured database (creating the SQLite file if needed).
+    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let url = database_url(config);
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let shown = redact_url(&url);
+        match backend {
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(config.database.max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(&url)
+                    .await
+                    .with_context(|| format!("cannot connect to PostgreSQL at {shown} (is it running? check DATABASE_URL)"))?;
+                Ok(Db {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                })
+            }
+            Backend::Sqlite => {
+                let write = sqlite_pool(&url, 1)
+                    .await
+                    .with_context(|| format!("cannot open SQLite database {shown}"))?;
+                write.execute("PRAGMA journal_mode=WAL").await?;
+                let read = sqlite_pool(&url, config.database.max_connections.max(2)).await?;
+                Ok(Db {
+                    read,
+                    write,
+                    backend,
+                })
+            }
+        }
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let m = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.run(&self.write)
+            .await
+            .context("running database migrations")?;
+        Ok(())
+    }
+
+    /// A write transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.write.begin().await
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+}
+
+async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
+}
+
+/// `DATABASE_URL`/config, or the SQLite file in the data dir.
+pub fn database_url(config: &Config) -> String {
+    let url = config.database.url.expose_secret().trim().to_string();
+    if !url.is_empty() {
+        return url;
+    }
+    sqlite_url(&config.server.data_dir.join("remote-hearing.db"))
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Hides the password of a URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
