@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs (when missing, as root on Debian) and starts what the server and the tests need on
+# this machine: Redis always; PostgreSQL and Chromium when asked (`deps.sh postgres chromium`).
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+for extra in "$@"; do
+  case "$extra" in
+    postgres) command -v pg_ctlcluster >/dev/null || need+=(postgresql) ;;
+    chromium) command -v chromium >/dev/null || need+=(chromium) ;;
+  esac
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing: ${need[*]} — install them (apt-get install ${need[*]}) or run as root" >&2
+    exit 1
+  fi
+  echo "installing ${need[*]}…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Redis on loopback, unless one answers already.
+if ! redis-cli -p 6379 ping >/dev/null 2>&1; then
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null
+  for _ in $(seq 50); do redis-cli -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+for extra in "$@"; do
+  if [ "$extra" = postgres ]; then
+    ver=$(ls /etc/postgresql | sort -n | tail -1)
+    pg_ctlcluster "$ver" main start 2>/dev/null || true
+    for _ in $(seq 100); do su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break; sleep 0.2; done
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+  fi
+done

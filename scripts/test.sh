@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: unit, integration (real Redis; SQLite, or PostgreSQL when
+# TEST_DATABASE_URL=postgres://… is set) and, unless E2E=0, the browser end-to-end tests in
+# Debian's Chromium. Installs and starts Redis (and Chromium) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras=()
+[ "${E2E:-1}" = 1 ] && extras+=(chromium)
+[ -n "${TEST_DATABASE_URL:-}" ] && extras+=(postgres)
+bash scripts/deps.sh "${extras[@]}"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+echo "== cargo test (database: ${TEST_DATABASE_URL:-sqlite})"
+cargo build --workspace --all-targets --quiet
+cargo test --workspace --no-fail-fast
+
+if [ "${E2E:-1}" = 1 ] && [ -f tests/e2e/run.sh ]; then
+  echo "== browser end-to-end tests"
+  bash tests/e2e/run.sh
+fi
