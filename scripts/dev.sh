@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cargo build --bin remote-hearing
-bin=target/debug/remote-hearing
+bin="${CARGO_TARGET_DIR:-target}/debug/remote-hearing"
 echo "demo logins (officer page: /officer/, auditor page: /auditor/, citizen page: /):"
 "$bin" demo --data-dir "${DATA_DIR:-data}"
 exec "$bin" serve --data-dir "${DATA_DIR:-data}" --listen "${LISTEN:-127.0.0.1:8080}"
