@@ -1,0 +1,323 @@
+// The whole flow in a real browser against the real server: a citizen on a phone books an urgent
+// hearing, the officer claims it and opens the hearing, sends the code (read from the SMS outbox),
+// both join the call and see each other's video, every legal step is taken, the decision is
+// served, and the auditor page verifies the hearing green; then a tampered bundle turns it red.
+// Each stage needs the previous one; a stage whose prerequisite failed is skipped with the reason.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../lib/server.mjs';
+import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
+
+const T = { timeout: 120_000 };
+const TZ = 'Asia/Shanghai';
+const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+const officer = { badge: `E2E${Date.now() % 1e6}`, password: 'officer-pass-1' };
+const auditor = { badge: `AUD${Date.now() % 1e6}`, password: 'auditor-pass-1' };
+const localDate = (iso) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(iso));
+
+let server;
+let browser;
+let citizen; // page
+let officerPage;
+let auditorPage;
+const errors = [];
+const done = {};
+const s = {}; // facts shared between stages
+
+function needs(t, ...stages) {
+  const missing = stages.filter((x) => !done[x]);
+  if (missing.length) {
+    t.skip(`needs the earlier stage(s): ${missing.join(', ')}`);
+    return false;
+  }
+  return true;
+}
+
+/** Skips (with the reason) a stage whose server part is not routed yet: the tests grow with main. */
+async function serverHas(t, what, method, path) {
+  const r = await fetch(server.url + path, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+  let body = {};
+  try {
+    body = await r.json();
+  } catch {
+    /* not JSON: routed */
+  }
+  if (r.status === 404 && body?.error?.message === 'no such route') {
+    t.skip(`server part not on main yet: ${what} (${method} ${path} is not routed)`);
+    return false;
+  }
+  return true;
+}
+
+async function api(path, opts = {}) {
+  const r = await fetch(server.url + path, opts);
+  const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
+  return { status: r.status, body };
+}
+
+describe('remote hearing end to end', { concurrency: 1 }, () => {
+  before(async () => {
+    server = await startServer({ log: !!process.env.E2E_LOG });
+    s.brigade = server.admin(['create-brigade', '--name', '端到端测试大队', '--seats', '4', '--hours', '00:00-24:00', '--weekdays', 'mon-sun']);
+    server.admin(['create-user', '--role', 'officer', '--badge', officer.badge, '--name', '测试民警', '--brigade', s.brigade, '--password-stdin'], officer.password + '\n');
+    server.admin(['create-user', '--role', 'auditor', '--badge', auditor.badge, '--name', '测试审计员', '--password-stdin'], auditor.password + '\n');
+    browser = await launch();
+    citizen = await (await phoneContext(browser, server.url)).newPage();
+    officerPage = await (await desktopContext(browser, server.url)).newPage();
+    auditorPage = await (await desktopContext(browser, server.url)).newPage();
+    watch(citizen, 'citizen', errors);
+    watch(officerPage, 'officer', errors);
+    watch(auditorPage, 'auditor', errors);
+    citizen.on('dialog', (d) => d.accept());
+    officerPage.on('dialog', (d) => d.accept());
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (errors.length) console.log('browser errors seen:\n' + errors.join('\n'));
+  });
+
+  it('serves the three pages and logs the citizen in with the SMS code', T, async () => {
+    await citizen.goto('/');
+    await citizen.waitForSelector('[data-view=login]:not([hidden])');
+    await shot(citizen, 'citizen-login');
+    await citizen.fill('#login-phone', phone);
+    await citizen.click('#login-send');
+    const { code } = await server.waitForCode(phone, 1);
+    await citizen.fill('#login-code', code);
+    await citizen.click('#login-form button[type=submit]');
+    await citizen.waitForSelector('[data-view=home]:not([hidden])');
+    await shot(citizen, 'citizen-home-empty');
+    await officerPage.goto('/officer/');
+    await officerPage.waitForSelector('[data-view=login]:not([hidden])');
+    await officerPage.click('#lang');
+    await officerPage.waitForSelector('html[lang=en]');
+    assert.equal(await officerPage.textContent('#login-h'), 'Officer sign-in');
+    await shot(officerPage, 'officer-login-english');
+    await officerPage.click('#lang');
+    await officerPage.waitForSelector('html[lang=zh-CN]');
+    await officerPage.fill('#login-badge', officer.badge);
+    await officerPage.fill('#login-password', officer.password);
+    await officerPage.click('#login-form button[type=submit]');
+    await officerPage.waitForSelector('[data-view=dash]:not([hidden])');
+    await auditorPage.goto('/auditor/');
+    await auditorPage.waitForSelector('[data-view=login]:not([hidden])');
+    await shot(auditorPage, 'auditor-login');
+    await auditorPage.fill('#login-badge', auditor.badge);
+    await auditorPage.fill('#login-password', auditor.password);
+    await auditorPage.click('#login-form button[type=submit]');
+    await auditorPage.waitForSelector('[data-view=list]:not([hidden])');
+    done.login = true;
+  });
+
+  it('citizen books an urgent hearing in the booking form', T, async (t) => {
+    if (!needs(t, 'login')) return;
+    if (!(await serverHas(t, 'booking', 'POST', '/api/v1/bookings'))) return;
+    // The earliest free slot from today to today + 3; the registration anniversary falls on its day.
+    const today = localDate(new Date().toISOString());
+    const to = localDate(new Date(Date.now() + 3 * 86400000).toISOString());
+    const slots = await api(`/api/v1/brigades/${s.brigade}/slots?from=${today}&to=${to}`);
+    assert.equal(slots.status, 200, JSON.stringify(slots.body));
+    const slot = slots.body.find((x) => x.remaining > 0 && new Date(x.start).getTime() > Date.now() + 60_000);
+    assert.ok(slot, 'a free slot in the next days');
+    s.slotDate = localDate(slot.start);
+    const [y, m, d] = s.slotDate.split('-');
+    const reg = m === '02' && d === '29' ? `${Number(y) - 4}-02-29` : `${Number(y) - 3}-${m}-${d}`;
+
+    await citizen.click('#go-book');
+    await citizen.waitForSelector('[data-view=book]:not([hidden])');
+    await citizen.selectOption('#bk-brigade', s.brigade);
+    await citizen.check('#bk-urgent');
+    await citizen.fill('#bk-regdate', reg);
+    await citizen.waitForFunction(() => document.querySelector('#bk-expiry').textContent.length > 0);
+    await citizen.fill('#bk-date', s.slotDate);
+    await citizen.dispatchEvent('#bk-date', 'change');
+    await citizen.waitForSelector(`input[name=slot][value="${slot.start}"]`, { state: 'attached' });
+    await citizen.click(`input[name=slot][value="${slot.start}"] + label`);
+    await citizen.fill('#bk-plate', '鲁A12345');
+    await citizen.fill('.violation .v-no', '3701021234567890');
+    await citizen.fill('.violation .v-fine', '100');
+    await citizen.fill('.violation .v-pts', '3');
+    await citizen.fill('#bk-unhandled', '1');
+    await citizen.fill('#bk-points', '0');
+    if (await citizen.isVisible('#bk-phone')) await citizen.fill('#bk-phone', phone);
+    await shot(citizen, 'citizen-booking-form');
+    await citizen.click('#bk-submit');
+    await citizen.waitForSelector('[data-view=home]:not([hidden]) #booking-status', { timeout: 15_000 }).catch(async (e) => {
+      throw new Error(`booking not shown: ${await citizen.textContent('#book-err')} (${e.message})`);
+    });
+    assert.equal(await citizen.getAttribute('#booking-status', 'data-status'), 'booked');
+    s.bookingId = await citizen.getAttribute('[data-booking-id]', 'data-booking-id');
+    await shot(citizen, 'citizen-booked');
+    done.booking = true;
+  });
+
+  it('officer claims it from the urgent lane and opens the hearing', T, async (t) => {
+    if (!needs(t, 'booking')) return;
+    if (!(await serverHas(t, 'urgent queue', 'GET', '/api/v1/urgent'))) return;
+    if (!(await serverHas(t, 'hearings', 'POST', '/api/v1/hearings'))) return;
+    await officerPage.click('#dash-refresh');
+    await officerPage.waitForSelector(`#urgent-list li[data-booking-id="${s.bookingId}"]`);
+    await shot(officerPage, 'officer-dashboard');
+    await officerPage.click('#urgent-claim');
+    const open = `#urgent-list li[data-booking-id="${s.bookingId}"] button.btn:not(.btn-ghost)`;
+    await officerPage.waitForSelector(open);
+    await officerPage.click(open);
+    await officerPage.waitForSelector('[data-view=hearing]:not([hidden])');
+    s.hearingId = decodeURIComponent(/hearing=([^&]+)/.exec(await officerPage.evaluate(() => location.hash))[1]);
+    await officerPage.waitForSelector('#step-card[data-step=identity]');
+    await shot(officerPage, 'officer-hearing-opened');
+    done.open = true;
+  });
+
+  it('the code reaches the citizen, who joins; both see the other’s video', T, async (t) => {
+    if (!needs(t, 'open')) return;
+    if (!(await serverHas(t, 'hearing join', 'POST', '/api/v1/hearings/join'))) return;
+    await officerPage.click('#send-code');
+    const { code, text } = await server.waitForCode(phone, 2);
+    await citizen.click('#go-wait');
+    await citizen.waitForSelector('[data-view=wait]:not([hidden])');
+    if (!(await citizen.inputValue('#join-hearing'))) {
+      // The citizen page fills this from the booking (hearing_id) or the SMS link; say so if not.
+      const fromSms = text && text.includes(s.hearingId);
+      t.diagnostic(`hearing number not prefilled on the waiting page; SMS ${fromSms ? 'contains' : 'does not contain'} it`);
+      await citizen.fill('#join-hearing', s.hearingId);
+    }
+    await citizen.fill('#join-code', code);
+    await shot(citizen, 'citizen-waiting-room');
+    await citizen.click('#join-submit');
+    await citizen.waitForSelector('[data-view=call]:not([hidden])');
+    done.joined = true;
+    if (!(await serverHas(t, 'signalling', 'GET', `/ws/hearings/${s.hearingId}`))) return;
+    await officerPage.click('#join-call');
+    const deadline = Date.now() + 45_000;
+    let a = 0;
+    let b = 0;
+    while (Date.now() < deadline) {
+      [a, b] = await Promise.all([framesDecoded(citizen), framesDecoded(officerPage)]);
+      if (a > 0 && b > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(a > 0, `citizen decoded ${a} frames of the officer's video`);
+    assert.ok(b > 0, `officer decoded ${b} frames of the citizen's video`);
+    await officerPage.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]', { timeout: 10_000 });
+    await citizen.waitForTimeout(1500);
+    await shot(citizen, 'citizen-in-call');
+    await shot(officerPage, 'officer-in-call');
+    done.call = true;
+  });
+
+  it('a citizen whose connection drops is shown as reconnecting and comes back', T, async (t) => {
+    if (!needs(t, 'call')) return;
+    const before = await framesDecoded(officerPage);
+    await citizen.evaluate(() => window.__rhCall.ws.close());
+    await citizen.waitForSelector('.call-state[data-state=reconnecting]', { timeout: 5_000 }).catch(() => {});
+    await officerPage.waitForSelector('#citizen-state[data-key="o.hr.citizenDropped"]', { timeout: 10_000 });
+    await shot(officerPage, 'officer-citizen-dropped');
+    await officerPage.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]', { timeout: 20_000 });
+    await citizen.waitForSelector('.call-state[data-state=connected]', { timeout: 20_000 });
+    const deadline = Date.now() + 20_000;
+    let n = 0;
+    while (Date.now() < deadline && n === 0) {
+      n = await framesDecoded(citizen);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(n > 0, 'the citizen decodes video again after rejoining');
+    t.diagnostic(`officer had decoded ${before} frames before the drop`);
+  });
+
+  it('every legal step in order, then the decision is served', T, async (t) => {
+    if (!needs(t, 'joined')) return;
+    if (!(await serverHas(t, 'hearing steps', 'POST', `/api/v1/hearings/${s.hearingId}/steps`))) return;
+    if (!done.call) t.diagnostic('the call did not connect; steps are taken without it (API.md allows that)');
+    const o = officerPage;
+    const c = citizen;
+    await o.check('#id-checked');
+    await o.click('#id-submit');
+    await o.waitForSelector('#step-card[data-step=inquiry]');
+    await o.fill('#qa-a1', '是本人驾驶。');
+    await o.fill('#qa-a2', '无异议。');
+    await o.click('#inq-submit');
+    await o.waitForSelector('#step-card[data-step=notice]');
+    await shot(o, 'officer-notice-form');
+    await o.click('#not-submit');
+    await o.waitForSelector('#step-card[data-step=notice_ack]');
+
+    await c.waitForSelector('#ack-notice', { timeout: 15_000 });
+    await shot(c, 'citizen-notice');
+    await c.click('#ack-notice');
+    await c.waitForSelector('#st-waive');
+    await shot(c, 'citizen-statement');
+    await c.click('#st-waive');
+
+    await o.waitForSelector('#rul-submit', { timeout: 15_000 });
+    await shot(o, 'officer-ruling-form');
+    await o.click('#rul-submit');
+
+    await c.waitForSelector('#conf-accept', { timeout: 15_000 });
+    await c.check('#conf-consent');
+    await shot(c, 'citizen-confirmation');
+    await c.click('#conf-accept');
+
+    await o.waitForSelector('#srv-submit', { timeout: 15_000 });
+    await o.click('#srv-submit');
+
+    await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
+    await shot(c, 'citizen-receipt');
+    await c.click('#receipt-ack');
+    await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
+    await shot(c, 'citizen-decision');
+
+    await o.waitForSelector('#summary-status', { timeout: 15_000 });
+    await o.waitForFunction(() => document.querySelector('#checkpoint')?.textContent.length > 5);
+    await shot(o, 'officer-summary');
+    const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), s.hearingId);
+    assert.equal(hr.status, 'completed');
+    assert.deepEqual(
+      hr.steps.map((x) => x.step),
+      ['identity', 'inquiry', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
+    );
+    done.steps = true;
+  });
+
+  it('the auditor page verifies the hearing green', T, async (t) => {
+    if (!needs(t, 'steps')) return;
+    if (!(await serverHas(t, 'audit bundle', 'GET', `/api/v1/audit/hearings/${s.hearingId}/bundle`))) return;
+    const a = auditorPage;
+    await a.click('#list-refresh');
+    const row = `tr[data-hearing-id="${s.hearingId}"]`;
+    await a.waitForSelector(row);
+    await shot(a, 'auditor-list');
+    await a.click(`${row} a`);
+    await a.waitForSelector('[data-view=hearing]:not([hidden])');
+    await a.click('#verify');
+    await a.waitForSelector('#verify-result #verdict');
+    await shot(a, 'auditor-verified');
+    const failed = await a.$$eval('#verify-result li[data-ok=false]', (ls) => ls.map((l) => l.textContent));
+    assert.deepEqual(failed, [], 'no failed check');
+    assert.equal(await a.getAttribute('#verify-result #verdict', 'data-ok'), 'true');
+    done.audit = true;
+  });
+
+  it('a tampered bundle turns the auditor page red', T, async (t) => {
+    if (!needs(t, 'audit')) return;
+    const a = auditorPage;
+    const bundle = await a.evaluate((id) => window.__rh.api.get(`audit/hearings/${encodeURIComponent(id)}/bundle`), s.hearingId);
+    // The untouched file verifies green through the file input too.
+    await a.click('#hr-back');
+    await a.waitForSelector('[data-view=list]:not([hidden])');
+    await a.setInputFiles('#bundle-file', { name: 'bundle.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bundle)) });
+    await a.waitForSelector('#file-result #verdict[data-ok=true]');
+    // Change one step's recorded time inside a leaf: one hex digit.
+    const bad = structuredClone(bundle);
+    const e = bad.entries[Math.min(4, bad.entries.length - 1)];
+    const i = e.leaf_hex.length - 10;
+    e.leaf_hex = e.leaf_hex.slice(0, i) + (e.leaf_hex[i] === '0' ? '1' : '0') + e.leaf_hex.slice(i + 1);
+    await a.setInputFiles('#bundle-file', { name: 'tampered.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bad)) });
+    await a.waitForSelector('#file-result #verdict[data-ok=false]');
+    await shot(a, 'auditor-tampered');
+    const failed = await a.$$eval('#file-result li[data-ok=false]', (ls) => ls.map((l) => l.dataset.check));
+    assert.ok(failed.includes('inclusion'), `failed checks: ${failed}`);
+  });
+});

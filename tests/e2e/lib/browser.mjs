@@ -1,0 +1,86 @@
+// Debian's Chromium driven by playwright-core (never a downloaded browser), with a fake camera
+// and microphone; contexts for a phone (citizen) and a desktop (officer, auditor); screenshots.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './server.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const shotsDir = join(repoRoot, 'artifacts', 'screenshots');
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+export async function phoneContext(browser, baseURL) {
+  return browser.newContext({
+    baseURL,
+    viewport: { width: 375, height: 667 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    permissions: ['camera', 'microphone'],
+    acceptDownloads: true,
+  });
+}
+
+export async function desktopContext(browser, baseURL) {
+  return browser.newContext({
+    baseURL,
+    viewport: { width: 1366, height: 900 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    permissions: ['camera', 'microphone'],
+    acceptDownloads: true,
+  });
+}
+
+let n = 0;
+/** Full-page screenshot under artifacts/screenshots/, numbered in the order taken. */
+export async function shot(page, name) {
+  mkdirSync(shotsDir, { recursive: true });
+  n += 1;
+  const file = join(shotsDir, `${String(n).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Collects page errors and failed requests so that a failing test can show them. */
+export function watch(page, label, sink) {
+  page.on('pageerror', (e) => sink.push(`${label} pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') sink.push(`${label} console: ${m.text()}`);
+  });
+}
+
+/** Video frames decoded from the peer, from the page's RTCPeerConnection stats. */
+export function framesDecoded(page) {
+  return page.evaluate(async () => {
+    const pc = window.__rhCall?.pc;
+    if (!pc) return 0;
+    const stats = await pc.getStats();
+    let n = 0;
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0;
+    });
+    return n;
+  });
+}

@@ -1,0 +1,157 @@
+// Starts the real server binary for the end-to-end tests: a fresh data dir, a unique Redis prefix
+// (and a private redis-server when none answers), `demo` + `admin` commands, `serve` on port 0,
+// and the SMS outbox file for the codes.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export function binaryPath() {
+  if (process.env.RH_BIN) return process.env.RH_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(repoRoot, 'target');
+  return join(target, 'debug', 'remote-hearing');
+}
+
+function canConnect(host, port) {
+  return new Promise((res) => {
+    const s = net.connect({ host, port }, () => {
+      s.destroy();
+      res(true);
+    });
+    s.on('error', () => res(false));
+    s.setTimeout(1000, () => {
+      s.destroy();
+      res(false);
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+async function ensureRedis() {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop() {} };
+  if (await canConnect('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', stop() {} };
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    if (await canConnect('127.0.0.1', port)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+export async function startServer({ log = false } = {}) {
+  const bin = binaryPath();
+  if (!existsSync(bin)) throw new Error(`server binary not found at ${bin}: run cargo build (or set RH_BIN)`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'rh-e2e-'));
+  const redis = await ensureRedis();
+  const env = {
+    ...process.env,
+    REDIS_URL: redis.url,
+    RH_REDIS__PREFIX: `e2e-${randomBytes(6).toString('hex')}`,
+    RUST_LOG: process.env.RUST_LOG || 'warn',
+  };
+  if (process.env.E2E_WEB_DIR) env.RH_SERVER__WEB_DIR = join(repoRoot, 'web');
+  const common = ['--data-dir', dataDir];
+
+  const run = (args, input) => {
+    const r = spawnSync(bin, args, { env, input, encoding: 'utf8', timeout: 60000 });
+    if (r.status !== 0) throw new Error(`remote-hearing ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
+    return r.stdout;
+  };
+  const lastLine = (out) => out.trim().split('\n').pop().trim();
+
+  // The demo users, then a brigade open every day around the clock so that the test finds a slot
+  // whenever it runs, with an officer of its own.
+  const demoOut = run(['demo', ...common]);
+  const demo = {};
+  for (const line of demoOut.split('\n')) {
+    const [k, a, b] = line.trim().split(/\s+/);
+    if (k === 'brigade') demo.brigade = a;
+    if (k === 'officer') demo.officer = { badge: a, password: b };
+    if (k === 'auditor') demo.auditor = { badge: a, password: b };
+  }
+  const admin = (args, input) => lastLine(run(['admin', ...args, ...common], input));
+
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`server did not print its address in 60 s:\n${output}`)), 60000);
+    const onData = (d) => {
+      output += d;
+      if (log) process.stderr.write(d);
+      const m = /listening on (http:\/\/[^\s]+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1].replace(/\/$/, ''));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`server exited (${code}):\n${output}`));
+    });
+  });
+  child.stdout.on('data', (d) => {
+    output += d;
+  });
+  child.stderr.on('data', (d) => {
+    output += d;
+  });
+
+  return {
+    url,
+    dataDir,
+    demo,
+    admin,
+    output: () => output,
+    /** The newest SMS sent to `phone` (11 digits) after line `afterLine` of the outbox. */
+    outbox() {
+      const f = join(dataDir, 'sms-outbox.jsonl');
+      if (!existsSync(f)) return [];
+      return readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    },
+    async waitForCode(phone, count) {
+      for (let i = 0; i < 100; i++) {
+        const msgs = this.outbox().filter((m) => String(m.to).endsWith(phone) && m.code);
+        if (msgs.length >= count) return { code: String(msgs[count - 1].code), text: msgs[count - 1].text };
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no SMS code #${count} for ${phone} in the outbox`);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          r();
+        }, 5000);
+        child.on('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+        if (child.exitCode !== null) r();
+      });
+      redis.stop();
+      if (!process.env.E2E_KEEP) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

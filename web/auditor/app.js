@@ -1,0 +1,271 @@
+// Auditor page: hearings (from the audit entries) with filters, a hearing's timeline, "verify"
+// in the browser (bundle.js), bundle download, offline bundle files, and the recordings.
+import './strings.js';
+import { applyI18n, mountLangSwitch, t, has, fmtTime } from '/shared/i18n.js';
+import { createApi } from '/shared/api.js';
+import { $, h, showView, busy, download } from '/shared/ui.js';
+import { verifyBundle } from '/shared/bundle.js';
+import { sha256, hex } from '/shared/verify.js';
+
+const api = createApi('staff');
+const state = { me: null, entries: [], hearings: [], current: null, bundle: null, lastResult: null };
+window.__rh = { api, state };
+
+// ---------- login ----------
+$('#login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  busy(ev.submitter, $('#login-err'), async () => {
+    const r = await api.post('auth/officer', { badge: $('#login-badge').value.trim(), password: $('#login-password').value });
+    api.setToken(r.token);
+    state.me = r.officer;
+    route();
+  });
+});
+$('#logout').addEventListener('click', async () => {
+  try {
+    await api.post('auth/logout');
+  } catch {
+    /* gone already */
+  }
+  api.setToken(null);
+  location.hash = '';
+  showLogin();
+});
+document.addEventListener('unauthorized', () => showLogin());
+
+function showLogin() {
+  $('#logout').hidden = true;
+  $('#who').textContent = '';
+  showView('login');
+}
+
+// ---------- list ----------
+async function loadEntries() {
+  const all = [];
+  for (let from = 0; ; ) {
+    const page = (await api.get(`audit/entries?from=${from}&limit=1000`)) || [];
+    all.push(...page);
+    if (page.length < 1000) break;
+    from = page[page.length - 1].seq + 1;
+  }
+  state.entries = all;
+  const by = new Map();
+  for (const e of all) {
+    if (!e.hearing_id) continue;
+    if (!by.has(e.hearing_id)) by.set(e.hearing_id, []);
+    by.get(e.hearing_id).push(e);
+  }
+  state.hearings = [...by.entries()]
+    .map(([id, es]) => {
+      es.sort((a, b) => a.hearing_seq - b.hearing_seq);
+      return { id, entries: es, first: es[0].at, last: es[es.length - 1] };
+    })
+    .sort((a, b) => String(b.first).localeCompare(String(a.first)));
+}
+
+function filtered() {
+  const q = $('#f-id').value.trim().toLowerCase();
+  const from = $('#f-from').value;
+  const to = $('#f-to').value;
+  const outcome = $('#f-outcome').value;
+  return state.hearings.filter((hr) => {
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(hr.first));
+    const done = hr.entries.some((e) => e.step === 'receipt');
+    return (!q || hr.id.toLowerCase().includes(q)) && (!from || day >= from) && (!to || day <= to) && (!outcome || (outcome === 'completed') === done);
+  });
+}
+
+function renderList() {
+  const list = filtered();
+  $('#list-count').textContent = t('a.list.count', { n: list.length });
+  if (!list.length) return $('#list').replaceChildren(h('p', { class: 'muted' }, t('a.list.none')));
+  $('#list').replaceChildren(
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ...['a.list.hearing', 'a.list.first', 'a.list.last', 'a.list.entries', ''].map((k) => h('th', { scope: 'col' }, k ? t(k) : '')))),
+      h(
+        'tbody',
+        {},
+        ...list.map((hr) =>
+          h(
+            'tr',
+            { 'data-hearing-id': hr.id },
+            h('td', { class: 'mono small' }, hr.id),
+            h('td', {}, fmtTime(hr.first)),
+            h('td', {}, has('step.' + hr.last.step) ? t('step.' + hr.last.step) : hr.last.step),
+            h('td', {}, String(hr.entries.length)),
+            h('td', {}, h('a', { class: 'btn btn-ghost', href: `#hearing=${encodeURIComponent(hr.id)}` }, t('a.list.view'))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function showList() {
+  $('#logout').hidden = false;
+  $('#who').textContent = state.me?.name || '';
+  showView('list');
+  await busy(null, $('#list-err'), loadEntries);
+  renderList();
+}
+for (const id of ['#f-id', '#f-from', '#f-to', '#f-outcome']) $(id).addEventListener('input', renderList);
+$('#list-refresh').addEventListener('click', showList);
+
+// ---------- verification ----------
+async function publishedKeys() {
+  try {
+    return await api.get('audit/keys');
+  } catch {
+    return null;
+  }
+}
+
+function renderResult(box, result, source) {
+  state.lastResult = result;
+  const ok = result.ok;
+  box.replaceChildren(
+    h('h2', {}, t('a.v.h')),
+    h('p', { class: 'verdict', id: 'verdict', 'data-ok': String(ok), role: 'status' }, ok ? '✓ ' + t('a.v.ok') : '✗ ' + t('a.v.bad')),
+    h('p', { class: 'small muted' }, t('a.v.source', { s: source })),
+    h(
+      'ul',
+      { class: 'checks' },
+      ...result.checks.map((c) =>
+        h('li', { 'data-ok': String(c.ok), 'data-check': c.name }, h('strong', {}, (c.ok ? '✓ ' : '✗ ') + t('chk.' + c.name, c.args)), h('div', { class: 'small mono' }, c.detail)),
+      ),
+    ),
+  );
+}
+
+async function runVerify(box, bundle, source) {
+  box.replaceChildren(h('p', { role: 'status' }, t('a.v.running')));
+  let result;
+  try {
+    result = await verifyBundle(bundle, await publishedKeys());
+  } catch (e) {
+    result = { ok: false, checks: [{ name: 'format', ok: false, detail: e.message, args: {} }] };
+  }
+  renderResult(box, result, source);
+  box.querySelector('#verdict')?.focus?.();
+}
+
+$('#bundle-file').addEventListener('change', async (ev) => {
+  const f = ev.target.files?.[0];
+  if (!f) return;
+  let bundle;
+  try {
+    bundle = JSON.parse(await f.text());
+  } catch (e) {
+    return $('#file-result').replaceChildren(h('p', { class: 'alert', role: 'alert' }, t('a.file.bad', { e: e.message })));
+  }
+  await runVerify($('#file-result'), bundle, t('a.v.file', { f: f.name }));
+});
+
+// ---------- one hearing ----------
+async function showHearing(id) {
+  $('#logout').hidden = false;
+  showView('hearing');
+  $('#hr-id').textContent = id;
+  $('#verify-result').replaceChildren();
+  state.current = id;
+  state.bundle = null;
+  if (!state.entries.length) await busy(null, $('#hr-err'), loadEntries);
+  const hr = state.hearings.find((x) => x.id === id);
+  const rows = (hr?.entries || []).map((e) =>
+    h('tr', {}, h('td', { class: 'mono' }, e.seq), h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, has('step.' + e.step) ? t('step.' + e.step) : e.step), h('td', {}, fmtTime(e.at)), h('td', { class: 'small' }, e.actor && typeof e.actor === 'object' ? `${e.actor.role} ${e.actor.id || ''}` : String(e.actor ?? '')), h('td', { class: 'mono small' }, String(e.leaf_hex || '').slice(0, 24) + '…')),
+  );
+  $('#timeline').replaceChildren(
+    h('table', {}, h('thead', {}, h('tr', {}, ...['a.hr.seq', 'a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor', 'a.hr.leaf'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
+  );
+  loadRecordings(id);
+}
+
+async function fetchBundle() {
+  if (!state.bundle) state.bundle = await api.get(`audit/hearings/${encodeURIComponent(state.current)}/bundle`);
+  return state.bundle;
+}
+
+$('#verify').addEventListener('click', (ev) =>
+  busy(ev.currentTarget, $('#hr-err'), async () => {
+    state.bundle = null; // always verify what the server serves now
+    await runVerify($('#verify-result'), await fetchBundle(), t('a.v.server'));
+  }),
+);
+$('#download').addEventListener('click', (ev) =>
+  busy(ev.currentTarget, $('#hr-err'), async () => {
+    download(`bundle-${state.current}.json`, JSON.stringify(await fetchBundle(), null, 2), 'application/json');
+  }),
+);
+$('#hr-back').addEventListener('click', () => (location.hash = ''));
+
+async function loadRecordings(id) {
+  const box = $('#recordings');
+  box.replaceChildren(h('p', { class: 'muted' }, t('common.loading')));
+  let recs;
+  try {
+    recs = (await api.get(`hearings/${encodeURIComponent(id)}/recordings`)) || [];
+  } catch (e) {
+    recs = [];
+  }
+  if (!recs.length) return box.replaceChildren(h('p', { class: 'muted' }, t('a.hr.noRec')));
+  box.replaceChildren(
+    ...recs.map((r) => {
+      const slot = h('div', { class: 'rec-player' });
+      const status = h('span', { class: 'small', 'aria-live': 'polite' });
+      const fetchBlob = async () => (await api.get(`recordings/${encodeURIComponent(r.id)}`, { raw: true, accept: '*/*' })).blob();
+      const playable = ['webm', 'ogg'].includes(r.format);
+      return h(
+        'div',
+        { class: 'card', 'data-recording-id': r.id },
+        h('strong', {}, `${t(r.participant === 'citizen' ? 'a.rec.citizen' : 'a.rec.officer')} · ${r.kind} · ${r.format}`),
+        h('div', { class: 'small muted' }, `${r.bytes} B · ${fmtTime(r.started_at)} – ${fmtTime(r.ended_at, { date: false })}`),
+        h('div', { class: 'small mono' }, `SHA-256 ${r.sha256}`),
+        h(
+          'div',
+          { class: 'actions' },
+          playable
+            ? h('button', { type: 'button', class: 'btn', onclick: async () => {
+                const url = URL.createObjectURL(await fetchBlob());
+                slot.replaceChildren(h(r.kind === 'audio' ? 'audio' : 'video', { src: url, controls: true, style: 'width:100%' }));
+              } }, t('a.rec.play'))
+            : null,
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: async () => download(`${r.id}.${r.format}`, await fetchBlob()) }, t('a.rec.download')),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: async () => {
+            const got = hex.encode(await sha256(new Uint8Array(await (await fetchBlob()).arrayBuffer())));
+            status.textContent = got === r.sha256 ? '✓ ' + t('a.rec.hashOk') : '✗ ' + t('a.rec.hashBad');
+          } }, t('a.rec.hash')),
+          status,
+        ),
+        playable ? null : h('p', { class: 'small muted' }, t('a.rec.noPlay')),
+        slot,
+      );
+    }),
+  );
+}
+
+// ---------- routing ----------
+window.addEventListener('hashchange', route);
+async function route() {
+  if (!api.token) return showLogin();
+  if (!state.me) {
+    try {
+      state.me = await api.get('auth/me');
+    } catch {
+      return showLogin();
+    }
+  }
+  $('#who').textContent = state.me?.name || '';
+  const m = /hearing=([^&]+)/.exec(location.hash);
+  if (m) await showHearing(decodeURIComponent(m[1]));
+  else await showList();
+}
+
+mountLangSwitch($('#lang'));
+applyI18n();
+document.addEventListener('langchange', () => {
+  if (document.body.dataset.currentView === 'list') renderList();
+  else if (document.body.dataset.currentView === 'hearing' && state.current) showHearing(state.current);
+});
+route();

@@ -1,0 +1,273 @@
+// Citizen: waiting room, joining with the SMS code, the call with its step prompts
+// (notice_ack, statement, confirmation, receipt), and the decision document.
+import { t, fmtTime } from '/shared/i18n.js';
+import { $, h, showView, busy, showError, announce, download } from '/shared/ui.js';
+import { CallView } from '/shared/callview.js';
+import { nextStep, stepFields, renderStepList, CLOSED } from '/shared/steps.js';
+
+const SESSION_KEY = 'rh.citizen.call';
+let ctx = null; // {api, state, goHome}
+let call = null; // CallView
+let hearing = null;
+let hearingId = null;
+let pollTimer = null;
+let waitTimer = null;
+
+export function initHearing(c) {
+  ctx = c;
+  $('#join-form').addEventListener('submit', onJoin);
+  $('#call-leave').addEventListener('click', () => leaveCall(true));
+  $('#doc-home').addEventListener('click', () => {
+    stopAll();
+    ctx.goHome();
+  });
+  $('#doc-save').addEventListener('click', saveDecision);
+  document.addEventListener('langchange', () => {
+    if (hearing && document.body.dataset.currentView === 'call') renderHearing();
+  });
+}
+
+function stopAll() {
+  clearInterval(pollTimer);
+  clearInterval(waitTimer);
+}
+
+// ---------- waiting room ----------
+export function enterWaitingRoom(booking) {
+  showView('wait');
+  const fromUrl = new URLSearchParams(location.search).get('hearing');
+  const known = booking?.hearing_id || fromUrl || $('#join-hearing').value;
+  if (known) $('#join-hearing').value = known;
+  const refresh = async () => {
+    if (!booking) return;
+    try {
+      const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
+      if (b.hearing_id && !$('#join-hearing').value) $('#join-hearing').value = b.hearing_id;
+      const status = t('status.' + b.status);
+      $('#wait-status').textContent = `${t('c.wait.status', { s: status })} · ${fmtTime(b.slot_start)}` + (b.status === 'booked' ? ` · ${t('c.wait.notYet')}` : '');
+      $('#wait-status').dataset.status = b.status;
+    } catch {
+      /* keep the last status */
+    }
+  };
+  refresh();
+  clearInterval(waitTimer);
+  waitTimer = setInterval(refresh, 5000);
+}
+
+async function onJoin(ev) {
+  ev.preventDefault();
+  await busy($('#join-submit'), $('#join-err'), async () => {
+    const id = $('#join-hearing').value.trim();
+    if (!id) {
+      showError($('#join-err'), t('err.withField', { field: t('c.wait.hearing'), text: t('err.http.422') }));
+      $('#join-hearing').focus();
+      return;
+    }
+    const r = await ctx.api.post('hearings/join', { hearing_id: id, code: $('#join-code').value.trim() });
+    const session = { hearingId: id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, at: Date.now() };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+    clearInterval(waitTimer);
+    await startCall(session);
+  });
+}
+
+/** After a reload during a call: rejoin with the same token inside the grace period. */
+export async function resumeCall() {
+  let s;
+  try {
+    s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+  } catch {
+    s = null;
+  }
+  if (!s || Date.now() - s.at > 2 * 3600 * 1000) return false;
+  try {
+    const hr = await ctx.api.get(`hearings/${encodeURIComponent(s.hearingId)}`);
+    if (CLOSED.has(hr.status)) {
+      sessionStorage.removeItem(SESSION_KEY);
+      hearingId = s.hearingId;
+      hearing = hr;
+      await showOutcome();
+      return true;
+    }
+  } catch {
+    return false;
+  }
+  await startCall(s);
+  return true;
+}
+
+// ---------- the call ----------
+async function startCall(session) {
+  hearingId = session.hearingId;
+  showView('call');
+  $('#logout').hidden = true;
+  call = new CallView($('#call-box'), {
+    peerLabelKey: 'c.call.officer',
+    onHearing: () => refreshHearing(),
+    onError: (e) => e?.code && showError($('#step-err'), e),
+  });
+  try {
+    await call.start(session);
+  } catch (e) {
+    showError($('#step-err'), t('c.test.fail', { e: e.name || e.message }));
+  }
+  await refreshHearing();
+  clearInterval(pollTimer);
+  pollTimer = setInterval(refreshHearing, 4000);
+}
+
+function leaveCall(goHome) {
+  call?.stop();
+  call = null;
+  clearInterval(pollTimer);
+  sessionStorage.removeItem(SESSION_KEY);
+  if (goHome) ctx.goHome();
+}
+
+async function refreshHearing() {
+  if (!hearingId) return;
+  try {
+    const prev = hearing ? JSON.stringify(hearing.steps) + hearing.status : '';
+    hearing = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}`);
+    if (prev !== JSON.stringify(hearing.steps) + hearing.status) renderHearing();
+  } catch (e) {
+    showError($('#step-err'), e);
+  }
+}
+
+function renderHearing() {
+  renderStepList($('#call-steps'), hearing);
+  if (CLOSED.has(hearing.status)) {
+    leaveCall(false);
+    showOutcome();
+    return;
+  }
+  const next = nextStep(hearing);
+  const box = $('#prompt');
+  box.dataset.step = next || '';
+  const form = PROMPTS[next];
+  box.replaceChildren(...(form ? form() : [h('p', {}, t(next === 'identity' ? 'c.call.identity' : 'c.call.waitOfficer'))]));
+  if (form) {
+    box.focus();
+    announce(t('step.' + next));
+  }
+}
+
+async function sendStep(button, body) {
+  await busy(button, $('#step-err'), async () => {
+    hearing = await ctx.api.post(`hearings/${encodeURIComponent(hearingId)}/steps`, body);
+    announce(t('c.sent'));
+    renderHearing();
+  });
+}
+
+const btn = (key, cls, onclick, id) => h('button', { type: 'button', class: `btn ${cls || ''}`, onclick, id }, t(key));
+
+const PROMPTS = {
+  notice_ack() {
+    const f = stepFields(hearing, 'notice');
+    const fine = f.proposed_fine_yuan;
+    const pts = f.proposed_points;
+    return [
+      h('h2', {}, t('c.notice.h')),
+      h('p', {}, t('c.notice.intro')),
+      h(
+        'dl',
+        { class: 'doc' },
+        f.facts ? [h('dt', {}, t('c.notice.facts')), h('dd', {}, f.facts)] : null,
+        f.legal_basis ? [h('dt', {}, t('c.notice.basis')), h('dd', {}, f.legal_basis)] : null,
+        fine != null ? [h('dt', {}, t('c.notice.penalty')), h('dd', {}, t('c.notice.penaltyVal', { f: fine, p: pts ?? 0 }))] : null,
+      ),
+      h('div', { class: 'actions' }, btn('c.notice.ack', '', (e) => sendStep(e.currentTarget, { step: 'notice_ack' }), 'ack-notice')),
+    ];
+  },
+  statement() {
+    const ta = h('textarea', { id: 'st-text', maxlength: 2000 });
+    const need = (e) => {
+      if (!ta.value.trim()) {
+        showError($('#step-err'), t('err.withField', { field: t('c.st.text'), text: t('err.http.422') }));
+        ta.focus();
+        return false;
+      }
+      return e;
+    };
+    return [
+      h('h2', {}, t('c.st.h')),
+      h('p', { class: 'small' }, t('c.st.intro')),
+      h('label', { for: 'st-text' }, t('c.st.text')),
+      ta,
+      h(
+        'div',
+        { class: 'actions' },
+        btn('c.st.give', '', (e) => need(e) && sendStep(e.currentTarget, { step: 'statement', text: ta.value.trim() }), 'st-give'),
+        btn('c.st.waive', 'btn-ghost', (e) => sendStep(e.currentTarget, { step: 'statement', waived: true }), 'st-waive'),
+        btn('c.st.dispute', 'btn-danger', (e) => need(e) && confirm(t('c.st.disputeConfirm')) && sendStep(e.currentTarget, { step: 'statement', disputed: true, text: ta.value.trim() }), 'st-dispute'),
+      ),
+    ];
+  },
+  confirmation() {
+    const f = stepFields(hearing, 'ruling');
+    const consent = h('input', { type: 'checkbox', id: 'conf-consent' });
+    return [
+      h('h2', {}, t('c.conf.h')),
+      f.fine_yuan != null ? h('p', { class: 'note' }, t('c.conf.ruling', { f: f.fine_yuan, p: f.points ?? 0 })) : null,
+      f.legal_basis ? h('p', { class: 'small' }, f.legal_basis) : null,
+      h('div', { class: 'check' }, consent, h('label', { for: 'conf-consent' }, t('c.conf.consent'))),
+      h(
+        'div',
+        { class: 'actions' },
+        btn('c.conf.accept', 'btn-ok', (e) => {
+          if (!consent.checked) {
+            showError($('#step-err'), t('c.conf.needConsent'));
+            return consent.focus();
+          }
+          sendStep(e.currentTarget, { step: 'confirmation', accept: true });
+        }, 'conf-accept'),
+        btn('c.conf.refuse', 'btn-danger', (e) => sendStep(e.currentTarget, { step: 'confirmation', accept: false }), 'conf-refuse'),
+      ),
+    ];
+  },
+  receipt() {
+    return [
+      h('h2', {}, t('c.rc.h')),
+      h('p', {}, t('c.rc.intro')),
+      h('div', { class: 'actions' }, btn('c.rc.ack', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'receipt' }), 'receipt-ack')),
+    ];
+  },
+};
+
+// ---------- outcome and decision ----------
+const DOC_LABELS = {
+  number: ['文书编号', 'Document number'], document_no: ['文书编号', 'Document number'], plate: ['号牌', 'Plate'],
+  facts: ['违法事实', 'Facts'], legal_basis: ['法律依据', 'Legal basis'], fine_yuan: ['罚款（元）', 'Fine (yuan)'],
+  points: ['记分', 'Points'], issued_at: ['作出时间', 'Issued'], served_at: ['送达时间', 'Served'], brigade: ['处罚机关', 'Authority'],
+};
+
+async function showOutcome() {
+  showView('decision');
+  $('#logout').hidden = false;
+  const status = hearing?.status;
+  const out = $('#doc-outcome');
+  out.textContent = t('c.done.' + (status || 'completed'));
+  out.className = status === 'completed' ? 'banner banner-ok' : 'banner banner-warn';
+  const hasDoc = (hearing?.steps || []).some((s) => s.step === 'service');
+  $('#doc-save').hidden = !hasDoc;
+  $('#doc-body').hidden = !hasDoc;
+  if (!hasDoc) return;
+  await busy(null, $('#doc-err'), async () => {
+    const doc = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision?format=json`);
+    const lang = document.documentElement.lang === 'en' ? 1 : 0;
+    const rows = Object.entries(doc || {}).filter(([, v]) => v !== null && typeof v !== 'object');
+    $('#doc-body').replaceChildren(
+      h('dl', { id: 'decision-fields' }, ...rows.map(([k, v]) => [h('dt', {}, DOC_LABELS[k]?.[lang] || k), h('dd', {}, /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtTime(v) : String(v))])),
+    );
+  });
+}
+
+async function saveDecision(ev) {
+  await busy(ev.currentTarget, $('#doc-err'), async () => {
+    const html = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision`, { accept: 'text/html' });
+    download(`处罚决定书-${hearingId}.html`, typeof html === 'string' ? html : JSON.stringify(html), 'text/html');
+  });
+}

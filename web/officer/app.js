@@ -1,0 +1,228 @@
+// Officer dashboard: login, the day's bookings by slot, the urgent lane (deadlines counting down,
+// claim with lease renewal, release). The hearing room is in hearing.js.
+import './strings.js';
+import { applyI18n, mountLangSwitch, t, fmtTime, fmtDuration } from '/shared/i18n.js';
+import { createApi } from '/shared/api.js';
+import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
+import { initHearingRoom, openHearingRoom, closeHearingRoom } from './hearing.js';
+
+const api = createApi('staff');
+const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map() };
+window.__rh = { api, state };
+const HEARINGS_KEY = 'rh.officer.hearings';
+let dashTimer = null;
+let tickTimer = null;
+
+export function rememberHearing(bookingId, hearingId) {
+  const m = JSON.parse(localStorage.getItem(HEARINGS_KEY) || '{}');
+  m[bookingId] = hearingId;
+  localStorage.setItem(HEARINGS_KEY, JSON.stringify(m));
+}
+function knownHearing(b) {
+  return b.hearing_id || JSON.parse(localStorage.getItem(HEARINGS_KEY) || '{}')[b.id] || null;
+}
+
+// ---------- login ----------
+$('#login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  busy(ev.submitter, $('#login-err'), async () => {
+    const r = await api.post('auth/officer', { badge: $('#login-badge').value.trim(), password: $('#login-password').value });
+    api.setToken(r.token);
+    state.me = r.officer;
+    if (r.officer.role !== 'officer') {
+      $('#login-err').hidden = false;
+      $('#login-err').replaceChildren(t('o.login.notOfficer'), ' ', h('a', { href: '/auditor/' }, t('o.login.toAuditor')));
+      return;
+    }
+    route();
+  });
+});
+$('#logout').addEventListener('click', async () => {
+  try {
+    await api.post('auth/logout');
+  } catch {
+    /* gone already */
+  }
+  api.setToken(null);
+  location.hash = '';
+  showLogin();
+});
+document.addEventListener('unauthorized', () => showLogin());
+
+function showLogin() {
+  stopDash();
+  $('#logout').hidden = true;
+  $('#who').textContent = '';
+  showView('login');
+}
+
+// ---------- dashboard ----------
+function stopDash() {
+  clearInterval(dashTimer);
+  clearInterval(tickTimer);
+}
+
+async function showDash() {
+  closeHearingRoom();
+  $('#logout').hidden = false;
+  $('#who').textContent = state.me?.name || '';
+  showView('dash');
+  if (!$('#dash-date').value) $('#dash-date').value = todayIn();
+  await refreshDash();
+  stopDash();
+  dashTimer = setInterval(refreshDash, 10000);
+  tickTimer = setInterval(renderUrgent, 1000);
+}
+
+async function refreshDash() {
+  await Promise.all([
+    busy(null, $('#dash-err'), async () => {
+      const list = await api.get(`bookings?date=${$('#dash-date').value}`);
+      state.bookings = (Array.isArray(list) ? list : list?.items || []).sort((a, b) => String(a.slot_start).localeCompare(String(b.slot_start)));
+      renderToday();
+    }),
+    busy(null, $('#urgent-err'), async () => {
+      state.urgent = (await api.get('urgent')) || { depth: 0, items: [] };
+      renderUrgent();
+    }),
+  ]);
+}
+
+function renderToday() {
+  if (!state.bookings.length) return $('#today').replaceChildren(h('p', { class: 'muted' }, t('o.today.none')));
+  const rows = state.bookings.map((b) => {
+    const hid = knownHearing(b);
+    const canOpen = b.status === 'booked';
+    const action = hid && b.status !== 'booked'
+      ? h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => goHearing(hid) }, t('o.resume'))
+      : canOpen
+        ? h('button', { type: 'button', class: 'btn', 'data-booking': b.id, onclick: (e) => openFor(e.currentTarget, b) }, t('o.open'))
+        : null;
+    return h(
+      'tr',
+      { 'data-booking-id': b.id },
+      h('td', {}, `${fmtTime(b.slot_start, { date: false })}–${fmtTime(b.slot_end, { date: false })}`, b.urgent ? [' ', h('span', { class: 'pill', 'data-status': 'in_hearing' }, t('o.urgentTag'))] : null),
+      h('td', {}, b.plate),
+      h('td', {}, h('span', { class: 'pill', 'data-status': b.status }, t('status.' + b.status))),
+      h('td', {}, action),
+    );
+  });
+  $('#today').replaceChildren(
+    h('table', {}, h('thead', {}, h('tr', {}, ...['o.today.slot', 'o.today.plate', 'o.today.status', 'o.today.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
+  );
+}
+
+async function openFor(button, b) {
+  await busy(button, $('#dash-err'), async () => {
+    const hr = await api.post('hearings', { booking_id: b.id });
+    rememberHearing(b.id, hr.id);
+    goHearing(hr.id);
+  });
+}
+
+function goHearing(id) {
+  location.hash = `hearing=${encodeURIComponent(id)}`;
+}
+
+// ---------- urgent lane ----------
+function renderUrgent() {
+  const u = state.urgent || { depth: 0, items: [] };
+  $('#urgent-depth').textContent = u.depth ? t('o.urgent.depth', { n: u.depth }) : t('o.urgent.none');
+  const now = Date.now();
+  $('#urgent-list').replaceChildren(
+    ...(u.items || []).map((it) => {
+      const left = (new Date(it.deadline).getTime() - now) / 1000;
+      const mine = state.claims.has(it.booking_id);
+      return h(
+        'li',
+        { 'data-booking-id': it.booking_id, 'data-done': 'false' },
+        h(
+          'div',
+          { style: 'flex:1' },
+          h('div', { class: left < 3600 ? 'rec' : '' }, left > 0 ? t('o.urgent.deadline', { d: fmtTime(it.deadline), left: fmtDuration(left) }) : t('o.urgent.overdue')),
+          it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
+        ),
+        mine
+          ? [
+              h('button', { type: 'button', class: 'btn', onclick: (e) => openUrgent(e.currentTarget, it.booking_id) }, t('o.open')),
+              h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => release(e.currentTarget, it.booking_id) }, t('o.urgent.release')),
+            ]
+          : null,
+      );
+    }),
+  );
+}
+
+$('#urgent-claim').addEventListener('click', (ev) =>
+  busy(ev.currentTarget, $('#urgent-err'), async () => {
+    const c = await api.post('urgent/claim');
+    if (!c) return announce(t('o.urgent.empty'));
+    keepClaim(c);
+    announce(t('o.urgent.claimed'));
+    await refreshDash();
+  }),
+);
+
+function keepClaim(c) {
+  const old = state.claims.get(c.booking_id);
+  if (old) clearTimeout(old.timer);
+  const ms = Math.max(5000, (new Date(c.lease_until).getTime() - Date.now()) / 2);
+  const timer = setTimeout(async () => {
+    try {
+      const r = await api.post(`urgent/${encodeURIComponent(c.booking_id)}/renew`);
+      keepClaim({ ...c, lease_until: r.lease_until });
+    } catch {
+      state.claims.delete(c.booking_id);
+    }
+  }, ms);
+  state.claims.set(c.booking_id, { ...c, timer });
+}
+
+async function release(button, bookingId) {
+  await busy(button, $('#urgent-err'), async () => {
+    await api.post(`urgent/${encodeURIComponent(bookingId)}/release`);
+    clearTimeout(state.claims.get(bookingId)?.timer);
+    state.claims.delete(bookingId);
+    await refreshDash();
+  });
+}
+
+async function openUrgent(button, bookingId) {
+  await openFor(button, { id: bookingId });
+}
+
+// ---------- routing ----------
+$('#dash-refresh').addEventListener('click', refreshDash);
+$('#dash-date').addEventListener('change', refreshDash);
+window.addEventListener('hashchange', route);
+
+async function route() {
+  if (!api.token) return showLogin();
+  if (!state.me) {
+    try {
+      state.me = await api.get('auth/me');
+    } catch {
+      return showLogin();
+    }
+  }
+  const m = /hearing=([^&]+)/.exec(location.hash);
+  if (m) {
+    stopDash();
+    $('#logout').hidden = false;
+    $('#who').textContent = state.me?.name || '';
+    await openHearingRoom(decodeURIComponent(m[1]));
+  } else {
+    await showDash();
+  }
+}
+
+mountLangSwitch($('#lang'));
+applyI18n();
+document.addEventListener('langchange', () => {
+  if (document.body.dataset.currentView === 'dash') {
+    renderToday();
+    renderUrgent();
+  }
+});
+initHearingRoom({ api, state, back: () => (location.hash = '') });
+route();

@@ -1,0 +1,312 @@
+// Officer: the hearing room. Send the code (with the resend countdown), see the citizen waiting,
+// joined or dropped, the call with both videos and the recording indicator, the step forms in
+// order (identity, inquiry, notice from the template, ruling bounded by the notice, service),
+// no-show, and the finished hearing's summary with audit sequence numbers and the checkpoint.
+import { t, fmtTime } from '/shared/i18n.js';
+import { $, h, showView, busy, showError, announce, countdown, download } from '/shared/ui.js';
+import { CallView } from '/shared/callview.js';
+import { nextStep, stepFields, renderStepList, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
+
+let ctx = null;
+let hearing = null;
+let booking = null;
+let call = null;
+let pollTimer = null;
+let renderedFor = '';
+
+export function initHearingRoom(c) {
+  ctx = c;
+  $('#hr-back').addEventListener('click', () => ctx.back());
+  $('#send-code').addEventListener('click', sendCode);
+  $('#join-call').addEventListener('click', joinCall);
+  $('#leave-call').addEventListener('click', leaveCall);
+  $('#no-show').addEventListener('click', noShow);
+  document.addEventListener('langchange', () => {
+    if (hearing && document.body.dataset.currentView === 'hearing') {
+      renderedFor = '';
+      render();
+    }
+  });
+}
+
+const hid = () => encodeURIComponent(hearing.id);
+
+export async function openHearingRoom(id) {
+  closeHearingRoom();
+  showView('hearing');
+  $('#hr-id').textContent = id;
+  $('#step-card').replaceChildren(h('p', { class: 'muted' }, t('common.loading')));
+  await busy(null, $('#hr-err'), async () => {
+    hearing = await ctx.api.get(`hearings/${encodeURIComponent(id)}`);
+    try {
+      booking = await ctx.api.get(`bookings/${encodeURIComponent(hearing.booking_id)}`);
+    } catch {
+      booking = null;
+    }
+    renderBooking();
+    render();
+  });
+  pollTimer = setInterval(refresh, 4000);
+}
+
+export function closeHearingRoom() {
+  clearInterval(pollTimer);
+  call?.stop();
+  call = null;
+  hearing = null;
+  renderedFor = '';
+}
+
+async function refresh() {
+  if (!hearing) return;
+  try {
+    hearing = await ctx.api.get(`hearings/${hid()}`);
+    render();
+  } catch (e) {
+    showError($('#hr-err'), e);
+  }
+}
+
+function renderBooking() {
+  const b = booking;
+  if (!b) return $('#booking-box').replaceChildren();
+  const v = (b.violations || []).map((x) => `${x.record_no}（${x.fine_yuan}元/${x.points}分）`).join('；');
+  $('#booking-box').replaceChildren(
+    h('h2', {}, t('o.hr.booking')),
+    h(
+      'dl',
+      {},
+      h('dt', {}, t('o.today.slot')),
+      h('dd', {}, `${fmtTime(b.slot_start)} – ${fmtTime(b.slot_end, { date: false })}`),
+      h('dt', {}, t('o.today.plate')),
+      h('dd', {}, b.plate),
+      v ? [h('dt', {}, t('field.violations')), h('dd', {}, v)] : null,
+      b.deadline ? [h('dt', {}, t('o.hr.deadline')), h('dd', {}, fmtTime(b.deadline))] : null,
+    ),
+  );
+}
+
+function render() {
+  const st = hearing.status;
+  $('#hr-status').textContent = t('status.' + st);
+  $('#hr-status').dataset.status = st;
+  renderStepList($('#hr-steps'), hearing, { showSeq: true });
+  const closed = CLOSED.has(st);
+  for (const id of ['#send-code', '#join-call', '#no-show']) $(id).hidden = closed;
+  if (call) $('#join-call').hidden = true;
+  const next = nextStep(hearing);
+  const key = `${st}:${next}:${document.documentElement.lang}`;
+  if (key === renderedFor) return;
+  renderedFor = key;
+  $('#step-err').hidden = true;
+  const card = $('#step-card');
+  card.dataset.step = next || st;
+  if (closed) {
+    if (call) leaveCall();
+    card.replaceChildren(...summary());
+    loadCheckpoint();
+    return;
+  }
+  const form = FORMS[next];
+  if (form) card.replaceChildren(...form());
+  else if (CITIZEN_STEPS.has(next)) card.replaceChildren(h('p', { class: 'note' }, t('o.hr.waitCitizen', { s: t('step.' + next) })));
+  else card.replaceChildren();
+}
+
+// ---------- code, call, no-show ----------
+async function sendCode(ev) {
+  await busy(ev.currentTarget, $('#hr-err'), async () => {
+    const r = await ctx.api.post(`hearings/${hid()}/sms-code`);
+    announce(t('o.hr.codeSent'));
+    countdown($('#send-code'), r?.resend_after_s ?? 60, 'o.hr.sendCode');
+  });
+}
+
+function setCitizenState(key, ok) {
+  const p = $('#citizen-state');
+  p.textContent = t(key);
+  p.dataset.key = key;
+  p.className = ok ? 'banner banner-ok' : 'banner banner-warn';
+}
+
+async function joinCall(ev) {
+  await busy(ev.currentTarget, $('#hr-err'), async () => {
+    const r = await ctx.api.post(`hearings/${hid()}/join-token`);
+    call = new CallView($('#call-box'), {
+      peerLabelKey: 'o.hr.citizenView',
+      onHearing: () => refresh(),
+      onPeer: (s) =>
+        setCitizenState({ joined: 'o.hr.citizenJoined', reconnecting: 'o.hr.citizenDropped', left: 'o.hr.citizenLeft' }[s] || 'o.hr.citizenWaiting', s === 'joined'),
+      onState: (s) => ($('#rec').hidden = s !== 'connected'),
+      onError: (e) => e?.code && showError($('#hr-err'), e),
+    });
+    const s = await call.start({ hearingId: hearing.id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers });
+    s.addEventListener('joined', (e) => setCitizenState(e.detail.peer_present ? 'o.hr.citizenJoined' : 'o.hr.citizenWaiting', !!e.detail.peer_present));
+    $('#join-call').hidden = true;
+    $('#leave-call').hidden = false;
+  });
+}
+
+function leaveCall() {
+  call?.stop();
+  call = null;
+  $('#call-box').replaceChildren();
+  $('#rec').hidden = true;
+  $('#leave-call').hidden = true;
+  $('#join-call').hidden = CLOSED.has(hearing?.status);
+}
+
+async function noShow(ev) {
+  if (!confirm(t('o.hr.noShowConfirm'))) return;
+  await busy(ev.currentTarget, $('#hr-err'), async () => {
+    hearing = await ctx.api.post(`hearings/${hid()}/no-show`);
+    render();
+  });
+}
+
+// ---------- step forms ----------
+async function sendStep(button, body) {
+  await busy(button, $('#step-err'), async () => {
+    hearing = await ctx.api.post(`hearings/${hid()}/steps`, body);
+    announce(t('step.' + body.step) + ' ✓');
+    render();
+    $('#step-card').focus();
+  });
+}
+
+const field = (id, labelKey, input) => [h('label', { for: id }, t(labelKey)), input];
+const submit = (key, id, onclick) => h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn', id, onclick }, t(key)));
+const noticeKey = () => `rh.notice.${hearing.id}`;
+
+function noticeFields() {
+  const f = stepFields(hearing, 'notice');
+  if (f.proposed_fine_yuan != null) return f;
+  try {
+    return JSON.parse(sessionStorage.getItem(noticeKey()) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+function qaRow(n, q = '', a = '') {
+  return h(
+    'fieldset',
+    { class: 'qa' },
+    h('legend', {}, `${t('o.inq.q')} ${n}`),
+    ...field(`qa-q${n}`, 'o.inq.q', h('input', { id: `qa-q${n}`, type: 'text', class: 'qa-q', value: q, maxlength: 500 })),
+    ...field(`qa-a${n}`, 'o.inq.a', h('textarea', { id: `qa-a${n}`, class: 'qa-a', maxlength: 2000 }, a)),
+  );
+}
+
+const FORMS = {
+  identity() {
+    const cb = h('input', { type: 'checkbox', id: 'id-checked' });
+    return [
+      h('h2', {}, t('o.id.h')),
+      h('p', { class: 'small' }, t('o.id.intro')),
+      h('div', { class: 'check' }, cb, h('label', { for: 'id-checked' }, t('o.id.check'))),
+      submit('o.id.submit', 'id-submit', (e) => {
+        if (!cb.checked) return cb.focus();
+        sendStep(e.currentTarget, { step: 'identity', id_checked: true });
+      }),
+    ];
+  },
+  inquiry() {
+    const list = h('div', { id: 'qa-list' }, qaRow(1, t('o.inq.q1')), qaRow(2, t('o.inq.q2')));
+    return [
+      h('h2', {}, t('o.inq.h')),
+      list,
+      h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => list.append(qaRow(list.children.length + 1)) }, t('o.inq.add')),
+      submit('o.inq.submit', 'inq-submit', (e) => {
+        const transcript = [...list.querySelectorAll('.qa')]
+          .map((fs) => ({ q: fs.querySelector('.qa-q').value.trim(), a: fs.querySelector('.qa-a').value.trim() }))
+          .filter((x) => x.q || x.a);
+        sendStep(e.currentTarget, { step: 'inquiry', transcript });
+      }),
+    ];
+  },
+  notice() {
+    const b = booking || {};
+    const records = (b.violations || []).map((v) => v.record_no).join('、') || '—';
+    const fine = (b.violations || []).reduce((s, v) => s + (v.fine_yuan || 0), 0);
+    const pts = (b.violations || []).reduce((s, v) => s + (v.points || 0), 0);
+    const facts = h('textarea', { id: 'not-facts', maxlength: 4000 }, t('o.not.template', { plate: b.plate || '—', records }));
+    const basis = h('textarea', { id: 'not-basis', maxlength: 4000 }, t('o.not.basisTemplate'));
+    const fineIn = h('input', { id: 'not-fine', type: 'number', min: 0, max: 200, value: fine || 100 });
+    const ptsIn = h('input', { id: 'not-points', type: 'number', min: 0, max: 12, value: pts || 0 });
+    return [
+      h('h2', {}, t('o.not.h')),
+      ...field('not-facts', 'o.not.facts', facts),
+      ...field('not-basis', 'o.not.basis', basis),
+      h('div', { class: 'row' }, h('div', {}, ...field('not-fine', 'o.not.fine', fineIn)), h('div', {}, ...field('not-points', 'o.not.points', ptsIn))),
+      submit('o.not.submit', 'not-submit', (e) => {
+        const body = { step: 'notice', facts: facts.value.trim(), legal_basis: basis.value.trim(), proposed_fine_yuan: Number(fineIn.value), proposed_points: Number(ptsIn.value) };
+        sessionStorage.setItem(noticeKey(), JSON.stringify(body));
+        sendStep(e.currentTarget, body);
+      }),
+    ];
+  },
+  ruling() {
+    const n = noticeFields();
+    const fineIn = h('input', { id: 'rul-fine', type: 'number', min: 0, max: n.proposed_fine_yuan ?? 200, value: n.proposed_fine_yuan ?? '' });
+    const ptsIn = h('input', { id: 'rul-points', type: 'number', min: 0, max: n.proposed_points ?? 12, value: n.proposed_points ?? '' });
+    const basis = h('textarea', { id: 'rul-basis', maxlength: 4000 }, n.legal_basis || t('o.not.basisTemplate'));
+    return [
+      h('h2', {}, t('o.rul.h')),
+      n.proposed_fine_yuan != null ? h('p', { class: 'note small' }, t('o.rul.bound', { f: n.proposed_fine_yuan, p: n.proposed_points ?? 0 })) : null,
+      h('div', { class: 'row' }, h('div', {}, ...field('rul-fine', 'o.rul.fine', fineIn)), h('div', {}, ...field('rul-points', 'o.rul.points', ptsIn))),
+      ...field('rul-basis', 'o.rul.basis', basis),
+      submit('o.rul.submit', 'rul-submit', (e) => {
+        const f = Number(fineIn.value);
+        const p = Number(ptsIn.value);
+        if ((n.proposed_fine_yuan != null && f > n.proposed_fine_yuan) || (n.proposed_points != null && p > n.proposed_points)) {
+          showError($('#step-err'), t('o.rul.tooHeavy'));
+          return fineIn.focus();
+        }
+        sendStep(e.currentTarget, { step: 'ruling', fine_yuan: f, points: p, legal_basis: basis.value.trim() });
+      }),
+    ];
+  },
+  service() {
+    const c = stepFields(hearing, 'confirmation');
+    return [
+      h('h2', {}, t('o.srv.h')),
+      h('p', { class: 'small' }, t(c.accept === false ? 'o.srv.refused' : 'o.srv.intro')),
+      submit('o.srv.submit', 'srv-submit', (e) => sendStep(e.currentTarget, { step: 'service' })),
+    ];
+  },
+};
+
+// ---------- summary ----------
+function summary() {
+  const rows = (hearing.steps || []).map((s) =>
+    h('tr', {}, h('td', {}, t('step.' + s.step)), h('td', {}, fmtTime(s.at)), h('td', { class: 'mono' }, s.audit_seq ?? '—')),
+  );
+  const hasDoc = (hearing.steps || []).some((s) => s.step === 'service');
+  return [
+    h('h2', {}, t('o.sum.h')),
+    h('p', { id: 'summary-status' }, h('span', { class: 'pill', 'data-status': hearing.status }, t('o.sum.status', { s: t('status.' + hearing.status) }))),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, t('o.sum.step')), h('th', {}, t('o.sum.at')), h('th', {}, t('o.sum.seq')))), h('tbody', {}, ...rows)),
+    h('h3', {}, t('o.sum.checkpoint')),
+    h('pre', { id: 'checkpoint', class: 'mono small', style: 'white-space:pre-wrap' }, '…'),
+    hasDoc
+      ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => saveDecision(e.currentTarget) }, t('o.sum.decision')))
+      : null,
+  ];
+}
+
+async function loadCheckpoint() {
+  try {
+    const cp = await ctx.api.get('audit/checkpoint', { accept: 'text/plain' });
+    $('#checkpoint').textContent = typeof cp === 'string' ? cp : JSON.stringify(cp);
+  } catch (e) {
+    $('#checkpoint').textContent = e.message;
+  }
+}
+
+async function saveDecision(button) {
+  await busy(button, $('#step-err'), async () => {
+    const html = await ctx.api.get(`hearings/${hid()}/decision`, { accept: 'text/html' });
+    download(`decision-${hearing.id}.html`, String(html), 'text/html');
+  });
+}

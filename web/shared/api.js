@@ -1,0 +1,176 @@
+// API client for /api/v1: bearer token per page scope, JSON in and out, and every error code of
+// the contract (API.md) turned into plain words through i18n (errorText).
+import { addStrings, t, has } from './i18n.js';
+
+export class ApiError extends Error {
+  constructor(status, code, message, field, retryAfter) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || '';
+    this.field = field || '';
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** A client bound to a token scope ('citizen' or 'staff'): tokens survive a reload. */
+export function createApi(scope) {
+  const key = `rh.token.${scope}`;
+  const api = {
+    get token() {
+      return localStorage.getItem(key);
+    },
+    setToken(tok) {
+      if (tok) localStorage.setItem(key, tok);
+      else localStorage.removeItem(key);
+    },
+    async request(method, path, body, opts = {}) {
+      const headers = { Accept: opts.accept || 'application/json' };
+      const tok = api.token;
+      if (tok) headers.Authorization = `Bearer ${tok}`;
+      let payload;
+      if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        payload = JSON.stringify(body);
+      }
+      let res;
+      try {
+        res = await fetch(path.startsWith('/') ? path : `/api/v1/${path}`, {
+          method,
+          headers,
+          body: payload,
+          credentials: 'same-origin',
+        });
+      } catch (e) {
+        throw new ApiError(0, 'network', String(e));
+      }
+      if (res.status === 401 && tok && !opts.keepToken) {
+        api.setToken(null);
+        document.dispatchEvent(new CustomEvent('unauthorized', { detail: scope }));
+      }
+      if (!res.ok) {
+        let code = '';
+        let message = '';
+        let field = '';
+        try {
+          const j = await res.json();
+          const e = j.error || j;
+          code = e.code || '';
+          message = e.message || '';
+          field = e.field || '';
+        } catch {
+          /* not JSON */
+        }
+        const ra = res.headers.get('Retry-After');
+        throw new ApiError(res.status, code, message, field, ra ? Number(ra) : undefined);
+      }
+      if (opts.raw) return res;
+      if (res.status === 204) return null;
+      const ct = res.headers.get('Content-Type') || '';
+      if (ct.includes('json')) return res.json();
+      return res.text();
+    },
+    get: (p, o) => api.request('GET', p, undefined, o),
+    post: (p, b, o) => api.request('POST', p, b === undefined ? {} : b, o),
+    del: (p, o) => api.request('DELETE', p, undefined, o),
+  };
+  return api;
+}
+
+/** Plain words for an error (ApiError or anything thrown). */
+export function errorText(err) {
+  if (typeof err === 'string') return err;
+  if (!(err instanceof ApiError) && !err?.code) return t('err.unexpected', { msg: String(err?.message || err) });
+  const code = err.code;
+  let text;
+  if (code && has(`err.${code}`)) text = t(`err.${code}`);
+  else if (has(`err.http.${err.status}`)) text = t(`err.http.${err.status}`);
+  else text = t('err.unexpected', { msg: err.message });
+  if (err.field) {
+    const label = has(`field.${err.field}`) ? t(`field.${err.field}`) : err.field;
+    text = t('err.withField', { field: label, text });
+  }
+  if (err.retryAfter && err.status === 429) text += ' ' + t('err.retryAfter', { s: err.retryAfter });
+  return text;
+}
+
+addStrings({
+  'err.withField': ['{field}：{text}', '{field}: {text}'],
+  'err.retryAfter': ['请 {s} 秒后再试。', 'Try again in {s} seconds.'],
+  'err.unexpected': ['出现意外错误（{msg}），请稍后再试。', 'Something went wrong ({msg}). Please try again later.'],
+  'err.network': ['网络连接失败，请检查网络后重试。', 'The network is unreachable. Check your connection and retry.'],
+  // booking rules
+  'err.slot_full': ['该时段已约满，请选择其他时段。', 'This time slot is full. Please choose another.'],
+  'err.same_day_not_allowed': ['普通预约不能预约当天，请选择明天及以后的日期。', 'A normal booking cannot be for today. Choose tomorrow or later.'],
+  'err.too_far_ahead': ['最多只能预约 7 天内的时段。', 'You can book at most 7 days ahead.'],
+  'err.slot_in_past': ['该时段已过，请选择之后的时段。', 'That time slot has already passed.'],
+  'err.brigade_closed': ['该大队在此时间不办公（周末、节假日或非办公时间）。', 'The brigade is closed at that time (weekend, holiday or outside opening hours).'],
+  'err.active_booking_exists': ['您已有一个有效预约，办结或取消后才能再次预约。', 'You already have an active booking. Finish or cancel it before booking again.'],
+  'err.blacklisted': ['本月爽约已达 3 次，预约服务暂停一个月。', 'You missed 3 hearings this month; booking is suspended for one month.'],
+  'err.rebook_after_cancel': ['取消后不能再次预约同一大队同一天的时段。', 'After cancelling you cannot book the same brigade on the same day again.'],
+  'err.vehicle_driver_limit': ['该车辆已被 3 名非车主驾驶人预约，无法再预约。', 'This vehicle is already in bookings of 3 drivers who do not own it.'],
+  'err.not_urgent_eligible': ['到期日不在 3 天之内，不能加急预约，请使用普通预约。', 'The expiry is not within 3 days, so an urgent booking is not allowed. Use a normal booking.'],
+  'err.ineligible_case': ['该违法不符合远程处理条件（单次罚款超过 200 元、未处理违法超过 5 起，或处理后累计记分将达到 12 分），请到窗口办理。', 'This case cannot be handled remotely (a fine over 200 yuan, more than 5 unhandled violations, or points reaching 12). Please go to a service window.'],
+  'err.phone_binding_immutable': ['手机号绑定后不能在线更换，请到窗口办理。', 'The bound phone number cannot be changed online. Please go to a service window.'],
+  // hearing and codes
+  'err.invalid_state': ['当前不能进行此操作（步骤顺序不对或办理已结束），请刷新后查看。', 'This step is not possible now (out of order or the hearing is closed). Refresh to see the current state.'],
+  'err.ruling_exceeds_notice': ['裁决不能重于告知时拟作出的处罚。', 'The ruling cannot be heavier than the penalty proposed in the notice.'],
+  'err.code_invalid': ['验证码错误或已过期，请核对短信或重新获取。', 'The code is wrong or has expired. Check the SMS or request a new one.'],
+  'err.code_attempts_exceeded': ['验证码错误次数过多已失效，请重新获取。', 'Too many wrong tries: this code is no longer valid. Request a new one.'],
+  'err.sms_throttled': ['短信发送过于频繁，请稍后再试。', 'Too many text messages were sent; please wait a moment.'],
+  // generic codes the server may use
+  'err.bad_json': ['请求格式不正确。', 'The request was malformed.'],
+  'err.bad_request': ['请求格式不正确。', 'The request was malformed.'],
+  'err.validation': ['填写的内容不符合要求。', 'Some of the input is not valid.'],
+  'err.invalid_field': ['填写的内容不符合要求。', 'Some of the input is not valid.'],
+  'err.unauthorized': ['登录已失效，请重新登录。', 'Your session has ended. Please sign in again.'],
+  'err.invalid_credentials': ['警号或密码不正确。', 'Wrong badge number or password.'],
+  'err.bad_credentials': ['警号或密码不正确。', 'Wrong badge number or password.'],
+  'err.login_throttled': ['登录尝试过于频繁，请稍后再试。', 'Too many sign-in attempts; please wait a moment.'],
+  'err.badge_taken': ['该警号已被注册。', 'This badge number is already registered.'],
+  'err.grace_expired': ['重连超时，请重新输入验证码进入。', 'Reconnecting took too long; enter a new code to join again.'],
+  'err.forbidden': ['您没有权限进行此操作。', 'You are not allowed to do this.'],
+  'err.not_found': ['未找到相关记录。', 'Not found.'],
+  'err.too_large': ['内容太大。', 'The content is too large.'],
+  'err.throttled': ['操作过于频繁，请稍后再试。', 'Too many requests; please wait a moment.'],
+  'err.unavailable': ['服务暂时不可用，请稍后再试。', 'The service is temporarily unavailable.'],
+  'err.internal': ['服务器出错，请稍后再试。', 'Server error; please try again later.'],
+  'err.hearing_not_open': ['办理尚未开始或已结束。', 'The hearing is not open.'],
+  'err.hearing_window': ['还未到可开启办理的时间（时段开始前 15 分钟起）。', 'Too early to open this hearing (from 15 minutes before the slot).'],
+  'err.join_token_invalid': ['入会凭证已失效，请重新输入验证码。', 'The join pass is no longer valid. Enter a new code.'],
+  // by HTTP status, when the code is unknown
+  'err.http.400': ['请求格式不正确。', 'The request was malformed.'],
+  'err.http.401': ['请先登录，或登录已失效。', 'Please sign in (or sign in again).'],
+  'err.http.403': ['您没有权限进行此操作。', 'You are not allowed to do this.'],
+  'err.http.404': ['未找到相关记录。', 'Not found.'],
+  'err.http.409': ['与当前状态或规则冲突。', 'This conflicts with the current state or a rule.'],
+  'err.http.413': ['内容太大。', 'The content is too large.'],
+  'err.http.422': ['填写的内容不符合要求。', 'Some of the input is not valid.'],
+  'err.http.429': ['操作过于频繁，请稍后再试。', 'Too many requests; please wait a moment.'],
+  'err.http.500': ['服务器出错，请稍后再试。', 'Server error; please try again later.'],
+  'err.http.503': ['服务暂时不可用，请稍后再试。', 'The service is temporarily unavailable.'],
+  // field names used in 422 answers
+  'field.phone': ['手机号', 'Phone number'],
+  'field.code': ['验证码', 'Code'],
+  'field.plate': ['号牌号码', 'Plate number'],
+  'field.record_no': ['违法记录编号', 'Violation record number'],
+  'field.violations': ['违法记录', 'Violations'],
+  'field.fine_yuan': ['罚款金额', 'Fine'],
+  'field.points': ['记分', 'Points'],
+  'field.unhandled_count': ['未处理违法数', 'Unhandled violations'],
+  'field.current_points': ['当前累计记分', 'Current points'],
+  'field.slot_start': ['预约时段', 'Time slot'],
+  'field.brigade_id': ['交警大队', 'Brigade'],
+  'field.registration_date': ['登记日期', 'Registration date'],
+  'field.urgent': ['加急信息', 'Urgent details'],
+  'field.badge': ['警号', 'Badge number'],
+  'field.password': ['密码', 'Password'],
+  'field.transcript': ['询问笔录', 'Transcript'],
+  'field.facts': ['违法事实', 'Facts'],
+  'field.legal_basis': ['法律依据', 'Legal basis'],
+  'field.proposed_fine_yuan': ['拟罚款', 'Proposed fine'],
+  'field.proposed_points': ['拟记分', 'Proposed points'],
+  'field.text': ['陈述内容', 'Statement'],
+  'field.step': ['步骤', 'Step'],
+  'field.hearing_id': ['办理编号', 'Hearing number'],
+  'field.booking_id': ['预约编号', 'Booking'],
+});

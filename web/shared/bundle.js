@@ -1,0 +1,122 @@
+// Verification of a hearing's offline audit bundle, in the browser, following
+// docs/audit-format.md §8 step by step (the counterpart of `remote-hearing audit verify`): the
+// checkpoint signed by a trusted (published) key, each entry's strict leaf decoding, chain link,
+// fields, payload digest and RFC 6962 inclusion proof, and the sealed recordings. Every check is
+// reported; none is skipped.
+import { b64, hex, equal, leafHash, verifyInclusion, verifyNote, parseCheckpoint } from './verify.js';
+import { decodeLeaf, payloadDigest } from './leaf.js';
+
+/**
+ * bundle: the parsed JSON. trustedKeys: [{vkey, from_size, to_size?}] as GET /audit/keys lists
+ * them (the bundle's own `keys` are not trusted). Returns {ok, checks: [{name, args, ok, detail}]}.
+ */
+export async function verifyBundle(bundle, trustedKeys) {
+  const checks = [];
+  const add = (name, ok, detail = '', args = {}) => checks.push({ name, ok: !!ok, detail: String(detail), args });
+  const done = () => ({ ok: checks.length > 0 && checks.every((c) => c.ok), checks });
+
+  // 1. version and shape
+  const shapeOk = bundle && typeof bundle === 'object' && typeof bundle.checkpoint === 'string' && Array.isArray(bundle.entries);
+  add('format', shapeOk && bundle.version === 1, shapeOk ? `version ${bundle.version}, ${bundle.entries.length} entries` : 'not a bundle');
+  if (!shapeOk) return done();
+
+  // 2. the checkpoint, signed by a trusted key valid for its size, with the bundle's origin
+  let cp = null;
+  let sig = { ok: false, detail: 'no trusted keys (GET /api/v1/audit/keys failed)' };
+  for (const k of trustedKeys || []) {
+    const r = await verifyNote(bundle.checkpoint, k.vkey);
+    if (!r.ok) {
+      sig = r;
+      continue;
+    }
+    try {
+      const c = parseCheckpoint(r.body);
+      if (c.size < (k.from_size ?? 0) || (k.to_size != null && c.size > k.to_size)) {
+        sig = { ok: false, detail: `key not valid for tree size ${c.size}` };
+        continue;
+      }
+      cp = c;
+      sig = { ok: true, detail: `${r.detail}; tree size ${c.size}` };
+      break;
+    } catch (e) {
+      sig = { ok: false, detail: e.message };
+    }
+  }
+  add('key', !!cp, cp ? 'the checkpoint is signed by a published key' : sig.detail);
+  add('signature', sig.ok, sig.detail);
+  add('origin', !!cp && cp.origin === bundle.origin, cp ? `${cp.origin}` : 'no verified checkpoint');
+
+  // 3. entries in hearing_seq order
+  const entries = [...bundle.entries].sort((a, b) => a.hearing_seq - b.hearing_seq);
+  if (!entries.length) add('chain', false, 'no entries');
+  let prevHash = new Uint8Array(32);
+  let chainOk = entries.length > 0;
+  const chainProblems = [];
+  const sealed = new Map(); // recording id -> {sha256, bytes}
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const args = { seq: e.seq };
+    let bytes;
+    let leaf;
+    try {
+      if (typeof e.leaf_hex !== 'string' || /[A-F]/.test(e.leaf_hex)) throw new Error('leaf_hex is not lowercase hex');
+      bytes = hex.decode(e.leaf_hex);
+      leaf = decodeLeaf(bytes);
+    } catch (err) {
+      add('leaf', false, err.message, args);
+      add('inclusion', false, 'no leaf', args);
+      chainOk = false;
+      chainProblems.push(`entry ${i} unreadable`);
+      prevHash = null;
+      continue;
+    }
+    const lh = await leafHash(bytes);
+    // 3.2, 3.3, 3.5: the leaf's fields
+    const diff = [];
+    if (bundle.hearing_id != null && leaf.hearing_id !== bundle.hearing_id) diff.push('hearing_id');
+    if (e.hearing_seq !== i || leaf.hearing_seq !== i) diff.push(`hearing_seq (want ${i})`);
+    if (e.step !== leaf.step) diff.push('step');
+    const actor = e.actor && typeof e.actor === 'object' ? e.actor : null;
+    if (!actor || actor.role !== leaf.actor.role || (actor.id ?? '') !== leaf.actor.id) diff.push('actor');
+    if (Date.parse(e.at) !== leaf.at_ms) diff.push('at');
+    add('leaf', diff.length === 0, diff.length ? `differs from the leaf: ${diff.join(', ')}` : `${leaf.step} · ${new Date(leaf.at_ms).toISOString()}`, args);
+    // 3.4: the chain
+    if (!prevHash || !equal(leaf.prev_hash, prevHash)) {
+      chainOk = false;
+      chainProblems.push(`link ${i}`);
+    }
+    prevHash = lh;
+    // 3.6: the payload digest
+    let pd = null;
+    try {
+      pd = await payloadDigest(e.payload);
+    } catch (err) {
+      add('payload', false, err.message, args);
+    }
+    if (pd) add('payload', equal(pd, leaf.payload_sha256), equal(pd, leaf.payload_sha256) ? hex.encode(pd).slice(0, 16) + '…' : 'payload differs from its sealed digest', args);
+    // 3.7: inclusion under the checkpoint
+    let proof = null;
+    try {
+      proof = (e.proof || []).map((p) => b64.decode(p));
+    } catch {
+      proof = null;
+    }
+    const incl = !!cp && !!proof && Number.isSafeInteger(e.seq) && (await verifyInclusion(e.seq, cp.size, lh, proof, cp.root));
+    add('inclusion', incl, incl ? `entry ${e.seq} of ${cp.size}` : cp ? 'the proof does not lead to the signed root' : 'no verified checkpoint', args);
+    for (const r of leaf.recordings) sealed.set(r.id, r);
+  }
+  if (entries.length) add('chain', chainOk, chainOk ? `${entries.length} entries linked from hearing_seq 0` : chainProblems.join(', '));
+
+  // 4. recordings: the listed ones equal the sealed ones, and every sealed one is listed
+  const listed = Array.isArray(bundle.recordings) ? bundle.recordings : [];
+  const recProblems = [];
+  for (const r of listed) {
+    const s = sealed.get(r.id);
+    if (!s) recProblems.push(`${r.id} not sealed`);
+    else if (s.sha256 !== String(r.sha256).toLowerCase() || s.bytes !== r.bytes) recProblems.push(`${r.id} differs from the sealed digest`);
+  }
+  for (const id of sealed.keys()) if (!listed.some((r) => r.id === id)) recProblems.push(`${id} sealed but not listed`);
+  add('recordings', recProblems.length === 0, recProblems.join(', ') || `${listed.length} sealed`);
+
+  return done();
+}

@@ -1,0 +1,297 @@
+// The call: signalling over GET /ws/hearings/{id} (API.md frames) and one RTCPeerConnection to the
+// server. The client offers audio+video sendrecv; the server answers. A socket that closes without
+// `leave` is a drop: we rejoin with the same join token (grace period 120 s) and offer again.
+//
+// Events (CallSession is an EventTarget): 'state' {state: connecting|connected|reconnecting|failed|
+// closed}, 'joined' {role, peer_present}, 'peer' {state}, 'hearing' {status, step}, 'remote'
+// {stream}, 'quality' {level, rtt, loss, framesDecoded}, 'error' {code, message}.
+
+const GRACE_MS = 120_000;
+
+export function wsUrlFor(wsUrl, hearingId) {
+  const u = new URL(wsUrl || `/ws/hearings/${encodeURIComponent(hearingId)}`, location.href);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  return u.toString();
+}
+
+/** Camera + microphone; tries smaller video when the device refuses the first constraints. */
+export async function getLocalMedia() {
+  const tries = [
+    { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' } },
+    { audio: true, video: true },
+  ];
+  let last;
+  for (const c of tries) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(c);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+export class CallSession extends EventTarget {
+  constructor({ hearingId, joinToken, wsUrl, iceServers, localStream }) {
+    super();
+    this.hearingId = hearingId;
+    this.joinToken = joinToken;
+    this.url = wsUrlFor(wsUrl, hearingId);
+    this.iceServers = iceServers || [];
+    this.localStream = localStream;
+    this.remoteStream = new MediaStream();
+    this.ws = null;
+    this.pc = null;
+    this.state = 'idle';
+    this.left = false;
+    this.dropSince = 0;
+    this.retry = 0;
+    this.pendingCandidates = [];
+    this.statsTimer = null;
+    this.pingTimer = null;
+    this.lastBytes = null;
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', { state });
+  }
+
+  start() {
+    this.left = false;
+    this.setState('connecting');
+    this.connect();
+    this.statsTimer = setInterval(() => this.sampleStats(), 2000);
+  }
+
+  connect() {
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this.onDrop();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', token: this.joinToken }));
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      this.onFrame(msg).catch((e) => this.emit('error', { code: 'client', message: String(e) }));
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      clearInterval(this.pingTimer);
+      if (this.left) return;
+      // 4xxx closes from the server with a final error (bad token, hearing closed) are not retried.
+      if (ev.code >= 4000 && ev.code < 4500 && ev.code !== 4408) {
+        this.fail({ code: 'ws_' + ev.code, message: ev.reason });
+        return;
+      }
+      this.onDrop();
+    };
+  }
+
+  onDrop() {
+    if (this.left || this.state === 'failed') return;
+    if (!this.dropSince) this.dropSince = Date.now();
+    if (Date.now() - this.dropSince > GRACE_MS) {
+      this.fail({ code: 'grace_expired', message: 'reconnect window passed' });
+      return;
+    }
+    this.setState('reconnecting');
+    this.closePc();
+    const delay = Math.min(5000, 500 * 2 ** this.retry++);
+    setTimeout(() => {
+      if (!this.left) this.connect();
+    }, delay);
+  }
+
+  fail(err) {
+    this.setState('failed');
+    this.emit('error', err);
+    this.closePc();
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  async onFrame(msg) {
+    switch (msg.type) {
+      case 'joined':
+        this.retry = 0;
+        this.dropSince = 0;
+        if (Array.isArray(msg.ice_servers) && msg.ice_servers.length) this.iceServers = msg.ice_servers;
+        this.emit('joined', msg);
+        clearInterval(this.pingTimer);
+        this.pingTimer = setInterval(() => this.send({ type: 'ping' }), 15000);
+        await this.negotiate();
+        break;
+      case 'answer':
+        if (this.pc) {
+          await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+          for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+        }
+        break;
+      case 'candidate':
+        if (!this.pc || !this.pc.remoteDescription) this.pendingCandidates.push(msg);
+        else await this.addCandidate(msg);
+        break;
+      case 'peer':
+        this.emit('peer', msg);
+        break;
+      case 'hearing':
+        this.emit('hearing', msg);
+        break;
+      case 'error':
+        this.emit('error', msg);
+        break;
+      default:
+        break; // pong and anything newer
+    }
+  }
+
+  async addCandidate(msg) {
+    if (!msg.candidate) return;
+    try {
+      await this.pc.addIceCandidate({
+        candidate: msg.candidate,
+        sdpMid: msg.sdpMid ?? null,
+        sdpMLineIndex: msg.sdpMLineIndex ?? null,
+      });
+    } catch {
+      /* a stale candidate from before a reconnect */
+    }
+  }
+
+  async negotiate() {
+    this.closePc();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pc = pc;
+    this.pendingCandidates = [];
+    this.remoteStream = new MediaStream();
+    const tracks = this.localStream ? this.localStream.getTracks() : [];
+    for (const kind of ['audio', 'video']) {
+      const track = tracks.find((tr) => tr.kind === kind);
+      if (track) pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.localStream] });
+      else pc.addTransceiver(kind, { direction: 'sendrecv' });
+    }
+    pc.onicecandidate = (ev) => {
+      if (ev.candidate && ev.candidate.candidate) {
+        this.send({
+          type: 'candidate',
+          candidate: ev.candidate.candidate,
+          sdpMid: ev.candidate.sdpMid,
+          sdpMLineIndex: ev.candidate.sdpMLineIndex,
+        });
+      }
+    };
+    pc.ontrack = (ev) => {
+      if (this.pc !== pc) return;
+      if (!this.remoteStream.getTracks().includes(ev.track)) this.remoteStream.addTrack(ev.track);
+      this.emit('remote', { stream: this.remoteStream, track: ev.track });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      const s = pc.connectionState;
+      if (s === 'connected') {
+        this.dropSince = 0;
+        this.setState('connected');
+      } else if (s === 'failed') {
+        // ICE failed while signalling may still be up: start over on a fresh socket.
+        if (this.ws) this.ws.close();
+      } else if (s === 'disconnected') {
+        this.setState('reconnecting');
+      }
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.send({ type: 'offer', sdp: pc.localDescription.sdp });
+  }
+
+  closePc() {
+    if (this.pc) {
+      try {
+        this.pc.close();
+      } catch {
+        /* already closed */
+      }
+      this.pc = null;
+    }
+  }
+
+  async sampleStats() {
+    const pc = this.pc;
+    if (!pc) return;
+    let stats;
+    try {
+      stats = await pc.getStats();
+    } catch {
+      return;
+    }
+    let rtt = null;
+    let lost = 0;
+    let received = 0;
+    let framesDecoded = 0;
+    let bytes = 0;
+    stats.forEach((r) => {
+      if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime != null) rtt = r.currentRoundTripTime;
+      if (r.type === 'inbound-rtp') {
+        lost += r.packetsLost || 0;
+        received += r.packetsReceived || 0;
+        bytes += r.bytesReceived || 0;
+        if (r.kind === 'video') framesDecoded += r.framesDecoded || 0;
+      }
+    });
+    const loss = received + lost > 0 ? lost / (received + lost) : 0;
+    const flowing = this.lastBytes !== null && bytes > this.lastBytes;
+    this.lastBytes = bytes;
+    let level = 'unknown';
+    if (pc.connectionState === 'connected') {
+      if (!flowing) level = 'poor';
+      else if ((rtt ?? 0) > 0.4 || loss > 0.08) level = 'poor';
+      else if ((rtt ?? 0) > 0.15 || loss > 0.02) level = 'fair';
+      else level = 'good';
+    }
+    this.emit('quality', { level, rtt, loss, framesDecoded });
+  }
+
+  /** Deliberate leave: tell the server, stop retrying, keep local media for the caller to stop. */
+  leave() {
+    this.left = true;
+    this.send({ type: 'leave' });
+    clearInterval(this.statsTimer);
+    clearInterval(this.pingTimer);
+    this.closePc();
+    if (this.ws) {
+      try {
+        this.ws.close(1000, 'leave');
+      } catch {
+        /* closed */
+      }
+    }
+    this.setState('closed');
+  }
+}
+
+/** Inspect a call's video decode counter (used by the page's status and by tests). */
+export async function framesDecoded(pc) {
+  if (!pc) return 0;
+  const stats = await pc.getStats();
+  let n = 0;
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded || 0;
+  });
+  return n;
+}

@@ -1,0 +1,53 @@
+// The legal steps of a hearing (API.md "Hearings"), in order, and helpers to read a hearing.
+import { h } from './ui.js';
+import { t, fmtTime } from './i18n.js';
+
+export const ORDER = ['identity', 'inquiry', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'];
+export const CITIZEN_STEPS = new Set(['notice_ack', 'statement', 'confirmation', 'receipt']);
+export const CLOSED = new Set(['completed', 'referred', 'no_show', 'interrupted']);
+
+export function doneSteps(hearing) {
+  return new Set((hearing?.steps || []).map((s) => s.step));
+}
+
+/** The next step the hearing expects, or null when closed or all done. */
+export function nextStep(hearing) {
+  if (!hearing || CLOSED.has(hearing.status)) return null;
+  const done = doneSteps(hearing);
+  return ORDER.find((s) => !done.has(s)) || null;
+}
+
+/**
+ * The fields recorded with a step, wherever the server puts them: the step entry's
+ * fields/payload/data, or a top-level object named after the step (hearing.notice, hearing.ruling).
+ */
+export function stepFields(hearing, step) {
+  const entry = (hearing?.steps || []).filter((s) => s.step === step).pop();
+  const fromEntry = entry && (entry.fields || entry.payload || entry.data || entry.details);
+  if (fromEntry && typeof fromEntry === 'object') return fromEntry;
+  const top = hearing?.[step];
+  if (top && typeof top === 'object') return top;
+  if (entry) {
+    const { step: _s, at: _a, by: _b, audit_seq: _q, ...rest } = entry;
+    if (Object.keys(rest).length) return rest;
+  }
+  return {};
+}
+
+/** <ol class="steps"> of the procedure with done / current marks and audit sequence numbers. */
+export function renderStepList(list, hearing, { showSeq = false } = {}) {
+  const byStep = new Map((hearing?.steps || []).map((s) => [s.step, s]));
+  const next = nextStep(hearing);
+  list.replaceChildren(
+    ...ORDER.map((step) => {
+      const e = byStep.get(step);
+      return h(
+        'li',
+        { 'data-step': step, 'data-done': String(!!e), 'data-current': String(step === next) },
+        h('span', {}, t('step.' + step)),
+        e ? h('span', { class: 'muted small' }, fmtTime(e.at, { date: false })) : null,
+        e && showSeq && e.audit_seq != null ? h('span', { class: 'muted small mono' }, `#${e.audit_seq}`) : null,
+      );
+    }),
+  );
+}
