@@ -1,6 +1,6 @@
 // Citizen: waiting room, joining with the SMS code, the call with its step prompts
 // (notice_ack, statement, confirmation, receipt), and the decision document.
-import { t, fmtTime } from '/shared/i18n.js';
+import { t, has, fmtTime } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, CLOSED } from '/shared/steps.js';
@@ -42,7 +42,10 @@ export function enterWaitingRoom(booking) {
     if (!booking) return;
     try {
       const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
-      if (b.hearing_id && !$('#join-hearing').value) $('#join-hearing').value = b.hearing_id;
+      if (!$('#join-hearing').value) {
+        const id = b.hearing_id || (await findHearing(b.id));
+        if (id) $('#join-hearing').value = id;
+      }
       const status = t('status.' + b.status);
       $('#wait-status').textContent = `${t('c.wait.status', { s: status })} · ${fmtTime(b.slot_start)}` + (b.status === 'booked' ? ` · ${t('c.wait.notYet')}` : '');
       $('#wait-status').dataset.status = b.status;
@@ -53,6 +56,18 @@ export function enterWaitingRoom(booking) {
   refresh();
   clearInterval(waitTimer);
   waitTimer = setInterval(refresh, 5000);
+}
+
+/** The booking's live hearing: `GET /hearings?booking_id=` (newest first), if the server has it. */
+async function findHearing(bookingId) {
+  try {
+    const list = await ctx.api.get(`hearings?booking_id=${encodeURIComponent(bookingId)}`);
+    const items = Array.isArray(list) ? list : list?.items || [];
+    const live = items.find((x) => !CLOSED.has(x.status)) || items[0];
+    return live?.id || null;
+  } catch {
+    return null;
+  }
 }
 
 async function onJoin(ev) {
@@ -178,6 +193,7 @@ const PROMPTS = {
         f.facts ? [h('dt', {}, t('c.notice.facts')), h('dd', {}, f.facts)] : null,
         f.legal_basis ? [h('dt', {}, t('c.notice.basis')), h('dd', {}, f.legal_basis)] : null,
         fine != null ? [h('dt', {}, t('c.notice.penalty')), h('dd', {}, t('c.notice.penaltyVal', { f: fine, p: pts ?? 0 }))] : null,
+        [h('dt', {}, t('c.notice.rights')), h('dd', { class: 'small' }, f.rights_text || hearing.rights_text || t('c.notice.rightsDefault'))],
       ),
       h('div', { class: 'actions' }, btn('c.notice.ack', '', (e) => sendStep(e.currentTarget, { step: 'notice_ack' }), 'ack-notice')),
     ];
@@ -222,7 +238,7 @@ const PROMPTS = {
             showError($('#step-err'), t('c.conf.needConsent'));
             return consent.focus();
           }
-          sendStep(e.currentTarget, { step: 'confirmation', accept: true });
+          sendStep(e.currentTarget, { step: 'confirmation', accept: true, e_service_consent: true });
         }, 'conf-accept'),
         btn('c.conf.refuse', 'btn-danger', (e) => sendStep(e.currentTarget, { step: 'confirmation', accept: false }), 'conf-refuse'),
       ),
@@ -239,9 +255,15 @@ const PROMPTS = {
 
 // ---------- outcome and decision ----------
 const DOC_LABELS = {
-  number: ['文书编号', 'Document number'], document_no: ['文书编号', 'Document number'], plate: ['号牌', 'Plate'],
-  facts: ['违法事实', 'Facts'], legal_basis: ['法律依据', 'Legal basis'], fine_yuan: ['罚款（元）', 'Fine (yuan)'],
-  points: ['记分', 'Points'], issued_at: ['作出时间', 'Issued'], served_at: ['送达时间', 'Served'], brigade: ['处罚机关', 'Authority'],
+  decision_no: ['决定书编号', 'Decision number'], authority: ['处罚机关', 'Authority'], authority_address: ['机关地址', 'Address'],
+  issued_at: ['作出时间', 'Issued'], party_phone_masked: ['当事人手机', 'Phone'], plate: ['号牌', 'Plate'],
+  facts: ['违法事实', 'Facts'], statement: ['陈述申辩', 'Statement'], legal_basis: ['法律依据', 'Legal basis'],
+  fine_yuan: ['罚款（元）', 'Fine (yuan)'], points: ['记分', 'Points'], pay_by: ['缴款期限', 'Pay by'],
+  pay_where: ['缴款方式', 'Where to pay'], review_days: ['申请复议期限（日）', 'Review within (days)'], review_by: ['复议机关', 'Review body'],
+  litigation_months: ['提起诉讼期限（月）', 'Litigation within (months)'], litigation_by: ['管辖法院', 'Court'],
+  service: ['送达方式', 'Service'], officer_name: ['执法民警', 'Officer'], officer_badge: ['警号', 'Badge'],
+  hearing_id: ['办理编号', 'Hearing'], audit_checkpoint: ['审计检查点', 'Audit checkpoint'], sha256: ['文书 SHA-256', 'Document SHA-256'],
+  document_no: ['文书编号', 'Document number'],
 };
 
 async function showOutcome() {
@@ -249,7 +271,8 @@ async function showOutcome() {
   $('#logout').hidden = false;
   const status = hearing?.status;
   const out = $('#doc-outcome');
-  out.textContent = t('c.done.' + (status || 'completed'));
+  const reason = hearing?.outcome && has('c.why.' + hearing.outcome) ? t('c.why.' + hearing.outcome) : '';
+  out.textContent = `${t('c.done.' + (status || 'completed'))} ${reason}`.trim();
   out.className = status === 'completed' ? 'banner banner-ok' : 'banner banner-warn';
   const hasDoc = (hearing?.steps || []).some((s) => s.step === 'service');
   $('#doc-save').hidden = !hasDoc;
@@ -258,7 +281,10 @@ async function showOutcome() {
   await busy(null, $('#doc-err'), async () => {
     const doc = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision?format=json`);
     const lang = document.documentElement.lang === 'en' ? 1 : 0;
-    const rows = Object.entries(doc || {}).filter(([, v]) => v !== null && typeof v !== 'object');
+    const order = Object.keys(DOC_LABELS);
+    const rows = Object.entries(doc || {})
+      .filter(([, v]) => v !== null && typeof v !== 'object')
+      .sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     $('#doc-body').replaceChildren(
       h('dl', { id: 'decision-fields' }, ...rows.map(([k, v]) => [h('dt', {}, DOC_LABELS[k]?.[lang] || k), h('dd', {}, /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtTime(v) : String(v))])),
     );

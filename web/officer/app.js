@@ -114,7 +114,16 @@ function renderToday() {
 
 async function openFor(button, b) {
   await busy(button, $('#dash-err'), async () => {
-    const hr = await api.post('hearings', { booking_id: b.id });
+    let hr;
+    try {
+      hr = await api.post('hearings', { booking_id: b.id });
+    } catch (e) {
+      // Already open (another tab, a reload): find it and go there.
+      if (e.code !== 'hearing_exists') throw e;
+      const list = await api.get(`hearings?booking_id=${encodeURIComponent(b.id)}`).catch(() => null);
+      hr = (Array.isArray(list) ? list : list?.items || []).find((x) => !['completed', 'referred', 'no_show'].includes(x.status));
+      if (!hr) throw e;
+    }
     rememberHearing(b.id, hr.id);
     goHearing(hr.id);
   });

@@ -2,7 +2,7 @@
 // joined or dropped, the call with both videos and the recording indicator, the step forms in
 // order (identity, inquiry, notice from the template, ruling bounded by the notice, service),
 // no-show, and the finished hearing's summary with audit sequence numbers and the checkpoint.
-import { t, fmtTime } from '/shared/i18n.js';
+import { t, has, fmtTime } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, countdown, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
@@ -92,6 +92,7 @@ function render() {
   $('#hr-status').dataset.status = st;
   renderStepList($('#hr-steps'), hearing, { showSeq: true });
   const closed = CLOSED.has(st);
+  if (!call && 'citizen_joined' in hearing) setCitizenState(hearing.citizen_joined ? 'o.hr.citizenJoinedEarlier' : 'o.hr.citizenWaiting', hearing.citizen_joined);
   for (const id of ['#send-code', '#join-call', '#no-show']) $(id).hidden = closed;
   if (call) $('#join-call').hidden = true;
   const next = nextStep(hearing);
@@ -285,7 +286,8 @@ function summary() {
   const hasDoc = (hearing.steps || []).some((s) => s.step === 'service');
   return [
     h('h2', {}, t('o.sum.h')),
-    h('p', { id: 'summary-status' }, h('span', { class: 'pill', 'data-status': hearing.status }, t('o.sum.status', { s: t('status.' + hearing.status) }))),
+    h('p', { id: 'summary-status' }, h('span', { class: 'pill', 'data-status': hearing.status }, t('o.sum.status', { s: t('status.' + hearing.status) })), hearing.outcome ? [' ', h('span', { class: 'muted' }, has('o.why.' + hearing.outcome) ? t('o.why.' + hearing.outcome) : hearing.outcome)] : null),
+    hearing.decision ? h('p', { class: 'small' }, `${t('o.sum.decisionNo')}: `, h('span', { class: 'mono' }, hearing.decision.decision_no), h('br'), h('span', { class: 'mono muted' }, `SHA-256 ${hearing.decision.sha256}`)) : null,
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, t('o.sum.step')), h('th', {}, t('o.sum.at')), h('th', {}, t('o.sum.seq')))), h('tbody', {}, ...rows)),
     h('h3', {}, t('o.sum.checkpoint')),
     h('pre', { id: 'checkpoint', class: 'mono small', style: 'white-space:pre-wrap' }, '…'),

@@ -87,5 +87,12 @@ addStrings({
   'o.sum.decision': ['查看处罚决定书', 'Open the decision document'],
   'o.urgentTag': ['加急', 'Urgent'],
   'o.hr.deadline': ['须在此前办理', 'Must be heard before'],
+  'o.hr.citizenJoinedEarlier': ['当事人已输入验证码进入', 'The citizen has entered the code and joined'],
+  'o.sum.decisionNo': ['处罚决定书编号', 'Decision number'],
+  'o.why.completed': ['', ''],
+  'o.why.disputed': ['当事人对事实有异议，转窗口办理', 'The citizen disputed the facts; referred to a window'],
+  'o.why.confirmation_refused': ['当事人拒绝确认，转窗口办理', 'The citizen refused to confirm; referred to a window'],
+  'o.why.no_electronic_service_consent': ['当事人未同意电子送达', 'No consent to electronic service'],
+  'o.why.no_show': ['当事人爽约', 'The citizen did not show up'],
   'o.rec': ['录制中', 'Recording'],
 });

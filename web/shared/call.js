@@ -93,9 +93,15 @@ export class CallSession extends EventTarget {
       if (this.ws !== ws) return;
       clearInterval(this.pingTimer);
       if (this.left) return;
-      // 4xxx closes from the server with a final error (bad token, hearing closed) are not retried.
-      if (ev.code >= 4000 && ev.code < 4500 && ev.code !== 4408) {
-        this.fail({ code: 'ws_' + ev.code, message: ev.reason });
+      // Final closes are not retried: 4001 replaced by a newer connection with the same token,
+      // 4003 token refused, 4009 hearing closed. 4008 (join timeout) and the rest are drops.
+      if (ev.code === 4009) {
+        this.emit('hearing', { status: 'closed', step: null });
+        this.fail({ code: 'hearing_closed', message: ev.reason });
+        return;
+      }
+      if (ev.code >= 4000 && ev.code < 4500 && ev.code !== 4008) {
+        this.fail({ code: ev.code === 4001 ? 'ws_replaced' : ev.code === 4003 ? 'join_token_invalid' : 'ws_' + ev.code, message: ev.reason });
         return;
       }
       this.onDrop();
@@ -135,7 +141,7 @@ export class CallSession extends EventTarget {
         if (Array.isArray(msg.ice_servers) && msg.ice_servers.length) this.iceServers = msg.ice_servers;
         this.emit('joined', msg);
         clearInterval(this.pingTimer);
-        this.pingTimer = setInterval(() => this.send({ type: 'ping' }), 15000);
+        this.pingTimer = setInterval(() => this.send({ type: 'ping' }), 5000); // the server drops a socket idle for 15 s
         await this.negotiate();
         break;
       case 'answer':

@@ -13,6 +13,7 @@ export function doneSteps(hearing) {
 /** The next step the hearing expects, or null when closed or all done. */
 export function nextStep(hearing) {
   if (!hearing || CLOSED.has(hearing.status)) return null;
+  if ('next_step' in hearing) return hearing.next_step || null;
   const done = doneSteps(hearing);
   return ORDER.find((s) => !done.has(s)) || null;
 }
