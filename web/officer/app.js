@@ -4,7 +4,8 @@ import './strings.js';
 import { applyI18n, mountLangSwitch, t, fmtTime, fmtDuration } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
-import { initHearingRoom, openHearingRoom, closeHearingRoom } from './hearing.js';
+import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } from './hearing.js';
+import { openEventStream } from '/shared/sse.js';
 
 const api = createApi('staff');
 const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map() };
@@ -12,6 +13,18 @@ window.__rh = { api, state };
 const HEARINGS_KEY = 'rh.officer.hearings';
 let dashTimer = null;
 let tickTimer = null;
+let stopEvents = null;
+
+/** Live dashboard events (citizen waiting/joined/dropped, steps, deadlines near). */
+function startEvents() {
+  if (stopEvents) return;
+  stopEvents = openEventStream(api, 'officer/events', (type, ev) => {
+    if (type === 'ready') return;
+    if (type === 'urgent_deadline_near') announce(t('o.ev.deadlineNear'), 'error');
+    if (document.body.dataset.currentView === 'dash') refreshDash();
+    onOfficerEvent(type, ev);
+  });
+}
 
 export function rememberHearing(bookingId, hearingId) {
   const m = JSON.parse(localStorage.getItem(HEARINGS_KEY) || '{}');
@@ -51,6 +64,8 @@ document.addEventListener('unauthorized', () => showLogin());
 
 function showLogin() {
   stopDash();
+  stopEvents?.();
+  stopEvents = null;
   $('#logout').hidden = true;
   $('#who').textContent = '';
   showView('login');
@@ -214,6 +229,7 @@ async function route() {
       return showLogin();
     }
   }
+  startEvents();
   const m = /hearing=([^&]+)/.exec(location.hash);
   if (m) {
     stopDash();

@@ -21,6 +21,7 @@ export function initHearingRoom(c) {
   $('#join-call').addEventListener('click', joinCall);
   $('#leave-call').addEventListener('click', leaveCall);
   $('#no-show').addEventListener('click', noShow);
+  $('#resume').addEventListener('click', resume);
   document.addEventListener('langchange', () => {
     if (hearing && document.body.dataset.currentView === 'hearing') {
       renderedFor = '';
@@ -94,6 +95,7 @@ function render() {
   const closed = CLOSED.has(st);
   if (!call && 'citizen_joined' in hearing) setCitizenState(hearing.citizen_joined ? 'o.hr.citizenJoinedEarlier' : 'o.hr.citizenWaiting', hearing.citizen_joined);
   for (const id of ['#send-code', '#join-call', '#no-show']) $(id).hidden = closed;
+  $('#resume').hidden = st !== 'interrupted';
   if (call) $('#join-call').hidden = true;
   const next = nextStep(hearing);
   const key = `${st}:${next}:${document.documentElement.lang}`;
@@ -114,7 +116,15 @@ function render() {
   else card.replaceChildren();
 }
 
-// ---------- code, call, no-show ----------
+/** Dashboard events from the server (SSE) about this hearing. */
+export function onOfficerEvent(type, ev) {
+  if (!hearing || ev?.hearing_id !== hearing.id) return;
+  const state = { citizen_waiting: ['o.hr.citizenJoinedEarlier', true], citizen_joined: ['o.hr.citizenJoined', true], citizen_reconnecting: ['o.hr.citizenDropped', false], citizen_left: ['o.hr.citizenLeft', false] }[type];
+  if (state && !call) setCitizenState(...state);
+  refresh();
+}
+
+// ---------- code, call, no-show, resume ----------
 async function sendCode(ev) {
   await busy(ev.currentTarget, $('#hr-err'), async () => {
     const r = await ctx.api.post(`hearings/${hid()}/sms-code`);
@@ -155,6 +165,13 @@ function leaveCall() {
   $('#rec').hidden = true;
   $('#leave-call').hidden = true;
   $('#join-call').hidden = CLOSED.has(hearing?.status);
+}
+
+async function resume(ev) {
+  await busy(ev.currentTarget, $('#hr-err'), async () => {
+    hearing = await ctx.api.post(`hearings/${hid()}/resume`);
+    render();
+  });
 }
 
 async function noShow(ev) {

@@ -94,5 +94,7 @@ addStrings({
   'o.why.confirmation_refused': ['当事人拒绝确认，转窗口办理', 'The citizen refused to confirm; referred to a window'],
   'o.why.no_electronic_service_consent': ['当事人未同意电子送达', 'No consent to electronic service'],
   'o.why.no_show': ['当事人爽约', 'The citizen did not show up'],
+  'o.hr.resume': ['继续办理', 'Resume the hearing'],
+  'o.ev.deadlineNear': ['有加急预约即将到期，请尽快领取办理。', 'An urgent booking is close to its deadline; claim it soon.'],
   'o.rec': ['录制中', 'Recording'],
 });
