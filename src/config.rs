@@ -21,6 +21,8 @@ pub struct Config {
     pub redis: RedisConfig,
     pub auth: AuthConfig,
     pub sms: SmsConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -72,6 +74,31 @@ pub struct SmsConfig {
     pub max_attempts: u32,
     pub code_key: SecretString,
     pub resend_after_s: u64,
+}
+
+/// The signed audit log (src/audit).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuditConfig {
+    /// The log's origin: checkpoint first line and signing key name.
+    pub origin: String,
+    /// PKCS#8 Ed25519 key file (`remote-hearing keygen`); required in production.
+    pub key_file: PathBuf,
+    /// Sign a checkpoint once this many entries are unsigned…
+    pub checkpoint_every: u64,
+    /// …or once the oldest unsigned entry has waited this long.
+    pub checkpoint_interval_ms: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            origin: "remote-hearing.localhost/audit".into(),
+            key_file: PathBuf::new(),
+            checkpoint_every: 256,
+            checkpoint_interval_ms: 1000,
+        }
+    }
 }
 
 impl Config {

@@ -6,10 +6,13 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::state::AppState;
 
 pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![tokio::spawn(crate::identity::sessions::sweep_expired(
-        state.clone(),
-        stop.clone(),
-    ))]
+    vec![
+        tokio::spawn(crate::identity::sessions::sweep_expired(
+            state.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::audit::checkpointer::run(state.clone(), stop.clone())),
+    ]
 }
 
 /// Waits `period` or until stop; returns false when the job should end.

@@ -1,6 +1,7 @@
 //! remote-hearing: remote video adjudication of traffic violations. The library holds the
 //! whole server; `main.rs` only parses the command line. Start with [`run`].
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -36,6 +36,11 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     db.migrate().await?;
     let kv = Kv::connect(&config).await?;
     let sms = crate::sms::Sms::new(&config)?;
+    let audit = crate::audit::Audit::from_config(&config)?;
+    audit
+        .register_key(&db, crate::clock::to_ms(clock.now()))
+        .await
+        .context("registering the audit key")?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -43,6 +48,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         clock,
         metrics: crate::telemetry::metrics_handle(),
         sms,
+        audit,
     })))
 }
 

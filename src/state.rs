@@ -16,6 +16,7 @@ pub struct Inner {
     pub clock: SharedClock,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub sms: crate::sms::Sms,
+    pub audit: crate::audit::Audit,
 }
 
 impl Deref for AppState {

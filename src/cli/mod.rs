@@ -65,6 +65,19 @@ pub enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Create an Ed25519 audit-log signing key (PKCS#8, mode 0600); prints the verifier key.
+    Keygen {
+        /// The log's origin (key name), e.g. hearings.example.gov.cn/audit.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The audit log: verify a bundle offline, check a database's whole log, export a bundle.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::cli::AuditCommand,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -96,5 +109,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { store, command } => admin::execute(store.load()?, command).await,
         Command::Demo { store } => admin::demo(store.load()?).await,
+        Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
+        Command::Audit { command } => crate::audit::cli::execute(command).await,
     }
 }

@@ -17,5 +17,7 @@ use crate::state::AppState;
 struct ApiDoc;
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::identity::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::identity::router())
+        .merge(crate::audit::router())
 }

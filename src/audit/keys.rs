@@ -1,0 +1,81 @@
+//! The log's signing key: `keygen` (a PKCS#8 Ed25519 file, mode 0600), loading it from
+//! config, and the development fallback (a key generated in the data dir, announced in the
+//! log). Production refuses to start without a configured key.
+
+use std::{io::Write, path::Path};
+
+use anyhow::Context;
+
+use super::note::Signer;
+use crate::config::Config;
+
+/// File name of the development key inside the data dir.
+pub const DEV_KEY_FILE: &str = "audit-signing-key.p8";
+
+/// Writes a new key to `out` (never overwriting) and returns its signer.
+pub fn keygen(name: &str, out: &Path) -> anyhow::Result<Signer> {
+    let der = Signer::generate_pkcs8().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let signer = Signer::from_pkcs8(name, &der)
+        .map_err(|e| anyhow::anyhow!("invalid key name {name:?}: {e}"))?;
+    write_private(out, &der)?;
+    Ok(signer)
+}
+
+fn write_private(path: &Path, der: &[u8]) -> anyhow::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| {
+        format!(
+            "cannot create key file {} (it must not exist yet)",
+            path.display()
+        )
+    })?;
+    f.write_all(der)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn load(name: &str, path: &Path) -> anyhow::Result<Signer> {
+    let der =
+        std::fs::read(path).with_context(|| format!("cannot read audit key {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), "audit key file is readable by others; chmod 600 it");
+        }
+    }
+    Signer::from_pkcs8(name, &der).map_err(|e| anyhow::anyhow!("audit key {}: {e}", path.display()))
+}
+
+/// The signer the server uses: the configured key file; in development without one, a key
+/// generated once in the data dir.
+pub fn load_signer(config: &Config) -> anyhow::Result<Signer> {
+    let a = &config.audit;
+    if !a.key_file.as_os_str().is_empty() {
+        return load(&a.origin, &a.key_file);
+    }
+    if config.is_production() {
+        anyhow::bail!(
+            "audit: no signing key configured in production (set audit.key_file or RH_AUDIT__KEY_FILE; create one with `remote-hearing keygen --name {} --out FILE`)",
+            a.origin
+        );
+    }
+    let path = config.server.data_dir.join(DEV_KEY_FILE);
+    if path.exists() {
+        return load(&a.origin, &path);
+    }
+    let signer = keygen(&a.origin, &path)?;
+    tracing::warn!(
+        path = %path.display(),
+        vkey = %signer.verifier(),
+        "development mode: generated an audit signing key in the data dir"
+    );
+    Ok(signer)
+}

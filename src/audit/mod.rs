@@ -1,0 +1,62 @@
+//! The signed audit log (ARCHITECTURE.md flow 6, docs/audit-format.md): every hearing step
+//! and sealed recording is a leaf of one global RFC 6962 Merkle log, chained per hearing,
+//! covered by Ed25519-signed C2SP checkpoints, provable to auditors offline.
+//!
+//! Owns the `audit_*` tables, the log's signing key, checkpoints, proofs and bundles. It does
+//! not decide what a step means: callers (hearings, recordings) hand it an entry inside their
+//! own transaction with [`append`].
+//!
+//! Pure parts: `leaf` (entry bytes), `merkle` (tree and proof generation), `proof`
+//! (verification), `note` (signed notes, checkpoints, keys), `bundle` + `verify` (offline
+//! bundles). With storage: `store` (SQL), `service` (signing, bundles, whole-log check),
+//! `checkpointer` (job), `keys`, `routes`, `cli`.
+
+pub mod bundle;
+pub mod checkpointer;
+pub mod cli;
+pub mod keys;
+pub mod leaf;
+pub mod merkle;
+pub mod note;
+pub mod proof;
+mod routes;
+pub mod service;
+pub mod store;
+pub mod verify;
+
+use std::{sync::Arc, time::Duration};
+
+pub use bundle::Actor;
+pub use leaf::RecordingDigest;
+pub use routes::router;
+pub use service::Audit;
+pub use store::{AppendedEntry, AuditError, NewEntry};
+
+use crate::{config::Config, error::AppError, store::Tx};
+
+/// Appends `entry` to the log inside the caller's transaction `tx`: it becomes visible, and
+/// is covered by the next checkpoint, only when the caller commits. Appends are serialised
+/// (one global order, gapless per-hearing chains) on SQLite and PostgreSQL alike.
+///
+/// The payload may hold objects, arrays, strings, integers, booleans and null (no floats).
+#[tracing::instrument(skip_all, err, fields(hearing_id = %entry.hearing_id, step = %entry.step))]
+pub async fn append(tx: &mut Tx, entry: NewEntry) -> Result<AppendedEntry, AppError> {
+    let appended = store::append(tx, &entry).await.map_err(|e| match e {
+        AuditError::Leaf(e) => AppError::internal(anyhow::anyhow!("audit entry rejected: {e}")),
+        other => AppError::from(other),
+    })?;
+    metrics::counter!("audit_appends_total").increment(1);
+    Ok(appended)
+}
+
+impl Audit {
+    /// The signer and policy from config (see `keys::load_signer`).
+    pub fn from_config(config: &Config) -> anyhow::Result<Audit> {
+        let a = &config.audit;
+        Ok(Audit {
+            signer: Arc::new(keys::load_signer(config)?),
+            every: a.checkpoint_every.max(1),
+            interval: Duration::from_millis(a.checkpoint_interval_ms.max(1)),
+        })
+    }
+}

@@ -1,0 +1,617 @@
+//! The audit log on a real database: the API of API.md, and the tamper suite of issue 5 —
+//! each of the ten tamperings done with SQL on the stored log, then caught by
+//! `remote-hearing audit verify` (the binary) with a pinned key and a kept checkpoint.
+
+use std::{process::Command, sync::Arc, time::Duration};
+
+use remote_hearing::{
+    audit::{
+        self, Actor, Audit, NewEntry, RecordingDigest,
+        leaf::Leaf,
+        merkle,
+        note::{Signer, Verifier},
+        store,
+        verify::{Options, verify_bundle},
+    },
+    clock::Clock,
+    config::Config,
+    identity::Role,
+    store::Db,
+};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_remote-hearing");
+const ORIGIN: &str = "audit.test/log";
+
+fn signer() -> Signer {
+    Signer::from_pkcs8(ORIGIN, &Signer::generate_pkcs8().unwrap()).unwrap()
+}
+
+fn new_entry(hearing: &str, step: &str, i: i64, payload: Value) -> NewEntry {
+    NewEntry {
+        hearing_id: hearing.into(),
+        step: step.into(),
+        actor: Actor {
+            role: "officer".into(),
+            id: "officer-1".into(),
+        },
+        at: chrono::DateTime::from_timestamp_millis(1_795_000_000_000 + i * 1000).unwrap(),
+        payload,
+        recordings: vec![],
+    }
+}
+
+async fn append(db: &Db, e: NewEntry) -> audit::AppendedEntry {
+    let mut tx = db.begin().await.unwrap();
+    let a = audit::append(&mut tx, e).await.unwrap();
+    tx.commit().await.unwrap();
+    a
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    db: Db,
+    audit: Audit,
+    vkey: String,
+    /// The checkpoint the auditor kept after the hearings were logged.
+    kept: String,
+}
+
+const STEPS: [&str; 5] = ["identity", "inquiry", "notice", "notice_ack", "statement"];
+
+/// Hearings A and B, five steps each, interleaved; A's last entry seals a recording.
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::defaults().unwrap();
+    config.server.data_dir = dir.path().to_path_buf();
+    if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
+        config.database.url = SecretString::from(crate::helpers::fresh_postgres(&admin).await);
+    }
+    let db = Db::connect(&config).await.unwrap();
+    db.migrate().await.unwrap();
+    let audit = Audit {
+        signer: Arc::new(signer()),
+        every: 1,
+        interval: Duration::from_millis(10),
+    };
+    audit.register_key(&db, 1).await.unwrap();
+    for (i, step) in STEPS.iter().enumerate() {
+        let i = i as i64;
+        let mut a = new_entry("hearing-a", step, 2 * i, json!({"i": i, "text": "陈述"}));
+        if i == 4 {
+            a.recordings = vec![RecordingDigest {
+                id: "rec-1".into(),
+                sha256: [7; 32],
+                bytes: 1000,
+            }];
+        }
+        append(&db, a).await;
+        append(
+            &db,
+            new_entry("hearing-b", step, 2 * i + 1, json!({"i": i})),
+        )
+        .await;
+    }
+    let kept = audit.sign_checkpoint(&db, 2).await.unwrap().note;
+    let vkey = audit.signer.verifier().to_string();
+    Fixture {
+        dir,
+        db,
+        audit,
+        vkey,
+        kept,
+    }
+}
+
+impl Fixture {
+    /// Runs `remote-hearing audit verify` on hearing A's bundle as the server now builds it.
+    async fn verify(&self, hearing: &str, kept: Option<&str>) -> (bool, Value) {
+        let bundle = self.audit.bundle(&self.db, hearing, None, 3).await.unwrap();
+        let path = self.dir.path().join("bundle.json");
+        std::fs::write(&path, serde_json::to_string(&bundle).unwrap()).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["audit", "verify"])
+            .arg(&path)
+            .args(["--key", &self.vkey, "--json"]);
+        if let Some(k) = kept {
+            let kp = self.dir.path().join("kept.txt");
+            std::fs::write(&kp, k).unwrap();
+            cmd.arg("--checkpoint").arg(kp);
+        }
+        let out = cmd.output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(
+            report["ok"].as_bool(),
+            Some(out.status.success()),
+            "{report}"
+        );
+        (out.status.success(), report)
+    }
+
+    async fn exec(&self, sql: &str, binds: &[&str]) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+        for b in binds {
+            q = q.bind(b.to_string());
+        }
+        q.execute(&self.db.write).await.unwrap();
+    }
+
+    async fn entry(&self, hearing: &str, hearing_seq: u64) -> store::StoredEntry {
+        let mut c = self.db.read.acquire().await.unwrap();
+        store::hearing_entries(&mut c, hearing)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.hearing_seq == hearing_seq)
+            .unwrap()
+    }
+
+    /// Rebuilds the whole log from its entries, changing one payload: what an insider with
+    /// database access does to rewrite history consistently.
+    async fn rewrite_history(&self) {
+        let mut c = self.db.read.acquire().await.unwrap();
+        let all = store::entries(&mut c, 0, 1000).await.unwrap();
+        drop(c);
+        for t in [
+            "DELETE FROM audit_entries",
+            "DELETE FROM audit_nodes",
+            "DELETE FROM audit_checkpoints",
+            "UPDATE audit_log_state SET size = 0, frontier = ''",
+        ] {
+            self.exec(t, &[]).await;
+        }
+        for e in all {
+            let leaf = Leaf::decode(&e.leaf).unwrap();
+            let mut payload: Value = serde_json::from_str(&e.payload).unwrap();
+            if e.hearing_id == "hearing-a" && e.hearing_seq == 1 {
+                payload = json!({"i": 1, "text": "改写"});
+            }
+            append(
+                &self.db,
+                NewEntry {
+                    hearing_id: e.hearing_id,
+                    step: e.step,
+                    actor: e.actor,
+                    at: chrono::DateTime::from_timestamp_millis(e.at_ms).unwrap(),
+                    payload,
+                    recordings: leaf.recordings,
+                },
+            )
+            .await;
+        }
+    }
+}
+
+fn failed_checks(report: &Value) -> String {
+    report["checks"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter(|c| c["ok"] == false)
+                .map(|c| format!("{}: {}", c["name"], c["detail"]))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+async fn assert_caught(f: &Fixture, case: &str, kept: Option<&str>) {
+    let (ok, report) = f.verify("hearing-a", kept).await;
+    assert!(!ok, "tamper case '{case}' was not detected: {report}");
+    eprintln!("{case}: detected\n{}", failed_checks(&report));
+}
+
+#[tokio::test]
+async fn untouched_log_verifies() {
+    let f = fixture().await;
+    let (ok, report) = f.verify("hearing-a", Some(&f.kept)).await;
+    assert!(ok, "{report}");
+    let (ok, _) = f.verify("hearing-b", Some(&f.kept)).await;
+    assert!(ok);
+    let r = audit::service::verify_log(&f.db, &[Verifier::parse(&f.vkey).unwrap()])
+        .await
+        .unwrap();
+    assert!(r.ok, "{}", r.human());
+}
+
+#[tokio::test]
+async fn tamper_edit_a_leaf_byte() {
+    let f = fixture().await;
+    let e = f.entry("hearing-a", 2).await;
+    let mut leaf = e.leaf.clone();
+    let n = leaf.len();
+    leaf[n - 3] ^= 0x01; // inside the recording count / payload digest region
+    let sql = format!(
+        "UPDATE audit_entries SET leaf_hex = $1 WHERE seq = {}",
+        e.seq
+    );
+    f.exec(&sql, &[&hex::encode(leaf)]).await;
+    assert_caught(&f, "edit a leaf byte", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_edit_a_payload() {
+    let f = fixture().await;
+    let e = f.entry("hearing-a", 1).await;
+    let sql = format!(
+        "UPDATE audit_entries SET payload = $1 WHERE seq = {}",
+        e.seq
+    );
+    f.exec(&sql, &[r#"{"i":1,"text":"改"}"#]).await;
+    assert_caught(&f, "edit a payload", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_delete_a_middle_entry() {
+    let f = fixture().await;
+    let e = f.entry("hearing-a", 2).await;
+    f.exec(
+        &format!("DELETE FROM audit_entries WHERE seq = {}", e.seq),
+        &[],
+    )
+    .await;
+    assert_caught(&f, "delete a middle entry", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_reorder_two_entries() {
+    let f = fixture().await;
+    let (a, b) = (
+        f.entry("hearing-a", 1).await.seq,
+        f.entry("hearing-a", 3).await.seq,
+    );
+    f.exec(
+        &format!("UPDATE audit_entries SET seq = 1000 WHERE seq = {a}"),
+        &[],
+    )
+    .await;
+    f.exec(
+        &format!("UPDATE audit_entries SET seq = {a} WHERE seq = {b}"),
+        &[],
+    )
+    .await;
+    f.exec(
+        &format!("UPDATE audit_entries SET seq = {b} WHERE seq = 1000"),
+        &[],
+    )
+    .await;
+    assert_caught(&f, "reorder two entries", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_insert_a_forged_entry() {
+    let f = fixture().await;
+    // A well-formed leaf chained to A's last entry, written straight into the table.
+    let last = f.entry("hearing-a", 4).await;
+    let forged = Leaf {
+        hearing_id: "hearing-a".into(),
+        hearing_seq: 5,
+        prev_leaf_hash: merkle::leaf_hash(&last.leaf),
+        step: "ruling".into(),
+        at_ms: last.at_ms + 1,
+        actor_role: "officer".into(),
+        actor_id: "officer-1".into(),
+        payload_sha256: audit::leaf::payload_digest(&json!({"fine_yuan": 200})).unwrap(),
+        recordings: vec![],
+    };
+    let bytes = forged.encode().unwrap();
+    f.exec(
+        "INSERT INTO audit_entries (seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, leaf_hash, payload) \
+         VALUES (10, 'hearing-a', 5, 'ruling', 0, 'officer', 'officer-1', $1, $2, '{\"fine_yuan\":200}')",
+        &[&hex::encode(&bytes), &hex::encode(merkle::leaf_hash(&bytes))],
+    )
+    .await;
+    assert_caught(&f, "insert a forged entry", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_truncate_the_log() {
+    let f = fixture().await;
+    // Cut the log to its first 7 entries, consistently (nodes, state), and let the server
+    // sign the shorter tree.
+    let mut c = f.db.read.acquire().await.unwrap();
+    let ids = merkle::peaks(7);
+    let nodes = store::fetch_nodes(&mut c, &ids).await.unwrap();
+    drop(c);
+    let frontier: String = ids.iter().map(|i| hex::encode(nodes[i])).collect();
+    f.exec("DELETE FROM audit_entries WHERE seq >= 7", &[])
+        .await;
+    f.exec(
+        "DELETE FROM audit_nodes WHERE idx * (1 << level) + (1 << level) > 7",
+        &[],
+    )
+    .await;
+    f.exec("DELETE FROM audit_checkpoints", &[]).await;
+    f.exec(
+        "UPDATE audit_log_state SET size = 7, frontier = $1",
+        &[&frontier],
+    )
+    .await;
+    assert_caught(&f, "truncate", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_resign_with_another_key() {
+    let f = fixture().await;
+    f.rewrite_history().await;
+    let thief = Audit {
+        signer: Arc::new(signer()),
+        every: 1,
+        interval: Duration::from_millis(10),
+    };
+    thief.register_key(&f.db, 5).await.unwrap();
+    thief.sign_checkpoint(&f.db, 5).await.unwrap();
+    let bundle = thief.bundle(&f.db, "hearing-a", None, 6).await.unwrap();
+    // Internally consistent: only the pinned key tells it apart.
+    assert!(verify_bundle(&bundle, &Options::default()).ok);
+    let (ok, report) = verify_with(&f, &bundle, None);
+    assert!(!ok, "re-signed bundle accepted: {report}");
+}
+
+fn verify_with(f: &Fixture, bundle: &audit::bundle::Bundle, kept: Option<&str>) -> (bool, Value) {
+    let path = f.dir.path().join("other-bundle.json");
+    std::fs::write(&path, serde_json::to_string(bundle).unwrap()).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["audit", "verify"])
+        .arg(&path)
+        .args(["--key", &f.vkey, "--json"]);
+    if let Some(k) = kept {
+        let kp = f.dir.path().join("kept-other.txt");
+        std::fs::write(&kp, k).unwrap();
+        cmd.arg("--checkpoint").arg(kp);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn tamper_copy_an_entry_from_another_hearing() {
+    let f = fixture().await;
+    let from_b = f.entry("hearing-b", 2).await;
+    let target = f.entry("hearing-a", 2).await;
+    let sql = format!(
+        "UPDATE audit_entries SET leaf_hex = $1, payload = $2 WHERE seq = {}",
+        target.seq
+    );
+    f.exec(&sql, &[&hex::encode(&from_b.leaf), &from_b.payload])
+        .await;
+    assert_caught(&f, "copy an entry from hearing B into A", Some(&f.kept)).await;
+}
+
+#[tokio::test]
+async fn tamper_rollback_to_an_older_checkpoint() {
+    let f = fixture().await;
+    append(
+        &f.db,
+        new_entry("hearing-b", "ruling", 20, json!({"fine_yuan": 100})),
+    )
+    .await;
+    append(
+        &f.db,
+        new_entry("hearing-b", "confirmation", 21, json!({"accept": true})),
+    )
+    .await;
+    let newer = f.audit.sign_checkpoint(&f.db, 10).await.unwrap();
+    assert_eq!(newer.size, 12);
+    // The server hides the newest checkpoint and serves the older one as the latest.
+    f.exec("DELETE FROM audit_checkpoints WHERE size = 12", &[])
+        .await;
+    let (ok, _) = f.verify("hearing-a", None).await;
+    assert!(ok, "the older checkpoint alone is valid");
+    assert_caught(&f, "rollback", Some(&newer.note)).await;
+}
+
+#[tokio::test]
+async fn tamper_fork_same_size_different_root() {
+    let f = fixture().await;
+    // An insider with the real key rewrites history and signs the same size again.
+    f.rewrite_history().await;
+    f.audit.sign_checkpoint(&f.db, 7).await.unwrap();
+    let (ok, _) = f.verify("hearing-a", None).await;
+    assert!(ok, "the fork is internally consistent");
+    assert_caught(&f, "fork", Some(&f.kept)).await;
+    let r = audit::service::verify_log(&f.db, &[Verifier::parse(&f.vkey).unwrap()])
+        .await
+        .unwrap();
+    assert!(
+        r.ok,
+        "the forged database is self-consistent: only the kept checkpoint tells"
+    );
+}
+
+#[tokio::test]
+async fn verify_log_catches_database_edits() {
+    let f = fixture().await;
+    let e = f.entry("hearing-b", 3).await;
+    f.exec(
+        &format!(
+            "UPDATE audit_entries SET payload = '{{}}' WHERE seq = {}",
+            e.seq
+        ),
+        &[],
+    )
+    .await;
+    let r = audit::service::verify_log(&f.db, &[]).await.unwrap();
+    assert!(!r.ok);
+    let out = Command::new(BIN)
+        .args(["audit", "verify-log", "--data-dir"])
+        .arg(f.dir.path())
+        .output()
+        .unwrap();
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        assert!(
+            !out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[tokio::test]
+async fn keygen_writes_a_private_key_and_prints_the_verifier_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.key");
+    let out = Command::new(BIN)
+        .args(["keygen", "--name", "example.org/log", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let vkey = stdout.lines().last().unwrap();
+    let v = Verifier::parse(vkey).unwrap();
+    assert_eq!(v.name, "example.org/log");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let s = Signer::from_pkcs8("example.org/log", &std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(s.verifier(), &v);
+    // Never overwrites.
+    let again = Command::new(BIN)
+        .args(["keygen", "--name", "x", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
+
+#[tokio::test]
+async fn api_serves_checkpoints_proofs_and_bundles() {
+    let app = TestApp::builder()
+        .config(|c| c.audit.checkpoint_interval_ms = 20)
+        .spawn()
+        .await;
+    let db = &app.state.db;
+    let now = app.clock.now();
+    for (i, step) in STEPS.iter().enumerate() {
+        let mut e = new_entry("h-api", step, i as i64, json!({"i": i}));
+        e.at = now;
+        append(db, e).await;
+    }
+    // The checkpointer signs within its interval.
+    let mut note = String::new();
+    for _ in 0..100 {
+        note = app
+            .get("/api/v1/audit/checkpoint", None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        if note.lines().nth(1) == Some("5") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(note.lines().nth(1), Some("5"), "{note}");
+    let keys: Value = app
+        .get("/api/v1/audit/keys", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let vkey = keys[0]["vkey"].as_str().unwrap().to_string();
+    let v = Verifier::parse(&vkey).unwrap();
+    let (cp, _) = audit::note::Checkpoint::open(&note, None, std::slice::from_ref(&v)).unwrap();
+
+    assert_eq!(app.get("/api/v1/audit/entries", None).await.status(), 401);
+    let (_, _, officer) = app.login_officer().await;
+    assert_eq!(
+        app.get("/api/v1/audit/entries", Some(&officer))
+            .await
+            .status(),
+        403
+    );
+    app.create_staff(Role::Auditor, "a-audit", None).await;
+    let t = app.login_staff("a-audit").await;
+
+    let entries: Value = app
+        .get("/api/v1/audit/entries?from=1&limit=2", Some(&t))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    assert_eq!(entries[0]["seq"], 1);
+    assert_eq!(entries[0]["hearing_seq"], 1);
+    let leaf = hex::decode(entries[0]["leaf_hex"].as_str().unwrap()).unwrap();
+    let p: Value = app
+        .get("/api/v1/audit/entries/1/proof?tree_size=5", Some(&t))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hashes: Vec<Vec<u8>> = p["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| audit::note::b64_decode_strict(h.as_str().unwrap()).unwrap())
+        .collect();
+    audit::proof::verify_inclusion(1, 5, &merkle::leaf_hash(&leaf), &hashes, &cp.root).unwrap();
+    assert_eq!(
+        app.get("/api/v1/audit/entries/1/proof?tree_size=99", Some(&t))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        app.get("/api/v1/audit/entries?limit=1001", Some(&t))
+            .await
+            .status(),
+        422
+    );
+
+    let mut c = db.read.acquire().await.unwrap();
+    let r2 = store::root_at(&mut c, 2).await.unwrap();
+    drop(c);
+    let cons: Value = app
+        .get("/api/v1/audit/consistency?from=2&to=5", Some(&t))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hashes: Vec<Vec<u8>> = cons["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| audit::note::b64_decode_strict(h.as_str().unwrap()).unwrap())
+        .collect();
+    audit::proof::verify_consistency(2, 5, &hashes, &r2, &cp.root).unwrap();
+
+    let r = app
+        .get("/api/v1/audit/hearings/h-api/bundle", Some(&t))
+        .await;
+    assert_eq!(r.status(), 200);
+    let bundle: audit::bundle::Bundle = r.json().await.unwrap();
+    let report = verify_bundle(
+        &bundle,
+        &Options {
+            trusted_keys: vec![v],
+            older_checkpoint: None,
+        },
+    );
+    assert!(report.ok, "{}", report.human());
+    assert_eq!(
+        app.get("/api/v1/audit/hearings/nope/bundle", Some(&t))
+            .await
+            .status(),
+        404
+    );
+
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("audit_log_size"), "{metrics}");
+}
