@@ -5,7 +5,10 @@
 // Each stage needs the previous one; a stage whose prerequisite failed is skipped with the reason.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
 
 const T = { timeout: 120_000 };
@@ -319,5 +322,16 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await shot(a, 'auditor-tampered');
     const failed = await a.$$eval('#file-result li[data-ok=false]', (ls) => ls.map((l) => l.dataset.check));
     assert.ok(failed.includes('inclusion'), `failed checks: ${failed}`);
+    // The server's own offline verifier agrees with the page on both files.
+    const cli = (b, name) => {
+      const f = join(server.dataDir, name);
+      writeFileSync(f, JSON.stringify(b));
+      const r = spawnSync(binaryPath(), ['audit', 'verify', f, '--json'], { encoding: 'utf8' });
+      return { code: r.status, out: r.stdout + r.stderr };
+    };
+    const good = cli(bundle, 'bundle.json');
+    assert.equal(good.code, 0, `audit verify of the served bundle: ${good.out}`);
+    const tampered = cli(bad, 'tampered.json');
+    assert.notEqual(tampered.code, 0, `audit verify of the tampered bundle: ${tampered.out}`);
   });
 });
