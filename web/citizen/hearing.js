@@ -44,7 +44,10 @@ export function enterWaitingRoom(booking) {
       const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
       if (!$('#join-hearing').value) {
         const id = b.hearing_id || (await findHearing(b.id));
-        if (id) $('#join-hearing').value = id;
+        if (id) {
+          $('#join-hearing').value = id;
+          $('#join-hearing-box').hidden = true; // found by the page: nothing to type
+        }
       }
       const status = t('status.' + b.status);
       $('#wait-status').textContent = `${t('c.wait.status', { s: status })} · ${fmtTime(b.slot_start)}` + (b.status === 'booked' ? ` · ${t('c.wait.notYet')}` : '');
