@@ -23,6 +23,8 @@ pub struct Config {
     pub sms: SmsConfig,
     #[serde(default)]
     pub audit: AuditConfig,
+    #[serde(default)]
+    pub hearing: crate::hearing::HearingConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -13,6 +13,18 @@ use serde::Serialize;
 /// Modules add their rows here.
 pub const CONSTRAINT_CODES: &[(&str, u16, &str, &str)] = &[
     (
+        "hearings_one_live_per_booking",
+        409,
+        "hearing_exists",
+        "this booking already has an open hearing",
+    ),
+    (
+        "hearings.booking_id",
+        409,
+        "hearing_exists",
+        "this booking already has an open hearing",
+    ),
+    (
         "staff_badge_key",
         409,
         "badge_taken",

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod hearing;
 pub mod http;
 pub mod identity;
 pub mod ids;

@@ -20,4 +20,5 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::identity::router())
         .merge(crate::audit::router())
+        .merge(crate::hearing::router())
 }

@@ -1,0 +1,213 @@
+//! The HTTP endpoints of API.md "Hearings", plus `POST /{id}/resume` and the officer's SSE
+//! stream `GET /api/v1/officer/events`.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    events, lifecycle,
+    ports::JoinGrant,
+    service, store,
+    views::{Caller, HearingView},
+};
+use crate::{
+    domain::SmsCode,
+    error::{ApiResult, AppError},
+    http::{ClientIp, Json},
+    identity::{AnyAuth, CitizenAuth, OfficerAuth},
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(open))
+        .routes(routes!(join))
+        .routes(routes!(get))
+        .routes(routes!(sms_code))
+        .routes(routes!(join_token))
+        .routes(routes!(steps))
+        .routes(routes!(no_show))
+        .routes(routes!(resume))
+        .routes(routes!(decision))
+        .routes(routes!(officer_events))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OpenHearing {
+    booking_id: String,
+}
+
+/// Opens the hearing of a booking (officer of its brigade; from 15 minutes before the slot to
+/// its end, or any time before the deadline of an urgent booking the officer claimed).
+#[utoipa::path(post, path = "/api/v1/hearings", request_body = OpenHearing,
+    responses((status = 201, body = HearingView), (status = 409, body = crate::error::ErrorBody)))]
+async fn open(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+    Json(req): Json<OpenHearing>,
+) -> ApiResult<(StatusCode, Json<HearingView>)> {
+    let v = service::open(&state, &officer, &req.booking_id).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// A hearing (its officer's brigade, its citizen, auditors; others 404).
+#[utoipa::path(get, path = "/api/v1/hearings/{id}", responses((status = 200, body = HearingView)))]
+async fn get(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HearingView>> {
+    Ok(Json(
+        super::views::get_for(&state, &Caller::from(auth), &id).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CodeSent {
+    resend_after_s: u64,
+}
+
+/// Sends the join code to the booked phone (the hearing's officer).
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/sms-code", responses((status = 202, body = CodeSent)))]
+async fn sms_code(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<CodeSent>)> {
+    let resend_after_s = lifecycle::send_code(&state, &Caller::from(&officer), &id, &ip).await?;
+    Ok((StatusCode::ACCEPTED, Json(CodeSent { resend_after_s })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct JoinRequest {
+    hearing_id: String,
+    #[schema(value_type = String)]
+    code: SmsCode,
+}
+
+/// The citizen exchanges the SMS code for a join grant.
+#[utoipa::path(post, path = "/api/v1/hearings/join", request_body = JoinRequest,
+    responses((status = 200, body = JoinGrant), (status = 422, body = crate::error::ErrorBody)))]
+async fn join(
+    State(state): State<AppState>,
+    citizen: CitizenAuth,
+    Json(req): Json<JoinRequest>,
+) -> ApiResult<Json<JoinGrant>> {
+    Ok(Json(
+        lifecycle::join_citizen(&state, &citizen.citizen_id, &req.hearing_id, &req.code).await?,
+    ))
+}
+
+/// The officer's join grant.
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/join-token", responses((status = 200, body = JoinGrant)))]
+async fn join_token(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<JoinGrant>> {
+    Ok(Json(
+        lifecycle::officer_token(&state, &Caller::from(&officer), &id).await?,
+    ))
+}
+
+/// Submits a legal step `{step, ...fields}` (API.md: order and roles; `invalid_state` out of
+/// order, 403 wrong role, 422 bad content, `ruling_exceeds_notice`).
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/steps", request_body = Object,
+    responses((status = 200, body = HearingView), (status = 409, body = crate::error::ErrorBody)))]
+async fn steps(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<HearingView>> {
+    if !body.is_object() {
+        return Err(AppError::unprocessable(
+            "step",
+            "send an object {step, ...fields}",
+        ));
+    }
+    Ok(Json(
+        service::submit_step(&state, &Caller::from(auth), &id, body).await?,
+    ))
+}
+
+/// Records that the citizen never joined (the hearing's officer).
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/no-show", responses((status = 200, body = HearingView)))]
+async fn no_show(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HearingView>> {
+    Ok(Json(
+        lifecycle::no_show(&state, &Caller::from(&officer), &id).await?,
+    ))
+}
+
+/// Resumes an interrupted hearing (the hearing's officer).
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/resume", responses((status = 200, body = HearingView)))]
+async fn resume(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HearingView>> {
+    Ok(Json(
+        lifecycle::resume(&state, &Caller::from(&officer), &id).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionQuery {
+    format: Option<String>,
+}
+
+/// The served decision document: printable HTML, or `?format=json` for its fields.
+#[utoipa::path(get, path = "/api/v1/hearings/{id}/decision", params(("format" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/html"), (status = 404, body = crate::error::ErrorBody)))]
+async fn decision(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+    Query(q): Query<DecisionQuery>,
+) -> ApiResult<Response> {
+    let h = store::get(&state.db.read, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Caller::from(auth).can_read(&h)?;
+    let d = store::decision(&state.db.read, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if q.format.as_deref() == Some("json") {
+        let mut fields: Value = serde_json::from_str(&d.fields).map_err(AppError::internal)?;
+        if let Value::Object(m) = &mut fields {
+            m.insert("sha256".into(), Value::String(d.sha256));
+        }
+        return Ok(Json(fields).into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        d.html,
+    )
+        .into_response())
+}
+
+/// Server-sent events for the officer's brigade (citizen waiting/joined/reconnecting/left,
+/// steps, interruptions, urgent deadlines near).
+#[utoipa::path(get, path = "/api/v1/officer/events", responses((status = 200, content_type = "text/event-stream")))]
+async fn officer_events(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+) -> ApiResult<Response> {
+    let brigade = officer.brigade_id.ok_or_else(AppError::not_found)?;
+    Ok(events::stream(&state, &brigade).await?.into_response())
+}

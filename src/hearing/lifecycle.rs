@@ -1,0 +1,293 @@
+//! The hearing's life around the legal steps: the SMS code and join grants, the call's presence
+//! (in call, interrupted), the officer's resume and no-show, and what closing does (ends the
+//! call, seals the recordings into the audit log, takes the urgent item off the lane).
+
+use serde_json::json;
+
+use super::{
+    events,
+    machine::{Status, Trigger},
+    ports::{self, JoinGrant},
+    service::{SYSTEM, record},
+    store::{self, HearingRow},
+    views::{self, Caller, HearingView},
+};
+use crate::{
+    domain::{PhoneNumber, SmsCode},
+    error::{ApiResult, AppError},
+    sms::Purpose,
+    state::AppState,
+    throttle,
+};
+
+fn status_of(h: &HearingRow) -> ApiResult<Status> {
+    Status::parse(&h.status).ok_or_else(|| AppError::internal("bad hearing status"))
+}
+
+fn closed_error(s: Status) -> AppError {
+    AppError::conflict("invalid_state", format!("the hearing is {}", s.as_str()))
+}
+
+/// POST /{id}/sms-code: sends the join code to the booked phone. Returns `resend_after_s`.
+pub async fn send_code(state: &AppState, caller: &Caller, id: &str, ip: &str) -> ApiResult<u64> {
+    let h = store::get(&state.db.read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    caller.officer_of(&h)?;
+    let s = status_of(&h)?;
+    if s.is_closed() {
+        return Err(closed_error(s));
+    }
+    let phone = PhoneNumber::parse(&h.phone).map_err(AppError::internal)?;
+    let cfg = &state.config.hearing;
+    throttle::hit(
+        state,
+        "sms_throttled",
+        &format!("sms:hearing:{id}"),
+        cfg.sms_per_hearing,
+        86_400,
+    )
+    .await?;
+    state
+        .sms
+        .send_code(
+            state,
+            Purpose::Join {
+                hearing_id: h.id.clone(),
+            },
+            &phone,
+            ip,
+        )
+        .await
+}
+
+/// POST /hearings/join: the citizen exchanges the code for a join grant.
+pub async fn join_citizen(
+    state: &AppState,
+    citizen_id: &str,
+    id: &str,
+    code: &SmsCode,
+) -> ApiResult<JoinGrant> {
+    let h = store::get(&state.db.read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if h.citizen_id != citizen_id {
+        return Err(AppError::not_found());
+    }
+    let s = status_of(&h)?;
+    if s.is_closed() {
+        return Err(closed_error(s));
+    }
+    state
+        .sms
+        .verify_code(
+            state,
+            Purpose::Join {
+                hearing_id: h.id.clone(),
+            },
+            &h.phone,
+            code,
+        )
+        .await?;
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "UPDATE hearings SET citizen_joined_at = $1 WHERE id = $2 AND citizen_joined_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&state.db.write)
+    .await?;
+    events::publish(state, &h, "citizen_waiting", json!({})).await;
+    ports::mint_join(state, id, "citizen", citizen_id).await
+}
+
+/// POST /{id}/join-token: the officer's grant (also for an interrupted hearing).
+pub async fn officer_token(state: &AppState, caller: &Caller, id: &str) -> ApiResult<JoinGrant> {
+    let h = store::get(&state.db.read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    caller.officer_of(&h)?;
+    let s = status_of(&h)?;
+    if s.is_closed() {
+        return Err(closed_error(s));
+    }
+    ports::mint_join(state, id, "officer", &caller.id).await
+}
+
+/// Applies a status trigger in its own transaction, recording `event`. `None` when the table
+/// does not allow it from the current status.
+async fn transition(
+    state: &AppState,
+    id: &str,
+    trigger: Trigger,
+    event: &str,
+    by: (&str, &str),
+    check: impl FnOnce(&HearingRow) -> ApiResult<()>,
+) -> ApiResult<Option<HearingRow>> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let mut h = store::lock(&mut tx, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    check(&h)?;
+    let Some(next) = status_of(&h)?.on(trigger) else {
+        return Ok(None);
+    };
+    h.status = next.as_str().into();
+    h.updated_at = now;
+    if next.is_closed() {
+        h.closed_at = Some(now);
+        h.outcome = Some(next.as_str().into());
+        ports::set_booking_status(&mut tx, &h.booking_id, next.as_str(), now).await?;
+    }
+    record(state, &mut tx, &h, "event", event, by, now, json!({}), &[]).await?;
+    store::save(&mut tx, &h).await?;
+    tx.commit().await?;
+    ports::push_hearing(state, &h.id, &h.status, None);
+    events::publish(state, &h, event, json!({"status": h.status})).await;
+    Ok(Some(h))
+}
+
+/// POST /{id}/resume: the officer resumes an interrupted hearing.
+pub async fn resume(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
+    let by = caller.id.clone();
+    let h = transition(
+        state,
+        id,
+        Trigger::Resume,
+        "resumed",
+        ("officer", &by),
+        |h| caller.officer_of(h),
+    )
+    .await?;
+    match h {
+        Some(h) => views::load(state, &h.id).await,
+        None => Err(AppError::conflict(
+            "invalid_state",
+            "only an interrupted hearing resumes",
+        )),
+    }
+}
+
+/// POST /{id}/no-show: the citizen never joined within the wait after the slot started.
+pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
+    let wait_ms = i64::try_from(state.config.hearing.no_show_wait_s).unwrap_or(0) * 1000;
+    let now = state.clock.now_ms();
+    let by = caller.id.clone();
+    let h = transition(
+        state,
+        id,
+        Trigger::NoShow,
+        "no_show",
+        ("officer", &by),
+        |h| {
+            caller.officer_of(h)?;
+            if h.citizen_joined_at.is_some() || h.last_step.is_some() {
+                return Err(AppError::conflict(
+                    "invalid_state",
+                    "the citizen has joined this hearing",
+                ));
+            }
+            let from = h.opened_at.max(h.slot_start);
+            if now < from + wait_ms {
+                return Err(AppError::conflict(
+                    "too_early",
+                    format!(
+                        "a no-show can be recorded {} minutes after the slot starts",
+                        wait_ms / 60_000
+                    ),
+                ));
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    match h {
+        Some(h) => {
+            after_close(state, &h).await;
+            views::load(state, &h.id).await
+        }
+        None => Err(AppError::conflict(
+            "invalid_state",
+            "only an open hearing can be a no-show",
+        )),
+    }
+}
+
+/// The call's presence changed: both connected → `in_call`; both gone during the call →
+/// `interrupted`. Called by the presence watcher; errors are logged.
+pub async fn presence_changed(state: &AppState, id: &str, both_connected: bool, both_gone: bool) {
+    let r = if both_connected {
+        transition(
+            state,
+            id,
+            Trigger::BothJoined,
+            "call_started",
+            SYSTEM,
+            |_| Ok(()),
+        )
+        .await
+    } else if both_gone {
+        transition(state, id, Trigger::BothGone, "interrupted", SYSTEM, |_| {
+            Ok(())
+        })
+        .await
+    } else {
+        Ok(None)
+    };
+    if let Err(e) = r {
+        tracing::warn!(hearing = id, error = %e, "presence transition failed");
+    }
+}
+
+/// After a hearing closed (committed): end the call and seal its recordings into the audit
+/// log, take the booking off the urgent lane. Failures are logged (the close stands).
+pub async fn after_close(state: &AppState, h: &HearingRow) {
+    match ports::end_call_and_seal(state, &h.id).await {
+        Ok(files) if !files.is_empty() => {
+            if let Err(e) = seal_entry(state, &h.id, &files).await {
+                tracing::error!(hearing = %h.id, error = %e, "sealing recordings into the audit log failed");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(hearing = %h.id, error = %e, "ending the call failed"),
+    }
+    if let Ok(Some(b)) = booking_urgent(state, &h.booking_id).await
+        && b
+    {
+        ports::urgent_remove(state, &h.booking_id).await;
+    }
+}
+
+async fn booking_urgent(state: &AppState, booking_id: &str) -> ApiResult<Option<bool>> {
+    let mut tx = state.db.read.begin().await?;
+    let b = ports::booking_tx(&mut tx, booking_id).await?;
+    tx.rollback().await?;
+    Ok(b.map(|b| b.urgent))
+}
+
+async fn seal_entry(state: &AppState, id: &str, files: &[ports::SealedFile]) -> ApiResult<()> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let h = store::lock(&mut tx, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let list: Vec<_> = files
+        .iter()
+        .map(|f| json!({"id": f.id, "sha256": hex::encode(f.sha256), "bytes": f.bytes}))
+        .collect();
+    record(
+        state,
+        &mut tx,
+        &h,
+        "event",
+        "recordings_sealed",
+        SYSTEM,
+        now,
+        json!({"recordings": list}),
+        files,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The hearing: the legal procedure of one booking as a state machine ([`machine`]), the
+//! content rules of each step ([`content`]), the served decision document ([`decision`]), the
+//! call's lifecycle around it ([`lifecycle`]) and the officer's live events ([`events`]).
+//!
+//! Owns the tables of migration `…000501_hearing` (hearings, hearing_steps,
+//! hearing_decisions). Reaches booking, audit and call only through [`ports`]; must not
+//! write their tables directly (the booking status goes through booking's own rules).
+//! The legal choices are documented in `docs/hearing.md`.
+
+mod api;
+pub mod content;
+pub mod decision;
+pub mod events;
+pub mod lifecycle;
+pub mod machine;
+pub mod ports;
+pub mod service;
+pub mod store;
+pub mod views;
+
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use machine::{Party, Status, Step};
+pub use views::HearingView;
+
+use crate::state::AppState;
+
+/// `[hearing]` configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HearingConfig {
+    /// A hearing may be opened this long before its slot starts.
+    pub open_before_s: u64,
+    /// A no-show may be recorded this long after the slot started (or the hearing opened).
+    pub no_show_wait_s: u64,
+    /// SMS join codes per hearing per day.
+    pub sms_per_hearing: u64,
+}
+
+impl Default for HearingConfig {
+    fn default() -> Self {
+        HearingConfig {
+            open_before_s: 900,
+            no_show_wait_s: 600,
+            sms_per_hearing: 5,
+        }
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    api::router()
+}

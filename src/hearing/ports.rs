@@ -1,0 +1,179 @@
+//! The seams to the modules the hearing builds on: booking (the booking row, its status, the
+//! urgent lane), audit (append in the caller's transaction, the log head), call (presence,
+//! `hearing` frames, join tokens, sealing recordings). Each function is the one place that
+//! names the other module, so switching a stub for the real thing touches only this file.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{AnyConnection, Row};
+
+use crate::{error::ApiResult, state::AppState, store::Tx};
+
+// ---------------------------------------------------------------------------------------------
+// Booking
+
+/// What the hearing needs of a booking.
+#[derive(Debug, Clone)]
+pub struct BookingInfo {
+    pub id: String,
+    pub citizen_id: String,
+    pub brigade_id: String,
+    pub status: String,
+    pub phone: String,
+    pub plate: String,
+    pub slot_start: i64,
+    pub slot_end: i64,
+    pub urgent: bool,
+    pub deadline: Option<i64>,
+    /// JSON `[{record_no, fine_yuan, points}]`.
+    pub violations: String,
+}
+
+const BOOKING_SQL: &str = "SELECT id, citizen_id, brigade_id, status, phone, plate, slot_start, slot_end, \
+    CASE WHEN urgent THEN 1 ELSE 0 END AS urgent, deadline, violations FROM bookings WHERE id = $1";
+
+fn booking_from(r: &sqlx::any::AnyRow) -> Result<BookingInfo, sqlx::Error> {
+    Ok(BookingInfo {
+        id: r.try_get("id")?,
+        citizen_id: r.try_get("citizen_id")?,
+        brigade_id: r.try_get("brigade_id")?,
+        status: r.try_get("status")?,
+        phone: r.try_get("phone")?,
+        plate: r.try_get("plate")?,
+        slot_start: r.try_get("slot_start")?,
+        slot_end: r.try_get("slot_end")?,
+        urgent: r.try_get::<i64, _>("urgent")? != 0,
+        deadline: r.try_get("deadline")?,
+        violations: r.try_get("violations")?,
+    })
+}
+
+/// The booking, read inside the caller's transaction.
+pub async fn booking_tx(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>> {
+    let row = sqlx::query(BOOKING_SQL)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.as_ref().map(booking_from).transpose()?)
+}
+
+/// Sets the booking's status in the caller's transaction (`in_hearing` from `booked`; the
+/// closing statuses from `booked` or `in_hearing`). 409 `invalid_state` when it cannot.
+pub async fn set_booking_status(tx: &mut Tx, id: &str, status: &str, now_ms: i64) -> ApiResult<()> {
+    // Until booking's `set_status` is on main: the same rule in plain SQL.
+    let q = if status == "in_hearing" {
+        "UPDATE bookings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'booked'"
+    } else {
+        "UPDATE bookings SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ('booked', 'in_hearing')"
+    };
+    let r = sqlx::query(q)
+        .bind(status)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Err(crate::error::AppError::conflict(
+            "invalid_state",
+            format!("the booking cannot become {status}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The officer holding a live claim on an urgent booking.
+pub async fn urgent_holder(state: &AppState, booking_id: &str) -> ApiResult<Option<String>> {
+    let _ = (state, booking_id);
+    Ok(None)
+}
+
+/// Takes the booking off the urgent lane (after the closing commit).
+pub async fn urgent_remove(state: &AppState, booking_id: &str) {
+    let _ = (state, booking_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+/// A sealed file to record in an entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealedFile {
+    pub id: String,
+    pub sha256: [u8; 32],
+    pub bytes: u64,
+}
+
+/// Appends an entry in the caller's transaction; returns its global `seq`.
+#[allow(clippy::too_many_arguments)]
+pub async fn audit_append(
+    conn: &mut AnyConnection,
+    hearing_id: &str,
+    step: &str,
+    actor_role: &str,
+    actor_id: &str,
+    at_ms: i64,
+    payload: Value,
+    recordings: &[SealedFile],
+) -> ApiResult<Option<i64>> {
+    let _ = (
+        conn, hearing_id, step, actor_role, actor_id, at_ms, payload, recordings,
+    );
+    // Stub until the audit module is on main.
+    Ok(None)
+}
+
+/// The audit log's current size and root (hex), for the decision document.
+pub async fn audit_head(conn: &mut AnyConnection) -> ApiResult<Option<(u64, String)>> {
+    let _ = conn;
+    Ok(None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Call
+
+/// Whether both parties are connected to the call right now.
+pub fn both_connected(state: &AppState, hearing_id: &str) -> bool {
+    let _ = (state, hearing_id);
+    false
+}
+
+/// Pushes a `hearing {status, step}` frame to both parties.
+pub fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Option<&str>) {
+    let _ = (state, hearing_id, status, step);
+}
+
+/// A join grant (API.md: `{join_token, ws_url, ice_servers}`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JoinGrant {
+    pub join_token: String,
+    pub ws_url: String,
+    #[schema(value_type = Vec<Object>)]
+    pub ice_servers: Vec<Value>,
+}
+
+/// Mints a join token for a participant of the hearing.
+pub async fn mint_join(
+    state: &AppState,
+    hearing_id: &str,
+    role: &str,
+    participant_id: &str,
+) -> ApiResult<JoinGrant> {
+    let _ = (state, role, participant_id);
+    Ok(JoinGrant {
+        join_token: crate::ids::random_token()?,
+        ws_url: format!("/ws/hearings/{hearing_id}"),
+        ice_servers: vec![],
+    })
+}
+
+/// Ends the call (closes both sockets and the media room) and seals its recordings.
+pub async fn end_call_and_seal(state: &AppState, hearing_id: &str) -> ApiResult<Vec<SealedFile>> {
+    let _ = (state, hearing_id);
+    Ok(vec![])
+}
+
+/// The hearing's recordings as API.md lists them.
+pub async fn recordings(state: &AppState, hearing_id: &str) -> ApiResult<Vec<Value>> {
+    let _ = (state, hearing_id);
+    Ok(vec![])
+}

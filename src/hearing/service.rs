@@ -1,0 +1,332 @@
+//! Opening a hearing and accepting its legal steps. Each accepted step is checked against the
+//! tables of [`machine`], its content against [`content`], then stored and appended to the audit
+//! log in ONE transaction; after the commit it is pushed to both parties as a `hearing` frame,
+//! and a closing step closes the call (see [`lifecycle::after_close`]).
+
+use serde_json::{Value, json};
+
+use super::{
+    content::{self, StepInput},
+    decision, events, lifecycle,
+    machine::{self, Effect, Party, Refusal, Status, Step},
+    ports,
+    store::{self, HearingRow, StepRow},
+    views::{self, Caller, HearingView},
+};
+use crate::{
+    error::{ApiResult, AppError},
+    identity::OfficerAuth,
+    state::AppState,
+    store::Tx,
+};
+
+/// The actor of server-made entries (presence changes).
+pub const SYSTEM: (&str, &str) = ("system", "server");
+
+/// Stores a step or event and appends its audit entry, in `tx`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record(
+    state: &AppState,
+    tx: &mut Tx,
+    h: &HearingRow,
+    kind: &str,
+    name: &str,
+    by: (&str, &str),
+    at_ms: i64,
+    mut payload: Value,
+    recordings: &[ports::SealedFile],
+) -> ApiResult<Option<i64>> {
+    let both = ports::both_connected(state, &h.id);
+    if let Value::Object(m) = &mut payload {
+        m.insert("both_connected".into(), Value::Bool(both));
+        m.insert("status".into(), Value::String(h.status.clone()));
+    }
+    let audit_seq = ports::audit_append(
+        &mut *tx,
+        &h.id,
+        name,
+        by.0,
+        by.1,
+        at_ms,
+        payload.clone(),
+        recordings,
+    )
+    .await?;
+    store::insert_step(
+        tx,
+        &h.id,
+        &StepRow {
+            idx: 0,
+            kind: kind.into(),
+            step: name.into(),
+            at: at_ms,
+            by_role: by.0.into(),
+            by_id: by.1.into(),
+            payload: payload.to_string(),
+            both_connected: both,
+            audit_seq,
+        },
+    )
+    .await?;
+    Ok(audit_seq)
+}
+
+/// POST /api/v1/hearings: the officer opens the hearing of a booking.
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn open(
+    state: &AppState,
+    officer: &OfficerAuth,
+    booking_id: &str,
+) -> ApiResult<HearingView> {
+    let brigade = officer
+        .brigade_id
+        .as_deref()
+        .ok_or_else(AppError::not_found)?;
+    let now = state.clock.now_ms();
+    // The claim lives in Redis: ask before the transaction.
+    let holder = ports::urgent_holder(state, booking_id).await?;
+    let mut tx = state.db.begin().await?;
+    let b = match ports::booking_tx(&mut tx, booking_id).await? {
+        Some(b) if b.brigade_id == brigade => b,
+        _ => return Err(AppError::not_found()),
+    };
+    if store::live_for_booking(&mut tx, booking_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict(
+            "hearing_exists",
+            "this booking already has an open hearing",
+        ));
+    }
+    if b.status != "booked" {
+        return Err(AppError::conflict(
+            "invalid_state",
+            format!("a booking in status {} cannot be heard", b.status),
+        ));
+    }
+    let before = i64::try_from(state.config.hearing.open_before_s).unwrap_or(0) * 1000;
+    let in_slot = now >= b.slot_start - before && now <= b.slot_end;
+    let claimed = b.urgent
+        && holder.as_deref() == Some(officer.user_id.as_str())
+        && b.deadline.is_some_and(|d| now < d);
+    if !(in_slot || claimed) {
+        return Err(AppError::conflict(
+            "outside_hearing_window",
+            "a hearing opens from 15 minutes before the slot to its end, or any time before the deadline of an urgent booking you have claimed",
+        ));
+    }
+    ports::set_booking_status(&mut tx, booking_id, "in_hearing", now).await?;
+    let h = HearingRow {
+        id: crate::ids::new_id(),
+        booking_id: b.id.clone(),
+        brigade_id: b.brigade_id.clone(),
+        citizen_id: b.citizen_id.clone(),
+        officer_id: officer.user_id.clone(),
+        phone: b.phone.clone(),
+        status: Status::Open.as_str().into(),
+        last_step: None,
+        outcome: None,
+        citizen_joined_at: None,
+        slot_start: b.slot_start,
+        opened_at: now,
+        closed_at: None,
+        updated_at: now,
+    };
+    store::insert(&mut tx, &h).await?;
+    let payload = json!({"booking_id": b.id, "plate": b.plate, "slot_start": b.slot_start,
+        "urgent": b.urgent, "claimed": claimed});
+    record(
+        state,
+        &mut tx,
+        &h,
+        "event",
+        "opened",
+        ("officer", &officer.user_id),
+        now,
+        payload,
+        &[],
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("hearings_opened_total").increment(1);
+    views::load(state, &h.id).await
+}
+
+fn refusal_error(r: Refusal) -> AppError {
+    match r {
+        Refusal::WrongParty => AppError::forbidden(),
+        Refusal::NotAccepting(s) => AppError::conflict(
+            "invalid_state",
+            format!("the hearing is {} and accepts no step", s.as_str()),
+        ),
+        Refusal::OutOfOrder { expected } => AppError::conflict(
+            "invalid_state",
+            match expected {
+                Some(e) => format!("out of order: the next step is {}", e.as_str()),
+                None => "the procedure is over".to_string(),
+            },
+        ),
+    }
+}
+
+/// POST /api/v1/hearings/{id}/steps.
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn submit_step(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: Value,
+) -> ApiResult<HearingView> {
+    let step_name = body
+        .get("step")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::unprocessable("step", "step is required"))?;
+    let step = Step::parse(step_name)
+        .ok_or_else(|| AppError::unprocessable("step", format!("unknown step {step_name:?}")))?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let mut h = store::lock(&mut tx, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let party = caller.party_for(&h)?;
+    let status =
+        Status::parse(&h.status).ok_or_else(|| AppError::internal("bad hearing status"))?;
+    let last = h.last_step.as_deref().and_then(Step::parse);
+    machine::check_step(status, last, step, party).map_err(refusal_error)?;
+    let input =
+        content::parse(step, &body).map_err(|e| AppError::unprocessable(e.field, e.message))?;
+    let mut payload = input.payload();
+    match &input {
+        StepInput::Ruling(r) => {
+            let notice = stored::<content::Notice>(&mut tx, id, "notice").await?;
+            if !content::ruling_within_notice(&notice, r) {
+                return Err(AppError::conflict(
+                    "ruling_exceeds_notice",
+                    format!(
+                        "the notice proposed at most {} yuan and {} points; defending must not make the penalty heavier (Art. 45)",
+                        notice.proposed_fine_yuan, notice.proposed_points
+                    ),
+                ));
+            }
+        }
+        StepInput::Service => {
+            let d = issue_decision(&mut tx, &h, now).await?;
+            payload = json!({"decision_no": d.decision_no, "document_sha256": d.sha256});
+        }
+        _ => {}
+    }
+    let effect = input.effect();
+    let next = machine::status_after(status, effect)
+        .ok_or_else(|| refusal_error(Refusal::NotAccepting(status)))?;
+    h.last_step = Some(step.as_str().into());
+    h.updated_at = now;
+    let by_id = match party {
+        Party::Officer => h.officer_id.clone(),
+        Party::Citizen => h.citizen_id.clone(),
+    };
+    record(
+        state,
+        &mut tx,
+        &h,
+        "step",
+        step.as_str(),
+        (party.as_str(), &by_id),
+        now,
+        payload,
+        &[],
+    )
+    .await?;
+    if next != status {
+        h.status = next.as_str().into();
+        h.closed_at = next.is_closed().then_some(now);
+        h.outcome = Some(match effect {
+            Effect::Refer(r) => r.as_str().to_string(),
+            _ => next.as_str().to_string(),
+        });
+        ports::set_booking_status(&mut tx, &h.booking_id, next.as_str(), now).await?;
+    }
+    store::save(&mut tx, &h).await?;
+    tx.commit().await?;
+    metrics::counter!("hearing_steps_total", "step" => step.as_str()).increment(1);
+    ports::push_hearing(state, &h.id, &h.status, Some(step.as_str()));
+    events::publish(
+        state,
+        &h,
+        "step",
+        json!({"step": step.as_str(), "status": h.status}),
+    )
+    .await;
+    if next.is_closed() {
+        lifecycle::after_close(state, &h).await;
+    }
+    views::load(state, &h.id).await
+}
+
+/// The stored payload of an earlier step.
+async fn stored<T: serde::de::DeserializeOwned>(tx: &mut Tx, id: &str, step: &str) -> ApiResult<T> {
+    let text = store::step_payload(tx, id, step)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("hearing {id} has no {step} step")))?;
+    serde_json::from_str(&text).map_err(AppError::internal)
+}
+
+/// Builds, stores and returns the decision document (inside the `service` transaction).
+async fn issue_decision(tx: &mut Tx, h: &HearingRow, now: i64) -> ApiResult<store::DecisionRow> {
+    let notice: content::Notice = stored(tx, &h.id, "notice").await?;
+    let ruling: content::Ruling = stored(tx, &h.id, "ruling").await?;
+    let statement: content::Statement = stored(tx, &h.id, "statement").await?;
+    let confirmation: Value = stored(tx, &h.id, "confirmation").await?;
+    if confirmation["e_service_consent"] != Value::Bool(true) {
+        return Err(AppError::conflict(
+            "e_service_consent_missing",
+            "electronic service needs the citizen's consent, captured at confirmation (Art. 61)",
+        ));
+    }
+    let booking = ports::booking_tx(tx, &h.booking_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let (authority, address, tz, officer_name, badge) =
+        store::parties(tx, &h.brigade_id, &h.officer_id).await?;
+    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let issued_at = crate::clock::from_ms(now);
+    let year = chrono::Datelike::year(&issued_at.with_timezone(&tz));
+    let serial = store::next_decision_serial(tx, i64::from(year)).await?;
+    let head = ports::audit_head(&mut *tx).await?;
+    let fields = decision::build(decision::Inputs {
+        decision_no: decision::decision_no(year, serial),
+        hearing_id: &h.id,
+        issued_at,
+        tz,
+        authority,
+        authority_address: address,
+        officer_name,
+        officer_badge: badge,
+        phone: &h.phone,
+        plate: &booking.plate,
+        violations: serde_json::from_str(&booking.violations).unwrap_or(Value::Null),
+        facts: notice.facts,
+        statement: match statement {
+            content::Statement::Text { text } => text,
+            content::Statement::Waived => "当事人放弃陈述申辩".into(),
+            content::Statement::Disputed { text } => text,
+        },
+        legal_basis: ruling.legal_basis,
+        fine_yuan: ruling.fine_yuan,
+        points: ruling.points,
+        audit_head: head,
+    });
+    let article = decision::article(&fields);
+    let sha256 = decision::digest(&article);
+    let row = store::DecisionRow {
+        hearing_id: h.id.clone(),
+        decision_no: fields.decision_no.clone(),
+        year: i64::from(year),
+        fields: serde_json::to_string(&fields).map_err(AppError::internal)?,
+        html: decision::page(&article, &sha256),
+        sha256,
+        issued_at: now,
+    };
+    store::insert_decision(tx, &row).await?;
+    Ok(row)
+}

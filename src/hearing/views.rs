@@ -1,0 +1,201 @@
+//! Who may see or act on a hearing ([`Caller`]), and the hearing as the API shows it.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{
+    machine::{self, Party, Step},
+    ports,
+    store::{self, HearingRow},
+};
+use crate::{
+    error::{ApiResult, AppError},
+    identity::{AnyAuth, OfficerAuth, Role},
+    state::AppState,
+};
+
+/// The caller of a hearing endpoint.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub role: Role,
+    pub id: String,
+    pub brigade_id: Option<String>,
+}
+
+impl From<AnyAuth> for Caller {
+    fn from(a: AnyAuth) -> Self {
+        Caller {
+            role: a.role,
+            id: a.subject_id,
+            brigade_id: a.brigade_id,
+        }
+    }
+}
+
+impl From<&OfficerAuth> for Caller {
+    fn from(o: &OfficerAuth) -> Self {
+        Caller {
+            role: Role::Officer,
+            id: o.user_id.clone(),
+            brigade_id: o.brigade_id.clone(),
+        }
+    }
+}
+
+impl Caller {
+    /// Reading: the citizen owner, officers of the brigade, auditors. Another citizen's or
+    /// another brigade's hearing is 404; an admin is 403.
+    pub fn can_read(&self, h: &HearingRow) -> ApiResult<()> {
+        match self.role {
+            Role::Citizen if self.id == h.citizen_id => Ok(()),
+            Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => Ok(()),
+            Role::Auditor => Ok(()),
+            Role::Admin => Err(AppError::forbidden()),
+            _ => Err(AppError::not_found()),
+        }
+    }
+
+    /// Acting as a party: the hearing's citizen or its officer. Another officer of the same
+    /// brigade is 403; others 404 (auditors and admins 403).
+    pub fn party_for(&self, h: &HearingRow) -> ApiResult<Party> {
+        match self.role {
+            Role::Citizen if self.id == h.citizen_id => Ok(Party::Citizen),
+            Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => {
+                if self.id == h.officer_id {
+                    Ok(Party::Officer)
+                } else {
+                    Err(AppError::new(
+                        axum::http::StatusCode::FORBIDDEN,
+                        "not_your_hearing",
+                        "another officer holds this hearing",
+                    ))
+                }
+            }
+            Role::Auditor | Role::Admin => Err(AppError::forbidden()),
+            _ => Err(AppError::not_found()),
+        }
+    }
+
+    /// The hearing's officer (for officer-only actions).
+    pub fn officer_of(&self, h: &HearingRow) -> ApiResult<()> {
+        match self.party_for(h)? {
+            Party::Officer => Ok(()),
+            Party::Citizen => Err(AppError::forbidden()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepView {
+    pub step: String,
+    pub at: String,
+    /// `officer`, `citizen` or `system`.
+    pub by: String,
+    pub audit_seq: Option<i64>,
+    /// Whether both parties were connected when it was recorded.
+    pub both_connected: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionRef {
+    pub decision_no: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HearingView {
+    pub id: String,
+    pub booking_id: String,
+    /// `open`, `in_call`, `completed`, `referred`, `no_show` or `interrupted`.
+    pub status: String,
+    /// The accepted legal steps, in order.
+    pub steps: Vec<StepView>,
+    /// Lifecycle events: opened, call_started, interrupted, resumed, no_show, recordings_sealed.
+    pub events: Vec<StepView>,
+    /// The step expected next and who submits it (`null` when closed or over).
+    pub next_step: Option<String>,
+    pub next_by: Option<String>,
+    pub officer_id: String,
+    pub citizen_joined: bool,
+    /// Why it closed: `completed`, `disputed`, `confirmation_refused`,
+    /// `no_electronic_service_consent`, `no_show`.
+    pub outcome: Option<String>,
+    pub opened_at: String,
+    pub closed_at: Option<String>,
+    pub decision: Option<DecisionRef>,
+    /// The rights text the notice carries (Arts. 44–45), for the citizen's page.
+    pub rights_text: &'static str,
+    #[schema(value_type = Vec<Object>)]
+    pub recordings: Vec<Value>,
+}
+
+fn rfc3339(ms: i64) -> String {
+    crate::clock::from_ms(ms).to_rfc3339()
+}
+
+/// Reads a hearing for `caller` (404/403 as [`Caller::can_read`]).
+pub async fn get_for(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
+    let h = store::get(&state.db.read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    caller.can_read(&h)?;
+    render(state, h).await
+}
+
+/// Reads a hearing without access checks (after a write by an authorised caller).
+pub async fn load(state: &AppState, id: &str) -> ApiResult<HearingView> {
+    let h = store::get(&state.db.write, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    render(state, h).await
+}
+
+async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
+    let rows = store::steps(&state.db.write, &h.id).await?;
+    let (mut steps, mut events) = (vec![], vec![]);
+    for r in rows {
+        let v = StepView {
+            step: r.step,
+            at: rfc3339(r.at),
+            by: r.by_role,
+            audit_seq: r.audit_seq,
+            both_connected: r.both_connected,
+        };
+        if r.kind == "step" {
+            steps.push(v)
+        } else {
+            events.push(v)
+        }
+    }
+    let status = machine::Status::parse(&h.status);
+    let next = match status {
+        Some(s) if !s.is_closed() => {
+            machine::next_step(h.last_step.as_deref().and_then(Step::parse))
+        }
+        _ => None,
+    };
+    let decision = store::decision(&state.db.write, &h.id)
+        .await?
+        .map(|d| DecisionRef {
+            decision_no: d.decision_no,
+            sha256: d.sha256,
+        });
+    Ok(HearingView {
+        recordings: ports::recordings(state, &h.id).await?,
+        id: h.id,
+        booking_id: h.booking_id,
+        status: h.status,
+        steps,
+        events,
+        next_step: next.map(|s| s.as_str().to_string()),
+        next_by: next.map(|s| s.party().as_str().to_string()),
+        officer_id: h.officer_id,
+        citizen_joined: h.citizen_joined_at.is_some(),
+        outcome: h.outcome,
+        opened_at: rfc3339(h.opened_at),
+        closed_at: h.closed_at.map(rfc3339),
+        decision,
+        rights_text: super::content::RIGHTS_TEXT,
+    })
+}
