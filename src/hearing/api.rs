@@ -27,7 +27,7 @@ use crate::{
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(open))
+        .routes(routes!(open, list))
         .routes(routes!(join))
         .routes(routes!(get))
         .routes(routes!(sms_code))
@@ -55,6 +55,24 @@ async fn open(
 ) -> ApiResult<(StatusCode, Json<HearingView>)> {
     let v = service::open(&state, &officer, &req.booking_id).await?;
     Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    booking_id: String,
+}
+
+/// The hearings of a booking the caller may read (citizen: own; officer: own brigade;
+/// auditors), newest first; empty when none.
+#[utoipa::path(get, path = "/api/v1/hearings", params(ListQuery), responses((status = 200, body = Vec<HearingView>)))]
+async fn list(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<HearingView>>> {
+    Ok(Json(
+        super::views::list_for(&state, &Caller::from(auth), &q.booking_id).await?,
+    ))
 }
 
 /// A hearing (its officer's brigade, its citizen, auditors; others 404).

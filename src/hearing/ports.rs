@@ -5,9 +5,13 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
-use crate::{error::ApiResult, state::AppState, store::Tx};
+use crate::{
+    error::{ApiResult, AppError},
+    state::AppState,
+    store::Tx,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Booking
@@ -106,7 +110,7 @@ pub struct SealedFile {
 /// Appends an entry in the caller's transaction; returns its global `seq`.
 #[allow(clippy::too_many_arguments)]
 pub async fn audit_append(
-    conn: &mut AnyConnection,
+    tx: &mut Tx,
     hearing_id: &str,
     step: &str,
     actor_role: &str,
@@ -115,17 +119,36 @@ pub async fn audit_append(
     payload: Value,
     recordings: &[SealedFile],
 ) -> ApiResult<Option<i64>> {
-    let _ = (
-        conn, hearing_id, step, actor_role, actor_id, at_ms, payload, recordings,
-    );
-    // Stub until the audit module is on main.
-    Ok(None)
+    let entry = crate::audit::NewEntry {
+        hearing_id: hearing_id.to_string(),
+        step: step.to_string(),
+        actor: crate::audit::Actor {
+            role: actor_role.to_string(),
+            id: actor_id.to_string(),
+        },
+        at: crate::clock::from_ms(at_ms),
+        payload,
+        recordings: recordings
+            .iter()
+            .map(|f| crate::audit::RecordingDigest {
+                id: f.id.clone(),
+                sha256: f.sha256,
+                bytes: f.bytes,
+            })
+            .collect(),
+    };
+    let appended = crate::audit::append(tx, entry).await?;
+    Ok(Some(
+        i64::try_from(appended.seq).map_err(AppError::internal)?,
+    ))
 }
 
 /// The audit log's current size and root (hex), for the decision document.
-pub async fn audit_head(conn: &mut AnyConnection) -> ApiResult<Option<(u64, String)>> {
-    let _ = conn;
-    Ok(None)
+pub async fn audit_head(tx: &mut Tx) -> ApiResult<Option<(u64, String)>> {
+    let (size, root) = crate::audit::store::current_head(tx)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Some((size, hex::encode(root))))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ pub(crate) async fn record(
         m.insert("status".into(), Value::String(h.status.clone()));
     }
     let audit_seq = ports::audit_append(
-        &mut *tx,
+        tx,
         &h.id,
         name,
         by.0,
@@ -292,7 +292,7 @@ async fn issue_decision(tx: &mut Tx, h: &HearingRow, now: i64) -> ApiResult<stor
     let issued_at = crate::clock::from_ms(now);
     let year = chrono::Datelike::year(&issued_at.with_timezone(&tz));
     let serial = store::next_decision_serial(tx, i64::from(year)).await?;
-    let head = ports::audit_head(&mut *tx).await?;
+    let head = ports::audit_head(tx).await?;
     let fields = decision::build(decision::Inputs {
         decision_no: decision::decision_no(year, serial),
         hearing_id: &h.id,

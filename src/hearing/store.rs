@@ -80,6 +80,18 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<HearingRow>, sqlx::E
     row.as_ref().map(hearing_from).transpose()
 }
 
+/// A booking's hearings, newest first.
+pub async fn for_booking(pool: &AnyPool, booking_id: &str) -> Result<Vec<HearingRow>, sqlx::Error> {
+    let q = format!(
+        "SELECT {COLS} FROM hearings WHERE booking_id = $1 ORDER BY opened_at DESC, id DESC"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(booking_id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(hearing_from).collect()
+}
+
 /// Locks the hearing row for the rest of the transaction and reads it.
 pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<HearingRow>, sqlx::Error> {
     let r = sqlx::query("UPDATE hearings SET updated_at = updated_at WHERE id = $1")

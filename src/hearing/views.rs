@@ -126,6 +126,14 @@ pub struct HearingView {
     pub decision: Option<DecisionRef>,
     /// The rights text the notice carries (Arts. 44–45), for the citizen's page.
     pub rights_text: &'static str,
+    /// What confirming with `e_service_consent` agrees to (Art. 61).
+    pub e_service_consent_text: &'static str,
+    /// `{facts, legal_basis, proposed_fine_yuan, proposed_points, rights_text}` once recorded.
+    #[schema(value_type = Option<Object>)]
+    pub notice: Option<Value>,
+    /// `{fine_yuan, points, legal_basis}` once recorded.
+    #[schema(value_type = Option<Object>)]
+    pub ruling: Option<Value>,
     #[schema(value_type = Vec<Object>)]
     pub recordings: Vec<Value>,
 }
@@ -143,6 +151,21 @@ pub async fn get_for(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
     render(state, h).await
 }
 
+/// The hearings of a booking the caller may read, newest first.
+pub async fn list_for(
+    state: &AppState,
+    caller: &Caller,
+    booking_id: &str,
+) -> ApiResult<Vec<HearingView>> {
+    let mut out = vec![];
+    for h in store::for_booking(&state.db.read, booking_id).await? {
+        if caller.can_read(&h).is_ok() {
+            out.push(render(state, h).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a hearing without access checks (after a write by an authorised caller).
 pub async fn load(state: &AppState, id: &str) -> ApiResult<HearingView> {
     let h = store::get(&state.db.write, id)
@@ -154,7 +177,20 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<HearingView> {
 async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
     let rows = store::steps(&state.db.write, &h.id).await?;
     let (mut steps, mut events) = (vec![], vec![]);
+    let (mut notice, mut ruling) = (None, None);
     for r in rows {
+        if r.kind == "step" && (r.step == "notice" || r.step == "ruling") {
+            let mut v: Value = serde_json::from_str(&r.payload).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.remove("both_connected");
+                m.remove("status");
+            }
+            if r.step == "notice" {
+                notice = Some(v)
+            } else {
+                ruling = Some(v)
+            }
+        }
         let v = StepView {
             step: r.step,
             at: rfc3339(r.at),
@@ -197,5 +233,8 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
         closed_at: h.closed_at.map(rfc3339),
         decision,
         rights_text: super::content::RIGHTS_TEXT,
+        e_service_consent_text: super::content::E_SERVICE_CONSENT_TEXT,
+        notice,
+        ruling,
     })
 }

@@ -3,5 +3,6 @@
 
 mod audit;
 mod cli;
+mod hearing;
 mod helpers;
 mod spine;
