@@ -14,6 +14,7 @@ pub mod events;
 pub mod lifecycle;
 pub mod machine;
 pub mod ports;
+pub mod presence;
 pub mod service;
 pub mod store;
 pub mod views;
@@ -36,6 +37,8 @@ pub struct HearingConfig {
     pub no_show_wait_s: u64,
     /// SMS join codes per hearing per day.
     pub sms_per_hearing: u64,
+    /// How often the presence watcher looks at the calls' rooms.
+    pub presence_poll_ms: u64,
 }
 
 impl Default for HearingConfig {
@@ -44,6 +47,7 @@ impl Default for HearingConfig {
             open_before_s: 900,
             no_show_wait_s: 600,
             sms_per_hearing: 5,
+            presence_poll_ms: 500,
         }
     }
 }

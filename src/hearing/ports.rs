@@ -154,6 +154,31 @@ pub async fn audit_head(tx: &mut Tx) -> ApiResult<Option<(u64, String)>> {
 // ---------------------------------------------------------------------------------------------
 // Call
 
+/// One party's presence in the call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Peer {
+    /// Not seen in this room's lifetime (or the room is gone).
+    #[default]
+    Absent,
+    Joined,
+    /// Dropped; may come back within the grace period.
+    Reconnecting,
+    Left,
+}
+
+/// Both parties' presence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub citizen: Peer,
+    pub officer: Peer,
+}
+
+/// Who is in the hearing's call right now (this process's rooms).
+pub fn presence(state: &AppState, hearing_id: &str) -> Seen {
+    let _ = (state, hearing_id);
+    Seen::default()
+}
+
 /// Whether both parties are connected to the call right now.
 pub fn both_connected(state: &AppState, hearing_id: &str) -> bool {
     let _ = (state, hearing_id);
