@@ -52,6 +52,16 @@ fn booking_from(r: &sqlx::any::AnyRow) -> Result<BookingInfo, sqlx::Error> {
     })
 }
 
+/// Locks the booking row for the rest of the transaction (concurrent opens queue here), then
+/// reads it.
+pub async fn lock_booking(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>> {
+    sqlx::query("UPDATE bookings SET updated_at = updated_at WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    booking_tx(tx, id).await
+}
+
 /// The booking, read inside the caller's transaction.
 pub async fn booking_tx(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>> {
     let row = sqlx::query(BOOKING_SQL)

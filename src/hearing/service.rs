@@ -86,7 +86,7 @@ pub async fn open(
     // The claim lives in Redis: ask before the transaction.
     let holder = ports::urgent_holder(state, booking_id).await?;
     let mut tx = state.db.begin().await?;
-    let b = match ports::booking_tx(&mut tx, booking_id).await? {
+    let b = match ports::lock_booking(&mut tx, booking_id).await? {
         Some(b) if b.brigade_id == brigade => b,
         _ => return Err(AppError::not_found()),
     };

@@ -819,3 +819,51 @@ async fn officer_events_stream_reports_the_waiting_citizen() {
     assert!(seen.contains(&id), "{seen}");
     let _ = (&w.brigade, &w.officer_id);
 }
+
+#[tokio::test]
+async fn concurrent_opens_and_steps_are_serialised() {
+    let w = world().await;
+    let opens = futures::future::join_all((0..5).map(|_| {
+        w.app.post(
+            "/api/v1/hearings",
+            Some(&w.officer),
+            json!({"booking_id": w.booking}),
+        )
+    }))
+    .await;
+    let mut created = vec![];
+    for r in opens {
+        if r.status() == 201 {
+            created.push(
+                r.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        } else {
+            expect_error(r, 409, "hearing_exists").await;
+        }
+    }
+    assert_eq!(created.len(), 1);
+    let id = &created[0];
+    let steps =
+        futures::future::join_all((0..5).map(|_| w.step(id, &w.officer, body_of("identity"))))
+            .await;
+    let mut ok = 0;
+    for r in steps {
+        if r.status() == 200 {
+            ok += 1;
+        } else {
+            expect_error(r, 409, "invalid_state").await;
+        }
+    }
+    assert_eq!(ok, 1);
+    let v: Value = w
+        .app
+        .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["steps"].as_array().unwrap().len(), 1);
+}
