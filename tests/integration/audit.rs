@@ -319,11 +319,13 @@ async fn tamper_truncate_the_log() {
     let frontier: String = ids.iter().map(|i| hex::encode(nodes[i])).collect();
     f.exec("DELETE FROM audit_entries WHERE seq >= 7", &[])
         .await;
-    f.exec(
-        "DELETE FROM audit_nodes WHERE idx * (1 << level) + (1 << level) > 7",
-        &[],
-    )
-    .await;
+    for level in 0..8u32 {
+        let sql = format!(
+            "DELETE FROM audit_nodes WHERE level = {level} AND (idx + 1) * {} > 7",
+            1u64 << level
+        );
+        f.exec(&sql, &[]).await;
+    }
     f.exec("DELETE FROM audit_checkpoints", &[]).await;
     f.exec(
         "UPDATE audit_log_state SET size = 7, frontier = $1",
