@@ -79,7 +79,7 @@ async fn independent_crates_verify_our_log() {
         assert_eq!(body.hash().0, cp.root);
     }
 
-    let root_n = RootHash::<Sha256>::new(theirs.root().as_bytes().clone(), N);
+    let root_n = RootHash::<Sha256>::new(*theirs.root().as_bytes(), N);
     assert_eq!(
         theirs.root().as_bytes().as_slice(),
         cps.last().unwrap().root.as_slice()
@@ -130,7 +130,8 @@ fn our_verifier_accepts_a_note_signed_by_signed_note() {
     note.add_sigs(&[&signer]).unwrap();
     let text = String::from_utf8(note.to_bytes()).unwrap();
     let v = Verifier::parse(&vkey).unwrap();
-    let (cp, _) = Checkpoint::open(&text, Some("other.example/log"), &[v.clone()]).unwrap();
+    let (cp, _) =
+        Checkpoint::open(&text, Some("other.example/log"), std::slice::from_ref(&v)).unwrap();
     assert_eq!(cp.size, 5);
     assert!(Note::open(&text.replace("\n5\n", "\n6\n"), &[v]).is_err());
 }
