@@ -12,6 +12,10 @@ pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             stop.clone(),
         )),
         tokio::spawn(crate::audit::checkpointer::run(state.clone(), stop.clone())),
+        tokio::spawn(crate::hearing::lifecycle::no_show_job(
+            state.clone(),
+            stop.clone(),
+        )),
     ]
 }
 

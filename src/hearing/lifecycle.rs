@@ -169,10 +169,35 @@ pub async fn resume(state: &AppState, caller: &Caller, id: &str) -> ApiResult<He
     }
 }
 
+/// Whether the citizen may be recorded as a no-show on `h` at `now`: never joined (never
+/// exchanged the code, no step) and the wait after the later of slot start and opening passed.
+fn no_show_check(h: &HearingRow, now: i64, wait_ms: i64) -> ApiResult<()> {
+    if h.citizen_joined_at.is_some() || h.last_step.is_some() {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "the citizen has joined this hearing",
+        ));
+    }
+    let from = h.opened_at.max(h.slot_start);
+    if now < from + wait_ms {
+        return Err(AppError::conflict(
+            "too_early",
+            format!(
+                "a no-show can be recorded {} minutes after the slot starts",
+                wait_ms / 60_000
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn wait_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.hearing.no_show_wait_s).unwrap_or(0) * 1000
+}
+
 /// POST /{id}/no-show: the citizen never joined within the wait after the slot started.
 pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
-    let wait_ms = i64::try_from(state.config.hearing.no_show_wait_s).unwrap_or(0) * 1000;
-    let now = state.clock.now_ms();
+    let (wait, now) = (wait_ms(state), state.clock.now_ms());
     let by = caller.id.clone();
     let h = transition(
         state,
@@ -182,23 +207,7 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
         ("officer", &by),
         |h| {
             caller.officer_of(h)?;
-            if h.citizen_joined_at.is_some() || h.last_step.is_some() {
-                return Err(AppError::conflict(
-                    "invalid_state",
-                    "the citizen has joined this hearing",
-                ));
-            }
-            let from = h.opened_at.max(h.slot_start);
-            if now < from + wait_ms {
-                return Err(AppError::conflict(
-                    "too_early",
-                    format!(
-                        "a no-show can be recorded {} minutes after the slot starts",
-                        wait_ms / 60_000
-                    ),
-                ));
-            }
-            Ok(())
+            no_show_check(h, now, wait)
         },
     )
     .await?;
@@ -211,6 +220,42 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
             "invalid_state",
             "only an open hearing can be a no-show",
         )),
+    }
+}
+
+/// Records the no-shows nobody recorded: open hearings the citizen never joined, once the slot
+/// has ended (and the wait after opening passed). Returns how many.
+pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
+    let (wait, now) = (wait_ms(state), state.clock.now_ms());
+    let mut n = 0;
+    for id in store::unjoined_open(&state.db.read).await? {
+        let r = transition(state, &id, Trigger::NoShow, "no_show", SYSTEM, |h| {
+            let end = h.slot_end;
+            if now < end.max(h.opened_at + wait) {
+                return Err(AppError::conflict("too_early", "not yet"));
+            }
+            no_show_check(h, now, wait)
+        })
+        .await;
+        match r {
+            Ok(Some(h)) => {
+                after_close(state, &h).await;
+                n += 1;
+            }
+            Ok(None) | Err(_) => {}
+        }
+    }
+    Ok(n)
+}
+
+/// Background job: [`sweep_no_shows`] every minute.
+pub async fn no_show_job(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    while crate::jobs::tick(&mut stop, std::time::Duration::from_secs(60)).await {
+        match sweep_no_shows(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "hearings closed as no-shows"),
+            Err(e) => tracing::warn!(error = %e, "no-show sweep failed"),
+        }
     }
 }
 

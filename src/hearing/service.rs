@@ -129,6 +129,7 @@ pub async fn open(
         outcome: None,
         citizen_joined_at: None,
         slot_start: b.slot_start,
+        slot_end: b.slot_end,
         opened_at: now,
         closed_at: None,
         updated_at: now,

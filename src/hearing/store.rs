@@ -19,13 +19,14 @@ pub struct HearingRow {
     pub outcome: Option<String>,
     pub citizen_joined_at: Option<i64>,
     pub slot_start: i64,
+    pub slot_end: i64,
     pub opened_at: i64,
     pub closed_at: Option<i64>,
     pub updated_at: i64,
 }
 
 const COLS: &str = "id, booking_id, brigade_id, citizen_id, officer_id, phone, status, last_step, outcome, \
-    citizen_joined_at, slot_start, opened_at, closed_at, updated_at";
+    citizen_joined_at, slot_start, slot_end, opened_at, closed_at, updated_at";
 
 fn hearing_from(r: &AnyRow) -> Result<HearingRow, sqlx::Error> {
     Ok(HearingRow {
@@ -40,6 +41,7 @@ fn hearing_from(r: &AnyRow) -> Result<HearingRow, sqlx::Error> {
         outcome: r.try_get("outcome")?,
         citizen_joined_at: r.try_get("citizen_joined_at")?,
         slot_start: r.try_get("slot_start")?,
+        slot_end: r.try_get("slot_end")?,
         opened_at: r.try_get("opened_at")?,
         closed_at: r.try_get("closed_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -49,8 +51,8 @@ fn hearing_from(r: &AnyRow) -> Result<HearingRow, sqlx::Error> {
 pub async fn insert(tx: &mut Tx, h: &HearingRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO hearings (id, booking_id, brigade_id, citizen_id, officer_id, phone, status, last_step, \
-         outcome, citizen_joined_at, slot_start, opened_at, closed_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         outcome, citizen_joined_at, slot_start, slot_end, opened_at, closed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&h.id)
     .bind(&h.booking_id)
@@ -63,6 +65,7 @@ pub async fn insert(tx: &mut Tx, h: &HearingRow) -> Result<(), sqlx::Error> {
     .bind(&h.outcome)
     .bind(h.citizen_joined_at)
     .bind(h.slot_start)
+    .bind(h.slot_end)
     .bind(h.opened_at)
     .bind(h.closed_at)
     .bind(h.updated_at)
@@ -137,6 +140,15 @@ pub async fn live_for_booking(
     )
     .bind(booking_id)
     .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Open hearings the citizen never joined (for the no-show sweep).
+pub async fn unjoined_open(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM hearings WHERE status = 'open' AND citizen_joined_at IS NULL",
+    )
+    .fetch_all(pool)
     .await
 }
 

@@ -567,6 +567,28 @@ async fn no_show_after_the_wait() {
 }
 
 #[tokio::test]
+async fn unrecorded_no_shows_are_swept_after_the_slot() {
+    let w = world().await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let sweep = || remote_hearing::hearing::lifecycle::sweep_no_shows(&w.app.state);
+    assert_eq!(sweep().await.unwrap(), 0);
+    // The slot (10 minutes from now, one hour long) is over.
+    w.app.clock.advance(TimeDelta::minutes(71));
+    assert_eq!(sweep().await.unwrap(), 1);
+    let v: Value = w
+        .app
+        .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "no_show");
+    assert_eq!(v["events"][1]["by"], "system");
+    assert_eq!(booking_status(&w.app, &w.booking).await, "no_show");
+    assert_eq!(sweep().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn a_citizen_who_joined_is_not_a_no_show() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
