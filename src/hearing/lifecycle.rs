@@ -237,12 +237,9 @@ pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
             no_show_check(h, now, wait)
         })
         .await;
-        match r {
-            Ok(Some(h)) => {
-                after_close(state, &h).await;
-                n += 1;
-            }
-            Ok(None) | Err(_) => {}
+        if let Ok(Some(h)) = r {
+            after_close(state, &h).await;
+            n += 1;
         }
     }
     Ok(n)
