@@ -786,6 +786,20 @@ async fn access_and_the_opening_window() {
         )
         .await;
     expect_error(r, 403, "forbidden").await;
+    let spec = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for p in [
+        "/api/v1/hearings/{id}/steps",
+        "/api/v1/hearings/join",
+        "/api/v1/officer/events",
+        "/api/v1/hearings/{id}/decision",
+    ] {
+        assert!(spec.contains(p), "{p} missing from the OpenAPI document");
+    }
 }
 
 #[tokio::test]
