@@ -226,6 +226,16 @@ pub async fn submit_step(
         Party::Officer => h.officer_id.clone(),
         Party::Citizen => h.citizen_id.clone(),
     };
+    if next != status {
+        h.status = next.as_str().into();
+        h.closed_at = next.is_closed().then_some(now);
+        h.outcome = Some(match effect {
+            Effect::Refer(r) => r.as_str().to_string(),
+            _ => next.as_str().to_string(),
+        });
+        ports::set_booking_status(&mut tx, &h.booking_id, next.as_str(), now).await?;
+    }
+    // The entry records the status the step leaves the hearing in.
     record(
         state,
         &mut tx,
@@ -238,15 +248,6 @@ pub async fn submit_step(
         &[],
     )
     .await?;
-    if next != status {
-        h.status = next.as_str().into();
-        h.closed_at = next.is_closed().then_some(now);
-        h.outcome = Some(match effect {
-            Effect::Refer(r) => r.as_str().to_string(),
-            _ => next.as_str().to_string(),
-        });
-        ports::set_booking_status(&mut tx, &h.booking_id, next.as_str(), now).await?;
-    }
     store::save(&mut tx, &h).await?;
     tx.commit().await?;
     metrics::counter!("hearing_steps_total", "step" => step.as_str()).increment(1);
