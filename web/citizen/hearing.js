@@ -232,7 +232,8 @@ const PROMPTS = {
       h('h2', {}, t('c.conf.h')),
       f.fine_yuan != null ? h('p', { class: 'note' }, t('c.conf.ruling', { f: f.fine_yuan, p: f.points ?? 0 })) : null,
       f.legal_basis ? h('p', { class: 'small' }, f.legal_basis) : null,
-      h('div', { class: 'check' }, consent, h('label', { for: 'conf-consent' }, t('c.conf.consent'))),
+      hearing.e_service_consent_text ? h('p', { class: 'note small', id: 'conf-consent-text' }, hearing.e_service_consent_text) : null,
+      h('div', { class: 'check' }, consent, h('label', { for: 'conf-consent', 'aria-describedby': hearing.e_service_consent_text ? 'conf-consent-text' : null }, t('c.conf.consent'))),
       h(
         'div',
         { class: 'actions' },
