@@ -174,10 +174,10 @@ async function showHearing(id) {
   if (!state.entries.length) await busy(null, $('#hr-err'), loadEntries);
   const hr = state.hearings.find((x) => x.id === id);
   const rows = (hr?.entries || []).map((e) =>
-    h('tr', {}, h('td', { class: 'mono' }, e.seq), h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, has('step.' + e.step) ? t('step.' + e.step) : e.step), h('td', {}, fmtTime(e.at)), h('td', { class: 'small' }, e.actor && typeof e.actor === 'object' ? `${e.actor.role} ${e.actor.id || ''}` : String(e.actor ?? '')), h('td', { class: 'mono small' }, String(e.leaf_hex || '').slice(0, 24) + '…')),
+    h('tr', {}, h('td', { class: 'mono' }, e.seq), h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, has('step.' + e.step) ? t('step.' + e.step) : e.step), h('td', {}, fmtTime(e.at)), h('td', { class: 'small' }, e.actor && typeof e.actor === 'object' ? `${e.actor.role} ${e.actor.id || ''}` : String(e.actor ?? ''))),
   );
   $('#timeline').replaceChildren(
-    h('table', {}, h('thead', {}, h('tr', {}, ...['a.hr.seq', 'a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor', 'a.hr.leaf'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['a.hr.seq', 'a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
   );
   loadRecordings(id);
 }

@@ -65,7 +65,7 @@ addStrings({
   'o.not.fine': ['拟罚款（元）', 'Proposed fine (yuan)'],
   'o.not.points': ['拟记分', 'Proposed points'],
   'o.not.template': ['当事人驾驶号牌为 {plate} 的机动车，有违法记录 {records} 所载交通违法行为，事实清楚，证据确凿。', 'The citizen drove the vehicle {plate} and committed the violation recorded as {records}; the facts are clear and the evidence is conclusive.'],
-  'o.not.basisTemplate': ['《中华人民共和国道路交通安全法》第九十条；《道路交通安全违法行为记分管理办法》。当事人依法享有陈述、申辩的权利。', 'Road Traffic Safety Law of the PRC, article 90; the Measures on points for traffic violations. The citizen has the right to state a case and defend.'],
+  'o.not.basisTemplate': ['《中华人民共和国道路交通安全法》第九十条、第一百一十四条；《道路交通安全违法行为记分管理办法》', 'Road Traffic Safety Law of the PRC, articles 90 and 114; the Measures on points for road traffic violations'],
   'o.not.submit': ['宣读并提交告知', 'Read out and record the notice'],
   'o.rul.h': ['裁决', 'Ruling'],
   'o.rul.bound': ['不得重于告知时的拟处罚：罚款 ≤ {f} 元，记分 ≤ {p} 分。', 'No heavier than the notice: fine ≤ {f} yuan, points ≤ {p}.'],
