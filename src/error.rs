@@ -36,6 +36,18 @@ pub const CONSTRAINT_CODES: &[(&str, u16, &str, &str)] = &[
         "badge_taken",
         "this badge is already registered",
     ),
+    (
+        "bookings_one_active_per_citizen",
+        409,
+        "active_booking_exists",
+        "the citizen already has an active booking",
+    ),
+    (
+        "bookings.citizen_id",
+        409,
+        "active_booking_exists",
+        "the citizen already has an active booking",
+    ),
 ];
 
 #[derive(Debug)]

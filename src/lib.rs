@@ -2,6 +2,7 @@
 //! whole server; `main.rs` only parses the command line. Start with [`run`].
 
 pub mod audit;
+pub mod booking;
 pub mod cli;
 pub mod clock;
 pub mod config;

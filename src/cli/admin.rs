@@ -6,6 +6,7 @@ use clap::Subcommand;
 use secrecy::SecretString;
 
 use crate::{
+    booking::admin::BrigadeSettings,
     clock::SystemClock,
     config::Config,
     identity::{Role, staff},
@@ -31,6 +32,15 @@ pub enum AdminCommand {
         /// Open weekdays, e.g. mon-fri or mon,wed,fri.
         #[arg(long, default_value = "mon-fri")]
         weekdays: String,
+        /// Slot length in minutes.
+        #[arg(long, default_value_t = 60)]
+        slot_minutes: i64,
+        /// Per-weekday hours, overriding --hours/--weekdays: mon-thu=09:00-12:00;fri=09:00-11:00
+        #[arg(long)]
+        week_hours: Option<String>,
+        /// Closed dates (holidays), comma-separated YYYY-MM-DD.
+        #[arg(long, value_delimiter = ',')]
+        closed: Vec<chrono::NaiveDate>,
     },
     /// Create an officer, auditor or admin; reads the password from standard input; prints the id.
     CreateUser {
@@ -61,9 +71,24 @@ pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             seats,
             hours,
             weekdays,
+            slot_minutes,
+            week_hours,
+            closed,
         } => {
-            let id = create_brigade(&state, &name, &address, &timezone, seats, &hours, &weekdays)
-                .await?;
+            let settings = BrigadeSettings {
+                name: Some(name),
+                address: Some(address),
+                timezone: Some(timezone),
+                seats: Some(seats),
+                slot_minutes: Some(slot_minutes),
+                hours: Some(hours),
+                weekdays: Some(weekdays),
+                week_hours,
+                closed_dates: Some(closed),
+            };
+            let id = crate::booking::admin::create_brigade(&state, &settings)
+                .await
+                .map_err(cli_error)?;
             println!("{id}");
         }
         AdminCommand::CreateUser {
@@ -102,7 +127,15 @@ pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts a brigade after checking its fields; returns the id.
+/// `--field message` from a validation error.
+fn cli_error(e: crate::error::AppError) -> anyhow::Error {
+    match e.field {
+        Some(f) => anyhow::anyhow!("--{} {}", f.replace('_', "-"), e.message),
+        None => anyhow::anyhow!("{}", e.message),
+    }
+}
+
+/// Inserts a brigade after checking its fields (booking::admin); returns the id.
 pub async fn create_brigade(
     state: &AppState,
     name: &str,
@@ -112,31 +145,18 @@ pub async fn create_brigade(
     hours: &str,
     weekdays: &str,
 ) -> anyhow::Result<String> {
-    if name.trim().is_empty() || name.chars().count() > 100 {
-        anyhow::bail!("--name must be 1 to 100 characters");
-    }
-    timezone
-        .parse::<chrono_tz::Tz>()
-        .map_err(|_| anyhow::anyhow!("--timezone {timezone} is not a known time zone"))?;
-    if !(1..=1000).contains(&seats) {
-        anyhow::bail!("--seats must be between 1 and 1000");
-    }
-    let id = crate::ids::new_id();
-    sqlx::query(
-        "INSERT INTO brigades (id, name, address, timezone, seats_per_slot, slot_minutes, hours, weekdays, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 60, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(name.trim())
-    .bind(address)
-    .bind(timezone)
-    .bind(seats)
-    .bind(hours)
-    .bind(weekdays)
-    .bind(state.clock.now_ms())
-    .execute(&state.db.write)
-    .await?;
-    Ok(id)
+    let settings = BrigadeSettings {
+        name: Some(name.into()),
+        address: Some(address.into()),
+        timezone: Some(timezone.into()),
+        seats: Some(seats),
+        hours: Some(hours.into()),
+        weekdays: Some(weekdays.into()),
+        ..Default::default()
+    };
+    crate::booking::admin::create_brigade(state, &settings)
+        .await
+        .map_err(cli_error)
 }
 
 const DEMO_BRIGADE: &str = "演示交警大队";

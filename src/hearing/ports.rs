@@ -34,7 +34,7 @@ pub struct BookingInfo {
 }
 
 const BOOKING_SQL: &str = "SELECT id, citizen_id, brigade_id, status, phone, plate, slot_start, slot_end, \
-    CASE WHEN urgent THEN 1 ELSE 0 END AS urgent, deadline, violations FROM bookings WHERE id = $1";
+    urgent, deadline, violations FROM bookings WHERE id = $1";
 
 fn booking_from(r: &sqlx::any::AnyRow) -> Result<BookingInfo, sqlx::Error> {
     Ok(BookingInfo {
@@ -74,36 +74,21 @@ pub async fn booking_tx(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>>
 /// Sets the booking's status in the caller's transaction (`in_hearing` from `booked`; the
 /// closing statuses from `booked` or `in_hearing`). 409 `invalid_state` when it cannot.
 pub async fn set_booking_status(tx: &mut Tx, id: &str, status: &str, now_ms: i64) -> ApiResult<()> {
-    // Until booking's `set_status` is on main: the same rule in plain SQL.
-    let q = if status == "in_hearing" {
-        "UPDATE bookings SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'booked'"
-    } else {
-        "UPDATE bookings SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ('booked', 'in_hearing')"
-    };
-    let r = sqlx::query(q)
-        .bind(status)
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    if r.rows_affected() != 1 {
-        return Err(crate::error::AppError::conflict(
-            "invalid_state",
-            format!("the booking cannot become {status}"),
-        ));
-    }
-    Ok(())
+    let status = crate::booking::BookingStatus::parse(status)
+        .ok_or_else(|| AppError::internal(format!("unknown booking status {status}")))?;
+    crate::booking::set_status(tx, id, status, now_ms).await
 }
 
 /// The officer holding a live claim on an urgent booking.
 pub async fn urgent_holder(state: &AppState, booking_id: &str) -> ApiResult<Option<String>> {
-    let _ = (state, booking_id);
-    Ok(None)
+    Ok(crate::booking::urgent::holder(state, booking_id)
+        .await?
+        .map(|h| h.officer_id))
 }
 
 /// Takes the booking off the urgent lane (after the closing commit).
 pub async fn urgent_remove(state: &AppState, booking_id: &str) {
-    let _ = (state, booking_id);
+    crate::booking::urgent::remove_quietly(state, booking_id).await;
 }
 
 // ---------------------------------------------------------------------------------------------

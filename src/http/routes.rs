@@ -21,4 +21,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::identity::router())
         .merge(crate::audit::router())
         .merge(crate::hearing::router())
+        .merge(crate::booking::router())
 }

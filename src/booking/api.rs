@@ -1,0 +1,194 @@
+//! The booking endpoints (API.md, Booking): brigades, slots, bookings with ownership (another
+//! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+};
+use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    service, store,
+    views::{BookingView, BrigadeView, CreateBooking, SlotView},
+};
+use crate::{
+    error::{ApiResult, AppError},
+    http::Json,
+    identity::{
+        Role,
+        auth::{AnyAuth, CitizenAuth, OfficerAuth},
+    },
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_brigades))
+        .routes(routes!(list_slots))
+        .routes(routes!(create_booking, list_bookings))
+        .routes(routes!(get_booking, cancel_booking))
+        .routes(routes!(no_show))
+}
+
+fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<NaiveDate>> {
+    s.map(|s| {
+        s.parse::<NaiveDate>()
+            .map_err(|_| AppError::unprocessable(field, "a date YYYY-MM-DD"))
+    })
+    .transpose()
+}
+
+/// Brigades that hold hearings.
+#[utoipa::path(get, path = "/api/v1/brigades", responses((status = 200, body = [BrigadeView])))]
+async fn list_brigades(State(state): State<AppState>) -> ApiResult<Json<Vec<BrigadeView>>> {
+    let rows = store::brigades(&state.db.read).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|b| BrigadeView {
+                id: b.id,
+                name: b.name,
+                address: b.address,
+                timezone: b.timezone,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SlotsQuery {
+    /// First local date (default today).
+    from: Option<String>,
+    /// Last local date, inclusive (default today + max_days_ahead).
+    to: Option<String>,
+}
+
+/// A brigade's slots with the seats that remain (today's included: urgent bookings may use them).
+#[utoipa::path(get, path = "/api/v1/brigades/{id}/slots", params(("id" = String, Path), SlotsQuery),
+    responses((status = 200, body = [SlotView]), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_slots(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SlotsQuery>,
+) -> ApiResult<Json<Vec<SlotView>>> {
+    let brigade = store::brigade(&state.db.read, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let cfg = &state.config.booking;
+    let (today, last) = service::today_plus(&state, brigade.tz()?, cfg.max_days_ahead);
+    let from = parse_date("from", q.from.as_deref())?.unwrap_or(today);
+    let to = parse_date("to", q.to.as_deref())?.unwrap_or(last.max(from));
+    if to < from {
+        return Err(AppError::unprocessable("to", "`to` is before `from`"));
+    }
+    if to - from >= Duration::days(i64::from(cfg.max_listing_days)) {
+        return Err(AppError::unprocessable(
+            "to",
+            format!("at most {} days at once", cfg.max_listing_days),
+        ));
+    }
+    Ok(Json(service::slots(&state, &brigade, from, to).await?))
+}
+
+/// Books a slot (citizen). Refusals: 409 with the rule's code; nothing is written.
+#[utoipa::path(post, path = "/api/v1/bookings", request_body = CreateBooking,
+    responses((status = 201, body = BookingView), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn create_booking(
+    State(state): State<AppState>,
+    auth: CitizenAuth,
+    Json(req): Json<CreateBooking>,
+) -> ApiResult<(StatusCode, Json<BookingView>)> {
+    let view = service::create(&state, &auth.citizen_id, req).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Officers: the local date (default today).
+    date: Option<String>,
+}
+
+/// Citizens: their own bookings. Officers: their brigade's bookings on `date`.
+#[utoipa::path(get, path = "/api/v1/bookings", params(ListQuery), responses((status = 200, body = [BookingView])))]
+async fn list_bookings(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<BookingView>>> {
+    let rows = match auth.role {
+        Role::Citizen => store::citizen_bookings(&state.db.read, &auth.subject_id).await?,
+        Role::Officer => {
+            let Some(brigade_id) = auth.brigade_id.as_deref() else {
+                return Ok(Json(Vec::new()));
+            };
+            let brigade = store::brigade(&state.db.read, brigade_id)
+                .await?
+                .ok_or_else(AppError::forbidden)?;
+            let (today, _) = service::today_plus(&state, brigade.tz()?, 0);
+            let date = parse_date("date", q.date.as_deref())?.unwrap_or(today);
+            store::brigade_bookings_on(&state.db.read, brigade_id, date).await?
+        }
+        _ => return Err(AppError::forbidden()),
+    };
+    Ok(Json(rows.iter().map(BookingView::from).collect()))
+}
+
+/// One booking: its owner, or an officer of its brigade.
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_booking(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BookingView>> {
+    let row = match auth.role {
+        Role::Citizen => service::get_for_citizen(&state, &auth.subject_id, &id).await?,
+        Role::Officer => {
+            service::get_booking_for_officer(&state, auth.brigade_id.as_deref(), &id).await?
+        }
+        _ => return Err(AppError::forbidden()),
+    };
+    Ok(Json(BookingView::from(&row)))
+}
+
+/// Cancels the caller's booking and frees its seat.
+#[utoipa::path(delete, path = "/api/v1/bookings/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+async fn cancel_booking(
+    State(state): State<AppState>,
+    auth: CitizenAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BookingView>> {
+    Ok(Json(service::cancel(&state, &auth.citizen_id, &id).await?))
+}
+
+/// Marks a booking of the officer's brigade as a no-show once its slot has started.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", params(("id" = String, Path)),
+    responses((status = 200, body = BookingView), (status = 409, body = crate::error::ErrorBody)))]
+async fn no_show(
+    State(state): State<AppState>,
+    auth: OfficerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BookingView>> {
+    let row = service::get_booking_for_officer(&state, auth.brigade_id.as_deref(), &id).await?;
+    if state.clock.now_ms() < row.slot_start {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "the slot has not started",
+        ));
+    }
+    if !service::mark_no_show(&state, &row, "officer").await? {
+        return Err(AppError::conflict(
+            "invalid_state",
+            format!("a booking in status {} cannot become a no-show", row.status),
+        ));
+    }
+    let row = store::booking(&state.db.read, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(BookingView::from(&row)))
+}

@@ -1,0 +1,364 @@
+//! Booking service: applies the rules of `rules`/`expiry` in the documented order
+//! (docs/booking-rules.md) and writes a booking in one transaction that takes a seat with a
+//! conditional update. A refusal rolls the transaction back: nothing is written.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{
+    expiry, metrics, rules,
+    rules::{CaseLimits, DateLimits, PhoneDecision, Refusal, ViolationFacts},
+    schedule::SlotLookup,
+    store::{self, BookingRow},
+    urgent,
+    views::{BookingStatus, BookingView, CreateBooking},
+};
+use crate::{
+    clock::to_ms,
+    error::{ApiResult, AppError},
+    ids,
+    state::AppState,
+    store::Tx,
+};
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        AppError::conflict(r.code(), r.to_string())
+    }
+}
+
+impl From<rules::FieldError> for AppError {
+    fn from(e: rules::FieldError) -> Self {
+        AppError::unprocessable(e.field, e.message)
+    }
+}
+
+/// Creates a booking for `citizen` (POST /api/v1/bookings).
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn create(state: &AppState, citizen: &str, req: CreateBooking) -> ApiResult<BookingView> {
+    let r = create_inner(state, citizen, req).await;
+    match &r {
+        Ok(_) => metrics::booked(),
+        Err(e) => metrics::refused(e.code),
+    }
+    r
+}
+
+async fn create_inner(
+    state: &AppState,
+    citizen: &str,
+    req: CreateBooking,
+) -> ApiResult<BookingView> {
+    let cfg = &state.config.booking;
+    let now = state.clock.now();
+
+    // Input (422), before any rule.
+    if req.brigade_id.is_empty() || req.brigade_id.len() > 64 {
+        return Err(AppError::unprocessable("brigade_id", "unknown brigade"));
+    }
+    let start: DateTime<Utc> = DateTime::parse_from_rfc3339(req.slot_start.trim())
+        .map_err(|_| {
+            AppError::unprocessable(
+                "slot_start",
+                "slot_start must be an RFC 3339 time with offset",
+            )
+        })?
+        .with_timezone(&Utc);
+    let facts: Vec<ViolationFacts> = req
+        .violations
+        .iter()
+        .map(|v| ViolationFacts {
+            fine_yuan: v.fine_yuan,
+            points: v.points,
+        })
+        .collect();
+    let unhandled = req.unhandled_count.unwrap_or(facts.len() as i64);
+    let current_points = req.current_points.unwrap_or(0);
+    rules::validate_case(&facts, unhandled, current_points)?;
+    let brigade = store::brigade(&state.db.read, &req.brigade_id)
+        .await?
+        .ok_or_else(|| AppError::unprocessable("brigade_id", "unknown brigade"))?;
+    let tz = brigade.tz()?;
+    let local_date = start.with_timezone(&tz).date_naive();
+    let closed = store::closed_dates(&state.db.read, &brigade.id, local_date, local_date).await?;
+    let sched = brigade.schedule(closed)?;
+    let today = sched.today(now);
+    if let Some(u) = &req.urgent
+        && u.registration_date > today
+    {
+        return Err(AppError::unprocessable(
+            "urgent.registration_date",
+            "the registration date is after today",
+        ));
+    }
+    let (slot, open) = match sched.lookup(start) {
+        SlotLookup::Open(s) => (s, true),
+        SlotLookup::Closed(s) => (s, false),
+        SlotLookup::OffGrid => {
+            return Err(AppError::unprocessable(
+                "slot_start",
+                "not a slot start of this brigade's schedule",
+            ));
+        }
+    };
+
+    // Rules 1-6: pure.
+    let limits = DateLimits {
+        max_days_ahead: cfg.max_days_ahead,
+    };
+    rules::check_dates(&sched, now, &slot, open, req.urgent.is_some(), limits)?;
+    let grant = match &req.urgent {
+        Some(u) => Some(expiry::grant_urgent(
+            tz,
+            u.registration_date,
+            today,
+            cfg.urgent_window_days,
+            slot.start,
+        )?),
+        None => None,
+    };
+    let case = CaseLimits {
+        max_fine_per_violation: cfg.max_fine_per_violation,
+        max_unhandled: cfg.max_unhandled,
+        points_ceiling: cfg.points_ceiling,
+    };
+    rules::check_case(&facts, unhandled, current_points, case)?;
+
+    // Rules 7-12: in the write transaction.
+    let mut tx = state.db.begin().await?;
+    let (login_phone, bound) = store::citizen_phone(&mut tx, citizen)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
+    let since = rules::blacklist_lookback(today);
+    let no_shows = store::no_show_dates(&mut tx, citizen, since).await?;
+    if let Some(until) = rules::blacklisted_until(&no_shows, today, cfg.no_shows_per_month as usize)
+    {
+        return Err(Refusal::Blacklisted(until).into());
+    }
+    let bound_phone = if bound { login_phone.as_deref() } else { None };
+    let given = req.phone.as_ref().map(|p| p.as_str()).or(if bound {
+        None
+    } else {
+        login_phone.as_deref()
+    });
+    let phone = rules::decide_phone(bound_phone, given)??;
+    if store::has_active(&mut tx, citizen).await? {
+        return Err(Refusal::ActiveBookingExists.into());
+    }
+    if store::cancelled_before(&mut tx, citizen, &brigade.id, slot.date).await? {
+        return Err(Refusal::RebookAfterCancel.into());
+    }
+    let others = store::other_non_owner_drivers(&mut tx, req.plate.as_str(), citizen).await?;
+    rules::check_vehicle_drivers(req.owner, others, cfg.non_owner_driver_limit)?;
+    let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
+    if !store::take_seat(
+        &mut tx,
+        &brigade.id,
+        start_ms,
+        end_ms,
+        slot.date,
+        i64::from(sched.seats),
+    )
+    .await?
+    {
+        return Err(Refusal::SlotFull.into());
+    }
+    let phone = match phone {
+        PhoneDecision::UseBound(p) => p,
+        PhoneDecision::Bind(p) => {
+            store::bind_phone(&mut tx, citizen, &p)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => AppError::conflict(
+                        "phone_in_use",
+                        "this phone number is bound to another citizen",
+                    )
+                    .with_field("phone"),
+                    e => AppError::from(e),
+                })?;
+            p
+        }
+    };
+    let now_ms = to_ms(now);
+    let violations = serde_json::to_string(&req.violations).map_err(AppError::internal)?;
+    let row = BookingRow {
+        id: ids::new_id(),
+        citizen_id: citizen.to_string(),
+        brigade_id: brigade.id.clone(),
+        slot_start: start_ms,
+        slot_end: end_ms,
+        slot_date: slot.date.to_string(),
+        status: BookingStatus::Booked.as_str().to_string(),
+        phone,
+        plate: req.plate.as_str().to_string(),
+        owner: req.owner,
+        violations,
+        unhandled_count: unhandled,
+        current_points,
+        urgent: grant.is_some(),
+        urgent_kind: req.urgent.as_ref().map(|u| u.kind.as_str().to_string()),
+        registration_date: req.urgent.as_ref().map(|u| u.registration_date.to_string()),
+        deadline: grant.map(|g| to_ms(g.deadline)),
+        created_at: now_ms,
+        updated_at: now_ms,
+        timezone: brigade.timezone.clone(),
+    };
+    store::insert_booking(&mut tx, &row).await?;
+    tx.commit().await?;
+
+    if let Some(deadline) = row.deadline {
+        // The database is the truth: a Redis failure here is repaired by the next rebuild.
+        if let Err(e) = urgent::enqueue(state, &row.brigade_id, &row.id, deadline).await {
+            tracing::warn!(error = %e, booking = %row.id, "urgent enqueue failed; the rebuild will add it");
+        }
+    }
+    // TODO(sms): send the booking confirmation once the SMS module offers a helper for it.
+    Ok(BookingView::from(&row))
+}
+
+/// The citizen's own booking; another citizen's is 404.
+pub async fn get_for_citizen(state: &AppState, citizen: &str, id: &str) -> ApiResult<BookingRow> {
+    match store::booking(&state.db.read, id).await? {
+        Some(b) if b.citizen_id == citizen => Ok(b),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+/// A booking of the officer's brigade; another brigade's is 404. For the hearing module.
+pub async fn get_booking_for_officer(
+    state: &AppState,
+    officer_brigade: Option<&str>,
+    id: &str,
+) -> ApiResult<BookingRow> {
+    match store::booking(&state.db.read, id).await? {
+        Some(b) if Some(b.brigade_id.as_str()) == officer_brigade => Ok(b),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+/// Cancels the citizen's booked booking and frees its seat (DELETE /api/v1/bookings/{id}).
+#[tracing::instrument(skip_all, err(level = "info"))]
+pub async fn cancel(state: &AppState, citizen: &str, id: &str) -> ApiResult<BookingView> {
+    let now_ms = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let mut b = match store::booking_tx(&mut tx, id).await? {
+        Some(b) if b.citizen_id == citizen => b,
+        _ => return Err(AppError::not_found()),
+    };
+    if !store::set_status_from(&mut tx, id, "cancelled", &["booked"], now_ms).await? {
+        return Err(AppError::conflict(
+            "invalid_state",
+            format!("a booking in status {} cannot be cancelled", b.status),
+        ));
+    }
+    store::free_seat(&mut tx, &b.brigade_id, b.slot_start).await?;
+    store::record_cancel(&mut tx, &b, now_ms).await?;
+    tx.commit().await?;
+    b.status = "cancelled".into();
+    b.updated_at = now_ms;
+    if b.urgent {
+        urgent::remove_quietly(state, id).await;
+    }
+    metrics::outcome("cancelled");
+    Ok(BookingView::from(&b))
+}
+
+/// Sets a booking's status inside the caller's transaction (for the hearing module):
+/// `in_hearing` from `booked`; `completed`/`referred`/`no_show`/`booked` from `in_hearing` or
+/// `booked`. A no-show is recorded for the blacklist. The caller removes an urgent item from
+/// the queue after commit (`booking::urgent::remove`).
+pub async fn set_status(
+    tx: &mut Tx,
+    booking_id: &str,
+    status: BookingStatus,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let b = store::booking_tx(tx, booking_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let from: &[&str] = match status {
+        BookingStatus::InHearing => &["booked"],
+        BookingStatus::Cancelled => &["booked"],
+        _ => &["booked", "in_hearing"],
+    };
+    if !store::set_status_from(tx, booking_id, status.as_str(), from, now_ms).await? {
+        return Err(AppError::conflict(
+            "invalid_state",
+            format!("booking is {}, cannot become {}", b.status, status.as_str()),
+        ));
+    }
+    match status {
+        BookingStatus::NoShow => store::record_no_show(tx, &b, "officer", now_ms).await?,
+        BookingStatus::Cancelled => {
+            store::free_seat(tx, &b.brigade_id, b.slot_start).await?;
+            store::record_cancel(tx, &b, now_ms).await?;
+        }
+        _ => {}
+    }
+    if status != BookingStatus::InHearing {
+        metrics::outcome(status.as_str());
+    }
+    Ok(())
+}
+
+/// Marks a booked booking as a no-show (officer action or the no-show job).
+pub async fn mark_no_show(state: &AppState, b: &BookingRow, by: &str) -> ApiResult<bool> {
+    let now_ms = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    if !store::set_status_from(&mut tx, &b.id, "no_show", &["booked"], now_ms).await? {
+        return Ok(false);
+    }
+    store::record_no_show(&mut tx, b, by, now_ms).await?;
+    tx.commit().await?;
+    if b.urgent {
+        urgent::remove_quietly(state, &b.id).await;
+    }
+    metrics::outcome("no_show");
+    Ok(true)
+}
+
+/// Slots of a brigade in local dates `from..=to` with remaining seats.
+pub async fn slots(
+    state: &AppState,
+    brigade: &store::BrigadeRow,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> ApiResult<Vec<super::views::SlotView>> {
+    let closed = store::closed_dates(&state.db.read, &brigade.id, from, to).await?;
+    let sched = brigade.schedule(closed)?;
+    let list = sched.slots_between(from, to, state.config.booking.max_listing_days);
+    let (Some(first), Some(last)) = (list.first(), list.last()) else {
+        return Ok(Vec::new());
+    };
+    let seats = store::slot_seats(
+        &state.db.read,
+        &brigade.id,
+        to_ms(first.start),
+        to_ms(last.start) + 1,
+    )
+    .await?;
+    Ok(list
+        .iter()
+        .map(|s| {
+            let (capacity, taken) = seats
+                .get(&to_ms(s.start))
+                .copied()
+                .unwrap_or((i64::from(sched.seats), 0));
+            super::views::SlotView {
+                start: s.start.with_timezone(&sched.tz).to_rfc3339(),
+                end: s.end.with_timezone(&sched.tz).to_rfc3339(),
+                capacity,
+                remaining: (capacity - taken).max(0),
+            }
+        })
+        .collect())
+}
+
+/// `today + days` in the brigade's zone.
+pub fn today_plus(
+    state: &AppState,
+    tz: chrono_tz::Tz,
+    days: u32,
+) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    (today, today + Duration::days(i64::from(days)))
+}

@@ -1,0 +1,449 @@
+//! The booking module's SQL (portable `$n` placeholders, the same on SQLite and PostgreSQL):
+//! brigades' schedules and closed dates, slot seats, bookings, cancellations and no-shows.
+//! Owns the tables of migration `20261120000301_booking`; reads `citizens` and writes only its
+//! phone binding columns.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use sqlx::AnyPool;
+
+use super::schedule::{Schedule, WeeklyHours};
+use crate::{error::AppError, store::Tx};
+
+pub const ACTIVE: &str = "('booked', 'in_hearing')";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BrigadeRow {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub timezone: String,
+    pub seats_per_slot: i64,
+    pub slot_minutes: i64,
+    pub hours: String,
+    pub weekdays: String,
+    pub week_hours: String,
+}
+
+const BRIGADE_COLS: &str =
+    "id, name, address, timezone, seats_per_slot, slot_minutes, hours, weekdays, week_hours";
+
+impl BrigadeRow {
+    pub fn tz(&self) -> Result<Tz, AppError> {
+        self.timezone
+            .parse()
+            .map_err(|_| AppError::internal(format!("brigade {} has a bad time zone", self.id)))
+    }
+
+    pub fn weekly(&self) -> Result<WeeklyHours, AppError> {
+        let w = if self.week_hours.trim().is_empty() {
+            WeeklyHours::uniform(&self.hours, &self.weekdays)
+        } else {
+            WeeklyHours::parse(&self.week_hours)
+        };
+        w.map_err(|e| AppError::internal(format!("brigade {} has a bad schedule: {e}", self.id)))
+    }
+
+    pub fn schedule(&self, closed_dates: BTreeSet<NaiveDate>) -> Result<Schedule, AppError> {
+        Ok(Schedule {
+            tz: self.tz()?,
+            hours: self.weekly()?,
+            slot_minutes: u32::try_from(self.slot_minutes.clamp(5, 24 * 60)).unwrap_or(60),
+            seats: u32::try_from(self.seats_per_slot.max(0)).unwrap_or(0),
+            closed_dates,
+        })
+    }
+}
+
+pub async fn brigades(pool: &AnyPool) -> Result<Vec<BrigadeRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {BRIGADE_COLS} FROM brigades ORDER BY name, id"
+    )))
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn brigade(pool: &AnyPool, id: &str) -> Result<Option<BrigadeRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {BRIGADE_COLS} FROM brigades WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Closed dates of a brigade within `from..=to`.
+pub async fn closed_dates(
+    pool: &AnyPool,
+    brigade: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeSet<NaiveDate>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT date FROM brigade_closed_dates WHERE brigade_id = $1 AND date >= $2 AND date <= $3",
+    )
+    .bind(brigade)
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(d,)| d.parse().ok()).collect())
+}
+
+/// (capacity, taken) of the slot rows that exist in `[from_ms, to_ms)`, by start.
+pub async fn slot_seats(
+    pool: &AnyPool,
+    brigade: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<HashMap<i64, (i64, i64)>, sqlx::Error> {
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT start_at, capacity, taken FROM slots WHERE brigade_id = $1 AND start_at >= $2 AND start_at < $3",
+    )
+    .bind(brigade)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(s, c, t)| (s, (c, t))).collect())
+}
+
+/// Takes one seat with one conditional update (creating the slot row on first use). False when
+/// the slot is full.
+pub async fn take_seat(
+    tx: &mut Tx,
+    brigade: &str,
+    start_ms: i64,
+    end_ms: i64,
+    date: NaiveDate,
+    capacity: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO slots (brigade_id, start_at, end_at, date, capacity, taken) VALUES ($1, $2, $3, $4, $5, 0) \
+         ON CONFLICT (brigade_id, start_at) DO NOTHING",
+    )
+    .bind(brigade)
+    .bind(start_ms)
+    .bind(end_ms)
+    .bind(date.to_string())
+    .bind(capacity)
+    .execute(&mut **tx)
+    .await?;
+    let r = sqlx::query("UPDATE slots SET taken = taken + 1 WHERE brigade_id = $1 AND start_at = $2 AND taken < capacity")
+        .bind(brigade)
+        .bind(start_ms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn free_seat(tx: &mut Tx, brigade: &str, start_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE slots SET taken = taken - 1 WHERE brigade_id = $1 AND start_at = $2 AND taken > 0",
+    )
+    .bind(brigade)
+    .bind(start_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The citizen's phone and whether it is bound.
+pub async fn citizen_phone(
+    tx: &mut Tx,
+    citizen: &str,
+) -> Result<Option<(Option<String>, bool)>, sqlx::Error> {
+    let row: Option<(Option<String>, i64)> =
+        sqlx::query_as("SELECT phone, phone_bound FROM citizens WHERE id = $1")
+            .bind(citizen)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(p, b)| (p, b != 0)))
+}
+
+pub async fn bind_phone(tx: &mut Tx, citizen: &str, phone: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE citizens SET phone = $1, phone_bound = 1 WHERE id = $2")
+        .bind(phone)
+        .bind(citizen)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Local dates of the citizen's no-shows since `since`.
+pub async fn no_show_dates(
+    tx: &mut Tx,
+    citizen: &str,
+    since: NaiveDate,
+) -> Result<Vec<NaiveDate>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT slot_date FROM booking_no_shows WHERE citizen_id = $1 AND slot_date >= $2",
+    )
+    .bind(citizen)
+    .bind(since.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(d,)| d.parse().ok()).collect())
+}
+
+pub async fn has_active(tx: &mut Tx, citizen: &str) -> Result<bool, sqlx::Error> {
+    let q = format!("SELECT id FROM bookings WHERE citizen_id = $1 AND status IN {ACTIVE} LIMIT 1");
+    let r: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(citizen)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(r.is_some())
+}
+
+pub async fn cancelled_before(
+    tx: &mut Tx,
+    citizen: &str,
+    brigade: &str,
+    date: NaiveDate,
+) -> Result<bool, sqlx::Error> {
+    let r: Option<(String,)> = sqlx::query_as(
+        "SELECT booking_id FROM booking_cancellations WHERE citizen_id = $1 AND brigade_id = $2 AND slot_date = $3 LIMIT 1",
+    )
+    .bind(citizen)
+    .bind(brigade)
+    .bind(date.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(r.is_some())
+}
+
+/// Distinct other citizens holding active non-owner bookings on `plate`.
+pub async fn other_non_owner_drivers(
+    tx: &mut Tx,
+    plate: &str,
+    citizen: &str,
+) -> Result<u32, sqlx::Error> {
+    let q = format!(
+        "SELECT COUNT(DISTINCT citizen_id) FROM bookings WHERE plate = $1 AND status IN {ACTIVE} \
+         AND owner = 0 AND citizen_id <> $2"
+    );
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(plate)
+        .bind(citizen)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// A booking row with its brigade's time zone (flags are stored as BIGINT 0/1).
+#[derive(Debug, Clone)]
+pub struct BookingRow {
+    pub id: String,
+    pub citizen_id: String,
+    pub brigade_id: String,
+    pub slot_start: i64,
+    pub slot_end: i64,
+    pub slot_date: String,
+    pub status: String,
+    pub phone: String,
+    pub plate: String,
+    pub owner: bool,
+    pub violations: String,
+    pub unhandled_count: i64,
+    pub current_points: i64,
+    pub urgent: bool,
+    pub urgent_kind: Option<String>,
+    pub registration_date: Option<String>,
+    pub deadline: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub timezone: String,
+}
+
+pub const BOOKING_SELECT: &str = "SELECT b.id, b.citizen_id, b.brigade_id, b.slot_start, b.slot_end, b.slot_date, \
+    b.status, b.phone, b.plate, b.owner, b.violations, b.unhandled_count, b.current_points, b.urgent, b.urgent_kind, \
+    b.registration_date, b.deadline, b.created_at, b.updated_at, br.timezone \
+    FROM bookings b JOIN brigades br ON br.id = b.brigade_id";
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
+    fn from_row(r: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(BookingRow {
+            id: r.try_get("id")?,
+            citizen_id: r.try_get("citizen_id")?,
+            brigade_id: r.try_get("brigade_id")?,
+            slot_start: r.try_get("slot_start")?,
+            slot_end: r.try_get("slot_end")?,
+            slot_date: r.try_get("slot_date")?,
+            status: r.try_get("status")?,
+            phone: r.try_get("phone")?,
+            plate: r.try_get("plate")?,
+            owner: r.try_get::<i64, _>("owner")? != 0,
+            violations: r.try_get("violations")?,
+            unhandled_count: r.try_get("unhandled_count")?,
+            current_points: r.try_get("current_points")?,
+            urgent: r.try_get::<i64, _>("urgent")? != 0,
+            urgent_kind: r.try_get("urgent_kind")?,
+            registration_date: r.try_get("registration_date")?,
+            deadline: r.try_get("deadline")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            timezone: r.try_get("timezone")?,
+        })
+    }
+}
+
+pub async fn insert_booking(tx: &mut Tx, b: &BookingRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO bookings (id, citizen_id, brigade_id, slot_start, slot_end, slot_date, status, phone, plate, owner, \
+         violations, unhandled_count, current_points, urgent, urgent_kind, registration_date, deadline, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(&b.id)
+    .bind(&b.citizen_id)
+    .bind(&b.brigade_id)
+    .bind(b.slot_start)
+    .bind(b.slot_end)
+    .bind(&b.slot_date)
+    .bind(&b.status)
+    .bind(&b.phone)
+    .bind(&b.plate)
+    .bind(i64::from(b.owner))
+    .bind(&b.violations)
+    .bind(b.unhandled_count)
+    .bind(b.current_points)
+    .bind(i64::from(b.urgent))
+    .bind(b.urgent_kind.clone())
+    .bind(b.registration_date.clone())
+    .bind(b.deadline)
+    .bind(b.created_at)
+    .bind(b.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn booking(pool: &AnyPool, id: &str) -> Result<Option<BookingRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOKING_SELECT} WHERE b.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn booking_tx(tx: &mut Tx, id: &str) -> Result<Option<BookingRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOKING_SELECT} WHERE b.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn citizen_bookings(
+    pool: &AnyPool,
+    citizen: &str,
+) -> Result<Vec<BookingRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOKING_SELECT} WHERE b.citizen_id = $1 ORDER BY b.created_at DESC LIMIT 200"
+    )))
+    .bind(citizen)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn brigade_bookings_on(
+    pool: &AnyPool,
+    brigade: &str,
+    date: NaiveDate,
+) -> Result<Vec<BookingRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOKING_SELECT} WHERE b.brigade_id = $1 AND b.slot_date = $2 ORDER BY b.slot_start, b.created_at LIMIT 2000"
+    )))
+    .bind(brigade)
+    .bind(date.to_string())
+    .fetch_all(pool)
+    .await
+}
+
+/// Sets the status when it is currently one of `from`; false when it was not.
+pub async fn set_status_from(
+    tx: &mut Tx,
+    id: &str,
+    status: &str,
+    from: &[&str],
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let list = from
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let q = format!(
+        "UPDATE bookings SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ({list})"
+    );
+    let r = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(status)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn record_cancel(tx: &mut Tx, b: &BookingRow, now_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO booking_cancellations (booking_id, citizen_id, brigade_id, slot_date, cancelled_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (booking_id) DO NOTHING",
+    )
+    .bind(&b.id)
+    .bind(&b.citizen_id)
+    .bind(&b.brigade_id)
+    .bind(&b.slot_date)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn record_no_show(
+    tx: &mut Tx,
+    b: &BookingRow,
+    by: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO booking_no_shows (booking_id, citizen_id, slot_date, marked_by, marked_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (booking_id) DO NOTHING",
+    )
+    .bind(&b.id)
+    .bind(&b.citizen_id)
+    .bind(&b.slot_date)
+    .bind(by)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Booked (not heard) bookings whose slot ended at or before `before_ms`.
+pub async fn overdue(
+    pool: &AnyPool,
+    before_ms: i64,
+    limit: i64,
+) -> Result<Vec<BookingRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{BOOKING_SELECT} WHERE b.status = 'booked' AND b.slot_end <= $1 ORDER BY b.slot_end LIMIT $2"
+    )))
+    .bind(before_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Active urgent bookings of every brigade: (brigade, booking, deadline).
+pub async fn active_urgent(pool: &AnyPool) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT brigade_id, id, deadline FROM bookings WHERE urgent = 1 AND deadline IS NOT NULL AND status IN {ACTIVE}"
+    )))
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,167 @@
+//! The booking module's JSON shapes (API.md, Booking): the booking request, the booking answer,
+//! brigades and slots. Times are RFC 3339 in the brigade's time zone.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{expiry::UrgentKind, store::BookingRow};
+use crate::{
+    clock::from_ms,
+    domain::{PhoneNumber, Plate, RecordNo},
+};
+
+/// The status of a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Booked,
+    Cancelled,
+    InHearing,
+    Completed,
+    NoShow,
+    Referred,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Booked => "booked",
+            BookingStatus::Cancelled => "cancelled",
+            BookingStatus::InHearing => "in_hearing",
+            BookingStatus::Completed => "completed",
+            BookingStatus::NoShow => "no_show",
+            BookingStatus::Referred => "referred",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "booked" => BookingStatus::Booked,
+            "cancelled" => BookingStatus::Cancelled,
+            "in_hearing" => BookingStatus::InHearing,
+            "completed" => BookingStatus::Completed,
+            "no_show" => BookingStatus::NoShow,
+            "referred" => BookingStatus::Referred,
+            _ => return None,
+        })
+    }
+    /// Booked or in a hearing: holds the citizen's one active booking.
+    pub fn is_active(self) -> bool {
+        matches!(self, BookingStatus::Booked | BookingStatus::InHearing)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ViolationIn {
+    pub record_no: RecordNo,
+    pub fine_yuan: i64,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct UrgentIn {
+    /// `licence` or `inspection`.
+    #[schema(value_type = String)]
+    pub kind: UrgentKind,
+    #[schema(value_type = String, format = Date)]
+    pub registration_date: NaiveDate,
+}
+
+/// `POST /api/v1/bookings`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CreateBooking {
+    pub brigade_id: String,
+    /// RFC 3339, a slot start of the brigade's grid.
+    pub slot_start: String,
+    /// Needed only while the citizen has no bound phone.
+    pub phone: Option<PhoneNumber>,
+    pub plate: Plate,
+    #[serde(default)]
+    pub owner: bool,
+    pub violations: Vec<ViolationIn>,
+    /// Unhandled violations on the licence (default: the number of `violations`).
+    pub unhandled_count: Option<i64>,
+    /// Points already on the licence (default 0).
+    pub current_points: Option<i64>,
+    pub urgent: Option<UrgentIn>,
+}
+
+/// A booking as clients see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BookingView {
+    pub id: String,
+    pub status: BookingStatus,
+    pub brigade_id: String,
+    pub slot_start: String,
+    pub slot_end: String,
+    pub urgent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgent_kind: Option<String>,
+    pub plate: String,
+    pub owner: bool,
+    pub phone_masked: String,
+    pub violations: Vec<ViolationView>,
+    pub unhandled_count: i64,
+    pub current_points: i64,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ViolationView {
+    pub record_no: String,
+    pub fine_yuan: i64,
+    pub points: i64,
+}
+
+/// RFC 3339 in `tz`.
+pub fn rfc3339(tz: Tz, ms: i64) -> String {
+    from_ms(ms).with_timezone(&tz).to_rfc3339()
+}
+
+fn mask(phone: &str) -> String {
+    PhoneNumber::parse(phone)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "***".into())
+}
+
+impl From<&BookingRow> for BookingView {
+    fn from(b: &BookingRow) -> Self {
+        let tz: Tz = b.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+        BookingView {
+            id: b.id.clone(),
+            status: BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Booked),
+            brigade_id: b.brigade_id.clone(),
+            slot_start: rfc3339(tz, b.slot_start),
+            slot_end: rfc3339(tz, b.slot_end),
+            urgent: b.urgent,
+            deadline: b.deadline.map(|d| rfc3339(tz, d)),
+            urgent_kind: b.urgent_kind.clone(),
+            plate: b.plate.clone(),
+            owner: b.owner,
+            phone_masked: mask(&b.phone),
+            violations: serde_json::from_str(&b.violations).unwrap_or_default(),
+            unhandled_count: b.unhandled_count,
+            current_points: b.current_points,
+            created_at: rfc3339(tz, b.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BrigadeView {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlotView {
+    pub start: String,
+    pub end: String,
+    pub capacity: i64,
+    pub remaining: i64,
+}
