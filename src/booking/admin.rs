@@ -85,9 +85,12 @@ fn apply(mut b: BrigadeRow, s: &BrigadeSettings) -> ApiResult<BrigadeRow> {
     if let Some(t) = &s.timezone {
         b.timezone = t.trim().to_string();
     }
-    b.timezone
-        .parse::<chrono_tz::Tz>()
-        .map_err(|_| invalid("timezone", "not a known time zone"))?;
+    b.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+        invalid(
+            "timezone",
+            format!("{} is not a known time zone", b.timezone),
+        )
+    })?;
     b.seats_per_slot = s.seats.unwrap_or(b.seats_per_slot);
     if !(1..=1000).contains(&b.seats_per_slot) {
         return Err(invalid("seats", "between 1 and 1000"));
