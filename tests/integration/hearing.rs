@@ -23,17 +23,6 @@ async fn insert_booking(
     phone: &str,
     starts_in_min: i64,
 ) -> String {
-    // Until booking's migration is on main: its table, as booking defines it.
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS bookings (id TEXT PRIMARY KEY, citizen_id TEXT NOT NULL, brigade_id TEXT NOT NULL, \
-         slot_start BIGINT NOT NULL, slot_end BIGINT NOT NULL, slot_date TEXT NOT NULL, status TEXT NOT NULL, phone TEXT NOT NULL, \
-         plate TEXT NOT NULL, owner BOOLEAN NOT NULL, violations TEXT NOT NULL, unhandled_count BIGINT NOT NULL, \
-         current_points BIGINT NOT NULL, urgent BOOLEAN NOT NULL DEFAULT FALSE, urgent_kind TEXT, registration_date TEXT, \
-         deadline BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
-    )
-    .execute(&app.state.db.write)
-    .await
-    .unwrap();
     let id = uuid::Uuid::now_v7().to_string();
     let start = app.clock.now_ms() + starts_in_min * 60_000;
     sqlx::query(
@@ -47,9 +36,9 @@ async fn insert_booking(
     .bind(start)
     .bind(start + 3_600_000)
     .bind(phone)
-    .bind(false)
+    .bind(0_i64) // owner (flags are BIGINT 0/1)
     .bind(json!([{"record_no": "3701001234567890", "fine_yuan": 200, "points": 6}]).to_string())
-    .bind(false)
+    .bind(0_i64) // urgent
     .bind(app.clock.now_ms())
     .execute(&app.state.db.write)
     .await

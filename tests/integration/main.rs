@@ -8,3 +8,4 @@ mod cli;
 mod hearing;
 mod helpers;
 mod spine;
+mod urgent;
