@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::{
     error::{ApiResult, AppError},
@@ -16,41 +15,8 @@ use crate::{
 // ---------------------------------------------------------------------------------------------
 // Booking
 
-/// What the hearing needs of a booking.
-#[derive(Debug, Clone)]
-pub struct BookingInfo {
-    pub id: String,
-    pub citizen_id: String,
-    pub brigade_id: String,
-    pub status: String,
-    pub phone: String,
-    pub plate: String,
-    pub slot_start: i64,
-    pub slot_end: i64,
-    pub urgent: bool,
-    pub deadline: Option<i64>,
-    /// JSON `[{record_no, fine_yuan, points}]`.
-    pub violations: String,
-}
-
-const BOOKING_SQL: &str = "SELECT id, citizen_id, brigade_id, status, phone, plate, slot_start, slot_end, \
-    urgent, deadline, violations FROM bookings WHERE id = $1";
-
-fn booking_from(r: &sqlx::any::AnyRow) -> Result<BookingInfo, sqlx::Error> {
-    Ok(BookingInfo {
-        id: r.try_get("id")?,
-        citizen_id: r.try_get("citizen_id")?,
-        brigade_id: r.try_get("brigade_id")?,
-        status: r.try_get("status")?,
-        phone: r.try_get("phone")?,
-        plate: r.try_get("plate")?,
-        slot_start: r.try_get("slot_start")?,
-        slot_end: r.try_get("slot_end")?,
-        urgent: r.try_get::<i64, _>("urgent")? != 0,
-        deadline: r.try_get("deadline")?,
-        violations: r.try_get("violations")?,
-    })
-}
+/// What the hearing needs of a booking (booking's own row).
+pub type BookingInfo = crate::booking::BookingRow;
 
 /// Locks the booking row for the rest of the transaction (concurrent opens queue here), then
 /// reads it.
@@ -64,18 +30,15 @@ pub async fn lock_booking(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo
 
 /// The booking, read inside the caller's transaction.
 pub async fn booking_tx(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>> {
-    let row = sqlx::query(BOOKING_SQL)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.as_ref().map(booking_from).transpose()?)
+    Ok(crate::booking::store::booking_tx(tx, id).await?)
 }
 
-/// Sets the booking's status in the caller's transaction (`in_hearing` from `booked`; the
-/// closing statuses from `booked` or `in_hearing`). 409 `invalid_state` when it cannot.
+/// Sets the booking's status in the caller's transaction through booking's rules
+/// (`in_hearing` from `booked`; the closing statuses from `booked` or `in_hearing`; a no-show
+/// is recorded for the blacklist). 409 `invalid_state` when it cannot.
 pub async fn set_booking_status(tx: &mut Tx, id: &str, status: &str, now_ms: i64) -> ApiResult<()> {
     let status = crate::booking::BookingStatus::parse(status)
-        .ok_or_else(|| AppError::internal(format!("unknown booking status {status}")))?;
+        .ok_or_else(|| AppError::internal(format!("no booking status {status}")))?;
     crate::booking::set_status(tx, id, status, now_ms).await
 }
 
