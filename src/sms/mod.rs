@@ -1,8 +1,19 @@
-//! SMS: verification codes (`codes`), throttles on sending, and delivery through a provider.
-//! The spine ships the `console` provider (log line + `DATA_DIR/sms-outbox.jsonl`).
+//! SMS: verification codes (`codes`), send limits (`limits`), delivery through a provider
+//! (`console`; `tencent` and `aliyun` with their request signers), delivery receipts, message
+//! templates, local fake providers for tests (`fake`, `fake_wechat`) and the WeChat client.
 
+pub mod aliyun;
 pub mod codes;
 mod console;
+pub mod fake;
+pub mod fake_wechat;
+pub mod limits;
+pub mod provider;
+pub mod receipts;
+pub mod signing;
+pub mod templates;
+pub mod tencent;
+pub mod wechat;
 
 use std::path::PathBuf;
 
