@@ -245,13 +245,47 @@ pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
     Ok(n)
 }
 
-/// Background job: [`sweep_no_shows`] every minute.
+/// Warns the dashboard (once per hearing) when a live hearing of an urgent booking nears the
+/// booking's deadline (booking's `alert_before_s`; booking itself alerts unclaimed items).
+/// Returns how many were announced.
+pub async fn sweep_deadlines(state: &AppState) -> ApiResult<usize> {
+    let now = state.clock.now_ms();
+    let horizon =
+        now.saturating_add(i64::try_from(state.config.booking.alert_before_s).unwrap_or(0) * 1000);
+    let mut n = 0;
+    for (id, deadline) in store::urgent_near_deadline(&state.db.read, horizon).await? {
+        let key = state.kv.key(&format!("hearing:deadline-alerted:{id}"));
+        let first: bool = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(86_400 * 7)
+            .query_async::<Option<String>>(&mut state.kv.conn())
+            .await?
+            .is_some();
+        if !first {
+            continue;
+        }
+        if let Some(h) = store::get(&state.db.read, &id).await? {
+            let at = crate::clock::from_ms(deadline).to_rfc3339();
+            events::publish(state, &h, "urgent_deadline_near", json!({"deadline": at})).await;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Background job: [`sweep_no_shows`] and [`sweep_deadlines`] every minute.
 pub async fn no_show_job(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     while crate::jobs::tick(&mut stop, std::time::Duration::from_secs(60)).await {
         match sweep_no_shows(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "hearings closed as no-shows"),
             Err(e) => tracing::warn!(error = %e, "no-show sweep failed"),
+        }
+        if let Err(e) = sweep_deadlines(&state).await {
+            tracing::warn!(error = %e, "deadline sweep failed");
         }
     }
 }

@@ -152,6 +152,21 @@ pub async fn unjoined_open(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
     .await
 }
 
+/// Live hearings of urgent bookings whose deadline falls before `horizon_ms`:
+/// (hearing id, deadline).
+pub async fn urgent_near_deadline(
+    pool: &AnyPool,
+    horizon_ms: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.id, b.deadline FROM hearings h JOIN bookings b ON b.id = h.booking_id \
+         WHERE h.status IN ('open', 'in_call', 'interrupted') AND b.urgent = 1 AND b.deadline IS NOT NULL AND b.deadline <= $1",
+    )
+    .bind(horizon_ms)
+    .fetch_all(pool)
+    .await
+}
+
 /// Live hearings (for the presence watcher).
 pub async fn live_ids(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM hearings WHERE status IN ('open', 'in_call')")

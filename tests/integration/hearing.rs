@@ -1084,3 +1084,80 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         .unwrap();
     assert_eq!(b["status"], "referred");
 }
+
+/// A live hearing of an urgent booking near its deadline is announced once on the dashboard.
+#[tokio::test]
+async fn an_urgent_deadline_near_is_announced_once() {
+    use crate::booking::{at, body, book, long_session};
+    use futures::StreamExt;
+    let app = TestApp::spawn().await;
+    let (brigade, officer_id, _) = app.login_officer().await;
+    let phone = "13700000011";
+    let (_, citizen_id) = app.login_citizen(phone).await;
+    let officer = long_session(&app, "officer", &officer_id).await;
+    let citizen = long_session(&app, "citizen", &citizen_id).await;
+    let mut b = body(&brigade, &at(16, 16));
+    b["phone"] = json!(phone);
+    b["urgent"] = json!({"kind": "licence", "registration_date": "2015-11-16"});
+    let booking = book(&app, &citizen, b).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.post("/api/v1/urgent/claim", Some(&officer), json!({}))
+            .await
+            .status(),
+        200
+    );
+    let r = app
+        .post(
+            "/api/v1/hearings",
+            Some(&officer),
+            json!({"booking_id": booking}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sweep = || remote_hearing::hearing::lifecycle::sweep_deadlines(&app.state);
+    assert_eq!(sweep().await.unwrap(), 0, "the deadline is 15 hours away");
+    let resp = app
+        .client
+        .get(app.url("/api/v1/officer/events"))
+        .bearer_auth(&officer)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // 22:30 local: within two hours of 23:59:59.
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-11-16T22:30:00+08:00")
+            .unwrap()
+            .into(),
+    );
+    assert_eq!(sweep().await.unwrap(), 1);
+    assert_eq!(sweep().await.unwrap(), 0, "once");
+    while !seen.contains("event: urgent_deadline_near") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains(&id) && seen.contains("2026-11-16T15:59:59"),
+        "{seen}"
+    );
+}
