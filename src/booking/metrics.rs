@@ -7,7 +7,8 @@ pub fn booked() {
     outcome("booked");
 }
 
-/// `outcome`: booked, cancelled, no_show, completed, referred, refused.
+/// `outcome`: booked, refused (409, see `booking_refusals_total`), invalid (other 4xx), error,
+/// cancelled, no_show, completed, referred.
 pub fn outcome(outcome: &'static str) {
     metrics::counter!("bookings_total", "outcome" => outcome).increment(1);
 }

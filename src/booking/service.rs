@@ -38,7 +38,9 @@ pub async fn create(state: &AppState, citizen: &str, req: CreateBooking) -> ApiR
     let r = create_inner(state, citizen, req).await;
     match &r {
         Ok(_) => metrics::booked(),
-        Err(e) => metrics::refused(e.code),
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => metrics::refused(e.code),
+        Err(e) if e.status.is_client_error() => metrics::outcome("invalid"),
+        Err(_) => metrics::outcome("error"),
     }
     r
 }
