@@ -27,6 +27,9 @@ pub struct Config {
     pub hearing: crate::hearing::HearingConfig,
     #[serde(default)]
     pub booking: BookingConfig,
+    /// WeChat mini-program login (enabled when `appid` is set).
+    #[serde(default)]
+    pub wechat: crate::sms::wechat::WechatSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -73,11 +76,60 @@ pub struct AuthConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SmsConfig {
+    /// `console`, `tencent` or `aliyun`.
     pub provider: String,
     pub code_ttl_s: u64,
     pub max_attempts: u32,
     pub code_key: SecretString,
     pub resend_after_s: u64,
+    /// A second provider used only on transport errors or 5xx before acceptance ("" = none).
+    #[serde(default)]
+    pub failover: String,
+    #[serde(default = "sms_defaults::per_hour")]
+    pub per_hour: u64,
+    #[serde(default = "sms_defaults::per_day")]
+    pub per_day: u64,
+    #[serde(default = "sms_defaults::per_ip_per_minute")]
+    pub per_ip_per_minute: u64,
+    /// Secret of the delivery-receipt callback URLs (`?secret=`); empty disables them.
+    #[serde(default)]
+    pub receipt_secret: SecretString,
+    #[serde(default = "sms_defaults::max_send_attempts")]
+    pub max_send_attempts: u32,
+    #[serde(default = "sms_defaults::backoff_base_ms")]
+    pub backoff_base_ms: u64,
+    #[serde(default = "sms_defaults::worker_poll_ms")]
+    pub worker_poll_ms: u64,
+    #[serde(default = "sms_defaults::http_timeout_ms")]
+    pub http_timeout_ms: u64,
+    #[serde(default)]
+    pub tencent: Option<crate::sms::tencent::TencentSettings>,
+    #[serde(default)]
+    pub aliyun: Option<crate::sms::aliyun::AliyunSettings>,
+}
+
+mod sms_defaults {
+    pub fn per_hour() -> u64 {
+        5
+    }
+    pub fn per_day() -> u64 {
+        10
+    }
+    pub fn per_ip_per_minute() -> u64 {
+        100
+    }
+    pub fn max_send_attempts() -> u32 {
+        5
+    }
+    pub fn backoff_base_ms() -> u64 {
+        2_000
+    }
+    pub fn worker_poll_ms() -> u64 {
+        1_000
+    }
+    pub fn http_timeout_ms() -> u64 {
+        5_000
+    }
 }
 
 /// The signed audit log (src/audit).

@@ -21,6 +21,10 @@ pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             state.clone(),
             stop.clone(),
         )),
+        tokio::spawn(crate::sms::delivery::run_worker(
+            state.clone(),
+            stop.clone(),
+        )),
     ]
 }
 

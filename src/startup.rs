@@ -35,7 +35,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let kv = Kv::connect(&config).await?;
-    let sms = crate::sms::Sms::new(&config)?;
+    let sms = crate::sms::Sms::new(&config, &clock, &kv)?;
     let audit = crate::audit::Audit::from_config(&config)?;
     audit
         .register_key(&db, crate::clock::to_ms(clock.now()))

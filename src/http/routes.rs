@@ -22,4 +22,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::audit::router())
         .merge(crate::hearing::router())
         .merge(crate::booking::router())
+        .merge(crate::sms::router())
 }

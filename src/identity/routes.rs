@@ -81,11 +81,28 @@ async fn citizen_login(
     ClientIp(ip): ClientIp,
     Json(req): Json<CitizenLogin>,
 ) -> ApiResult<Json<CitizenSession>> {
-    if req.wx_code.is_some() {
-        return Err(AppError::unprocessable(
-            "wx_code",
-            "WeChat login is not configured on this server",
-        ));
+    let cfg = &state.config.auth;
+    if let Some(wx_code) = req.wx_code {
+        throttle::hit(
+            &state,
+            "login_throttled",
+            &format!("login:ip:{ip}"),
+            cfg.login_per_ip,
+            cfg.login_window_s,
+        )
+        .await?;
+        let (id, phone, phone_bound) = crate::sms::wx::login(&state, &wx_code).await?;
+        let phone_masked = phone
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse(p).ok())
+            .map(|p| p.masked());
+        let token = sessions::create(&state, Role::Citizen, &id).await?;
+        let citizen = CitizenView {
+            id,
+            phone_masked,
+            phone_bound,
+        };
+        return Ok(Json(CitizenSession { token, citizen }));
     }
     let phone = req
         .phone
@@ -93,7 +110,6 @@ async fn citizen_login(
     let code = req
         .code
         .ok_or_else(|| AppError::unprocessable("code", "code is required"))?;
-    let cfg = &state.config.auth;
     throttle::hit(
         &state,
         "login_throttled",

@@ -2,7 +2,9 @@
 //! HMAC-SHA256(server key, purpose ‖ subject ‖ code) with an expiry on the injectable clock.
 //! The code itself is derived from a stored random nonce with the server key, so a resend
 //! within the validity sends the same code. Attempts are counted atomically (Lua); the 6th
-//! try of a code fails even when right; success deletes it.
+//! try of a code fails even when right; success deletes it; a dead code (5 wrong tries) is
+//! replaced by a new one on the next send. The outbox keeps only a reference to a code
+//! (`code_ref`); [`current`] re-derives the live code when the message is sent.
 
 use ring::{hmac, rand::SecureRandom};
 
@@ -21,18 +23,6 @@ impl Purpose {
             Purpose::Join { hearing_id } => format!("join:{hearing_id}"),
         }
     }
-    pub fn message(&self, code: &str, minutes: u64) -> String {
-        match self {
-            Purpose::Login => {
-                format!("【远程执法】您的登录验证码为{code}，{minutes}分钟内有效，请勿泄露。")
-            }
-            Purpose::Join { .. } => {
-                format!(
-                    "【远程执法】您的远程处理视频验证码为{code}，{minutes}分钟内有效。民警不会索要此码以外的信息。"
-                )
-            }
-        }
-    }
 }
 
 const ATTEMPT: &str = r#"
@@ -47,22 +37,52 @@ if redis.call('HGET', KEYS[1], 'nonce') == ARGV[1] then redis.call('DEL', KEYS[1
 return 0
 "#;
 
-fn key_of(state: &AppState, purpose: &Purpose, subject: &str) -> String {
-    state.kv.key(&format!("code:{}:{subject}", purpose.tag()))
+fn key_of(state: &AppState, tag: &str, subject: &str) -> String {
+    state.kv.key(&format!("code:{tag}:{subject}"))
 }
 
-fn mac_input(purpose: &Purpose, subject: &str, code: &str) -> Vec<u8> {
-    format!("rh-code-mac-v1\n{}\n{subject}\n{code}", purpose.tag()).into_bytes()
+fn mac_input(tag: &str, subject: &str, code: &str) -> Vec<u8> {
+    format!("rh-code-mac-v1\n{tag}\n{subject}\n{code}").into_bytes()
 }
 
-fn derive_code(key: &hmac::Key, purpose: &Purpose, subject: &str, nonce: &str) -> String {
+fn derive_code(key: &hmac::Key, tag: &str, subject: &str, nonce: &str) -> String {
     let tag = hmac::sign(
         key,
-        format!("rh-code-derive-v1\n{}\n{subject}\n{nonce}", purpose.tag()).as_bytes(),
+        format!("rh-code-derive-v1\n{tag}\n{subject}\n{nonce}").as_bytes(),
     );
     let b = tag.as_ref();
     let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) % 1_000_000;
     format!("{n:06}")
+}
+
+/// The outbox's reference to the code of `purpose` for `subject`.
+pub fn code_ref(purpose: &Purpose, subject: &str) -> String {
+    format!("{}|{subject}", purpose.tag())
+}
+
+/// The live code a `code_ref` points to, re-derived from its nonce; `None` when it expired,
+/// was used, or died of wrong tries.
+pub async fn current(state: &AppState, code_ref: &str) -> Result<Option<String>, AppError> {
+    let Some((tag, subject)) = code_ref.split_once('|') else {
+        return Ok(None);
+    };
+    let mut conn = state.kv.conn();
+    let (nonce, exp, attempts): (Option<String>, Option<i64>, Option<u32>) = redis::cmd("HMGET")
+        .arg(key_of(state, tag, subject))
+        .arg("nonce")
+        .arg("exp")
+        .arg("attempts")
+        .query_async(&mut conn)
+        .await?;
+    Ok(match (nonce, exp) {
+        (Some(nonce), Some(exp))
+            if exp > state.clock.now_ms()
+                && attempts.unwrap_or(0) < state.config.sms.max_attempts =>
+        {
+            Some(derive_code(&state.sms.key, tag, subject, &nonce))
+        }
+        _ => None,
+    })
 }
 
 /// Issues a code (or returns the live one) and stores its HMAC.
@@ -72,27 +92,30 @@ pub async fn issue(
     purpose: &Purpose,
     subject: &str,
 ) -> Result<String, AppError> {
-    let k = key_of(state, purpose, subject);
+    let tag = purpose.tag();
+    let k = key_of(state, &tag, subject);
     let mut conn = state.kv.conn();
     let now = state.clock.now_ms();
-    let (nonce, exp): (Option<String>, Option<i64>) = redis::cmd("HMGET")
+    let (nonce, exp, attempts): (Option<String>, Option<i64>, Option<u32>) = redis::cmd("HMGET")
         .arg(&k)
         .arg("nonce")
         .arg("exp")
+        .arg("attempts")
         .query_async(&mut conn)
         .await?;
     if let (Some(nonce), Some(exp)) = (nonce, exp)
         && exp > now
+        && attempts.unwrap_or(0) < state.config.sms.max_attempts
     {
-        return Ok(derive_code(key, purpose, subject, &nonce));
+        return Ok(derive_code(key, &tag, subject, &nonce));
     }
     let mut raw = [0u8; 16];
     ring::rand::SystemRandom::new()
         .fill(&mut raw)
         .map_err(|_| AppError::internal("rng failed"))?;
     let nonce = hex::encode(raw);
-    let code = derive_code(key, purpose, subject, &nonce);
-    let mac = hex::encode(hmac::sign(key, &mac_input(purpose, subject, &code)).as_ref());
+    let code = derive_code(key, &tag, subject, &nonce);
+    let mac = hex::encode(hmac::sign(key, &mac_input(&tag, subject, &code)).as_ref());
     let ttl_ms = (state.config.sms.code_ttl_s as i64) * 1000;
     let _: () = redis::pipe()
         .atomic()
@@ -129,7 +152,8 @@ pub async fn verify(
     subject: &str,
     code: &SmsCode,
 ) -> Result<(), AppError> {
-    let k = key_of(state, purpose, subject);
+    let tag = purpose.tag();
+    let k = key_of(state, &tag, subject);
     let mut conn = state.kv.conn();
     let max = state.config.sms.max_attempts;
     let r: Vec<String> = redis::Script::new(ATTEMPT)
@@ -153,7 +177,7 @@ pub async fn verify(
         return Err(invalid());
     }
     let mac = hex::decode(mac).map_err(|_| invalid())?;
-    hmac::verify(key, &mac_input(purpose, subject, code.as_str()), &mac).map_err(|_| invalid())?;
+    hmac::verify(key, &mac_input(&tag, subject, code.as_str()), &mac).map_err(|_| invalid())?;
     let consumed: i64 = redis::Script::new(CONSUME)
         .key(&k)
         .arg(&nonce)

@@ -65,7 +65,7 @@ struct Shared {
     kind: FakeKind,
     key_id: String,
     secret: String,
-    now: UnixNow,
+    now: Mutex<UnixNow>,
     inner: Mutex<Inner>,
 }
 
@@ -94,7 +94,7 @@ impl FakeSms {
             kind,
             key_id: key_id.into(),
             secret: secret.into(),
-            now,
+            now: Mutex::new(now),
             inner: Mutex::new(Inner::default()),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -109,6 +109,11 @@ impl FakeSms {
     /// The endpoint to configure (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The clock the signature-expiry check uses (the server's injectable clock).
+    pub fn set_clock(&self, now: UnixNow) {
+        *self.shared.now.lock().unwrap_or_else(|e| e.into_inner()) = now;
     }
 
     /// Answer the next requests in this order, then fall back to the default.
@@ -180,7 +185,7 @@ async fn handle(
             .map(str::to_string)
     };
     let key = |id: &str| (id == s.key_id).then(|| s.secret.clone());
-    let now = (s.now)();
+    let now = (s.now.lock().unwrap_or_else(|e| e.into_inner()).clone())();
     let query = uri.query().unwrap_or("");
     let verdict = match s.kind {
         FakeKind::Tencent => tencent::verify(

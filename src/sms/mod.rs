@@ -1,45 +1,69 @@
-//! SMS: verification codes (`codes`), send limits (`limits`), delivery through a provider
-//! (`console`; `tencent` and `aliyun` with their request signers), delivery receipts, message
-//! templates, local fake providers for tests (`fake`, `fake_wechat`) and the WeChat client.
+//! SMS: verification codes (`codes`), send limits (`limits`), the outbox table and its worker
+//! (`outbox`, `delivery`), providers (`console`; `tencent` and `aliyun` with their request
+//! signers; primary + failover), delivery receipts (`receipts`, callbacks in `routes`), message
+//! templates, local fake providers for tests (`fake`, `fake_wechat`), and the WeChat client
+//! with citizen login and phone binding (`wechat`, `wx`). Owns the `sms_outbox` table and the
+//! Redis keys `code:*`, `sms:*` and `wx:*`; the citizen rows it touches belong to identity.
 
 pub mod aliyun;
 pub mod codes;
 mod console;
+pub mod delivery;
 pub mod fake;
 pub mod fake_wechat;
 pub mod limits;
+pub mod outbox;
 pub mod provider;
 pub mod receipts;
+mod routes;
 pub mod signing;
 pub mod templates;
 pub mod tencent;
 pub mod wechat;
+pub mod wx;
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
+use chrono::{DateTime, Utc};
 use ring::hmac;
 use secrecy::ExposeSecret;
 
-use crate::{config::Config, domain::PhoneNumber, error::AppError, state::AppState, throttle};
+use crate::{
+    clock::SharedClock,
+    config::Config,
+    domain::{PhoneNumber, SmsCode},
+    error::AppError,
+    ids,
+    kv::Kv,
+    state::AppState,
+};
 
 pub use codes::Purpose;
+pub use routes::router;
+pub use templates::Template;
+
+use limits::Window;
+use outbox::NewMessage;
 
 /// The SMS service held in `AppState`.
 pub struct Sms {
     key: hmac::Key,
-    console: console::Console,
+    pub delivery: delivery::Delivery,
+    pub wechat: Option<wechat::Wechat>,
 }
 
 impl std::fmt::Debug for Sms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sms")
             .field("key", &"<redacted>")
-            .finish_non_exhaustive()
+            .field("delivery", &self.delivery)
+            .field("wechat", &self.wechat.is_some())
+            .finish()
     }
 }
 
 impl Sms {
-    pub fn new(config: &Config) -> anyhow::Result<Sms> {
+    pub fn new(config: &Config, clock: &SharedClock, kv: &Kv) -> anyhow::Result<Sms> {
         let secret = config.sms.code_key.expose_secret().to_string();
         let secret = if secret.is_empty() {
             if config.is_production() {
@@ -49,14 +73,27 @@ impl Sms {
         } else {
             secret.into_bytes()
         };
+        let wechat = (!config.wechat.appid.trim().is_empty()).then(|| {
+            wechat::Wechat::new(
+                config.wechat.clone(),
+                reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_millis(config.sms.http_timeout_ms))
+                    .build()
+                    .unwrap_or_default(),
+                kv.conn(),
+                &kv.key(""),
+            )
+        });
         Ok(Sms {
             key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
-            console: console::Console::new(outbox_path(config)),
+            delivery: delivery::Delivery::from_config(config, clock)?,
+            wechat,
         })
     }
 
-    /// Sends (or re-sends, within its validity) the code for `purpose` to `phone`, after the
-    /// throttles. Returns the seconds before another send is allowed.
+    /// Sends (or re-sends, within its validity: the same code) the code for `purpose` to
+    /// `phone`, after the limits (per IP; per phone and purpose 1 per `resend_after_s`; per
+    /// phone per hour and per day). Returns the seconds before another send is allowed.
     pub async fn send_code(
         &self,
         state: &AppState,
@@ -65,23 +102,51 @@ impl Sms {
         ip: &str,
     ) -> Result<u64, AppError> {
         let cfg = &state.config.sms;
-        let p = phone.as_str();
-        throttle::hit(state, "sms_throttled", &format!("sms:ip:{ip}"), 100, 60).await?;
-        throttle::hit(
-            state,
-            "sms_throttled",
-            &format!("sms:gap:{}:{p}", purpose.tag()),
+        let now = state.clock.now_ms();
+        let id = ids::new_id();
+        let mut conn = state.kv.conn();
+        // Every code request from an address counts, also the refused ones.
+        let ip_window = [Window::new(
+            state.kv.key(&format!("sms:ip:{ip}")),
+            cfg.per_ip_per_minute,
+            60,
+        )];
+        if let Err(wait) = limits::check_and_record(&mut conn, &ip_window, now, &id).await? {
+            return Err(AppError::throttled("sms_throttled", wait));
+        }
+        let mut windows = phone_windows(state, phone);
+        windows.push(Window::new(
+            state
+                .kv
+                .key(&format!("sms:gap:{}:{}", purpose.tag(), phone.as_str())),
             1,
             cfg.resend_after_s,
-        )
-        .await?;
-        throttle::hit(state, "sms_throttled", &format!("sms:hour:{p}"), 5, 3600).await?;
-        throttle::hit(state, "sms_throttled", &format!("sms:day:{p}"), 10, 86_400).await?;
-        let code = codes::issue(state, &self.key, &purpose, p).await?;
-        let text = purpose.message(&code, cfg.code_ttl_s / 60);
-        self.console
-            .send(phone, &text, Some(&code), state.clock.now())
-            .await?;
+        ));
+        if let Err(wait) = limits::check_and_record(&mut conn, &windows, now, &id).await? {
+            return Err(AppError::throttled("sms_throttled", wait));
+        }
+        codes::issue(state, &self.key, &purpose, phone.as_str()).await?;
+        let (template, ref_id) = match &purpose {
+            Purpose::Login => (Template::LoginCode, None),
+            Purpose::Join { hearing_id } => (Template::HearingCode, Some(hearing_id.clone())),
+        };
+        let msg = NewMessage {
+            phone: phone.clone(),
+            template,
+            params: BTreeMap::from([("minutes".to_string(), (cfg.code_ttl_s / 60).to_string())]),
+            code_ref: Some(codes::code_ref(&purpose, phone.as_str())),
+            ref_id,
+            not_before_ms: None,
+        };
+        let id = outbox::enqueue(state, &msg, true).await?;
+        // First attempt now, in the request (the code is wanted at once); retries are the worker's.
+        if let Err(e) = self
+            .delivery
+            .attempt(state, outbox::load(state, &id).await?)
+            .await
+        {
+            tracing::warn!(%id, error = %e, "sms: first attempt failed; the worker will retry");
+        }
         Ok(cfg.resend_after_s)
     }
 
@@ -91,10 +156,135 @@ impl Sms {
         state: &AppState,
         purpose: Purpose,
         subject: &str,
-        code: &crate::domain::SmsCode,
+        code: &SmsCode,
     ) -> Result<(), AppError> {
         codes::verify(state, &self.key, &purpose, subject, code).await
     }
+}
+
+/// The per-phone windows every message counts in (hour, day).
+fn phone_windows(state: &AppState, phone: &PhoneNumber) -> Vec<Window> {
+    let cfg = &state.config.sms;
+    vec![
+        Window::new(
+            state.kv.key(&format!("sms:hour:{}", phone.as_str())),
+            cfg.per_hour,
+            3600,
+        ),
+        Window::new(
+            state.kv.key(&format!("sms:day:{}", phone.as_str())),
+            cfg.per_day,
+            86_400,
+        ),
+    ]
+}
+
+/// For the hearing module: sends the join code of `hearing_id` to `phone`.
+pub async fn send_hearing_code(
+    state: &AppState,
+    hearing_id: &str,
+    phone: &PhoneNumber,
+    ip: &str,
+) -> Result<u64, AppError> {
+    let purpose = Purpose::Join {
+        hearing_id: hearing_id.to_string(),
+    };
+    state.sms.send_code(state, purpose, phone, ip).await
+}
+
+/// For the hearing module: checks (and consumes) the join code `phone` received for `hearing_id`.
+pub async fn verify_hearing_code(
+    state: &AppState,
+    hearing_id: &str,
+    phone: &PhoneNumber,
+    code: &SmsCode,
+) -> Result<(), AppError> {
+    let purpose = Purpose::Join {
+        hearing_id: hearing_id.to_string(),
+    };
+    state
+        .sms
+        .verify_code(state, purpose, phone.as_str(), code)
+        .await
+}
+
+/// Queues a notification (no code). It counts in the phone's hourly and daily windows but is
+/// never refused by them. `not_before` schedules it. Returns the outbox id.
+pub async fn notify(
+    state: &AppState,
+    phone: &PhoneNumber,
+    template: Template,
+    params: BTreeMap<String, String>,
+    ref_id: Option<&str>,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<String, AppError> {
+    let msg = NewMessage {
+        phone: phone.clone(),
+        template,
+        params,
+        code_ref: None,
+        ref_id: ref_id.map(str::to_string),
+        not_before_ms: not_before.map(|t| t.timestamp_millis()),
+    };
+    let id = outbox::enqueue(state, &msg, false).await?;
+    let mut conn = state.kv.conn();
+    limits::record(
+        &mut conn,
+        &phone_windows(state, phone),
+        state.clock.now_ms(),
+        &id,
+    )
+    .await?;
+    state.sms.delivery.wake();
+    Ok(id)
+}
+
+/// For the booking module: the confirmation now, and the reminder one day before the slot
+/// (skipped when that moment has passed). `slot_start` is shown in `tz`.
+pub async fn booking_booked(
+    state: &AppState,
+    booking_id: &str,
+    phone: &PhoneNumber,
+    brigade_name: &str,
+    slot_start: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<(), AppError> {
+    let time = slot_start
+        .with_timezone(&tz)
+        .format("%m月%d日 %H:%M")
+        .to_string();
+    let params = BTreeMap::from([
+        ("brigade".to_string(), brigade_name.to_string()),
+        ("time".to_string(), time),
+    ]);
+    notify(
+        state,
+        phone,
+        Template::BookingConfirmation,
+        params.clone(),
+        Some(booking_id),
+        None,
+    )
+    .await?;
+    let remind_at = slot_start - chrono::Duration::days(1);
+    if remind_at > state.clock.now() {
+        notify(
+            state,
+            phone,
+            Template::BookingReminder,
+            params,
+            Some(booking_id),
+            Some(remind_at),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// For the booking module: a cancelled booking's reminder is not sent.
+pub async fn booking_cancelled(state: &AppState, booking_id: &str) -> Result<(), AppError> {
+    outbox::cancel(state, booking_id, Template::BookingReminder).await?;
+    Ok(())
 }
 
 pub fn outbox_path(config: &Config) -> PathBuf {

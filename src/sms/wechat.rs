@@ -17,8 +17,20 @@ use serde_json::{Value, json};
 pub struct WechatSettings {
     #[serde(default = "default_base")]
     pub base_url: String,
+    #[serde(default)]
     pub appid: String,
+    #[serde(default)]
     pub secret: SecretString,
+}
+
+impl Default for WechatSettings {
+    fn default() -> Self {
+        WechatSettings {
+            base_url: default_base(),
+            appid: String::new(),
+            secret: SecretString::default(),
+        }
+    }
 }
 
 fn default_base() -> String {

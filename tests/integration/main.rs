@@ -7,5 +7,6 @@ mod booking;
 mod cli;
 mod hearing;
 mod helpers;
+mod sms;
 mod spine;
 mod urgent;

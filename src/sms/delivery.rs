@@ -1,0 +1,203 @@
+//! Delivery: builds the configured providers (primary + optional failover), makes one attempt
+//! at a claimed outbox row (failing over only on transport errors or 5xx before acceptance,
+//! retrying with exponential backoff, recording provider throttles without retrying), and runs
+//! the worker that sends due rows, also after a restart. Metrics: `sms_sent_total`,
+//! `sms_delivered_total`, `sms_failed_total` by provider.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::{Notify, watch};
+
+use crate::{clock::SharedClock, config::Config, error::AppError, state::AppState};
+
+use super::{
+    aliyun::AliyunProvider,
+    codes,
+    console::Console,
+    outbox::{self, Claimed},
+    provider::{Outgoing, Provider, SendError, UnixNow, mask_phone},
+    templates::Template,
+    tencent::TencentProvider,
+};
+
+pub struct Delivery {
+    primary: Box<dyn Provider>,
+    failover: Option<Box<dyn Provider>>,
+    pub(super) wake: Notify,
+    max_attempts: i64,
+    backoff_base_ms: i64,
+    poll: Duration,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("primary", &self.primary.name())
+            .field("failover", &self.failover.as_ref().map(|p| p.name()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn build(
+    name: &str,
+    config: &Config,
+    clock: &SharedClock,
+    http: &reqwest::Client,
+) -> anyhow::Result<Box<dyn Provider>> {
+    let c = clock.clone();
+    let now: UnixNow = Arc::new(move || c.now().timestamp());
+    Ok(match name {
+        "console" => Box::new(Console::new(super::outbox_path(config), clock.clone())),
+        "tencent" => {
+            let settings = config.sms.tencent.clone().ok_or_else(|| {
+                anyhow::anyhow!("sms.provider tencent needs an [sms.tencent] section")
+            })?;
+            Box::new(TencentProvider {
+                settings,
+                client: http.clone(),
+                now,
+            })
+        }
+        "aliyun" => {
+            let settings = config.sms.aliyun.clone().ok_or_else(|| {
+                anyhow::anyhow!("sms.provider aliyun needs an [sms.aliyun] section")
+            })?;
+            Box::new(AliyunProvider {
+                settings,
+                client: http.clone(),
+                now,
+            })
+        }
+        other => anyhow::bail!("unknown SMS provider {other:?} (console, tencent or aliyun)"),
+    })
+}
+
+impl Delivery {
+    pub fn from_config(config: &Config, clock: &SharedClock) -> anyhow::Result<Delivery> {
+        let cfg = &config.sms;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(cfg.http_timeout_ms.min(3_000)))
+            .timeout(Duration::from_millis(cfg.http_timeout_ms))
+            .build()?;
+        let primary = build(&cfg.provider, config, clock, &http)?;
+        let failover = match cfg.failover.trim() {
+            "" => None,
+            name if name == cfg.provider => {
+                anyhow::bail!("sms.failover must differ from sms.provider")
+            }
+            name => Some(build(name, config, clock, &http)?),
+        };
+        Ok(Delivery {
+            primary,
+            failover,
+            wake: Notify::new(),
+            max_attempts: cfg.max_send_attempts.max(1) as i64,
+            backoff_base_ms: cfg.backoff_base_ms.max(1) as i64,
+            poll: Duration::from_millis(cfg.worker_poll_ms.max(10)),
+        })
+    }
+
+    /// Wakes the worker (a message was queued).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Delay before attempt `attempts + 1`: base · 2^(attempts − 1), at most 10 minutes.
+    pub fn backoff_ms(&self, attempts: i64) -> i64 {
+        let exp = (attempts - 1).clamp(0, 20) as u32;
+        self.backoff_base_ms
+            .saturating_mul(1i64 << exp)
+            .min(600_000)
+    }
+
+    /// One attempt at a claimed row.
+    pub async fn attempt(&self, state: &AppState, row: Claimed) -> Result<(), AppError> {
+        let primary = self.primary.name();
+        let Some(template) = Template::parse(&row.template) else {
+            return outbox::mark_failed(state, &row.id, primary, "unknown_template").await;
+        };
+        let mut params = row.params.clone();
+        let mut code = None;
+        if let Some(r) = &row.code_ref {
+            match codes::current(state, r).await? {
+                Some(c) => {
+                    params.insert("code".into(), c.clone());
+                    code = Some(c);
+                }
+                None => {
+                    metrics::counter!("sms_failed_total", "provider" => primary, "reason" => "code_expired").increment(1);
+                    return outbox::mark_failed(state, &row.id, primary, "code_expired").await;
+                }
+            }
+        }
+        let msg = Outgoing {
+            message_id: row.id.clone(),
+            phone: row.phone.clone(),
+            template: template.key().into(),
+            params: template.ordered(&params),
+            text: template.render(&params),
+            code,
+        };
+        let mut used = self.primary.as_ref();
+        let mut result = used.send(&msg).await;
+        if let (Err(e), Some(f)) = (&result, &self.failover)
+            && e.may_fail_over()
+        {
+            tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider = used.name(), error = %e, "sms: failing over");
+            used = f.as_ref();
+            result = used.send(&msg).await;
+        }
+        let provider = used.name();
+        match result {
+            Ok(acc) => {
+                tracing::info!(id = %row.id, to = %mask_phone(&row.phone), provider, template = template.key(), "sms sent");
+                metrics::counter!("sms_sent_total", "provider" => provider).increment(1);
+                outbox::mark_sent(state, &row.id, provider, &acc.provider_message_id).await
+            }
+            Err(e) if e.retryable() && row.attempts < self.max_attempts => {
+                let next = state.clock.now_ms() + self.backoff_ms(row.attempts);
+                tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider, attempts = row.attempts, error = %e, "sms: will retry");
+                outbox::mark_retry(state, &row.id, provider, &e.to_string(), next).await
+            }
+            Err(e) => {
+                let reason = match &e {
+                    SendError::Throttled { .. } => "provider_throttled",
+                    SendError::Rejected { .. } => "rejected",
+                    _ => "gave_up",
+                };
+                tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider, error = %e, "sms failed");
+                metrics::counter!("sms_failed_total", "provider" => provider, "reason" => reason)
+                    .increment(1);
+                outbox::mark_failed(state, &row.id, provider, &e.to_string()).await
+            }
+        }
+    }
+
+    /// Sends due messages until the queue is empty.
+    pub async fn drain(&self, state: &AppState) -> Result<usize, AppError> {
+        let mut n = 0;
+        while let Some(row) = outbox::claim_due(state).await? {
+            self.attempt(state, row).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The background sender: wakes on new messages or every poll interval.
+pub async fn run_worker(state: AppState, mut stop: watch::Receiver<bool>) {
+    let delivery = &state.sms.delivery;
+    loop {
+        if let Err(e) = delivery.drain(&state).await {
+            tracing::warn!(error = %e, "sms worker pass failed");
+        }
+        tokio::select! {
+            _ = delivery.wake.notified() => {}
+            _ = tokio::time::sleep(delivery.poll) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

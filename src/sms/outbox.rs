@@ -1,0 +1,217 @@
+//! The SMS outbox table (`sms_outbox`): every message with its template, provider, provider
+//! message id, status (`queued`, `sent`, `delivered`, `failed`, `cancelled`) and attempts. Rows are
+//! claimed with a lease so that one sender (the request's first attempt or a worker of any
+//! process) works a message at a time; the row id is the idempotency key sent to providers.
+//! Verification codes are never stored: a code message keeps a reference to the live code
+//! (`code_ref`), and the code is re-derived from Redis when the message is sent.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use crate::{domain::PhoneNumber, error::AppError, ids, state::AppState};
+
+use super::templates::Template;
+
+/// How long a claimed row is reserved for its sender.
+pub const LEASE_MS: i64 = 30_000;
+
+/// A message to put in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub phone: PhoneNumber,
+    pub template: Template,
+    /// Parameters other than the code.
+    pub params: BTreeMap<String, String>,
+    /// `<purpose tag>|<subject>` of the code this message carries.
+    pub code_ref: Option<String>,
+    /// What the message is about (a booking id, a hearing id), to cancel scheduled ones.
+    pub ref_id: Option<String>,
+    /// Not before this time (unix ms); `None` is now.
+    pub not_before_ms: Option<i64>,
+}
+
+/// A claimed row.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub phone: String,
+    pub template: String,
+    pub params: BTreeMap<String, String>,
+    pub code_ref: Option<String>,
+    pub attempts: i64,
+}
+
+/// Inserts a message; when `claim` the caller holds the lease and will try it at once.
+pub async fn enqueue(state: &AppState, msg: &NewMessage, claim: bool) -> Result<String, AppError> {
+    let id = ids::new_id();
+    let now = state.clock.now_ms();
+    let params = serde_json::to_string(&msg.params).map_err(AppError::internal)?;
+    let lease = claim.then_some(now + LEASE_MS);
+    sqlx::query(
+        "INSERT INTO sms_outbox (id, phone, template, params, code_ref, ref_id, status, attempts, \
+         next_attempt_at, locked_until, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(msg.phone.as_str())
+    .bind(msg.template.key())
+    .bind(params)
+    .bind(msg.code_ref.as_deref())
+    .bind(msg.ref_id.as_deref())
+    .bind(if claim { 1i64 } else { 0 })
+    .bind(msg.not_before_ms.unwrap_or(now))
+    .bind(lease)
+    .bind(now)
+    .execute(&state.db.write)
+    .await?;
+    Ok(id)
+}
+
+/// Claims the oldest due message, if any (takes the lease and counts the attempt).
+pub async fn claim_due(state: &AppState) -> Result<Option<Claimed>, AppError> {
+    let now = state.clock.now_ms();
+    let row = sqlx::query(
+        "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \
+         WHERE id = (SELECT id FROM sms_outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+           AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT 1) \
+         AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
+         RETURNING id, phone, template, params, code_ref, attempts",
+    )
+    .bind(now + LEASE_MS)
+    .bind(now)
+    .fetch_optional(&state.db.write)
+    .await?;
+    row.map(|r| claimed_from(&r)).transpose()
+}
+
+/// Loads a row the caller claimed at enqueue.
+pub async fn load(state: &AppState, id: &str) -> Result<Claimed, AppError> {
+    let r = sqlx::query(
+        "SELECT id, phone, template, params, code_ref, attempts FROM sms_outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.db.write)
+    .await?;
+    claimed_from(&r)
+}
+
+fn claimed_from(r: &sqlx::any::AnyRow) -> Result<Claimed, AppError> {
+    let params: String = r.try_get("params")?;
+    Ok(Claimed {
+        id: r.try_get("id")?,
+        phone: r.try_get("phone")?,
+        template: r.try_get("template")?,
+        params: serde_json::from_str(&params).unwrap_or_default(),
+        code_ref: r.try_get("code_ref")?,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
+pub async fn mark_sent(
+    state: &AppState,
+    id: &str,
+    provider: &str,
+    provider_message_id: &str,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "UPDATE sms_outbox SET status = 'sent', provider = $1, provider_message_id = $2, sent_at = $3, \
+         locked_until = NULL, last_error = NULL, updated_at = $3 WHERE id = $4 AND status = 'queued'",
+    )
+    .bind(provider)
+    .bind(provider_message_id)
+    .bind(now)
+    .bind(id)
+    .execute(&state.db.write)
+    .await?;
+    Ok(())
+}
+
+/// Back to the queue, to be tried at `next_at_ms`.
+pub async fn mark_retry(
+    state: &AppState,
+    id: &str,
+    provider: &str,
+    error: &str,
+    next_at_ms: i64,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "UPDATE sms_outbox SET provider = $1, last_error = $2, next_attempt_at = $3, locked_until = NULL, \
+         updated_at = $4 WHERE id = $5 AND status = 'queued'",
+    )
+    .bind(provider)
+    .bind(error)
+    .bind(next_at_ms)
+    .bind(now)
+    .bind(id)
+    .execute(&state.db.write)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(
+    state: &AppState,
+    id: &str,
+    provider: &str,
+    error: &str,
+) -> Result<(), AppError> {
+    let now = state.clock.now_ms();
+    sqlx::query(
+        "UPDATE sms_outbox SET status = 'failed', provider = $1, last_error = $2, locked_until = NULL, \
+         updated_at = $3 WHERE id = $4 AND status = 'queued'",
+    )
+    .bind(provider)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(&state.db.write)
+    .await?;
+    Ok(())
+}
+
+/// Applies a delivery receipt; returns whether a sent message matched.
+pub async fn apply_receipt(
+    state: &AppState,
+    r: &super::receipts::Receipt,
+) -> Result<bool, AppError> {
+    let now = state.clock.now_ms();
+    let (status, delivered_at) = if r.delivered {
+        ("delivered", Some(now))
+    } else {
+        ("failed", None)
+    };
+    let done = sqlx::query(
+        "UPDATE sms_outbox SET status = $1, delivered_at = $2, last_error = $3, updated_at = $4 \
+         WHERE provider = $5 AND provider_message_id = $6 AND status = 'sent'",
+    )
+    .bind(status)
+    .bind(delivered_at)
+    .bind(if r.delivered {
+        None
+    } else {
+        Some(r.code.as_str())
+    })
+    .bind(now)
+    .bind(r.provider)
+    .bind(&r.provider_message_id)
+    .execute(&state.db.write)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Cancels queued messages about `ref_id` of `template` (a cancelled booking's reminder).
+pub async fn cancel(state: &AppState, ref_id: &str, template: Template) -> Result<u64, AppError> {
+    let now = state.clock.now_ms();
+    let done = sqlx::query(
+        "UPDATE sms_outbox SET status = 'cancelled', updated_at = $1 \
+         WHERE ref_id = $2 AND template = $3 AND status = 'queued'",
+    )
+    .bind(now)
+    .bind(ref_id)
+    .bind(template.key())
+    .execute(&state.db.write)
+    .await?;
+    Ok(done.rows_affected())
+}
