@@ -213,7 +213,14 @@ async fn create_inner(
             tracing::warn!(error = %e, booking = %row.id, "urgent enqueue failed; the rebuild will add it");
         }
     }
-    // TODO(sms): send the booking confirmation once the SMS module offers a helper for it.
+    // The confirmation now and the reminder the day before; a failure to queue them is
+    // logged, never a reason to refuse the booking.
+    if let Ok(phone) = crate::domain::PhoneNumber::parse(&row.phone)
+        && let Err(e) =
+            crate::sms::booking_booked(state, &row.id, &phone, &brigade.name, start, tz).await
+    {
+        tracing::warn!(error = %e, booking = %row.id, "booking messages not queued");
+    }
     Ok(BookingView::from(&row))
 }
 
@@ -257,6 +264,9 @@ pub async fn cancel(state: &AppState, citizen: &str, id: &str) -> ApiResult<Book
     tx.commit().await?;
     b.status = "cancelled".into();
     b.updated_at = now_ms;
+    if let Err(e) = crate::sms::booking_cancelled(state, id).await {
+        tracing::warn!(error = %e, booking = %id, "the booking's reminder was not cancelled");
+    }
     if b.urgent {
         urgent::remove_quietly(state, id).await;
     }

@@ -20,7 +20,10 @@ use remote_hearing::{
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, default_now, expect_error};
+use crate::{
+    booking,
+    helpers::{TestApp, default_now, expect_error},
+};
 
 fn templates(prefix: &str) -> std::collections::HashMap<String, String> {
     Template::ALL
@@ -479,6 +482,48 @@ async fn wechat_login_binds_a_phone_once() {
         .await;
     expect_error(r, 409, "phone_binding_immutable").await;
     assert_eq!(wx.token_calls(), 1, "the access token was cached");
+
+    // The booking rule agrees: a different phone is refused, the bound one is used, and the
+    // confirmation goes to it (the reminder is queued for the day before).
+    let (brigade, _, _) = app.login_officer().await;
+    let mut b = booking::body(&brigade, &booking::at(18, 9));
+    b["phone"] = json!("13600136061");
+    expect_error(
+        booking::book(&app, &token, b).await,
+        409,
+        "phone_binding_immutable",
+    )
+    .await;
+    let b = booking::body(&brigade, &booking::at(18, 9));
+    let r = booking::book(&app, &token, b).await;
+    assert_eq!(r.status(), 201);
+    let booking_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut waited = 0;
+    while outbox_lines(&app, "13600136060").is_empty() && waited < 50 {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        waited += 1;
+    }
+    let lines = outbox_lines(&app, "13600136060");
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("11月18日 09:00")
+    );
+    let r = app
+        .delete(&format!("/api/v1/bookings/{booking_id}"), Some(&token))
+        .await;
+    assert_eq!(r.status(), 200);
+    let statuses: Vec<String> = rows(&app, "13600136060")
+        .await
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
+    assert!(statuses.contains(&"cancelled".to_string()), "{statuses:?}");
 }
 
 #[tokio::test]
