@@ -129,15 +129,11 @@ pub trait Provider: Send + Sync {
     fn send<'a>(&'a self, msg: &'a Outgoing) -> SendFuture<'a>;
 }
 
-/// Mask a phone number for logs: `138****5678`.
+/// Mask a phone number for logs: `138****5678` (anything that is not a phone: `****`).
 pub fn mask_phone(phone: &str) -> String {
-    let digits: Vec<char> = phone.chars().collect();
-    if digits.len() < 7 {
-        return "****".into();
-    }
-    let head: String = digits[..3].iter().collect();
-    let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
+    crate::domain::PhoneNumber::parse(phone)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "****".into())
 }
 
 #[cfg(test)]
@@ -147,7 +143,7 @@ mod tests {
     #[test]
     fn masks() {
         assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("123"), "****");
+        assert_eq!(mask_phone("12345678901234"), "****");
     }
 
     #[test]

@@ -259,6 +259,15 @@ async fn tencent_delivers_and_its_receipt_marks_the_message_delivered() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["result"], 0);
     assert_eq!(rows(&app, phone).await[0].1, "delivered");
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    for name in ["sms_sent_total", "sms_delivered_total"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(name) && l.contains("provider=\"tencent\"")),
+            "{name} in {metrics}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -533,4 +542,94 @@ async fn wechat_login_is_refused_when_not_configured() {
         .post("/api/v1/auth/citizen", None, json!({"wx_code": "x"}))
         .await;
     expect_error(r, 422, "invalid_field").await;
+}
+
+fn percentiles(mut ms: Vec<f64>) -> String {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    format!(
+        "p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    )
+}
+
+async fn time_code_requests(app: &TestApp, n: usize, base: u64) -> String {
+    let mut ms = Vec::with_capacity(n);
+    for i in 0..n {
+        let phone = format!("{}", base + i as u64);
+        let t = std::time::Instant::now();
+        assert_eq!(send_code(app, &phone).await.status(), 202);
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    percentiles(ms)
+}
+
+/// Figures for docs/benchmarks.md:
+/// `cargo test --test integration -- --ignored sms::measure --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn measure_code_requests_and_outbox_throughput() {
+    let console = TestApp::builder()
+        .config(|c| c.sms.per_ip_per_minute = 100_000)
+        .spawn()
+        .await;
+    println!(
+        "code request, console provider: {}",
+        time_code_requests(&console, 300, 13_500_000_000).await
+    );
+
+    let fake = fake(FakeKind::Tencent).await;
+    let url = fake.url();
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.sms.per_ip_per_minute = 100_000;
+            c.sms.provider = "tencent".into();
+            c.sms.tencent = Some(tencent(url));
+        })
+        .spawn()
+        .await;
+    fake.set_clock(follow(&app.clock));
+    println!(
+        "code request, tencent (local fake, signed): {}",
+        time_code_requests(&app, 300, 13_600_000_000).await
+    );
+
+    let n = 1000;
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        let phone =
+            remote_hearing::domain::PhoneNumber::parse(&format!("{}", 13_700_000_000u64 + i))
+                .unwrap();
+        remote_hearing::sms::notify(
+            &app.state,
+            &phone,
+            Template::BookingConfirmation,
+            Default::default(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let queued = t.elapsed();
+    loop {
+        let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sms_outbox WHERE status = 'sent' AND template = 'booking_confirmation'")
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap();
+        if sent == n as i64 || t.elapsed() > StdDuration::from_secs(120) {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let all = t.elapsed();
+    println!(
+        "outbox: {n} notifications queued in {:.0} ms, all sent through the tencent fake in {:.0} ms ({:.0} msg/s, one worker)",
+        queued.as_secs_f64() * 1000.0,
+        all.as_secs_f64() * 1000.0,
+        n as f64 / all.as_secs_f64()
+    );
+    assert_eq!(fake.accepted().len(), 300 + n as usize);
 }
