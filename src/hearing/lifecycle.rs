@@ -15,7 +15,6 @@ use super::{
 use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
-    sms::Purpose,
     state::AppState,
     throttle,
 };
@@ -48,17 +47,7 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str, ip: &str) ->
         86_400,
     )
     .await?;
-    state
-        .sms
-        .send_code(
-            state,
-            Purpose::Join {
-                hearing_id: h.id.clone(),
-            },
-            &phone,
-            ip,
-        )
-        .await
+    crate::sms::send_hearing_code(state, &h.id, &phone, ip).await
 }
 
 /// POST /hearings/join: the citizen exchanges the code for a join grant.
@@ -78,17 +67,8 @@ pub async fn join_citizen(
     if s.is_closed() {
         return Err(closed_error(s));
     }
-    state
-        .sms
-        .verify_code(
-            state,
-            Purpose::Join {
-                hearing_id: h.id.clone(),
-            },
-            &h.phone,
-            code,
-        )
-        .await?;
+    let phone = PhoneNumber::parse(&h.phone).map_err(AppError::internal)?;
+    crate::sms::verify_hearing_code(state, &h.id, &phone, code).await?;
     let now = state.clock.now_ms();
     sqlx::query(
         "UPDATE hearings SET citizen_joined_at = $1 WHERE id = $2 AND citizen_joined_at IS NULL",
