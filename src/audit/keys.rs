@@ -79,3 +79,28 @@ pub fn load_signer(config: &Config) -> anyhow::Result<Signer> {
     );
     Ok(signer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+
+    #[test]
+    fn production_refuses_without_a_key_and_development_makes_one_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Config::defaults().unwrap();
+        c.server.data_dir = dir.path().to_path_buf();
+        c.server.mode = Mode::Production;
+        let err = load_signer(&c).unwrap_err().to_string();
+        assert!(err.contains("keygen"), "{err}");
+        c.server.mode = Mode::Development;
+        let a = load_signer(&c).unwrap();
+        let b = load_signer(&c).unwrap();
+        assert_eq!(a.verifier(), b.verifier());
+        let path = dir.path().join("prod.key");
+        let k = keygen(&c.audit.origin, &path).unwrap();
+        c.server.mode = Mode::Production;
+        c.audit.key_file = path;
+        assert_eq!(load_signer(&c).unwrap().verifier(), k.verifier());
+    }
+}

@@ -50,15 +50,8 @@ impl Audit {
         db: &Db,
         now_ms: i64,
     ) -> Result<StoredCheckpoint, AuditError> {
-        if db.backend == Backend::Sqlite {
-            // In WAL mode with synchronous=NORMAL a commit is durable once the WAL is synced;
-            // a checkpoint of the WAL syncs it.
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&db.write)
-                .await?;
-        }
+        let (size, root) = durable_head(db).await?;
         let mut conn = db.read.acquire().await?;
-        let (size, root) = store::current_head(&mut conn).await?;
         let key_id = hex::encode(self.signer.verifier().key_id);
         if let Some(cp) = store::latest_checkpoint(&mut conn).await?
             && cp.size == size
@@ -170,6 +163,36 @@ impl Audit {
             consistency,
         })
     }
+}
+
+/// The tree head of everything committed, made durable first. On SQLite (WAL with
+/// `synchronous=NORMAL`, where a commit is not fsynced by itself) a one-row write transaction
+/// committed with `synchronous=FULL` fsyncs the WAL, and with it every earlier commit: the
+/// group commit of the entries this checkpoint covers. PostgreSQL commits are durable already.
+async fn durable_head(db: &Db) -> Result<(u64, merkle::Hash), AuditError> {
+    if db.backend != Backend::Sqlite {
+        let mut conn = db.read.acquire().await?;
+        return store::current_head(&mut conn).await;
+    }
+    use sqlx::Connection;
+    let mut w = db.write.acquire().await?;
+    sqlx::query("PRAGMA synchronous=FULL")
+        .execute(&mut *w)
+        .await?;
+    let head = async {
+        let mut tx = w.begin().await?;
+        sqlx::query("UPDATE audit_log_state SET size = size WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let head = store::current_head(&mut tx).await?;
+        tx.commit().await?;
+        Ok::<_, AuditError>(head)
+    }
+    .await;
+    sqlx::query("PRAGMA synchronous=NORMAL")
+        .execute(&mut *w)
+        .await?;
+    head
 }
 
 /// Checks a whole stored log: every leaf, payload, chain, node and checkpoint. `pinned`
@@ -286,9 +309,9 @@ pub async fn verify_log(db: &Db, pinned: &[Verifier]) -> Result<Report, AuditErr
         format!("{} nodes, {node_bad} wrong", stored_nodes.len()),
     );
 
+    let stored_keys = store::keys(&mut conn).await?;
     let keys: Vec<Verifier> = if pinned.is_empty() {
-        store::keys(&mut conn)
-            .await?
+        stored_keys
             .iter()
             .filter_map(|k| Verifier::parse(&k.vkey).ok())
             .collect()
@@ -307,7 +330,21 @@ pub async fn verify_log(db: &Db, pinned: &[Verifier]) -> Result<Report, AuditErr
             Ok((cp, _)) if cp.size > n => {
                 cp_bad.push(format!("size {size}: beyond the log ({n}): truncated?"))
             }
-            Ok((cp, _)) => {
+            Ok((cp, by)) => {
+                // Rotation: the signing key must be listed for this size.
+                let in_range = by.iter().any(|v| {
+                    let text = v.to_string();
+                    stored_keys.iter().any(|k| {
+                        k.vkey == text
+                            && k.from_size <= cp.size
+                            && k.to_size.is_none_or(|t| cp.size <= t)
+                    })
+                });
+                if !in_range {
+                    cp_bad.push(format!(
+                        "size {size}: signed by a key not listed for that size"
+                    ));
+                }
                 if merkle::tree_root(&tree, cp.size).ok() != Some(cp.root) {
                     cp_bad.push(format!(
                         "size {size}: root differs from the leaves (rewritten history)"
