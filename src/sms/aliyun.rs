@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::provider::{
     Accepted, Outgoing, Prepared, Provider, SendError, SendFuture, UnixNow, host_header,
 };
-use super::signing::{canonical_headers, canonical_query, hmac_sha256, sha256_hex, signature_eq};
+use super::signing::{
+    as_pairs, canonical_headers, canonical_query, hmac_sha256, received_headers, sha256_hex,
+    signature_eq,
+};
 
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 pub const SMS_VERSION: &str = "2017-05-25";
@@ -129,19 +132,9 @@ pub fn verify(
             return Err("SignatureDoesNotMatch");
         }
     }
-    let values: Vec<(String, String)> = auth
-        .signed_headers
-        .iter()
-        .map(|h| (h.clone(), header(h).unwrap_or_default()))
-        .collect();
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let q: Vec<(&str, &str)> = query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let values = received_headers(&auth.signed_headers, header);
+    let pairs = as_pairs(&values);
+    let q = as_pairs(query);
     let expected = sign(
         &secret,
         &Acs3Input {
@@ -189,11 +182,8 @@ pub fn classify_code(code: &str, message: &str) -> SendError {
 
 /// Interpret an HTTP answer to `SendSms`.
 pub fn interpret(status: u16, body: &[u8]) -> Result<Accepted, SendError> {
-    if status >= 500 {
-        return Err(SendError::Unavailable {
-            code: format!("http_{status}"),
-            message: String::from_utf8_lossy(body).chars().take(200).collect(),
-        });
+    if let Some(e) = SendError::from_server_status(status, body) {
+        return Err(e);
     }
     let r: SendSmsResponse = serde_json::from_slice(body).map_err(|e| {
         SendError::Transport(format!("unreadable Alibaba answer (HTTP {status}): {e}"))

@@ -77,6 +77,14 @@ impl SendError {
         }
     }
 
+    /// `Unavailable` for an HTTP 5xx answer (before any acceptance), else `None`.
+    pub fn from_server_status(status: u16, body: &[u8]) -> Option<SendError> {
+        (status >= 500).then(|| SendError::Unavailable {
+            code: format!("http_{status}"),
+            message: String::from_utf8_lossy(body).chars().take(200).collect(),
+        })
+    }
+
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
         SendError::Transport(e.without_url().to_string())
     }

@@ -65,6 +65,22 @@ pub fn canonical_headers(headers: &[(&str, &str)], lowercase_values: bool) -> (S
     (block, signed)
 }
 
+/// The values of the headers a received signature names, as they arrived (missing → empty).
+pub fn received_headers(
+    names: &[String],
+    header: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
+    names
+        .iter()
+        .map(|h| (h.clone(), header(h).unwrap_or_default()))
+        .collect()
+}
+
+/// Borrowed `(&str, &str)` view of owned pairs (what the signers take).
+pub fn as_pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// RFC 3986 percent-encoding: unreserved characters stay, everything else (space → `%20`) is
 /// `%XX` with upper-case hex.
 pub fn percent_encode(s: &str) -> String {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::provider::{
     Accepted, Outgoing, Prepared, Provider, SendError, SendFuture, UnixNow, host_header,
 };
-use super::signing::{canonical_headers, hmac_sha256, sha256_hex, signature_eq};
+use super::signing::{
+    as_pairs, canonical_headers, hmac_sha256, received_headers, sha256_hex, signature_eq,
+};
 
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 pub const SMS_VERSION: &str = "2021-01-11";
@@ -155,15 +157,8 @@ pub fn verify(
     {
         return Err("AuthFailure.SignatureFailure");
     }
-    let values: Vec<(String, String)> = auth
-        .signed_headers
-        .iter()
-        .map(|h| (h.clone(), header(h).unwrap_or_default()))
-        .collect();
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let values = received_headers(&auth.signed_headers, header);
+    let pairs = as_pairs(&values);
     let expected = sign(
         &secret_key,
         &Tc3Input {
@@ -254,11 +249,8 @@ pub fn classify_code(code: &str, message: &str) -> SendError {
 
 /// Interpret an HTTP answer to `SendSms` for one number.
 pub fn interpret(status: u16, body: &[u8]) -> Result<Accepted, SendError> {
-    if status >= 500 {
-        return Err(SendError::Unavailable {
-            code: format!("http_{status}"),
-            message: String::from_utf8_lossy(body).chars().take(200).collect(),
-        });
+    if let Some(e) = SendError::from_server_status(status, body) {
+        return Err(e);
     }
     let env: Envelope = serde_json::from_slice(body).map_err(|e| {
         SendError::Transport(format!("unreadable Tencent answer (HTTP {status}): {e}"))
