@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use crate::{domain::PhoneNumber, error::AppError, ids, state::AppState};
+use crate::{domain::PhoneNumber, error::AppError, ids, state::AppState, store::Backend};
 
 use super::templates::Template;
 
@@ -68,20 +68,34 @@ pub async fn enqueue(state: &AppState, msg: &NewMessage, claim: bool) -> Result<
     Ok(id)
 }
 
-/// Claims the oldest due message, if any (takes the lease and counts the attempt).
+const CLAIM_SQLITE: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \
+     WHERE id = (SELECT id FROM sms_outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+       AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT 1) \
+     AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
+     RETURNING id, phone, template, params, code_ref, attempts";
+
+/// PostgreSQL: concurrent workers skip each other's rows instead of colliding on the first.
+const CLAIM_POSTGRES: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \
+     WHERE id = (SELECT id FROM sms_outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+       AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT 1 \
+       FOR UPDATE SKIP LOCKED) \
+     AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
+     RETURNING id, phone, template, params, code_ref, attempts";
+
+/// Claims the oldest due message, if any (takes the lease and counts the attempt). On SQLite
+/// the one write connection serialises claims; on PostgreSQL `SKIP LOCKED` keeps workers of
+/// several processes apart.
 pub async fn claim_due(state: &AppState) -> Result<Option<Claimed>, AppError> {
     let now = state.clock.now_ms();
-    let row = sqlx::query(
-        "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \
-         WHERE id = (SELECT id FROM sms_outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
-           AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT 1) \
-         AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
-         RETURNING id, phone, template, params, code_ref, attempts",
-    )
-    .bind(now + LEASE_MS)
-    .bind(now)
-    .fetch_optional(&state.db.write)
-    .await?;
+    let sql = match state.db.backend {
+        Backend::Sqlite => CLAIM_SQLITE,
+        Backend::Postgres => CLAIM_POSTGRES,
+    };
+    let row = sqlx::query(sql)
+        .bind(now + LEASE_MS)
+        .bind(now)
+        .fetch_optional(&state.db.write)
+        .await?;
     row.map(|r| claimed_from(&r)).transpose()
 }
 

@@ -374,6 +374,59 @@ async fn a_queued_message_is_sent_after_a_restart() {
 }
 
 #[tokio::test]
+async fn concurrent_workers_send_each_message_once() {
+    let fake = fake(FakeKind::Tencent).await;
+    let url = fake.url();
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.sms.provider = "tencent".into();
+            c.sms.tencent = Some(tencent(url));
+        })
+        .spawn()
+        .await;
+    fake.set_clock(follow(&app.clock));
+    // Scheduled a second ahead so that the server's own worker leaves them to us.
+    let at = app.clock.now() + Duration::seconds(1);
+    let n = 60;
+    for i in 0..n {
+        let phone =
+            remote_hearing::domain::PhoneNumber::parse(&format!("{}", 13_800_100_000u64 + i))
+                .unwrap();
+        let params = [("brigade".to_string(), "大队".to_string())].into();
+        remote_hearing::sms::notify(
+            &app.state,
+            &phone,
+            Template::BookingConfirmation,
+            params,
+            None,
+            Some(at),
+        )
+        .await
+        .unwrap();
+    }
+    app.clock.advance(Duration::seconds(2));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let st = app.state.clone();
+            tokio::spawn(async move { st.sms.delivery.drain(&st).await.unwrap() })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let mut waited = 0;
+    while fake.accepted().len() < n as usize && waited < 50 {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        waited += 1;
+    }
+    let mut contexts: Vec<String> = fake.accepted().into_iter().map(|m| m.context).collect();
+    assert_eq!(contexts.len(), n as usize);
+    contexts.sort();
+    contexts.dedup();
+    assert_eq!(contexts.len(), n as usize, "no message sent twice");
+}
+
+#[tokio::test]
 async fn booking_confirmation_now_and_reminder_the_day_before() {
     let app = TestApp::spawn().await;
     let phone = remote_hearing::domain::PhoneNumber::parse("13600136050").unwrap();
