@@ -127,7 +127,7 @@ async fn create_inner(
 
     // Rules 7-12: in the write transaction.
     let mut tx = state.db.begin().await?;
-    let (login_phone, bound) = store::citizen_phone(&mut tx, citizen)
+    let who = store::citizen_facts(&mut tx, citizen, &brigade.id, slot.date)
         .await?
         .ok_or_else(AppError::unauthorized)?;
     let since = rules::blacklist_lookback(today);
@@ -136,21 +136,24 @@ async fn create_inner(
     {
         return Err(Refusal::Blacklisted(until).into());
     }
-    let bound_phone = if bound { login_phone.as_deref() } else { None };
-    let given = req.phone.as_ref().map(|p| p.as_str()).or(if bound {
-        None
-    } else {
-        login_phone.as_deref()
-    });
+    let login_phone = who.phone.as_deref();
+    let bound_phone = if who.phone_bound { login_phone } else { None };
+    let given = req
+        .phone
+        .as_ref()
+        .map(|p| p.as_str())
+        .or(if who.phone_bound { None } else { login_phone });
     let phone = rules::decide_phone(bound_phone, given)??;
-    if store::has_active(&mut tx, citizen).await? {
+    if who.active {
         return Err(Refusal::ActiveBookingExists.into());
     }
-    if store::cancelled_before(&mut tx, citizen, &brigade.id, slot.date).await? {
+    if who.cancelled_here {
         return Err(Refusal::RebookAfterCancel.into());
     }
-    let others = store::other_non_owner_drivers(&mut tx, req.plate.as_str(), citizen).await?;
-    rules::check_vehicle_drivers(req.owner, others, cfg.non_owner_driver_limit)?;
+    if !req.owner {
+        let others = store::other_non_owner_drivers(&mut tx, req.plate.as_str(), citizen).await?;
+        rules::check_vehicle_drivers(req.owner, others, cfg.non_owner_driver_limit)?;
+    }
     let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
     if !store::take_seat(
         &mut tx,

@@ -110,8 +110,8 @@ pub async fn slot_seats(
     Ok(rows.into_iter().map(|(s, c, t)| (s, (c, t))).collect())
 }
 
-/// Takes one seat with one conditional update (creating the slot row on first use). False when
-/// the slot is full.
+/// Takes one seat with one conditional update; the slot row is created (with this first seat
+/// taken) on first use. False when the slot is full.
 pub async fn take_seat(
     tx: &mut Tx,
     brigade: &str,
@@ -120,8 +120,16 @@ pub async fn take_seat(
     date: NaiveDate,
     capacity: i64,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO slots (brigade_id, start_at, end_at, date, capacity, taken) VALUES ($1, $2, $3, $4, $5, 0) \
+    let update = || {
+        sqlx::query("UPDATE slots SET taken = taken + 1 WHERE brigade_id = $1 AND start_at = $2 AND taken < capacity")
+            .bind(brigade)
+            .bind(start_ms)
+    };
+    if update().execute(&mut **tx).await?.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO slots (brigade_id, start_at, end_at, date, capacity, taken) VALUES ($1, $2, $3, $4, $5, 1) \
          ON CONFLICT (brigade_id, start_at) DO NOTHING",
     )
     .bind(brigade)
@@ -131,12 +139,11 @@ pub async fn take_seat(
     .bind(capacity)
     .execute(&mut **tx)
     .await?;
-    let r = sqlx::query("UPDATE slots SET taken = taken + 1 WHERE brigade_id = $1 AND start_at = $2 AND taken < capacity")
-        .bind(brigade)
-        .bind(start_ms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    if inserted.rows_affected() == 1 {
+        return Ok(true);
+    }
+    // The row exists (full, or inserted meanwhile by a concurrent booking): one more try.
+    Ok(update().execute(&mut **tx).await?.rows_affected() == 1)
 }
 
 pub async fn free_seat(tx: &mut Tx, brigade: &str, start_ms: i64) -> Result<(), sqlx::Error> {
@@ -150,17 +157,42 @@ pub async fn free_seat(tx: &mut Tx, brigade: &str, start_ms: i64) -> Result<(), 
     Ok(())
 }
 
-/// The citizen's phone and whether it is bound.
-pub async fn citizen_phone(
+/// What the store-backed rules need to know of the citizen, in one round trip.
+#[derive(Debug, Clone)]
+pub struct CitizenFacts {
+    pub phone: Option<String>,
+    pub phone_bound: bool,
+    /// Has a booking in `booked` or `in_hearing`.
+    pub active: bool,
+    /// Cancelled a booking at `brigade` on `date` before.
+    pub cancelled_here: bool,
+}
+
+pub async fn citizen_facts(
     tx: &mut Tx,
     citizen: &str,
-) -> Result<Option<(Option<String>, bool)>, sqlx::Error> {
-    let row: Option<(Option<String>, i64)> =
-        sqlx::query_as("SELECT phone, phone_bound FROM citizens WHERE id = $1")
-            .bind(citizen)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(row.map(|(p, b)| (p, b != 0)))
+    brigade: &str,
+    date: NaiveDate,
+) -> Result<Option<CitizenFacts>, sqlx::Error> {
+    let q = format!(
+        "SELECT c.phone, c.phone_bound, \
+         CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.citizen_id = c.id AND b.status IN {ACTIVE}) THEN 1 ELSE 0 END, \
+         CASE WHEN EXISTS (SELECT 1 FROM booking_cancellations x WHERE x.citizen_id = c.id AND x.brigade_id = $2 \
+         AND x.slot_date = $3) THEN 1 ELSE 0 END \
+         FROM citizens c WHERE c.id = $1"
+    );
+    let row: Option<(Option<String>, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(citizen)
+        .bind(brigade)
+        .bind(date.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|(phone, bound, active, cancelled)| CitizenFacts {
+        phone,
+        phone_bound: bound != 0,
+        active: active != 0,
+        cancelled_here: cancelled != 0,
+    }))
 }
 
 pub async fn bind_phone(tx: &mut Tx, citizen: &str, phone: &str) -> Result<(), sqlx::Error> {
@@ -186,32 +218,6 @@ pub async fn no_show_dates(
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().filter_map(|(d,)| d.parse().ok()).collect())
-}
-
-pub async fn has_active(tx: &mut Tx, citizen: &str) -> Result<bool, sqlx::Error> {
-    let q = format!("SELECT id FROM bookings WHERE citizen_id = $1 AND status IN {ACTIVE} LIMIT 1");
-    let r: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(q))
-        .bind(citizen)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(r.is_some())
-}
-
-pub async fn cancelled_before(
-    tx: &mut Tx,
-    citizen: &str,
-    brigade: &str,
-    date: NaiveDate,
-) -> Result<bool, sqlx::Error> {
-    let r: Option<(String,)> = sqlx::query_as(
-        "SELECT booking_id FROM booking_cancellations WHERE citizen_id = $1 AND brigade_id = $2 AND slot_date = $3 LIMIT 1",
-    )
-    .bind(citizen)
-    .bind(brigade)
-    .bind(date.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(r.is_some())
 }
 
 /// Distinct other citizens holding active non-owner bookings on `plate`.
