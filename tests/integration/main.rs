@@ -3,6 +3,7 @@
 
 mod audit;
 mod audit_crosscheck;
+mod audit_tamper;
 mod booking;
 mod cli;
 mod hearing;
