@@ -111,6 +111,7 @@ impl Delivery {
     }
 
     /// One attempt at a claimed row.
+    #[tracing::instrument(skip_all, err)]
     pub async fn attempt(&self, state: &AppState, row: Claimed) -> Result<(), AppError> {
         let primary = self.primary.name();
         let Some(template) = Template::parse(&row.template) else {

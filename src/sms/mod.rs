@@ -94,6 +94,7 @@ impl Sms {
     /// Sends (or re-sends, within its validity: the same code) the code for `purpose` to
     /// `phone`, after the limits (per IP; per phone and purpose 1 per `resend_after_s`; per
     /// phone per hour and per day). Returns the seconds before another send is allowed.
+    #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn send_code(
         &self,
         state: &AppState,
@@ -151,6 +152,7 @@ impl Sms {
     }
 
     /// Checks (and on success consumes) a code.
+    #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn verify_code(
         &self,
         state: &AppState,
@@ -210,6 +212,7 @@ pub async fn verify_hearing_code(
 
 /// Queues a notification (no code). It counts in the phone's hourly and daily windows but is
 /// never refused by them. `not_before` schedules it. Returns the outbox id.
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn notify(
     state: &AppState,
     phone: &PhoneNumber,
@@ -241,6 +244,7 @@ pub async fn notify(
 
 /// For the booking module: the confirmation now, and the reminder one day before the slot
 /// (skipped when that moment has passed). `slot_start` is shown in `tz`.
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn booking_booked(
     state: &AppState,
     booking_id: &str,
@@ -282,6 +286,7 @@ pub async fn booking_booked(
 }
 
 /// For the booking module: a cancelled booking's reminder is not sent.
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn booking_cancelled(state: &AppState, booking_id: &str) -> Result<(), AppError> {
     outbox::cancel(state, booking_id, Template::BookingReminder).await?;
     Ok(())

@@ -36,6 +36,7 @@ fn map_err(e: WechatError, field: &'static str) -> AppError {
 }
 
 /// A citizen logged in through WeChat: `(id, phone, phone_bound)`.
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn login(
     state: &AppState,
     wx_code: &str,
@@ -91,6 +92,7 @@ pub async fn verified_phone(state: &AppState, phone_code: &str) -> Result<PhoneN
 /// Binds `phone` to the citizen (the same rule as the booking's binding). Binding the same
 /// phone again is a no-op; a different phone after binding → 409 `phone_binding_immutable`;
 /// a phone another citizen holds → 409 `phone_in_use`.
+#[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn bind_phone(
     state: &AppState,
     citizen_id: &str,

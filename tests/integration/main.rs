@@ -9,5 +9,7 @@ mod cli;
 mod hearing;
 mod helpers;
 mod sms;
+mod sms_providers;
+mod sms_wechat;
 mod spine;
 mod urgent;
