@@ -14,10 +14,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// A limit of 0 is treated as 1 (a window cannot forbid every send).
     pub fn new(key: String, limit: u64, window_s: u64) -> Window {
         Window {
             key,
-            limit,
+            limit: limit.max(1),
             window_ms: (window_s.max(1) * 1000) as i64,
         }
     }
