@@ -242,3 +242,29 @@ async fn concurrent_workers_send_each_message_once() {
     contexts.dedup();
     assert_eq!(contexts.len(), n as usize, "no message sent twice");
 }
+
+#[tokio::test]
+async fn a_code_that_expired_while_queued_is_not_sent() {
+    let fake = fake(FakeKind::Tencent).await;
+    fake.set_default(FakeAnswer::ServerError);
+    let url = fake.url();
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.sms.provider = "tencent".into();
+            c.sms.tencent = Some(tencent(url));
+        })
+        .spawn()
+        .await;
+    fake.set_clock(follow(&app.clock));
+    let phone = "13600136070";
+    assert_eq!(send_code(&app, phone).await.status(), 202);
+    fake.set_default(FakeAnswer::Accept);
+    app.clock.advance(Duration::seconds(301));
+    app.state.sms.delivery.drain(&app.state).await.unwrap();
+    let (_, status, _, _, _, error) = rows(&app, phone).await.remove(0);
+    assert_eq!(
+        (status.as_str(), error.as_deref()),
+        ("failed", Some("code_expired"))
+    );
+    assert!(fake.accepted().is_empty(), "a dead code is never sent");
+}
