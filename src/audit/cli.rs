@@ -25,6 +25,9 @@ pub enum AuditCommand {
         /// A signed checkpoint kept from earlier: also check consistency with it.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// A directory of recorded files named by recording id: hash them too.
+        #[arg(long)]
+        recordings: Option<PathBuf>,
         /// Print `{"ok", "checks": [{"name", "ok", "detail"}]}`.
         #[arg(long)]
         json: bool,
@@ -87,6 +90,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             bundle,
             keys,
             checkpoint,
+            recordings,
             json,
         } => {
             let text = std::fs::read_to_string(&bundle)
@@ -101,6 +105,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             let opts = Options {
                 trusted_keys: parse_keys(&keys)?,
                 older_checkpoint,
+                recordings_dir: recordings,
             };
             finish(&verify_bundle_text(&text, &opts), json)
         }

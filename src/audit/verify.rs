@@ -64,6 +64,9 @@ pub struct Options {
     pub trusted_keys: Vec<Verifier>,
     /// A signed checkpoint the auditor kept from earlier (note text).
     pub older_checkpoint: Option<String>,
+    /// A directory holding the recorded files, each named by its recording id (optionally
+    /// with an extension): their SHA-256 and size are checked against the sealed digests.
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 /// Parses and verifies bundle JSON text.
@@ -150,6 +153,9 @@ pub fn verify_bundle(b: &Bundle, opts: &Options) -> Report {
         },
     );
 
+    if let Some(dir) = &opts.recordings_dir {
+        check_files(b, dir, &mut r);
+    }
     if let Some(older) = &opts.older_checkpoint {
         check_older(b, older, &keys, cp.as_ref(), &mut r);
     }
@@ -265,6 +271,59 @@ fn check_entry(
         },
     );
     (Some(leaf), Some(hash))
+}
+
+/// Hashes each listed recording's file in `dir` (named `<id>` or `<id>.<ext>`).
+fn check_files(b: &Bundle, dir: &std::path::Path, r: &mut Report) {
+    for rec in &b.recordings {
+        let name = format!("recording file {}", rec.id);
+        let found = std::fs::read_dir(dir).ok().and_then(|entries| {
+            entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                p.file_stem().and_then(|s| s.to_str()) == Some(rec.id.as_str())
+                    || p.file_name().and_then(|s| s.to_str()) == Some(rec.id.as_str())
+            })
+        });
+        let Some(path) = found else {
+            r.push(
+                name,
+                false,
+                format!("no file named {} in {}", rec.id, dir.display()),
+            );
+            continue;
+        };
+        match sha256_file(&path) {
+            Ok((digest, size)) if digest == rec.sha256 && size == rec.bytes => r.push(
+                name,
+                true,
+                format!("{} matches its sealed SHA-256 and size", path.display()),
+            ),
+            Ok(_) => r.push(
+                name,
+                false,
+                format!("{} differs from its sealed SHA-256 or size", path.display()),
+            ),
+            Err(e) => r.push(name, false, format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+fn sha256_file(path: &std::path::Path) -> std::io::Result<([u8; 32], u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        ctx.update(&buf[..n]);
+    }
+    let mut d = [0u8; 32];
+    d.copy_from_slice(ctx.finish().as_ref());
+    Ok((d, size))
 }
 
 fn check_older(

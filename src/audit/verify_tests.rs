@@ -154,6 +154,7 @@ fn opts(s: &Signer) -> Options {
     Options {
         trusted_keys: vec![s.verifier().clone()],
         older_checkpoint: None,
+        recordings_dir: None,
     }
 }
 
@@ -295,4 +296,32 @@ fn tampering_is_detected() {
     assert_detected("entry metadata differs from the leaf", &b, &o);
     let failures = failing(&verify_bundle(&b, &o));
     assert_eq!(failures.len(), 1, "{failures:?}");
+}
+
+#[test]
+fn recorded_files_are_hashed_when_given() {
+    let s = signer(ORIGIN);
+    let mut l = Log::default();
+    let dir = tempfile::tempdir().unwrap();
+    let body = b"RTP capture bytes".to_vec();
+    std::fs::write(dir.path().join("rec-x.mjr"), &body).unwrap();
+    let rec = RecordingDigest {
+        id: "rec-x".into(),
+        sha256: crate::audit::leaf::sha256(&body),
+        bytes: body.len() as u64,
+    };
+    l.append("h", "identity", json!({}), vec![]);
+    l.append("h", "recording_sealed", json!({"files": 1}), vec![rec]);
+    let b = l.bundle(&s, "h", l.store.size(), None);
+    let mut o = opts(&s);
+    o.recordings_dir = Some(dir.path().to_path_buf());
+    assert!(
+        verify_bundle(&b, &o).ok,
+        "{}",
+        verify_bundle(&b, &o).human()
+    );
+    std::fs::write(dir.path().join("rec-x.mjr"), b"RTP capture bytez").unwrap();
+    assert_detected("recorded file altered", &b, &o);
+    std::fs::remove_file(dir.path().join("rec-x.mjr")).unwrap();
+    assert_detected("recorded file missing", &b, &o);
 }

@@ -393,6 +393,7 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
         &Options {
             trusted_keys: vec![v],
             older_checkpoint: None,
+            recordings_dir: None,
         },
     );
     assert!(report.ok, "{}", report.human());
@@ -444,6 +445,7 @@ async fn key_rotation_keeps_old_checkpoints_verifiable() {
             Verifier::parse(&f.vkey).unwrap(),
         ],
         older_checkpoint: Some(f.kept.clone()),
+        recordings_dir: None,
     };
     let r = verify_bundle(&bundle, &opts);
     assert!(r.ok, "{}", r.human());
