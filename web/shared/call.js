@@ -186,6 +186,8 @@ export class CallSession extends EventTarget {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     this.pendingCandidates = [];
+    this.lastBytes = null;
+    this.stalled = 0;
     this.remoteStream = new MediaStream();
     const tracks = this.localStream ? this.localStream.getTracks() : [];
     for (const kind of ['audio', 'video']) {
@@ -261,12 +263,12 @@ export class CallSession extends EventTarget {
       }
     });
     const loss = received + lost > 0 ? lost / (received + lost) : 0;
-    const flowing = this.lastBytes !== null && bytes > this.lastBytes;
+    // Media stalled: no new bytes for two samples in a row while connected.
+    this.stalled = this.lastBytes !== null && bytes <= this.lastBytes ? (this.stalled || 0) + 1 : 0;
     this.lastBytes = bytes;
     let level = 'unknown';
-    if (pc.connectionState === 'connected') {
-      if (!flowing) level = 'poor';
-      else if ((rtt ?? 0) > 0.4 || loss > 0.08) level = 'poor';
+    if (pc.connectionState === 'connected' && bytes > 0) {
+      if (this.stalled >= 2 || (rtt ?? 0) > 0.4 || loss > 0.08) level = 'poor';
       else if ((rtt ?? 0) > 0.15 || loss > 0.02) level = 'fair';
       else level = 'good';
     }

@@ -202,7 +202,9 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.ok(a > 0, `citizen decoded ${a} frames of the officer's video`);
     assert.ok(b > 0, `officer decoded ${b} frames of the citizen's video`);
     await officerPage.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]', { timeout: 10_000 });
-    await citizen.waitForTimeout(1500);
+    // Connection quality from getStats(): loopback, no loss.
+    await citizen.waitForSelector('.quality[data-level=good]', { timeout: 10_000 });
+    await officerPage.waitForSelector('.quality[data-level=good]', { timeout: 10_000 });
     await shot(citizen, 'citizen-in-call');
     await shot(officerPage, 'officer-in-call');
     done.call = true;
