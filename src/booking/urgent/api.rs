@@ -13,7 +13,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{lane, rebuild_all};
 use crate::{
-    booking::{store, views::rfc3339},
+    booking::{
+        store,
+        views::{BookingStatus, rfc3339},
+    },
     error::{ApiResult, AppError},
     http::Json,
     identity::auth::{AdminAuth, OfficerAuth},
@@ -135,7 +138,8 @@ async fn claim(State(state): State<AppState>, auth: OfficerAuth) -> ApiResult<Re
         };
         let active = store::booking(&state.db.read, &c.booking_id)
             .await?
-            .is_some_and(|b| b.status == "booked" || b.status == "in_hearing");
+            .and_then(|b| BookingStatus::parse(&b.status))
+            .is_some_and(BookingStatus::is_active);
         if !active {
             q.remove(&mut conn, &c.booking_id).await?;
             continue;
