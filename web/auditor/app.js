@@ -213,7 +213,7 @@ async function loadRecordings(id) {
   box.replaceChildren(
     ...recs.map((r) => {
       const slot = h('div', { class: 'rec-player' });
-      const status = h('span', { class: 'small', 'aria-live': 'polite' });
+      const status = h('span', { class: 'small rec-status', 'aria-live': 'polite' });
       const fetchBlob = async () => (await api.get(`recordings/${encodeURIComponent(r.id)}`, { raw: true, accept: '*/*' })).blob();
       const playable = ['webm', 'ogg'].includes(r.format);
       return h(
@@ -232,7 +232,7 @@ async function loadRecordings(id) {
               } }, t('a.rec.play'))
             : null,
           h('button', { type: 'button', class: 'btn btn-ghost', onclick: async () => download(`${r.id}.${r.format}`, await fetchBlob()) }, t('a.rec.download')),
-          h('button', { type: 'button', class: 'btn btn-ghost', onclick: async () => {
+          h('button', { type: 'button', class: 'btn btn-ghost rec-hash', onclick: async () => {
             const got = hex.encode(await sha256(new Uint8Array(await (await fetchBlob()).arrayBuffer())));
             status.textContent = got === r.sha256 ? '✓ ' + t('a.rec.hashOk') : '✗ ' + t('a.rec.hashBad');
           } }, t('a.rec.hash')),

@@ -300,6 +300,15 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.deepEqual(failed, [], 'no failed check');
     assert.equal(await a.getAttribute('#verify-result #verdict', 'data-ok'), 'true');
     done.audit = true;
+    // Recordings (when the call recorded any): each file's SHA-256, computed in the page, matches.
+    const recs = await a.$$('#recordings [data-recording-id]');
+    t.diagnostic(`${recs.length} recording file(s) listed`);
+    for (const r of recs) {
+      await (await r.$('.rec-hash')).click();
+      await r.waitForSelector('.rec-status:text-matches("✓|✗")', { timeout: 15_000 });
+      assert.match(await (await r.$('.rec-status')).textContent(), /✓/);
+    }
+    if (recs.length) await shot(a, 'auditor-recordings');
   });
 
   it('a tampered bundle turns the auditor page red', T, async (t) => {
