@@ -151,7 +151,9 @@ async fn create_inner(
         return Err(Refusal::RebookAfterCancel.into());
     }
     if !req.owner {
-        let others = store::other_non_owner_drivers(&mut tx, req.plate.as_str(), citizen).await?;
+        let others =
+            store::other_non_owner_drivers(&mut tx, state.db.backend, req.plate.as_str(), citizen)
+                .await?;
         rules::check_vehicle_drivers(req.owner, others, cfg.non_owner_driver_limit)?;
     }
     let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));

@@ -10,7 +10,10 @@ use chrono_tz::Tz;
 use sqlx::AnyPool;
 
 use super::schedule::{Schedule, WeeklyHours};
-use crate::{error::AppError, store::Tx};
+use crate::{
+    error::AppError,
+    store::{Backend, Tx},
+};
 
 pub const ACTIVE: &str = "('booked', 'in_hearing')";
 
@@ -220,12 +223,23 @@ pub async fn no_show_dates(
     Ok(rows.into_iter().filter_map(|(d,)| d.parse().ok()).collect())
 }
 
-/// Distinct other citizens holding active non-owner bookings on `plate`.
+/// Distinct other citizens holding active non-owner bookings on `plate`. On PostgreSQL a
+/// transaction-scoped advisory lock on the plate first serialises concurrent non-owner bookings
+/// of one vehicle, so two of them cannot both pass the limit (SQLite serialises all writers).
 pub async fn other_non_owner_drivers(
     tx: &mut Tx,
+    backend: Backend,
     plate: &str,
     citizen: &str,
 ) -> Result<u32, sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query(
+            "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 7041))) AS l",
+        )
+        .bind(plate)
+        .execute(&mut **tx)
+        .await?;
+    }
     let q = format!(
         "SELECT COUNT(DISTINCT citizen_id) FROM bookings WHERE plate = $1 AND status IN {ACTIVE} \
          AND owner = 0 AND citizen_id <> $2"

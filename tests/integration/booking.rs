@@ -793,3 +793,54 @@ async fn metrics_count_outcomes_and_refusals() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_non_owners_of_one_vehicle_stop_at_three() {
+    let app = TestApp::spawn().await;
+    let (brigade, _, _) = app.login_officer().await;
+    let people = citizens(&app, 12).await;
+    let mut tasks = Vec::new();
+    for (i, (t, _)) in people.into_iter().enumerate() {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/bookings"));
+        let mut b = body(&brigade, &at(17, 9 + (i as u32 % 10)));
+        b["phone"] = json!(phone(i));
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(t)
+                .json(&b)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            (
+                status,
+                v["error"]["code"].as_str().unwrap_or("").to_string(),
+            )
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (201, _) => created += 1,
+            (409, code) => assert_eq!(code, "vehicle_driver_limit"),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+}
+
+#[tokio::test]
+async fn a_phone_bound_to_another_citizen_is_refused() {
+    let app = TestApp::spawn().await;
+    let (brigade, _, _) = app.login_officer().await;
+    let (_alice, _) = app.login_citizen("13800000001").await;
+    let people = citizens(&app, 1).await;
+    let mut b = body(&brigade, &at(17, 9));
+    b["phone"] = json!("13800000001");
+    let e = expect_error(book(&app, &people[0].0, b).await, 409, "phone_in_use").await;
+    assert_eq!(e["error"]["field"], "phone");
+    assert!(my_bookings(&app, &people[0].0).await.is_empty());
+    assert_eq!(remaining(&app, &brigade, &at(17, 9)).await, 4);
+}
