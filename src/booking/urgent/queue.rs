@@ -483,6 +483,17 @@ mod tests {
         );
         Some((c, UrgentQueue::new(base)))
     }
+    /// Deletes every key of the test's lane.
+    async fn cleanup(c: &mut redis::aio::MultiplexedConnection, q: &UrgentQueue) {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", q.base))
+            .query_async(c)
+            .await
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&keys).query_async(c).await;
+        }
+    }
     fn rand_suffix() -> u128 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -533,7 +544,7 @@ mod tests {
         let cl = q.claim(&mut c, b, "o1", 500, 900).await.unwrap().unwrap();
         assert_eq!(cl.booking_id, "x");
         assert_eq!(q.claim(&mut c, b, "o1", 500, 900).await.unwrap(), None);
-        let _ = q.rebuild(&mut c, b, &[]).await.unwrap();
+        cleanup(&mut c, &q).await;
     }
 
     #[tokio::test]
@@ -573,5 +584,6 @@ mod tests {
         assert_eq!(s.newly_alerted, ["stale"]);
         q.rebuild(&mut c, b, &[]).await.unwrap();
         assert!(q.list(&mut c, b, 0).await.unwrap().is_empty());
+        cleanup(&mut c, &q).await;
     }
 }
