@@ -30,6 +30,7 @@ pub struct Config {
     /// WeChat mini-program login (enabled when `appid` is set).
     #[serde(default)]
     pub wechat: crate::sms::wechat::WechatSettings,
+    pub call: crate::call::CallConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -6,7 +6,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::state::AppState;
 
 pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![
+    let mut jobs = vec![
         tokio::spawn(crate::identity::sessions::sweep_expired(
             state.clone(),
             stop.clone(),
@@ -25,7 +25,9 @@ pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             state.clone(),
             stop.clone(),
         )),
-    ]
+    ];
+    jobs.extend(crate::call::spawn_jobs(state, stop.clone()));
+    jobs
 }
 
 /// Waits `period` or until stop; returns false when the job should end.

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod booking;
+pub mod call;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -41,6 +41,11 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         .register_key(&db, crate::clock::to_ms(clock.now()))
         .await
         .context("registering the audit key")?;
+    let call = crate::call::Call::new(
+        &config,
+        clock.clone(),
+        std::sync::Arc::new(crate::call::sealer::LogSealer),
+    )?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -49,6 +54,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         metrics: crate::telemetry::metrics_handle(),
         sms,
         audit,
+        call,
     })))
 }
 

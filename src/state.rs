@@ -17,6 +17,8 @@ pub struct Inner {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub sms: crate::sms::Sms,
     pub audit: crate::audit::Audit,
+    /// The call: signalling rooms, media engine, recordings (see `crate::call`).
+    pub call: crate::call::Call,
 }
 
 impl Deref for AppState {

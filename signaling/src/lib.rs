@@ -1,1 +1,20 @@
-//! Signalling messages, rooms and the media peer.
+//! Signalling for the hearing call: the WebSocket message types ([`msg`]), rooms and presence
+//! ([`room`]), the per-connection protocol ([`conn`]), the media seam ([`media`]) and its
+//! implementation over the `webrtc` crate ([`rtc`]).
+//!
+//! This crate knows nothing of HTTP, the database or join-token formats: the server verifies
+//! tokens (through [`conn::JoinVerifier`]) and adapts its WebSocket type to [`conn::Frame`].
+
+pub mod conn;
+pub mod media;
+pub mod msg;
+pub mod room;
+pub mod rtc;
+
+#[cfg(test)]
+mod conn_tests;
+
+pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, serve};
+pub use media::{MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia};
+pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, ServerMsg};
+pub use room::{Hub, HubConfig, Participant, Presence};

@@ -133,19 +133,27 @@ pub struct Seen {
 
 /// Who is in the hearing's call right now (this process's rooms).
 pub fn presence(state: &AppState, hearing_id: &str) -> Seen {
-    let _ = (state, hearing_id);
-    Seen::default()
+    let p = state.call.presence(hearing_id);
+    let peer = |s: Option<signaling::PeerState>| match s {
+        None => Peer::Absent,
+        Some(signaling::PeerState::Joined) => Peer::Joined,
+        Some(signaling::PeerState::Reconnecting) => Peer::Reconnecting,
+        Some(signaling::PeerState::Left) => Peer::Left,
+    };
+    Seen {
+        citizen: peer(p.citizen),
+        officer: peer(p.officer),
+    }
 }
 
 /// Whether both parties are connected to the call right now.
 pub fn both_connected(state: &AppState, hearing_id: &str) -> bool {
-    let _ = (state, hearing_id);
-    false
+    state.call.presence(hearing_id).both_connected()
 }
 
 /// Pushes a `hearing {status, step}` frame to both parties.
 pub fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Option<&str>) {
-    let _ = (state, hearing_id, status, step);
+    state.call.push_hearing(hearing_id, status, step);
 }
 
 /// A join grant (API.md: `{join_token, ws_url, ice_servers}`).
@@ -164,22 +172,40 @@ pub async fn mint_join(
     role: &str,
     participant_id: &str,
 ) -> ApiResult<JoinGrant> {
-    let _ = (state, role, participant_id);
+    let role = signaling::Role::parse(role)
+        .ok_or_else(|| AppError::internal(format!("no call role {role}")))?;
+    let g = crate::call::tokens::mint(state, hearing_id, role, participant_id)?;
     Ok(JoinGrant {
-        join_token: crate::ids::random_token()?,
-        ws_url: format!("/ws/hearings/{hearing_id}"),
-        ice_servers: vec![],
+        join_token: g.join_token,
+        ws_url: g.ws_url,
+        ice_servers: g
+            .ice_servers
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(AppError::internal)?,
     })
 }
 
 /// Ends the call (closes both sockets and the media room) and seals its recordings.
 pub async fn end_call_and_seal(state: &AppState, hearing_id: &str) -> ApiResult<Vec<SealedFile>> {
-    let _ = (state, hearing_id);
-    Ok(vec![])
+    let files = state.call.end_and_collect(state, hearing_id).await?;
+    Ok(files
+        .into_iter()
+        .map(|f| SealedFile {
+            id: f.id,
+            sha256: f.sha256,
+            bytes: f.bytes,
+        })
+        .collect())
 }
 
 /// The hearing's recordings as API.md lists them.
 pub async fn recordings(state: &AppState, hearing_id: &str) -> ApiResult<Vec<Value>> {
-    let _ = (state, hearing_id);
-    Ok(vec![])
+    crate::call::files::listing(state, hearing_id)
+        .await?
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(AppError::internal)
 }

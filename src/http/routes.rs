@@ -23,4 +23,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::hearing::router())
         .merge(crate::booking::router())
         .merge(crate::sms::router())
+        .merge(crate::call::router())
 }

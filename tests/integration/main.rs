@@ -5,6 +5,7 @@ mod audit;
 mod audit_crosscheck;
 mod audit_tamper;
 mod booking;
+mod call;
 mod cli;
 mod hearing;
 mod helpers;

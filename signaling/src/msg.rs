@@ -1,0 +1,345 @@
+//! The signalling messages of API.md (JSON text frames tagged by `type`).
+//!
+//! Owns the wire format only: parsing is strict (unknown types, unknown fields, wrong types and
+//! oversized strings are a [`ParseError`], never a panic) and every string has a length limit.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest frame accepted on the socket (API.md: larger frames close with 1009).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest SDP accepted in an `offer`.
+pub const MAX_SDP_BYTES: usize = 48 * 1024;
+/// Largest ICE candidate string.
+pub const MAX_CANDIDATE_BYTES: usize = 1024;
+/// Largest join token.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+/// Largest `sdpMid` / `usernameFragment`.
+pub const MAX_SHORT_BYTES: usize = 256;
+
+/// The role of a participant in a hearing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Citizen,
+    Officer,
+}
+
+impl Role {
+    /// The other party of a two-party hearing.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Citizen => Role::Officer,
+            Role::Officer => Role::Citizen,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Citizen => "citizen",
+            Role::Officer => "officer",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "citizen" => Some(Role::Citizen),
+            "officer" => Some(Role::Officer),
+            _ => None,
+        }
+    }
+    pub const ALL: [Role; 2] = [Role::Citizen, Role::Officer];
+}
+
+/// An ICE candidate as browsers serialise `RTCIceCandidate.toJSON()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    pub candidate: String,
+    #[serde(rename = "sdpMid", default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    #[serde(
+        rename = "sdpMLineIndex",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sdp_mline_index: Option<u16>,
+    #[serde(
+        rename = "usernameFragment",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub username_fragment: Option<String>,
+}
+
+/// An ICE server handed to clients (the shape of `RTCIceServer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    Join { token: String },
+    Offer { sdp: String },
+    Candidate(Candidate),
+    // struct variants so that `deny_unknown_fields` applies to them too
+    Leave {},
+    Ping {},
+}
+
+/// The presence states of the other party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerState {
+    Joined,
+    Left,
+    Reconnecting,
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Joined {
+        role: Role,
+        peer_present: bool,
+        ice_servers: Vec<IceServer>,
+    },
+    Answer {
+        sdp: String,
+    },
+    Candidate(Candidate),
+    Peer {
+        state: PeerState,
+    },
+    Hearing {
+        status: String,
+        step: Option<String>,
+    },
+    Pong,
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    pub fn error(code: &str, message: impl Into<String>) -> ServerMsg {
+        ServerMsg::Error {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+    /// The JSON text of this frame.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain types cannot fail; fall back to a fixed error frame anyway.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"encoding failed"}"#.to_owned()
+        })
+    }
+}
+
+/// Why a client frame was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("frame too large ({0} bytes)")]
+    TooLarge(usize),
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("field `{0}` is too long")]
+    FieldTooLong(&'static str),
+}
+
+impl ParseError {
+    /// The stable `code` sent in the `error` frame.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseError::TooLarge(_) => "frame_too_large",
+            ParseError::Malformed(_) => "bad_frame",
+            ParseError::FieldTooLong(_) => "field_too_long",
+        }
+    }
+}
+
+fn check_len(s: &str, max: usize, field: &'static str) -> Result<(), ParseError> {
+    if s.len() > max {
+        Err(ParseError::FieldTooLong(field))
+    } else {
+        Ok(())
+    }
+}
+
+impl ClientMsg {
+    /// Parses one text frame strictly.
+    pub fn parse(text: &str) -> Result<ClientMsg, ParseError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(ParseError::TooLarge(text.len()));
+        }
+        let msg: ClientMsg = serde_json::from_str(text).map_err(|e| {
+            let mut s = e.to_string();
+            s.truncate(200);
+            ParseError::Malformed(s)
+        })?;
+        msg.validate()?;
+        Ok(msg)
+    }
+
+    fn validate(&self) -> Result<(), ParseError> {
+        match self {
+            ClientMsg::Join { token } => check_len(token, MAX_TOKEN_BYTES, "token"),
+            ClientMsg::Offer { sdp } => {
+                check_len(sdp, MAX_SDP_BYTES, "sdp")?;
+                if sdp.trim().is_empty() {
+                    return Err(ParseError::Malformed("empty sdp".into()));
+                }
+                Ok(())
+            }
+            ClientMsg::Candidate(c) => {
+                check_len(&c.candidate, MAX_CANDIDATE_BYTES, "candidate")?;
+                if let Some(m) = &c.sdp_mid {
+                    check_len(m, MAX_SHORT_BYTES, "sdpMid")?;
+                }
+                if let Some(u) = &c.username_fragment {
+                    check_len(u, MAX_SHORT_BYTES, "usernameFragment")?;
+                }
+                Ok(())
+            }
+            ClientMsg::Leave {} | ClientMsg::Ping {} => Ok(()),
+        }
+    }
+
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::Offer { .. } => "offer",
+            ClientMsg::Candidate(_) => "candidate",
+            ClientMsg::Leave {} => "leave",
+            ClientMsg::Ping {} => "ping",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_client_frame() {
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"join","token":"abc"}"#),
+            Ok(ClientMsg::Join {
+                token: "abc".into()
+            })
+        );
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"offer","sdp":"v=0"}"#),
+            Ok(ClientMsg::Offer { sdp: "v=0".into() })
+        );
+        let c = ClientMsg::parse(
+            r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host","sdpMid":"0","sdpMLineIndex":0}"#,
+        )
+        .unwrap();
+        match c {
+            ClientMsg::Candidate(c) => {
+                assert_eq!(c.sdp_mid.as_deref(), Some("0"));
+                assert_eq!(c.sdp_mline_index, Some(0));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"leave"}"#),
+            Ok(ClientMsg::Leave {})
+        );
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"ping"}"#),
+            Ok(ClientMsg::Ping {})
+        );
+        // browsers' toJSON() shape, with a null sdpMid
+        assert!(ClientMsg::parse(
+            r#"{"type":"candidate","candidate":"","sdpMid":null,"sdpMLineIndex":null,"usernameFragment":"x"}"#
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_frames_without_panicking() {
+        for bad in [
+            "",
+            "null",
+            "[]",
+            "{}",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"join"}"#,
+            r#"{"type":"join","token":5}"#,
+            r#"{"type":"join","token":"a","extra":1}"#,
+            r#"{"type":"ping","x":1}"#,
+            r#"{"type":"offer","sdp":"  "}"#,
+            r#"{"type":"candidate","candidate":"x","sdpMLineIndex":-1}"#,
+            "{\"type\":\"join\",\"token\":\"\u{0}\"",
+            "\u{feff}garbage",
+        ] {
+            assert!(ClientMsg::parse(bad).is_err(), "accepted {bad:?}");
+        }
+        let big = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_SDP_BYTES + 1)
+        );
+        assert_eq!(ClientMsg::parse(&big), Err(ParseError::FieldTooLong("sdp")));
+        let huge = "x".repeat(MAX_FRAME_BYTES + 1);
+        assert!(matches!(
+            ClientMsg::parse(&huge),
+            Err(ParseError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        let j = ServerMsg::Joined {
+            role: Role::Citizen,
+            peer_present: false,
+            ice_servers: vec![IceServer {
+                urls: vec!["stun:x".into()],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(
+            j.to_json(),
+            r#"{"type":"joined","role":"citizen","peer_present":false,"ice_servers":[{"urls":["stun:x"]}]}"#
+        );
+        assert_eq!(
+            ServerMsg::Peer {
+                state: PeerState::Reconnecting
+            }
+            .to_json(),
+            r#"{"type":"peer","state":"reconnecting"}"#
+        );
+        assert_eq!(ServerMsg::Pong.to_json(), r#"{"type":"pong"}"#);
+        assert_eq!(
+            ServerMsg::Hearing {
+                status: "in_call".into(),
+                step: Some("identity".into())
+            }
+            .to_json(),
+            r#"{"type":"hearing","status":"in_call","step":"identity"}"#
+        );
+        assert_eq!(
+            ServerMsg::error("bad_frame", "x").to_json(),
+            r#"{"type":"error","code":"bad_frame","message":"x"}"#
+        );
+        let c = ServerMsg::Candidate(Candidate {
+            candidate: "candidate:1".into(),
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(0),
+            username_fragment: None,
+        });
+        assert_eq!(
+            c.to_json(),
+            r#"{"type":"candidate","candidate":"candidate:1","sdpMid":"0","sdpMLineIndex":0}"#
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Rooms and presence: which participant of which hearing is connected, reconnecting or gone.
+//!
+//! Owns the per-hearing room registry ([`Hub`]): attaching a verified connection (a second
+//! connection of the same participant replaces the first), detaching (leave vs drop), the grace
+//! period of a drop, `peer` notifications to the other party, `hearing` pushes, and the lifetime
+//! of the hearing's media room. It does not verify tokens (the server does) and does no I/O
+//! besides queueing frames to connections.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::media::{MediaEngine, MediaEvent, MediaRoom};
+use crate::msg::{IceServer, PeerState, Role, ServerMsg};
+
+/// Limits and timers of the signalling layer.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The first frame must be `join` within this time.
+    pub join_timeout: Duration,
+    /// The server sends a WebSocket ping this often.
+    pub ping_interval: Duration,
+    /// A connection with no inbound frame for this long is dead.
+    pub idle_timeout: Duration,
+    /// How long a dropped participant may come back before the other party sees `left`.
+    pub grace: Duration,
+    /// Token-bucket rate limit per connection: frames per second and burst.
+    pub rate_per_sec: f64,
+    pub rate_burst: f64,
+    /// Bad frames (malformed, unknown, over the rate) tolerated before the socket is closed.
+    pub max_abuse: u32,
+    /// Frames queued to one connection before it is considered too slow and closed.
+    pub outbound_queue: usize,
+    /// A send to the socket that takes longer than this drops the connection.
+    pub send_timeout: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            join_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(15),
+            grace: Duration::from_secs(120),
+            rate_per_sec: 20.0,
+            rate_burst: 60.0,
+            max_abuse: 10,
+            outbound_queue: 256,
+            send_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A participant whose join token the server has verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub hearing_id: String,
+    pub role: Role,
+    pub participant_id: String,
+}
+
+/// What the room queues to a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    Msg(ServerMsg),
+    /// Close the socket with this code and reason (e.g. replaced by a newer connection).
+    Close(u16, String),
+}
+
+/// Close codes used by the server (4000-4999 are application codes).
+pub mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const REPLACED: u16 = 4001;
+    pub const UNAUTHORIZED: u16 = 4003;
+    pub const JOIN_TIMEOUT: u16 = 4008;
+    pub const HEARING_CLOSED: u16 = 4009;
+}
+
+#[derive(Debug)]
+enum Slot {
+    Empty,
+    Connected {
+        conn: u64,
+        tx: mpsc::Sender<Outbound>,
+    },
+    Reconnecting {
+        conn: u64,
+    },
+    Left,
+}
+
+impl Slot {
+    fn is_present(&self) -> bool {
+        matches!(self, Slot::Connected { .. })
+    }
+    fn is_gone(&self) -> bool {
+        matches!(self, Slot::Empty | Slot::Left)
+    }
+}
+
+struct Room {
+    citizen: Slot,
+    officer: Slot,
+    media: Option<Arc<dyn MediaRoom>>,
+}
+
+impl Room {
+    fn slot(&mut self, role: Role) -> &mut Slot {
+        match role {
+            Role::Citizen => &mut self.citizen,
+            Role::Officer => &mut self.officer,
+        }
+    }
+    fn slot_ref(&self, role: Role) -> &Slot {
+        match role {
+            Role::Citizen => &self.citizen,
+            Role::Officer => &self.officer,
+        }
+    }
+    fn send(&self, role: Role, msg: ServerMsg) {
+        if let Slot::Connected { tx, .. } = self.slot_ref(role) {
+            // A full queue means a stuck client: tell it to go (best effort).
+            if tx.try_send(Outbound::Msg(msg)).is_err() {
+                let _ = tx.try_send(Outbound::Close(close_code::POLICY, "too slow".into()));
+            }
+        }
+    }
+}
+
+/// The presence of both parties of a hearing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence {
+    pub citizen: Option<PeerState>,
+    pub officer: Option<PeerState>,
+}
+
+impl Presence {
+    /// Both parties have a live signalling connection.
+    pub fn both_connected(&self) -> bool {
+        self.citizen == Some(PeerState::Joined) && self.officer == Some(PeerState::Joined)
+    }
+}
+
+/// A successful attach.
+pub struct Attached {
+    pub conn: u64,
+    pub peer_present: bool,
+    pub rx: mpsc::Receiver<Outbound>,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detach {
+    /// The participant sent `leave`.
+    Leave,
+    /// The socket closed or died without `leave`.
+    Drop,
+}
+
+/// The registry of rooms (one per hearing with someone connected or reconnecting).
+pub struct Hub {
+    pub config: HubConfig,
+    media: Arc<dyn MediaEngine>,
+    rooms: Mutex<HashMap<String, Room>>,
+    next_conn: std::sync::atomic::AtomicU64,
+    me: Weak<Hub>,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig, media: Arc<dyn MediaEngine>) -> Arc<Hub> {
+        Arc::new_cyclic(|me| Hub {
+            config,
+            media,
+            rooms: Mutex::new(HashMap::new()),
+            next_conn: std::sync::atomic::AtomicU64::new(1),
+            me: me.clone(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
+        // A poisoned lock only means another thread panicked mid-update; the map is still usable.
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Attaches a verified participant's new connection; a previous connection of the same
+    /// participant is told it was replaced and closed.
+    pub fn attach(&self, p: &Participant) -> Attached {
+        let conn = self
+            .next_conn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.config.outbound_queue.max(4));
+        let mut rooms = self.lock();
+        let room = rooms.entry(p.hearing_id.clone()).or_insert_with(|| Room {
+            citizen: Slot::Empty,
+            officer: Slot::Empty,
+            media: None,
+        });
+        let old = std::mem::replace(room.slot(p.role), Slot::Connected { conn, tx });
+        let was_present = match old {
+            Slot::Connected { tx: old_tx, .. } => {
+                let _ = old_tx.try_send(Outbound::Msg(ServerMsg::error(
+                    "replaced",
+                    "another connection of the same participant took over",
+                )));
+                let _ = old_tx.try_send(Outbound::Close(
+                    close_code::REPLACED,
+                    "replaced by a new connection".into(),
+                ));
+                true
+            }
+            _ => false,
+        };
+        if !was_present {
+            room.send(
+                p.role.other(),
+                ServerMsg::Peer {
+                    state: PeerState::Joined,
+                },
+            );
+        }
+        let peer_present = room.slot_ref(p.role.other()).is_present();
+        metrics_gauge(&rooms);
+        Attached {
+            conn,
+            peer_present,
+            rx,
+        }
+    }
+
+    /// Detaches a connection (no-op when it was already replaced).
+    pub fn detach(&self, p: &Participant, conn: u64, how: Detach) {
+        let mut to_remove: Option<Arc<dyn MediaRoom>> = None;
+        let mut to_close: Option<Arc<dyn MediaRoom>> = None;
+        {
+            let mut rooms = self.lock();
+            let Some(room) = rooms.get_mut(&p.hearing_id) else {
+                return;
+            };
+            let current =
+                matches!(room.slot_ref(p.role), Slot::Connected { conn: c, .. } if *c == conn);
+            if !current {
+                return;
+            }
+            match how {
+                Detach::Leave => {
+                    *room.slot(p.role) = Slot::Left;
+                    room.send(
+                        p.role.other(),
+                        ServerMsg::Peer {
+                            state: PeerState::Left,
+                        },
+                    );
+                    to_remove = room.media.clone();
+                }
+                Detach::Drop => {
+                    *room.slot(p.role) = Slot::Reconnecting { conn };
+                    room.send(
+                        p.role.other(),
+                        ServerMsg::Peer {
+                            state: PeerState::Reconnecting,
+                        },
+                    );
+                    self.schedule_grace(p.clone(), conn);
+                }
+            }
+            if room.citizen.is_gone()
+                && room.officer.is_gone()
+                && let Some(room) = rooms.remove(&p.hearing_id)
+            {
+                to_close = room.media;
+                to_remove = None;
+            }
+            metrics_gauge(&rooms);
+        }
+        spawn_media(to_remove, to_close, p.role);
+    }
+
+    fn schedule_grace(&self, p: Participant, conn: u64) {
+        let Some(me) = self.me.upgrade() else { return };
+        let grace = self.config.grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            me.expire(&p, conn);
+        });
+    }
+
+    /// The grace period of a drop ran out: the participant is gone.
+    fn expire(&self, p: &Participant, conn: u64) {
+        let mut to_remove;
+        let mut to_close = None;
+        {
+            let mut rooms = self.lock();
+            let Some(room) = rooms.get_mut(&p.hearing_id) else {
+                return;
+            };
+            if !matches!(room.slot_ref(p.role), Slot::Reconnecting { conn: c } if *c == conn) {
+                return;
+            }
+            *room.slot(p.role) = Slot::Left;
+            room.send(
+                p.role.other(),
+                ServerMsg::Peer {
+                    state: PeerState::Left,
+                },
+            );
+            to_remove = room.media.clone();
+            if room.citizen.is_gone()
+                && room.officer.is_gone()
+                && let Some(room) = rooms.remove(&p.hearing_id)
+            {
+                to_close = room.media;
+                to_remove = None;
+            }
+            metrics_gauge(&rooms);
+        }
+        spawn_media(to_remove, to_close, p.role);
+    }
+
+    /// The media room of a hearing, opened on first use. `None` when the room is gone.
+    pub fn media(&self, hearing_id: &str) -> Option<Arc<dyn MediaRoom>> {
+        let mut rooms = self.lock();
+        let room = rooms.get_mut(hearing_id)?;
+        if let Some(m) = &room.media {
+            return Some(m.clone());
+        }
+        let me = self.me.clone();
+        let hid = hearing_id.to_owned();
+        let sink = Arc::new(move |role: Role, ev: MediaEvent| {
+            if let Some(hub) = me.upgrade() {
+                hub.media_event(&hid, role, ev);
+            }
+        });
+        let m = self.media.open_room(hearing_id, sink);
+        room.media = Some(m.clone());
+        Some(m)
+    }
+
+    fn media_event(&self, hearing_id: &str, role: Role, ev: MediaEvent) {
+        if let MediaEvent::LocalCandidate(c) = ev {
+            let rooms = self.lock();
+            if let Some(room) = rooms.get(hearing_id) {
+                room.send(role, ServerMsg::Candidate(c));
+            }
+        }
+    }
+
+    /// Pushes a `hearing` frame to every connected party (the hearing module calls this on
+    /// every accepted step). Returns how many connections it was queued to.
+    pub fn push_hearing(&self, hearing_id: &str, status: &str, step: Option<&str>) -> usize {
+        let rooms = self.lock();
+        let Some(room) = rooms.get(hearing_id) else {
+            return 0;
+        };
+        let msg = ServerMsg::Hearing {
+            status: status.to_owned(),
+            step: step.map(str::to_owned),
+        };
+        let mut n = 0;
+        for role in Role::ALL {
+            if room.slot_ref(role).is_present() {
+                room.send(role, msg.clone());
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Presence of both parties (`None`: never joined in this room's lifetime).
+    pub fn presence(&self, hearing_id: &str) -> Presence {
+        let rooms = self.lock();
+        let state = |s: &Slot| match s {
+            Slot::Empty => None,
+            Slot::Connected { .. } => Some(PeerState::Joined),
+            Slot::Reconnecting { .. } => Some(PeerState::Reconnecting),
+            Slot::Left => Some(PeerState::Left),
+        };
+        match rooms.get(hearing_id) {
+            Some(r) => Presence {
+                citizen: state(&r.citizen),
+                officer: state(&r.officer),
+            },
+            None => Presence {
+                citizen: None,
+                officer: None,
+            },
+        }
+    }
+
+    /// The hearing ended: both sockets are closed and the media room (recordings) is closed.
+    /// Await it to know the recordings are finalised.
+    pub async fn end_hearing(&self, hearing_id: &str) {
+        let media = {
+            let mut rooms = self.lock();
+            let Some(room) = rooms.remove(hearing_id) else {
+                return;
+            };
+            for role in Role::ALL {
+                if let Slot::Connected { tx, .. } = room.slot_ref(role) {
+                    let _ = tx.try_send(Outbound::Close(
+                        close_code::HEARING_CLOSED,
+                        "the hearing is closed".into(),
+                    ));
+                }
+            }
+            metrics_gauge(&rooms);
+            room.media
+        };
+        if let Some(m) = media {
+            m.close().await;
+        }
+    }
+
+    /// Number of rooms alive (for tests and metrics).
+    pub fn room_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// ICE servers are minted by the server per join; the hub just carries them through.
+    pub fn joined_frame(role: Role, peer_present: bool, ice_servers: Vec<IceServer>) -> ServerMsg {
+        ServerMsg::Joined {
+            role,
+            peer_present,
+            ice_servers,
+        }
+    }
+}
+
+fn metrics_gauge(rooms: &HashMap<String, Room>) {
+    metrics::gauge!("signaling_rooms").set(rooms.len() as f64);
+}
+
+fn spawn_media(remove: Option<Arc<dyn MediaRoom>>, close: Option<Arc<dyn MediaRoom>>, role: Role) {
+    if let Some(m) = remove {
+        tokio::spawn(async move { m.remove(role).await });
+    }
+    if let Some(m) = close {
+        tokio::spawn(async move { m.close().await });
+    }
+}

@@ -1,0 +1,412 @@
+//! The media engine over the `webrtc` crate (pinned `=0.17.2`, see docs/architecture.md).
+//!
+//! Owns the server-side peer connections: one per participant, each pre-loaded with send tracks
+//! (Opus + VP8) that carry the *other* party's media, so the call needs no renegotiation when the
+//! other party arrives or comes back. Incoming RTP is forwarded to those tracks (sequence numbers
+//! and timestamps kept continuous across reconnects) and handed to the recorder; PLI/FIR from a
+//! receiver are relayed to the sender; a keyframe is requested when a receiver connects.
+
+mod peer;
+mod record;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use webrtc::api::API;
+use webrtc::api::APIBuilder;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine as WMediaEngine};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::ice::udp_network::{EphemeralUDP, UDPNetwork};
+use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
+use webrtc::interceptor::registry::Registry;
+use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtp_transceiver::RTCPFeedback;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
+};
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+
+use crate::media::{MediaEngine, MediaError, MediaEventSink, MediaRoom};
+use crate::msg::{Candidate, Role};
+
+pub use record::FinishedSegment;
+
+/// Unix time in microseconds, from the server's injectable clock.
+pub type ClockFn = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Network and recording settings of the media engine.
+#[derive(Clone)]
+pub struct RtcConfig {
+    /// UDP port range for ICE host candidates (0, 0: any port).
+    pub udp_port_min: u16,
+    pub udp_port_max: u16,
+    /// Public addresses to announce instead of the host's (1:1 NAT).
+    pub nat_1to1_ips: Vec<String>,
+    /// Offer loopback candidates (tests on one machine).
+    pub include_loopback: bool,
+    /// Only gather candidates on these local addresses (empty: all).
+    pub bind_ips: Vec<IpAddr>,
+    /// Where recordings go (`None`: no recording).
+    pub recordings_dir: Option<PathBuf>,
+    pub clock: ClockFn,
+}
+
+impl std::fmt::Debug for RtcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtcConfig")
+            .field("udp_port_min", &self.udp_port_min)
+            .field("udp_port_max", &self.udp_port_max)
+            .field("nat_1to1_ips", &self.nat_1to1_ips)
+            .field("include_loopback", &self.include_loopback)
+            .field("bind_ips", &self.bind_ips)
+            .field("recordings_dir", &self.recordings_dir)
+            .finish()
+    }
+}
+
+pub(crate) struct Shared {
+    pub api: API,
+    pub cfg: RtcConfig,
+    pub finished: mpsc::UnboundedSender<FinishedSegment>,
+    pub live_peers: AtomicU64,
+    pub segment_seq: AtomicU64,
+    /// Segments reported on `finished` so far.
+    pub finished_count: AtomicU64,
+}
+
+/// The `webrtc`-crate media engine.
+pub struct RtcEngine {
+    shared: Arc<Shared>,
+}
+
+fn codecs() -> [(RTCRtpCodecParameters, RTPCodecType); 2] {
+    let fb = |t: &str, p: &str| RTCPFeedback {
+        typ: t.to_owned(),
+        parameter: p.to_owned(),
+    };
+    [
+        (
+            RTCRtpCodecParameters {
+                capability: opus_cap(),
+                payload_type: 111,
+                ..Default::default()
+            },
+            RTPCodecType::Audio,
+        ),
+        (
+            RTCRtpCodecParameters {
+                capability: RTCRtpCodecCapability {
+                    rtcp_feedback: vec![
+                        fb("goog-remb", ""),
+                        fb("ccm", "fir"),
+                        fb("nack", ""),
+                        fb("nack", "pli"),
+                    ],
+                    ..vp8_cap()
+                },
+                payload_type: 96,
+                ..Default::default()
+            },
+            RTPCodecType::Video,
+        ),
+    ]
+}
+
+pub(crate) fn opus_cap() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+pub(crate) fn vp8_cap() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Builds a `webrtc` API object with only VP8 and Opus and the default interceptors.
+pub fn build_api(cfg: &RtcConfig) -> Result<API, MediaError> {
+    let merr = |e: webrtc::Error| MediaError::new("media_init", e.to_string());
+    let mut m = WMediaEngine::default();
+    for (c, kind) in codecs() {
+        m.register_codec(c, kind).map_err(merr)?;
+    }
+    let registry = register_default_interceptors(Registry::new(), &mut m).map_err(merr)?;
+    let mut s = SettingEngine::default();
+    if cfg.udp_port_min != 0 || cfg.udp_port_max != 0 {
+        let eph = EphemeralUDP::new(cfg.udp_port_min, cfg.udp_port_max)
+            .map_err(|e| MediaError::new("media_init", e.to_string()))?;
+        s.set_udp_network(UDPNetwork::Ephemeral(eph));
+    }
+    if !cfg.nat_1to1_ips.is_empty() {
+        s.set_nat_1to1_ips(cfg.nat_1to1_ips.clone(), RTCIceCandidateType::Host);
+    }
+    s.set_include_loopback_candidate(cfg.include_loopback);
+    s.set_network_types(vec![NetworkType::Udp4, NetworkType::Udp6]);
+    if !cfg.bind_ips.is_empty() {
+        let ips = cfg.bind_ips.clone();
+        s.set_ip_filter(Box::new(move |ip| ips.contains(&ip)));
+    }
+    s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
+    Ok(APIBuilder::new()
+        .with_media_engine(m)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(s)
+        .build())
+}
+
+impl RtcEngine {
+    /// The engine and the stream of finished (finalised) recording segments.
+    pub fn new(
+        cfg: RtcConfig,
+    ) -> Result<(RtcEngine, mpsc::UnboundedReceiver<FinishedSegment>), MediaError> {
+        let api = build_api(&cfg)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok((
+            RtcEngine {
+                shared: Arc::new(Shared {
+                    api,
+                    cfg,
+                    finished: tx,
+                    live_peers: AtomicU64::new(0),
+                    segment_seq: AtomicU64::new(0),
+                    finished_count: AtomicU64::new(0),
+                }),
+            },
+            rx,
+        ))
+    }
+
+    /// Server-side peer connections currently open (for tests and metrics).
+    pub fn live_peers(&self) -> u64 {
+        self.shared.live_peers.load(Ordering::Relaxed)
+    }
+
+    /// Segments finalised and sent on the `finished` channel so far (a barrier for callers
+    /// that must wait until the consumer has seen them).
+    pub fn segments_finished(&self) -> u64 {
+        self.shared.finished_count.load(Ordering::Acquire)
+    }
+}
+
+impl MediaEngine for RtcEngine {
+    fn open_room(&self, hearing_id: &str, events: MediaEventSink) -> Arc<dyn MediaRoom> {
+        let now = (self.shared.cfg.clock)();
+        let n = self.shared.segment_seq.fetch_add(1, Ordering::Relaxed);
+        let segment = format!("seg-{}-{n}", now / 1000);
+        RtcRoom::new(self.shared.clone(), hearing_id, segment, events)
+    }
+}
+
+/// The continuity state of one forwarded source (seq/ts rewriting across reconnects).
+#[derive(Default)]
+pub(crate) struct Continuity {
+    pub src: Option<u32>,
+    pub seq_off: u16,
+    pub ts_off: u32,
+    pub last_seq: Option<u16>,
+    pub last_ts: u32,
+}
+
+impl Continuity {
+    /// Maps an incoming (ssrc, seq, ts) to outgoing (seq, ts).
+    pub fn map(&mut self, ssrc: u32, seq: u16, ts: u32, ts_gap: u32) -> (u16, u32) {
+        if self.src != Some(ssrc) {
+            if let Some(last) = self.last_seq {
+                self.seq_off = last.wrapping_add(1).wrapping_sub(seq);
+                self.ts_off = self.last_ts.wrapping_add(ts_gap).wrapping_sub(ts);
+            }
+            self.src = Some(ssrc);
+        }
+        let out = (seq.wrapping_add(self.seq_off), ts.wrapping_add(self.ts_off));
+        let newer = self.last_seq.is_none_or(|l| out.0.wrapping_sub(l) < 0x8000);
+        if newer {
+            self.last_seq = Some(out.0);
+            self.last_ts = out.1;
+        }
+        out
+    }
+}
+
+/// The tracks that carry one role's media to the other role.
+pub(crate) struct Source {
+    pub audio: Arc<TrackLocalStaticRTP>,
+    pub video: Arc<TrackLocalStaticRTP>,
+    pub audio_map: std::sync::Mutex<Continuity>,
+    pub video_map: std::sync::Mutex<Continuity>,
+    /// SSRC of the role's current upstream video (0: none yet).
+    pub video_ssrc: AtomicU32,
+}
+
+impl Source {
+    fn new(role: Role) -> Source {
+        let stream = format!("{}-stream", role.as_str());
+        Source {
+            audio: Arc::new(TrackLocalStaticRTP::new(
+                opus_cap(),
+                format!("{}-audio", role.as_str()),
+                stream.clone(),
+            )),
+            video: Arc::new(TrackLocalStaticRTP::new(
+                vp8_cap(),
+                format!("{}-video", role.as_str()),
+                stream,
+            )),
+            audio_map: Default::default(),
+            video_map: Default::default(),
+            video_ssrc: AtomicU32::new(0),
+        }
+    }
+}
+
+/// One hearing's media: two sources, up to two peers, one recording segment.
+pub struct RtcRoom {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) hearing_id: String,
+    pub(crate) segment: String,
+    pub(crate) events: MediaEventSink,
+    pub(crate) sources: [Arc<Source>; 2],
+    pub(crate) peers: tokio::sync::Mutex<[Option<peer::Peer>; 2]>,
+    pub(crate) early: std::sync::Mutex<[Vec<(u64, Candidate)>; 2]>,
+    pub(crate) current_conn: [AtomicU64; 2],
+    pub(crate) closed: AtomicBool,
+    pub(crate) recorder: Arc<record::SegmentRecorder>,
+    pub(crate) me: Weak<RtcRoom>,
+}
+
+pub(crate) fn idx(role: Role) -> usize {
+    match role {
+        Role::Citizen => 0,
+        Role::Officer => 1,
+    }
+}
+
+impl RtcRoom {
+    fn new(
+        shared: Arc<Shared>,
+        hearing_id: &str,
+        segment: String,
+        events: MediaEventSink,
+    ) -> Arc<RtcRoom> {
+        let recorder = Arc::new(record::SegmentRecorder::new(&shared, hearing_id, &segment));
+        Arc::new_cyclic(|me| RtcRoom {
+            hearing_id: hearing_id.to_owned(),
+            segment,
+            events,
+            sources: [
+                Arc::new(Source::new(Role::Citizen)),
+                Arc::new(Source::new(Role::Officer)),
+            ],
+            peers: tokio::sync::Mutex::new([None, None]),
+            early: std::sync::Mutex::new([Vec::new(), Vec::new()]),
+            current_conn: [AtomicU64::new(0), AtomicU64::new(0)],
+            closed: AtomicBool::new(false),
+            recorder,
+            shared,
+            me: me.clone(),
+        })
+    }
+
+    pub(crate) fn clone_parts(&self, role: Role) -> peer::Parts {
+        peer::Parts {
+            shared: self.shared.clone(),
+            source: self.sources[idx(role)].clone(),
+            recorder: self.recorder.clone(),
+            me: self.me.clone(),
+        }
+    }
+
+    /// Asks `source`'s peer for a keyframe (a receiver joined, or relayed PLI/FIR).
+    pub(crate) async fn request_keyframe(&self, source: Role) {
+        let ssrc = self.sources[idx(source)].video_ssrc.load(Ordering::Relaxed);
+        if ssrc == 0 {
+            return;
+        }
+        let pc = {
+            let peers = self.peers.lock().await;
+            peers[idx(source)].as_ref().map(|p| p.pc.clone())
+        };
+        if let Some(pc) = pc {
+            let pli = PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: ssrc,
+            };
+            if pc.write_rtcp(&[Box::new(pli)]).await.is_ok() {
+                metrics::counter!("media_keyframe_requests_total").increment(1);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl MediaRoom for RtcRoom {
+    async fn offer(
+        &self,
+        role: Role,
+        participant_id: &str,
+        conn_seq: u64,
+        sdp: String,
+    ) -> Result<String, MediaError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(MediaError::new("room_closed", "the call is over"));
+        }
+        peer::offer(self, role, participant_id, conn_seq, sdp).await
+    }
+
+    async fn candidate(
+        &self,
+        role: Role,
+        conn_seq: u64,
+        candidate: Candidate,
+    ) -> Result<(), MediaError> {
+        peer::candidate(self, role, conn_seq, candidate).await
+    }
+
+    async fn remove(&self, role: Role) {
+        let old = self.peers.lock().await[idx(role)].take();
+        if let Some(p) = old {
+            p.close(&self.shared).await;
+        }
+    }
+
+    async fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let olds: Vec<_> = self
+            .peers
+            .lock()
+            .await
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for p in olds {
+            p.close(&self.shared).await;
+        }
+        self.recorder
+            .finish(&self.shared, &self.hearing_id, &self.segment)
+            .await;
+    }
+}
+
+impl Drop for RtcRoom {
+    fn drop(&mut self) {
+        if !self.closed.load(Ordering::Acquire) {
+            tracing::warn!(hearing_id = %self.hearing_id, "media room dropped without close");
+        }
+    }
+}

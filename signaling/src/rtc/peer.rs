@@ -1,0 +1,343 @@
+//! One participant's server-side peer connection: offer/answer, trickle ICE, forwarding of its
+//! incoming tracks to the other party's send tracks and to the recorder, PLI/FIR relay.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use webrtc::ice_transport::ice_candidate::{RTCIceCandidate, RTCIceCandidateInit};
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtcp::sender_report::SenderReport as RtcpSr;
+use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
+use webrtc::rtp_transceiver::rtp_receiver::RTCRtpReceiver;
+use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
+use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
+use webrtc::track::track_remote::TrackRemote;
+
+use super::{RtcRoom, Shared, Source, idx};
+use crate::media::{MediaError, MediaEvent};
+use crate::msg::{Candidate, Role};
+
+pub(crate) struct Peer {
+    pub conn_seq: u64,
+    pub pc: Arc<RTCPeerConnection>,
+}
+
+impl Peer {
+    pub async fn close(self, shared: &Shared) {
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(error = %e, "peer connection close");
+        }
+        shared.live_peers.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("media_peers").decrement(1.0);
+    }
+}
+
+fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
+    move |e| MediaError::new(code, e.to_string())
+}
+
+fn to_init(c: Candidate) -> RTCIceCandidateInit {
+    RTCIceCandidateInit {
+        candidate: c.candidate,
+        sdp_mid: c.sdp_mid,
+        sdp_mline_index: c.sdp_mline_index,
+        username_fragment: c.username_fragment,
+    }
+}
+
+pub(crate) async fn offer(
+    room: &RtcRoom,
+    role: Role,
+    participant_id: &str,
+    conn_seq: u64,
+    sdp: String,
+) -> Result<String, MediaError> {
+    let offer = RTCSessionDescription::offer(sdp).map_err(merr("bad_sdp"))?;
+    let i = idx(role);
+    let mut peers = room.peers.lock().await;
+    let pc = match &peers[i] {
+        Some(p) if p.conn_seq == conn_seq => p.pc.clone(),
+        _ => {
+            if let Some(old) = peers[i].take() {
+                old.close(&room.shared).await;
+            }
+            room.current_conn[i].store(conn_seq, Ordering::Release);
+            let pc = new_pc(room, role, participant_id, conn_seq).await?;
+            peers[i] = Some(Peer {
+                conn_seq,
+                pc: pc.clone(),
+            });
+            pc
+        }
+    };
+    drop(peers);
+    pc.set_remote_description(offer)
+        .await
+        .map_err(merr("bad_sdp"))?;
+    let answer = pc.create_answer(None).await.map_err(merr("media_error"))?;
+    pc.set_local_description(answer)
+        .await
+        .map_err(merr("media_error"))?;
+    let early: Vec<Candidate> = {
+        let mut e = room.early.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut e[i])
+            .into_iter()
+            .filter(|(s, _)| *s == conn_seq)
+            .map(|(_, c)| c)
+            .collect()
+    };
+    for c in early {
+        if let Err(e) = pc.add_ice_candidate(to_init(c)).await {
+            tracing::debug!(error = %e, "early candidate refused");
+        }
+    }
+    let local = pc
+        .local_description()
+        .await
+        .ok_or_else(|| MediaError::new("media_error", "no local description"))?;
+    Ok(local.sdp)
+}
+
+pub(crate) async fn candidate(
+    room: &RtcRoom,
+    role: Role,
+    conn_seq: u64,
+    c: Candidate,
+) -> Result<(), MediaError> {
+    if c.candidate.is_empty() {
+        return Ok(()); // end of candidates
+    }
+    let i = idx(role);
+    let pc = {
+        let peers = room.peers.lock().await;
+        peers[i]
+            .as_ref()
+            .filter(|p| p.conn_seq == conn_seq)
+            .map(|p| p.pc.clone())
+    };
+    match pc {
+        Some(pc) if pc.remote_description().await.is_some() => pc
+            .add_ice_candidate(to_init(c))
+            .await
+            .map_err(merr("bad_candidate")),
+        _ => {
+            let mut e = room.early.lock().unwrap_or_else(|e| e.into_inner());
+            if e[i].len() < 64 {
+                e[i].push((conn_seq, c));
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn new_pc(
+    room: &RtcRoom,
+    role: Role,
+    participant_id: &str,
+    conn_seq: u64,
+) -> Result<Arc<RTCPeerConnection>, MediaError> {
+    let shared = &room.shared;
+    let pc = Arc::new(
+        shared
+            .api
+            .new_peer_connection(RTCConfiguration::default())
+            .await
+            .map_err(merr("media_error"))?,
+    );
+    shared.live_peers.fetch_add(1, Ordering::Relaxed);
+    metrics::gauge!("media_peers").increment(1.0);
+    // the other party's media, sent to this participant
+    let other = room.sources[idx(role.other())].clone();
+    for (track, video) in [(other.audio.clone(), false), (other.video.clone(), true)] {
+        let t: Arc<dyn TrackLocal + Send + Sync> = track;
+        let sender = match pc.add_track(t).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = pc.close().await;
+                shared.live_peers.fetch_sub(1, Ordering::Relaxed);
+                metrics::gauge!("media_peers").decrement(1.0);
+                return Err(MediaError::new("media_error", e.to_string()));
+            }
+        };
+        tokio::spawn(read_sender_rtcp(
+            sender,
+            video.then(|| (room.me.clone(), role.other())),
+        ));
+    }
+
+    let me = room.me.clone();
+    pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
+        let me = me.clone();
+        Box::pin(async move {
+            let (Some(c), Some(room)) = (c, me.upgrade()) else {
+                return;
+            };
+            if room.current_conn[idx(role)].load(Ordering::Acquire) != conn_seq {
+                return;
+            }
+            if let Ok(init) = c.to_json() {
+                let cand = Candidate {
+                    candidate: init.candidate,
+                    sdp_mid: None,
+                    sdp_mline_index: Some(0),
+                    username_fragment: None,
+                };
+                (room.events)(role, MediaEvent::LocalCandidate(cand));
+            }
+        })
+    }));
+
+    let me = room.me.clone();
+    pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
+        let me = me.clone();
+        Box::pin(async move {
+            let Some(room) = me.upgrade() else { return };
+            if s == RTCPeerConnectionState::Connected {
+                // this participant can now receive: ask the other side for a keyframe
+                room.request_keyframe(role.other()).await;
+            }
+            if room.current_conn[idx(role)].load(Ordering::Acquire) == conn_seq {
+                (room.events)(role, MediaEvent::State(s.to_string()));
+            }
+        })
+    }));
+
+    let me = room.me.clone();
+    let pid = participant_id.to_owned();
+    pc.on_track(Box::new(
+        move |track: Arc<TrackRemote>, receiver: Arc<RTCRtpReceiver>, _| {
+            let me = me.clone();
+            let pid = pid.clone();
+            Box::pin(async move {
+                if let Some(room) = me.upgrade() {
+                    tokio::spawn(forward(room.clone_parts(role), role, pid, track, receiver));
+                }
+            })
+        },
+    ));
+    Ok(pc)
+}
+
+/// What a forwarding task needs (no strong reference to the room itself).
+pub(crate) struct Parts {
+    pub shared: Arc<Shared>,
+    pub source: Arc<Source>,
+    pub recorder: Arc<super::record::SegmentRecorder>,
+    pub me: Weak<RtcRoom>,
+}
+
+async fn forward(
+    parts: Parts,
+    role: Role,
+    pid: String,
+    track: Arc<TrackRemote>,
+    receiver: Arc<RTCRtpReceiver>,
+) {
+    let video = track.kind() == RTPCodecType::Video;
+    let codec = track.codec();
+    let mime = codec.capability.mime_type.to_ascii_lowercase();
+    let codec_name = mime.rsplit('/').next().unwrap_or_default().to_owned();
+    let tap = parts.recorder.open_track(
+        &parts.shared,
+        role,
+        &pid,
+        if video { "video" } else { "audio" },
+        &codec_name,
+        codec.capability.clock_rate,
+        codec.payload_type,
+    );
+    if video {
+        parts
+            .source
+            .video_ssrc
+            .store(track.ssrc(), Ordering::Relaxed);
+    }
+    tokio::spawn(read_receiver_rtcp(
+        receiver,
+        tap.clone(),
+        parts.shared.clone(),
+    ));
+    let (out, map, gap) = if video {
+        (&parts.source.video, &parts.source.video_map, 3000)
+    } else {
+        (&parts.source.audio, &parts.source.audio_map, 960)
+    };
+    if video && let Some(room) = parts.me.upgrade() {
+        room.request_keyframe(role).await;
+    }
+    let mut forwarded = 0u64;
+    while let Ok((mut pkt, _)) = track.read_rtp().await {
+        if let Some(t) = &tap {
+            t.rtp(&pkt, (parts.shared.cfg.clock)());
+        }
+        let (seq, ts) = {
+            let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+            m.map(
+                pkt.header.ssrc,
+                pkt.header.sequence_number,
+                pkt.header.timestamp,
+                gap,
+            )
+        };
+        pkt.header.sequence_number = seq;
+        pkt.header.timestamp = ts;
+        pkt.header.extension = false;
+        pkt.header.extension_profile = 0;
+        pkt.header.extensions.clear();
+        let _ = out.write_rtp(&pkt).await;
+        forwarded += 1;
+    }
+    metrics::counter!("media_forwarded_packets_total").increment(forwarded);
+}
+
+/// Drains RTCP of a send track; PLI/FIR from the receiver are relayed to the source's sender.
+async fn read_sender_rtcp(sender: Arc<RTCRtpSender>, relay: Option<(Weak<RtcRoom>, Role)>) {
+    let mut last_relay: Option<tokio::time::Instant> = None;
+    while let Ok((pkts, _)) = sender.read_rtcp().await {
+        let Some((room, source)) = &relay else {
+            continue;
+        };
+        let wants_key = pkts.iter().any(|p| {
+            let a = p.as_any();
+            a.downcast_ref::<PictureLossIndication>().is_some()
+                || a.downcast_ref::<FullIntraRequest>().is_some()
+        });
+        let due = last_relay.is_none_or(|t| t.elapsed() >= Duration::from_millis(300));
+        if wants_key && due {
+            last_relay = Some(tokio::time::Instant::now());
+            if let Some(room) = room.upgrade() {
+                room.request_keyframe(*source).await;
+                metrics::counter!("media_pli_relayed_total").increment(1);
+            }
+        }
+    }
+}
+
+/// Reads RTCP from a participant's incoming track; sender reports go to the recording.
+async fn read_receiver_rtcp(
+    receiver: Arc<RTCRtpReceiver>,
+    tap: Option<super::record::TrackTap>,
+    shared: Arc<Shared>,
+) {
+    while let Ok((pkts, _)) = receiver.read_rtcp().await {
+        let Some(t) = &tap else { continue };
+        for p in &pkts {
+            if let Some(sr) = p.as_any().downcast_ref::<RtcpSr>() {
+                t.sr(
+                    sr.ssrc,
+                    sr.ntp_time,
+                    sr.rtp_time,
+                    sr.packet_count,
+                    sr.octet_count,
+                    (shared.cfg.clock)(),
+                );
+            }
+        }
+    }
+}

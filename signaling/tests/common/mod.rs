@@ -1,0 +1,282 @@
+//! Test helpers: a Rust WebRTC client (the `webrtc` crate) that sends the committed sample
+//! media and counts what it receives.
+
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use webrtc::api::APIBuilder;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::ice_transport::ice_candidate::{RTCIceCandidate, RTCIceCandidateInit};
+use webrtc::interceptor::registry::Registry;
+use webrtc::media::Sample;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTPCodecType};
+use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+use webrtc::track::track_remote::TrackRemote;
+
+use signaling::Candidate;
+use signaling::rtc::RtcConfig;
+
+/// `tests/data/media` of the workspace (this file is also used by the server's tests).
+pub fn media_dir() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let direct = here.join("tests/data/media");
+    if direct.exists() {
+        direct
+    } else {
+        here.join("../tests/data/media")
+    }
+}
+
+/// The sample media: VP8 frames (30 fps) and Opus packets (20 ms).
+pub struct SampleMedia {
+    pub video: Vec<Bytes>,
+    pub audio: Vec<Bytes>,
+}
+
+pub fn load_media() -> SampleMedia {
+    let ivf = std::fs::read(media_dir().join("video.ivf")).expect("sample video");
+    let ivf = recordings::ivf::parse_ivf(&ivf).expect("sample video parses");
+    let ogg = std::fs::read(media_dir().join("audio.ogg")).expect("sample audio");
+    let pages = recordings::ogg::parse_ogg(&ogg).expect("sample audio parses");
+    SampleMedia {
+        video: ivf
+            .frames
+            .into_iter()
+            .map(|(_, f)| Bytes::from(f))
+            .collect(),
+        audio: pages
+            .into_iter()
+            .skip(2)
+            .filter(|p| !p.packet.is_empty())
+            .map(|p| Bytes::from(p.packet))
+            .collect(),
+    }
+}
+
+pub fn server_config(recordings: Option<PathBuf>) -> RtcConfig {
+    RtcConfig {
+        udp_port_min: 0,
+        udp_port_max: 0,
+        nat_1to1_ips: vec![],
+        include_loopback: true,
+        bind_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        recordings_dir: recordings,
+        clock: Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(0)
+        }),
+    }
+}
+
+/// Counters of what a client received.
+#[derive(Default)]
+pub struct Received {
+    pub audio_packets: AtomicU64,
+    pub video_packets: AtomicU64,
+    pub video_keyframes: AtomicU64,
+}
+
+pub struct Client {
+    pub pc: Arc<RTCPeerConnection>,
+    pub video: Arc<TrackLocalStaticSample>,
+    pub audio: Arc<TrackLocalStaticSample>,
+    pub received: Arc<Received>,
+    pub candidates: mpsc::UnboundedReceiver<Candidate>,
+    pub connected: tokio::sync::watch::Receiver<bool>,
+}
+
+pub async fn client(name: &str) -> Client {
+    let mut m = MediaEngine::default();
+    m.register_default_codecs().unwrap();
+    let registry = register_default_interceptors(Registry::new(), &mut m).unwrap();
+    let mut s = SettingEngine::default();
+    s.set_include_loopback_candidate(true);
+    s.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+    s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
+    let api = APIBuilder::new()
+        .with_media_engine(m)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(s)
+        .build();
+    let pc = Arc::new(
+        api.new_peer_connection(RTCConfiguration::default())
+            .await
+            .unwrap(),
+    );
+    let cap = |mime: &str, rate: u32, ch: u16| RTCRtpCodecCapability {
+        mime_type: mime.to_owned(),
+        clock_rate: rate,
+        channels: ch,
+        ..Default::default()
+    };
+    let video = Arc::new(TrackLocalStaticSample::new(
+        cap(MIME_TYPE_VP8, 90000, 0),
+        format!("{name}-v"),
+        name.to_owned(),
+    ));
+    let audio = Arc::new(TrackLocalStaticSample::new(
+        cap(MIME_TYPE_OPUS, 48000, 2),
+        format!("{name}-a"),
+        name.to_owned(),
+    ));
+    for t in [
+        video.clone() as Arc<dyn TrackLocal + Send + Sync>,
+        audio.clone(),
+    ] {
+        let sender = pc.add_track(t).await.unwrap();
+        tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
+    }
+    let (ctx, candidates) = mpsc::unbounded_channel();
+    pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            if let Some(c) = c
+                && let Ok(j) = c.to_json()
+            {
+                let _ = ctx.send(Candidate {
+                    candidate: j.candidate,
+                    sdp_mid: j.sdp_mid,
+                    sdp_mline_index: j.sdp_mline_index,
+                    username_fragment: None,
+                });
+            }
+        })
+    }));
+    let (wtx, connected) = tokio::sync::watch::channel(false);
+    pc.on_peer_connection_state_change(Box::new(move |s| {
+        let _ = wtx.send(s == RTCPeerConnectionState::Connected);
+        Box::pin(async {})
+    }));
+    let received = Arc::new(Received::default());
+    let r = received.clone();
+    pc.on_track(Box::new(move |track: Arc<TrackRemote>, _, _| {
+        let r = r.clone();
+        Box::pin(async move {
+            tokio::spawn(async move {
+                let video = track.kind() == RTPCodecType::Video;
+                while let Ok((p, _)) = track.read_rtp().await {
+                    if video {
+                        r.video_packets.fetch_add(1, Ordering::Relaxed);
+                        // start of a VP8 frame whose first byte says keyframe
+                        let pl = &p.payload[..];
+                        if let Some((true, off)) = recordings::ivf::vp8_descriptor(pl)
+                            && pl.get(off).is_some_and(|b| b & 1 == 0)
+                        {
+                            r.video_keyframes.fetch_add(1, Ordering::Relaxed);
+                        }
+                    } else {
+                        r.audio_packets.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        })
+    }));
+    Client {
+        pc,
+        video,
+        audio,
+        received,
+        candidates,
+        connected,
+    }
+}
+
+impl Client {
+    pub async fn offer(&self) -> String {
+        let offer = self.pc.create_offer(None).await.unwrap();
+        self.pc.set_local_description(offer).await.unwrap();
+        self.pc.local_description().await.unwrap().sdp
+    }
+
+    pub async fn answer(&self, sdp: String) {
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(sdp).unwrap())
+            .await
+            .unwrap();
+    }
+
+    pub async fn add_candidate(&self, c: Candidate) {
+        self.pc
+            .add_ice_candidate(RTCIceCandidateInit {
+                candidate: c.candidate,
+                sdp_mid: c.sdp_mid,
+                sdp_mline_index: c.sdp_mline_index,
+                username_fragment: c.username_fragment,
+            })
+            .await
+            .unwrap();
+    }
+
+    pub async fn wait_connected(&mut self, within: Duration) {
+        tokio::time::timeout(within, self.connected.wait_for(|c| *c))
+            .await
+            .expect("client did not connect in time")
+            .expect("state channel closed");
+    }
+
+    /// Sends the sample media for `dur` (looping), in real time.
+    pub fn pump(&self, media: Arc<SampleMedia>, dur: Duration) -> tokio::task::JoinHandle<()> {
+        let (video, audio) = (self.video.clone(), self.audio.clone());
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let (mut vi, mut ai, mut t) = (0usize, 0usize, 0u64);
+            while start.elapsed() < dur {
+                tick.tick().await;
+                let a = &media.audio[ai % media.audio.len()];
+                ai += 1;
+                let _ = audio
+                    .write_sample(&Sample {
+                        data: a.clone(),
+                        duration: Duration::from_millis(20),
+                        ..Default::default()
+                    })
+                    .await;
+                // 30 fps video on a 20 ms tick: 3 frames every 5 ticks
+                t += 20;
+                while (vi as u64) * 1000 / 30 < t {
+                    let f = &media.video[vi % media.video.len()];
+                    vi += 1;
+                    let _ = video
+                        .write_sample(&Sample {
+                            data: f.clone(),
+                            duration: Duration::from_millis(33),
+                            ..Default::default()
+                        })
+                        .await;
+                }
+            }
+        })
+    }
+}
+
+/// RSS (kB) and open file descriptors of this process.
+pub fn rss_and_fds() -> (u64, usize) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    (rss, fds)
+}

@@ -1,0 +1,202 @@
+//! Two real WebRTC clients call each other through the server-side peers (no WebSocket here: the
+//! signalling is wired directly to the media room), with recording; and a connect/disconnect soak.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use signaling::media::{MediaEngine, MediaEvent, MediaRoom};
+use signaling::rtc::RtcEngine;
+use signaling::{Candidate, Role};
+use tokio::sync::mpsc;
+
+use common::{Client, client, load_media, rss_and_fds, server_config};
+
+type Routes = [mpsc::UnboundedSender<Candidate>; 2];
+
+fn open(
+    engine: &RtcEngine,
+    hearing: &str,
+) -> (Arc<dyn MediaRoom>, [mpsc::UnboundedReceiver<Candidate>; 2]) {
+    let (c_tx, c_rx) = mpsc::unbounded_channel();
+    let (o_tx, o_rx) = mpsc::unbounded_channel();
+    let routes: Routes = [c_tx, o_tx];
+    let room = engine.open_room(
+        hearing,
+        Arc::new(move |role: Role, ev| {
+            if let MediaEvent::LocalCandidate(c) = ev {
+                let i = if role == Role::Citizen { 0 } else { 1 };
+                let _ = routes[i].send(c);
+            }
+        }),
+    );
+    (room, [c_rx, o_rx])
+}
+
+/// Offer/answer and trickle between a client and the room; returns the candidate pump tasks.
+async fn connect(
+    room: &Arc<dyn MediaRoom>,
+    role: Role,
+    conn: u64,
+    cl: &mut Client,
+    mut server_cands: mpsc::UnboundedReceiver<Candidate>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let offer = cl.offer().await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), room.offer(role, "p", conn, offer))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    cl.answer(answer).await;
+    let mut tasks = Vec::new();
+    let mut client_cands = std::mem::replace(&mut cl.candidates, mpsc::unbounded_channel().1);
+    let r = room.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(c) = client_cands.recv().await {
+            let _ = r.candidate(role, conn, c).await;
+        }
+    }));
+    let pc = cl.pc.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(c) = server_cands.recv().await {
+            let _ = pc
+                .add_ice_candidate(webrtc::ice_transport::ice_candidate::RTCIceCandidateInit {
+                    candidate: c.candidate,
+                    sdp_mid: c.sdp_mid,
+                    sdp_mline_index: c.sdp_mline_index,
+                    username_fragment: None,
+                })
+                .await;
+        }
+    }));
+    tasks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peers_exchange_media_through_the_server_and_it_is_recorded() {
+    let media = Arc::new(load_media());
+    assert!(media.video.len() >= 100 && media.audio.len() >= 150);
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, mut finished) =
+        RtcEngine::new(server_config(Some(dir.path().to_owned()))).unwrap();
+    let (room, [c_rx, o_rx]) = open(&engine, "hearing-1");
+    let mut citizen = client("citizen").await;
+    let mut officer = client("officer").await;
+    let mut tasks = connect(&room, Role::Citizen, 1, &mut citizen, c_rx).await;
+    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
+    citizen.wait_connected(Duration::from_secs(15)).await;
+    officer.wait_connected(Duration::from_secs(15)).await;
+    assert_eq!(engine.live_peers(), 2);
+
+    let p1 = citizen.pump(media.clone(), Duration::from_secs(3));
+    let p2 = officer.pump(media.clone(), Duration::from_secs(3));
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = p1.await;
+        let _ = p2.await;
+    })
+    .await
+    .expect("pumps end");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (name, c) in [("citizen", &citizen), ("officer", &officer)] {
+        let r = &c.received;
+        let (a, v, k) = (
+            r.audio_packets.load(std::sync::atomic::Ordering::Relaxed),
+            r.video_packets.load(std::sync::atomic::Ordering::Relaxed),
+            r.video_keyframes.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        eprintln!("{name} received audio={a} video={v} keyframes={k}");
+        assert!(a > 100, "{name} got {a} audio packets");
+        assert!(v > 60, "{name} got {v} video packets");
+        assert!(k >= 1, "{name} got no keyframe");
+    }
+
+    room.close().await;
+    let seg = tokio::time::timeout(Duration::from_secs(30), finished.recv())
+        .await
+        .expect("segment finished in time")
+        .expect("segment");
+    assert_eq!(engine.live_peers(), 0);
+    let m = seg.result.expect("finalised");
+    assert_eq!(m.hearing_id, "hearing-1");
+    assert!(!m.truncated);
+    assert_eq!(m.tracks.len(), 4, "{:#?}", m.tracks);
+    for t in &m.tracks {
+        assert!(
+            t.packets > 50,
+            "{} {} has {} packets",
+            t.participant,
+            t.kind,
+            t.packets
+        );
+        for f in &t.files {
+            let (sha, bytes) = recordings::hash_file(&seg.dir.join(&f.name)).unwrap();
+            assert_eq!((sha.as_str(), bytes), (f.sha256.as_str(), f.bytes));
+        }
+        let play = &t.files[1];
+        let data = std::fs::read(seg.dir.join(&play.name)).unwrap();
+        if t.kind == "video" {
+            let ivf = recordings::ivf::parse_ivf(&data).expect("ivf parses");
+            assert_eq!((ivf.width, ivf.height), (320, 240));
+            assert!(ivf.frames.len() > 30, "{} frames", ivf.frames.len());
+            assert_eq!(ivf.header_frames as usize, ivf.frames.len());
+        } else {
+            let pages = recordings::ogg::parse_ogg(&data).expect("ogg parses");
+            assert!(pages.len() > 100);
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    let _ = citizen.pc.close().await;
+    let _ = officer.pc.close().await;
+}
+
+async fn one_cycle(engine: &RtcEngine, media: &Arc<common::SampleMedia>, i: usize) {
+    let (room, [c_rx, _o]) = open(engine, &format!("soak-{i}"));
+    let mut cl = client("citizen").await;
+    let tasks = connect(&room, Role::Citizen, 1, &mut cl, c_rx).await;
+    cl.wait_connected(Duration::from_secs(15)).await;
+    let _ = cl.pump(media.clone(), Duration::from_millis(100)).await;
+    let _ = cl.pc.close().await;
+    room.remove(Role::Citizen).await;
+    room.close().await;
+    for t in tasks {
+        t.abort();
+    }
+}
+
+/// Connect/disconnect cycles: peers, tasks and sockets must all go away.
+/// `SOAK_CYCLES=200 cargo test -p signaling --test rtc_call soak -- --nocapture` for the full run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_connect_disconnect_frees_everything() {
+    let cycles: usize = std::env::var("SOAK_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let media = Arc::new(load_media());
+    let (engine, _finished) = RtcEngine::new(server_config(None)).unwrap();
+    let warm = 5.min(cycles);
+    for i in 0..warm {
+        one_cycle(&engine, &media, i).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rss0, fds0) = rss_and_fds();
+    let start = std::time::Instant::now();
+    for i in warm..cycles {
+        one_cycle(&engine, &media, i).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss1, fds1) = rss_and_fds();
+    eprintln!(
+        "soak: {} cycles in {:.1}s; RSS {} kB -> {} kB ({:+} kB); fds {} -> {}",
+        cycles - warm,
+        start.elapsed().as_secs_f64(),
+        rss0,
+        rss1,
+        rss1 as i64 - rss0 as i64,
+        fds0,
+        fds1
+    );
+    assert_eq!(engine.live_peers(), 0);
+    assert!(fds1 <= fds0 + 8, "file descriptors leak: {fds0} -> {fds1}");
+}

@@ -1,0 +1,74 @@
+//! The `[call]` configuration section (signalling limits, media network, TURN, recordings).
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CallConfig {
+    /// Lifetime of a join token; a participant may rejoin with it until it expires.
+    pub join_token_ttl_s: u64,
+    /// HMAC key of join tokens (empty in development: generated into the data dir).
+    pub token_key: SecretString,
+    /// The first frame must be `join` within this time.
+    pub join_timeout_s: u64,
+    /// Server WebSocket pings, and silence after which a socket is dead.
+    pub ping_interval_s: u64,
+    pub idle_timeout_s: u64,
+    /// A dropped participant may come back within this time (the other party sees `reconnecting`).
+    pub grace_s: u64,
+    /// Per-connection rate limit (frames per second, burst) and bad frames tolerated.
+    pub rate_per_s: f64,
+    pub rate_burst: f64,
+    pub max_abuse: u32,
+    /// The server's WebRTC endpoint.
+    pub media_enabled: bool,
+    pub recording_enabled: bool,
+    /// UDP port range for ICE (0 and 0: any port).
+    pub udp_port_min: u16,
+    pub udp_port_max: u16,
+    /// Public IPs announced instead of the host's (1:1 NAT).
+    pub nat_1to1_ips: Vec<String>,
+    /// Offer loopback candidates (tests, single-machine demos).
+    pub include_loopback: bool,
+    /// Only gather candidates on these local IPs (empty: all interfaces).
+    pub bind_ips: Vec<String>,
+    /// ICE servers handed to clients.
+    pub stun_urls: Vec<String>,
+    pub turn_urls: Vec<String>,
+    /// coturn `static-auth-secret` for TURN REST credentials (empty: no TURN credentials).
+    pub turn_secret: SecretString,
+    pub turn_ttl_s: u64,
+    /// Where recordings go (empty: DATA_DIR/recordings).
+    pub recordings_dir: PathBuf,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig {
+            join_token_ttl_s: 4 * 3600,
+            token_key: SecretString::from(""),
+            join_timeout_s: 10,
+            ping_interval_s: 5,
+            idle_timeout_s: 15,
+            grace_s: 120,
+            rate_per_s: 20.0,
+            rate_burst: 60.0,
+            max_abuse: 10,
+            media_enabled: true,
+            recording_enabled: true,
+            udp_port_min: 0,
+            udp_port_max: 0,
+            nat_1to1_ips: vec![],
+            include_loopback: false,
+            bind_ips: vec![],
+            stun_urls: vec![],
+            turn_urls: vec![],
+            turn_secret: SecretString::from(""),
+            turn_ttl_s: 3600,
+            recordings_dir: PathBuf::new(),
+        }
+    }
+}

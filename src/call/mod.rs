@@ -1,0 +1,228 @@
+//! The call: the signalling WebSocket (`GET /ws/hearings/{id}`), join tokens, the server's media
+//! engine (the `signaling` crate over `webrtc`), recording segments (the `recordings` crate),
+//! their index, listing/download API and sealing into the audit log.
+//!
+//! Owns the `recordings` table and the per-hearing room registry ([`Call::hub`]). It does not
+//! decide who may join a hearing (the hearing module does, then calls [`tokens::mint`]) and does
+//! not write the audit log itself (it calls a [`sealer::RecordingSealer`]).
+
+pub mod config;
+pub mod files;
+pub mod sealer;
+pub mod tokens;
+mod ws;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use signaling::rtc::{FinishedSegment, RtcConfig, RtcEngine};
+use signaling::{Hub, HubConfig, MediaEngine, NoMedia, Presence};
+use tokio::sync::mpsc;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use config::CallConfig;
+
+use crate::{clock::SharedClock, config::Config, state::AppState};
+
+/// A recorded file, for sealing into the audit log.
+#[derive(Debug, Clone)]
+pub struct RecordedFile {
+    pub id: String,
+    pub sha256: [u8; 32],
+    pub bytes: u64,
+}
+
+/// The call service on `AppState` (`state.call`).
+pub struct Call {
+    /// Rooms and presence per hearing; `push_hearing`/`presence` are for the hearing module.
+    pub hub: Arc<Hub>,
+    pub tokens: tokens::TokenKey,
+    pub turn_secret: Option<Vec<u8>>,
+    pub engine: Option<Arc<RtcEngine>>,
+    pub recordings_dir: PathBuf,
+    pub sealer: Arc<dyn sealer::RecordingSealer>,
+    finished: Mutex<Option<mpsc::UnboundedReceiver<FinishedSegment>>>,
+    /// Finished segments the recordings job has handled (indexed or failed).
+    pub(crate) processed: tokio::sync::watch::Sender<u64>,
+    ended: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("media", &self.engine.is_some())
+            .field("recordings_dir", &self.recordings_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Call {
+    /// Builds the call service from the configuration (media engine included when enabled).
+    pub fn new(
+        config: &Config,
+        clock: SharedClock,
+        sealer: Arc<dyn sealer::RecordingSealer>,
+    ) -> anyhow::Result<Call> {
+        let cfg = &config.call;
+        let data_dir = &config.server.data_dir;
+        let token_secret = secret_or_dev(&cfg.token_key, config, "call-token.key")?;
+        let turn_secret = {
+            use secrecy::ExposeSecret;
+            let s = cfg.turn_secret.expose_secret();
+            (!s.is_empty()).then(|| s.as_bytes().to_vec())
+        };
+        let recordings_dir = if cfg.recordings_dir.as_os_str().is_empty() {
+            data_dir.join("recordings")
+        } else {
+            cfg.recordings_dir.clone()
+        };
+        std::fs::create_dir_all(&recordings_dir)?;
+        // segments cut by a crash: finalised now (truncated), indexed and sealed by the job
+        match recordings::recover(&recordings_dir) {
+            Ok(done) if !done.is_empty() => {
+                tracing::warn!(segments = done.len(), "recovered cut recordings")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "recovering recordings failed"),
+        }
+        let (engine, media, finished): (Option<Arc<RtcEngine>>, Arc<dyn MediaEngine>, _) = if cfg
+            .media_enabled
+        {
+            let clk = clock.clone();
+            let rtc = RtcConfig {
+                udp_port_min: cfg.udp_port_min,
+                udp_port_max: cfg.udp_port_max,
+                nat_1to1_ips: cfg.nat_1to1_ips.clone(),
+                include_loopback: cfg.include_loopback,
+                bind_ips: cfg.bind_ips.iter().filter_map(|s| s.parse().ok()).collect(),
+                recordings_dir: cfg.recording_enabled.then(|| recordings_dir.clone()),
+                clock: Arc::new(move || clk.now().timestamp_micros()),
+            };
+            let (e, rx) = RtcEngine::new(rtc).map_err(|e| anyhow::anyhow!("media engine: {e}"))?;
+            let e = Arc::new(e);
+            (Some(e.clone()), e as Arc<dyn MediaEngine>, Some(rx))
+        } else {
+            (None, Arc::new(NoMedia) as Arc<dyn MediaEngine>, None)
+        };
+        let hub = Hub::new(
+            HubConfig {
+                join_timeout: Duration::from_secs(cfg.join_timeout_s),
+                ping_interval: Duration::from_secs(cfg.ping_interval_s.max(1)),
+                idle_timeout: Duration::from_secs(cfg.idle_timeout_s.max(2)),
+                grace: Duration::from_secs(cfg.grace_s),
+                rate_per_sec: cfg.rate_per_s,
+                rate_burst: cfg.rate_burst,
+                max_abuse: cfg.max_abuse,
+                ..HubConfig::default()
+            },
+            media,
+        );
+        Ok(Call {
+            hub,
+            tokens: tokens::TokenKey::new(&token_secret),
+            turn_secret,
+            engine,
+            recordings_dir,
+            sealer,
+            finished: Mutex::new(finished),
+            processed: tokio::sync::watch::channel(0).0,
+            ended: Arc::new(Mutex::new(HashSet::new())),
+        })
+    }
+
+    /// Presence of both parties of a hearing (for audit entries: "both connected").
+    pub fn presence(&self, hearing_id: &str) -> Presence {
+        self.hub.presence(hearing_id)
+    }
+
+    /// Pushes a `hearing` frame to both parties (called on every accepted step).
+    pub fn push_hearing(&self, hearing_id: &str, status: &str, step: Option<&str>) {
+        self.hub.push_hearing(hearing_id, status, step);
+    }
+
+    /// The hearing closed: sockets are closed, tokens stop working, the recording segment is
+    /// finalised (and then indexed and sealed by the recordings job).
+    pub async fn end_hearing(&self, hearing_id: &str) {
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hearing_id.to_owned());
+        self.hub.end_hearing(hearing_id).await;
+    }
+
+    /// Ends the call and waits (up to 30 s) until its recording segments are indexed; returns
+    /// every recorded file of the hearing (captures, copies, manifests) for sealing.
+    pub async fn end_and_collect(&self, state: &AppState, hearing_id: &str) -> anyhow::Result<Vec<RecordedFile>> {
+        self.end_hearing(hearing_id).await;
+        if let Some(engine) = &self.engine {
+            let target = engine.segments_finished();
+            let mut rx = self.processed.subscribe();
+            let waited = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|n| *n >= target)).await;
+            if waited.is_err() {
+                tracing::warn!(hearing_id, "recordings not indexed within 30 s; sealing what is indexed");
+            }
+        }
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT id, sha256, bytes FROM recordings WHERE hearing_id = $1 ORDER BY rel_path")
+                .bind(hearing_id)
+                .fetch_all(&state.db.read)
+                .await?;
+        rows.into_iter()
+            .map(|(id, sha, bytes)| {
+                let mut sha256 = [0u8; 32];
+                hex::decode_to_slice(&sha, &mut sha256)?;
+                Ok(RecordedFile {
+                    id,
+                    sha256,
+                    bytes: u64::try_from(bytes)?,
+                })
+            })
+            .collect()
+    }
+
+    fn is_ended(&self, hearing_id: &str) -> bool {
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(hearing_id)
+    }
+
+    /// The receiver of finished segments (taken once by the recordings job).
+    pub(crate) fn take_finished(&self) -> Option<mpsc::UnboundedReceiver<FinishedSegment>> {
+        self.finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+fn secret_or_dev(
+    s: &secrecy::SecretString,
+    config: &Config,
+    file: &str,
+) -> anyhow::Result<Vec<u8>> {
+    use secrecy::ExposeSecret;
+    let v = s.expose_secret();
+    if !v.is_empty() {
+        return Ok(v.as_bytes().to_vec());
+    }
+    if config.is_production() {
+        anyhow::bail!("call.token_key must be set in production (RH_CALL__TOKEN_KEY)");
+    }
+    crate::secrets::dev_secret(&config.server.data_dir, file)
+}
+
+/// The call's routes: the signalling socket and the recordings API.
+pub fn router() -> OpenApiRouter<AppState> {
+    ws::router().merge(files::router())
+}
+
+/// Background jobs of the call: recover cut segments at start, index and seal finished ones.
+pub fn spawn_jobs(
+    state: &AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![tokio::spawn(sealer::run(state.clone(), stop))]
+}

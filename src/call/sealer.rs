@@ -1,0 +1,217 @@
+//! Indexing finished recording segments in the `recordings` table and sealing their manifests
+//! into the audit log through [`RecordingSealer`] (implemented by the audit module).
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use recordings::Manifest;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::state::AppState;
+
+/// One file of a sealed segment.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealedFile {
+    pub id: String,
+    pub name: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// What is sealed: the manifest (by digest) and the files it lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealRequest {
+    pub hearing_id: String,
+    pub segment: String,
+    /// The recording id of the manifest file.
+    pub manifest_id: String,
+    pub manifest_sha256: String,
+    pub manifest_bytes: u64,
+    /// Recovered after a crash.
+    pub truncated: bool,
+    pub files: Vec<SealedFile>,
+}
+
+/// Appends a `recording` entry to the hearing's audit chain. Returns the audit sequence number.
+#[async_trait]
+pub trait RecordingSealer: Send + Sync {
+    async fn seal(&self, state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>>;
+}
+
+/// Until the audit log implements [`RecordingSealer`]: logs the seal and records nothing.
+pub struct LogSealer;
+
+#[async_trait]
+impl RecordingSealer for LogSealer {
+    async fn seal(&self, _state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>> {
+        tracing::info!(hearing_id = %req.hearing_id, segment = %req.segment, sha256 = %req.manifest_sha256,
+            truncated = req.truncated, "recording manifest sealed (log only)");
+        Ok(None)
+    }
+}
+
+/// The recordings job: indexes segments left by a previous run, then every finished segment.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let root = state.call.recordings_dir.clone();
+    if let Err(e) = index_existing(&state, &root).await {
+        tracing::error!(error = %e, "indexing existing recordings failed");
+    }
+    let Some(mut rx) = state.call.take_finished() else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            seg = rx.recv() => {
+                let Some(seg) = seg else { return };
+                match seg.result {
+                    Ok(m) => {
+                        if let Err(e) = index_and_seal(&state, &root, &seg.dir, &m).await {
+                            tracing::error!(error = %e, hearing_id = %seg.hearing_id, "indexing a recording failed");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, hearing_id = %seg.hearing_id, "recording segment failed"),
+                }
+                state.call.processed.send_modify(|n| *n += 1);
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Segments with a manifest that the table does not know yet (crash recovery, or a crash
+/// between finalising and indexing).
+async fn index_existing(state: &AppState, root: &Path) -> anyhow::Result<()> {
+    let r = root.to_owned();
+    let found =
+        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(PathBuf, Manifest)>> {
+            let mut out = Vec::new();
+            let Ok(hearings) = std::fs::read_dir(&r) else {
+                return Ok(out);
+            };
+            for h in hearings.flatten() {
+                let Ok(segs) = std::fs::read_dir(h.path()) else {
+                    continue;
+                };
+                for s in segs.flatten() {
+                    let m = s.path().join(recordings::segment::MANIFEST);
+                    if let Ok(bytes) = std::fs::read(&m) {
+                        if let Ok(man) = serde_json::from_slice::<Manifest>(&bytes) {
+                            out.push((s.path(), man));
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await??;
+    for (dir, m) in found {
+        index_and_seal(state, root, &dir, &m).await?;
+    }
+    Ok(())
+}
+
+fn rel(root: &Path, p: &Path) -> anyhow::Result<String> {
+    let r = p.strip_prefix(root)?;
+    r.to_str()
+        .map(|s| s.replace('\\', "/"))
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 recording path"))
+}
+
+/// Inserts the segment's files (and its manifest) into `recordings`, then seals the manifest.
+/// Idempotent: a segment already indexed is left alone.
+pub async fn index_and_seal(
+    state: &AppState,
+    root: &Path,
+    dir: &Path,
+    m: &Manifest,
+) -> anyhow::Result<()> {
+    let manifest_rel = rel(root, &dir.join(recordings::segment::MANIFEST))?;
+    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM recordings WHERE rel_path = $1")
+        .bind(&manifest_rel)
+        .fetch_optional(&state.db.read)
+        .await?;
+    if known.is_some() {
+        return Ok(());
+    }
+    let (manifest_sha256, manifest_bytes) = {
+        let p = dir.join(recordings::segment::MANIFEST);
+        tokio::task::spawn_blocking(move || recordings::hash_file(&p)).await??
+    };
+    let now = state.clock.now_ms();
+    let ms = |us: Option<i64>| us.map(|u| u / 1000);
+    let mut files = Vec::new();
+    let mut tx = state.db.begin().await?;
+    for t in &m.tracks {
+        for f in &t.files {
+            let id = crate::ids::new_id();
+            sqlx::query(
+                "INSERT INTO recordings (id, hearing_id, segment, participant, kind, format, rel_path, bytes, sha256, \
+                 started_at, ended_at, truncated, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+            )
+            .bind(&id)
+            .bind(&m.hearing_id)
+            .bind(&m.segment)
+            .bind(&t.participant)
+            .bind(&t.kind)
+            .bind(&f.format)
+            .bind(rel(root, &dir.join(&f.name))?)
+            .bind(f.bytes as i64)
+            .bind(&f.sha256)
+            .bind(ms(t.first_at_us))
+            .bind(ms(t.last_at_us))
+            .bind(i64::from(t.truncated))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            files.push(SealedFile {
+                id,
+                name: f.name.clone(),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes,
+            });
+        }
+    }
+    let manifest_id = crate::ids::new_id();
+    sqlx::query(
+        "INSERT INTO recordings (id, hearing_id, segment, participant, kind, format, rel_path, bytes, sha256, \
+         started_at, ended_at, truncated, created_at) VALUES ($1,$2,$3,NULL,'manifest','json',$4,$5,$6,$7,$8,$9,$10)",
+    )
+    .bind(&manifest_id)
+    .bind(&m.hearing_id)
+    .bind(&m.segment)
+    .bind(&manifest_rel)
+    .bind(manifest_bytes as i64)
+    .bind(&manifest_sha256)
+    .bind(ms(m.started_at_us))
+    .bind(ms(m.ended_at_us))
+    .bind(i64::from(m.truncated))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let req = SealRequest {
+        hearing_id: m.hearing_id.clone(),
+        segment: m.segment.clone(),
+        manifest_id: manifest_id.clone(),
+        manifest_sha256,
+        manifest_bytes,
+        truncated: m.truncated,
+        files,
+    };
+    match state.call.sealer.seal(state, &req).await {
+        Ok(Some(seq)) => {
+            sqlx::query("UPDATE recordings SET audit_seq = $1 WHERE id = $2")
+                .bind(seq)
+                .bind(&manifest_id)
+                .execute(&state.db.write)
+                .await?;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, hearing_id = %m.hearing_id, "sealing a recording failed")
+        }
+    }
+    metrics::counter!("recording_segments_sealed_total").increment(1);
+    Ok(())
+}

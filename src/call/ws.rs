@@ -1,0 +1,116 @@
+//! `GET /ws/hearings/{id}`: adapts axum's WebSocket to the `signaling` crate's connection
+//! protocol and verifies join tokens.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::{SinkExt, StreamExt};
+use signaling::{Frame, JoinGrant, JoinRefused, JoinVerifier, Participant, Role};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Frames above the signalling limit (64 KiB) reach the handler, which closes with 1009; the
+/// transport refuses anything far larger outright.
+const TRANSPORT_MAX: usize = 1024 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().route("/ws/hearings/{id}", get(upgrade))
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !valid_id(&id) {
+        return AppError::not_found().into_response();
+    }
+    ws.max_message_size(TRANSPORT_MAX)
+        .max_frame_size(TRANSPORT_MAX)
+        .on_upgrade(move |socket| serve_socket(state, id, socket))
+}
+
+fn to_axum(f: Frame) -> Message {
+    match f {
+        Frame::Text(t) => Message::Text(t.into()),
+        Frame::Binary(b) => Message::Binary(b.into()),
+        Frame::Ping(b) => Message::Ping(b.into()),
+        Frame::Pong(b) => Message::Pong(b.into()),
+        Frame::Close(c) => Message::Close(c.map(|(code, reason)| CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
+    }
+}
+
+fn from_axum(m: Message) -> Frame {
+    match m {
+        Message::Text(t) => Frame::Text(t.as_str().to_owned()),
+        Message::Binary(b) => Frame::Binary(b.to_vec()),
+        Message::Ping(b) => Frame::Ping(b.to_vec()),
+        Message::Pong(b) => Frame::Pong(b.to_vec()),
+        Message::Close(c) => Frame::Close(c.map(|c| (c.code, c.reason.as_str().to_owned()))),
+    }
+}
+
+async fn serve_socket(state: AppState, hearing_id: String, socket: WebSocket) {
+    let (sink, stream) = socket.split();
+    let sink = sink.with(|f: Frame| futures::future::ready(Ok::<_, axum::Error>(to_axum(f))));
+    let stream = stream.map(|r| r.map(from_axum));
+    let verifier: Arc<dyn JoinVerifier> = Arc::new(TokenVerifier(state.clone()));
+    let hub = state.call.hub.clone();
+    metrics::counter!("signaling_sockets_total").increment(1);
+    let ended = signaling::serve(Box::pin(sink), stream, hub, verifier, hearing_id.clone()).await;
+    tracing::debug!(%hearing_id, ?ended, "signalling socket ended");
+}
+
+/// Verifies join tokens against the server's key and clock.
+struct TokenVerifier(AppState);
+
+#[async_trait]
+impl JoinVerifier for TokenVerifier {
+    async fn verify(&self, hearing_id: &str, token: &str) -> Result<JoinGrant, JoinRefused> {
+        let state = &self.0;
+        let refuse = |code: &str, message: &str| JoinRefused {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        };
+        let claims = state
+            .call
+            .tokens
+            .verify(token, state.clock.now_ms())
+            .ok_or_else(|| refuse("token_invalid", "the join token is invalid or expired"))?;
+        if claims.h != hearing_id {
+            return Err(refuse(
+                "token_invalid",
+                "the join token is for another hearing",
+            ));
+        }
+        if state.call.is_ended(hearing_id) {
+            return Err(refuse("hearing_closed", "the hearing is closed"));
+        }
+        let role = Role::parse(&claims.r).ok_or_else(|| refuse("token_invalid", "bad role"))?;
+        Ok(JoinGrant {
+            ice_servers: super::tokens::ice_servers(state, &claims.p),
+            participant: Participant {
+                hearing_id: claims.h,
+                role,
+                participant_id: claims.p,
+            },
+        })
+    }
+}
