@@ -97,19 +97,19 @@ pub async fn listing(state: &AppState, id: &str) -> ApiResult<Vec<Recording>> {
     .await?;
     Ok(rows
         .into_iter()
-            .map(|r| Recording {
-                id: r.0,
-                participant: r.1,
-                kind: r.2,
-                format: r.3,
-                bytes: r.4,
-                sha256: r.5,
-                segment: r.6,
-                truncated: r.7 != 0,
-                started_at: r.8.map(from_ms),
-                ended_at: r.9.map(from_ms),
-            })
-            .collect())
+        .map(|r| Recording {
+            id: r.0,
+            participant: r.1,
+            kind: r.2,
+            format: r.3,
+            bytes: r.4,
+            sha256: r.5,
+            segment: r.6,
+            truncated: r.7 != 0,
+            started_at: r.8.map(from_ms),
+            ended_at: r.9.map(from_ms),
+        })
+        .collect())
 }
 
 fn mime(format: &str) -> &'static str {

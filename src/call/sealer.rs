@@ -95,10 +95,10 @@ async fn index_existing(state: &AppState, root: &Path) -> anyhow::Result<()> {
                 };
                 for s in segs.flatten() {
                     let m = s.path().join(recordings::segment::MANIFEST);
-                    if let Ok(bytes) = std::fs::read(&m) {
-                        if let Ok(man) = serde_json::from_slice::<Manifest>(&bytes) {
-                            out.push((s.path(), man));
-                        }
+                    if let Ok(bytes) = std::fs::read(&m)
+                        && let Ok(man) = serde_json::from_slice::<Manifest>(&bytes)
+                    {
+                        out.push((s.path(), man));
                     }
                 }
             }

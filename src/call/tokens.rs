@@ -91,16 +91,16 @@ pub fn ice_servers(state: &AppState, participant_id: &str) -> Vec<IceServer> {
             ..Default::default()
         });
     }
-    if !cfg.turn_urls.is_empty() {
-        if let Some(secret) = state.call.turn_secret.as_deref() {
-            let expiry = state.clock.now_ms() / 1000 + cfg.turn_ttl_s as i64;
-            let (username, credential) = turn_credentials(secret, participant_id, expiry);
-            out.push(IceServer {
-                urls: cfg.turn_urls.clone(),
-                username: Some(username),
-                credential: Some(credential),
-            });
-        }
+    if !cfg.turn_urls.is_empty()
+        && let Some(secret) = state.call.turn_secret.as_deref()
+    {
+        let expiry = state.clock.now_ms() / 1000 + cfg.turn_ttl_s as i64;
+        let (username, credential) = turn_credentials(secret, participant_id, expiry);
+        out.push(IceServer {
+            urls: cfg.turn_urls.clone(),
+            username: Some(username),
+            credential: Some(credential),
+        });
     }
     out
 }

@@ -174,7 +174,9 @@ impl SegmentRecorder {
         if let Err(e) = &result {
             tracing::error!(error = %e, hearing_id, "recording segment could not be finalised");
         }
-        shared.finished_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        shared
+            .finished_count
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let _ = shared.finished.send(FinishedSegment {
             hearing_id: hearing_id.to_owned(),
             segment: segment.to_owned(),
