@@ -221,10 +221,17 @@ async fn update(
     Path(id): Path<String>,
     Json(s): Json<BrigadeSettings>,
 ) -> ApiResult<Json<BrigadeAdminView>> {
-    let old = store::brigade(&state.db.read, &id)
+    update_brigade(&state, &id, &s).await?;
+    Ok(Json(view(&state, &id).await?))
+}
+
+/// Changes a brigade's settings and adds `closed_dates`; the CLI's `admin update-brigade` calls
+/// this. New seats apply to slots not yet started, never below the seats already taken.
+pub async fn update_brigade(state: &AppState, id: &str, s: &BrigadeSettings) -> ApiResult<()> {
+    let old = store::brigade(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let b = apply(old, &s)?;
+    let b = apply(old, s)?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "UPDATE brigades SET name = $1, address = $2, timezone = $3, seats_per_slot = $4, slot_minutes = $5, hours = $6, \
@@ -238,18 +245,29 @@ async fn update(
     .bind(&b.hours)
     .bind(&b.weekdays)
     .bind(&b.week_hours)
-    .bind(&id)
+    .bind(id)
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE slots SET capacity = CASE WHEN taken > $1 THEN taken ELSE $1 END WHERE brigade_id = $2 AND start_at > $3")
         .bind(b.seats_per_slot)
-        .bind(&id)
+        .bind(id)
         .bind(state.clock.now_ms())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    add_closed(&state, &id, s.closed_dates.as_deref().unwrap_or_default()).await?;
-    Ok(Json(view(&state, &id).await?))
+    add_closed(state, id, s.closed_dates.as_deref().unwrap_or_default()).await
+}
+
+/// Reopens closed dates.
+pub async fn reopen_dates(state: &AppState, id: &str, dates: &[NaiveDate]) -> ApiResult<()> {
+    for d in dates {
+        sqlx::query("DELETE FROM brigade_closed_dates WHERE brigade_id = $1 AND date = $2")
+            .bind(id)
+            .bind(d.to_string())
+            .execute(&state.db.write)
+            .await?;
+    }
+    Ok(())
 }
 
 fn date_param(d: &str) -> ApiResult<NaiveDate> {
@@ -280,11 +298,6 @@ async fn reopen_date(
     _a: AdminAuth,
     Path((id, date)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let date = date_param(&date)?;
-    sqlx::query("DELETE FROM brigade_closed_dates WHERE brigade_id = $1 AND date = $2")
-        .bind(&id)
-        .bind(date.to_string())
-        .execute(&state.db.write)
-        .await?;
+    reopen_dates(&state, &id, &[date_param(&date)?]).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -42,6 +42,34 @@ pub enum AdminCommand {
         #[arg(long, value_delimiter = ',')]
         closed: Vec<chrono::NaiveDate>,
     },
+    /// Change a brigade's schedule, seats or closed dates; prints its id.
+    UpdateBrigade {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        timezone: Option<String>,
+        #[arg(long)]
+        seats: Option<i64>,
+        #[arg(long)]
+        slot_minutes: Option<i64>,
+        #[arg(long)]
+        hours: Option<String>,
+        #[arg(long)]
+        weekdays: Option<String>,
+        /// Per-weekday hours (an empty string goes back to --hours/--weekdays).
+        #[arg(long)]
+        week_hours: Option<String>,
+        /// Dates to close, comma-separated YYYY-MM-DD.
+        #[arg(long, value_delimiter = ',')]
+        close: Vec<chrono::NaiveDate>,
+        /// Closed dates to reopen, comma-separated YYYY-MM-DD.
+        #[arg(long, value_delimiter = ',')]
+        reopen: Vec<chrono::NaiveDate>,
+    },
     /// Create an officer, auditor or admin; reads the password from standard input; prints the id.
     CreateUser {
         #[arg(long)]
@@ -87,6 +115,38 @@ pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 closed_dates: Some(closed),
             };
             let id = crate::booking::admin::create_brigade(&state, &settings)
+                .await
+                .map_err(cli_error)?;
+            println!("{id}");
+        }
+        AdminCommand::UpdateBrigade {
+            id,
+            name,
+            address,
+            timezone,
+            seats,
+            slot_minutes,
+            hours,
+            weekdays,
+            week_hours,
+            close,
+            reopen,
+        } => {
+            let settings = BrigadeSettings {
+                name,
+                address,
+                timezone,
+                seats,
+                slot_minutes,
+                hours,
+                weekdays,
+                week_hours,
+                closed_dates: Some(close),
+            };
+            crate::booking::admin::update_brigade(&state, &id, &settings)
+                .await
+                .map_err(cli_error)?;
+            crate::booking::admin::reopen_dates(&state, &id, &reopen)
                 .await
                 .map_err(cli_error)?;
             println!("{id}");

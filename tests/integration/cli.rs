@@ -204,3 +204,84 @@ async fn bad_arguments_are_one_line_errors() {
     assert!(!ok);
     assert!(err.contains("--role"), "{err}");
 }
+
+#[tokio::test]
+async fn admin_creates_and_updates_brigade_schedules() {
+    let env = Env::new().await;
+    let (ok, out, err) = env.run(
+        &[
+            "admin",
+            "create-brigade",
+            "--name",
+            "历下大队",
+            "--week-hours",
+            "mon-thu=09:00-12:00;fri=09:00-11:00",
+            "--slot-minutes",
+            "30",
+            "--closed",
+            "2026-10-01,2026-10-02",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let id = last_line(&out);
+    let (ok, out, err) = env.run(
+        &[
+            "admin",
+            "update-brigade",
+            "--id",
+            &id,
+            "--seats",
+            "9",
+            "--close",
+            "2026-10-03",
+            "--reopen",
+            "2026-10-01",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(last_line(&out), id);
+    let (ok, _, err) = env.run(
+        &["admin", "update-brigade", "--id", &id, "--hours", "9-12"],
+        None,
+    );
+    assert!(!ok);
+    assert!(
+        err.trim().lines().last().unwrap_or("").contains("--hours"),
+        "{err}"
+    );
+
+    sqlx::any::install_default_drivers();
+    let url = env
+        .vars
+        .iter()
+        .find(|(k, _)| k == "DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| {
+            remote_hearing::store::sqlite_url(&env.dir.path().join("remote-hearing.db"))
+        });
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let (seats, minutes, week): (i64, i64, String) = sqlx::query_as(
+        "SELECT seats_per_slot, slot_minutes, week_hours FROM brigades WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((seats, minutes), (9, 30));
+    assert_eq!(
+        week,
+        "mon=09:00-12:00;tue=09:00-12:00;wed=09:00-12:00;thu=09:00-12:00;fri=09:00-11:00"
+    );
+    let closed: Vec<(String,)> =
+        sqlx::query_as("SELECT date FROM brigade_closed_dates WHERE brigade_id = $1 ORDER BY date")
+            .bind(&id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        closed,
+        [("2026-10-02".to_string(),), ("2026-10-03".to_string(),)]
+    );
+}
