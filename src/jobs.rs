@@ -16,6 +16,10 @@ pub fn spawn_all(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandl
             state.clone(),
             stop.clone(),
         )),
+        tokio::spawn(crate::hearing::presence::watcher(
+            state.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(crate::booking::urgent::sweeper(state.clone(), stop.clone())),
         tokio::spawn(crate::booking::jobs::no_show_job(
             state.clone(),

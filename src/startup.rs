@@ -44,7 +44,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     let call = crate::call::Call::new(
         &config,
         clock.clone(),
-        std::sync::Arc::new(crate::call::sealer::LogSealer),
+        std::sync::Arc::new(crate::hearing::sealer::HearingSealer),
     )?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),

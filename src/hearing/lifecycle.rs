@@ -301,7 +301,7 @@ pub async fn presence_changed(state: &AppState, id: &str, both_connected: bool, 
 pub async fn after_close(state: &AppState, h: &HearingRow) {
     match ports::end_call_and_seal(state, &h.id).await {
         Ok(files) if !files.is_empty() => {
-            if let Err(e) = seal_entry(state, &h.id, &files).await {
+            if let Err(e) = seal_entry(state, &h.id, &files, json!({})).await {
                 tracing::error!(hearing = %h.id, error = %e, "sealing recordings into the audit log failed");
             }
         }
@@ -322,28 +322,32 @@ async fn booking_urgent(state: &AppState, booking_id: &str) -> ApiResult<Option<
     Ok(b.map(|b| b.urgent))
 }
 
-async fn seal_entry(state: &AppState, id: &str, files: &[ports::SealedFile]) -> ApiResult<()> {
+/// Appends a `recordings_sealed` entry (the files' digests in the leaf) to the hearing's chain
+/// and, when the hearing is known, records it among its events. Returns the audit `seq`.
+pub async fn seal_entry(
+    state: &AppState,
+    id: &str,
+    files: &[ports::SealedFile],
+    mut payload: serde_json::Value,
+) -> ApiResult<Option<i64>> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let h = store::lock(&mut tx, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
     let list: Vec<_> = files
         .iter()
         .map(|f| json!({"id": f.id, "sha256": hex::encode(f.sha256), "bytes": f.bytes}))
         .collect();
-    record(
-        state,
-        &mut tx,
-        &h,
-        "event",
-        "recordings_sealed",
-        SYSTEM,
-        now,
-        json!({"recordings": list}),
-        files,
-    )
-    .await?;
+    if let serde_json::Value::Object(m) = &mut payload {
+        m.insert("recordings".into(), serde_json::Value::Array(list));
+    }
+    let seq = match store::lock(&mut tx, id).await? {
+        Some(h) => {
+            record(state, &mut tx, &h, "event", "recordings_sealed", SYSTEM, now, payload, files).await?
+        }
+        // A call without a hearing row (tools, tests): still sealed into the log.
+        None => {
+            ports::audit_append(&mut tx, id, "recordings_sealed", SYSTEM.0, SYSTEM.1, now, payload, files).await?
+        }
+    };
     tx.commit().await?;
-    Ok(())
+    Ok(seq)
 }

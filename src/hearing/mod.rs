@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod machine;
 pub mod ports;
 pub mod presence;
+pub mod sealer;
 pub mod service;
 pub mod store;
 pub mod views;

@@ -133,12 +133,13 @@ pub struct Seen {
 
 /// Who is in the hearing's call right now (this process's rooms).
 pub fn presence(state: &AppState, hearing_id: &str) -> Seen {
+    use signaling::PeerState;
     let p = state.call.presence(hearing_id);
-    let peer = |s: Option<signaling::PeerState>| match s {
+    let peer = |s: Option<PeerState>| match s {
         None => Peer::Absent,
-        Some(signaling::PeerState::Joined) => Peer::Joined,
-        Some(signaling::PeerState::Reconnecting) => Peer::Reconnecting,
-        Some(signaling::PeerState::Left) => Peer::Left,
+        Some(PeerState::Joined) => Peer::Joined,
+        Some(PeerState::Reconnecting) => Peer::Reconnecting,
+        Some(PeerState::Left) => Peer::Left,
     };
     Seen {
         citizen: peer(p.citizen),
@@ -157,55 +158,38 @@ pub fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Opti
 }
 
 /// A join grant (API.md: `{join_token, ws_url, ice_servers}`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct JoinGrant {
-    pub join_token: String,
-    pub ws_url: String,
-    #[schema(value_type = Vec<Object>)]
-    pub ice_servers: Vec<Value>,
-}
+pub type JoinGrant = crate::call::tokens::JoinGrant;
 
-/// Mints a join token for a participant of the hearing.
+/// Mints a join token for a participant of the hearing (the caller has checked who may join).
 pub async fn mint_join(
     state: &AppState,
     hearing_id: &str,
     role: &str,
     participant_id: &str,
 ) -> ApiResult<JoinGrant> {
-    let role = signaling::Role::parse(role)
-        .ok_or_else(|| AppError::internal(format!("no call role {role}")))?;
-    let g = crate::call::tokens::mint(state, hearing_id, role, participant_id)?;
-    Ok(JoinGrant {
-        join_token: g.join_token,
-        ws_url: g.ws_url,
-        ice_servers: g
-            .ice_servers
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()
-            .map_err(AppError::internal)?,
-    })
+    let role = signaling::Role::parse(role).ok_or_else(|| AppError::internal(format!("role {role}")))?;
+    Ok(crate::call::tokens::mint(state, hearing_id, role, participant_id)?)
 }
 
-/// Ends the call (closes both sockets and the media room) and seals its recordings.
+/// Ends the call: closes both sockets and the media room; the call's recordings job then
+/// indexes the segment and seals it through [`crate::hearing::sealer::HearingSealer`].
 pub async fn end_call_and_seal(state: &AppState, hearing_id: &str) -> ApiResult<Vec<SealedFile>> {
-    let files = state.call.end_and_collect(state, hearing_id).await?;
-    Ok(files
-        .into_iter()
-        .map(|f| SealedFile {
-            id: f.id,
-            sha256: f.sha256,
-            bytes: f.bytes,
-        })
-        .collect())
+    state.call.end_hearing(hearing_id).await;
+    Ok(vec![])
 }
 
 /// The hearing's recordings as API.md lists them.
 pub async fn recordings(state: &AppState, hearing_id: &str) -> ApiResult<Vec<Value>> {
-    crate::call::files::listing(state, hearing_id)
-        .await?
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<_, _>>()
-        .map_err(AppError::internal)
+    type Row = (String, Option<String>, String, String, i64, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, participant, kind, format, bytes, sha256 FROM recordings WHERE hearing_id = $1 \
+         ORDER BY segment, kind, participant, format",
+    )
+    .bind(hearing_id)
+    .fetch_all(&state.db.read)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| serde_json::json!({"id": r.0, "participant": r.1, "kind": r.2, "format": r.3, "bytes": r.4, "sha256": r.5}))
+        .collect())
 }

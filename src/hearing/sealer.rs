@@ -1,0 +1,45 @@
+//! The call's [`RecordingSealer`]: a finished recording segment (its manifest and files, by
+//! SHA-256) becomes a `recordings_sealed` entry of the hearing's audit chain, in one
+//! transaction with the hearing's event list.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{lifecycle, ports::SealedFile};
+use crate::{
+    call::sealer::{RecordingSealer, SealRequest},
+    state::AppState,
+};
+
+pub struct HearingSealer;
+
+fn digest(hex_str: &str) -> anyhow::Result<[u8; 32]> {
+    let v = hex::decode(hex_str)?;
+    <[u8; 32]>::try_from(v.as_slice()).map_err(|_| anyhow::anyhow!("sha256 of {} bytes", v.len()))
+}
+
+#[async_trait]
+impl RecordingSealer for HearingSealer {
+    async fn seal(&self, state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>> {
+        let mut files = vec![SealedFile {
+            id: req.manifest_id.clone(),
+            sha256: digest(&req.manifest_sha256)?,
+            bytes: req.manifest_bytes,
+        }];
+        for f in &req.files {
+            files.push(SealedFile {
+                id: f.id.clone(),
+                sha256: digest(&f.sha256)?,
+                bytes: f.bytes,
+            });
+        }
+        let names: Vec<_> = req.files.iter().map(|f| json!({"id": f.id, "name": f.name})).collect();
+        let payload = json!({
+            "segment": req.segment,
+            "manifest_id": req.manifest_id,
+            "truncated": req.truncated,
+            "files": names,
+        });
+        Ok(lifecycle::seal_entry(state, &req.hearing_id, &files, payload).await?)
+    }
+}
