@@ -341,11 +341,32 @@ pub async fn seal_entry(
     }
     let seq = match store::lock(&mut tx, id).await? {
         Some(h) => {
-            record(state, &mut tx, &h, "event", "recordings_sealed", SYSTEM, now, payload, files).await?
+            record(
+                state,
+                &mut tx,
+                &h,
+                "event",
+                "recordings_sealed",
+                SYSTEM,
+                now,
+                payload,
+                files,
+            )
+            .await?
         }
         // A call without a hearing row (tools, tests): still sealed into the log.
         None => {
-            ports::audit_append(&mut tx, id, "recordings_sealed", SYSTEM.0, SYSTEM.1, now, payload, files).await?
+            ports::audit_append(
+                &mut tx,
+                id,
+                "recordings_sealed",
+                SYSTEM.0,
+                SYSTEM.1,
+                now,
+                payload,
+                files,
+            )
+            .await?
         }
     };
     tx.commit().await?;

@@ -167,8 +167,14 @@ pub async fn mint_join(
     role: &str,
     participant_id: &str,
 ) -> ApiResult<JoinGrant> {
-    let role = signaling::Role::parse(role).ok_or_else(|| AppError::internal(format!("role {role}")))?;
-    Ok(crate::call::tokens::mint(state, hearing_id, role, participant_id)?)
+    let role =
+        signaling::Role::parse(role).ok_or_else(|| AppError::internal(format!("role {role}")))?;
+    Ok(crate::call::tokens::mint(
+        state,
+        hearing_id,
+        role,
+        participant_id,
+    )?)
 }
 
 /// Ends the call: closes both sockets and the media room; the call's recordings job then

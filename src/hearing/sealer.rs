@@ -33,7 +33,11 @@ impl RecordingSealer for HearingSealer {
                 bytes: f.bytes,
             });
         }
-        let names: Vec<_> = req.files.iter().map(|f| json!({"id": f.id, "name": f.name})).collect();
+        let names: Vec<_> = req
+            .files
+            .iter()
+            .map(|f| json!({"id": f.id, "name": f.name}))
+            .collect();
         let payload = json!({
             "segment": req.segment,
             "manifest_id": req.manifest_id,

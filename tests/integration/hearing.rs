@@ -1098,18 +1098,28 @@ async fn an_urgent_deadline_near_is_announced_once() {
 
 // ---- over the call's signalling socket (two test clients) ----
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn ws_join(app: &TestApp, grant: &Value) -> Ws {
     use futures::SinkExt;
     let path = grant["ws_url"].as_str().unwrap();
-    let url = if path.starts_with("ws") { path.to_string() } else { format!("ws://{}{path}", app.addr) };
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url))
-        .await
-        .unwrap()
-        .unwrap();
+    let url = if path.starts_with("ws") {
+        path.to_string()
+    } else {
+        format!("ws://{}{path}", app.addr)
+    };
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let join = json!({"type": "join", "token": grant["join_token"]}).to_string();
-    ws.send(tokio_tungstenite::tungstenite::Message::Text(join.into())).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(join.into()))
+        .await
+        .unwrap();
     let j = ws_recv(&mut ws).await;
     assert_eq!(j["type"], "joined", "{j}");
     ws
@@ -1118,20 +1128,26 @@ async fn ws_join(app: &TestApp, grant: &Value) -> Ws {
 async fn ws_recv(ws: &mut Ws) -> Value {
     use futures::StreamExt;
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("frame in time").expect("open").expect("ok");
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("frame in time")
+            .expect("open")
+            .expect("ok");
         match m {
-            tokio_tungstenite::tungstenite::Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            tokio_tungstenite::tungstenite::Message::Text(t) => {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
             tokio_tungstenite::tungstenite::Message::Close(c) => panic!("closed: {c:?}"),
             _ => continue,
         }
     }
 }
 
-/// The next `hearing` frame (skipping peer frames).
+/// The next `hearing` frame of a step (skipping peer frames and status-only frames).
 async fn hearing_frame(ws: &mut Ws) -> Value {
     loop {
         let v = ws_recv(ws).await;
-        if v["type"] == "hearing" {
+        if v["type"] == "hearing" && !v["step"].is_null() {
             return v;
         }
     }
@@ -1139,12 +1155,22 @@ async fn hearing_frame(ws: &mut Ws) -> Value {
 
 async fn leave(ws: &mut Ws) {
     use futures::SinkExt;
-    ws.send(tokio_tungstenite::tungstenite::Message::Text(json!({"type": "leave"}).to_string().into())).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({"type": "leave"}).to_string().into(),
+    ))
+    .await
+    .unwrap();
 }
 
 async fn wait_status(w: &World, id: &str, status: &str) -> Value {
     for _ in 0..100 {
-        let v: Value = w.app.get(&format!("/api/v1/hearings/{id}"), Some(&w.officer)).await.json().await.unwrap();
+        let v: Value = w
+            .app
+            .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+            .await
+            .json()
+            .await
+            .unwrap();
         if v["status"] == status {
             return v;
         }
@@ -1161,17 +1187,46 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     })
     .await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    w.app.post(&format!("/api/v1/hearings/{id}/sms-code"), Some(&w.officer), json!({})).await;
+    w.app
+        .post(
+            &format!("/api/v1/hearings/{id}/sms-code"),
+            Some(&w.officer),
+            json!({}),
+        )
+        .await;
     let code = w.app.outbox_code(&w.phone).unwrap();
-    let cg: Value = w.app.post("/api/v1/hearings/join", Some(&w.citizen), json!({"hearing_id": id, "code": code})).await.json().await.unwrap();
-    let og: Value = w.app.post(&format!("/api/v1/hearings/{id}/join-token"), Some(&w.officer), json!({})).await.json().await.unwrap();
+    let cg: Value = w
+        .app
+        .post(
+            "/api/v1/hearings/join",
+            Some(&w.citizen),
+            json!({"hearing_id": id, "code": code}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let og: Value = w
+        .app
+        .post(
+            &format!("/api/v1/hearings/{id}/join-token"),
+            Some(&w.officer),
+            json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut c = ws_join(&w.app, &cg).await;
     let mut o = ws_join(&w.app, &og).await;
     // Both connected: the hearing is in the call.
     wait_status(&w, &id, "in_call").await;
     for s in ["identity", "inquiry", "notice"] {
         let v = w.ok_step(&id, body_of(s)).await;
-        assert_eq!(v["steps"].as_array().unwrap().last().unwrap()["both_connected"], true);
+        assert_eq!(
+            v["steps"].as_array().unwrap().last().unwrap()["both_connected"],
+            true
+        );
         for ws in [&mut c, &mut o] {
             let f = hearing_frame(ws).await;
             assert_eq!(f["step"], s, "{f}");
@@ -1181,8 +1236,20 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     leave(&mut c).await;
     leave(&mut o).await;
     wait_status(&w, &id, "interrupted").await;
-    expect_error(w.step(&id, &w.citizen, body_of("notice_ack")).await, 409, "invalid_state").await;
-    let r = w.app.post(&format!("/api/v1/hearings/{id}/resume"), Some(&w.officer), json!({})).await;
+    expect_error(
+        w.step(&id, &w.citizen, body_of("notice_ack")).await,
+        409,
+        "invalid_state",
+    )
+    .await;
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/hearings/{id}/resume"),
+            Some(&w.officer),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     // Both rejoin with their tokens; the procedure goes on to the end.
     let mut c = ws_join(&w.app, &cg).await;
@@ -1196,6 +1263,20 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     let f = hearing_frame(&mut o).await;
     let _ = f;
     let v = wait_status(&w, &id, "completed").await;
-    let names: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["step"].as_str().unwrap()).collect();
-    assert_eq!(&names[..5], ["opened", "call_started", "interrupted", "resumed", "call_started"]);
+    let names: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &names[..5],
+        [
+            "opened",
+            "call_started",
+            "interrupted",
+            "resumed",
+            "call_started"
+        ]
+    );
 }
