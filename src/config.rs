@@ -254,4 +254,45 @@ mod tests {
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert_eq!(c.sms.code_ttl_s, 300);
     }
+
+    fn keys(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(map) = v.as_object() {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_object() {
+                    keys(&path, v, out)
+                } else {
+                    out.push(path)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn production_example_documents_every_key() {
+        let load = |text: &str| -> serde_json::Value {
+            Figment::from(Toml::string(text)).extract().unwrap()
+        };
+        let example = load(include_str!("../config/production.example.toml"));
+        let mut wanted = vec![];
+        keys("", &load(DEFAULT_TOML), &mut wanted);
+        let mut have = vec![];
+        keys("", &example, &mut have);
+        let missing: Vec<_> = wanted.iter().filter(|k| !have.contains(k)).collect();
+        assert!(
+            missing.is_empty(),
+            "config/production.example.toml lacks {missing:?}"
+        );
+        assert_eq!(example["server"]["mode"], "production");
+        let typed: Config = Figment::from(Toml::string(include_str!(
+            "../config/production.example.toml"
+        )))
+        .extract()
+        .unwrap();
+        assert!(typed.is_production());
+    }
 }

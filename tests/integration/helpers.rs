@@ -26,9 +26,12 @@ pub fn default_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 16, 1, 0, 0).unwrap()
 }
 
+/// A change to the test configuration before the server starts.
+type ConfigTweak = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct Builder {
     now: DateTime<Utc>,
-    tweak: Vec<Box<dyn FnOnce(&mut Config) + Send>>,
+    tweak: Vec<ConfigTweak>,
 }
 
 impl Builder {
@@ -215,8 +218,7 @@ impl TestApp {
         let text = std::fs::read_to_string(self.data_dir.path().join("sms-outbox.jsonl")).ok()?;
         text.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["to"] == phone)
-            .last()
+            .rfind(|v| v["to"] == phone)
             .and_then(|v| v["code"].as_str().map(str::to_string))
     }
 
