@@ -81,16 +81,8 @@ async fn citizen_login(
     ClientIp(ip): ClientIp,
     Json(req): Json<CitizenLogin>,
 ) -> ApiResult<Json<CitizenSession>> {
-    let cfg = &state.config.auth;
+    throttle_login_ip(&state, &ip).await?;
     if let Some(wx_code) = req.wx_code {
-        throttle::hit(
-            &state,
-            "login_throttled",
-            &format!("login:ip:{ip}"),
-            cfg.login_per_ip,
-            cfg.login_window_s,
-        )
-        .await?;
         let (id, phone, phone_bound) = crate::sms::wx::login(&state, &wx_code).await?;
         let phone_masked = phone
             .as_deref()
@@ -110,14 +102,6 @@ async fn citizen_login(
     let code = req
         .code
         .ok_or_else(|| AppError::unprocessable("code", "code is required"))?;
-    throttle::hit(
-        &state,
-        "login_throttled",
-        &format!("login:ip:{ip}"),
-        cfg.login_per_ip,
-        cfg.login_window_s,
-    )
-    .await?;
     state
         .sms
         .verify_code(&state, Purpose::Login, phone.as_str(), &code)
@@ -183,14 +167,7 @@ async fn officer_login(
         ));
     }
     let cfg = &state.config.auth;
-    throttle::hit(
-        &state,
-        "login_throttled",
-        &format!("login:ip:{ip}"),
-        cfg.login_per_ip,
-        cfg.login_window_s,
-    )
-    .await?;
+    throttle_login_ip(&state, &ip).await?;
     throttle::hit(
         &state,
         "login_throttled",
@@ -308,4 +285,18 @@ async fn list_staff(
             })
             .collect(),
     ))
+}
+
+/// Counts a login attempt from `ip` against the per-address window.
+async fn throttle_login_ip(state: &AppState, ip: &str) -> ApiResult<()> {
+    let cfg = &state.config.auth;
+    let name = format!("login:ip:{ip}");
+    throttle::hit(
+        state,
+        "login_throttled",
+        &name,
+        cfg.login_per_ip,
+        cfg.login_window_s,
+    )
+    .await
 }

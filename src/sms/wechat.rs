@@ -263,7 +263,15 @@ impl Wechat {
                 .query_async(&mut conn)
                 .await?;
             if locked.is_some() {
-                let r = self.fetch_and_store(bad).await;
+                // Another refresher may have stored a token between our GET and our lock.
+                let cached: Option<String> = redis::cmd("GET")
+                    .arg(&self.token_key)
+                    .query_async(&mut conn)
+                    .await?;
+                let r = match cached {
+                    Some(t) if Some(t.as_str()) != bad => Ok(t),
+                    _ => self.fetch_and_store(bad).await,
+                };
                 let _: i64 = redis::Script::new(UNLOCK)
                     .key(&self.lock_key)
                     .arg(&nonce)
