@@ -17,7 +17,7 @@ use std::{
 use futures::{SinkExt, StreamExt};
 use remote_hearing::call::tokens::{Claims, TokenKey};
 use tokio::sync::Semaphore;
-use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio_tungstenite::{connect_async_with_config, tungstenite::Message};
 
 const KEY: &str = "bench-token-key-not-secret";
 
@@ -59,7 +59,8 @@ type Ws =
 
 /// Connects and joins; returns the socket once `joined` arrived.
 async fn join(base: &str, hearing: &str, role: &str) -> anyhow::Result<Ws> {
-    let (mut ws, _) = connect_async(format!("{base}/ws/hearings/{hearing}")).await?;
+    let url = format!("{base}/ws/hearings/{hearing}");
+    let (mut ws, _) = connect_async_with_config(url, None, true).await?;
     let frame = serde_json::json!({"type": "join", "token": token(hearing, role)}).to_string();
     ws.send(Message::text(frame)).await?;
     wait_for(&mut ws, "\"joined\"").await?;

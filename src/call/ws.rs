@@ -39,8 +39,12 @@ async fn upgrade(
     if !valid_id(&id) {
         return AppError::not_found().into_response();
     }
+    // Signalling frames are small: 8 KiB buffers instead of tungstenite's 128 KiB default keep
+    // an idle socket cheap (measured in docs/benchmarks.md).
     ws.max_message_size(TRANSPORT_MAX)
         .max_frame_size(TRANSPORT_MAX)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| serve_socket(state, id, socket))
 }
 
