@@ -117,6 +117,35 @@ impl World {
             .await
     }
 
+    /// The officer sends the hearing's SMS code; the citizen exchanges it for a join grant.
+    async fn join_with_sms_code(&self, hearing: &str) -> reqwest::Response {
+        self.app
+            .post(
+                &format!("/api/v1/hearings/{hearing}/sms-code"),
+                Some(&self.officer),
+                json!({}),
+            )
+            .await;
+        let code = self.app.outbox_code(&self.phone).unwrap();
+        self.app
+            .post(
+                "/api/v1/hearings/join",
+                Some(&self.citizen),
+                json!({"hearing_id": hearing, "code": code}),
+            )
+            .await
+    }
+
+    async fn no_show(&self, hearing: &str, token: &str) -> reqwest::Response {
+        self.app
+            .post(
+                &format!("/api/v1/hearings/{hearing}/no-show"),
+                Some(token),
+                json!({}),
+            )
+            .await
+    }
+
     async fn ok_step(&self, hearing: &str, body: Value) -> Value {
         let step = body["step"].as_str().unwrap();
         let token = match step {
@@ -520,34 +549,13 @@ async fn disputed_statement_is_referred() {
 async fn no_show_after_the_wait() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    let r = w
-        .app
-        .post(
-            &format!("/api/v1/hearings/{id}/no-show"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
+    let r = w.no_show(&id, &w.officer).await;
     expect_error(r, 409, "too_early").await;
     // The slot starts in 10 minutes; the wait is 10 minutes after that.
     w.app.clock.advance(TimeDelta::minutes(21));
-    let r = w
-        .app
-        .post(
-            &format!("/api/v1/hearings/{id}/no-show"),
-            Some(&w.citizen),
-            json!({}),
-        )
-        .await;
+    let r = w.no_show(&id, &w.citizen).await;
     expect_error(r, 403, "forbidden").await;
-    let r = w
-        .app
-        .post(
-            &format!("/api/v1/hearings/{id}/no-show"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
+    let r = w.no_show(&id, &w.officer).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "no_show");
@@ -586,32 +594,10 @@ async fn unrecorded_no_shows_are_swept_after_the_slot() {
 async fn a_citizen_who_joined_is_not_a_no_show() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    w.app
-        .post(
-            &format!("/api/v1/hearings/{id}/sms-code"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
-    let code = w.app.outbox_code(&w.phone).unwrap();
-    let r = w
-        .app
-        .post(
-            "/api/v1/hearings/join",
-            Some(&w.citizen),
-            json!({"hearing_id": id, "code": code}),
-        )
-        .await;
+    let r = w.join_with_sms_code(&id).await;
     assert_eq!(r.status(), 200);
     w.app.clock.advance(TimeDelta::minutes(30));
-    let r = w
-        .app
-        .post(
-            &format!("/api/v1/hearings/{id}/no-show"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
+    let r = w.no_show(&id, &w.officer).await;
     expect_error(r, 409, "invalid_state").await;
 }
 
@@ -750,22 +736,7 @@ async fn officer_events_stream_reports_the_waiting_citizen() {
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
-    w.app
-        .post(
-            &format!("/api/v1/hearings/{id}/sms-code"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
-    let code = w.app.outbox_code(&w.phone).unwrap();
-    let r = w
-        .app
-        .post(
-            "/api/v1/hearings/join",
-            Some(&w.citizen),
-            json!({"hearing_id": id, "code": code}),
-        )
-        .await;
+    let r = w.join_with_sms_code(&id).await;
     assert_eq!(r.status(), 200);
     while !seen.contains("event: citizen_waiting") {
         let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
@@ -1187,25 +1158,7 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     })
     .await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    w.app
-        .post(
-            &format!("/api/v1/hearings/{id}/sms-code"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
-    let code = w.app.outbox_code(&w.phone).unwrap();
-    let cg: Value = w
-        .app
-        .post(
-            "/api/v1/hearings/join",
-            Some(&w.citizen),
-            json!({"hearing_id": id, "code": code}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
     let og: Value = w
         .app
         .post(
