@@ -52,6 +52,13 @@ pub struct ServerConfig {
     /// Serve pages from this directory instead of the embedded copy (page development).
     #[serde(default)]
     pub web_dir: PathBuf,
+    /// This process's id in the hearing → process map (empty: random at start).
+    #[serde(default)]
+    pub node_id: String,
+    /// This process's own base URL, handed to clients sent here by another process (empty:
+    /// `public_url`, else `http://` + the listener's address).
+    #[serde(default)]
+    pub node_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

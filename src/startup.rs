@@ -80,6 +80,7 @@ pub async fn serve(
     let jobs = crate::jobs::spawn_all(&state, stop_rx);
     let app = crate::http::app(state.clone());
     let addr = listener.local_addr()?;
+    state.call.node.listening_on(addr);
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
     // Small signalling and API frames must not wait for delayed ACKs (Nagle).

@@ -31,11 +31,27 @@ pub struct JoinGrant {
     pub ice_servers: Vec<IceServer>,
 }
 
-/// Why a join was refused (sent as an `error` frame, then the socket closes).
+/// Why a join was refused (sent as an `error` frame, then the socket closes with `close_code`).
 #[derive(Debug, Clone)]
 pub struct JoinRefused {
     pub code: String,
     pub message: String,
+    /// 4003 unless the refusal says otherwise (4009 hearing closed, 4010 wrong node, …).
+    pub close_code: u16,
+    /// `wrong_node`: where the hearing's call is held.
+    pub node_url: Option<String>,
+}
+
+impl JoinRefused {
+    /// A refusal closed with 4003.
+    pub fn new(code: &str, message: &str) -> JoinRefused {
+        JoinRefused {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            close_code: close_code::UNAUTHORIZED,
+            node_url: None,
+        }
+    }
 }
 
 /// Checks join tokens; implemented by the server (tokens are bound to hearing, role, participant).
@@ -166,13 +182,13 @@ where
             return Ended::Refused("token_invalid".into());
         }
         Err(r) => {
-            let _ = send_msg(
-                &mut sink,
-                &hub,
-                &ServerMsg::error(&r.code, r.message.clone()),
-            )
-            .await;
-            close(&mut sink, &hub, close_code::UNAUTHORIZED, &r.code).await;
+            let msg = ServerMsg::Error {
+                code: r.code.clone(),
+                message: r.message.clone(),
+                node_url: r.node_url.clone(),
+            };
+            let _ = send_msg(&mut sink, &hub, &msg).await;
+            close(&mut sink, &hub, r.close_code, &r.code).await;
             return Ended::Refused(r.code);
         }
     };

@@ -19,14 +19,10 @@ struct Tokens;
 #[async_trait]
 impl JoinVerifier for Tokens {
     async fn verify(&self, hearing_id: &str, token: &str) -> Result<JoinGrant, JoinRefused> {
-        let (role, h) = token.split_once(':').ok_or(JoinRefused {
-            code: "token_invalid".into(),
-            message: "bad".into(),
-        })?;
-        let role = Role::parse(role).ok_or(JoinRefused {
-            code: "token_invalid".into(),
-            message: "bad".into(),
-        })?;
+        let (role, h) = token
+            .split_once(':')
+            .ok_or(JoinRefused::new("token_invalid", "bad"))?;
+        let role = Role::parse(role).ok_or(JoinRefused::new("token_invalid", "bad"))?;
         let _ = hearing_id;
         Ok(JoinGrant {
             participant: Participant {

@@ -124,6 +124,9 @@ pub enum ServerMsg {
     Error {
         code: String,
         message: String,
+        /// `wrong_node`: the WebSocket URL of the process that holds the hearing's call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_url: Option<String>,
     },
 }
 
@@ -132,6 +135,7 @@ impl ServerMsg {
         ServerMsg::Error {
             code: code.to_owned(),
             message: message.into(),
+            node_url: None,
         }
     }
     /// The JSON text of this frame.

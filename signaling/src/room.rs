@@ -75,10 +75,15 @@ pub mod close_code {
     pub const GOING_AWAY: u16 = 1001;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
     pub const REPLACED: u16 = 4001;
     pub const UNAUTHORIZED: u16 = 4003;
     pub const JOIN_TIMEOUT: u16 = 4008;
     pub const HEARING_CLOSED: u16 = 4009;
+    /// The hearing's call is held by another server process (`error{wrong_node, node_url}`).
+    pub const WRONG_NODE: u16 = 4010;
+    /// The server process is stopping: reconnect (another process takes the hearing over).
+    pub const SERVICE_RESTART: u16 = 1012;
 }
 
 #[derive(Debug)]
@@ -394,17 +399,25 @@ impl Hub {
     /// The hearing ended: both sockets are closed and the media room (recordings) is closed.
     /// Await it to know the recordings are finalised.
     pub async fn end_hearing(&self, hearing_id: &str) {
+        self.close_room(
+            hearing_id,
+            close_code::HEARING_CLOSED,
+            "the hearing is closed",
+        )
+        .await;
+    }
+
+    /// Closes a room: its sockets get `code` and the media room (recordings) is closed. Await
+    /// it to know the recordings are finalised. `false` when there was no such room.
+    pub async fn close_room(&self, hearing_id: &str, code: u16, reason: &str) -> bool {
         let media = {
             let mut rooms = self.lock();
             let Some(room) = rooms.remove(hearing_id) else {
-                return;
+                return false;
             };
             for role in Role::ALL {
                 if let Slot::Connected { tx, .. } = room.slot_ref(role) {
-                    let _ = tx.try_send(Outbound::Close(
-                        close_code::HEARING_CLOSED,
-                        "the hearing is closed".into(),
-                    ));
+                    let _ = tx.try_send(Outbound::Close(code, reason.to_owned()));
                 }
             }
             metrics_gauge(&rooms);
@@ -413,6 +426,17 @@ impl Hub {
         if let Some(m) = media {
             m.close().await;
         }
+        true
+    }
+
+    /// Whether a room (someone connected or reconnecting) exists for the hearing.
+    pub fn has_room(&self, hearing_id: &str) -> bool {
+        self.lock().contains_key(hearing_id)
+    }
+
+    /// The hearings with a room in this hub.
+    pub fn room_ids(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
     }
 
     /// Number of rooms alive (for tests and metrics).

@@ -43,6 +43,9 @@ pub struct CallConfig {
     pub turn_ttl_s: u64,
     /// Where recordings go (empty: DATA_DIR/recordings).
     pub recordings_dir: PathBuf,
+    /// Lifetime of this process's claim on a hearing (`hearing:{id}:node` in Redis), renewed
+    /// every third of it while the room lives; a dead process's hearings are free after it.
+    pub node_ttl_ms: u64,
 }
 
 impl Default for CallConfig {
@@ -69,6 +72,7 @@ impl Default for CallConfig {
             turn_secret: SecretString::from(""),
             turn_ttl_s: 3600,
             recordings_dir: PathBuf::new(),
+            node_ttl_ms: 15_000,
         }
     }
 }

@@ -2,12 +2,15 @@
 //! engine (the `signaling` crate over `webrtc`), recording segments (the `recordings` crate),
 //! their index, listing/download API and sealing into the audit log.
 //!
-//! Owns the `recordings` table and the per-hearing room registry ([`Call::hub`]). It does not
+//! Owns the `recordings` table, the per-hearing room registry ([`Call::hub`]), the hearing →
+//! process map ([`nodes`]) and the call bus between processes ([`bus`]). It does not
 //! decide who may join a hearing (the hearing module does, then calls [`tokens::mint`]) and does
 //! not write the audit log itself (it calls a [`sealer::RecordingSealer`]).
 
+pub mod bus;
 pub mod config;
 pub mod files;
+pub mod nodes;
 pub mod sealer;
 pub mod tokens;
 mod ws;
@@ -47,6 +50,10 @@ pub struct Call {
     /// Finished segments the recordings job has handled (indexed or failed).
     pub(crate) processed: tokio::sync::watch::Sender<u64>,
     ended: Arc<Mutex<HashSet<String>>>,
+    /// This process in the hearing → process map.
+    pub node: nodes::Node,
+    /// True once the call bus subscription is up (tests wait for it).
+    pub bus_ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Call {
@@ -129,6 +136,8 @@ impl Call {
             finished: Mutex::new(finished),
             processed: tokio::sync::watch::channel(0).0,
             ended: Arc::new(Mutex::new(HashSet::new())),
+            node: nodes::Node::new(config),
+            bus_ready: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -143,13 +152,17 @@ impl Call {
     }
 
     /// The hearing closed: sockets are closed, tokens stop working, the recording segment is
-    /// finalised (and then indexed and sealed by the recordings job).
-    pub async fn end_hearing(&self, hearing_id: &str) {
+    /// finalised (and then indexed and sealed by the recordings job). `false` when this process
+    /// had no room for it (see [`bus::end_hearing`] for ending it wherever it is).
+    pub async fn end_hearing(&self, hearing_id: &str) -> bool {
         self.ended
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(hearing_id.to_owned());
-        self.hub.end_hearing(hearing_id).await;
+        let code = signaling::room::close_code::HEARING_CLOSED;
+        self.hub
+            .close_room(hearing_id, code, "the hearing is closed")
+            .await
     }
 
     /// Ends the call and waits (up to 30 s) until its recording segments are indexed; returns
@@ -233,5 +246,9 @@ pub fn spawn_jobs(
     state: &AppState,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![tokio::spawn(sealer::run(state.clone(), stop))]
+    vec![
+        tokio::spawn(sealer::run(state.clone(), stop.clone())),
+        tokio::spawn(nodes::run(state.clone(), stop.clone())),
+        tokio::spawn(bus::run(state.clone(), stop)),
+    ]
 }

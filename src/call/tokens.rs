@@ -107,8 +107,13 @@ pub fn ice_servers(state: &AppState, participant_id: &str) -> Vec<IceServer> {
 
 /// The WebSocket URL of a hearing's call (absolute when `server.public_url` is set).
 pub fn ws_url(state: &AppState, hearing_id: &str) -> String {
+    ws_url_at(&state.config.server.public_url, hearing_id)
+}
+
+/// The WebSocket URL of a hearing's call at a base URL (`http(s)://…`; otherwise the path).
+pub fn ws_url_at(base: &str, hearing_id: &str) -> String {
     let path = format!("/ws/hearings/{hearing_id}");
-    let base = state.config.server.public_url.trim_end_matches('/');
+    let base = base.trim_end_matches('/');
     if let Some(rest) = base.strip_prefix("https://") {
         format!("wss://{rest}{path}")
     } else if let Some(rest) = base.strip_prefix("http://") {

@@ -1,5 +1,7 @@
 //! `GET /ws/hearings/{id}`: adapts axum's WebSocket to the `signaling` crate's connection
-//! protocol and verifies join tokens.
+//! protocol and verifies joins: the token, the hearing's status in the database (a closed hearing
+//! is refused in every process), and the hearing → process map (a hearing held by another live
+//! process is refused with `wrong_node` and that process's URL).
 
 use std::sync::Arc;
 
@@ -9,7 +11,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
+use signaling::room::close_code;
 use signaling::{Frame, JoinGrant, JoinRefused, JoinVerifier, Participant, Role};
+
+use super::nodes::Holder;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::AppError;
@@ -80,6 +85,10 @@ async fn serve_socket(state: AppState, hearing_id: String, socket: WebSocket) {
     metrics::counter!("signaling_sockets_total").increment(1);
     let ended = signaling::serve(Box::pin(sink), stream, hub, verifier, hearing_id.clone()).await;
     tracing::debug!(%hearing_id, ?ended, "signalling socket ended");
+    // The last socket of the room is gone: another process may take the hearing now.
+    if matches!(ended, signaling::Ended::Left | signaling::Ended::Closed(..)) {
+        super::nodes::release_if_idle(&state, &hearing_id).await;
+    }
 }
 
 /// Verifies join tokens against the server's key and clock.
@@ -89,10 +98,7 @@ struct TokenVerifier(AppState);
 impl JoinVerifier for TokenVerifier {
     async fn verify(&self, hearing_id: &str, token: &str) -> Result<JoinGrant, JoinRefused> {
         let state = &self.0;
-        let refuse = |code: &str, message: &str| JoinRefused {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        };
+        let refuse = JoinRefused::new;
         let claims = state
             .call
             .tokens
@@ -104,10 +110,40 @@ impl JoinVerifier for TokenVerifier {
                 "the join token is for another hearing",
             ));
         }
-        if state.call.is_ended(hearing_id) {
-            return Err(refuse("hearing_closed", "the hearing is closed"));
-        }
         let role = Role::parse(&claims.r).ok_or_else(|| refuse("token_invalid", "bad role"))?;
+        let closed = || JoinRefused {
+            close_code: close_code::HEARING_CLOSED,
+            ..refuse("hearing_closed", "the hearing is closed")
+        };
+        let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+            tracing::warn!(hearing_id, error = %e, "join: {what} failed");
+            JoinRefused {
+                close_code: close_code::INTERNAL,
+                ..refuse("unavailable", "the server cannot take the join now; retry")
+            }
+        };
+        if state.call.is_ended(hearing_id) {
+            return Err(closed());
+        }
+        match crate::hearing::refuses_joins(state, hearing_id).await {
+            Ok(false) => {}
+            Ok(true) => return Err(closed()),
+            Err(e) => return Err(unavailable("reading the hearing", &e)),
+        }
+        match super::nodes::claim(state, hearing_id).await {
+            Ok(Holder::Me) => {}
+            Ok(Holder::Other { url, .. }) => {
+                return Err(JoinRefused {
+                    close_code: close_code::WRONG_NODE,
+                    node_url: Some(super::tokens::ws_url_at(&url, hearing_id)),
+                    ..refuse(
+                        "wrong_node",
+                        "another server process holds this hearing's call: connect to node_url",
+                    )
+                });
+            }
+            Err(e) => return Err(unavailable("claiming the hearing", &e)),
+        }
         Ok(JoinGrant {
             ice_servers: super::tokens::ice_servers(state, &claims.p),
             participant: Participant {

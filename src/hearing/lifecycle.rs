@@ -123,7 +123,7 @@ async fn transition(
     record(state, &mut tx, &h, "event", event, by, now, json!({}), &[]).await?;
     store::save(&mut tx, &h).await?;
     tx.commit().await?;
-    ports::push_hearing(state, &h.id, &h.status, None);
+    ports::push_hearing(state, &h.id, &h.status, None).await;
     events::publish(state, &h, event, json!({"status": h.status})).await;
     Ok(Some(h))
 }

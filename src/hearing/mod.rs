@@ -53,6 +53,16 @@ impl Default for HearingConfig {
     }
 }
 
+/// Whether the call must refuse joins: the hearing exists and is closed (read from the
+/// database, so a process that never saw the hearing refuses too). A call without a hearing row
+/// (tools, tests) is not refused.
+pub async fn refuses_joins(state: &AppState, id: &str) -> crate::error::ApiResult<bool> {
+    Ok(store::get(&state.db.read, id)
+        .await?
+        .and_then(|h| Status::parse(&h.status))
+        .is_some_and(Status::is_closed))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     api::router()
 }

@@ -152,9 +152,20 @@ pub fn both_connected(state: &AppState, hearing_id: &str) -> bool {
     state.call.presence(hearing_id).both_connected()
 }
 
-/// Pushes a `hearing {status, step}` frame to both parties.
-pub fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Option<&str>) {
-    state.call.push_hearing(hearing_id, status, step);
+/// Pushes a `hearing {status, step}` frame to both parties (in whichever process holds the call).
+pub async fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Option<&str>) {
+    crate::call::bus::push_hearing(state, hearing_id, status, step).await;
+}
+
+/// For each hearing: whether another server process holds its call (its presence is judged
+/// there). On a Redis failure nothing is held elsewhere.
+pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> Vec<bool> {
+    crate::call::nodes::held_elsewhere(state, ids)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the hearing → process map failed");
+            vec![false; ids.len()]
+        })
 }
 
 /// A join grant (API.md: `{join_token, ws_url, ice_servers}`).
@@ -177,10 +188,11 @@ pub async fn mint_join(
     )?)
 }
 
-/// Ends the call: closes both sockets and the media room; the call's recordings job then
-/// indexes the segment and seals it through [`crate::hearing::sealer::HearingSealer`].
+/// Ends the call (in whichever process holds it): closes both sockets and the media room; that
+/// process's recordings job then indexes the segment and seals it through
+/// [`crate::hearing::sealer::HearingSealer`].
 pub async fn end_call_and_seal(state: &AppState, hearing_id: &str) -> ApiResult<Vec<SealedFile>> {
-    state.call.end_hearing(hearing_id).await;
+    crate::call::bus::end_hearing(state, hearing_id).await;
     Ok(vec![])
 }
 

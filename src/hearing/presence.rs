@@ -1,8 +1,9 @@
 //! The presence watcher: follows who is connected to each live hearing's call (through
 //! [`ports::presence`]) and turns changes into status transitions (both connected → `in_call`;
 //! both gone during the call → `interrupted`) and officer events (`citizen_joined`,
-//! `citizen_reconnecting`, `citizen_left`, `officer_left`). It polls this process's rooms, so
-//! it works with every server process holding its own calls.
+//! `citizen_reconnecting`, `citizen_left`, `officer_left`). It polls this process's rooms and
+//! skips the hearings another process holds (the hearing → process map), so with several
+//! processes each call is judged once, by the process holding it.
 
 use std::collections::HashMap;
 
@@ -60,7 +61,13 @@ pub async fn poll_once(
 ) -> crate::error::ApiResult<()> {
     let live = store::live_ids(&state.db.read).await?;
     seen.retain(|id, _| live.contains(id));
-    for id in live {
+    let elsewhere = ports::held_elsewhere(state, &live).await;
+    for (id, elsewhere) in live.into_iter().zip(elsewhere) {
+        // Another process holds the call: its watcher judges the presence.
+        if elsewhere {
+            seen.remove(&id);
+            continue;
+        }
         let now = ports::presence(state, &id);
         let before = seen.get(&id).copied().unwrap_or_default();
         let Some(h) = store::get(&state.db.read, &id).await? else {

@@ -251,7 +251,7 @@ pub async fn submit_step(
     store::save(&mut tx, &h).await?;
     tx.commit().await?;
     metrics::counter!("hearing_steps_total", "step" => step.as_str()).increment(1);
-    ports::push_hearing(state, &h.id, &h.status, Some(step.as_str()));
+    ports::push_hearing(state, &h.id, &h.status, Some(step.as_str())).await;
     events::publish(
         state,
         &h,

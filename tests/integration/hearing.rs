@@ -54,21 +54,23 @@ async fn booking_status(app: &TestApp, id: &str) -> String {
         .unwrap()
 }
 
-struct World {
-    app: TestApp,
-    brigade: String,
-    officer: String,
-    officer_id: String,
-    citizen: String,
-    phone: String,
-    booking: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) brigade: String,
+    pub(crate) officer: String,
+    pub(crate) officer_id: String,
+    pub(crate) citizen: String,
+    pub(crate) phone: String,
+    pub(crate) booking: String,
 }
 
 async fn world() -> World {
     world_with(|_| {}).await
 }
 
-async fn world_with(f: impl FnOnce(&mut remote_hearing::config::Config) + Send + 'static) -> World {
+pub(crate) async fn world_with(
+    f: impl FnOnce(&mut remote_hearing::config::Config) + Send + 'static,
+) -> World {
     let app = TestApp::builder()
         .config(|c| c.audit.checkpoint_interval_ms = 20)
         .config(f)
@@ -94,7 +96,7 @@ fn rand_digits() -> u32 {
 }
 
 impl World {
-    async fn open(&self) -> Value {
+    pub(crate) async fn open(&self) -> Value {
         let r = self
             .app
             .post(
@@ -107,7 +109,7 @@ impl World {
         r.json().await.unwrap()
     }
 
-    async fn step(&self, hearing: &str, token: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn step(&self, hearing: &str, token: &str, body: Value) -> reqwest::Response {
         self.app
             .post(
                 &format!("/api/v1/hearings/{hearing}/steps"),
@@ -118,7 +120,7 @@ impl World {
     }
 
     /// The officer sends the hearing's SMS code; the citizen exchanges it for a join grant.
-    async fn join_with_sms_code(&self, hearing: &str) -> reqwest::Response {
+    pub(crate) async fn join_with_sms_code(&self, hearing: &str) -> reqwest::Response {
         self.app
             .post(
                 &format!("/api/v1/hearings/{hearing}/sms-code"),
@@ -146,7 +148,7 @@ impl World {
             .await
     }
 
-    async fn ok_step(&self, hearing: &str, body: Value) -> Value {
+    pub(crate) async fn ok_step(&self, hearing: &str, body: Value) -> Value {
         let step = body["step"].as_str().unwrap();
         let token = match step {
             "notice_ack" | "statement" | "confirmation" | "receipt" => &self.citizen,
@@ -160,7 +162,7 @@ impl World {
     }
 }
 
-fn body_of(step: &str) -> Value {
+pub(crate) fn body_of(step: &str) -> Value {
     match step {
         "identity" => json!({"step": "identity", "id_checked": true}),
         "inquiry" => {
@@ -184,7 +186,7 @@ fn body_of(step: &str) -> Value {
     }
 }
 
-const STEPS: [&str; 9] = [
+pub(crate) const STEPS: [&str; 9] = [
     "identity",
     "inquiry",
     "notice",
@@ -196,7 +198,7 @@ const STEPS: [&str; 9] = [
     "receipt",
 ];
 
-fn is_citizen_step(s: &str) -> bool {
+pub(crate) fn is_citizen_step(s: &str) -> bool {
     matches!(s, "notice_ack" | "statement" | "confirmation" | "receipt")
 }
 
@@ -1069,10 +1071,10 @@ async fn an_urgent_deadline_near_is_announced_once() {
 
 // ---- over the call's signalling socket (two test clients) ----
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn ws_join(app: &TestApp, grant: &Value) -> Ws {
+pub(crate) async fn ws_join(app: &TestApp, grant: &Value) -> Ws {
     use futures::SinkExt;
     let path = grant["ws_url"].as_str().unwrap();
     let url = if path.starts_with("ws") {
@@ -1096,7 +1098,7 @@ async fn ws_join(app: &TestApp, grant: &Value) -> Ws {
     ws
 }
 
-async fn ws_recv(ws: &mut Ws) -> Value {
+pub(crate) async fn ws_recv(ws: &mut Ws) -> Value {
     use futures::StreamExt;
     loop {
         let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
@@ -1115,7 +1117,7 @@ async fn ws_recv(ws: &mut Ws) -> Value {
 }
 
 /// The next `hearing` frame of a step (skipping peer frames and status-only frames).
-async fn hearing_frame(ws: &mut Ws) -> Value {
+pub(crate) async fn hearing_frame(ws: &mut Ws) -> Value {
     loop {
         let v = ws_recv(ws).await;
         if v["type"] == "hearing" && !v["step"].is_null() {
@@ -1133,7 +1135,7 @@ async fn leave(ws: &mut Ws) {
     .unwrap();
 }
 
-async fn wait_status(w: &World, id: &str, status: &str) -> Value {
+pub(crate) async fn wait_status(w: &World, id: &str, status: &str) -> Value {
     for _ in 0..100 {
         let v: Value = w
             .app

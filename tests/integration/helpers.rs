@@ -19,6 +19,7 @@ pub struct TestApp {
     pub state: AppState,
     pub data_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Monday 2026-11-16 09:00 in Asia/Shanghai.
@@ -32,6 +33,7 @@ type ConfigTweak = Box<dyn FnOnce(&mut Config) + Send>;
 pub struct Builder {
     now: DateTime<Utc>,
     tweak: Vec<ConfigTweak>,
+    peer: Option<(Config, Arc<MockClock>)>,
 }
 
 impl Builder {
@@ -41,6 +43,13 @@ impl Builder {
     }
     pub fn config(mut self, f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
         self.tweak.push(Box::new(f));
+        self
+    }
+    /// A second server process beside `app`: the same database, Redis prefix, data directory
+    /// (so the same development secrets: join tokens, SMS codes, audit key) and clock; its own
+    /// recordings directory and node id.
+    pub fn peer_of(mut self, app: &TestApp) -> Self {
+        self.peer = Some(((*app.state.config).clone(), app.clock.clone()));
         self
     }
     pub async fn spawn(self) -> TestApp {
@@ -60,10 +69,19 @@ impl Builder {
         if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
             config.database.url = SecretString::from(fresh_postgres(&admin_url).await);
         }
+        if let Some((peer, _)) = &self.peer {
+            config.database.url = peer.database.url.clone();
+            config.redis.prefix = peer.redis.prefix.clone();
+            config.server.data_dir = peer.server.data_dir.clone();
+            config.call.recordings_dir = data_dir.path().join("recordings");
+        }
         for f in self.tweak {
             f(&mut config);
         }
-        let clock = MockClock::new(self.now);
+        let clock = match self.peer {
+            Some((_, clock)) => clock,
+            None => MockClock::new(self.now),
+        };
         let state = remote_hearing::build_state(config, clock.clone())
             .await
             .expect("build state");
@@ -71,7 +89,7 @@ impl Builder {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let st = state.clone();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             let _ = remote_hearing::serve(st, listener, async {
                 let _ = rx.await;
             })
@@ -88,6 +106,7 @@ impl Builder {
             state,
             data_dir,
             stop: Some(tx),
+            server: Some(server),
         }
     }
 }
@@ -121,11 +140,22 @@ impl TestApp {
         Builder {
             now: default_now(),
             tweak: vec![],
+            peer: None,
         }
     }
 
     pub async fn spawn() -> TestApp {
         Self::builder().spawn().await
+    }
+
+    /// Stops the server (as on SIGTERM) and waits until its jobs have stopped.
+    pub async fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), server).await;
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -215,7 +245,8 @@ impl TestApp {
 
     /// The last code the console provider sent to `phone` (from the outbox file).
     pub fn outbox_code(&self, phone: &str) -> Option<String> {
-        let text = std::fs::read_to_string(self.data_dir.path().join("sms-outbox.jsonl")).ok()?;
+        let dir = &self.state.config.server.data_dir;
+        let text = std::fs::read_to_string(dir.join("sms-outbox.jsonl")).ok()?;
         text.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .rfind(|v| v["to"] == phone)

@@ -9,6 +9,7 @@ mod call;
 mod cli;
 mod hearing;
 mod helpers;
+mod scale;
 mod sms;
 mod sms_providers;
 mod sms_wechat;
