@@ -170,6 +170,20 @@ pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> redis::RedisRes
         .collect())
 }
 
+/// The URL of the other process holding the hearing's call, if one does (a Redis failure
+/// counts as none: the socket's join check decides then).
+pub async fn holder_url(state: &AppState, hearing_id: &str) -> Option<String> {
+    let v: Option<String> = redis::cmd("GET")
+        .arg(key(state, hearing_id))
+        .query_async(&mut state.kv.conn())
+        .await
+        .ok()?;
+    match holder(&state.call.node, &v?) {
+        Holder::Other { url, .. } if !url.is_empty() => Some(url),
+        _ => None,
+    }
+}
+
 /// One heartbeat: renews the claims of live rooms, releases those whose room is gone.
 pub async fn heartbeat(state: &AppState) {
     let node = &state.call.node;
@@ -213,5 +227,53 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let claimed: Vec<String> = state.call.node.claims().keys().cloned().collect();
     for id in claimed {
         release(&state, &id).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(node_url: &str, public_url: &str) -> Config {
+        let mut c = Config::defaults().unwrap();
+        c.server.node_url = node_url.into();
+        c.server.public_url = public_url.into();
+        c
+    }
+
+    #[test]
+    fn the_url_is_node_url_then_public_url_then_the_listener() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let n = Node::new(&config("http://10.0.0.11:8080/", "https://lb.example"));
+        n.listening_on(addr);
+        assert_eq!(n.url(), "http://10.0.0.11:8080");
+        let n = Node::new(&config("", "https://lb.example"));
+        n.listening_on(addr);
+        assert_eq!(n.url(), "https://lb.example");
+        let n = Node::new(&config("", ""));
+        n.listening_on(addr);
+        assert_eq!(n.url(), "http://127.0.0.1:8080");
+        assert_eq!(n.id.len(), 12);
+        assert_ne!(n.id, Node::new(&config("", "")).id, "random ids");
+    }
+
+    #[test]
+    fn holders_are_parsed_from_the_claim() {
+        let mut c = config("http://a:1", "");
+        c.server.node_id = "node-a".into();
+        let n = Node::new(&c);
+        assert_eq!(holder(&n, "node-a http://a:1"), Holder::Me);
+        assert_eq!(
+            holder(&n, "node-b http://b:2"),
+            Holder::Other {
+                node: "node-b".into(),
+                url: "http://b:2".into()
+            }
+        );
+        // Same id, another URL (a restarted process elsewhere): not ours.
+        assert!(matches!(
+            holder(&n, "node-a http://c:3"),
+            Holder::Other { .. }
+        ));
     }
 }

@@ -171,7 +171,8 @@ pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> Vec<bool> {
 /// A join grant (API.md: `{join_token, ws_url, ice_servers}`).
 pub type JoinGrant = crate::call::tokens::JoinGrant;
 
-/// Mints a join token for a participant of the hearing (the caller has checked who may join).
+/// Mints a join token for a participant of the hearing (the caller has checked who may join);
+/// `ws_url` points at the process holding the call when another one does.
 pub async fn mint_join(
     state: &AppState,
     hearing_id: &str,
@@ -180,12 +181,11 @@ pub async fn mint_join(
 ) -> ApiResult<JoinGrant> {
     let role =
         signaling::Role::parse(role).ok_or_else(|| AppError::internal(format!("role {role}")))?;
-    Ok(crate::call::tokens::mint(
-        state,
-        hearing_id,
-        role,
-        participant_id,
-    )?)
+    let mut grant = crate::call::tokens::mint(state, hearing_id, role, participant_id)?;
+    if let Some(url) = crate::call::nodes::holder_url(state, hearing_id).await {
+        grant.ws_url = crate::call::tokens::ws_url_at(&url, hearing_id);
+    }
+    Ok(grant)
 }
 
 /// Ends the call (in whichever process holds it): closes both sockets and the media room; that

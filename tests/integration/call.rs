@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::helpers::TestApp;
 
 #[path = "../../signaling/tests/common/mod.rs"]
-mod rtc_client;
+pub(crate) mod rtc_client;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -208,7 +208,7 @@ async fn signalling_refuses_bad_tokens_big_frames_and_replaces_connections() {
 }
 
 /// Wires one WebRTC client to the server through a signalling socket.
-async fn call_client(
+pub(crate) async fn call_client(
     app: &TestApp,
     hearing: &str,
     role: Role,

@@ -160,8 +160,9 @@ async fn the_other_process_redirects_relays_steps_and_forwards_events() {
     let held = claim_value(a, &id).await.expect("claimed");
     assert!(held.starts_with(&a.state.call.node.id), "{held}");
 
-    // The officer lands on B: sent to A.
+    // A grant minted by B points at A; an officer who lands on B anyway is sent to A.
     let og = officer_grant(&w, &b, &id).await;
+    assert_eq!(og["ws_url"], ws_url(a, &id));
     let (mut o, err) = join_at(&ws_url(&b, &id), &og["join_token"]).await;
     assert_eq!(err["type"], "error");
     assert_eq!(err["code"], "wrong_node", "{err}");
@@ -309,4 +310,92 @@ async fn closing_on_the_other_process_ends_the_call_and_a_fresh_process_refuses(
     let (mut s, err) = join_at(&ws_url(&fresh, &id), &cg["join_token"]).await;
     assert_eq!(err["code"], "hearing_closed", "{err}");
     assert_eq!(close_code(&mut s).await, 4009);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_call_is_sealed_by_its_process_when_the_other_closes_the_hearing() {
+    use crate::call::{call_client, rtc_client};
+    use std::sync::Arc;
+    let w = world_with(|c| {
+        tweak(c);
+        c.call.media_enabled = true;
+        c.call.include_loopback = true;
+        c.call.bind_ips = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let b = TestApp::builder()
+        .peer_of(&w.app)
+        .config(tweak)
+        .spawn()
+        .await;
+    bus_ready(&w.app).await;
+    bus_ready(&b).await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let (mut citizen, t1) = call_client(&w.app, &id, signaling::Role::Citizen, "cit").await;
+    let (mut officer, t2) = call_client(&w.app, &id, signaling::Role::Officer, "off").await;
+    citizen.wait_connected(T).await;
+    officer.wait_connected(T).await;
+    let media = Arc::new(rtc_client::load_media());
+    let p1 = citizen.pump(media.clone(), Duration::from_secs(1));
+    let p2 = officer.pump(media, Duration::from_secs(1));
+    let _ = tokio::time::timeout(T, async { (p1.await, p2.await) }).await;
+    wait_status(&w, &id, "in_call").await;
+    // B closes the hearing (a disputed statement refers it).
+    for s in ["identity", "inquiry", "notice", "notice_ack"] {
+        let token = if s == "notice_ack" {
+            &w.citizen
+        } else {
+            &w.officer
+        };
+        let r = b
+            .post(
+                &format!("/api/v1/hearings/{id}/steps"),
+                Some(token),
+                body_of(s),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{s}");
+    }
+    let body = json!({"step": "statement", "disputed": true, "text": "当时不是本人驾驶"});
+    let r = b
+        .post(
+            &format!("/api/v1/hearings/{id}/steps"),
+            Some(&w.citizen),
+            body,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // A ends its room, finalises the segment, indexes it and seals it into the audit log.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let sealed = loop {
+        let v: Value = b
+            .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let events = v["events"].as_array().cloned().unwrap_or_default();
+        if let Some(e) = events
+            .into_iter()
+            .find(|e| e["step"] == "recordings_sealed")
+        {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "never sealed: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(w.app.state.call.hub.room_count(), 0);
+    let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recordings WHERE hearing_id = $1")
+        .bind(&id)
+        .fetch_one(&b.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(
+        files, 9,
+        "4 captures, 4 copies, 1 manifest; sealed: {sealed}"
+    );
+    t1.abort();
+    t2.abort();
+    let _ = citizen.pc.close().await;
+    let _ = officer.pc.close().await;
 }
