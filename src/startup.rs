@@ -94,6 +94,8 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .context("serving HTTP")?;
+    // Hand the calls over before the jobs stop (the recordings job still indexes what closes).
+    crate::call::nodes::leave(&state).await;
     let _ = stop_tx.send(true);
     for job in jobs {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), job).await;

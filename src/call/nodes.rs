@@ -213,20 +213,25 @@ pub async fn heartbeat(state: &AppState) {
     }
 }
 
-/// Background job: the heartbeat every third of the TTL; at stop, this process's rooms are
-/// closed with 1012 (reconnect) and its claims released so another process takes over at once.
+/// Background job: the heartbeat every third of the TTL, then [`leave`] at stop.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let period = state.call.node.renew_every();
     while crate::jobs::tick(&mut stop, period).await {
         heartbeat(&state).await;
     }
+    leave(&state).await;
+}
+
+/// The process stops: its rooms are closed with 1012 (reconnect; their recording segments are
+/// finalised) and its claims released, so another process takes the hearings over at once.
+pub async fn leave(state: &AppState) {
     let code = signaling::room::close_code::SERVICE_RESTART;
     for id in state.call.hub.room_ids() {
         state.call.hub.close_room(&id, code, "server restart").await;
     }
     let claimed: Vec<String> = state.call.node.claims().keys().cloned().collect();
     for id in claimed {
-        release(&state, &id).await;
+        release(state, &id).await;
     }
 }
 

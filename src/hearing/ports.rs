@@ -158,13 +158,14 @@ pub async fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step
 }
 
 /// For each hearing: whether another server process holds its call (its presence is judged
-/// there). On a Redis failure nothing is held elsewhere.
+/// there). When the map cannot be read, only hearings with a room here are judged here (a
+/// process must not interrupt a call it cannot see).
 pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> Vec<bool> {
     crate::call::nodes::held_elsewhere(state, ids)
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "reading the hearing → process map failed");
-            vec![false; ids.len()]
+            ids.iter().map(|id| !state.call.hub.has_room(id)).collect()
         })
 }
 

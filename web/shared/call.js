@@ -38,6 +38,11 @@ export class CallSession extends EventTarget {
     this.hearingId = hearingId;
     this.joinToken = joinToken;
     this.url = wsUrlFor(wsUrl, hearingId);
+    // Several server processes: a join that lands on the wrong one is told where the call is
+    // (error wrong_node + node_url, close 4010); drops reconnect through the grant's URL again.
+    this.homeUrl = this.url;
+    this.nodeUrl = null;
+    this.redirects = 0;
     this.iceServers = iceServers || [];
     this.localStream = localStream;
     this.remoteStream = new MediaStream();
@@ -94,7 +99,15 @@ export class CallSession extends EventTarget {
       clearInterval(this.pingTimer);
       if (this.left) return;
       // Final closes are not retried: 4001 replaced by a newer connection with the same token,
-      // 4003 token refused, 4009 hearing closed. 4008 (join timeout) and the rest are drops.
+      // 4003 token refused, 4009 hearing closed. 4010 (wrong node) goes to node_url; 4008 (join
+      // timeout), 1012 (server restarting) and the rest are drops.
+      if (ev.code === 4010 && this.nodeUrl && this.redirects < 3) {
+        this.url = this.nodeUrl;
+        this.nodeUrl = null;
+        this.redirects++;
+        this.connect();
+        return;
+      }
       if (ev.code === 4009) {
         this.emit('hearing', { status: 'closed', step: null });
         this.fail({ code: 'hearing_closed', message: ev.reason });
@@ -104,6 +117,7 @@ export class CallSession extends EventTarget {
         this.fail({ code: ev.code === 4001 ? 'ws_replaced' : ev.code === 4003 ? 'join_token_invalid' : 'ws_' + ev.code, message: ev.reason });
         return;
       }
+      this.url = this.homeUrl; // the process holding the call may be gone (1012, crash)
       this.onDrop();
     };
   }
@@ -137,6 +151,7 @@ export class CallSession extends EventTarget {
     switch (msg.type) {
       case 'joined':
         this.retry = 0;
+        this.redirects = 0;
         this.dropSince = 0;
         if (Array.isArray(msg.ice_servers) && msg.ice_servers.length) this.iceServers = msg.ice_servers;
         this.emit('joined', msg);
@@ -161,7 +176,8 @@ export class CallSession extends EventTarget {
         this.emit('hearing', msg);
         break;
       case 'error':
-        this.emit('error', msg);
+        if (msg.code === 'wrong_node' && msg.node_url) this.nodeUrl = msg.node_url;
+        else this.emit('error', msg);
         break;
       default:
         break; // pong and anything newer
