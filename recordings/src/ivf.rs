@@ -10,6 +10,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::capture::RtpRecord;
+use crate::playback::FrameRef;
 
 /// Puts RTP packets back into sequence order within a bounded window.
 pub struct Reorder {
@@ -118,6 +119,9 @@ pub fn vp8_keyframe_size(frame: &[u8]) -> Option<(u16, u16)> {
     Some((w, h))
 }
 
+/// Frames written, where each lies, and the first keyframe's picture size.
+pub type IvfIndex = (u32, Vec<FrameRef>, Option<(u16, u16)>);
+
 /// Writes an IVF file from ordered VP8 RTP packets.
 pub struct IvfWriter {
     out: BufWriter<File>,
@@ -132,6 +136,11 @@ pub struct IvfWriter {
     cur_ok: bool,
     expect: Option<u64>,
     need_key: bool,
+    cur_ssrc: u32,
+    cur_arrival_us: i64,
+    /// Bytes written so far (the next frame header's offset).
+    pos: u64,
+    index: Vec<FrameRef>,
     pub dropped_frames: u32,
 }
 
@@ -152,6 +161,10 @@ impl IvfWriter {
             cur_ok: false,
             expect: None,
             need_key: true,
+            cur_ssrc: 0,
+            cur_arrival_us: 0,
+            pos: 32,
+            index: Vec::new(),
             dropped_frames: 0,
         })
     }
@@ -168,6 +181,8 @@ impl IvfWriter {
             self.flush_frame(false)?;
             self.cur.clear();
             self.cur_ts = r.ts;
+            self.cur_ssrc = r.ssrc;
+            self.cur_arrival_us = r.arrival_us;
             self.cur_ok = start;
         } else if gap {
             self.cur_ok = false;
@@ -214,20 +229,37 @@ impl IvfWriter {
         self.out.write_all(&(frame.len() as u32).to_le_bytes())?;
         self.out.write_all(&pts.to_le_bytes())?;
         self.out.write_all(&frame)?;
+        self.index.push(FrameRef {
+            offset: self.pos + 12,
+            len: frame.len() as u32,
+            ssrc: self.cur_ssrc,
+            ts: self.cur_ts,
+            arrival_us: self.cur_arrival_us,
+            key: key.is_some(),
+        });
+        self.pos += 12 + frame.len() as u64;
         self.frames += 1;
         Ok(())
     }
 
     /// Writes the final header and fsyncs; returns the number of frames.
-    pub fn finish(mut self) -> io::Result<u32> {
+    pub fn finish(self) -> io::Result<u32> {
+        Ok(self.finish_indexed()?.0)
+    }
+
+    /// As [`IvfWriter::finish`], also returning where each frame lies in the file and the
+    /// picture size of the first keyframe (for the WebM copy).
+    pub fn finish_indexed(mut self) -> io::Result<IvfIndex> {
         self.flush_frame(false)?;
+        let size = self.size;
+        let index = std::mem::take(&mut self.index);
         let (w, h) = self.size.unwrap_or((0, 0));
         self.out.flush()?;
         let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&ivf_header(w, h, self.frames))?;
         file.sync_all()?;
-        Ok(self.frames)
+        Ok((self.frames, index, size))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Evidence-grade call recording: raw RTP captures ([`capture`]), playable copies ([`ivf`],
-//! [`ogg`]), segment finalisation with SHA-256 manifests and crash recovery ([`segment`]).
+//! [`ogg`], and per participant a WebM for browsers: [`playback`], [`webm`]), segment
+//! finalisation with SHA-256 manifests and crash recovery ([`segment`]).
 //!
 //! Pure file I/O (std only, no async, no clock): callers pass arrival times in. It does not know
 //! about the audit log; the server seals the returned [`segment::Manifest`].
@@ -7,15 +8,21 @@
 pub mod capture;
 pub mod ivf;
 pub mod ogg;
+pub mod playback;
 pub mod segment;
+pub mod webm;
 
 #[cfg(test)]
 mod segment_tests;
+#[cfg(test)]
+mod webm_tests;
 
 use std::path::{Component, Path, PathBuf};
 
 pub use capture::{CaptureHeader, CaptureReader, CaptureWriter, Record, RtpRecord, SenderReport};
-pub use segment::{FileEntry, Manifest, TrackEntry, finalize_segment, hash_file, recover};
+pub use segment::{
+    FileEntry, Manifest, PlaybackEntry, TrackEntry, finalize_segment, hash_file, recover,
+};
 
 /// A safe file-name component: ASCII letters, digits, `-`, `_`, `.`; not starting with `.`.
 pub fn safe_name(s: &str) -> bool {

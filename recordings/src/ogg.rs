@@ -5,7 +5,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-const PRE_SKIP: u16 = 312;
+use crate::capture::RtpRecord;
+use crate::playback::FrameRef;
+
+/// Opus pre-skip written in the OpusHead (samples at 48 kHz).
+pub const PRE_SKIP: u16 = 312;
 
 fn crc_table() -> [u32; 256] {
     let mut t = [0u32; 256];
@@ -57,7 +61,10 @@ pub struct OggWriter {
     first_ts: Option<u32>,
     ts_base: u64,
     last_ts: u32,
-    held: Option<(Vec<u8>, u64)>,
+    held: Option<(Vec<u8>, u64, FrameRef)>,
+    /// Bytes written so far.
+    pos: u64,
+    index: Vec<FrameRef>,
     pub packets: u32,
 }
 
@@ -72,6 +79,8 @@ impl OggWriter {
             ts_base: 0,
             last_ts: 0,
             held: None,
+            pos: 0,
+            index: Vec::new(),
             packets: 0,
         };
         let mut head = b"OpusHead".to_vec();
@@ -114,11 +123,42 @@ impl OggWriter {
         let crc = ogg_crc(&p);
         p[22..26].copy_from_slice(&crc.to_le_bytes());
         self.page_seq += 1;
+        self.pos += p.len() as u64;
         self.out.write_all(&p)
+    }
+
+    /// Writes a held packet's page and notes where the packet lies.
+    fn page_indexed(
+        &mut self,
+        packet: &[u8],
+        granule: u64,
+        flags: u8,
+        mut f: FrameRef,
+    ) -> io::Result<()> {
+        f.offset = self.pos + 27 + (packet.len() / 255 + 1) as u64;
+        f.len = packet.len() as u32;
+        self.page(packet, granule, flags)?;
+        self.index.push(f);
+        Ok(())
+    }
+
+    /// Adds the next Opus packet (in order), keeping its SSRC and arrival time for the index.
+    pub fn push_rtp(&mut self, r: &RtpRecord) -> io::Result<()> {
+        self.push_tagged(r.ts, &r.payload, r.ssrc, r.arrival_us)
     }
 
     /// Adds the next Opus payload (in order) with its RTP timestamp.
     pub fn push(&mut self, ts: u32, payload: &[u8]) -> io::Result<()> {
+        self.push_tagged(ts, payload, 0, 0)
+    }
+
+    fn push_tagged(
+        &mut self,
+        ts: u32,
+        payload: &[u8],
+        ssrc: u32,
+        arrival_us: i64,
+    ) -> io::Result<()> {
         if payload.is_empty() {
             return Ok(());
         }
@@ -129,23 +169,36 @@ impl OggWriter {
         self.last_ts = ts;
         let start = self.ts_base + ts as u64 - first as u64;
         let granule = start + opus_samples(payload) as u64 + PRE_SKIP as u64;
-        if let Some((p, g)) = self.held.take() {
-            self.page(&p, g, 0)?;
+        if let Some((p, g, f)) = self.held.take() {
+            self.page_indexed(&p, g, 0, f)?;
         }
-        self.held = Some((payload.to_vec(), granule));
+        let f = FrameRef {
+            offset: 0,
+            len: 0,
+            ssrc,
+            ts,
+            arrival_us,
+            key: true,
+        };
+        self.held = Some((payload.to_vec(), granule, f));
         self.packets += 1;
         Ok(())
     }
 
     /// Writes the last page with end-of-stream set and fsyncs.
-    pub fn finish(mut self) -> io::Result<u32> {
+    pub fn finish(self) -> io::Result<u32> {
+        Ok(self.finish_indexed()?.0)
+    }
+
+    /// As [`OggWriter::finish`], also returning where each packet lies in the file.
+    pub fn finish_indexed(mut self) -> io::Result<(u32, Vec<FrameRef>)> {
         match self.held.take() {
-            Some((p, g)) => self.page(&p, g, 0x04)?,
+            Some((p, g, f)) => self.page_indexed(&p, g, 0x04, f)?,
             None => self.page(&[], PRE_SKIP as u64, 0x04)?,
         }
         self.out.flush()?;
         self.out.get_ref().sync_all()?;
-        Ok(self.packets)
+        Ok((self.packets, std::mem::take(&mut self.index)))
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! A segment is one directory `<root>/<hearing_id>/<segment>/` holding one `.rtp` capture per
 //! participant and track. [`finalize_segment`] reads every capture (to its last whole record),
-//! writes the playable copy next to it (`.ivf` for VP8, `.ogg` for Opus), hashes every file and
-//! writes `manifest.json` (write-once, read-only). The same function recovers a segment cut by a
+//! writes the playable copy next to it (`.ivf` for VP8, `.ogg` for Opus), then one WebM per
+//! participant from those copies (`<participant>.webm`, [`crate::playback`]), hashes every file
+//! and writes `manifest.json` (write-once, read-only). The same function recovers a segment cut by a
 //! crash: [`recover`] finds segments without a manifest and finalises them with `truncated` set.
 
 use std::collections::BTreeSet;
@@ -15,9 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::capture::{CaptureReader, Record, SenderReport, set_readonly};
 use crate::ivf::{IvfWriter, Reorder};
-use crate::ogg::OggWriter;
+use crate::ogg::{OggWriter, PRE_SKIP};
+use crate::playback::{TrackFrames, mux_participant};
+use crate::webm::TrackKind;
 
 pub const MANIFEST: &str = "manifest.json";
+/// The manifest's format version (2: `playback` lists the per-participant WebM files).
+pub const MANIFEST_VERSION: u32 = 2;
 const REORDER_WINDOW: usize = 512;
 
 /// One file of a segment.
@@ -25,7 +30,7 @@ const REORDER_WINDOW: usize = 512;
 pub struct FileEntry {
     /// File name inside the segment directory.
     pub name: String,
-    /// `rtp`, `ivf` or `ogg`.
+    /// `rtp`, `ivf`, `ogg` or `webm`.
     pub format: String,
     pub bytes: u64,
     pub sha256: String,
@@ -52,6 +57,25 @@ pub struct TrackEntry {
     pub files: Vec<FileEntry>,
 }
 
+/// One participant's WebM copy: video and audio of all their tracks on one time line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaybackEntry {
+    pub participant: String,
+    pub participant_id: String,
+    /// `video` when it has a video track, else `audio`.
+    pub kind: String,
+    /// The captures it was built from.
+    pub captures: Vec<String>,
+    /// How audio and video were aligned: `rtcp-sr` or `arrival`.
+    pub sync: String,
+    pub video_frames: u32,
+    pub audio_frames: u32,
+    pub duration_ms: u64,
+    /// Unix microseconds of the file's time zero.
+    pub start_at_us: Option<i64>,
+    pub file: FileEntry,
+}
+
 /// The manifest of a segment; sealed into the audit log by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -63,6 +87,9 @@ pub struct Manifest {
     /// Recovered after a crash: some capture may miss its tail.
     pub truncated: bool,
     pub tracks: Vec<TrackEntry>,
+    /// Per-participant WebM copies (absent in version 1 manifests).
+    #[serde(default)]
+    pub playback: Vec<PlaybackEntry>,
 }
 
 /// SHA-256 (hex) and size of a file.
@@ -92,13 +119,28 @@ fn entry(dir: &Path, name: &str, format: &str) -> io::Result<FileEntry> {
     })
 }
 
+/// Removes a copy left half-written by a crash during finalisation (never sealed).
+fn remove_stale(path: &Path) -> io::Result<()> {
+    if path.exists() {
+        let mut perm = fs::metadata(path)?.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        fs::set_permissions(path, perm)?;
+        fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
 enum Playable {
     Ivf(IvfWriter),
     Ogg(OggWriter),
     None,
 }
 
-fn finalize_track(dir: &Path, capture_name: &str) -> io::Result<(String, String, TrackEntry)> {
+fn finalize_track(
+    dir: &Path,
+    capture_name: &str,
+) -> io::Result<(String, String, TrackEntry, Option<TrackFrames>)> {
     let cap_path = dir.join(capture_name);
     let mut reader = CaptureReader::open(&cap_path)?;
     let h = reader.header.clone();
@@ -109,13 +151,8 @@ fn finalize_track(dir: &Path, capture_name: &str) -> io::Result<(String, String,
         _ => (String::new(), ""),
     };
     let play_path = dir.join(&play_name);
-    if !play_name.is_empty() && play_path.exists() {
-        // a copy left half-written by a crash during finalisation: never sealed, rebuild it
-        let mut perm = fs::metadata(&play_path)?.permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perm.set_readonly(false);
-        fs::set_permissions(&play_path, perm)?;
-        fs::remove_file(&play_path)?;
+    if !play_name.is_empty() {
+        remove_stale(&play_path)?;
     }
     let mut playable = match format {
         "ivf" => Playable::Ivf(IvfWriter::create(&play_path)?),
@@ -131,7 +168,7 @@ fn finalize_track(dir: &Path, capture_name: &str) -> io::Result<(String, String,
             for (ext, r) in batch {
                 match pl {
                     Playable::Ivf(w) => w.push(ext, &r)?,
-                    Playable::Ogg(w) => w.push(r.ts, &r.payload)?,
+                    Playable::Ogg(w) => w.push_rtp(&r)?,
                     Playable::None => {}
                 }
             }
@@ -164,11 +201,29 @@ fn finalize_track(dir: &Path, capture_name: &str) -> io::Result<(String, String,
     }
     let rest = reorder.drain();
     feed(&mut playable, rest)?;
-    let frames = match playable {
-        Playable::Ivf(w) => w.finish()?,
-        Playable::Ogg(w) => w.finish()?,
-        Playable::None => 0,
+    let (frames, index, kind) = match playable {
+        Playable::Ivf(w) => {
+            let (n, index, size) = w.finish_indexed()?;
+            let (width, height) = size.unwrap_or((0, 0));
+            (n, index, Some(TrackKind::Vp8 { width, height }))
+        }
+        Playable::Ogg(w) => {
+            let (n, index) = w.finish_indexed()?;
+            let k = TrackKind::Opus {
+                channels: 2,
+                pre_skip: PRE_SKIP,
+            };
+            (n, index, Some(k))
+        }
+        Playable::None => (0, Vec::new(), None),
     };
+    let frames_for_webm = kind.map(|kind| TrackFrames {
+        source: play_path.clone(),
+        kind,
+        clock_rate: h.clock_rate,
+        frames: index,
+        sender_reports: srs.clone(),
+    });
     let mut files = vec![entry(dir, capture_name, "rtp")?];
     if !play_name.is_empty() {
         set_readonly(&play_path)?;
@@ -190,7 +245,54 @@ fn finalize_track(dir: &Path, capture_name: &str) -> io::Result<(String, String,
         frames,
         files,
     };
-    Ok((h.hearing_id, h.segment, track))
+    Ok((h.hearing_id, h.segment, track, frames_for_webm))
+}
+
+/// Builds `<participant>.webm` for every participant with frames.
+fn finalize_playback(
+    dir: &Path,
+    tracks: &[TrackEntry],
+    frames: Vec<Option<TrackFrames>>,
+) -> io::Result<Vec<PlaybackEntry>> {
+    let mut by_participant: Vec<(&TrackEntry, Vec<String>, Vec<TrackFrames>)> = Vec::new();
+    for (t, f) in tracks.iter().zip(frames) {
+        let Some(f) = f else { continue };
+        let capture = t.files.first().map(|e| e.name.clone()).unwrap_or_default();
+        match by_participant
+            .iter_mut()
+            .find(|(p, _, _)| p.participant == t.participant)
+        {
+            Some((_, names, list)) => {
+                names.push(capture);
+                list.push(f);
+            }
+            None => by_participant.push((t, vec![capture], vec![f])),
+        }
+    }
+    let mut out = Vec::new();
+    for (t, captures, list) in by_participant {
+        let name = format!("{}.webm", t.participant);
+        if !crate::safe_name(&name) || list.iter().all(|f| f.frames.is_empty()) {
+            continue;
+        }
+        let path = dir.join(&name);
+        remove_stale(&path)?;
+        let r = mux_participant(&path, &list)?;
+        set_readonly(&path)?;
+        out.push(PlaybackEntry {
+            participant: t.participant.clone(),
+            participant_id: t.participant_id.clone(),
+            kind: if r.video_frames > 0 { "video" } else { "audio" }.to_owned(),
+            captures,
+            sync: r.sync.to_owned(),
+            video_frames: r.video_frames,
+            audio_frames: r.audio_frames,
+            duration_ms: r.duration_ms,
+            start_at_us: r.start_us,
+            file: entry(dir, &name, "webm")?,
+        });
+    }
+    Ok(out)
 }
 
 /// Builds the playable copies, hashes everything and writes the manifest of one segment.
@@ -203,13 +305,15 @@ pub fn finalize_segment(dir: &Path, recovered: bool) -> io::Result<Manifest> {
         .collect();
     names.sort();
     let mut tracks = Vec::new();
+    let mut frames = Vec::new();
     let (mut hearing, mut segment) = (String::new(), String::new());
     for n in &names {
         match finalize_track(dir, n) {
-            Ok((h, s, t)) => {
+            Ok((h, s, t, f)) => {
                 hearing = h;
                 segment = s;
                 tracks.push(t);
+                frames.push(f);
             }
             // a capture whose header never reached the disk holds nothing
             Err(e) if e.kind() == io::ErrorKind::InvalidData && recovered => continue,
@@ -223,14 +327,16 @@ pub fn finalize_segment(dir: &Path, recovered: bool) -> io::Result<Manifest> {
             .unwrap_or_default()
             .to_owned();
     }
+    let playback = finalize_playback(dir, &tracks, frames)?;
     let manifest = Manifest {
-        version: 1,
+        version: MANIFEST_VERSION,
         hearing_id: hearing,
         segment,
         started_at_us: tracks.iter().filter_map(|t| t.first_at_us).min(),
         ended_at_us: tracks.iter().filter_map(|t| t.last_at_us).max(),
         truncated: recovered || tracks.iter().any(|t| t.truncated),
         tracks,
+        playback,
     };
     let path = dir.join(MANIFEST);
     let json = serde_json::to_vec_pretty(&manifest)?;

@@ -153,6 +153,22 @@ fn finalised_segment_has_playable_copies_and_matching_digests() {
             );
         }
     }
+    // one WebM per participant: the citizen's has video only, the officer's audio only
+    let names: Vec<_> = m.playback.iter().map(|p| p.file.name.as_str()).collect();
+    assert_eq!(names, ["citizen.webm", "officer.webm"]);
+    assert_eq!(
+        (m.playback[0].kind.as_str(), m.playback[0].video_frames),
+        ("video", 40)
+    );
+    assert_eq!(
+        (m.playback[1].kind.as_str(), m.playback[1].audio_frames),
+        ("audio", 700)
+    );
+    for p in &m.playback {
+        assert_eq!(p.file.format, "webm");
+        let (sha, bytes) = hash_file(&dir.join(&p.file.name)).unwrap();
+        assert_eq!((sha, bytes), (p.file.sha256.clone(), p.file.bytes));
+    }
     let ivf = parse_ivf(&std::fs::read(dir.join("citizen-video-1.ivf")).unwrap()).unwrap();
     assert_eq!(
         (ivf.width, ivf.height, ivf.header_frames, ivf.frames.len()),
@@ -192,6 +208,7 @@ fn a_crashed_segment_is_recovered_with_the_truncated_flag() {
         .unwrap();
     // a half-written playable copy from a crash during finalisation is rebuilt
     std::fs::write(dir.join("officer-audio-1.ogg"), b"OggS garbage").unwrap();
+    std::fs::write(dir.join("citizen.webm"), b"half a webm").unwrap();
     let done = recover(root.path()).unwrap();
     assert_eq!(done.len(), 1);
     let m = &done[0].1;
@@ -199,6 +216,17 @@ fn a_crashed_segment_is_recovered_with_the_truncated_flag() {
     assert!(m.tracks[0].truncated);
     assert_eq!(m.tracks[0].packets, 40); // the cut SR record is gone, all RTP survived
     assert!(parse_ogg(&std::fs::read(dir.join("officer-audio-1.ogg")).unwrap()).is_some());
+    // the WebM copies are rebuilt from the captures too
+    assert_eq!(m.playback.len(), 2);
+    let webm = std::fs::File::open(dir.join("citizen.webm")).unwrap();
+    let mut mk = matroska_demuxer::MatroskaFile::open(webm).unwrap();
+    let mut f = matroska_demuxer::Frame::default();
+    let mut n = 0;
+    while mk.next_frame(&mut f).unwrap() {
+        n += 1;
+    }
+    assert_eq!(n, m.playback[0].video_frames);
+    assert!(n >= 19, "{n}");
     assert!(recover(root.path()).unwrap().is_empty(), "recovered once");
 }
 

@@ -144,6 +144,26 @@ async fn two_peers_exchange_media_through_the_server_and_it_is_recorded() {
             assert!(pages.len() > 100);
         }
     }
+    // one WebM per participant, listed (and hashed) in the manifest
+    assert_eq!(m.playback.len(), 2, "{:#?}", m.playback);
+    for p in &m.playback {
+        assert_eq!((p.kind.as_str(), p.file.format.as_str()), ("video", "webm"));
+        assert!(p.video_frames > 30, "{} video frames", p.video_frames);
+        assert!(p.audio_frames > 100, "{} audio frames", p.audio_frames);
+        assert_eq!(p.captures.len(), 2);
+        let path = seg.dir.join(&p.file.name);
+        let (sha, bytes) = recordings::hash_file(&path).unwrap();
+        assert_eq!(
+            (sha.as_str(), bytes),
+            (p.file.sha256.as_str(), p.file.bytes)
+        );
+        let data = std::fs::read(&path).unwrap();
+        assert!(data.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]), "EBML header");
+        eprintln!(
+            "{}: webm {} bytes, {} ms, sync {}",
+            p.participant, p.file.bytes, p.duration_ms, p.sync
+        );
+    }
     for t in tasks {
         t.abort();
     }

@@ -29,9 +29,10 @@ pub struct Recording {
     pub id: String,
     /// `citizen` or `officer`; null for the segment's manifest.
     pub participant: Option<String>,
-    /// `audio`, `video` or `manifest`.
+    /// `audio`, `video` or `manifest` (a participant's `webm` is `video` when it has video).
     pub kind: String,
-    /// `rtp`, `ivf`, `ogg` or `json`.
+    /// `rtp`, `ivf`, `ogg`, `webm` (one per participant, audio and video, for browsers) or
+    /// `json`.
     pub format: String,
     pub bytes: i64,
     pub sha256: String,

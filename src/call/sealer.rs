@@ -118,6 +118,16 @@ fn rel(root: &Path, p: &Path) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("non-UTF-8 recording path"))
 }
 
+/// A listed file: participant, kind, the file, first and last time (unix µs), truncated.
+type Listed<'a> = (
+    &'a str,
+    &'a str,
+    &'a recordings::FileEntry,
+    Option<i64>,
+    Option<i64>,
+    bool,
+);
+
 /// Inserts the segment's files (and its manifest) into `recordings`, then seals the manifest.
 /// Idempotent: a segment already indexed is left alone.
 pub async fn index_and_seal(
@@ -142,35 +152,56 @@ pub async fn index_and_seal(
     let ms = |us: Option<i64>| us.map(|u| u / 1000);
     let mut files = Vec::new();
     let mut tx = state.db.begin().await?;
+    // every file the manifest lists: each track's capture and copy, each participant's WebM
+    let mut listed: Vec<Listed> = Vec::new();
     for t in &m.tracks {
         for f in &t.files {
-            let id = crate::ids::new_id();
-            sqlx::query(
-                "INSERT INTO recordings (id, hearing_id, segment, participant, kind, format, rel_path, bytes, sha256, \
-                 started_at, ended_at, truncated, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-            )
-            .bind(&id)
-            .bind(&m.hearing_id)
-            .bind(&m.segment)
-            .bind(&t.participant)
-            .bind(&t.kind)
-            .bind(&f.format)
-            .bind(rel(root, &dir.join(&f.name))?)
-            .bind(f.bytes as i64)
-            .bind(&f.sha256)
-            .bind(ms(t.first_at_us))
-            .bind(ms(t.last_at_us))
-            .bind(i64::from(t.truncated))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            files.push(SealedFile {
-                id,
-                name: f.name.clone(),
-                sha256: f.sha256.clone(),
-                bytes: f.bytes,
-            });
+            let at = (t.first_at_us, t.last_at_us);
+            listed.push((&t.participant, &t.kind, f, at.0, at.1, t.truncated));
         }
+    }
+    for p in &m.playback {
+        let truncated = m
+            .tracks
+            .iter()
+            .any(|t| t.participant == p.participant && t.truncated);
+        let end = p.start_at_us.map(|s| s + p.duration_ms as i64 * 1000);
+        listed.push((
+            &p.participant,
+            &p.kind,
+            &p.file,
+            p.start_at_us,
+            end,
+            truncated,
+        ));
+    }
+    for (participant, kind, f, first_at_us, last_at_us, truncated) in listed {
+        let id = crate::ids::new_id();
+        sqlx::query(
+            "INSERT INTO recordings (id, hearing_id, segment, participant, kind, format, rel_path, bytes, sha256, \
+             started_at, ended_at, truncated, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        )
+        .bind(&id)
+        .bind(&m.hearing_id)
+        .bind(&m.segment)
+        .bind(participant)
+        .bind(kind)
+        .bind(&f.format)
+        .bind(rel(root, &dir.join(&f.name))?)
+        .bind(f.bytes as i64)
+        .bind(&f.sha256)
+        .bind(ms(first_at_us))
+        .bind(ms(last_at_us))
+        .bind(i64::from(truncated))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        files.push(SealedFile {
+            id,
+            name: f.name.clone(),
+            sha256: f.sha256.clone(),
+            bytes: f.bytes,
+        });
     }
     let manifest_id = crate::ids::new_id();
     sqlx::query(

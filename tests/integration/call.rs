@@ -298,7 +298,8 @@ async fn a_webrtc_call_through_the_server_is_recorded_and_listed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let items = list.as_array().expect("a list");
-    assert_eq!(items.len(), 9, "{list}"); // 4 captures, 4 playable copies, 1 manifest
+    // 4 captures, 4 playable copies, 2 WebM (one per participant), 1 manifest
+    assert_eq!(items.len(), 11, "{list}");
     let manifest = items.iter().find(|i| i["kind"] == "manifest").unwrap();
     let m: Value = app
         .get(
@@ -329,6 +330,10 @@ async fn a_webrtc_call_through_the_server_is_recorded_and_listed() {
                 assert!(recordings::ivf::parse_ivf(&bytes).is_some_and(|i| i.frames.len() > 30))
             }
             "ogg" => assert!(recordings::ogg::parse_ogg(&bytes).is_some_and(|p| p.len() > 100)),
+            "webm" => {
+                assert!(bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]), "EBML header");
+                assert_eq!(it["kind"], "video");
+            }
             _ => {}
         }
         if it["kind"] != "manifest" {
@@ -336,7 +341,14 @@ async fn a_webrtc_call_through_the_server_is_recorded_and_listed() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .flat_map(|t| t["files"].as_array().unwrap().clone());
+                .flat_map(|t| t["files"].as_array().unwrap().clone())
+                .chain(
+                    m["playback"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p["file"].clone()),
+                );
             assert!(
                 listed.into_iter().any(|f| f["sha256"] == it["sha256"]),
                 "{it} not in the manifest"
@@ -358,6 +370,22 @@ async fn a_webrtc_call_through_the_server_is_recorded_and_listed() {
         .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(&r.bytes().await.unwrap()[..], b"DKIF");
+    // the browsers' copy: video/webm, ranges (the <video> element seeks with them)
+    let webm = items.iter().find(|i| i["format"] == "webm").unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/recordings/{}",
+            webm["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&auditor)
+        .header("range", "bytes=0-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-type"], "video/webm");
+    assert_eq!(&r.bytes().await.unwrap()[..], [0x1a, 0x45, 0xdf, 0xa3]);
     // citizens may not list; unknown ids are 404
     let (cit, _) = app.login_citizen("13800138000").await;
     assert_eq!(
