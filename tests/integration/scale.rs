@@ -391,8 +391,8 @@ async fn a_recorded_call_is_sealed_by_its_process_when_the_other_closes_the_hear
         .await
         .unwrap();
     assert_eq!(
-        files, 9,
-        "4 captures, 4 copies, 1 manifest; sealed: {sealed}"
+        files, 11,
+        "4 captures, 4 copies, 2 WebM, 1 manifest; sealed: {sealed}"
     );
     t1.abort();
     t2.abort();
