@@ -133,6 +133,7 @@ impl JoinVerifier for TokenVerifier {
         match super::nodes::claim(state, hearing_id).await {
             Ok(Holder::Me) => {}
             Ok(Holder::Other { url, .. }) => {
+                metrics::counter!("signaling_wrong_node_total").increment(1);
                 return Err(JoinRefused {
                     close_code: close_code::WRONG_NODE,
                     node_url: Some(super::tokens::ws_url_at(&url, hearing_id)),
