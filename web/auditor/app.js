@@ -1,5 +1,7 @@
 // Auditor page: hearings (from the audit entries) with filters, a hearing's timeline, "verify"
-// in the browser (bundle.js), bundle download, offline bundle files, and the recordings.
+// in the browser (bundle.js), bundle download, offline bundle files, and the recordings: a
+// <video> player per participant's WebM (fetched with the Bearer token as a Blob, played from an
+// object URL), and for every file its download and an in-page SHA-256 check.
 import './strings.js';
 import { applyI18n, mountLangSwitch, t, has, fmtTime } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
@@ -200,8 +202,34 @@ $('#download').addEventListener('click', (ev) =>
 );
 $('#hr-back').addEventListener('click', () => (location.hash = ''));
 
+// Object URLs of loaded recordings, released when the list is rebuilt.
+let objectUrls = [];
+
+const recWho = (r) => t(r.participant === 'citizen' ? 'a.rec.citizen' : 'a.rec.officer');
+
+/** One participant's WebM: a <video controls> filled on demand (the file needs the token). */
+function playerCard(r, fetchBlob) {
+  const label = `${recWho(r)} · ${fmtTime(r.started_at)}`;
+  const video = h('video', { controls: true, playsinline: true, preload: 'metadata', hidden: true, class: 'rec-video', style: 'width:100%;background:#000', 'aria-label': `${t('a.rec.playback')}: ${label}` });
+  const err = h('div', { class: 'alert', role: 'alert', hidden: true });
+  const mb = (r.bytes / 1e6).toFixed(1);
+  const load = h('button', { type: 'button', class: 'btn rec-load', onclick: (ev) =>
+    busy(ev.currentTarget, err, async () => {
+      const url = URL.createObjectURL(await fetchBlob());
+      objectUrls.push(url);
+      video.src = url;
+      video.hidden = false;
+      load.hidden = true;
+      video.focus();
+    }) }, `${t('a.rec.load')} (${mb} MB)`);
+  return h('div', { class: 'rec-video-card', 'data-player-for': r.id, 'data-participant': r.participant || '', 'data-kind': r.kind },
+    h('h3', {}, label), load, err, video);
+}
+
 async function loadRecordings(id) {
   const box = $('#recordings');
+  for (const u of objectUrls) URL.revokeObjectURL(u);
+  objectUrls = [];
   box.replaceChildren(h('p', { class: 'muted' }, t('common.loading')));
   let recs;
   try {
@@ -210,16 +238,21 @@ async function loadRecordings(id) {
     recs = [];
   }
   if (!recs.length) return box.replaceChildren(h('p', { class: 'muted' }, t('a.hr.noRec')));
+  const blobOf = (r) => async () => (await api.get(`recordings/${encodeURIComponent(r.id)}`, { raw: true, accept: '*/*' })).blob();
+  const webms = recs.filter((r) => r.format === 'webm');
   box.replaceChildren(
+    webms.length
+      ? h('div', { class: 'rec-players' }, h('h3', {}, t('a.rec.playback')), ...webms.map((r) => playerCard(r, blobOf(r))))
+      : null,
     ...recs.map((r) => {
       const slot = h('div', { class: 'rec-player' });
       const status = h('span', { class: 'small rec-status', 'aria-live': 'polite' });
-      const fetchBlob = async () => (await api.get(`recordings/${encodeURIComponent(r.id)}`, { raw: true, accept: '*/*' })).blob();
-      const playable = ['webm', 'ogg'].includes(r.format);
+      const fetchBlob = blobOf(r);
+      const playable = r.format === 'ogg';
       return h(
         'div',
         { class: 'card', 'data-recording-id': r.id },
-        h('strong', {}, `${t(r.participant === 'citizen' ? 'a.rec.citizen' : 'a.rec.officer')} · ${r.kind} · ${r.format}`),
+        h('strong', {}, `${r.participant ? recWho(r) : t('a.rec.manifest')} · ${r.kind} · ${r.format}`),
         h('div', { class: 'small muted' }, `${r.bytes} B · ${fmtTime(r.started_at)} – ${fmtTime(r.ended_at, { date: false })}`),
         h('div', { class: 'small mono' }, `SHA-256 ${r.sha256}`),
         h(
@@ -238,7 +271,7 @@ async function loadRecordings(id) {
           } }, t('a.rec.hash')),
           status,
         ),
-        playable ? null : h('p', { class: 'small muted' }, t('a.rec.noPlay')),
+        playable ? null : h('p', { class: 'small muted' }, t(r.format === 'webm' ? 'a.rec.seePlayer' : 'a.rec.noPlay')),
         slot,
       );
     }),

@@ -309,6 +309,27 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
       assert.match(await (await r.$('.rec-status')).textContent(), /✓/);
     }
     if (recs.length) await shot(a, 'auditor-recordings');
+    // Playback: each participant's WebM (fetched with the token) plays in the page's <video>.
+    const players = await a.$$('#recordings [data-player-for][data-kind=video]');
+    t.diagnostic(`${players.length} WebM video player(s)`);
+    if (recs.length) assert.ok(players.length >= 1, 'a recorded call has a WebM per participant');
+    for (const p of players) {
+      await (await p.$('.rec-load')).click();
+      const v = await p.$('video');
+      await a.waitForFunction((el) => el.readyState >= 1 && el.videoWidth > 0, v, { timeout: 15_000 });
+      const m = await v.evaluate(async (el) => {
+        el.muted = true;
+        const t0 = el.currentTime;
+        await el.play();
+        await new Promise((r) => setTimeout(r, 1500));
+        return { width: el.videoWidth, height: el.videoHeight, duration: el.duration, t0, t1: el.currentTime, error: el.error?.message };
+      });
+      t.diagnostic(`${await p.getAttribute('data-participant')} webm: ${JSON.stringify(m)}`);
+      assert.ok(m.width > 0 && m.height > 0, `videoWidth ${m.width}`);
+      assert.ok(m.duration > 0 && Number.isFinite(m.duration), `duration ${m.duration}`);
+      assert.ok(m.t1 > m.t0, `currentTime ${m.t0} → ${m.t1}`);
+    }
+    if (players.length) await shot(a, 'auditor-playback');
   });
 
   it('a tampered bundle turns the auditor page red', T, async (t) => {
