@@ -227,7 +227,7 @@ fn header(participant: &str, kind: &str, codec: &str) -> CaptureHeader {
 }
 
 /// Packetises the sample IVF (RFC 7741, at most 1000 bytes a packet) and Ogg Opus into captures.
-fn sample_captures(dir: &Path) -> (usize, usize) {
+fn sample_captures(dir: &Path, repeats: u64) -> (usize, usize) {
     let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/media");
     let ivf = parse_ivf(&std::fs::read(media.join("video.ivf")).unwrap()).unwrap();
     let pages = parse_ogg(&std::fs::read(media.join("audio.ogg")).unwrap()).unwrap();
@@ -235,7 +235,10 @@ fn sample_captures(dir: &Path) -> (usize, usize) {
     let v = dir.join("citizen-video-1.rtp");
     let mut w = CaptureWriter::create(&v, &header("citizen", "video", "vp8")).unwrap();
     let mut seq = 40_000u16;
-    for (pts, frame) in &ivf.frames {
+    let n = ivf.frames.len() as u64;
+    let looped = (0..repeats).flat_map(|k| ivf.frames.iter().map(move |(p, f)| (p + k * n, f)));
+    for (pts, frame) in looped {
+        let pts = &pts;
         let ts = 123_456u32.wrapping_add(*pts as u32 * 3000);
         let chunks: Vec<&[u8]> = frame.chunks(1000).collect();
         for (i, c) in chunks.iter().enumerate() {
@@ -258,16 +261,17 @@ fn sample_captures(dir: &Path) -> (usize, usize) {
     let a = dir.join("citizen-audio-2.rtp");
     let mut w = CaptureWriter::create(&a, &header("citizen", "audio", "opus")).unwrap();
     let mut ts = 4_294_000_000u32; // wraps during the clip
-    let packets: Vec<_> = pages
+    let once: Vec<_> = pages
         .iter()
         .skip(2)
         .filter(|p| !p.packet.is_empty())
         .collect();
+    let packets: Vec<_> = (0..repeats).flat_map(|_| once.iter().copied()).collect();
     for (i, p) in packets.iter().enumerate() {
         w.write_rtp(&RtpRecord {
             arrival_us: t0 + i as i64 * 20_000 + 5_000,
             ssrc: 8,
-            seq: i as u16,
+            seq: i as u16, // wraps on long runs
             ts,
             payload_type: 111,
             marker: false,
@@ -277,14 +281,33 @@ fn sample_captures(dir: &Path) -> (usize, usize) {
         ts = ts.wrapping_add(opus_samples(&p.packet));
     }
     w.finish().unwrap();
-    (ivf.frames.len(), packets.len())
+    (ivf.frames.len() * repeats as usize, packets.len())
+}
+
+/// Figures for a 10-minute recording: `cargo test --release -p recordings -- --ignored`.
+#[test]
+#[ignore]
+fn ten_minutes_timing() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = crate::segment_dir(root.path(), "h1", "seg1").unwrap();
+    sample_captures(&dir, 150);
+    let started = std::time::Instant::now();
+    let m = finalize_segment(&dir, false).unwrap();
+    let p = &m.playback[0];
+    let copies: u64 = m.tracks.iter().map(|t| t.files[1].bytes).sum();
+    eprintln!(
+        "{} ms: ivf + ogg + webm + hashes in {:?}; webm {} B, ivf + ogg {copies} B",
+        p.duration_ms,
+        started.elapsed(),
+        p.file.bytes
+    );
 }
 
 #[test]
 fn the_sample_media_becomes_one_playable_webm() {
     let root = tempfile::tempdir().unwrap();
     let dir = crate::segment_dir(root.path(), "h1", "seg1").unwrap();
-    let (video_frames, audio_frames) = sample_captures(&dir);
+    let (video_frames, audio_frames) = sample_captures(&dir, 1);
     let started = std::time::Instant::now();
     let m = finalize_segment(&dir, false).unwrap();
     eprintln!("finalised (ivf + ogg + webm) in {:?}", started.elapsed());

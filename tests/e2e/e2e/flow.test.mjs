@@ -322,12 +322,18 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
         const t0 = el.currentTime;
         await el.play();
         await new Promise((r) => setTimeout(r, 1500));
-        return { width: el.videoWidth, height: el.videoHeight, duration: el.duration, t0, t1: el.currentTime, error: el.error?.message };
+        const t1 = el.currentTime;
+        // seeking (the Cues): jump to the middle
+        const seeked = new Promise((r) => el.addEventListener('seeked', () => r(true), { once: true }));
+        el.currentTime = el.duration / 2;
+        const sought = await Promise.race([seeked, new Promise((r) => setTimeout(() => r(false), 5000))]);
+        return { width: el.videoWidth, height: el.videoHeight, duration: el.duration, t0, t1, sought, at: el.currentTime, error: el.error?.message };
       });
       t.diagnostic(`${await p.getAttribute('data-participant')} webm: ${JSON.stringify(m)}`);
       assert.ok(m.width > 0 && m.height > 0, `videoWidth ${m.width}`);
       assert.ok(m.duration > 0 && Number.isFinite(m.duration), `duration ${m.duration}`);
       assert.ok(m.t1 > m.t0, `currentTime ${m.t0} → ${m.t1}`);
+      assert.ok(m.sought && m.at >= m.duration / 2 - 1, `seek to the middle: ${m.at}`);
     }
     if (players.length) await shot(a, 'auditor-playback');
   });
