@@ -7,115 +7,21 @@
 //!   ulimit -n 65536; SOCKETS=10000 cargo bench --bench signaling_load
 //! Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures::{SinkExt, StreamExt};
-use remote_hearing::call::tokens::{Claims, TokenKey};
+use support::{Ws, env_num, join, open_fds, percentile, proc_status, start_server, wait_for};
 use tokio::sync::Semaphore;
-use tokio_tungstenite::{connect_async_with_config, tungstenite::Message};
-
-const KEY: &str = "bench-token-key-not-secret";
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-fn token(hearing: &str, role: &str) -> String {
-    let claims = Claims {
-        h: hearing.into(),
-        r: role.into(),
-        p: format!("{role}-{hearing}"),
-        e: chrono::Utc::now().timestamp_millis() + 3_600_000,
-        n: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
-    };
-    TokenKey::new(KEY.as_bytes()).sign(&claims)
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Connects and joins; returns the socket once `joined` arrived.
-async fn join(base: &str, hearing: &str, role: &str) -> anyhow::Result<Ws> {
-    let url = format!("{base}/ws/hearings/{hearing}");
-    let (mut ws, _) = connect_async_with_config(url, None, true).await?;
-    let frame = serde_json::json!({"type": "join", "token": token(hearing, role)}).to_string();
-    ws.send(Message::text(frame)).await?;
-    wait_for(&mut ws, "\"joined\"").await?;
-    Ok(ws)
-}
-
-async fn wait_for(ws: &mut Ws, needle: &str) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await?;
-        match msg {
-            Some(Ok(Message::Text(t))) if t.contains(needle) => return Ok(()),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.into()),
-            None => anyhow::bail!("closed while waiting for {needle}"),
-        }
-    }
-}
+use tokio_tungstenite::tungstenite::Message;
 
 /// Keeps a socket read (so WebSocket pings are answered) until the process ends.
 fn idle(mut ws: Ws) {
     tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn start_server(dir: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_remote-hearing"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env(
-            "RH_REDIS__PREFIX",
-            format!("bench:{}", uuid::Uuid::new_v4().simple()),
-        )
-        .env("RH_CALL__TOKEN_KEY", KEY)
-        .env("RH_CALL__MEDIA_ENABLED", "false")
-        .env("RH_CALL__RECORDING_ENABLED", "false")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server binary");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = lines
-        .find_map(|l| {
-            l.ok()
-                .and_then(|l| l.strip_prefix("listening on http://").map(str::to_string))
-        })
-        .expect("listening line");
-    (child, format!("ws://{url}"))
 }
 
 #[tokio::main]
@@ -123,7 +29,14 @@ async fn main() -> anyhow::Result<()> {
     let sockets = env_num("SOCKETS", 10_000) / 2 * 2;
     let samples = env_num("SAMPLES", 200);
     let dir = tempfile::tempdir()?;
-    let (mut child, base) = start_server(dir.path());
+    let (mut child, addr) = start_server(
+        dir.path(),
+        &[
+            ("RH_CALL__MEDIA_ENABLED", "false"),
+            ("RH_CALL__RECORDING_ENABLED", "false"),
+        ],
+    );
+    let base = addr.as_str();
     let pid = child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (rss0, fds0) = (proc_status(pid, "VmRSS:"), open_fds(pid));
@@ -133,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
     let gate = Arc::new(Semaphore::new(256));
     let mut tasks = Vec::with_capacity(sockets);
     for i in 0..sockets {
-        let (base, gate) = (base.clone(), gate.clone());
+        let (base, gate) = (addr.clone(), gate.clone());
         let role = if i % 2 == 0 { "citizen" } else { "officer" };
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await;
@@ -158,9 +71,9 @@ async fn main() -> anyhow::Result<()> {
     let mut relay = Vec::with_capacity(samples);
     for i in 0..samples {
         let hearing = format!("probe-{i}");
-        let mut citizen = join(&base, &hearing, "citizen").await?;
+        let mut citizen = join(base, &hearing, "citizen").await?;
         let t0 = Instant::now();
-        let officer = join(&base, &hearing, "officer").await?;
+        let officer = join(base, &hearing, "officer").await?;
         wait_for(&mut citizen, "\"joined\"").await?;
         relay.push(t0.elapsed());
         let t0 = Instant::now();

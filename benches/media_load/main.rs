@@ -1,0 +1,274 @@
+//! Media load: N concurrent hearings, each with two synthetic participants that join through the
+//! real signalling socket and send pre-encoded VP8 + Opus (≈500 kbps each, from
+//! `tests/data/media/video-500k.ivf` and `audio.ogg`) through the server, recording on. For each
+//! N it reports the server's CPU and RSS, packet loss per direction and the one-way forwarding
+//! latency (client send → server relay → client receive, all on loopback).
+//!
+//! The server runs as its own process (the real binary), so its CPU and memory are measured apart
+//! from the load generator's, which shares the same cores and is reported beside it.
+//!   HEARINGS=10,25,50 SECONDS=20 cargo bench --bench media_load
+//! Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
+
+mod peer;
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use peer::{Media, Synth, WINDOW, now_us};
+use support::{cpu_time, env_num, percentile, proc_status, start_server};
+use tokio::sync::Semaphore;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::MediaEngine;
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::{API, APIBuilder};
+use webrtc::interceptor::registry::Registry;
+
+fn load_media() -> anyhow::Result<Media> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/media");
+    let ivf = recordings::ivf::parse_ivf(&std::fs::read(dir.join("video-500k.ivf"))?)
+        .ok_or_else(|| anyhow::anyhow!("video-500k.ivf does not parse"))?;
+    let pages = recordings::ogg::parse_ogg(&std::fs::read(dir.join("audio.ogg"))?)
+        .ok_or_else(|| anyhow::anyhow!("audio.ogg does not parse"))?;
+    Ok(Media {
+        video: ivf.frames.into_iter().map(|(_, f)| f.into()).collect(),
+        audio: pages
+            .into_iter()
+            .skip(2)
+            .filter(|p| !p.packet.is_empty())
+            .map(|p| p.packet.into())
+            .collect(),
+    })
+}
+
+/// One `webrtc` API for every synthetic peer: default codecs and interceptors (NACK, RTCP
+/// reports), loopback host candidates only.
+fn client_api() -> anyhow::Result<API> {
+    let mut m = MediaEngine::default();
+    m.register_default_codecs()?;
+    let registry = register_default_interceptors(Registry::new(), &mut m)?;
+    let mut s = SettingEngine::default();
+    s.set_include_loopback_candidate(true);
+    s.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+    s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
+    Ok(APIBuilder::new()
+        .with_media_engine(m)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(s)
+        .build())
+}
+
+/// Joins both parties of `n` hearings, four hearings at a time; returns the pairs.
+async fn setup(api: &Arc<API>, addr: &str, n: usize) -> anyhow::Result<Vec<[Synth; 2]>> {
+    let gate = Arc::new(Semaphore::new(4));
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (api, addr, gate) = (api.clone(), addr.to_owned(), gate.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await?;
+            let hearing = format!("load-{i}");
+            let mut c = peer::connect(&api, &addr, &hearing, "citizen").await?;
+            let mut o = peer::connect(&api, &addr, &hearing, "officer").await?;
+            let _ = c.partner.set(o.sent.clone());
+            let _ = o.partner.set(c.sent.clone());
+            for s in [&mut c, &mut o] {
+                tokio::time::timeout(Duration::from_secs(30), s.connected.wait_for(|c| *c))
+                    .await??;
+            }
+            anyhow::Ok([c, o])
+        }));
+    }
+    let mut pairs = Vec::new();
+    for t in tasks {
+        pairs.push(t.await??);
+    }
+    Ok(pairs)
+}
+
+struct Row {
+    n: usize,
+    setup: Duration,
+    server_cpu: f64,
+    gen_cpu: f64,
+    rss0_kb: u64,
+    rss_kb: u64,
+    loss: [(u64, u64); 2],
+    worst_loss: f64,
+    lat: [Vec<u32>; 2],
+    /// Mean RTP bitrate one participant sends (kbit/s).
+    send_kbps: f64,
+    recorded_bytes: u64,
+    captures: usize,
+    recording_dropped: u64,
+}
+
+/// A counter from the server's `/metrics` (0 when absent).
+async fn metric(addr: &str, name: &str) -> u64 {
+    let Ok(resp) = reqwest::get(format!("http://{addr}/metrics")).await else {
+        return 0;
+    };
+    let text = resp.text().await.unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+fn dir_size(dir: &std::path::Path) -> (u64, usize) {
+    let (mut bytes, mut rtp) = (0, 0);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            let (b, r) = dir_size(&p);
+            bytes += b;
+            rtp += r;
+        } else {
+            bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+            rtp += usize::from(p.extension().is_some_and(|x| x == "rtp"));
+        }
+    }
+    (bytes, rtp)
+}
+
+async fn run(n: usize, secs: u64, media: &Arc<Media>, api: &Arc<API>) -> anyhow::Result<Row> {
+    let dir = tempfile::tempdir()?;
+    let (mut child, addr) = start_server(
+        dir.path(),
+        &[
+            ("RH_CALL__INCLUDE_LOOPBACK", "true"),
+            ("RH_CALL__BIND_IPS", "[\"127.0.0.1\"]"),
+            ("RH_CALL__RATE_BURST", "1000"),
+            ("RUST_LOG", "error"),
+        ],
+    );
+    let pid = child.id();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss0_kb = proc_status(pid, "VmRSS:");
+    let t0 = Instant::now();
+    let pairs = setup(api, &addr, n).await?;
+    let setup_time = t0.elapsed();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let pumps: Vec<_> = pairs
+        .iter()
+        .flat_map(|p| p.iter().map(|s| s.pump(media.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await; // warm-up: keyframes, NACK, pacing settle
+    let (srv0, gen0, w0) = (cpu_time(pid), cpu_time(std::process::id()), Instant::now());
+    WINDOW[1].store(u64::MAX, Ordering::Relaxed);
+    WINDOW[0].store(now_us(), Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    WINDOW[1].store(now_us(), Ordering::Relaxed);
+    let wall = w0.elapsed().as_secs_f64();
+    let server_cpu = (cpu_time(pid) - srv0).as_secs_f64() / wall * 100.0;
+    let gen_cpu = (cpu_time(std::process::id()) - gen0).as_secs_f64() / wall * 100.0;
+    let rss_kb = proc_status(pid, "VmRSS:");
+    let recording_dropped = metric(&addr, "recording_dropped_packets_total").await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let the last packets arrive
+    stop.store(true, Ordering::Relaxed);
+    for p in pumps {
+        let _ = p.await;
+    }
+
+    let (mut loss, mut lat, mut worst_loss) = ([(0u64, 0u64); 2], [vec![], vec![]], 0f64);
+    let mut sent_bytes = 0u64;
+    for pair in &pairs {
+        for (rx, tx) in [(&pair[0], &pair[1]), (&pair[1], &pair[0])] {
+            for k in 0..2 {
+                let (sent, bytes) = tx.sent[k].sent_in_window();
+                sent_bytes += bytes;
+                let got = rx.recv[k].received.load(Ordering::Relaxed);
+                loss[k].0 += sent;
+                loss[k].1 += got;
+                worst_loss = worst_loss.max(1.0 - got as f64 / sent.max(1) as f64);
+                let mut l = rx.recv[k]
+                    .latencies_us
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                lat[k].append(&mut l);
+            }
+        }
+    }
+    for pair in &pairs {
+        for s in pair {
+            s.leave();
+            let _ = s.pc.close().await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (recorded_bytes, captures) = dir_size(&dir.path().join("recordings"));
+    let _ = child.kill();
+    let _ = child.wait();
+    for l in &mut lat {
+        l.sort_unstable();
+    }
+    Ok(Row {
+        n,
+        setup: setup_time,
+        server_cpu,
+        gen_cpu,
+        rss0_kb,
+        rss_kb,
+        loss,
+        worst_loss,
+        lat,
+        send_kbps: sent_bytes as f64 * 8.0 / 1000.0 / wall / (2 * n) as f64,
+        recorded_bytes,
+        captures,
+        recording_dropped,
+    })
+}
+
+fn ms(us: u32) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn print(r: &Row) {
+    let pct = |(sent, got): (u64, u64)| 100.0 * (1.0 - got as f64 / sent.max(1) as f64);
+    println!(
+        "| {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
+        r.n,
+        r.setup.as_secs_f64() * 1000.0,
+        r.server_cpu,
+        r.gen_cpu,
+        r.rss0_kb / 1024,
+        r.rss_kb / 1024,
+        pct(r.loss[0]),
+        pct(r.loss[1]),
+        r.worst_loss * 100.0,
+        ms(percentile(&r.lat[0], 0.5)),
+        ms(percentile(&r.lat[0], 0.99)),
+        ms(r.lat[0].last().copied().unwrap_or(0)),
+        ms(percentile(&r.lat[1], 0.5)),
+        ms(percentile(&r.lat[1], 0.99)),
+        ms(r.lat[1].last().copied().unwrap_or(0)),
+        r.send_kbps,
+        r.captures,
+        r.recorded_bytes / 1_000_000,
+        r.recording_dropped,
+    );
+    eprintln!(
+        "  N={}: audio {} sent / {} received, video {} sent / {} received in the window",
+        r.n, r.loss[0].0, r.loss[0].1, r.loss[1].0, r.loss[1].1
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let list = std::env::var("HEARINGS").unwrap_or_else(|_| "10,25,50".into());
+    let secs = env_num("SECONDS", 20) as u64;
+    let media = Arc::new(load_media()?);
+    let api = Arc::new(client_api()?);
+    println!(
+        "| hearings | setup | server CPU | generator CPU | server RSS | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for n in list.split(',').filter_map(|v| v.trim().parse().ok()) {
+        let row = run(n, secs, &media, &api).await?;
+        print(&row);
+    }
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! One synthetic participant: a `webrtc` client that joins a hearing through the real signalling
+//! socket, sends pre-encoded VP8 and Opus in real time with its own packetizer (so it knows the
+//! send time of every sequence number), and measures what arrives from the other party.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use signaling::msg::ServerMsg;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use webrtc::api::API;
+use webrtc::api::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use webrtc::ice_transport::ice_candidate::{RTCIceCandidate, RTCIceCandidateInit};
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtp::codecs::{opus::OpusPayloader, vp8::Vp8Payloader};
+use webrtc::rtp::packetizer::{Packetizer, new_packetizer};
+use webrtc::rtp::sequence::new_fixed_sequencer;
+use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTPCodecType};
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
+use webrtc::track::track_remote::TrackRemote;
+use webrtc::util::MarshalSize;
+
+use crate::support;
+
+const AUDIO: usize = 0;
+const VIDEO: usize = 1;
+
+/// Microseconds since the benchmark started (0 is never a send time: times start at 1).
+pub fn now_us() -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    BASE.get_or_init(Instant::now).elapsed().as_micros() as u64 + 1
+}
+
+/// The measurement window, as send times: packets sent inside it are counted.
+pub static WINDOW: [AtomicU64; 2] = [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)];
+
+fn in_window(t: u64) -> bool {
+    t >= WINDOW[0].load(Ordering::Relaxed) && t <= WINDOW[1].load(Ordering::Relaxed)
+}
+
+/// Send time of each sequence number of one outgoing stream (sequence numbers start at 0).
+pub struct SendLog {
+    times: Vec<AtomicU64>,
+    /// RTP packet sizes (header + payload) by sequence number.
+    sizes: Vec<AtomicU32>,
+}
+
+impl SendLog {
+    fn new() -> Arc<SendLog> {
+        Arc::new(SendLog {
+            times: (0..65536).map(|_| AtomicU64::new(0)).collect(),
+            sizes: (0..65536).map(|_| AtomicU32::new(0)).collect(),
+        })
+    }
+    /// Packets, and their bytes, whose send time lies in the window.
+    pub fn sent_in_window(&self) -> (u64, u64) {
+        self.times
+            .iter()
+            .zip(&self.sizes)
+            .filter(|(t, _)| {
+                let t = t.load(Ordering::Relaxed);
+                t != 0 && in_window(t)
+            })
+            .fold((0, 0), |(n, b), (_, s)| {
+                (n + 1, b + s.load(Ordering::Relaxed) as u64)
+            })
+    }
+}
+
+/// What arrived on one incoming stream: distinct sequence numbers sent inside the window, and
+/// their one-way latency through the server (µs).
+#[derive(Default)]
+pub struct RecvStream {
+    pub received: AtomicU64,
+    pub latencies_us: Mutex<Vec<u32>>,
+}
+
+pub struct Synth {
+    pub pc: Arc<RTCPeerConnection>,
+    tracks: [Arc<TrackLocalStaticRTP>; 2],
+    pub sent: [Arc<SendLog>; 2],
+    pub recv: [Arc<RecvStream>; 2],
+    /// The other party's send logs, set once both exist.
+    pub partner: Arc<OnceLock<[Arc<SendLog>; 2]>>,
+    ws_tx: mpsc::UnboundedSender<String>,
+    pub connected: watch::Receiver<bool>,
+}
+
+fn cap(mime: &str, rate: u32, channels: u16) -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: mime.to_owned(),
+        clock_rate: rate,
+        channels,
+        ..Default::default()
+    }
+}
+
+/// Joins `hearing` as `role` and offers; media flows once ICE connects.
+pub async fn connect(api: &API, addr: &str, hearing: &str, role: &str) -> anyhow::Result<Synth> {
+    let ws = support::join(addr, hearing, role).await?;
+    let (mut sink, mut stream) = ws.split();
+    let (ws_tx, mut ws_rx) = mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Some(text) = ws_rx.recv().await {
+            if sink.send(Message::text(text)).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await?);
+    let tracks = [
+        Arc::new(TrackLocalStaticRTP::new(
+            cap(MIME_TYPE_OPUS, 48000, 2),
+            format!("{role}-a"),
+            role.to_owned(),
+        )),
+        Arc::new(TrackLocalStaticRTP::new(
+            cap(MIME_TYPE_VP8, 90000, 0),
+            format!("{role}-v"),
+            role.to_owned(),
+        )),
+    ];
+    for t in &tracks {
+        let sender = pc
+            .add_track(t.clone() as Arc<dyn TrackLocal + Send + Sync>)
+            .await?;
+        tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
+    }
+    let tx = ws_tx.clone();
+    pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            if let Some(j) = c.and_then(|c| c.to_json().ok()) {
+                let frame = serde_json::json!({"type": "candidate", "candidate": j.candidate,
+                    "sdpMid": j.sdp_mid, "sdpMLineIndex": j.sdp_mline_index});
+                let _ = tx.send(frame.to_string());
+            }
+        })
+    }));
+    let (state_tx, connected) = watch::channel(false);
+    pc.on_peer_connection_state_change(Box::new(move |s| {
+        let _ = state_tx.send(s == RTCPeerConnectionState::Connected);
+        Box::pin(async {})
+    }));
+    let recv = [
+        Arc::new(RecvStream::default()),
+        Arc::new(RecvStream::default()),
+    ];
+    let partner: Arc<OnceLock<[Arc<SendLog>; 2]>> = Arc::new(OnceLock::new());
+    on_track(&pc, recv.clone(), partner.clone());
+
+    let offer = pc.create_offer(None).await?;
+    pc.set_local_description(offer).await?;
+    let sdp = pc
+        .local_description()
+        .await
+        .ok_or_else(|| anyhow::anyhow!("no local description"))?
+        .sdp;
+    ws_tx.send(serde_json::json!({"type": "offer", "sdp": sdp}).to_string())?;
+    let reader_pc = pc.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            let Message::Text(text) = msg else { continue };
+            let _ = apply(&reader_pc, &text).await;
+        }
+    });
+    Ok(Synth {
+        pc,
+        tracks,
+        sent: [SendLog::new(), SendLog::new()],
+        recv,
+        partner,
+        ws_tx,
+        connected,
+    })
+}
+
+/// Applies one server frame (answer, candidate) to the peer connection.
+async fn apply(pc: &RTCPeerConnection, text: &str) -> anyhow::Result<()> {
+    match serde_json::from_str::<ServerMsg>(text)? {
+        ServerMsg::Answer { sdp } => {
+            pc.set_remote_description(RTCSessionDescription::answer(sdp)?)
+                .await?
+        }
+        ServerMsg::Candidate(c) => {
+            pc.add_ice_candidate(RTCIceCandidateInit {
+                candidate: c.candidate,
+                sdp_mid: c.sdp_mid,
+                sdp_mline_index: c.sdp_mline_index,
+                username_fragment: c.username_fragment,
+            })
+            .await?
+        }
+        ServerMsg::Error { code, message } => eprintln!("server error {code}: {message}"),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Counts what arrives on each incoming track against the other party's send log.
+fn on_track(
+    pc: &RTCPeerConnection,
+    recv: [Arc<RecvStream>; 2],
+    partner: Arc<OnceLock<[Arc<SendLog>; 2]>>,
+) {
+    pc.on_track(Box::new(move |track: Arc<TrackRemote>, _, _| {
+        let kind = if track.kind() == RTPCodecType::Video {
+            VIDEO
+        } else {
+            AUDIO
+        };
+        let (stats, partner) = (recv[kind].clone(), partner.clone());
+        tokio::spawn(async move {
+            let mut seen = vec![0u64; 1024];
+            while let Ok((p, _)) = track.read_rtp().await {
+                let now = now_us();
+                let Some(log) = partner.get() else { continue };
+                let seq = p.header.sequence_number as usize;
+                let sent = log[kind].times[seq].load(Ordering::Relaxed);
+                if sent == 0 || !in_window(sent) || seen[seq / 64] & (1 << (seq % 64)) != 0 {
+                    continue;
+                }
+                seen[seq / 64] |= 1 << (seq % 64);
+                stats.received.fetch_add(1, Ordering::Relaxed);
+                let lat = now.saturating_sub(sent).min(u32::MAX as u64) as u32;
+                stats
+                    .latencies_us
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(lat);
+            }
+        });
+        Box::pin(async {})
+    }));
+}
+
+/// The pre-encoded sample media: VP8 frames (30 fps) and Opus packets (20 ms).
+pub struct Media {
+    pub video: Vec<Bytes>,
+    pub audio: Vec<Bytes>,
+}
+
+impl Synth {
+    /// Sends the sample media in real time until `stop` is set.
+    pub fn pump(&self, media: Arc<Media>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+        let (tracks, sent) = (self.tracks.clone(), self.sent.clone());
+        tokio::spawn(async move {
+            let mut audio = new_packetizer(
+                1200,
+                111,
+                1,
+                Box::new(OpusPayloader),
+                Box::new(new_fixed_sequencer(0)),
+                48000,
+            );
+            let mut video = new_packetizer(
+                1200,
+                96,
+                2,
+                Box::<Vp8Payloader>::default(),
+                Box::new(new_fixed_sequencer(0)),
+                90000,
+            );
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let (mut ai, mut vi, mut ms) = (0usize, 0usize, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let a = &media.audio[ai % media.audio.len()];
+                ai += 1;
+                send(&mut audio, a, 960, &tracks[AUDIO], &sent[AUDIO]).await;
+                ms += 20;
+                while (vi as u64) * 1000 / 30 < ms {
+                    let f = &media.video[vi % media.video.len()];
+                    vi += 1;
+                    send(&mut video, f, 3000, &tracks[VIDEO], &sent[VIDEO]).await;
+                }
+            }
+        })
+    }
+
+    pub fn leave(&self) {
+        let _ = self.ws_tx.send(r#"{"type":"leave"}"#.to_owned());
+    }
+}
+
+async fn send(
+    p: &mut impl Packetizer,
+    payload: &Bytes,
+    samples: u32,
+    track: &TrackLocalStaticRTP,
+    log: &SendLog,
+) {
+    let Ok(packets) = p.packetize(payload, samples) else {
+        return;
+    };
+    for pkt in packets {
+        let seq = pkt.header.sequence_number as usize;
+        let size = pkt.header.marshal_size() + pkt.payload.len();
+        log.sizes[seq].store(size as u32, Ordering::Relaxed);
+        log.times[seq].store(now_us(), Ordering::Relaxed);
+        let _ = track.write_rtp(&pkt).await;
+    }
+}
