@@ -199,7 +199,7 @@ async fn apply(pc: &RTCPeerConnection, text: &str) -> anyhow::Result<()> {
             })
             .await?
         }
-        ServerMsg::Error { code, message } => eprintln!("server error {code}: {message}"),
+        ServerMsg::Error { code, message, .. } => eprintln!("server error {code}: {message}"),
         _ => {}
     }
     Ok(())
