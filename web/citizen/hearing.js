@@ -23,7 +23,9 @@ export function initHearing(c) {
   });
   $('#doc-save').addEventListener('click', saveDecision);
   document.addEventListener('langchange', () => {
-    if (hearing && document.body.dataset.currentView === 'call') renderHearing();
+    if (!hearing) return;
+    if (document.body.dataset.currentView === 'call') renderHearing();
+    else if (document.body.dataset.currentView === 'decision') showOutcome();
   });
 }
 
@@ -244,7 +246,7 @@ const PROMPTS = {
           }
           sendStep(e.currentTarget, { step: 'confirmation', accept: true, e_service_consent: true });
         }, 'conf-accept'),
-        btn('c.conf.refuse', 'btn-danger', (e) => sendStep(e.currentTarget, { step: 'confirmation', accept: false }), 'conf-refuse'),
+        btn('c.conf.refuse', 'btn-danger', (e) => confirm(t('c.conf.refuseConfirm')) && sendStep(e.currentTarget, { step: 'confirmation', accept: false }), 'conf-refuse'),
       ),
     ];
   },

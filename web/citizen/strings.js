@@ -109,6 +109,7 @@ addStrings({
   'c.conf.consent': ['我同意以电子方式送达处罚决定书', 'I agree to receive the decision document electronically'],
   'c.conf.accept': ['确认', 'Accept'],
   'c.conf.refuse': ['拒绝', 'Refuse'],
+  'c.conf.refuseConfirm': ['拒绝后本次远程办理将结束，不作出处罚决定，案件转窗口按一般程序办理。确定拒绝吗？', 'Refusing ends this remote hearing without a decision; the case goes to a service window under the ordinary procedure. Refuse?'],
   'c.conf.needConsent': ['确认前请勾选同意电子送达。', 'Please agree to electronic service before accepting.'],
   'c.rc.h': ['签收处罚决定书', 'Acknowledge receipt'],
   'c.rc.intro': ['处罚决定书已送达，请签收。罚款请通过“交管12123”缴纳。', 'The decision document has been served; please acknowledge. Pay the fine in the 12123 app.'],

@@ -131,6 +131,7 @@ addStrings({
   'err.hearing_closed': ['本次办理已结束。', 'This hearing has ended.'],
   'err.room_closed': ['本次视频已结束。', 'The call is over.'],
   'err.bad_frame': ['通话信令出错，正在重试。', 'A signalling error occurred; retrying.'],
+  'err.too_early': ['现在还不能记为爽约：预约时段开始并等待规定时间后才能记录。', 'Too early to record a no-show: wait until the set time after the slot starts.'],
   'err.hearing_exists': ['该预约已开启办理。', 'This booking already has an open hearing.'],
   'err.outside_hearing_window': ['未到办理时间：可在时段开始前 15 分钟至时段结束之间开启；加急预约须先领取。', 'Not the time for this hearing: it opens from 15 minutes before the slot to its end; claim an urgent booking first.'],
   'err.not_your_hearing': ['该办理由其他民警负责。', 'Another officer holds this hearing.'],

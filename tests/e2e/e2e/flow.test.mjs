@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
+import { fillUrgentBooking } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
 const TZ = 'Asia/Shanghai';
@@ -124,29 +125,11 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.equal(slots.status, 200, JSON.stringify(slots.body));
     const slot = slots.body.find((x) => x.remaining > 0 && new Date(x.start).getTime() > Date.now() + 60_000);
     assert.ok(slot, 'a free slot in the next days');
-    s.slotDate = localDate(slot.start);
-    const [y, m, d] = s.slotDate.split('-');
-    const reg = m === '02' && d === '29' ? `${Number(y) - 4}-02-29` : `${Number(y) - 3}-${m}-${d}`;
-
-    await citizen.click('#go-book');
-    await citizen.waitForSelector('[data-view=book]:not([hidden])');
-    await citizen.selectOption('#bk-brigade', s.brigade);
-    await citizen.check('#bk-urgent');
-    await citizen.fill('#bk-regdate', reg);
-    await citizen.waitForFunction(() => document.querySelector('#bk-expiry').textContent.length > 0);
-    await citizen.fill('#bk-date', s.slotDate);
-    await citizen.dispatchEvent('#bk-date', 'change');
-    await citizen.waitForSelector(`input[name=slot][value="${slot.start}"]`, { state: 'attached' });
-    await citizen.click(`input[name=slot][value="${slot.start}"] + label`);
-    await citizen.fill('#bk-plate', '鲁A12345');
-    await citizen.fill('.violation .v-no', '3701021234567890');
-    await citizen.fill('.violation .v-fine', '100');
-    await citizen.fill('.violation .v-pts', '3');
-    await citizen.fill('#bk-unhandled', '1');
-    await citizen.fill('#bk-points', '0');
-    if (await citizen.isVisible('#bk-phone')) await citizen.fill('#bk-phone', phone);
-    await shot(citizen, 'citizen-booking-form');
-    await citizen.click('#bk-submit');
+    await fillUrgentBooking({ citizen, brigade: s.brigade, phone }, slot, {
+      plate: '鲁A12345',
+      recordNo: '3701021234567890',
+      beforeSubmit: (p) => shot(p, 'citizen-booking-form'),
+    });
     await citizen.waitForSelector('[data-view=home]:not([hidden]) #booking-status', { timeout: 15_000 }).catch(async (e) => {
       throw new Error(`booking not shown: ${await citizen.textContent('#book-err')} (${e.message})`);
     });

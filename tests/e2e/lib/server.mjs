@@ -54,7 +54,8 @@ async function ensureRedis() {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-export async function startServer({ log = false } = {}) {
+/** `env`: extra environment for every command (e.g. RH_HEARING__NO_SHOW_WAIT_S). */
+export async function startServer({ log = false, env: extraEnv = {} } = {}) {
   const bin = binaryPath();
   if (!existsSync(bin)) throw new Error(`server binary not found at ${bin}: run cargo build (or set RH_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'rh-e2e-'));
@@ -64,6 +65,7 @@ export async function startServer({ log = false } = {}) {
     REDIS_URL: redis.url,
     RH_REDIS__PREFIX: `e2e-${randomBytes(6).toString('hex')}`,
     RUST_LOG: process.env.RUST_LOG || 'warn',
+    ...extraEnv,
   };
   if (process.env.E2E_WEB_DIR) env.RH_SERVER__WEB_DIR = join(repoRoot, 'web');
   const common = ['--data-dir', dataDir];

@@ -1,0 +1,186 @@
+// The steps of a hearing through the real pages, shared by the tests that each run their own
+// server and browser: a fresh world (server, brigade, officer, citizen phone, two pages), logins,
+// an urgent booking in the form, the officer claiming and opening it, the SMS-code join and the
+// legal steps up to the citizen's statement.
+import { startServer } from './server.mjs';
+import { launch, phoneContext, desktopContext, watch } from './browser.mjs';
+
+export const TZ = 'Asia/Shanghai';
+export const localDate = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(ms));
+/** "HH:MM" in the brigade's zone. */
+export const localTime = (ms) =>
+  new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+
+let seq = 0;
+/**
+ * Its own server (extra `env`), a brigade (`brigade`: create-brigade arguments replacing the
+ * defaults: open around the clock every day), an officer of it, a citizen phone, Chromium with the
+ * citizen on a phone and the officer on a desktop. `close()` stops all of it.
+ */
+export async function world({ env = {}, brigade = ['--hours', '00:00-24:00'] } = {}) {
+  seq += 1;
+  const server = await startServer({ log: !!process.env.E2E_LOG, env });
+  const w = {
+    server,
+    errors: [],
+    phone: `138${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`,
+    officer: { badge: `OUT${seq}${Date.now() % 1e5}`, password: 'officer-pass-1' },
+  };
+  w.close = async () => {
+    await w.browser?.close();
+    await server.stop();
+    if (w.errors.length) console.log('browser errors seen:\n' + w.errors.join('\n'));
+  };
+  try {
+    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
+    server.admin(['create-user', '--role', 'officer', '--badge', w.officer.badge, '--name', '测试民警', '--brigade', w.brigade, '--password-stdin'], w.officer.password + '\n');
+    w.browser = await launch();
+    w.citizen = await (await phoneContext(w.browser, server.url)).newPage();
+    w.officerPage = await (await desktopContext(w.browser, server.url)).newPage();
+  } catch (e) {
+    await w.close();
+    throw e;
+  }
+  watch(w.citizen, 'citizen', w.errors);
+  watch(w.officerPage, 'officer', w.errors);
+  w.citizen.on('dialog', (d) => d.accept());
+  w.officerPage.on('dialog', (d) => d.accept());
+  return w;
+}
+
+export async function api(server, path, opts = {}) {
+  const r = await fetch(server.url + path, opts);
+  const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
+  return { status: r.status, body };
+}
+
+/** The citizen logs in with the SMS code (the `nth` code sent to the phone). */
+export async function loginCitizen(w, nth = 1) {
+  const c = w.citizen;
+  await c.goto('/');
+  await c.waitForSelector('[data-view=login]:not([hidden])');
+  await c.fill('#login-phone', w.phone);
+  await c.click('#login-send');
+  const { code } = await w.server.waitForCode(w.phone, nth);
+  await c.fill('#login-code', code);
+  await c.click('#login-form button[type=submit]');
+  await c.waitForSelector('[data-view=home]:not([hidden])');
+}
+
+export async function loginOfficer(w) {
+  const o = w.officerPage;
+  await o.goto('/officer/');
+  await o.waitForSelector('[data-view=login]:not([hidden])');
+  await o.fill('#login-badge', w.officer.badge);
+  await o.fill('#login-password', w.officer.password);
+  await o.click('#login-form button[type=submit]');
+  await o.waitForSelector('[data-view=dash]:not([hidden])');
+}
+
+/** The first free slot starting after `after` (ms) from today to today + 3. */
+export async function freeSlot(w, after = Date.now() + 60_000) {
+  const from = localDate(Date.now());
+  const to = localDate(Date.now() + 3 * 86400000);
+  const slots = await api(w.server, `/api/v1/brigades/${w.brigade}/slots?from=${from}&to=${to}`);
+  if (slots.status !== 200) throw new Error(`slots: ${slots.status} ${JSON.stringify(slots.body)}`);
+  return slots.body.find((x) => x.remaining > 0 && new Date(x.start).getTime() > after) || null;
+}
+
+/**
+ * Fills the booking form for an urgent booking of `slot` (the registration anniversary falls on
+ * its day) and submits it; the answer is not awaited. `w`: {citizen, brigade, phone};
+ * `beforeSubmit(page)` runs on the filled form.
+ */
+export async function fillUrgentBooking(w, slot, { plate = '鲁B54321', recordNo = '3701029876543210', beforeSubmit } = {}) {
+  const c = w.citizen;
+  const slotDate = localDate(new Date(slot.start).getTime());
+  const [y, m, d] = slotDate.split('-');
+  const reg = m === '02' && d === '29' ? `${Number(y) - 4}-02-29` : `${Number(y) - 3}-${m}-${d}`;
+  await c.click('#go-book');
+  await c.waitForSelector('[data-view=book]:not([hidden])');
+  await c.selectOption('#bk-brigade', w.brigade);
+  await c.check('#bk-urgent');
+  await c.fill('#bk-regdate', reg);
+  await c.waitForFunction(() => document.querySelector('#bk-expiry').textContent.length > 0);
+  await c.fill('#bk-date', slotDate);
+  await c.dispatchEvent('#bk-date', 'change');
+  await c.waitForSelector(`input[name=slot][value="${slot.start}"]`, { state: 'attached' });
+  await c.click(`input[name=slot][value="${slot.start}"] + label`);
+  await c.fill('#bk-plate', plate);
+  await c.fill('.violation .v-no', recordNo);
+  await c.fill('.violation .v-fine', '100');
+  await c.fill('.violation .v-pts', '3');
+  await c.fill('#bk-unhandled', '1');
+  await c.fill('#bk-points', '0');
+  if (await c.isVisible('#bk-phone')) await c.fill('#bk-phone', w.phone);
+  await beforeSubmit?.(c);
+  await c.click('#bk-submit');
+}
+
+/** An urgent booking through the form; returns its id. */
+export async function bookUrgent(w, slot) {
+  const c = w.citizen;
+  await fillUrgentBooking(w, slot);
+  await c.waitForSelector('[data-view=home]:not([hidden]) #booking-status', { timeout: 15_000 }).catch(async (e) => {
+    throw new Error(`booking not shown: ${await c.textContent('#book-err')} (${e.message})`);
+  });
+  return c.getAttribute('[data-booking-id]', 'data-booking-id');
+}
+
+/** The officer claims the booking from the urgent lane and opens its hearing; returns the hearing id. */
+export async function claimAndOpen(w, bookingId) {
+  const o = w.officerPage;
+  await o.click('#dash-refresh');
+  await o.waitForSelector(`#urgent-list li[data-booking-id="${bookingId}"]`);
+  await o.click('#urgent-claim');
+  const open = `#urgent-list li[data-booking-id="${bookingId}"] button.btn:not(.btn-ghost)`;
+  await o.waitForSelector(open);
+  await o.click(open);
+  await o.waitForSelector('[data-view=hearing]:not([hidden])');
+  await o.waitForSelector('#step-card[data-step=identity]');
+  return decodeURIComponent(/hearing=([^&]+)/.exec(await o.evaluate(() => location.hash))[1]);
+}
+
+/** The officer sends the code (the `nth` SMS code of the phone); the citizen joins with it. */
+export async function joinWithCode(w, nth) {
+  const c = w.citizen;
+  await w.officerPage.click('#send-code');
+  const { code } = await w.server.waitForCode(w.phone, nth);
+  await c.click('#go-wait');
+  await c.waitForSelector('[data-view=wait]:not([hidden])');
+  await c.waitForFunction(() => document.querySelector('#join-hearing').value, null, { timeout: 8_000 });
+  await c.fill('#join-code', code);
+  await c.click('#join-submit');
+  await c.waitForSelector('[data-view=call]:not([hidden])');
+}
+
+/** identity, inquiry, notice (officer), notice_ack (citizen): the citizen is asked for a statement. */
+export async function stepsToStatement(w) {
+  const o = w.officerPage;
+  const c = w.citizen;
+  await o.check('#id-checked');
+  await o.click('#id-submit');
+  await o.waitForSelector('#step-card[data-step=inquiry]');
+  await o.fill('#qa-a1', '是本人驾驶。');
+  await o.fill('#qa-a2', '无异议。');
+  await o.click('#inq-submit');
+  await o.waitForSelector('#step-card[data-step=notice]');
+  await o.click('#not-submit');
+  await o.waitForSelector('#step-card[data-step=notice_ack]');
+  await c.waitForSelector('#ack-notice', { timeout: 15_000 });
+  await c.click('#ack-notice');
+  await c.waitForSelector('#st-waive');
+}
+
+/** Up to a hearing the citizen has joined, with the statement prompt on the phone. */
+export async function toStatement(w) {
+  await loginCitizen(w);
+  await loginOfficer(w);
+  const slot = await freeSlot(w);
+  if (!slot) throw new Error('no free slot in the next days');
+  const bookingId = await bookUrgent(w, slot);
+  const hearingId = await claimAndOpen(w, bookingId);
+  await joinWithCode(w, 2);
+  await stepsToStatement(w);
+  return { bookingId, hearingId };
+}
