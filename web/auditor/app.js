@@ -3,7 +3,7 @@
 // <video> player per participant's WebM (fetched with the Bearer token as a Blob, played from an
 // object URL), and for every file its download and an in-page SHA-256 check.
 import './strings.js';
-import { applyI18n, mountLangSwitch, t, has, fmtTime } from '/shared/i18n.js';
+import { applyI18n, mountLangSwitch, t, has, fmtTime, setData } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { $, h, showView, busy, download } from '/shared/ui.js';
 import { verifyBundle } from '/shared/bundle.js';
@@ -37,7 +37,7 @@ document.addEventListener('unauthorized', () => showLogin());
 
 function showLogin() {
   $('#logout').hidden = true;
-  $('#who').textContent = '';
+  setData($('#who'), '');
   showView('login');
 }
 
@@ -85,7 +85,7 @@ function renderList() {
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, ...['a.list.hearing', 'a.list.first', 'a.list.last', 'a.list.entries', ''].map((k) => h('th', { scope: 'col' }, k ? t(k) : '')))),
+      h('thead', {}, h('tr', {}, ...['a.list.hearing', 'a.list.first', 'a.list.last', 'a.list.entries'].map((k) => h('th', { scope: 'col' }, t(k))), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('a.list.action'))))),
       h(
         'tbody',
         {},
@@ -107,7 +107,7 @@ function renderList() {
 
 async function showList() {
   $('#logout').hidden = false;
-  $('#who').textContent = state.me?.name || '';
+  setData($('#who'), state.me?.name || '');
   showView('list');
   await busy(null, $('#list-err'), loadEntries);
   renderList();
@@ -124,13 +124,18 @@ async function publishedKeys() {
   }
 }
 
+/** Results on screen, by box, to render again after the zh/en switch. */
+const shown = new Map();
+
+/** `source`: a function giving the words for where the bundle came from (in the current language). */
 function renderResult(box, result, source) {
   state.lastResult = result;
+  shown.set(box, [result, source]);
   const ok = result.ok;
   box.replaceChildren(
     h('h2', {}, t('a.v.h')),
     h('p', { class: 'verdict', id: 'verdict', 'data-ok': String(ok), role: 'status' }, ok ? '✓ ' + t('a.v.ok') : '✗ ' + t('a.v.bad')),
-    h('p', { class: 'small muted' }, t('a.v.source', { s: source })),
+    h('p', { class: 'small muted' }, t('a.v.source', { s: typeof source === 'function' ? source() : source })),
     h(
       'ul',
       { class: 'checks' },
@@ -160,9 +165,9 @@ $('#bundle-file').addEventListener('change', async (ev) => {
   try {
     bundle = JSON.parse(await f.text());
   } catch (e) {
-    return $('#file-result').replaceChildren(h('p', { class: 'alert', role: 'alert' }, t('a.file.bad', { e: e.message })));
+    return $('#file-result').replaceChildren(h('p', { class: 'alert', role: 'alert', lang: document.documentElement.lang }, t('a.file.bad', { e: e.message })));
   }
-  await runVerify($('#file-result'), bundle, t('a.v.file', { f: f.name }));
+  await runVerify($('#file-result'), bundle, () => t('a.v.file', { f: f.name }));
 });
 
 // ---------- one hearing ----------
@@ -192,7 +197,7 @@ async function fetchBundle() {
 $('#verify').addEventListener('click', (ev) =>
   busy(ev.currentTarget, $('#hr-err'), async () => {
     state.bundle = null; // always verify what the server serves now
-    await runVerify($('#verify-result'), await fetchBundle(), t('a.v.server'));
+    await runVerify($('#verify-result'), await fetchBundle(), () => t('a.v.server'));
   }),
 );
 $('#download').addEventListener('click', (ev) =>
@@ -289,7 +294,7 @@ async function route() {
       return showLogin();
     }
   }
-  $('#who').textContent = state.me?.name || '';
+  setData($('#who'), state.me?.name || '');
   const m = /hearing=([^&]+)/.exec(location.hash);
   if (m) await showHearing(decodeURIComponent(m[1]));
   else await showList();
@@ -298,6 +303,7 @@ async function route() {
 mountLangSwitch($('#lang'));
 applyI18n();
 document.addEventListener('langchange', () => {
+  for (const [box, [result, source]] of shown) if (box.isConnected && box.querySelector('#verdict')) renderResult(box, result, source);
   if (document.body.dataset.currentView === 'list') renderList();
   else if (document.body.dataset.currentView === 'hearing' && state.current) showHearing(state.current);
 });

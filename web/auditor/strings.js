@@ -20,6 +20,7 @@ addStrings({
   'a.list.open': ['未办结', 'Not completed'],
   'a.list.none': ['没有符合条件的记录。', 'No hearings match.'],
   'a.list.hearing': ['办理编号', 'Hearing'],
+  'a.list.action': ['查看', 'Open'],
   'a.list.first': ['开始时间', 'Started'],
   'a.list.last': ['最后步骤', 'Last step'],
   'a.list.entries': ['审计条目', 'Entries'],

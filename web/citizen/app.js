@@ -1,7 +1,7 @@
 // Citizen page: phone login, my booking, the booking form (with the urgent 3-day rule), the device
 // self-test. The waiting room, the call and the decision are in hearing.js.
 import './strings.js';
-import { applyI18n, mountLangSwitch, t, fmtTime } from '/shared/i18n.js';
+import { applyI18n, mountLangSwitch, t, fmtTime, setData, stampLang, dataLang } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
 import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
@@ -65,12 +65,12 @@ export function bookingCard(b) {
     'dl',
     { class: 'booking', dataset: { bookingId: b.id } },
     h('dt', { 'data-i18n': 'c.bk.brigade' }, t('c.bk.brigade')),
-    h('dd', {}, brigadeName(b.brigade_id)),
+    h('dd', { lang: dataLang(brigadeName(b.brigade_id)) }, brigadeName(b.brigade_id)),
     h('dt', { 'data-i18n': 'c.bk.time' }, t('c.bk.time')),
     h('dd', {}, `${fmtTime(b.slot_start)} – ${fmtTime(b.slot_end, { date: false })}`, b.urgent ? [' ', h('span', { class: 'pill', 'data-status': 'in_hearing' }, t('c.bk.urgentTag'))] : null),
     b.deadline ? [h('dt', {}, t('c.bk.deadline')), h('dd', {}, fmtTime(b.deadline))] : null,
     h('dt', {}, t('c.bk.plate')),
-    h('dd', {}, b.plate),
+    h('dd', { lang: dataLang(b.plate) }, b.plate),
     h('dt', {}, t('c.bk.status')),
     h('dd', {}, h('span', { class: 'pill', 'data-status': b.status, id: 'booking-status' }, t('status.' + b.status))),
   );
@@ -120,9 +120,9 @@ function violationRow() {
   const row = h(
     'div',
     { class: 'row violation' },
-    h('div', {}, h('label', { for: id('no') }, t('c.book.recordNo')), h('input', { id: id('no'), class: 'v-no', type: 'text', maxlength: 32, required: true })),
-    h('div', {}, h('label', { for: id('fine') }, t('c.book.fine')), h('input', { id: id('fine'), class: 'v-fine', type: 'number', inputmode: 'numeric', min: 0, max: 200, required: true })),
-    h('div', {}, h('label', { for: id('pts') }, t('c.book.points')), h('input', { id: id('pts'), class: 'v-pts', type: 'number', inputmode: 'numeric', min: 0, max: 12, required: true })),
+    h('div', {}, h('label', { for: id('no'), 'data-i18n': 'c.book.recordNo' }, t('c.book.recordNo')), h('input', { id: id('no'), class: 'v-no', type: 'text', maxlength: 32, required: true })),
+    h('div', {}, h('label', { for: id('fine'), 'data-i18n': 'c.book.fine' }, t('c.book.fine')), h('input', { id: id('fine'), class: 'v-fine', type: 'number', inputmode: 'numeric', min: 0, max: 200, required: true })),
+    h('div', {}, h('label', { for: id('pts'), 'data-i18n': 'c.book.points' }, t('c.book.points')), h('input', { id: id('pts'), class: 'v-pts', type: 'number', inputmode: 'numeric', min: 0, max: 12, required: true })),
   );
   if (n > 1) {
     row.append(h('button', { type: 'button', class: 'btn btn-ghost shrink', onclick: () => row.remove(), 'aria-label': `${t('c.book.remove')} ${n}` }, t('c.book.remove')));
@@ -155,7 +155,7 @@ function syncDateBounds() {
   d.max = todayIn(TZ, 7);
   if (!d.value || d.value < d.min || d.value > d.max) d.value = d.min;
   const br = state.brigades.find((b) => b.id === $('#bk-brigade').value);
-  $('#bk-brigade-addr').textContent = br?.address || '';
+  setData($('#bk-brigade-addr'), br?.address || '');
 }
 
 async function loadSlots() {
@@ -163,6 +163,7 @@ async function loadSlots() {
   const brigade = $('#bk-brigade').value;
   const date = $('#bk-date').value;
   if (!brigade || !date) return box.replaceChildren();
+  const chosen = document.querySelector('input[name=slot]:checked')?.value;
   box.replaceChildren(h('p', { class: 'muted' }, t('common.loading')));
   await busy(null, $('#book-err'), async () => {
     const slots = await api.get(`brigades/${encodeURIComponent(brigade)}/slots?from=${date}&to=${date}`);
@@ -174,7 +175,7 @@ async function loadSlots() {
       return h(
         'div',
         { class: 'slot' },
-        h('input', { type: 'radio', name: 'slot', id, value: s.start, disabled: full || past }),
+        h('input', { type: 'radio', name: 'slot', id, value: s.start, disabled: full || past, checked: s.start === chosen && !full && !past }),
         h(
           'label',
           { for: id },
@@ -277,7 +278,7 @@ $('#test-start').addEventListener('click', async () => {
   try {
     testStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { facingMode: 'user' } });
     $('#test-video').srcObject = testStream;
-    $('#test-cam').textContent = t('c.test.ok');
+    stampLang($('#test-cam')).textContent = t('c.test.ok');
     const ctx = new AudioContext();
     const an = ctx.createAnalyser();
     an.fftSize = 512;
@@ -292,7 +293,7 @@ $('#test-start').addEventListener('click', async () => {
       $('#test-meter span').style.width = `${pct}%`;
     }, 150);
   } catch (e) {
-    $('#test-cam').textContent = t('c.test.fail', { e: e.name || e.message });
+    stampLang($('#test-cam')).textContent = t('c.test.fail', { e: e.name || e.message });
   }
   // network: a few round trips to the server
   const times = [];
@@ -305,6 +306,7 @@ $('#test-start').addEventListener('click', async () => {
       /* counted as missing */
     }
   }
+  stampLang($('#test-net'));
   if (!times.length) $('#test-net').textContent = t('err.network');
   else {
     const ms = Math.round(Math.min(...times));
@@ -318,6 +320,10 @@ mountLangSwitch($('#lang'));
 applyI18n();
 document.addEventListener('langchange', () => {
   if (document.body.dataset.currentView === 'home') renderHome();
+  else if (document.body.dataset.currentView === 'book') {
+    showExpiry();
+    loadSlots();
+  }
 });
 initHearing({ api, state, goHome });
 

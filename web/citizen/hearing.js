@@ -12,6 +12,7 @@ let hearing = null;
 let hearingId = null;
 let pollTimer = null;
 let waitTimer = null;
+let waitRefresh = null; // the waiting room's status line, again after the zh/en switch
 
 export function initHearing(c) {
   ctx = c;
@@ -26,6 +27,9 @@ export function initHearing(c) {
     if (!hearing) return;
     if (document.body.dataset.currentView === 'call') renderHearing();
     else if (document.body.dataset.currentView === 'decision') showOutcome();
+  });
+  document.addEventListener('langchange', () => {
+    if (document.body.dataset.currentView === 'wait') waitRefresh?.();
   });
 }
 
@@ -58,6 +62,7 @@ export function enterWaitingRoom(booking) {
       /* keep the last status */
     }
   };
+  waitRefresh = refresh;
   refresh();
   clearInterval(waitTimer);
   waitTimer = setInterval(refresh, 5000);

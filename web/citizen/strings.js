@@ -42,7 +42,7 @@ addStrings({
   'c.book.case': ['案件信息（按违法记录填写）', 'The case (as shown on the violation record)'],
   'c.book.phone': ['手机号（首次预约绑定）', 'Mobile number (bound at the first booking)'],
   'c.book.plate': ['号牌号码', 'Plate number'],
-  'c.book.plateHint': ['例如 鲁A12345 或 鲁AD12345', 'e.g. 鲁A12345 or 鲁AD12345'],
+  'c.book.plateHint': ['例如', 'e.g.'],
   'c.book.owner': ['我是该车辆的所有人', 'I own this vehicle'],
   'c.book.violations': ['违法记录', 'Violation records'],
   'c.book.recordNo': ['违法记录编号', 'Record number'],

@@ -1,7 +1,7 @@
 // Officer dashboard: login, the day's bookings by slot, the urgent lane (deadlines counting down,
 // claim with lease renewal, release). The hearing room is in hearing.js.
 import './strings.js';
-import { applyI18n, mountLangSwitch, t, fmtTime, fmtDuration } from '/shared/i18n.js';
+import { applyI18n, mountLangSwitch, t, fmtTime, fmtDuration, setData, dataLang } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
 import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } from './hearing.js';
@@ -67,7 +67,7 @@ function showLogin() {
   stopEvents?.();
   stopEvents = null;
   $('#logout').hidden = true;
-  $('#who').textContent = '';
+  setData($('#who'), '');
   showView('login');
 }
 
@@ -80,7 +80,7 @@ function stopDash() {
 async function showDash() {
   closeHearingRoom();
   $('#logout').hidden = false;
-  $('#who').textContent = state.me?.name || '';
+  setData($('#who'), state.me?.name || '');
   showView('dash');
   if (!$('#dash-date').value) $('#dash-date').value = todayIn();
   await refreshDash();
@@ -117,7 +117,7 @@ function renderToday() {
       'tr',
       { 'data-booking-id': b.id },
       h('td', {}, `${fmtTime(b.slot_start, { date: false })}–${fmtTime(b.slot_end, { date: false })}`, b.urgent ? [' ', h('span', { class: 'pill', 'data-status': 'in_hearing' }, t('o.urgentTag'))] : null),
-      h('td', {}, b.plate),
+      h('td', { lang: dataLang(b.plate) }, b.plate),
       h('td', {}, h('span', { class: 'pill', 'data-status': b.status }, t('status.' + b.status))),
       h('td', {}, action),
     );
@@ -234,7 +234,7 @@ async function route() {
   if (m) {
     stopDash();
     $('#logout').hidden = false;
-    $('#who').textContent = state.me?.name || '';
+    setData($('#who'), state.me?.name || '');
     await openHearingRoom(decodeURIComponent(m[1]));
   } else {
     await showDash();

@@ -2,7 +2,7 @@
 // joined or dropped, the call with both videos and the recording indicator, the step forms in
 // order (identity, inquiry, notice from the template, ruling bounded by the notice, service),
 // no-show, and the finished hearing's summary with audit sequence numbers and the checkpoint.
-import { t, has, fmtTime } from '/shared/i18n.js';
+import { t, has, fmtTime, dataLang } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, countdown, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
@@ -25,6 +25,7 @@ export function initHearingRoom(c) {
   document.addEventListener('langchange', () => {
     if (hearing && document.body.dataset.currentView === 'hearing') {
       renderedFor = '';
+      renderBooking();
       render();
     }
   });
@@ -80,8 +81,8 @@ function renderBooking() {
       h('dt', {}, t('o.today.slot')),
       h('dd', {}, `${fmtTime(b.slot_start)} – ${fmtTime(b.slot_end, { date: false })}`),
       h('dt', {}, t('o.today.plate')),
-      h('dd', {}, b.plate),
-      v ? [h('dt', {}, t('field.violations')), h('dd', {}, v)] : null,
+      h('dd', { lang: dataLang(b.plate) }, b.plate),
+      v ? [h('dt', {}, t('field.violations')), h('dd', { lang: 'zh-CN' }, v)] : null,
       b.deadline ? [h('dt', {}, t('o.hr.deadline')), h('dd', {}, fmtTime(b.deadline))] : null,
     ),
   );

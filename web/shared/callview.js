@@ -25,6 +25,21 @@ export class CallView {
     this.renderQuality({ level: 'unknown' });
     this.session = null;
     this.stream = null;
+    this.onLang = () => this.relabel();
+    document.addEventListener('langchange', this.onLang);
+  }
+
+  /** After the zh/en switch: every label in the new language. */
+  relabel() {
+    this.peerVideo.setAttribute('aria-label', t(this.opts.peerLabelKey || 'call.peer'));
+    this.selfVideo.setAttribute('aria-label', t('call.self'));
+    if (this.stateLine.dataset.state !== 'idle') this.onState(this.stateLine.dataset.state);
+    this.renderQuality(this.lastQuality || { level: 'unknown' });
+    for (const [kind, btn] of [['audio', this.muteBtn], ['video', this.camBtn]]) {
+      const off = btn.getAttribute('aria-pressed') === 'true';
+      btn.textContent = t(kind === 'audio' ? (off ? 'call.unmute' : 'call.mute') : off ? 'call.camOn' : 'call.camOff');
+    }
+    if (!this.banner.hidden) this.banner.setAttribute('lang', document.documentElement.lang);
   }
 
   async start({ hearingId, joinToken, wsUrl, iceServers, stream }) {
@@ -71,6 +86,7 @@ export class CallView {
 
   showBanner(text) {
     this.banner.textContent = text;
+    this.banner.setAttribute('lang', document.documentElement.lang);
     this.banner.hidden = false;
   }
 
@@ -79,6 +95,7 @@ export class CallView {
   }
 
   renderQuality({ level, rtt, loss }) {
+    this.lastQuality = { level, rtt, loss };
     this.quality.dataset.level = level;
     const bars = { good: '▂▄▆', fair: '▂▄', poor: '▂', unknown: '…' }[level] || '…';
     const extra = rtt != null ? ` · ${Math.round(rtt * 1000)} ms` : '';
@@ -97,6 +114,7 @@ export class CallView {
   }
 
   stop() {
+    document.removeEventListener('langchange', this.onLang);
     this.session?.leave();
     for (const tr of this.stream?.getTracks() || []) tr.stop();
     this.stream = null;

@@ -64,6 +64,26 @@ export function mountLangSwitch(button) {
   label();
 }
 
+/** `lang` for a piece of data (a name, a plate, an address): Chinese when it has Chinese characters. */
+export function dataLang(text) {
+  return /\p{Script=Han}/u.test(String(text ?? '')) ? 'zh-CN' : null;
+}
+
+/** Writes data text into `el` and marks its language (WCAG 3.1.2). */
+export function setData(el, text) {
+  el.textContent = text ?? '';
+  const lang = dataLang(text);
+  if (lang) el.setAttribute('lang', lang);
+  else el.removeAttribute('lang');
+  return el;
+}
+
+/** Marks `el` as written in the page's current language (a message that is not re-rendered). */
+export function stampLang(el) {
+  el.setAttribute('lang', document.documentElement.lang || 'zh-CN');
+  return el;
+}
+
 /** Format a time for display in the brigade's zone (default Asia/Shanghai). */
 export function fmtTime(iso, opts = {}) {
   if (!iso) return '';

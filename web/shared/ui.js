@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the pages: element builder, views, live announcements, busy buttons,
 // error boxes and resend countdowns.
-import { t } from './i18n.js';
+import { t, stampLang } from './i18n.js';
 import { errorText } from './api.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -47,6 +47,7 @@ export function announce(text, kind = 'info') {
     document.body.append(box);
   }
   box.textContent = text;
+  stampLang(box);
   box.dataset.kind = kind;
   box.hidden = false;
   clearTimeout(box._timer);
@@ -57,6 +58,7 @@ export function announce(text, kind = 'info') {
 export function showError(box, err) {
   if (!box) return announce(errorText(err), 'error');
   box.textContent = !err ? '' : typeof err === 'string' ? err : errorText(err);
+  stampLang(box);
   box.hidden = !err;
   if (err && err.code) box.dataset.code = err.code;
   else delete box.dataset.code;
