@@ -20,7 +20,7 @@ use remote_hearing::{
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, expect_json};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_remote-hearing");
 pub(crate) const ORIGIN: &str = "audit.test/log";
@@ -309,12 +309,7 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(note.lines().nth(1), Some("5"), "{note}");
-    let keys: Value = app
-        .get("/api/v1/audit/keys", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let keys: Value = app.get_json("/api/v1/audit/keys", None).await;
     let vkey = keys[0]["vkey"].as_str().unwrap().to_string();
     let v = Verifier::parse(&vkey).unwrap();
     let (cp, _) = audit::note::Checkpoint::open(&note, None, std::slice::from_ref(&v)).unwrap();
@@ -331,21 +326,15 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
     let t = app.login_staff("a-audit").await;
 
     let entries: Value = app
-        .get("/api/v1/audit/entries?from=1&limit=2", Some(&t))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit/entries?from=1&limit=2", Some(&t))
+        .await;
     assert_eq!(entries.as_array().unwrap().len(), 2);
     assert_eq!(entries[0]["seq"], 1);
     assert_eq!(entries[0]["hearing_seq"], 1);
     let leaf = hex::decode(entries[0]["leaf_hex"].as_str().unwrap()).unwrap();
     let p: Value = app
-        .get("/api/v1/audit/entries/1/proof?tree_size=5", Some(&t))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit/entries/1/proof?tree_size=5", Some(&t))
+        .await;
     let hashes: Vec<Vec<u8>> = p["hashes"]
         .as_array()
         .unwrap()
@@ -370,11 +359,8 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
     let r2 = store::root_at(&mut c, 2).await.unwrap();
     drop(c);
     let cons: Value = app
-        .get("/api/v1/audit/consistency?from=2&to=5", Some(&t))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit/consistency?from=2&to=5", Some(&t))
+        .await;
     let hashes: Vec<Vec<u8>> = cons["hashes"]
         .as_array()
         .unwrap()
@@ -386,8 +372,7 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
     let r = app
         .get("/api/v1/audit/hearings/h-api/bundle", Some(&t))
         .await;
-    assert_eq!(r.status(), 200);
-    let bundle: audit::bundle::Bundle = r.json().await.unwrap();
+    let bundle: audit::bundle::Bundle = expect_json(r, 200).await;
     let report = verify_bundle(
         &bundle,
         &Options {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use remote_hearing::{booking::admin::BrigadeSettings, identity::Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error, expect_json};
 
 /// A local Shanghai time on November/December 2026 as RFC 3339.
 pub fn at(day: u32, hour: u32) -> String {
@@ -29,14 +29,11 @@ pub async fn book(app: &TestApp, token: &str, b: Value) -> reqwest::Response {
 pub async fn remaining(app: &TestApp, brigade: &str, slot: &str) -> i64 {
     let date = &slot[..10];
     let v: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/brigades/{brigade}/slots?from={date}&to={date}"),
             None,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     v.as_array()
         .unwrap()
         .iter()
@@ -46,11 +43,8 @@ pub async fn remaining(app: &TestApp, brigade: &str, slot: &str) -> i64 {
 }
 
 pub async fn my_bookings(app: &TestApp, token: &str) -> Vec<Value> {
-    app.get("/api/v1/bookings", Some(token))
+    app.get_json::<Vec<Value>>("/api/v1/bookings", Some(token))
         .await
-        .json::<Vec<Value>>()
-        .await
-        .unwrap()
 }
 
 /// Citizens with sessions made directly in the store (no SMS throttles): (token, id) each.
@@ -115,8 +109,7 @@ async fn book_list_get_cancel_with_ownership() {
     assert_eq!(remaining(&app, &brigade, &slot).await, 4);
 
     let r = book(&app, &alice, body(&brigade, &slot)).await;
-    assert_eq!(r.status(), 201);
-    let b: Value = r.json().await.unwrap();
+    let b: Value = expect_json(r, 201).await;
     let id = b["id"].as_str().unwrap().to_string();
     assert_eq!(b["status"], "booked");
     assert_eq!(b["slot_start"], slot);
@@ -148,19 +141,11 @@ async fn book_list_get_cancel_with_ownership() {
     .await;
     // Officers: own brigade by date; another brigade's booking is 404.
     let day: Vec<Value> = app
-        .get("/api/v1/bookings?date=2026-11-17", Some(&officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/bookings?date=2026-11-17", Some(&officer))
+        .await;
     assert_eq!(day.len(), 1);
     assert_eq!(day[0]["id"], id);
-    let today: Vec<Value> = app
-        .get("/api/v1/bookings", Some(&officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let today: Vec<Value> = app.get_json("/api/v1/bookings", Some(&officer)).await;
     assert!(today.is_empty());
     assert_eq!(
         app.get(&format!("/api/v1/bookings/{id}"), Some(&officer))
@@ -176,11 +161,8 @@ async fn book_list_get_cancel_with_ownership() {
     )
     .await;
     let none: Vec<Value> = app
-        .get("/api/v1/bookings?date=2026-11-17", Some(&other_officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/bookings?date=2026-11-17", Some(&other_officer))
+        .await;
     assert!(none.is_empty());
     expect_error(
         app.delete(&format!("/api/v1/bookings/{id}"), Some(&officer))
@@ -205,12 +187,7 @@ async fn book_list_get_cancel_with_ownership() {
     .await;
     expect_error(app.get("/api/v1/bookings", None).await, 401, "unauthorized").await;
 
-    let brigades: Vec<Value> = app
-        .get("/api/v1/brigades", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let brigades: Vec<Value> = app.get_json("/api/v1/brigades", None).await;
     let me = brigades.iter().find(|b| b["id"] == brigade).unwrap();
     assert_eq!(me["timezone"], "Asia/Shanghai");
     assert_eq!(me["address"], "测试路1号");
@@ -269,14 +246,11 @@ async fn date_rules_answer_in_order_and_write_nothing() {
     .await;
     // The closed day lists no slots; today's slots are listed.
     let v: Vec<Value> = app
-        .get(
+        .get_json(
             &format!("/api/v1/brigades/{brigade}/slots?from=2026-11-19&to=2026-11-19"),
             None,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(v.is_empty());
     assert_eq!(remaining(&app, &brigade, &at(16, 19)).await, 4);
     // today + 7 is allowed.
@@ -515,12 +489,7 @@ async fn first_booking_binds_the_phone() {
     assert_eq!(book(&app, t2, b).await.status(), 201);
     // SMS login: the login phone binds with the first booking.
     let (carol, _) = app.login_citizen("13800000003").await;
-    let me: Value = app
-        .get("/api/v1/auth/me", Some(&carol))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&carol)).await;
     assert_eq!(me["phone_bound"], false);
     assert_eq!(
         book(&app, &carol, body(&brigade, &at(19, 9)))
@@ -528,12 +497,7 @@ async fn first_booking_binds_the_phone() {
             .status(),
         201
     );
-    let me: Value = app
-        .get("/api/v1/auth/me", Some(&carol))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&carol)).await;
     assert_eq!(me["phone_bound"], true);
 }
 
@@ -628,11 +592,8 @@ async fn no_show_job_marks_overdue_bookings() {
         1
     );
     let b: Value = app
-        .get(&format!("/api/v1/bookings/{id}"), Some(&officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/bookings/{id}"), Some(&officer))
+        .await;
     assert_eq!(b["status"], "no_show");
 }
 
@@ -726,8 +687,7 @@ async fn admin_manages_brigade_schedules() {
     let r = app
         .post("/api/v1/admin/brigades", Some(&admin), settings)
         .await;
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = expect_json(r, 201).await;
     let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(
         v["week_hours"],
@@ -737,14 +697,11 @@ async fn admin_manages_brigade_schedules() {
     let slots = |from: &'static str, to: &'static str| {
         let (app, id) = (&app, id.clone());
         async move {
-            app.get(
+            app.get_json::<Vec<Value>>(
                 &format!("/api/v1/brigades/{id}/slots?from={from}&to={to}"),
                 None,
             )
             .await
-            .json::<Vec<Value>>()
-            .await
-            .unwrap()
         }
     };
     // Mon 16 .. Sun 22: Mon, Tue 3 each; Wed closed; Thu 3; Fri 2; weekend closed.

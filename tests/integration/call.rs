@@ -287,11 +287,8 @@ async fn a_webrtc_call_through_the_server_is_recorded_and_listed() {
     let mut list = Value::Null;
     for _ in 0..100 {
         list = app
-            .get("/api/v1/hearings/h3/recordings", Some(&auditor))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json("/api/v1/hearings/h3/recordings", Some(&auditor))
+            .await;
         if list.as_array().is_some_and(|a| a.len() == 9) {
             break;
         }
@@ -302,14 +299,11 @@ async fn a_webrtc_call_through_the_server_is_recorded_and_listed() {
     assert_eq!(items.len(), 11, "{list}");
     let manifest = items.iter().find(|i| i["kind"] == "manifest").unwrap();
     let m: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/recordings/{}", manifest["id"].as_str().unwrap()),
             Some(&auditor),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(m["hearing_id"], "h3");
     assert_eq!(m["tracks"].as_array().unwrap().len(), 4);
     // every listed file's digest matches the downloaded bytes and the manifest

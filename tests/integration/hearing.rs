@@ -10,7 +10,7 @@ use chrono::TimeDelta;
 use remote_hearing::{clock::Clock, identity::Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error, expect_json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_remote-hearing");
 
@@ -255,8 +255,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
             json!({"hearing_id": id, "code": code}),
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let grant: Value = r.json().await.unwrap();
+    let grant: Value = expect_json(r, 200).await;
     assert!(grant["join_token"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(grant["ws_url"].as_str().unwrap().contains(&id));
     let r = app
@@ -315,14 +314,11 @@ async fn full_procedure_serves_the_decision_and_verifies() {
     );
     let html = r.text().await.unwrap();
     let j: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/hearings/{id}/decision?format=json"),
             Some(&w.officer),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let sha = j["sha256"].as_str().unwrap();
     assert!(html.contains(sha) && html.contains(j["decision_no"].as_str().unwrap()));
     for needle in [
@@ -356,14 +352,11 @@ async fn full_procedure_serves_the_decision_and_verifies() {
     );
     let service_seq = steps[7]["audit_seq"].as_i64().unwrap();
     let entries: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/audit/entries?from={service_seq}&limit=1"),
             Some(&auditor),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(entries[0]["step"], "service");
     let total = 10; // opened + 9 steps
     let mut bundle = Value::Null;
@@ -558,8 +551,7 @@ async fn no_show_after_the_wait() {
     let r = w.no_show(&id, &w.citizen).await;
     expect_error(r, 403, "forbidden").await;
     let r = w.no_show(&id, &w.officer).await;
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = expect_json(r, 200).await;
     assert_eq!(v["status"], "no_show");
     assert_eq!(booking_status(&w.app, &w.booking).await, "no_show");
     expect_error(
@@ -581,11 +573,8 @@ async fn unrecorded_no_shows_are_swept_after_the_slot() {
     assert_eq!(sweep().await.unwrap(), 1);
     let v: Value = w
         .app
-        .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
     assert_eq!(v["status"], "no_show");
     assert_eq!(v["events"][1]["by"], "system");
     assert_eq!(booking_status(&w.app, &w.booking).await, "no_show");
@@ -792,11 +781,8 @@ async fn concurrent_opens_and_steps_are_serialised() {
     assert_eq!(ok, 1);
     let v: Value = w
         .app
-        .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
     assert_eq!(v["steps"].as_array().unwrap().len(), 1);
 }
 
@@ -846,11 +832,8 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
         .unwrap()
         .to_string();
     let b: Value = app
-        .get(&format!("/api/v1/bookings/{booking}"), Some(&citizen))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/bookings/{booking}"), Some(&citizen))
+        .await;
     assert_eq!(b["status"], "in_hearing");
     for s in STEPS {
         let token = if is_citizen_step(s) {
@@ -873,21 +856,15 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
         assert_eq!(r.status(), 200, "{s}");
     }
     let b: Value = app
-        .get(&format!("/api/v1/bookings/{booking}"), Some(&citizen))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/bookings/{booking}"), Some(&citizen))
+        .await;
     assert_eq!(b["status"], "completed");
     let d: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/hearings/{id}/decision?format=json"),
             Some(&citizen),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(d["fine_yuan"], 100);
     assert_eq!(d["violations"][0]["record_no"], "3701001");
 }
@@ -976,19 +953,11 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         )
         .await;
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "referred");
-    let lane: Value = app
-        .get("/api/v1/urgent", Some(&officer))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let lane: Value = app.get_json("/api/v1/urgent", Some(&officer)).await;
     assert_eq!(lane["depth"], 0, "{lane}");
     let b: Value = app
-        .get(&format!("/api/v1/bookings/{booking}"), Some(&citizen))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/bookings/{booking}"), Some(&citizen))
+        .await;
     assert_eq!(b["status"], "referred");
 }
 
@@ -1139,11 +1108,8 @@ pub(crate) async fn wait_status(w: &World, id: &str, status: &str) -> Value {
     for _ in 0..100 {
         let v: Value = w
             .app
-            .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+            .await;
         if v["status"] == status {
             return v;
         }
@@ -1163,15 +1129,12 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
     let og: Value = w
         .app
-        .post(
+        .post_json(
             &format!("/api/v1/hearings/{id}/join-token"),
             Some(&w.officer),
             json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let mut c = ws_join(&w.app, &cg).await;
     let mut o = ws_join(&w.app, &og).await;
     // Both connected: the hearing is in the call.

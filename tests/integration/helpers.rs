@@ -8,6 +8,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use chrono::{DateTime, TimeZone, Utc};
 use remote_hearing::{clock::MockClock, config::Config, identity::Role, state::AppState};
 use secrecy::SecretString;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::sync::oneshot;
@@ -186,6 +187,21 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// GET `path` and its JSON body as `T` (whatever the status).
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, token: Option<&str>) -> T {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// POST `body` to `path` and its JSON answer as `T` (whatever the status).
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> T {
+        self.post(path, token, body).await.json().await.unwrap()
+    }
+
     /// A brigade open every day 08:00–20:00 (Asia/Shanghai), `seats` per slot.
     pub async fn create_brigade(&self, seats: i64) -> String {
         remote_hearing::cli::create_brigade(
@@ -283,4 +299,12 @@ pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> V
     assert_eq!(got, status, "status; body: {body}");
     assert_eq!(body["error"]["code"], code, "code; body: {body}");
     body
+}
+
+/// Asserts the status of a response (showing the body when it differs); returns the JSON body as `T`.
+pub async fn expect_json<T: DeserializeOwned>(resp: reqwest::Response, status: u16) -> T {
+    let got = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    assert_eq!(got, status, "status; body: {text}");
+    serde_json::from_str(&text).unwrap()
 }

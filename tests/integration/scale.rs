@@ -369,11 +369,8 @@ async fn a_recorded_call_is_sealed_by_its_process_when_the_other_closes_the_hear
     let deadline = Instant::now() + Duration::from_secs(30);
     let sealed = loop {
         let v: Value = b
-            .get(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+            .await;
         let events = v["events"].as_array().cloned().unwrap_or_default();
         if let Some(e) = events
             .into_iter()

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     booking,
-    helpers::{TestApp, expect_error},
+    helpers::{TestApp, expect_error, expect_json},
     sms::{outbox_lines, rows},
 };
 
@@ -30,8 +30,7 @@ async fn wechat_login_binds_a_phone_once() {
     let r = app
         .post("/api/v1/auth/citizen", None, json!({"wx_code": "login-1"}))
         .await;
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = expect_json(r, 200).await;
     let (token, id) = (
         v["token"].as_str().unwrap().to_string(),
         v["citizen"]["id"].clone(),
@@ -59,11 +58,8 @@ async fn wechat_login_binds_a_phone_once() {
 
     wx.add_login_code("login-2", "openid-1", None);
     let v: Value = app
-        .post("/api/v1/auth/citizen", None, json!({"wx_code": "login-2"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/auth/citizen", None, json!({"wx_code": "login-2"}))
+        .await;
     assert_eq!(
         v["citizen"]["id"], id,
         "the same openid is the same citizen"

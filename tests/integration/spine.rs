@@ -20,12 +20,7 @@ async fn health_ready_metrics_openapi_and_headers() {
         r.json::<Value>().await.unwrap(),
         json!({"database": "ok", "redis": "ok"})
     );
-    let spec: Value = app
-        .get("/api/v1/openapi.json", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.get_json("/api/v1/openapi.json", None).await;
     assert!(
         spec["paths"]["/api/v1/auth/officer"]["post"].is_object(),
         "{spec}"
@@ -89,12 +84,7 @@ async fn bad_input_gets_stable_errors() {
 async fn officer_login_roles_logout_and_expiry() {
     let app = TestApp::spawn().await;
     let (brigade, officer_id, token) = app.login_officer().await;
-    let me: Value = app
-        .get("/api/v1/auth/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&token)).await;
     assert_eq!(me["role"], "officer");
     assert_eq!(me["id"], officer_id);
     assert_eq!(me["brigade_id"], brigade);
@@ -107,12 +97,7 @@ async fn officer_login_roles_logout_and_expiry() {
     .await;
     app.create_staff(Role::Admin, "a1", None).await;
     let admin = app.login_staff("a1").await;
-    let list: Value = app
-        .get("/api/v1/admin/staff", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/admin/staff", Some(&admin)).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert!(!list.to_string().contains("argon2"), "no hashes leak");
     // Wrong password.
@@ -200,12 +185,7 @@ async fn login_is_throttled_per_badge_with_retry_after() {
 async fn citizen_logs_in_with_code_from_outbox() {
     let app = TestApp::spawn().await;
     let (token, id) = app.login_citizen("13800138000").await;
-    let me: Value = app
-        .get("/api/v1/auth/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", Some(&token)).await;
     assert_eq!(me["role"], "citizen");
     assert_eq!(me["id"], id);
     assert_eq!(me["phone_masked"], "138****8000");

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{
     booking::{at, body, book, citizens, long_session, my_bookings, phone},
-    helpers::{TestApp, expect_error},
+    helpers::{TestApp, expect_error, expect_json},
 };
 
 fn urgent(brigade: &str, slot: &str, reg: &str) -> Value {
@@ -55,8 +55,7 @@ async fn urgent_expiry_rule() {
         with_phone(0, urgent(&brigade, &at(16, 15), "2015-11-16")),
     )
     .await;
-    assert_eq!(r.status(), 201);
-    let b: Value = r.json().await.unwrap();
+    let b: Value = expect_json(r, 201).await;
     assert_eq!(b["urgent"], true);
     assert_eq!(b["deadline"], "2026-11-16T23:59:59+08:00");
     assert_eq!(b["urgent_kind"], "licence");
@@ -125,16 +124,12 @@ async fn claim_renew_release_and_cancel() {
 
     // Claims take the earliest deadline first; an empty lane answers 204.
     let r = app.post("/api/v1/urgent/claim", Some(&o1), json!({})).await;
-    assert_eq!(r.status(), 200);
-    let c: Value = r.json().await.unwrap();
+    let c: Value = expect_json(r, 200).await;
     assert_eq!(c["booking_id"], sooner);
     assert_eq!(c["lease_until"], "2026-11-16T09:05:00+08:00");
     let c2: Value = app
-        .post("/api/v1/urgent/claim", Some(&o2), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/urgent/claim", Some(&o2), json!({}))
+        .await;
     assert_eq!(c2["booking_id"], later);
     assert_eq!(
         app.post("/api/v1/urgent/claim", Some(&o1), json!({}))
@@ -169,11 +164,8 @@ async fn claim_renew_release_and_cancel() {
     .await;
     app.clock.advance(Duration::minutes(4));
     let r: Value = app
-        .post(&path(&sooner, "renew"), Some(&o1), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&path(&sooner, "renew"), Some(&o1), json!({}))
+        .await;
     assert_eq!(r["lease_until"], "2026-11-16T09:09:00+08:00");
     assert_eq!(
         app.post(&path(&sooner, "release"), Some(&o1), json!({}))
@@ -219,11 +211,8 @@ async fn an_expired_lease_returns_its_item() {
     let (alice, _) = app.login_citizen("13800000001").await;
     let id = new_urgent(&app, &alice, &brigade, &at(16, 15), "2015-11-17").await;
     let c: Value = app
-        .post("/api/v1/urgent/claim", Some(&o1), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/urgent/claim", Some(&o1), json!({}))
+        .await;
     assert_eq!(c["booking_id"], id);
     assert_eq!(
         app.post("/api/v1/urgent/claim", Some(&o2), json!({}))
@@ -250,11 +239,8 @@ async fn an_expired_lease_returns_its_item() {
     )
     .await;
     let c: Value = app
-        .post("/api/v1/urgent/claim", Some(&o2), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/urgent/claim", Some(&o2), json!({}))
+        .await;
     assert_eq!(c["booking_id"], id);
     assert_eq!(lane(&app, &o1).await["items"][0]["claimed_by"], o2_id);
 }
@@ -302,11 +288,8 @@ async fn redis_loss_is_repaired_by_the_rebuild() {
     assert_eq!(l["items"][1]["deadline"], "2026-11-18T23:59:59+08:00");
     // Idempotent; officers may not rebuild.
     let r: Value = app
-        .post("/api/v1/admin/urgent/rebuild", Some(&admin), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/admin/urgent/rebuild", Some(&admin), json!({}))
+        .await;
     assert_eq!(r["added"], 0);
     expect_error(
         app.post("/api/v1/admin/urgent/rebuild", Some(&officer), json!({}))
@@ -368,11 +351,8 @@ async fn no_show_job_spares_a_claimed_urgent_booking() {
     let (bob, _) = app.login_citizen("13800000002").await;
     let claimed = new_urgent(&app, &alice, &brigade, &at(16, 10), "2015-11-16").await;
     let c: Value = app
-        .post("/api/v1/urgent/claim", Some(&officer), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/v1/urgent/claim", Some(&officer), json!({}))
+        .await;
     assert_eq!(c["booking_id"], claimed);
     let free = new_urgent(&app, &bob, &brigade, &at(16, 10), "2015-11-17").await;
     app.clock.set(
@@ -389,11 +369,8 @@ async fn no_show_job_spares_a_claimed_urgent_booking() {
     let status = |id: String| {
         let (app, officer) = (&app, officer.clone());
         async move {
-            app.get(&format!("/api/v1/bookings/{id}"), Some(&officer))
-                .await
-                .json::<Value>()
-                .await
-                .unwrap()["status"]
+            app.get_json::<Value>(&format!("/api/v1/bookings/{id}"), Some(&officer))
+                .await["status"]
                 .clone()
         }
     };

@@ -3,8 +3,9 @@
 // <video> player per participant's WebM (fetched with the Bearer token as a Blob, played from an
 // object URL), and for every file its download and an in-page SHA-256 check.
 import './strings.js';
-import { applyI18n, mountLangSwitch, t, has, fmtTime, setData } from '/shared/i18n.js';
+import { t, has, fmtTime, setData } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
+import { bootPage, staffLoginForm, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, download } from '/shared/ui.js';
 import { verifyBundle } from '/shared/bundle.js';
 import { sha256, hex } from '/shared/verify.js';
@@ -14,26 +15,10 @@ const state = { me: null, entries: [], hearings: [], current: null, bundle: null
 window.__rh = { api, state };
 
 // ---------- login ----------
-$('#login-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  busy(ev.submitter, $('#login-err'), async () => {
-    const r = await api.post('auth/officer', { badge: $('#login-badge').value.trim(), password: $('#login-password').value });
-    api.setToken(r.token);
-    state.me = r.officer;
-    route();
-  });
+staffLoginForm(api, (me) => {
+  state.me = me;
+  route();
 });
-$('#logout').addEventListener('click', async () => {
-  try {
-    await api.post('auth/logout');
-  } catch {
-    /* gone already */
-  }
-  api.setToken(null);
-  location.hash = '';
-  showLogin();
-});
-document.addEventListener('unauthorized', () => showLogin());
 
 function showLogin() {
   $('#logout').hidden = true;
@@ -286,25 +271,20 @@ async function loadRecordings(id) {
 // ---------- routing ----------
 window.addEventListener('hashchange', route);
 async function route() {
-  if (!api.token) return showLogin();
-  if (!state.me) {
-    try {
-      state.me = await api.get('auth/me');
-    } catch {
-      return showLogin();
-    }
-  }
+  if (!(await signedIn(api, state))) return showLogin();
   setData($('#who'), state.me?.name || '');
   const m = /hearing=([^&]+)/.exec(location.hash);
   if (m) await showHearing(decodeURIComponent(m[1]));
   else await showList();
 }
 
-mountLangSwitch($('#lang'));
-applyI18n();
-document.addEventListener('langchange', () => {
-  for (const [box, [result, source]] of shown) if (box.isConnected && box.querySelector('#verdict')) renderResult(box, result, source);
-  if (document.body.dataset.currentView === 'list') renderList();
-  else if (document.body.dataset.currentView === 'hearing' && state.current) showHearing(state.current);
+bootPage({
+  api,
+  showLogin,
+  onLangChange: () => {
+    for (const [box, [result, source]] of shown) if (box.isConnected && box.querySelector('#verdict')) renderResult(box, result, source);
+    if (document.body.dataset.currentView === 'list') renderList();
+    else if (document.body.dataset.currentView === 'hearing' && state.current) showHearing(state.current);
+  },
 });
 route();

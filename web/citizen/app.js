@@ -1,8 +1,9 @@
 // Citizen page: phone login, my booking, the booking form (with the urgent 3-day rule), the device
 // self-test. The waiting room, the call and the decision are in hearing.js.
 import './strings.js';
-import { applyI18n, mountLangSwitch, t, fmtTime, setData, stampLang, dataLang } from '/shared/i18n.js';
+import { t, fmtTime, setData, stampLang, dataLang } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
+import { bootPage, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
 import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
 
@@ -30,17 +31,6 @@ $('#login-form').addEventListener('submit', (ev) => {
     await goHome();
   });
 });
-$('#logout').addEventListener('click', async () => {
-  try {
-    await api.post('auth/logout');
-  } catch {
-    /* the token may be gone already */
-  }
-  api.setToken(null);
-  location.hash = '';
-  showLogin();
-});
-document.addEventListener('unauthorized', () => showLogin());
 
 function showLogin() {
   $('#logout').hidden = true;
@@ -316,25 +306,21 @@ $('#test-start').addEventListener('click', async () => {
 });
 
 // ---------- start ----------
-mountLangSwitch($('#lang'));
-applyI18n();
-document.addEventListener('langchange', () => {
-  if (document.body.dataset.currentView === 'home') renderHome();
-  else if (document.body.dataset.currentView === 'book') {
-    showExpiry();
-    loadSlots();
-  }
+bootPage({
+  api,
+  showLogin,
+  onLangChange: () => {
+    if (document.body.dataset.currentView === 'home') renderHome();
+    else if (document.body.dataset.currentView === 'book') {
+      showExpiry();
+      loadSlots();
+    }
+  },
 });
 initHearing({ api, state, goHome });
 
 (async () => {
-  if (!api.token) return showLogin();
-  try {
-    const me = await api.get('auth/me');
-    state.me = { ...me, phone_bound: me.phone_bound };
-  } catch {
-    return showLogin();
-  }
+  if (!(await signedIn(api, state))) return showLogin();
   if (await resumeCall()) return;
   await goHome();
 })();

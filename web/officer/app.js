@@ -1,8 +1,9 @@
 // Officer dashboard: login, the day's bookings by slot, the urgent lane (deadlines counting down,
 // claim with lease renewal, release). The hearing room is in hearing.js.
 import './strings.js';
-import { applyI18n, mountLangSwitch, t, fmtTime, fmtDuration, setData, dataLang } from '/shared/i18n.js';
+import { t, fmtTime, fmtDuration, setData, dataLang } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
+import { bootPage, staffLoginForm, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
 import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } from './hearing.js';
 import { openEventStream } from '/shared/sse.js';
@@ -36,31 +37,15 @@ function knownHearing(b) {
 }
 
 // ---------- login ----------
-$('#login-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  busy(ev.submitter, $('#login-err'), async () => {
-    const r = await api.post('auth/officer', { badge: $('#login-badge').value.trim(), password: $('#login-password').value });
-    api.setToken(r.token);
-    state.me = r.officer;
-    if (r.officer.role !== 'officer') {
-      $('#login-err').hidden = false;
-      $('#login-err').replaceChildren(t('o.login.notOfficer'), ' ', h('a', { href: '/auditor/' }, t('o.login.toAuditor')));
-      return;
-    }
-    route();
-  });
-});
-$('#logout').addEventListener('click', async () => {
-  try {
-    await api.post('auth/logout');
-  } catch {
-    /* gone already */
+staffLoginForm(api, (me) => {
+  state.me = me;
+  if (me.role !== 'officer') {
+    $('#login-err').hidden = false;
+    $('#login-err').replaceChildren(t('o.login.notOfficer'), ' ', h('a', { href: '/auditor/' }, t('o.login.toAuditor')));
+    return;
   }
-  api.setToken(null);
-  location.hash = '';
-  showLogin();
+  route();
 });
-document.addEventListener('unauthorized', () => showLogin());
 
 function showLogin() {
   stopDash();
@@ -221,14 +206,7 @@ $('#dash-date').addEventListener('change', refreshDash);
 window.addEventListener('hashchange', route);
 
 async function route() {
-  if (!api.token) return showLogin();
-  if (!state.me) {
-    try {
-      state.me = await api.get('auth/me');
-    } catch {
-      return showLogin();
-    }
-  }
+  if (!(await signedIn(api, state))) return showLogin();
   startEvents();
   const m = /hearing=([^&]+)/.exec(location.hash);
   if (m) {
@@ -241,13 +219,15 @@ async function route() {
   }
 }
 
-mountLangSwitch($('#lang'));
-applyI18n();
-document.addEventListener('langchange', () => {
-  if (document.body.dataset.currentView === 'dash') {
-    renderToday();
-    renderUrgent();
-  }
+bootPage({
+  api,
+  showLogin,
+  onLangChange: () => {
+    if (document.body.dataset.currentView === 'dash') {
+      renderToday();
+      renderUrgent();
+    }
+  },
 });
 initHearingRoom({ api, state, back: () => (location.hash = '') });
 route();
