@@ -42,3 +42,19 @@ test('every error code of API.md has its own message', () => {
   assert.deepEqual(missing, []);
   for (const c of codes) assert.notEqual(i18n.t(`err.${c}`), `err.${c}`);
 });
+
+test('no string key is defined twice (a later table would silently replace the earlier text)', () => {
+  const seen = new Map();
+  const twice = [];
+  const all = ['shared', 'citizen', 'officer', 'auditor'].flatMap((d) => files(d, '.js'));
+  for (const f of all) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/^\s*'([a-z]\w*\.[\w.]*\w)': \[/gm)) {
+      const where = `${f.slice(webRoot.length)}`;
+      if (seen.has(m[1])) twice.push(`${m[1]}: ${seen.get(m[1])} and ${where}`);
+      else seen.set(m[1], where);
+    }
+  }
+  assert.ok(seen.size > 100, `found the string tables (${seen.size} keys)`);
+  assert.deepEqual(twice, []);
+});
