@@ -93,6 +93,8 @@ struct Row {
     server_cpu: f64,
     gen_cpu: f64,
     rss0_kb: u64,
+    /// at the start of the measurement window, and at its end
+    rss_w0_kb: u64,
     rss_kb: u64,
     loss: [(u64, u64); 2],
     worst_loss: f64,
@@ -158,6 +160,7 @@ async fn run(n: usize, secs: u64, media: &Arc<Media>, api: &Arc<API>) -> anyhow:
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await; // warm-up: keyframes, NACK, pacing settle
     let (srv0, gen0, w0) = (cpu_time(pid), cpu_time(std::process::id()), Instant::now());
+    let rss_w0 = proc_status(pid, "VmRSS:");
     WINDOW[1].store(u64::MAX, Ordering::Relaxed);
     WINDOW[0].store(now_us(), Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -211,6 +214,7 @@ async fn run(n: usize, secs: u64, media: &Arc<Media>, api: &Arc<API>) -> anyhow:
         server_cpu,
         gen_cpu,
         rss0_kb,
+        rss_w0_kb: rss_w0,
         rss_kb,
         loss,
         worst_loss,
@@ -229,12 +233,13 @@ fn ms(us: u32) -> f64 {
 fn print(r: &Row) {
     let pct = |(sent, got): (u64, u64)| 100.0 * (1.0 - got as f64 / sent.max(1) as f64);
     println!(
-        "| {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
+        "| {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
         r.n,
         r.setup.as_secs_f64() * 1000.0,
         r.server_cpu,
         r.gen_cpu,
         r.rss0_kb / 1024,
+        r.rss_w0_kb / 1024,
         r.rss_kb / 1024,
         pct(r.loss[0]),
         pct(r.loss[1]),
@@ -263,7 +268,7 @@ async fn main() -> anyhow::Result<()> {
     let media = Arc::new(load_media()?);
     let api = Arc::new(client_api()?);
     println!(
-        "| hearings | setup | server CPU | generator CPU | server RSS | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
+        "| hearings | setup | server CPU | generator CPU | server RSS (idle → window start → end) | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for n in list.split(',').filter_map(|v| v.trim().parse().ok()) {
