@@ -7,9 +7,11 @@
 //! The server runs as its own process (the real binary), so its CPU and memory are measured apart
 //! from the load generator's, which shares the same cores and is reported beside it.
 //!   HEARINGS=10,25,50 SECONDS=20 cargo bench --bench media_load
+//! `SOAK=200` runs the connect/disconnect soak instead (`soak.rs`).
 //! Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
 
 mod peer;
+mod soak;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -106,17 +108,19 @@ struct Row {
     recording_dropped: u64,
 }
 
-/// A counter from the server's `/metrics` (0 when absent).
-async fn metric(addr: &str, name: &str) -> u64 {
-    let Ok(resp) = reqwest::get(format!("http://{addr}/metrics")).await else {
-        return 0;
-    };
-    let text = resp.text().await.unwrap_or_default();
+/// A value from the server's `/metrics` (`None` when absent or unreachable).
+async fn metric_value(addr: &str, name: &str) -> Option<f64> {
+    let resp = reqwest::get(format!("http://{addr}/metrics")).await.ok()?;
+    let text = resp.text().await.ok()?;
     text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+}
+
+/// A counter from the server's `/metrics` (0 when absent).
+async fn metric(addr: &str, name: &str) -> u64 {
+    metric_value(addr, name).await.map_or(0, |v| v as u64)
 }
 
 fn dir_size(dir: &std::path::Path) -> (u64, usize) {
@@ -267,6 +271,9 @@ async fn main() -> anyhow::Result<()> {
     let secs = env_num("SECONDS", 20) as u64;
     let media = Arc::new(load_media()?);
     let api = Arc::new(client_api()?);
+    if let Ok(cycles) = std::env::var("SOAK") {
+        return soak::run(cycles.parse()?, &media, &api).await;
+    }
     println!(
         "| hearings | setup | server CPU | generator CPU | server RSS (idle → window start → end) | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
     );

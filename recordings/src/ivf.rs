@@ -1,85 +1,15 @@
-//! Playable VP8 copy: RTP (RFC 7741) depacketised into an IVF file, and reordering of packets.
+//! Playable VP8 copy: RTP (RFC 7741) depacketised into an IVF file.
 //!
-//! Frames are assembled from packets in sequence order (a bounded reorder window); a frame with
-//! a missing packet is dropped and so is everything up to the next keyframe (a decoder could not
-//! use it). The IVF header (size, frame count) is written correctly on close.
+//! Frames are assembled from packets in sequence order (put back in order by
+//! [`crate::reorder::Reorder`]); a frame with a missing packet is dropped and so is everything up
+//! to the next keyframe (a decoder could not use it). The IVF header (size, frame count) is written correctly on close.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::capture::RtpRecord;
 use crate::playback::FrameRef;
-
-/// Puts RTP packets back into sequence order within a bounded window.
-pub struct Reorder {
-    window: usize,
-    buf: BTreeMap<u64, RtpRecord>,
-    last_ext: Option<u64>,
-    released: Option<u64>,
-}
-
-impl Reorder {
-    pub fn new(window: usize) -> Reorder {
-        Reorder {
-            window: window.max(1),
-            buf: BTreeMap::new(),
-            last_ext: None,
-            released: None,
-        }
-    }
-
-    fn extend(&mut self, seq: u16) -> u64 {
-        let ext = match self.last_ext {
-            None => (1u64 << 16) + seq as u64,
-            Some(last) => {
-                let base = last & !0xffff;
-                let cands = [
-                    base.wrapping_sub(1 << 16) + seq as u64,
-                    base + seq as u64,
-                    base + (1 << 16) + seq as u64,
-                ];
-                // the candidate closest to the last extended sequence number
-                cands
-                    .into_iter()
-                    .min_by_key(|c| c.abs_diff(last))
-                    .unwrap_or(base + seq as u64)
-            }
-        };
-        if self.last_ext.is_none_or(|l| ext > l) {
-            self.last_ext = Some(ext);
-        }
-        ext
-    }
-
-    /// Adds a packet; returns the packets that leave the window, in order, with their extended
-    /// sequence numbers. Duplicates and packets older than what was released are dropped.
-    pub fn push(&mut self, r: RtpRecord) -> Vec<(u64, RtpRecord)> {
-        let ext = self.extend(r.seq);
-        if self.released.is_some_and(|rel| ext <= rel) {
-            return Vec::new();
-        }
-        self.buf.entry(ext).or_insert(r);
-        let mut out = Vec::new();
-        while self.buf.len() > self.window {
-            if let Some((k, v)) = self.buf.pop_first() {
-                self.released = Some(k);
-                out.push((k, v));
-            }
-        }
-        out
-    }
-
-    /// Everything still held, in order.
-    pub fn drain(&mut self) -> Vec<(u64, RtpRecord)> {
-        let out: Vec<_> = std::mem::take(&mut self.buf).into_iter().collect();
-        if let Some((k, _)) = out.last() {
-            self.released = Some(*k);
-        }
-        out
-    }
-}
 
 /// Parses the VP8 payload descriptor: (start of a frame, offset of the VP8 payload).
 pub fn vp8_descriptor(p: &[u8]) -> Option<(bool, usize)> {
@@ -316,6 +246,7 @@ pub fn parse_ivf(data: &[u8]) -> Option<IvfInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reorder::Reorder;
 
     fn pkt(seq: u16, ts: u32, start: bool, marker: bool, body: &[u8]) -> RtpRecord {
         let mut payload = vec![if start { 0x10 } else { 0x00 }];

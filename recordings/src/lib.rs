@@ -9,6 +9,7 @@ pub mod capture;
 pub mod ivf;
 pub mod ogg;
 pub mod playback;
+pub mod reorder;
 pub mod segment;
 pub mod webm;
 

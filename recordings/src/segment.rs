@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::capture::{CaptureReader, Record, SenderReport, set_readonly};
-use crate::ivf::{IvfWriter, Reorder};
+use crate::ivf::IvfWriter;
 use crate::ogg::{OggWriter, PRE_SKIP};
 use crate::playback::{TrackFrames, mux_participant};
+use crate::reorder::Reorder;
 use crate::webm::TrackKind;
 
 pub const MANIFEST: &str = "manifest.json";

@@ -11,13 +11,16 @@ use signaling::rtc::RtcEngine;
 use signaling::{Candidate, Role};
 use tokio::sync::mpsc;
 
-use common::{Client, client, load_media, rss_and_fds, server_config};
+use common::{Client, History, client, load_media, rss_and_fds, server_config};
 
 type Routes = [mpsc::UnboundedSender<Candidate>; 2];
 
+/// Opens a media room whose events go to the tests' channels (candidates) and to the clients'
+/// histories (everything).
 fn open(
     engine: &RtcEngine,
     hearing: &str,
+    histories: [History; 2],
 ) -> (Arc<dyn MediaRoom>, [mpsc::UnboundedReceiver<Candidate>; 2]) {
     let (c_tx, c_rx) = mpsc::unbounded_channel();
     let (o_tx, o_rx) = mpsc::unbounded_channel();
@@ -25,9 +28,13 @@ fn open(
     let room = engine.open_room(
         hearing,
         Arc::new(move |role: Role, ev| {
-            if let MediaEvent::LocalCandidate(c) = ev {
-                let i = if role == Role::Citizen { 0 } else { 1 };
-                let _ = routes[i].send(c);
+            let i = if role == Role::Citizen { 0 } else { 1 };
+            match ev {
+                MediaEvent::LocalCandidate(c) => {
+                    histories[i].push(format_args!("server candidate {}", c.candidate));
+                    let _ = routes[i].send(c);
+                }
+                MediaEvent::State(s) => histories[i].push(format_args!("server peer {s}")),
             }
         }),
     );
@@ -43,22 +50,29 @@ async fn connect(
     mut server_cands: mpsc::UnboundedReceiver<Candidate>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let offer = cl.offer().await;
+    cl.history.push("offer made");
     let answer = tokio::time::timeout(Duration::from_secs(10), room.offer(role, "p", conn, offer))
         .await
         .expect("answer in time")
         .expect("answer");
+    cl.history.push("answer received");
     cl.answer(answer).await;
+    cl.history.push("answer applied");
     let mut tasks = Vec::new();
     let mut client_cands = std::mem::replace(&mut cl.candidates, mpsc::unbounded_channel().1);
-    let r = room.clone();
+    let (r, h) = (room.clone(), cl.history.clone());
     tasks.push(tokio::spawn(async move {
         while let Some(c) = client_cands.recv().await {
-            let _ = r.candidate(role, conn, c).await;
+            h.push(format_args!("client candidate {}", c.candidate));
+            if let Err(e) = r.candidate(role, conn, c).await {
+                h.push(format_args!("client candidate refused: {e:?}"));
+            }
         }
     }));
-    let pc = cl.pc.clone();
+    let (pc, h) = (cl.pc.clone(), cl.history.clone());
     tasks.push(tokio::spawn(async move {
         while let Some(c) = server_cands.recv().await {
+            h.push("server candidate applied");
             let _ = pc
                 .add_ice_candidate(webrtc::ice_transport::ice_candidate::RTCIceCandidateInit {
                     candidate: c.candidate,
@@ -79,9 +93,10 @@ async fn two_peers_exchange_media_through_the_server_and_it_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let (engine, mut finished) =
         RtcEngine::new(server_config(Some(dir.path().to_owned()))).unwrap();
-    let (room, [c_rx, o_rx]) = open(&engine, "hearing-1");
     let mut citizen = client("citizen").await;
     let mut officer = client("officer").await;
+    let histories = [citizen.history.clone(), officer.history.clone()];
+    let (room, [c_rx, o_rx]) = open(&engine, "hearing-1", histories);
     let mut tasks = connect(&room, Role::Citizen, 1, &mut citizen, c_rx).await;
     tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
     citizen.wait_connected(Duration::from_secs(15)).await;
@@ -172,8 +187,10 @@ async fn two_peers_exchange_media_through_the_server_and_it_is_recorded() {
 }
 
 async fn one_cycle(engine: &RtcEngine, media: &Arc<common::SampleMedia>, i: usize) {
-    let (room, [c_rx, _o]) = open(engine, &format!("soak-{i}"));
     let mut cl = client("citizen").await;
+    cl.history.push(format_args!("soak cycle {i}"));
+    let histories = [cl.history.clone(), History::new()];
+    let (room, [c_rx, _o]) = open(engine, &format!("soak-{i}"), histories);
     let tasks = connect(&room, Role::Citizen, 1, &mut cl, c_rx).await;
     cl.wait_connected(Duration::from_secs(15)).await;
     let _ = cl.pump(media.clone(), Duration::from_millis(100)).await;

@@ -99,6 +99,38 @@ pub struct Client {
     pub received: Arc<Received>,
     pub candidates: mpsc::UnboundedReceiver<Candidate>,
     pub connected: tokio::sync::watch::Receiver<bool>,
+    /// ICE and peer connection state changes, with the time since the client was made: shown
+    /// when it does not connect.
+    pub history: History,
+}
+
+/// A shared log of timed events (state changes, candidates) for failure messages.
+#[derive(Clone)]
+pub struct History {
+    start: std::time::Instant,
+    events: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl History {
+    pub fn new() -> History {
+        History {
+            start: std::time::Instant::now(),
+            events: Default::default(),
+        }
+    }
+    pub fn push(&self, what: impl std::fmt::Display) {
+        let line = format!("{:>6} ms {what}", self.start.elapsed().as_millis());
+        self.events.lock().unwrap().push(line);
+    }
+    pub fn dump(&self) -> String {
+        self.events.lock().unwrap().join("\n")
+    }
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History::new()
+    }
 }
 
 pub async fn client(name: &str) -> Client {
@@ -158,9 +190,22 @@ pub async fn client(name: &str) -> Client {
             }
         })
     }));
+    let history = History::new();
     let (wtx, connected) = tokio::sync::watch::channel(false);
+    let (h, n) = (history.clone(), name.to_owned());
     pc.on_peer_connection_state_change(Box::new(move |s| {
-        let _ = wtx.send(s == RTCPeerConnectionState::Connected);
+        h.push(format_args!("{n}: peer connection {s}"));
+        // once connected, stays "connected" for `wait_connected` even if it drops later
+        wtx.send_if_modified(|c| {
+            let was = *c;
+            *c |= s == RTCPeerConnectionState::Connected;
+            *c != was
+        });
+        Box::pin(async {})
+    }));
+    let (h, n) = (history.clone(), name.to_owned());
+    pc.on_ice_connection_state_change(Box::new(move |s| {
+        h.push(format_args!("{n}: ice {s}"));
         Box::pin(async {})
     }));
     let received = Arc::new(Received::default());
@@ -194,6 +239,7 @@ pub async fn client(name: &str) -> Client {
         received,
         candidates,
         connected,
+        history,
     }
 }
 
@@ -224,10 +270,12 @@ impl Client {
     }
 
     pub async fn wait_connected(&mut self, within: Duration) {
-        tokio::time::timeout(within, self.connected.wait_for(|c| *c))
-            .await
-            .expect("client did not connect in time")
-            .expect("state channel closed");
+        let done = tokio::time::timeout(within, self.connected.wait_for(|c| *c)).await;
+        assert!(
+            matches!(done, Ok(Ok(_))),
+            "client did not connect in time ({within:?}); history:\n{}",
+            self.history.dump()
+        );
     }
 
     /// Sends the sample media for `dur` (looping), in real time.

@@ -15,6 +15,11 @@ use tokio::sync::mpsc;
 use crate::media::{MediaEngine, MediaEvent, MediaRoom};
 use crate::msg::{IceServer, PeerState, Role, ServerMsg};
 
+mod presence;
+
+pub use presence::Presence;
+use presence::{Room, Slot};
+
 /// Limits and timers of the signalling layer.
 #[derive(Debug, Clone)]
 pub struct HubConfig {
@@ -86,71 +91,6 @@ pub mod close_code {
     pub const SERVICE_RESTART: u16 = 1012;
 }
 
-#[derive(Debug)]
-enum Slot {
-    Empty,
-    Connected {
-        conn: u64,
-        tx: mpsc::Sender<Outbound>,
-    },
-    Reconnecting {
-        conn: u64,
-    },
-    Left,
-}
-
-impl Slot {
-    fn is_present(&self) -> bool {
-        matches!(self, Slot::Connected { .. })
-    }
-    fn is_gone(&self) -> bool {
-        matches!(self, Slot::Empty | Slot::Left)
-    }
-}
-
-struct Room {
-    citizen: Slot,
-    officer: Slot,
-    media: Option<Arc<dyn MediaRoom>>,
-}
-
-impl Room {
-    fn slot(&mut self, role: Role) -> &mut Slot {
-        match role {
-            Role::Citizen => &mut self.citizen,
-            Role::Officer => &mut self.officer,
-        }
-    }
-    fn slot_ref(&self, role: Role) -> &Slot {
-        match role {
-            Role::Citizen => &self.citizen,
-            Role::Officer => &self.officer,
-        }
-    }
-    fn send(&self, role: Role, msg: ServerMsg) {
-        if let Slot::Connected { tx, .. } = self.slot_ref(role) {
-            // A full queue means a stuck client: tell it to go (best effort).
-            if tx.try_send(Outbound::Msg(msg)).is_err() {
-                let _ = tx.try_send(Outbound::Close(close_code::POLICY, "too slow".into()));
-            }
-        }
-    }
-}
-
-/// The presence of both parties of a hearing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Presence {
-    pub citizen: Option<PeerState>,
-    pub officer: Option<PeerState>,
-}
-
-impl Presence {
-    /// Both parties have a live signalling connection.
-    pub fn both_connected(&self) -> bool {
-        self.citizen == Some(PeerState::Joined) && self.officer == Some(PeerState::Joined)
-    }
-}
-
 /// A successful attach.
 pub struct Attached {
     pub conn: u64,
@@ -200,11 +140,7 @@ impl Hub {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.config.outbound_queue.max(4));
         let mut rooms = self.lock();
-        let room = rooms.entry(p.hearing_id.clone()).or_insert_with(|| Room {
-            citizen: Slot::Empty,
-            officer: Slot::Empty,
-            media: None,
-        });
+        let room = rooms.entry(p.hearing_id.clone()).or_insert_with(Room::new);
         let old = std::mem::replace(room.slot(p.role), Slot::Connected { conn, tx });
         let was_present = match old {
             Slot::Connected { tx: old_tx, .. } => {
@@ -273,8 +209,7 @@ impl Hub {
                     self.schedule_grace(p.clone(), conn);
                 }
             }
-            if room.citizen.is_gone()
-                && room.officer.is_gone()
+            if room.all_gone()
                 && let Some(room) = rooms.remove(&p.hearing_id)
             {
                 to_close = room.media;
@@ -314,8 +249,7 @@ impl Hub {
                 },
             );
             to_remove = room.media.clone();
-            if room.citizen.is_gone()
-                && room.officer.is_gone()
+            if room.all_gone()
                 && let Some(room) = rooms.remove(&p.hearing_id)
             {
                 to_close = room.media;
@@ -377,23 +311,9 @@ impl Hub {
 
     /// Presence of both parties (`None`: never joined in this room's lifetime).
     pub fn presence(&self, hearing_id: &str) -> Presence {
-        let rooms = self.lock();
-        let state = |s: &Slot| match s {
-            Slot::Empty => None,
-            Slot::Connected { .. } => Some(PeerState::Joined),
-            Slot::Reconnecting { .. } => Some(PeerState::Reconnecting),
-            Slot::Left => Some(PeerState::Left),
-        };
-        match rooms.get(hearing_id) {
-            Some(r) => Presence {
-                citizen: state(&r.citizen),
-                officer: state(&r.officer),
-            },
-            None => Presence {
-                citizen: None,
-                officer: None,
-            },
-        }
+        self.lock()
+            .get(hearing_id)
+            .map_or(Presence::NOBODY, Room::presence)
     }
 
     /// The hearing ended: both sockets are closed and the media room (recordings) is closed.
