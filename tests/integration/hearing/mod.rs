@@ -1,0 +1,223 @@
+//! The hearing through the HTTP API: the shared world (an officer, a citizen, a booking in the
+//! hearing window) and the steps' bodies; one file per area below.
+
+mod access;
+mod no_show;
+mod outcomes;
+mod signalling;
+mod steps;
+mod via_booking;
+
+pub(crate) use signalling::{Ws, hearing_frame, wait_status, ws_join};
+
+use std::time::Duration;
+
+use remote_hearing::clock::Clock;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// Inserts a booking row directly (the booking rules are booking's tests); the slot starts
+/// `starts_in_min` minutes from now and lasts an hour.
+async fn insert_booking(
+    app: &TestApp,
+    brigade: &str,
+    citizen: &str,
+    phone: &str,
+    starts_in_min: i64,
+) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let start = app.clock.now_ms() + starts_in_min * 60_000;
+    sqlx::query(
+        "INSERT INTO bookings (id, citizen_id, brigade_id, slot_start, slot_end, slot_date, status, phone, plate, owner, \
+         violations, unhandled_count, current_points, urgent, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, '2026-11-16', 'booked', $6, '鲁A12345', $7, $8, 1, 0, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(citizen)
+    .bind(brigade)
+    .bind(start)
+    .bind(start + 3_600_000)
+    .bind(phone)
+    .bind(0_i64) // owner (flags are BIGINT 0/1)
+    .bind(json!([{"record_no": "3701001234567890", "fine_yuan": 200, "points": 6}]).to_string())
+    .bind(0_i64) // urgent
+    .bind(app.clock.now_ms())
+    .execute(&app.state.db.write)
+    .await
+    .unwrap();
+    id
+}
+
+async fn booking_status(app: &TestApp, id: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM bookings WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap()
+}
+
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) brigade: String,
+    pub(crate) officer: String,
+    pub(crate) officer_id: String,
+    pub(crate) citizen: String,
+    pub(crate) phone: String,
+    pub(crate) booking: String,
+}
+
+async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+pub(crate) async fn world_with(
+    f: impl FnOnce(&mut remote_hearing::config::Config) + Send + 'static,
+) -> World {
+    let app = TestApp::builder()
+        .config(|c| c.audit.checkpoint_interval_ms = 20)
+        .config(f)
+        .spawn()
+        .await;
+    let (brigade, officer_id, officer) = app.login_officer().await;
+    let phone = format!("139{:08}", rand_digits());
+    let (citizen, citizen_id) = app.login_citizen(&phone).await;
+    let booking = insert_booking(&app, &brigade, &citizen_id, &phone, 10).await;
+    World {
+        app,
+        brigade,
+        officer,
+        officer_id,
+        citizen,
+        phone,
+        booking,
+    }
+}
+
+fn rand_digits() -> u32 {
+    (uuid::Uuid::new_v4().as_u128() % 100_000_000) as u32
+}
+
+impl World {
+    pub(crate) async fn open(&self) -> Value {
+        let r = self
+            .app
+            .post(
+                "/api/v1/hearings",
+                Some(&self.officer),
+                json!({"booking_id": self.booking}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "open");
+        r.json().await.unwrap()
+    }
+
+    pub(crate) async fn step(&self, hearing: &str, token: &str, body: Value) -> reqwest::Response {
+        self.app
+            .post(
+                &format!("/api/v1/hearings/{hearing}/steps"),
+                Some(token),
+                body,
+            )
+            .await
+    }
+
+    /// The officer sends the hearing's SMS code; the citizen exchanges it for a join grant.
+    pub(crate) async fn join_with_sms_code(&self, hearing: &str) -> reqwest::Response {
+        self.app
+            .post(
+                &format!("/api/v1/hearings/{hearing}/sms-code"),
+                Some(&self.officer),
+                json!({}),
+            )
+            .await;
+        let code = self.app.outbox_code(&self.phone).unwrap();
+        self.app
+            .post(
+                "/api/v1/hearings/join",
+                Some(&self.citizen),
+                json!({"hearing_id": hearing, "code": code}),
+            )
+            .await
+    }
+
+    async fn no_show(&self, hearing: &str, token: &str) -> reqwest::Response {
+        self.app
+            .post(
+                &format!("/api/v1/hearings/{hearing}/no-show"),
+                Some(token),
+                json!({}),
+            )
+            .await
+    }
+
+    pub(crate) async fn ok_step(&self, hearing: &str, body: Value) -> Value {
+        let step = body["step"].as_str().unwrap();
+        let token = match step {
+            "notice_ack" | "statement" | "confirmation" | "receipt" => &self.citizen,
+            _ => &self.officer,
+        };
+        let r = self.step(hearing, token, body.clone()).await;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{step}: {v}");
+        v
+    }
+}
+
+pub(crate) fn body_of(step: &str) -> Value {
+    match step {
+        "identity" => json!({"step": "identity", "id_checked": true}),
+        "inquiry" => {
+            json!({"step": "inquiry", "transcript": [{"q": "车辆是否本人驾驶？", "a": "是本人驾驶。"}]})
+        }
+        "notice" => {
+            json!({"step": "notice", "facts": "2026年11月1日驾驶鲁A12345在经十路闯红灯", "legal_basis": "《中华人民共和国道路交通安全法》第九十条",
+            "proposed_fine_yuan": 200, "proposed_points": 6})
+        }
+        "notice_ack" => json!({"step": "notice_ack"}),
+        "statement" => json!({"step": "statement", "waived": true}),
+        "ruling" => {
+            json!({"step": "ruling", "fine_yuan": 200, "points": 6, "legal_basis": "《中华人民共和国道路交通安全法》第九十条"})
+        }
+        "confirmation" => {
+            json!({"step": "confirmation", "accept": true, "e_service_consent": true})
+        }
+        "service" => json!({"step": "service"}),
+        "receipt" => json!({"step": "receipt"}),
+        _ => unreachable!(),
+    }
+}
+
+pub(crate) const STEPS: [&str; 9] = [
+    "identity",
+    "inquiry",
+    "notice",
+    "notice_ack",
+    "statement",
+    "ruling",
+    "confirmation",
+    "service",
+    "receipt",
+];
+
+pub(crate) fn is_citizen_step(s: &str) -> bool {
+    matches!(s, "notice_ack" | "statement" | "confirmation" | "receipt")
+}
+
+/// Reads the officer's event stream into `seen` until it holds `event`.
+async fn read_events_until(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    seen: &mut String,
+    event: &str,
+) {
+    use futures::StreamExt;
+    while !seen.contains(event) {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}

@@ -1,0 +1,60 @@
+//! No-shows: recorded by the officer after the wait, swept after the slot, never for a citizen
+//! who joined.
+
+use chrono::TimeDelta;
+use serde_json::Value;
+
+use super::{body_of, booking_status, world};
+use crate::helpers::{expect_error, expect_json};
+
+#[tokio::test]
+async fn no_show_after_the_wait() {
+    let w = world().await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let r = w.no_show(&id, &w.officer).await;
+    expect_error(r, 409, "too_early").await;
+    // The slot starts in 10 minutes; the wait is 10 minutes after that.
+    w.app.clock.advance(TimeDelta::minutes(21));
+    let r = w.no_show(&id, &w.citizen).await;
+    expect_error(r, 403, "forbidden").await;
+    let r = w.no_show(&id, &w.officer).await;
+    let v: Value = expect_json(r, 200).await;
+    assert_eq!(v["status"], "no_show");
+    assert_eq!(booking_status(&w.app, &w.booking).await, "no_show");
+    expect_error(
+        w.step(&id, &w.officer, body_of("identity")).await,
+        409,
+        "invalid_state",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unrecorded_no_shows_are_swept_after_the_slot() {
+    let w = world().await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let sweep = || remote_hearing::hearing::lifecycle::sweep_no_shows(&w.app.state);
+    assert_eq!(sweep().await.unwrap(), 0);
+    // The slot (10 minutes from now, one hour long) is over.
+    w.app.clock.advance(TimeDelta::minutes(71));
+    assert_eq!(sweep().await.unwrap(), 1);
+    let v: Value = w
+        .app
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
+    assert_eq!(v["status"], "no_show");
+    assert_eq!(v["events"][1]["by"], "system");
+    assert_eq!(booking_status(&w.app, &w.booking).await, "no_show");
+    assert_eq!(sweep().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_citizen_who_joined_is_not_a_no_show() {
+    let w = world().await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let r = w.join_with_sms_code(&id).await;
+    assert_eq!(r.status(), 200);
+    w.app.clock.advance(TimeDelta::minutes(30));
+    let r = w.no_show(&id, &w.officer).await;
+    expect_error(r, 409, "invalid_state").await;
+}

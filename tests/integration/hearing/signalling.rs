@@ -1,0 +1,168 @@
+//! Over the call's signalling socket (two test clients): steps pushed to both, an interrupted
+//! call resumed; the socket helpers `scale` uses too.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{STEPS, World, body_of, world_with};
+use crate::helpers::{TestApp, expect_error};
+
+pub(crate) type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub(crate) async fn ws_join(app: &TestApp, grant: &Value) -> Ws {
+    use futures::SinkExt;
+    let path = grant["ws_url"].as_str().unwrap();
+    let url = if path.starts_with("ws") {
+        path.to_string()
+    } else {
+        format!("ws://{}{path}", app.addr)
+    };
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let join = json!({"type": "join", "token": grant["join_token"]}).to_string();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(join.into()))
+        .await
+        .unwrap();
+    let j = ws_recv(&mut ws).await;
+    assert_eq!(j["type"], "joined", "{j}");
+    ws
+}
+
+pub(crate) async fn ws_recv(ws: &mut Ws) -> Value {
+    use futures::StreamExt;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("frame in time")
+            .expect("open")
+            .expect("ok");
+        match m {
+            tokio_tungstenite::tungstenite::Message::Text(t) => {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
+            tokio_tungstenite::tungstenite::Message::Close(c) => panic!("closed: {c:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// The next `hearing` frame of a step (skipping peer frames and status-only frames).
+pub(crate) async fn hearing_frame(ws: &mut Ws) -> Value {
+    loop {
+        let v = ws_recv(ws).await;
+        if v["type"] == "hearing" && !v["step"].is_null() {
+            return v;
+        }
+    }
+}
+
+async fn leave(ws: &mut Ws) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({"type": "leave"}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+pub(crate) async fn wait_status(w: &World, id: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let v: Value = w
+            .app
+            .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+            .await;
+        if v["status"] == status {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("hearing never became {status}");
+}
+
+#[tokio::test]
+async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
+    let w = world_with(|c| {
+        c.hearing.presence_poll_ms = 50;
+        c.call.media_enabled = false;
+    })
+    .await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
+    let og: Value = w
+        .app
+        .post_json(
+            &format!("/api/v1/hearings/{id}/join-token"),
+            Some(&w.officer),
+            json!({}),
+        )
+        .await;
+    let mut c = ws_join(&w.app, &cg).await;
+    let mut o = ws_join(&w.app, &og).await;
+    // Both connected: the hearing is in the call.
+    wait_status(&w, &id, "in_call").await;
+    for s in ["identity", "inquiry", "notice"] {
+        let v = w.ok_step(&id, body_of(s)).await;
+        assert_eq!(
+            v["steps"].as_array().unwrap().last().unwrap()["both_connected"],
+            true
+        );
+        for ws in [&mut c, &mut o] {
+            let f = hearing_frame(ws).await;
+            assert_eq!(f["step"], s, "{f}");
+        }
+    }
+    // Both leave mid-procedure: interrupted; steps refused until the officer resumes.
+    leave(&mut c).await;
+    leave(&mut o).await;
+    wait_status(&w, &id, "interrupted").await;
+    expect_error(
+        w.step(&id, &w.citizen, body_of("notice_ack")).await,
+        409,
+        "invalid_state",
+    )
+    .await;
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/hearings/{id}/resume"),
+            Some(&w.officer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // Both rejoin with their tokens; the procedure goes on to the end.
+    let mut c = ws_join(&w.app, &cg).await;
+    let mut o = ws_join(&w.app, &og).await;
+    wait_status(&w, &id, "in_call").await;
+    for s in &STEPS[3..] {
+        w.ok_step(&id, body_of(s)).await;
+        let f = hearing_frame(&mut c).await;
+        assert_eq!(f["step"], *s);
+    }
+    let f = hearing_frame(&mut o).await;
+    let _ = f;
+    let v = wait_status(&w, &id, "completed").await;
+    let names: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &names[..5],
+        [
+            "opened",
+            "call_started",
+            "interrupted",
+            "resumed",
+            "call_started"
+        ]
+    );
+}
