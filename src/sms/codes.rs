@@ -45,7 +45,8 @@ fn mac_input(tag: &str, subject: &str, code: &str) -> Vec<u8> {
     format!("rh-code-mac-v1\n{tag}\n{subject}\n{code}").into_bytes()
 }
 
-fn derive_code(key: &hmac::Key, tag: &str, subject: &str, nonce: &str) -> String {
+/// The 6-digit code of `tag` (a [`Purpose::tag`]) and `subject`, derived from the stored nonce.
+pub fn derive_code(key: &hmac::Key, tag: &str, subject: &str, nonce: &str) -> String {
     let tag = hmac::sign(
         key,
         format!("rh-code-derive-v1\n{tag}\n{subject}\n{nonce}").as_bytes(),
@@ -53,6 +54,16 @@ fn derive_code(key: &hmac::Key, tag: &str, subject: &str, nonce: &str) -> String
     let b = tag.as_ref();
     let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) % 1_000_000;
     format!("{n:06}")
+}
+
+/// The hex HMAC of `code` that [`issue`] stores (the code itself is never stored).
+pub fn code_mac(key: &hmac::Key, tag: &str, subject: &str, code: &str) -> String {
+    hex::encode(hmac::sign(key, &mac_input(tag, subject, code)).as_ref())
+}
+
+/// Whether `code` matches the stored `mac`, in constant time (`ring::hmac::verify`).
+pub fn code_matches(key: &hmac::Key, tag: &str, subject: &str, code: &str, mac: &[u8]) -> bool {
+    hmac::verify(key, &mac_input(tag, subject, code), mac).is_ok()
 }
 
 /// The outbox's reference to the code of `purpose` for `subject`.
@@ -115,7 +126,7 @@ pub async fn issue(
         .map_err(|_| AppError::internal("rng failed"))?;
     let nonce = hex::encode(raw);
     let code = derive_code(key, &tag, subject, &nonce);
-    let mac = hex::encode(hmac::sign(key, &mac_input(&tag, subject, &code)).as_ref());
+    let mac = code_mac(key, &tag, subject, &code);
     let ttl_ms = (state.config.sms.code_ttl_s as i64) * 1000;
     let _: () = redis::pipe()
         .atomic()
@@ -177,7 +188,9 @@ pub async fn verify(
         return Err(invalid());
     }
     let mac = hex::decode(mac).map_err(|_| invalid())?;
-    hmac::verify(key, &mac_input(&tag, subject, code.as_str()), &mac).map_err(|_| invalid())?;
+    if !code_matches(key, &tag, subject, code.as_str(), &mac) {
+        return Err(invalid());
+    }
     let consumed: i64 = redis::Script::new(CONSUME)
         .key(&k)
         .arg(&nonce)

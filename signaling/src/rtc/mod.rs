@@ -231,8 +231,9 @@ impl MediaEngine for RtcEngine {
 }
 
 /// The continuity state of one forwarded source (seq/ts rewriting across reconnects).
+/// Public for the micro-benchmarks (`benches/primitives.rs`).
 #[derive(Default)]
-pub(crate) struct Continuity {
+pub struct Continuity {
     pub src: Option<u32>,
     pub seq_off: u16,
     pub ts_off: u32,
