@@ -179,6 +179,16 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// `POST /api/v1/hearings` for a booking: the officer opens its hearing.
+    pub async fn open_hearing(&self, token: &str, booking: &str) -> reqwest::Response {
+        self.post(
+            "/api/v1/hearings",
+            Some(token),
+            serde_json::json!({ "booking_id": booking }),
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = self.client.delete(self.url(path));
         if let Some(t) = token {

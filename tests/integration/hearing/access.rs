@@ -16,38 +16,14 @@ async fn access_and_the_opening_window() {
     let (stranger, _) = app.login_citizen("13900000002").await;
     // Too early: the slot starts in 20 minutes (the window opens 15 minutes before).
     let booking = insert_booking(&app, &brigade, &citizen_id, "13900000001", 20).await;
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     expect_error(r, 409, "outside_hearing_window").await;
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&other_officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&other_officer, &booking).await;
     expect_error(r, 404, "not_found").await;
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&citizen),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&citizen, &booking).await;
     expect_error(r, 403, "forbidden").await;
     app.clock.advance(TimeDelta::minutes(6));
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"]
         .as_str()

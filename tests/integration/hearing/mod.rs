@@ -100,14 +100,7 @@ fn rand_digits() -> u32 {
 
 impl World {
     pub(crate) async fn open(&self) -> Value {
-        let r = self
-            .app
-            .post(
-                "/api/v1/hearings",
-                Some(&self.officer),
-                json!({"booking_id": self.booking}),
-            )
-            .await;
+        let r = self.app.open_hearing(&self.officer, &self.booking).await;
         assert_eq!(r.status(), 201, "open");
         r.json().await.unwrap()
     }

@@ -109,13 +109,6 @@ async fn disputed_statement_is_referred() {
     )
     .await;
     // The booking can have a new hearing? No: it is referred, not booked.
-    let r = w
-        .app
-        .post(
-            "/api/v1/hearings",
-            Some(&w.officer),
-            json!({"booking_id": w.booking}),
-        )
-        .await;
+    let r = w.app.open_hearing(&w.officer, &w.booking).await;
     expect_error(r, 409, "invalid_state").await;
 }

@@ -21,13 +21,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
     assert_eq!(h["next_step"], "identity");
     assert_eq!(booking_status(app, &w.booking).await, "in_hearing");
     // One live hearing per booking.
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&w.officer),
-            json!({"booking_id": w.booking}),
-        )
-        .await;
+    let r = app.open_hearing(&w.officer, &w.booking).await;
     expect_error(r, 409, "hearing_exists").await;
     // The citizen finds it by booking.
     let r = app

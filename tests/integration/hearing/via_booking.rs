@@ -27,26 +27,14 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
         .unwrap()
         .to_string();
     // Today is too early; 10 minutes before the slot is fine.
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     expect_error(r, 409, "outside_hearing_window").await;
     app.clock.set(
         chrono::DateTime::parse_from_rfc3339("2026-11-17T09:50:00+08:00")
             .unwrap()
             .into(),
     );
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -114,13 +102,7 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         .unwrap()
         .to_string();
     // Not claimed, and the slot is hours away.
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     expect_error(r, 409, "outside_hearing_window").await;
     let r = app
         .post("/api/v1/urgent/claim", Some(&officer), json!({}))
@@ -131,21 +113,9 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         booking.as_str()
     );
     // Only the claimer may open it early.
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&other),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&other, &booking).await;
     expect_error(r, 409, "outside_hearing_window").await;
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -205,13 +175,7 @@ async fn an_urgent_deadline_near_is_announced_once() {
             .status(),
         200
     );
-    let r = app
-        .post(
-            "/api/v1/hearings",
-            Some(&officer),
-            json!({"booking_id": booking}),
-        )
-        .await;
+    let r = app.open_hearing(&officer, &booking).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"]
         .as_str()
