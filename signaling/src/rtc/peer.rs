@@ -38,6 +38,10 @@ impl Peer {
     }
 }
 
+/// At most this long to gather the server's candidates before answering (host candidates only:
+/// normally a few milliseconds).
+const GATHER_WAIT: Duration = Duration::from_secs(2);
+
 fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
     move |e| MediaError::new(code, e.to_string())
 }
@@ -61,29 +65,50 @@ pub(crate) async fn offer(
     let offer = RTCSessionDescription::offer(sdp).map_err(merr("bad_sdp"))?;
     let i = idx(role);
     let mut peers = room.peers.lock().await;
-    let pc = match &peers[i] {
-        Some(p) if p.conn_seq == conn_seq => p.pc.clone(),
+    let (pc, old) = match &peers[i] {
+        Some(p) if p.conn_seq == conn_seq => (p.pc.clone(), None),
         _ => {
-            if let Some(old) = peers[i].take() {
-                old.close(&room.shared).await;
-            }
+            let old = peers[i].take();
             room.current_conn[i].store(conn_seq, Ordering::Release);
-            let pc = new_pc(room, role, participant_id, conn_seq).await?;
-            peers[i] = Some(Peer {
-                conn_seq,
-                pc: pc.clone(),
-            });
-            pc
+            match new_pc(room, role, participant_id, conn_seq).await {
+                Ok(pc) => {
+                    peers[i] = Some(Peer {
+                        conn_seq,
+                        pc: pc.clone(),
+                    });
+                    (pc, old)
+                }
+                Err(e) => {
+                    drop(peers);
+                    if let Some(old) = old {
+                        old.close(&room.shared).await;
+                    }
+                    return Err(e);
+                }
+            }
         }
     };
     drop(peers);
+    // The replaced peer is closed without the lock: closing runs its state-change handler,
+    // which may be waiting for this lock (`request_keyframe` on `connected`), and would wait
+    // for it forever.
+    if let Some(old) = old {
+        old.close(&room.shared).await;
+    }
     pc.set_remote_description(offer)
         .await
         .map_err(merr("bad_sdp"))?;
     let answer = pc.create_answer(None).await.map_err(merr("media_error"))?;
+    let mut gathered = pc.gathering_complete_promise().await;
     pc.set_local_description(answer)
         .await
         .map_err(merr("media_error"))?;
+    // The answer carries the server's candidates (they are trickled as well). Otherwise the
+    // server's first connectivity check can reach the client before its candidate does over the
+    // socket: the client then knows the server only as a peer-reflexive candidate and waits 1 s
+    // (the ICE agent's prflx acceptance delay) before nominating it. The server gathers host
+    // candidates only, which takes milliseconds; the bound is a safety net.
+    let _ = tokio::time::timeout(GATHER_WAIT, gathered.recv()).await;
     let early: Vec<Candidate> = {
         let mut e = room.early.lock().unwrap_or_else(|e| e.into_inner());
         std::mem::take(&mut e[i])
