@@ -56,6 +56,8 @@ async fn connect(
         .expect("answer in time")
         .expect("answer");
     cl.history.push("answer received");
+    // the server's candidates come with the answer (trickled too): no race with its first check
+    assert!(answer.contains("a=candidate:"), "answer without candidates");
     cl.answer(answer).await;
     cl.history.push("answer applied");
     let mut tasks = Vec::new();
