@@ -239,3 +239,63 @@ async fn soak_connect_disconnect_frees_everything() {
     assert_eq!(engine.live_peers(), 0);
     assert!(fds1 <= fds0 + 8, "file descriptors leak: {fds0} -> {fds1}");
 }
+
+/// A second connection of the same participant replaces the first: the old server peer is closed
+/// (outside the room's peer lock — its state handler may wait for that lock), the new one
+/// connects without renegotiating the other side and receives the other party's media.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacing_connection_takes_over_the_media() {
+    let media = Arc::new(load_media());
+    let (engine, _finished) = RtcEngine::new(server_config(None)).unwrap();
+    let mut first = client("citizen").await;
+    let mut officer = client("officer").await;
+    let mut second = client("citizen").await;
+    let histories = [first.history.clone(), officer.history.clone()];
+    let (room, [c_rx, o_rx]) = open(&engine, "replace-1", histories);
+    let mut tasks = connect(&room, Role::Citizen, 1, &mut first, c_rx).await;
+    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
+    first.wait_connected(Duration::from_secs(15)).await;
+    officer.wait_connected(Duration::from_secs(15)).await;
+    assert_eq!(engine.live_peers(), 2);
+
+    // The same participant on a new connection; the room's candidate route still points at the
+    // first client, so the second connects with the candidates its answer carries.
+    let (_keep, no_trickle) = mpsc::unbounded_channel();
+    tasks.extend(connect(&room, Role::Citizen, 3, &mut second, no_trickle).await);
+    second.wait_connected(Duration::from_secs(15)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while engine.live_peers() != 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(engine.live_peers(), 2, "the replaced peer was not closed");
+
+    let _ = officer.pump(media.clone(), Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = &second.received;
+    let (a, v) = (
+        r.audio_packets.load(std::sync::atomic::Ordering::Relaxed),
+        r.video_packets.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert!(
+        a > 50 && v > 30,
+        "the new connection got audio={a} video={v}"
+    );
+    let old = first
+        .received
+        .audio_packets
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        old < a,
+        "the replaced connection still got the media ({old} ≥ {a})"
+    );
+    tokio::time::timeout(Duration::from_secs(10), room.close())
+        .await
+        .expect("room closes");
+    assert_eq!(engine.live_peers(), 0);
+    for t in tasks {
+        t.abort();
+    }
+    for c in [&first, &officer, &second] {
+        let _ = c.pc.close().await;
+    }
+}
