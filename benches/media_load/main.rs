@@ -12,6 +12,9 @@
 
 mod peer;
 mod soak;
+// the call tests' WebRTC client helpers (the client API)
+#[path = "../../signaling/tests/common/mod.rs"]
+mod common;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -19,48 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use peer::{Media, Synth, WINDOW, now_us};
+use common::SampleMedia;
+use peer::{Synth, WINDOW, now_us};
 use support::{cpu_time, env_num, percentile, proc_status, start_server};
 use tokio::sync::Semaphore;
-use webrtc::api::interceptor_registry::register_default_interceptors;
-use webrtc::api::media_engine::MediaEngine;
-use webrtc::api::setting_engine::SettingEngine;
-use webrtc::api::{API, APIBuilder};
-use webrtc::interceptor::registry::Registry;
-
-fn load_media() -> anyhow::Result<Media> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/media");
-    let ivf = recordings::ivf::parse_ivf(&std::fs::read(dir.join("video-500k.ivf"))?)
-        .ok_or_else(|| anyhow::anyhow!("video-500k.ivf does not parse"))?;
-    let pages = recordings::ogg::parse_ogg(&std::fs::read(dir.join("audio.ogg"))?)
-        .ok_or_else(|| anyhow::anyhow!("audio.ogg does not parse"))?;
-    Ok(Media {
-        video: ivf.frames.into_iter().map(|(_, f)| f.into()).collect(),
-        audio: pages
-            .into_iter()
-            .skip(2)
-            .filter(|p| !p.packet.is_empty())
-            .map(|p| p.packet.into())
-            .collect(),
-    })
-}
-
-/// One `webrtc` API for every synthetic peer: default codecs and interceptors (NACK, RTCP
-/// reports), loopback host candidates only.
-fn client_api() -> anyhow::Result<API> {
-    let mut m = MediaEngine::default();
-    m.register_default_codecs()?;
-    let registry = register_default_interceptors(Registry::new(), &mut m)?;
-    let mut s = SettingEngine::default();
-    s.set_include_loopback_candidate(true);
-    s.set_ip_filter(Box::new(|ip| ip.is_loopback()));
-    s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
-    Ok(APIBuilder::new()
-        .with_media_engine(m)
-        .with_interceptor_registry(registry)
-        .with_setting_engine(s)
-        .build())
-}
+use webrtc::api::API;
 
 /// Joins both parties of `n` hearings, four hearings at a time; returns the pairs.
 async fn setup(api: &Arc<API>, addr: &str, n: usize) -> anyhow::Result<Vec<[Synth; 2]>> {
@@ -139,7 +105,7 @@ fn dir_size(dir: &std::path::Path) -> (u64, usize) {
     (bytes, rtp)
 }
 
-async fn run(n: usize, secs: u64, media: &Arc<Media>, api: &Arc<API>) -> anyhow::Result<Row> {
+async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
     let (mut child, addr) = start_server(
         dir.path(),
@@ -269,8 +235,9 @@ fn print(r: &Row) {
 async fn main() -> anyhow::Result<()> {
     let list = std::env::var("HEARINGS").unwrap_or_else(|_| "10,25,50".into());
     let secs = env_num("SECONDS", 20) as u64;
-    let media = Arc::new(load_media()?);
-    let api = Arc::new(client_api()?);
+    let media = Arc::new(common::load_sample("video-500k.ivf"));
+    // one API for every synthetic peer (default codecs and interceptors, loopback only)
+    let api = Arc::new(common::loopback_api());
     if let Ok(cycles) = std::env::var("SOAK") {
         return soak::run(cycles.parse()?, &media, &api).await;
     }

@@ -27,6 +27,7 @@ use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
 use webrtc::track::track_remote::TrackRemote;
 use webrtc::util::MarshalSize;
 
+use crate::common::SampleMedia;
 use crate::support;
 
 const AUDIO: usize = 0;
@@ -242,15 +243,13 @@ fn on_track(
     }));
 }
 
-/// The pre-encoded sample media: VP8 frames (30 fps) and Opus packets (20 ms).
-pub struct Media {
-    pub video: Vec<Bytes>,
-    pub audio: Vec<Bytes>,
-}
-
 impl Synth {
     /// Sends the sample media in real time until `stop` is set.
-    pub fn pump(&self, media: Arc<Media>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    pub fn pump(
+        &self,
+        media: Arc<SampleMedia>,
+        stop: Arc<AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
         let (tracks, sent) = (self.tracks.clone(), self.sent.clone());
         tokio::spawn(async move {
             let mut audio = new_packetizer(

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use webrtc::api::API;
 
-use crate::peer::{self, Media};
+use crate::common::SampleMedia;
+use crate::peer;
 use crate::support::{open_fds, percentile, proc_status, start_server};
 
 /// What the soak reads from the server process.
@@ -30,7 +31,12 @@ fn read(pid: u32) -> Reading {
 }
 
 /// One cycle; returns how long both parties took to connect.
-async fn cycle(api: &API, addr: &str, media: &Arc<Media>, i: usize) -> anyhow::Result<Duration> {
+async fn cycle(
+    api: &API,
+    addr: &str,
+    media: &Arc<SampleMedia>,
+    i: usize,
+) -> anyhow::Result<Duration> {
     let hearing = format!("soak-{i}");
     let t0 = Instant::now();
     let mut parties = [
@@ -76,7 +82,7 @@ async fn settled(addr: &str, within: Duration) -> [f64; 3] {
     }
 }
 
-pub async fn run(cycles: usize, media: &Arc<Media>, api: &Arc<API>) -> anyhow::Result<()> {
+pub async fn run(cycles: usize, media: &Arc<SampleMedia>, api: &Arc<API>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (mut child, addr) = start_server(
         dir.path(),

@@ -59,26 +59,30 @@ pub async fn poll_once(
     state: &AppState,
     seen: &mut HashMap<String, Seen>,
 ) -> crate::error::ApiResult<()> {
-    let live = store::live_ids(&state.db.read).await?;
-    seen.retain(|id, _| live.contains(id));
-    let elsewhere = ports::held_elsewhere(state, &live).await;
-    for (id, elsewhere) in live.into_iter().zip(elsewhere) {
+    let live = store::live_statuses(&state.db.read).await?;
+    seen.retain(|id, _| live.iter().any(|(l, _)| l == id));
+    let ids: Vec<String> = live.iter().map(|(id, _)| id.clone()).collect();
+    let elsewhere = ports::held_elsewhere(state, &ids).await;
+    for ((id, status), elsewhere) in live.into_iter().zip(elsewhere) {
         // Another process holds the call: its watcher judges the presence.
         if elsewhere {
             seen.remove(&id);
             continue;
         }
+        let Some(status) = Status::parse(&status) else {
+            continue;
+        };
         let now = ports::presence(state, &id);
         let before = seen.get(&id).copied().unwrap_or_default();
-        let Some(h) = store::get(&state.db.read, &id).await? else {
-            continue;
-        };
-        let Some(status) = Status::parse(&h.status) else {
-            continue;
-        };
         let c = diff(status, before, now);
-        for ev in &c.events {
-            events::publish(state, &h, ev, json!({})).await;
+        // The hearing's row is read only when there is an event to publish.
+        if !c.events.is_empty() {
+            let Some(h) = store::get(&state.db.read, &id).await? else {
+                continue;
+            };
+            for ev in &c.events {
+                events::publish(state, &h, ev, json!({})).await;
+            }
         }
         if c.both_connected || c.both_gone {
             lifecycle::presence_changed(state, &id, c.both_connected, c.both_gone).await;

@@ -168,8 +168,9 @@ pub async fn urgent_near_deadline(
 }
 
 /// Live hearings (for the presence watcher).
-pub async fn live_ids(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM hearings WHERE status IN ('open', 'in_call')")
+/// The live hearings (open or in the call) with their status.
+pub async fn live_statuses(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, status FROM hearings WHERE status IN ('open', 'in_call')")
         .fetch_all(pool)
         .await
 }

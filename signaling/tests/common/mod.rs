@@ -48,7 +48,12 @@ pub struct SampleMedia {
 }
 
 pub fn load_media() -> SampleMedia {
-    let ivf = std::fs::read(media_dir().join("video.ivf")).expect("sample video");
+    load_sample("video.ivf")
+}
+
+/// The sample audio with the video of `video` (an IVF file in `tests/data/media`).
+pub fn load_sample(video: &str) -> SampleMedia {
+    let ivf = std::fs::read(media_dir().join(video)).expect("sample video");
     let ivf = recordings::ivf::parse_ivf(&ivf).expect("sample video parses");
     let ogg = std::fs::read(media_dir().join("audio.ogg")).expect("sample audio");
     let pages = recordings::ogg::parse_ogg(&ogg).expect("sample audio parses");
@@ -133,7 +138,10 @@ impl Default for History {
     }
 }
 
-pub async fn client(name: &str) -> Client {
+/// A client's `webrtc` API as a browser would have it — the library's default codecs and
+/// interceptors, not the server's — gathering loopback host candidates only. Also used by the
+/// media load generator (benches/media_load).
+pub fn loopback_api() -> webrtc::api::API {
     let mut m = MediaEngine::default();
     m.register_default_codecs().unwrap();
     let registry = register_default_interceptors(Registry::new(), &mut m).unwrap();
@@ -141,11 +149,15 @@ pub async fn client(name: &str) -> Client {
     s.set_include_loopback_candidate(true);
     s.set_ip_filter(Box::new(|ip| ip.is_loopback()));
     s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
-    let api = APIBuilder::new()
+    APIBuilder::new()
         .with_media_engine(m)
         .with_interceptor_registry(registry)
         .with_setting_engine(s)
-        .build();
+        .build()
+}
+
+pub async fn client(name: &str) -> Client {
+    let api = loopback_api();
     let pc = Arc::new(
         api.new_peer_connection(RTCConfiguration::default())
             .await
