@@ -50,6 +50,11 @@ pub const CONSTRAINT_CODES: &[(&str, u16, &str, &str)] = &[
     ),
 ];
 
+/// `Retry-After` of a 503 for an unreachable service (Redis, WeChat).
+pub const RETRY_UNAVAILABLE_SECS: u64 = 5;
+/// `Retry-After` of a 503 `storage_unavailable`: an operator has to free space or repair.
+pub const RETRY_STORAGE_SECS: u64 = 30;
+
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
@@ -123,8 +128,24 @@ impl AppError {
         e.retry_after = Some(retry_after_secs.max(1));
         e
     }
+    /// 503 `unavailable`: a backing service is down; try again in a few seconds.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        e.retry_after = Some(RETRY_UNAVAILABLE_SECS);
+        e
+    }
+    /// 503 `storage_unavailable`: the database could not durably take the request (full disk,
+    /// I/O error, read-only file system, lost connection). Nothing of it was kept.
+    pub fn storage_unavailable(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "storage unavailable");
+        metrics::counter!("storage_unavailable_total").increment(1);
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the record could not be stored; nothing was saved, try again later",
+        );
+        e.retry_after = Some(RETRY_STORAGE_SECS);
+        e
     }
     /// Logs the cause and answers a generic 500.
     pub fn internal(err: impl std::fmt::Display) -> Self {
@@ -193,13 +214,15 @@ fn constraint_error(db: &dyn sqlx::error::DatabaseError) -> Option<AppError> {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        if crate::store::fault::is_storage_fault(&e) {
+            return AppError::storage_unavailable(format!("database: {e}"));
+        }
         match &e {
             sqlx::Error::RowNotFound => AppError::not_found(),
             sqlx::Error::Database(db) => match constraint_error(db.as_ref()) {
                 Some(mapped) => mapped,
                 None => AppError::internal(format!("database: {e}")),
             },
-            sqlx::Error::PoolTimedOut => AppError::unavailable("database busy, try again"),
             _ => AppError::internal(format!("database: {e}")),
         }
     }
@@ -219,7 +242,17 @@ impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
         match e.downcast::<AppError>() {
             Ok(app) => app,
-            Err(e) => AppError::internal(format!("{e:#}")),
+            Err(e) => {
+                let storage = e.chain().any(|c| {
+                    c.downcast_ref::<sqlx::Error>()
+                        .is_some_and(crate::store::fault::is_storage_fault)
+                });
+                if storage {
+                    AppError::storage_unavailable(format!("{e:#}"))
+                } else {
+                    AppError::internal(format!("{e:#}"))
+                }
+            }
         }
     }
 }

@@ -33,6 +33,12 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
             config.server.data_dir.display()
         )
     })?;
+    crate::store::probe_dir(&config.server.data_dir).with_context(|| {
+        format!(
+            "data dir {} is not writable",
+            config.server.data_dir.display()
+        )
+    })?;
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let kv = Kv::connect(&config).await?;

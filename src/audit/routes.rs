@@ -33,6 +33,7 @@ impl From<AuditError> for AppError {
     fn from(e: AuditError) -> Self {
         match e {
             AuditError::NotFound => AppError::not_found(),
+            AuditError::Db(e) => AppError::from(e),
             AuditError::Invalid(m) => AppError::bad_request("invalid_request", m),
             AuditError::Proof(super::merkle::ProofError::BadInput(m)) => {
                 AppError::bad_request("invalid_request", m)

@@ -27,19 +27,43 @@ pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
         )
 }
 
+/// Ready when the database takes a write (not only a read), the data directory takes a file
+/// and Redis answers; otherwise 503 with `Retry-After` and what failed.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let (db, redis) = tokio::join!(state.db.ping(), state.kv.ping());
-    let status = if db && redis {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let now = crate::clock::to_ms(state.clock.now());
+    let probe = async {
+        match tokio::time::timeout(PROBE_TIMEOUT, state.db.write_probe(now)).await {
+            Ok(Ok(())) => "ok",
+            Ok(Err(e)) if crate::store::fault::is_storage_fault(&e) => "not_writable",
+            Ok(Err(_)) => "error",
+            Err(_) => "timeout",
+        }
     };
-    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
-    (
-        status,
-        axum::Json(json!({"database": word(db), "redis": word(redis)})),
-    )
+    let data_dir = state.config.server.data_dir.clone();
+    let disk = async move {
+        match tokio::task::spawn_blocking(move || crate::store::probe_dir(&data_dir)).await {
+            Ok(Ok(())) => "ok",
+            _ => "not_writable",
+        }
+    };
+    let (db, dir, redis) = tokio::join!(probe, disk, state.kv.ping());
+    let redis = if redis { "ok" } else { "unreachable" };
+    let ready = db == "ok" && dir == "ok" && redis == "ok";
+    let body = axum::Json(json!({"database": db, "data_dir": dir, "redis": redis}));
+    if ready {
+        (StatusCode::OK, body).into_response()
+    } else {
+        let retry = crate::error::RETRY_UNAVAILABLE_SECS.to_string();
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, retry)],
+            body,
+        )
+            .into_response()
+    }
 }
+
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state

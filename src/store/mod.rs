@@ -14,6 +14,8 @@ use sqlx::{
 
 use crate::config::Config;
 
+pub mod fault;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -50,6 +52,7 @@ impl Db {
                 let pool = AnyPoolOptions::new()
                     .max_connections(config.database.max_connections)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|conn, _| Box::pin(fault::release_check(conn)))
                     .connect(&url)
                     .await
                     .with_context(|| format!("cannot connect to PostgreSQL at {shown} (is it running? check DATABASE_URL)"))?;
@@ -93,12 +96,25 @@ impl Db {
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
     }
+
+    /// A real write: the one-row `heartbeat` updated in a committed write transaction. `/readyz`
+    /// uses it, because a database that still answers reads may refuse every write (full disk,
+    /// read-only file system).
+    pub async fn write_probe(&self, now_ms: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE heartbeat SET at = $1 WHERE id = 1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
 }
 
 async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
+        .after_release(|conn, _| Box::pin(fault::release_check(conn)))
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
@@ -110,6 +126,17 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         })
         .connect(url)
         .await?)
+}
+
+/// Writes, fsyncs and removes a small file in `dir`: fails on a read-only or full file system.
+pub fn probe_dir(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(".write-probe");
+    let mut f = std::fs::File::create(&path)?;
+    f.write_all(b"remote-hearing write probe\n")?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::remove_file(&path)
 }
 
 /// `DATABASE_URL`/config, or the SQLite file in the data dir.

@@ -14,4 +14,5 @@ mod sms;
 mod sms_providers;
 mod sms_wechat;
 mod spine;
+mod storage;
 mod urgent;

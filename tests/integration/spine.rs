@@ -18,7 +18,7 @@ async fn health_ready_metrics_openapi_and_headers() {
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
-        json!({"database": "ok", "redis": "ok"})
+        json!({"database": "ok", "data_dir": "ok", "redis": "ok"})
     );
     let spec: Value = app.get_json("/api/v1/openapi.json", None).await;
     assert!(

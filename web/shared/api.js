@@ -143,6 +143,7 @@ addStrings({
   'err.too_large': ['内容太大。', 'The content is too large.'],
   'err.throttled': ['操作过于频繁，请稍后再试。', 'Too many requests; please wait a moment.'],
   'err.unavailable': ['服务暂时不可用，请稍后再试。', 'The service is temporarily unavailable.'],
+  'err.storage_unavailable': ['服务器暂时无法保存记录，本次操作未保存，请稍后重试。', 'The server cannot store records right now; nothing was saved. Please try again later.'],
   'err.internal': ['服务器出错，请稍后再试。', 'Server error; please try again later.'],
   'err.hearing_not_open': ['办理尚未开始或已结束。', 'The hearing is not open.'],
   'err.hearing_window': ['还未到可开启办理的时间（时段开始前 15 分钟起）。', 'Too early to open this hearing (from 15 minutes before the slot).'],

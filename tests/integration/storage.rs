@@ -1,0 +1,354 @@
+//! Storage faults: a full disk under bookings and hearing steps (a real tmpfs, filled and freed),
+//! a read-only data dir at start, and the readiness write probe. Every 2xx must be durable;
+//! a write the store could not take answers 503 `storage_unavailable` with `Retry-After`.
+//! Needs root (mount). On SQLite the data dir (database and WAL) is the tmpfs; on PostgreSQL
+//! the tables that steps and bookings write are moved to a tablespace on the tmpfs.
+
+use std::{io::Write, path::PathBuf, process::Command};
+
+use remote_hearing::clock::Clock;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::{
+    booking::{at, body, citizens, phone},
+    hearing::{World, body_of, world_with},
+    helpers::{TestApp, expect_json},
+};
+
+/// A tmpfs of `size` mounted on a fresh directory; unmounted on drop.
+struct Tmpfs {
+    dir: PathBuf,
+    _parent: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// None (with a note) where the test cannot mount (not root); CI must be able to.
+    fn mount(size: &str, options: &str) -> Option<Tmpfs> {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        let opts = format!("size={size}{options}");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &opts, "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI runs as root and must be able to mount a tmpfs"
+            );
+            eprintln!("skipped: cannot mount a tmpfs (not root?)");
+            return None;
+        }
+        Some(Tmpfs {
+            dir,
+            _parent: parent,
+        })
+    }
+
+    /// PostgreSQL: the tables a booking and a step write move to a tablespace on this tmpfs
+    /// (the server's WAL stays where it is: a full tablespace fails the INSERT, 53100).
+    async fn hold_tables(&self, app: &TestApp) {
+        use std::os::unix::fs::PermissionsExt;
+        let ts = self.dir.join("ts");
+        std::fs::create_dir(&ts).unwrap();
+        for d in [self._parent.path(), self.dir.as_path()] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let ok = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&ts)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "chown postgres");
+        let name = format!("rh_ts_{}", uuid::Uuid::new_v4().simple());
+        let db = &app.state.db.write;
+        let create = format!("CREATE TABLESPACE {name} LOCATION '{}'", ts.display());
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(db)
+            .await
+            .unwrap();
+        for table in [
+            "bookings",
+            "slots",
+            "hearing_steps",
+            "hearings",
+            "audit_entries",
+            "audit_nodes",
+            "sms_outbox",
+        ] {
+            let q = format!("ALTER TABLE {table} SET TABLESPACE {name}");
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(db)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Fills the file system with `filler` until it refuses (ENOSPC).
+    fn fill(&self) {
+        let mut f = std::fs::File::create(self.dir.join("filler")).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            if f.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        // The last partial chunk too.
+        while f.write_all(&[0u8; 512]).is_ok() {}
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.dir.join("filler")).unwrap();
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// What the server acknowledged: bookings answered 201 and steps answered 200.
+#[derive(Default)]
+struct Acked {
+    bookings: Vec<String>,
+    steps: Vec<String>,
+    refusals: usize,
+}
+
+impl Acked {
+    /// Records one answer; anything but 2xx must be the storage refusal.
+    async fn answer(&mut self, r: reqwest::Response, what: &str) -> bool {
+        let status = r.status().as_u16();
+        let retry = r.headers().get("retry-after").cloned();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        match status {
+            200 | 201 => {
+                if what == "booking" {
+                    self.bookings.push(v["id"].as_str().unwrap().to_string());
+                } else {
+                    self.steps.push(what.to_string());
+                }
+                true
+            }
+            503 => {
+                assert_eq!(v["error"]["code"], "storage_unavailable", "{v}");
+                assert!(retry.is_some(), "503 without Retry-After");
+                self.refusals += 1;
+                false
+            }
+            other => panic!("{what}: unexpected {other}: {v}"),
+        }
+    }
+}
+
+/// Books for citizen `i` of `people` (a slot of its own hour and day).
+async fn book_one(
+    app: &TestApp,
+    brigade: &str,
+    people: &[(String, String)],
+    i: usize,
+) -> reqwest::Response {
+    let mut b = body(brigade, &at(17 + (i as u32 / 40), 8 + (i as u32 % 10)));
+    b["phone"] = json!(phone(i));
+    b["plate"] = json!(format!("鲁B{:05}", i));
+    app.post("/api/v1/bookings", Some(&people[i].0), b).await
+}
+
+#[tokio::test]
+async fn a_full_disk_loses_no_acknowledged_write() {
+    let Some(fs) = Tmpfs::mount("6m", "") else {
+        return;
+    };
+    let postgres = std::env::var("TEST_DATABASE_URL").is_ok();
+    let dir = fs.dir.clone();
+    let w = world_with(move |c| {
+        if !postgres {
+            c.server.data_dir = dir
+        }
+    })
+    .await;
+    let app = &w.app;
+    if postgres {
+        fs.hold_tables(app).await;
+    }
+    let people = citizens(app, 200).await;
+    let hearing = w.open().await["id"].as_str().unwrap().to_string();
+    assert_eq!(w.join_with_sms_code(&hearing).await.status(), 200);
+    let mut acked = Acked::default();
+    let steps = [
+        "identity",
+        "inquiry",
+        "notice",
+        "notice_ack",
+        "statement",
+        "ruling",
+    ];
+    let mut next_step = 0;
+    acked
+        .answer(step(&w, &hearing, steps[0]).await, steps[0])
+        .await;
+    next_step += 1;
+
+    // Fill the disk, then write until the store refuses (bounded), and a few times more.
+    fs.fill();
+    let mut i = 0;
+    let mut after_refusal = 0;
+    while i < people.len() && after_refusal < 5 {
+        let r = book_one(app, &w.brigade, &people, i).await;
+        i += 1;
+        if !acked.answer(r, "booking").await || acked.refusals > 0 {
+            after_refusal += 1;
+        }
+        if acked.refusals > 0 && next_step < 3 {
+            if acked
+                .answer(step(&w, &hearing, steps[next_step]).await, steps[next_step])
+                .await
+            {
+                next_step += 1;
+            }
+        }
+    }
+    assert!(acked.refusals > 0, "the full disk never refused a write");
+    if !postgres {
+        let r = app.get("/readyz", None).await;
+        assert_eq!(r.status(), 503, "readyz on a full disk");
+        assert!(r.headers().contains_key("retry-after"));
+    }
+
+    // Space again: writes go through, readiness comes back.
+    fs.free();
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status(), 200, "readyz after freeing space");
+    for _ in 0..5 {
+        let r = book_one(app, &w.brigade, &people, i).await;
+        i += 1;
+        assert!(
+            acked.answer(r, "booking").await,
+            "booking after space came back"
+        );
+    }
+    while next_step < steps.len() {
+        let s = steps[next_step];
+        assert!(
+            acked.answer(step(&w, &hearing, s).await, s).await,
+            "{s} after space came back"
+        );
+        next_step += 1;
+    }
+
+    // Another connection (as another process would) sees every acknowledged write now…
+    let url = remote_hearing::store::database_url(&app.state.config);
+    check_durable(&url, &acked, &hearing).await;
+    // …and so does the server after a restart.
+    let World { mut app, .. } = w;
+    app.shutdown().await;
+    app.state.db.write.close().await;
+    app.state.db.read.close().await;
+    check_durable(&url, &acked, &hearing).await;
+    let config = (*app.state.config).clone();
+    let again = TestApp::builder()
+        .config(move |c| {
+            c.server.data_dir = config.server.data_dir.clone();
+            c.database.url = config.database.url.clone();
+        })
+        .spawn()
+        .await;
+    let got: Vec<String> = sqlx::query_scalar(
+        "SELECT step FROM hearing_steps WHERE hearing_id = $1 AND kind = 'step' ORDER BY idx",
+    )
+    .bind(&hearing)
+    .fetch_all(&again.state.db.read)
+    .await
+    .unwrap();
+    assert_eq!(got, acked.steps);
+    // The audit log took every acknowledged step and still verifies; a checkpoint signs it.
+    let db = &again.state.db;
+    again
+        .state
+        .audit
+        .sign_checkpoint(db, again.clock.now_ms())
+        .await
+        .unwrap();
+    let report = remote_hearing::audit::service::verify_log(db, &[])
+        .await
+        .unwrap();
+    assert!(report.ok, "{}", report.human());
+}
+
+async fn step(w: &World, hearing: &str, s: &str) -> reqwest::Response {
+    let token = if crate::hearing::is_citizen_step(s) {
+        &w.citizen
+    } else {
+        &w.officer
+    };
+    w.step(hearing, token, body_of(s)).await
+}
+
+/// Opens the database on a fresh connection and finds every acknowledged booking and step.
+async fn check_durable(url: &str, acked: &Acked, hearing: &str) {
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    for id in &acked.bookings {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "booking {id} was answered 201 but is not stored");
+    }
+    let got: Vec<String> = sqlx::query_scalar(
+        "SELECT step FROM hearing_steps WHERE hearing_id = $1 AND kind = 'step' ORDER BY idx",
+    )
+    .bind(hearing)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(got, acked.steps, "steps answered 200 vs stored");
+    conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn readyz_writes_to_the_database() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/readyz", None).await;
+    let v: Value = expect_json(r, 200).await;
+    assert_eq!(v["database"], "ok");
+    assert_eq!(v["data_dir"], "ok");
+    let before: i64 = sqlx::query_scalar("SELECT at FROM heartbeat WHERE id = 1")
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(before, app.clock.now_ms(), "the probe wrote the heartbeat");
+    // A database that reads but refuses writes is not ready.
+    sqlx::query("DROP TABLE heartbeat")
+        .execute(&app.state.db.write)
+        .await
+        .unwrap();
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let v: Value = r.json().await.unwrap();
+    assert_ne!(v["database"], "ok");
+}
+
+#[tokio::test]
+async fn a_read_only_data_dir_refuses_to_start_with_one_line() {
+    let Some(fs) = Tmpfs::mount("1m", ",ro") else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_remote-hearing"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&fs.dir)
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("is not writable"), "{err}");
+    assert!(lines[0].contains("Read-only file system"), "{err}");
+}
