@@ -204,12 +204,8 @@ async fn a_full_disk_loses_no_acknowledged_write() {
             after_refusal += 1;
         }
         if acked.refusals > 0 && next_step < 3 {
-            if acked
-                .answer(step(&w, &hearing, steps[next_step]).await, steps[next_step])
-                .await
-            {
-                next_step += 1;
-            }
+            let s = steps[next_step];
+            next_step += usize::from(acked.answer(step(&w, &hearing, s).await, s).await);
         }
     }
     assert!(acked.refusals > 0, "the full disk never refused a write");
