@@ -15,3 +15,4 @@ mod sms_providers;
 mod sms_wechat;
 mod spine;
 mod urgent;
+mod urgent_loss;

@@ -12,25 +12,31 @@ use crate::{
     helpers::{TestApp, expect_error, expect_json},
 };
 
-fn urgent(brigade: &str, slot: &str, reg: &str) -> Value {
+pub(crate) fn urgent(brigade: &str, slot: &str, reg: &str) -> Value {
     let mut b = body(brigade, slot);
     b["urgent"] = json!({"kind": "licence", "registration_date": reg});
     b
 }
 
 /// A second officer of `brigade`, logged in.
-async fn officer_of(app: &TestApp, brigade: &str, badge: &str) -> (String, String) {
+pub(crate) async fn officer_of(app: &TestApp, brigade: &str, badge: &str) -> (String, String) {
     let id = app.create_staff(Role::Officer, badge, Some(brigade)).await;
     (id, app.login_staff(badge).await)
 }
 
-async fn lane(app: &TestApp, officer: &str) -> Value {
+pub(crate) async fn lane(app: &TestApp, officer: &str) -> Value {
     let r = app.get("/api/v1/urgent", Some(officer)).await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
 
-async fn new_urgent(app: &TestApp, token: &str, brigade: &str, slot: &str, reg: &str) -> String {
+pub(crate) async fn new_urgent(
+    app: &TestApp,
+    token: &str,
+    brigade: &str,
+    slot: &str,
+    reg: &str,
+) -> String {
     let r = book(app, token, urgent(brigade, slot, reg)).await;
     assert_eq!(r.status(), 201);
     r.json::<Value>().await.unwrap()["id"]
