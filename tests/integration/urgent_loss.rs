@@ -254,7 +254,7 @@ async fn an_urgent_booking_accepted_while_redis_is_down_reaches_the_lane() {
     let (bob, _) = app.login_citizen("13800000002").await;
     let first = new_urgent(&app, &alice, &brigade, &at(16, 15), "2015-11-17").await;
     let l = wait_lane(&app, &officer, |l| l["depth"] == 1).await;
-    assert_eq!(ids(&l), [first.clone()]);
+    assert_eq!(ids(&l), std::slice::from_ref(&first));
 
     // Redis goes away (its data saved); an urgent booking is accepted meanwhile (the database
     // is the truth), then Redis comes back with the lane as it was, marker included.
