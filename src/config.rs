@@ -187,6 +187,11 @@ pub struct BookingConfig {
     pub lease_s: u64,
     /// How often the urgent sweeper runs, seconds.
     pub sweep_interval_s: u64,
+    /// How often the sweeper job checks that Redis still holds the lane (the marker key, the
+    /// connection), milliseconds (10 … 60000).
+    pub lane_check_ms: u64,
+    /// The lane is rebuilt from the database at least this often, seconds.
+    pub reconcile_interval_s: u64,
     /// Alert when an unclaimed urgent item's deadline is this close, seconds.
     pub alert_before_s: u64,
     /// A booking not heard by the end of its slot plus this grace becomes a no-show, seconds.
@@ -208,6 +213,8 @@ impl Default for BookingConfig {
             max_listing_days: 31,
             lease_s: 300,
             sweep_interval_s: 15,
+            lane_check_ms: 1000,
+            reconcile_interval_s: 60,
             alert_before_s: 7200,
             no_show_grace_s: 900,
             no_show_interval_s: 60,

@@ -1,7 +1,8 @@
 //! Booking metrics: bookings by outcome and refusal code, and the urgent lane's gauges.
 //! Names: `bookings_total{outcome}`, `booking_refusals_total{code}`, `urgent_queue_depth{brigade}`,
 //! `urgent_queue_claimed{brigade}`, `urgent_oldest_deadline_seconds{brigade}` (unix seconds),
-//! `urgent_deadline_alerts_total{brigade}`.
+//! `urgent_deadline_alerts_total{brigade}`, `urgent_lane_rebuilds_total{reason}` (start, lost,
+//! reconnect, enqueue_failed, reconcile).
 
 pub fn booked() {
     outcome("booked");
@@ -31,4 +32,9 @@ pub fn lane(brigade: &str, waiting: u64, claimed: u64, oldest_deadline_ms: Optio
 pub fn alert(brigade: &str) {
     metrics::counter!("urgent_deadline_alerts_total", "brigade" => brigade.to_string())
         .increment(1);
+}
+
+/// A rebuild of the urgent lanes by the sweeper job, and why.
+pub fn rebuilt(reason: &'static str) {
+    metrics::counter!("urgent_lane_rebuilds_total", "reason" => reason).increment(1);
 }

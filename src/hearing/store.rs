@@ -143,6 +143,27 @@ pub async fn live_for_booking(
     .await
 }
 
+/// The officers of the live hearings of urgent bookings: (booking id, officer id). For the
+/// urgent lane's rebuild (the claim of a booking in a hearing is its officer's).
+pub async fn live_urgent_officers(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.booking_id, h.officer_id FROM hearings h JOIN bookings b ON b.id = h.booking_id \
+         WHERE h.status IN ('open', 'in_call', 'interrupted') AND b.urgent = 1",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The officer of the booking's live hearing, if it has one.
+pub async fn live_officer(pool: &AnyPool, booking_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT officer_id FROM hearings WHERE booking_id = $1 AND status IN ('open', 'in_call', 'interrupted')",
+    )
+    .bind(booking_id)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Open hearings the citizen never joined (for the no-show sweep).
 pub async fn unjoined_open(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(

@@ -16,3 +16,4 @@ mod sms_wechat;
 mod spine;
 mod storage;
 mod urgent;
+mod urgent_loss;

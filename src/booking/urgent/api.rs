@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{lane, rebuild_all};
+use super::{RebuildReport, lane, rebuild_all};
 use crate::{
     booking::{
         store,
@@ -61,11 +61,6 @@ pub struct ClaimView {
 #[derive(Serialize, ToSchema)]
 pub struct LeaseView {
     lease_until: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Rebuilt {
-    added: u64,
 }
 
 /// The officer's brigade and its time zone.
@@ -136,12 +131,30 @@ async fn claim(State(state): State<AppState>, auth: OfficerAuth) -> ApiResult<Re
         else {
             break;
         };
-        let active = store::booking(&state.db.read, &c.booking_id)
+        let status = store::booking(&state.db.read, &c.booking_id)
             .await?
-            .and_then(|b| BookingStatus::parse(&b.status))
-            .is_some_and(BookingStatus::is_active);
-        if !active {
+            .and_then(|b| BookingStatus::parse(&b.status));
+        if !status.is_some_and(BookingStatus::is_active) {
             q.remove(&mut conn, &c.booking_id).await?;
+            continue;
+        }
+        // A booking in a hearing is its officer's (their lease had lapsed): given back, and
+        // the next one taken.
+        if status == Some(BookingStatus::InHearing)
+            && let Some(officer) =
+                crate::hearing::store::live_officer(&state.db.read, &c.booking_id).await?
+            && officer != auth.user_id
+        {
+            q.hold(
+                &mut conn,
+                &brigade,
+                &c.booking_id,
+                c.deadline_ms,
+                &officer,
+                state.clock.now_ms(),
+                c.lease_until_ms,
+            )
+            .await?;
             continue;
         }
         let view = ClaimView {
@@ -206,10 +219,12 @@ async fn release(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Rebuilds every urgent lane from the database (the truth).
-#[utoipa::path(post, path = "/api/v1/admin/urgent/rebuild", responses((status = 200, body = Rebuilt)))]
-async fn rebuild(State(state): State<AppState>, _auth: AdminAuth) -> ApiResult<Json<Rebuilt>> {
-    Ok(Json(Rebuilt {
-        added: rebuild_all(&state).await?,
-    }))
+/// Rebuilds every urgent lane from the database (the truth); the sweeper job does the same on
+/// its own when Redis lost the lane.
+#[utoipa::path(post, path = "/api/v1/admin/urgent/rebuild", responses((status = 200, body = RebuildReport)))]
+async fn rebuild(
+    State(state): State<AppState>,
+    _auth: AdminAuth,
+) -> ApiResult<Json<RebuildReport>> {
+    Ok(Json(rebuild_all(&state).await?))
 }

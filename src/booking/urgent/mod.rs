@@ -1,19 +1,19 @@
 //! The urgent lane as the rest of the server sees it: enqueue on booking, remove when the
-//! booking leaves (cancel, no-show, hearing closed), who holds a claim, the rebuild from the
-//! database (at start and on demand) and the sweeper job (expired leases, gauges, deadline
-//! alerts). The Redis mechanics are in `queue`; the HTTP endpoints in `api`.
+//! booking leaves (cancel, no-show, hearing closed), who holds a claim, and one sweep (expired
+//! leases, gauges, deadline alerts). The rebuild from the database and the job that detects a
+//! lost lane are in `rebuild`; the Redis mechanics in `queue` (scripts in `scripts`); the HTTP
+//! endpoints in `api`.
 
 mod api;
 pub mod queue;
-
-use std::collections::HashMap;
-
-use tokio::sync::watch;
+mod rebuild;
+mod scripts;
 
 pub use api::router;
 pub use queue::{Claimed, Holder, Item, UrgentQueue};
+pub use rebuild::{RebuildReport, rebuild_all, sweeper};
 
-use super::{metrics, store};
+use super::metrics;
 use crate::{error::ApiResult, state::AppState};
 
 /// The lane handle under this deployment's key prefix.
@@ -21,16 +21,21 @@ pub fn lane(state: &AppState) -> UrgentQueue {
     UrgentQueue::new(state.kv.key("urgent"))
 }
 
-/// Puts an urgent booking on its brigade's lane (idempotent by booking id).
+/// Puts an urgent booking on its brigade's lane (idempotent by booking id). On failure the
+/// sweeper job's next check rebuilds the lane from the database.
 pub async fn enqueue(
     state: &AppState,
     brigade: &str,
     booking_id: &str,
     deadline_ms: i64,
 ) -> ApiResult<bool> {
-    Ok(lane(state)
+    let r = lane(state)
         .enqueue(&mut state.kv.conn(), brigade, booking_id, deadline_ms)
-        .await?)
+        .await;
+    if r.is_err() {
+        rebuild::note_enqueue_failed(state);
+    }
+    Ok(r?)
 }
 
 /// Takes a booking off the lane (waiting or claimed). For the hearing module when a hearing
@@ -51,29 +56,6 @@ pub async fn holder(state: &AppState, booking_id: &str) -> ApiResult<Option<Hold
     Ok(lane(state)
         .holder(&mut state.kv.conn(), booking_id, state.clock.now_ms())
         .await?)
-}
-
-/// Makes every lane match the database's active urgent bookings. Returns items added.
-#[tracing::instrument(skip_all, err)]
-pub async fn rebuild_all(state: &AppState) -> ApiResult<u64> {
-    let rows = store::active_urgent(&state.db.read).await?;
-    let mut by_brigade: HashMap<String, Vec<(String, i64)>> = HashMap::new();
-    for (brigade, id, deadline) in rows {
-        by_brigade.entry(brigade).or_default().push((id, deadline));
-    }
-    let q = lane(state);
-    let mut conn = state.kv.conn();
-    for b in q.brigades(&mut conn).await? {
-        by_brigade.entry(b).or_default();
-    }
-    let mut added = 0;
-    for (brigade, items) in &by_brigade {
-        added += q.rebuild(&mut conn, brigade, items).await?;
-    }
-    if added > 0 {
-        tracing::info!(added, "urgent lanes rebuilt from the database");
-    }
-    Ok(added)
 }
 
 /// One sweep of every lane: expired leases return, gauges are set, and unclaimed items whose
@@ -99,20 +81,4 @@ pub async fn sweep_once(state: &AppState) -> ApiResult<()> {
         }
     }
     Ok(())
-}
-
-/// Background job: rebuild at start, then sweep every `sweep_interval_s`.
-pub async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
-    if let Err(e) = rebuild_all(&state).await {
-        tracing::error!(error = %e.message, "urgent rebuild at start failed");
-    }
-    let period = std::time::Duration::from_secs(state.config.booking.sweep_interval_s.max(1));
-    loop {
-        if let Err(e) = sweep_once(&state).await {
-            tracing::warn!(error = %e.message, "urgent sweep failed");
-        }
-        if !crate::jobs::tick(&mut stop, period).await {
-            break;
-        }
-    }
 }
