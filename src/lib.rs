@@ -1,6 +1,8 @@
 //! remote-hearing: remote video adjudication of traffic violations. The library holds the
 //! whole server; `main.rs` only parses the command line. Start with [`run`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod audit;
 pub mod booking;
 pub mod call;

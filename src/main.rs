@@ -1,5 +1,7 @@
 //! The `remote-hearing` binary: parses the command line and hands over to the library.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -5,6 +5,8 @@
 //! Pure file I/O (std only, no async, no clock): callers pass arrival times in. It does not know
 //! about the audit log; the server seals the returned [`segment::Manifest`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod capture;
 pub mod ivf;
 pub mod ogg;

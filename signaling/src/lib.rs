@@ -5,6 +5,8 @@
 //! This crate knows nothing of HTTP, the database or join-token formats: the server verifies
 //! tokens (through [`conn::JoinVerifier`]) and adapts its WebSocket type to [`conn::Frame`].
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod conn;
 pub mod media;
 pub mod msg;
