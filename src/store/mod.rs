@@ -9,15 +9,12 @@ use secrecy::ExposeSecret;
 use sqlx::{
     AnyPool, Executor,
     any::{AnyPoolOptions, install_default_drivers},
-    migrate::Migrator,
 };
 
 use crate::config::Config;
 
 pub mod fault;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+mod migrations;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -78,11 +75,8 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let m = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.run(&self.write)
+        migrations::for_backend(self.backend)
+            .run(&self.write)
             .await
             .context("running database migrations")?;
         Ok(())
