@@ -107,7 +107,9 @@ async fn open(dir: &std::path::Path, url: Option<String>) -> Db {
     if let Some(u) = url {
         config.database.url = SecretString::from(u);
     }
-    let db = Db::connect(&config).await.unwrap();
+    let db = Db::connect(&config.database, &config.server.data_dir)
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     db
 }

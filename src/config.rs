@@ -61,18 +61,7 @@ pub struct ServerConfig {
     pub node_url: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct DatabaseConfig {
-    /// A database URL may carry a password: kept secret.
-    pub url: SecretString,
-    pub max_connections: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RedisConfig {
-    pub url: SecretString,
-    pub prefix: String,
-}
+pub use crate::{kv::RedisConfig, store::DatabaseConfig};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthConfig {

@@ -5,7 +5,12 @@ use anyhow::Context;
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 
-use crate::config::Config;
+/// `[redis]`: where Redis is and the prefix of every key.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RedisConfig {
+    pub url: secrecy::SecretString,
+    pub prefix: String,
+}
 
 #[derive(Clone)]
 pub struct Kv {
@@ -22,8 +27,8 @@ impl std::fmt::Debug for Kv {
 }
 
 impl Kv {
-    pub async fn connect(config: &Config) -> anyhow::Result<Kv> {
-        let url = config.redis.url.expose_secret().to_string();
+    pub async fn connect(config: &RedisConfig) -> anyhow::Result<Kv> {
+        let url = config.url.expose_secret().to_string();
         let shown = crate::store::redact_url(&url);
         let hint = || {
             format!(
@@ -48,7 +53,7 @@ impl Kv {
             .with_context(hint)?;
         Ok(Kv {
             conn,
-            prefix: config.redis.prefix.clone(),
+            prefix: config.prefix.clone(),
         })
     }
 

@@ -39,9 +39,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
             config.server.data_dir.display()
         )
     })?;
-    let db = Db::connect(&config).await?;
+    let db = Db::connect(&config.database, &config.server.data_dir).await?;
     db.migrate().await?;
-    let kv = Kv::connect(&config).await?;
+    let kv = Kv::connect(&config.redis).await?;
     let sms = crate::sms::Sms::new(&config, &clock, &kv)?;
     let audit = crate::audit::Audit::from_config(&config)?;
     audit

@@ -121,7 +121,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             consistency_from,
         } => {
             let config = store.load()?;
-            let db = crate::store::Db::connect(&config).await?;
+            let db = crate::store::Db::connect(&config.database, &config.server.data_dir).await?;
             db.migrate().await?;
             let audit = super::Audit::from_config(&config)?;
             let now = crate::clock::to_ms(crate::clock::Clock::now(&crate::clock::SystemClock));
@@ -141,7 +141,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
 
 async fn open_db(store: &StoreArgs) -> anyhow::Result<crate::store::Db> {
     let config = store.load()?;
-    let db = crate::store::Db::connect(&config).await?;
+    let db = crate::store::Db::connect(&config.database, &config.server.data_dir).await?;
     db.migrate().await?;
     Ok(db)
 }

@@ -102,7 +102,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate { store } => {
             let config = store.load()?;
-            let db = crate::store::Db::connect(&config).await?;
+            let db = crate::store::Db::connect(&config.database, &config.server.data_dir).await?;
             db.migrate().await?;
             println!("migrations applied");
             Ok(())

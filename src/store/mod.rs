@@ -11,7 +11,13 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
 };
 
-use crate::config::Config;
+/// `[database]`: the URL (empty: SQLite in the data dir) and the pool size.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DatabaseConfig {
+    /// A database URL may carry a password: kept secret.
+    pub url: secrecy::SecretString,
+    pub max_connections: u32,
+}
 
 pub mod fault;
 mod migrations;
@@ -35,9 +41,10 @@ pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl Db {
     /// Connects to the configured database (creating the SQLite file if needed).
-    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+    /// `data_dir` holds the SQLite file when no URL is configured.
+    pub async fn connect(config: &DatabaseConfig, data_dir: &Path) -> anyhow::Result<Db> {
         install_default_drivers();
-        let url = database_url(config);
+        let url = database_url(config, data_dir);
         let backend = if url.starts_with("postgres") {
             Backend::Postgres
         } else {
@@ -47,7 +54,7 @@ impl Db {
         match backend {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(config.database.max_connections)
+                    .max_connections(config.max_connections)
                     .acquire_timeout(Duration::from_secs(10))
                     .after_release(|conn, _| Box::pin(fault::release_check(conn)))
                     .connect(&url)
@@ -64,7 +71,7 @@ impl Db {
                     .await
                     .with_context(|| format!("cannot open SQLite database {shown}"))?;
                 write.execute("PRAGMA journal_mode=WAL").await?;
-                let read = sqlite_pool(&url, config.database.max_connections.max(2)).await?;
+                let read = sqlite_pool(&url, config.max_connections.max(2)).await?;
                 Ok(Db {
                     read,
                     write,
@@ -134,12 +141,12 @@ pub fn probe_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// `DATABASE_URL`/config, or the SQLite file in the data dir.
-pub fn database_url(config: &Config) -> String {
-    let url = config.database.url.expose_secret().trim().to_string();
+pub fn database_url(config: &DatabaseConfig, data_dir: &Path) -> String {
+    let url = config.url.expose_secret().trim().to_string();
     if !url.is_empty() {
         return url;
     }
-    sqlite_url(&config.server.data_dir.join("remote-hearing.db"))
+    sqlite_url(&data_dir.join("remote-hearing.db"))
 }
 
 pub fn sqlite_url(path: &Path) -> String {

@@ -26,7 +26,9 @@ async fn independent_crates_verify_our_log() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::defaults().unwrap();
     config.server.data_dir = dir.path().to_path_buf();
-    let db = Db::connect(&config).await.unwrap();
+    let db = Db::connect(&config.database, &config.server.data_dir)
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     let signer = Signer::from_pkcs8(ORIGIN, &Signer::generate_pkcs8().unwrap()).unwrap();
     let vkey = signer.verifier().to_string();

@@ -237,7 +237,10 @@ async fn a_full_disk_loses_no_acknowledged_write() {
     }
 
     // Another connection (as another process would) sees every acknowledged write now…
-    let url = remote_hearing::store::database_url(&app.state.config);
+    let url = remote_hearing::store::database_url(
+        &app.state.config.database,
+        &app.state.config.server.data_dir,
+    );
     check_durable(&url, &acked, &hearing).await;
     // …and so does the server after a restart.
     let World { mut app, .. } = w;

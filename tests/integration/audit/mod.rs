@@ -62,7 +62,9 @@ pub(crate) async fn fixture() -> Fixture {
     if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
         config.database.url = SecretString::from(crate::helpers::fresh_postgres(&admin).await);
     }
-    let db = Db::connect(&config).await.unwrap();
+    let db = Db::connect(&config.database, &config.server.data_dir)
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     let audit = Audit {
         signer: Arc::new(signer()),

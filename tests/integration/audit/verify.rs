@@ -65,7 +65,9 @@ async fn concurrent_appends_from_two_processes_stay_ordered() {
         // Same database as the fixture: reuse its URL through the pool's options.
         config.database.url = SecretString::from(pool_url(&f.db).await);
     }
-    let second = Db::connect(&config).await.unwrap();
+    let second = Db::connect(&config.database, &config.server.data_dir)
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for t in 0..8u64 {
         let db = if t % 2 == 0 {
