@@ -172,16 +172,7 @@ async fn create_inner(
     let phone = match phone {
         PhoneDecision::UseBound(p) => p,
         PhoneDecision::Bind(p) => {
-            store::bind_phone(&mut tx, citizen, &p)
-                .await
-                .map_err(|e| match e {
-                    sqlx::Error::Database(d) if d.is_unique_violation() => AppError::conflict(
-                        "phone_in_use",
-                        "this phone number is bound to another citizen",
-                    )
-                    .with_field("phone"),
-                    e => AppError::from(e),
-                })?;
+            crate::identity::citizens::bind_phone(&mut tx, citizen, &p).await?;
             p
         }
     };

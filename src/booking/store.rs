@@ -198,10 +198,11 @@ pub async fn citizen_facts(
     }))
 }
 
-pub async fn bind_phone(tx: &mut Tx, citizen: &str, phone: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE citizens SET phone = $1, phone_bound = 1 WHERE id = $2")
-        .bind(phone)
-        .bind(citizen)
+/// Locks the booking's row until the caller's transaction ends (a no-op write: the row lock
+/// on PostgreSQL, the write lock on SQLite): concurrent hearing opens of one booking queue.
+pub async fn lock(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE bookings SET updated_at = updated_at WHERE id = $1")
+        .bind(id)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -21,10 +21,7 @@ pub type BookingInfo = crate::booking::BookingRow;
 /// Locks the booking row for the rest of the transaction (concurrent opens queue here), then
 /// reads it.
 pub async fn lock_booking(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>> {
-    sqlx::query("UPDATE bookings SET updated_at = updated_at WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    crate::booking::store::lock(tx, id).await?;
     booking_tx(tx, id).await
 }
 

@@ -3,6 +3,7 @@
 //! expiry), and the per-role extractors every route uses to say who may call it.
 
 pub mod auth;
+pub mod citizens;
 pub mod passwords;
 mod routes;
 pub mod sessions;

@@ -10,13 +10,12 @@ use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
     http::{ClientIp, Json},
-    ids,
     sms::Purpose,
     state::AppState,
     throttle,
 };
 
-use super::{AdminAuth, AnyAuth, Role, passwords, sessions, staff};
+use super::{AdminAuth, AnyAuth, Role, citizens, passwords, sessions, staff};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,7 +82,11 @@ async fn citizen_login(
 ) -> ApiResult<Json<CitizenSession>> {
     throttle_login_ip(&state, &ip).await?;
     if let Some(wx_code) = req.wx_code {
-        let (id, phone, phone_bound) = crate::sms::wx::login(&state, &wx_code).await?;
+        let session = crate::sms::wx::session(&state, &wx_code).await?;
+        let now = state.clock.now_ms();
+        let c = citizens::by_openid(&state.db, &session.openid, session.unionid.as_deref(), now)
+            .await?;
+        let (id, phone, phone_bound) = (c.id, c.phone, c.phone_bound);
         let phone_masked = phone
             .as_deref()
             .and_then(|p| PhoneNumber::parse(p).ok())
@@ -112,21 +115,11 @@ async fn citizen_login(
 }
 
 async fn upsert_citizen(state: &AppState, phone: &PhoneNumber) -> ApiResult<CitizenView> {
-    sqlx::query("INSERT INTO citizens (id, phone, phone_bound, created_at) VALUES ($1, $2, 0, $3) ON CONFLICT (phone) DO NOTHING")
-        .bind(ids::new_id())
-        .bind(phone.as_str())
-        .bind(state.clock.now_ms())
-        .execute(&state.db.write)
-        .await?;
-    let (id, bound): (String, i64) =
-        sqlx::query_as("SELECT id, phone_bound FROM citizens WHERE phone = $1")
-            .bind(phone.as_str())
-            .fetch_one(&state.db.write)
-            .await?;
+    let c = citizens::by_phone(&state.db, phone.as_str(), state.clock.now_ms()).await?;
     Ok(CitizenView {
-        id,
+        id: c.id,
         phone_masked: Some(phone.masked()),
-        phone_bound: bound != 0,
+        phone_bound: c.phone_bound,
     })
 }
 

@@ -115,7 +115,8 @@ async fn bind_phone(
         ));
     }
     let phone = super::wx::verified_phone(&state, &req.phone_code).await?;
-    super::wx::bind_phone(&state, &auth.citizen_id, &phone).await?;
+    let mut conn = state.db.write.acquire().await?;
+    crate::identity::citizens::bind_phone(&mut conn, &auth.citizen_id, phone.as_str()).await?;
     Ok(Json(PhoneBinding {
         phone_masked: phone.masked(),
         phone_bound: true,
