@@ -20,7 +20,7 @@ use super::{
 use crate::{
     domain::SmsCode,
     error::{ApiResult, AppError},
-    http::{ClientIp, Json},
+    http::Json,
     identity::{AnyAuth, CitizenAuth, OfficerAuth},
     state::AppState,
 };
@@ -97,10 +97,9 @@ pub struct CodeSent {
 async fn sms_code(
     State(state): State<AppState>,
     officer: OfficerAuth,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
-    let resend_after_s = lifecycle::send_code(&state, &Caller::from(&officer), &id, &ip).await?;
+    let resend_after_s = lifecycle::send_code(&state, &Caller::from(&officer), &id).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { resend_after_s })))
 }
 

@@ -11,7 +11,7 @@ use crate::{
     error::{ApiResult, AppError},
     http::{ClientIp, Json},
     ids,
-    sms::Purpose,
+    sms::{Budget, Purpose},
     state::AppState,
     throttle,
 };
@@ -48,7 +48,7 @@ async fn send_login_code(
 ) -> ApiResult<(StatusCode, Json<SmsCodeSent>)> {
     let resend_after_s = state
         .sms
-        .send_code(&state, Purpose::Login, &req.phone, &ip)
+        .send_code(&state, Budget::Login { ip: &ip }, &req.phone)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(SmsCodeSent { resend_after_s })))
 }
