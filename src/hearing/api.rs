@@ -93,7 +93,9 @@ pub struct CodeSent {
 }
 
 /// Sends the join code to the booked phone (the hearing's officer).
-#[utoipa::path(post, path = "/api/v1/hearings/{id}/sms-code", responses((status = 202, body = CodeSent)))]
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/sms-code",
+    responses((status = 202, body = CodeSent), (status = 429, body = crate::error::ErrorBody,
+        description = "`sms_throttled`: the hearing's or the phone's hearing-code budget (Retry-After)")))]
 async fn sms_code(
     State(state): State<AppState>,
     officer: OfficerAuth,

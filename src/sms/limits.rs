@@ -106,6 +106,20 @@ pub async fn check_and_record(
     }
 }
 
+/// Takes a recorded send (`member`) out of `windows` again: for a send that then failed before
+/// anything went out.
+pub async fn forget(
+    conn: &mut ConnectionManager,
+    windows: &[Window],
+    member: &str,
+) -> Result<(), redis::RedisError> {
+    let mut pipe = redis::pipe();
+    for w in windows {
+        pipe.zrem(&w.key, member).ignore();
+    }
+    pipe.query_async::<()>(conn).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +206,14 @@ mod tests {
                 .await
                 .unwrap(),
             Err(((ends - t0 - 122_000) / 1000) as u64)
+        );
+        // A send taken back (it failed before going out) frees its place.
+        forget(&mut c, &ws, "c").await.unwrap();
+        assert_eq!(
+            check_and_record(&mut c, &ws, t0 + 183_000, "f")
+                .await
+                .unwrap(),
+            Ok(())
         );
         // The next period is another key.
         let next = [Window::calendar(format!("{p}:day:2"), 2, ends + 86_400_000)];

@@ -109,18 +109,47 @@ impl Sms {
         let id = ids::new_id();
         let mut conn = state.kv.conn();
         // Every login-code request from an address counts, also the refused ones.
-        if let Some(requests) = budget.requests(&state.kv, cfg) {
-            if let Err(wait) = limits::check_and_record(&mut conn, &[requests], now, &id).await? {
-                return Err(AppError::throttled("sms_throttled", wait));
-            }
+        if let Some(requests) = budget.requests(&state.kv, cfg)
+            && let Err(wait) = limits::check_and_record(&mut conn, &[requests], now, &id).await?
+        {
+            return Err(AppError::throttled("sms_throttled", wait));
         }
         let windows = budget.windows(&state.kv, cfg, phone);
         if let Err(wait) = limits::check_and_record(&mut conn, &windows, now, &id).await? {
             return Err(AppError::throttled("sms_throttled", wait));
         }
-        let purpose = budget.purpose();
-        codes::issue(state, &self.key, &purpose, phone.as_str()).await?;
-        let (template, ref_id) = match &purpose {
+        let msg_id = match self.queue_code(state, &budget.purpose(), phone).await {
+            Ok(msg_id) => msg_id,
+            Err(e) => {
+                // Nothing was queued: the send does not count (best effort).
+                if let Err(re) = limits::forget(&mut conn, &windows, &id).await {
+                    tracing::warn!(error = %re, "sms: could not uncount a send that failed");
+                }
+                return Err(e);
+            }
+        };
+        // First attempt now, in the request (the code is wanted at once); retries are the worker's.
+        // From here on the message is queued: it goes out (the worker retries) and counts.
+        if let Err(e) = self
+            .delivery
+            .attempt(state, outbox::load(state, &msg_id).await?)
+            .await
+        {
+            tracing::warn!(id = %msg_id, error = %e, "sms: first attempt failed; the worker will retry");
+        }
+        Ok(cfg.resend_after_s)
+    }
+
+    /// Issues (or re-derives) the code and queues its message, claimed for the first attempt.
+    async fn queue_code(
+        &self,
+        state: &AppState,
+        purpose: &Purpose,
+        phone: &PhoneNumber,
+    ) -> Result<String, AppError> {
+        let cfg = &state.config.sms;
+        codes::issue(state, &self.key, purpose, phone.as_str()).await?;
+        let (template, ref_id) = match purpose {
             Purpose::Login => (Template::LoginCode, None),
             Purpose::Join { hearing_id } => (Template::HearingCode, Some(hearing_id.clone())),
         };
@@ -128,20 +157,11 @@ impl Sms {
             phone: phone.clone(),
             template,
             params: BTreeMap::from([("minutes".to_string(), (cfg.code_ttl_s / 60).to_string())]),
-            code_ref: Some(codes::code_ref(&purpose, phone.as_str())),
+            code_ref: Some(codes::code_ref(purpose, phone.as_str())),
             ref_id,
             not_before_ms: None,
         };
-        let id = outbox::enqueue(state, &msg, true).await?;
-        // First attempt now, in the request (the code is wanted at once); retries are the worker's.
-        if let Err(e) = self
-            .delivery
-            .attempt(state, outbox::load(state, &id).await?)
-            .await
-        {
-            tracing::warn!(%id, error = %e, "sms: first attempt failed; the worker will retry");
-        }
-        Ok(cfg.resend_after_s)
+        outbox::enqueue(state, &msg, true).await
     }
 
     /// Checks (and on success consumes) a code.
