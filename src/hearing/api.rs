@@ -20,7 +20,7 @@ use super::{
 use crate::{
     domain::SmsCode,
     error::{ApiResult, AppError},
-    http::{ClientIp, Json},
+    http::Json,
     identity::{AnyAuth, CitizenAuth, OfficerAuth},
     state::AppState,
 };
@@ -93,14 +93,15 @@ pub struct CodeSent {
 }
 
 /// Sends the join code to the booked phone (the hearing's officer).
-#[utoipa::path(post, path = "/api/v1/hearings/{id}/sms-code", responses((status = 202, body = CodeSent)))]
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/sms-code",
+    responses((status = 202, body = CodeSent), (status = 429, body = crate::error::ErrorBody,
+        description = "`sms_throttled`: the hearing's or the phone's hearing-code budget (Retry-After)")))]
 async fn sms_code(
     State(state): State<AppState>,
     officer: OfficerAuth,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
-    let resend_after_s = lifecycle::send_code(&state, &Caller::from(&officer), &id, &ip).await?;
+    let resend_after_s = lifecycle::send_code(&state, &Caller::from(&officer), &id).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { resend_after_s })))
 }
 

@@ -16,7 +16,6 @@ use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
     state::AppState,
-    throttle,
 };
 
 fn status_of(h: &HearingRow) -> ApiResult<Status> {
@@ -28,7 +27,10 @@ fn closed_error(s: Status) -> AppError {
 }
 
 /// POST /{id}/sms-code: sends the join code to the booked phone. Returns `resend_after_s`.
-pub async fn send_code(state: &AppState, caller: &Caller, id: &str, ip: &str) -> ApiResult<u64> {
+/// The hearing's own budget (`sms::budget`): `sms_per_hearing` sends that went out per local day
+/// of the brigade, and the phone's hearing-code windows; login codes and notifications spend
+/// none of it.
+pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult<u64> {
     let h = store::get(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -38,16 +40,9 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str, ip: &str) ->
         return Err(closed_error(s));
     }
     let phone = PhoneNumber::parse(&h.phone).map_err(AppError::internal)?;
-    let cfg = &state.config.hearing;
-    throttle::hit(
-        state,
-        "sms_throttled",
-        &format!("sms:hearing:{id}"),
-        cfg.sms_per_hearing,
-        86_400,
-    )
-    .await?;
-    crate::sms::send_hearing_code(state, &h.id, &phone, ip).await
+    let day = ports::brigade_day(state, &h.brigade_id, state.clock.now_ms()).await?;
+    let per_day = state.config.hearing.sms_per_hearing;
+    crate::sms::send_hearing_code(state, &h.id, &phone, day, per_day).await
 }
 
 /// POST /hearings/join: the citizen exchanges the code for a join grant.

@@ -36,7 +36,7 @@ pub struct HearingConfig {
     pub open_before_s: u64,
     /// A no-show may be recorded this long after the slot started (or the hearing opened).
     pub no_show_wait_s: u64,
-    /// SMS join codes per hearing per day.
+    /// SMS join codes sent per hearing per local day of the brigade (refusals do not count).
     pub sms_per_hearing: u64,
     /// How often the presence watcher looks at the calls' rooms.
     pub presence_poll_ms: u64,

@@ -39,6 +39,23 @@ pub async fn set_booking_status(tx: &mut Tx, id: &str, status: &str, now_ms: i64
     crate::booking::set_status(tx, id, status, now_ms).await
 }
 
+/// The brigade's local day at `now_ms` and the instant (ms) it ends (the next local midnight).
+pub async fn brigade_day(
+    state: &AppState,
+    brigade_id: &str,
+    now_ms: i64,
+) -> ApiResult<(chrono::NaiveDate, i64)> {
+    let b = crate::booking::store::brigade(&state.db.read, brigade_id)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("no brigade {brigade_id}")))?;
+    let day = crate::clock::from_ms(now_ms)
+        .with_timezone(&b.tz()?)
+        .date_naive();
+    let last_second = crate::booking::expiry::end_of_day(b.tz()?, day)
+        .ok_or_else(|| AppError::internal(format!("no end of {day}")))?;
+    Ok((day, last_second.timestamp_millis() + 1000))
+}
+
 /// The officer holding a live claim on an urgent booking.
 pub async fn urgent_holder(state: &AppState, booking_id: &str) -> ApiResult<Option<String>> {
     Ok(crate::booking::urgent::holder(state, booking_id)

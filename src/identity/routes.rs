@@ -10,7 +10,7 @@ use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
     http::{ClientIp, Json},
-    sms::Purpose,
+    sms::{Budget, Purpose},
     state::AppState,
     throttle,
 };
@@ -47,7 +47,7 @@ async fn send_login_code(
 ) -> ApiResult<(StatusCode, Json<SmsCodeSent>)> {
     let resend_after_s = state
         .sms
-        .send_code(&state, Purpose::Login, &req.phone, &ip)
+        .send_code(&state, Budget::Login { ip: &ip }, &req.phone)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(SmsCodeSent { resend_after_s })))
 }

@@ -1,4 +1,5 @@
-//! SMS: verification codes (`codes`), send limits (`limits`), the outbox table and its worker
+//! SMS: verification codes (`codes`), send limits (`limits`) and who spends which
+//! (`budget`), the outbox table and its worker
 //! (`outbox`, `delivery`), providers (`console`; `tencent` and `aliyun` with their request
 //! signers; primary + failover), delivery receipts (`receipts`, callbacks in `routes`), message
 //! templates, local fake providers for tests (`fake`, `fake_wechat`), and the WeChat client
@@ -6,6 +7,7 @@
 //! Redis keys `code:*`, `sms:*` and `wx:*`; the citizen rows it touches belong to identity.
 
 pub mod aliyun;
+pub mod budget;
 pub mod codes;
 mod console;
 pub mod delivery;
@@ -38,11 +40,11 @@ use crate::{
     state::AppState,
 };
 
+pub use budget::Budget;
 pub use codes::Purpose;
 pub use routes::router;
 pub use templates::Template;
 
-use limits::Window;
 use outbox::NewMessage;
 
 /// The SMS service held in `AppState`.
@@ -91,43 +93,63 @@ impl Sms {
         })
     }
 
-    /// Sends (or re-sends, within its validity: the same code) the code for `purpose` to
-    /// `phone`, after the limits (per IP; per phone and purpose 1 per `resend_after_s`; per
-    /// phone per hour and per day). Returns the seconds before another send is allowed.
+    /// Sends (or re-sends, within its validity: the same code) the code of `budget` to `phone`,
+    /// after that budget's limits (`budget`: a login code's per address and per phone, a hearing
+    /// code's per hearing and per phone; every code 1 per `resend_after_s` per phone and
+    /// purpose). Returns the seconds before another send is allowed.
     #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn send_code(
         &self,
         state: &AppState,
-        purpose: Purpose,
+        budget: Budget<'_>,
         phone: &PhoneNumber,
-        ip: &str,
     ) -> Result<u64, AppError> {
         let cfg = &state.config.sms;
         let now = state.clock.now_ms();
         let id = ids::new_id();
         let mut conn = state.kv.conn();
-        // Every code request from an address counts, also the refused ones.
-        let ip_window = [Window::new(
-            state.kv.key(&format!("sms:ip:{ip}")),
-            cfg.per_ip_per_minute,
-            60,
-        )];
-        if let Err(wait) = limits::check_and_record(&mut conn, &ip_window, now, &id).await? {
+        // Every login-code request from an address counts, also the refused ones.
+        if let Some(requests) = budget.requests(&state.kv, cfg)
+            && let Err(wait) = limits::check_and_record(&mut conn, &[requests], now, &id).await?
+        {
             return Err(AppError::throttled("sms_throttled", wait));
         }
-        let mut windows = phone_windows(state, phone);
-        windows.push(Window::new(
-            state
-                .kv
-                .key(&format!("sms:gap:{}:{}", purpose.tag(), phone.as_str())),
-            1,
-            cfg.resend_after_s,
-        ));
+        let windows = budget.windows(&state.kv, cfg, phone);
         if let Err(wait) = limits::check_and_record(&mut conn, &windows, now, &id).await? {
             return Err(AppError::throttled("sms_throttled", wait));
         }
-        codes::issue(state, &self.key, &purpose, phone.as_str()).await?;
-        let (template, ref_id) = match &purpose {
+        let msg_id = match self.queue_code(state, &budget.purpose(), phone).await {
+            Ok(msg_id) => msg_id,
+            Err(e) => {
+                // Nothing was queued: the send does not count (best effort).
+                if let Err(re) = limits::forget(&mut conn, &windows, &id).await {
+                    tracing::warn!(error = %re, "sms: could not uncount a send that failed");
+                }
+                return Err(e);
+            }
+        };
+        // First attempt now, in the request (the code is wanted at once); retries are the worker's.
+        // From here on the message is queued: it goes out (the worker retries) and counts.
+        if let Err(e) = self
+            .delivery
+            .attempt(state, outbox::load(state, &msg_id).await?)
+            .await
+        {
+            tracing::warn!(id = %msg_id, error = %e, "sms: first attempt failed; the worker will retry");
+        }
+        Ok(cfg.resend_after_s)
+    }
+
+    /// Issues (or re-derives) the code and queues its message, claimed for the first attempt.
+    async fn queue_code(
+        &self,
+        state: &AppState,
+        purpose: &Purpose,
+        phone: &PhoneNumber,
+    ) -> Result<String, AppError> {
+        let cfg = &state.config.sms;
+        codes::issue(state, &self.key, purpose, phone.as_str()).await?;
+        let (template, ref_id) = match purpose {
             Purpose::Login => (Template::LoginCode, None),
             Purpose::Join { hearing_id } => (Template::HearingCode, Some(hearing_id.clone())),
         };
@@ -135,20 +157,11 @@ impl Sms {
             phone: phone.clone(),
             template,
             params: BTreeMap::from([("minutes".to_string(), (cfg.code_ttl_s / 60).to_string())]),
-            code_ref: Some(codes::code_ref(&purpose, phone.as_str())),
+            code_ref: Some(codes::code_ref(purpose, phone.as_str())),
             ref_id,
             not_before_ms: None,
         };
-        let id = outbox::enqueue(state, &msg, true).await?;
-        // First attempt now, in the request (the code is wanted at once); retries are the worker's.
-        if let Err(e) = self
-            .delivery
-            .attempt(state, outbox::load(state, &id).await?)
-            .await
-        {
-            tracing::warn!(%id, error = %e, "sms: first attempt failed; the worker will retry");
-        }
-        Ok(cfg.resend_after_s)
+        outbox::enqueue(state, &msg, true).await
     }
 
     /// Checks (and on success consumes) a code.
@@ -164,34 +177,22 @@ impl Sms {
     }
 }
 
-/// The per-phone windows every message counts in (hour, day).
-fn phone_windows(state: &AppState, phone: &PhoneNumber) -> Vec<Window> {
-    let cfg = &state.config.sms;
-    vec![
-        Window::new(
-            state.kv.key(&format!("sms:hour:{}", phone.as_str())),
-            cfg.per_hour,
-            3600,
-        ),
-        Window::new(
-            state.kv.key(&format!("sms:day:{}", phone.as_str())),
-            cfg.per_day,
-            86_400,
-        ),
-    ]
-}
-
-/// For the hearing module: sends the join code of `hearing_id` to `phone`.
+/// For the hearing module: sends the join code of `hearing_id` to `phone`, at most `per_day`
+/// sends on the brigade's local `day` (ending at `day_ends_ms`).
 pub async fn send_hearing_code(
     state: &AppState,
     hearing_id: &str,
     phone: &PhoneNumber,
-    ip: &str,
+    (day, day_ends_ms): (chrono::NaiveDate, i64),
+    per_day: u64,
 ) -> Result<u64, AppError> {
-    let purpose = Purpose::Join {
-        hearing_id: hearing_id.to_string(),
+    let budget = Budget::Hearing {
+        hearing_id,
+        day,
+        day_ends_ms,
+        per_day,
     };
-    state.sms.send_code(state, purpose, phone, ip).await
+    state.sms.send_code(state, budget, phone).await
 }
 
 /// For the hearing module: checks (and consumes) the join code `phone` received for `hearing_id`.
@@ -210,8 +211,8 @@ pub async fn verify_hearing_code(
         .await
 }
 
-/// Queues a notification (no code). It counts in the phone's hourly and daily windows but is
-/// never refused by them. `not_before` schedules it. Returns the outbox id.
+/// Queues a notification (no code). It counts in no code window (the citizen's own bookings
+/// cannot spend the code budgets). `not_before` schedules it. Returns the outbox id.
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn notify(
     state: &AppState,
@@ -230,14 +231,6 @@ pub async fn notify(
         not_before_ms: not_before.map(|t| t.timestamp_millis()),
     };
     let id = outbox::enqueue(state, &msg, false).await?;
-    let mut conn = state.kv.conn();
-    limits::record(
-        &mut conn,
-        &phone_windows(state, phone),
-        state.clock.now_ms(),
-        &id,
-    )
-    .await?;
     state.sms.delivery.wake();
     Ok(id)
 }

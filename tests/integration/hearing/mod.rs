@@ -5,6 +5,7 @@ mod access;
 mod no_show;
 mod outcomes;
 mod signalling;
+mod sms_code;
 mod steps;
 mod via_booking;
 
