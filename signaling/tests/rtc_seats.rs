@@ -136,15 +136,13 @@ async fn three_seats_each_receive_both_others_and_each_is_recorded() {
 
     for (me, c) in &clients {
         for other in me.others() {
-            let [a, v, k] = c
-                .received
-                .from_stream(&format!("{}-stream", other.as_str()));
+            let [a, v, k] = c.received.of_stream(&format!("{}-stream", other.as_str()));
             eprintln!("{me:?} from {other:?}: audio={a} video={v} keyframes={k}");
             assert!(a > 100, "{me:?} got {a} audio packets from {other:?}");
             assert!(v > 60, "{me:?} got {v} video packets from {other:?}");
             assert!(k >= 1, "{me:?} got no keyframe from {other:?}");
         }
-        let own = c.received.from_stream(&format!("{}-stream", me.as_str()));
+        let own = c.received.of_stream(&format!("{}-stream", me.as_str()));
         assert_eq!(own, [0, 0, 0], "{me:?} got its own media back");
     }
 

@@ -102,7 +102,7 @@ pub struct Received {
 
 impl Received {
     /// Audio, video packets and keyframes received from the stream `stream_id`.
-    pub fn from_stream(&self, stream_id: &str) -> [u64; 3] {
+    pub fn of_stream(&self, stream_id: &str) -> [u64; 3] {
         self.by_stream
             .lock()
             .unwrap()
