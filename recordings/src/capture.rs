@@ -29,7 +29,8 @@ pub struct CaptureHeader {
     pub version: u32,
     pub hearing_id: String,
     pub segment: String,
-    /// `citizen` or `officer`.
+    /// The participant's seat (its role: `citizen`, `officer`, `interpreter`, ...); one
+    /// `<participant>.webm` is built per distinct value.
     pub participant: String,
     pub participant_id: String,
     /// `audio` or `video`.

@@ -91,9 +91,13 @@ fn write_video(dir: &Path, frames: u32) -> CaptureWriter {
 }
 
 fn write_audio(dir: &Path, packets: u32) {
+    write_audio_of(dir, "officer", packets);
+}
+
+fn write_audio_of(dir: &Path, participant: &str, packets: u32) {
     let mut w = CaptureWriter::create(
-        &dir.join("officer-audio-1.rtp"),
-        &header("officer", "audio", "opus"),
+        &dir.join(format!("{participant}-audio-1.rtp")),
+        &header(participant, "audio", "opus"),
     )
     .unwrap();
     for i in 0..packets {
@@ -248,4 +252,50 @@ fn resolve_refuses_escapes() {
         assert!(crate::resolve(root.path(), bad).is_none(), "{bad}");
     }
     assert!(crate::segment_dir(root.path(), "..", "x").is_err());
+}
+
+/// Seats, not pairs: a segment with three participants has a capture per participant and
+/// track and one WebM per participant, none assuming a pair.
+#[test]
+fn three_participants_give_three_webms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_video(dir, 40).finish().unwrap();
+    write_audio(dir, 200);
+    write_audio_of(dir, "interpreter", 150);
+    let m = finalize_segment(dir, false).unwrap();
+    let mut tracks: Vec<_> = m
+        .tracks
+        .iter()
+        .map(|t| (t.participant.as_str(), t.kind.as_str(), t.packets))
+        .collect();
+    tracks.sort();
+    assert_eq!(
+        tracks,
+        [
+            ("citizen", "video", 80),
+            ("interpreter", "audio", 150),
+            ("officer", "audio", 200)
+        ]
+    );
+    let mut play: Vec<_> = m
+        .playback
+        .iter()
+        .map(|p| {
+            let (sha, bytes) = hash_file(&dir.join(&p.file.name)).unwrap();
+            assert_eq!((sha, bytes), (p.file.sha256.clone(), p.file.bytes));
+            assert!(bytes > 0);
+            assert_eq!(p.participant_id, format!("{}-id", p.participant));
+            (p.file.name.as_str(), p.video_frames, p.audio_frames)
+        })
+        .collect();
+    play.sort();
+    assert_eq!(
+        play,
+        [
+            ("citizen.webm", 40, 0),
+            ("interpreter.webm", 0, 150),
+            ("officer.webm", 0, 200)
+        ]
+    );
 }

@@ -295,6 +295,10 @@ where
                         Some(err_frame(&e))
                     }
                     Ok(ClientMsg::Ping {}) => Some(ServerMsg::Pong),
+                    Ok(ClientMsg::Seats {}) => {
+                        hub.subscribe_seats(p, conn);
+                        None
+                    }
                     Ok(ClientMsg::Leave {}) => {
                         close(sink, hub, close_code::NORMAL, "left").await;
                         return Ended::Left;

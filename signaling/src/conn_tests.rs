@@ -97,7 +97,7 @@ impl MediaRoom for FakeRoom {
     }
 }
 
-struct Client {
+pub(crate) struct Client {
     tx: UnboundedSender<Result<Frame, Infallible>>,
     rx: UnboundedReceiver<Frame>,
     task: JoinHandle<Ended>,
@@ -116,13 +116,13 @@ impl Client {
         ));
         Client { tx, rx, task }
     }
-    async fn join(hub: &Arc<Hub>, role: &str) -> (Client, ServerMsg) {
+    pub(crate) async fn join(hub: &Arc<Hub>, role: &str) -> (Client, ServerMsg) {
         let mut c = Client::connect(hub, "h1");
         c.text(&format!(r#"{{"type":"join","token":"{role}:h1"}}"#));
         let m = c.msg().await;
         (c, m)
     }
-    fn text(&self, s: &str) {
+    pub(crate) fn text(&self, s: &str) {
         let _ = self.tx.unbounded_send(Ok(Frame::Text(s.to_owned())));
     }
     async fn frame(&mut self) -> Frame {
@@ -136,13 +136,13 @@ impl Client {
             }
         }
     }
-    async fn msg(&mut self) -> ServerMsg {
+    pub(crate) async fn msg(&mut self) -> ServerMsg {
         match self.frame().await {
             Frame::Text(t) => serde_json::from_str(&t).expect("server frame parses"),
             other => panic!("expected text, got {other:?}"),
         }
     }
-    async fn closed_with(&mut self) -> u16 {
+    pub(crate) async fn closed_with(&mut self) -> u16 {
         loop {
             match self.frame().await {
                 Frame::Close(Some((code, _))) => return code,
@@ -160,7 +160,7 @@ impl Client {
         }
     }
 
-    async fn ended(self) -> Ended {
+    pub(crate) async fn ended(self) -> Ended {
         drop(self.tx);
         tokio::time::timeout(Duration::from_secs(300), self.task)
             .await
@@ -169,7 +169,7 @@ impl Client {
     }
 }
 
-fn hub() -> (Arc<Hub>, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn hub() -> (Arc<Hub>, Arc<Mutex<Vec<String>>>) {
     let media = FakeMedia::default();
     let log = media.log.clone();
     (Hub::new(HubConfig::default(), Arc::new(media)), log)

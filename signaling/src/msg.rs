@@ -16,36 +16,37 @@ pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Largest `sdpMid` / `usernameFragment`.
 pub const MAX_SHORT_BYTES: usize = 256;
 
-/// The role of a participant in a hearing.
+/// The role of a participant in a hearing: a call has one seat per role.
+///
+/// The server mints join tokens for `citizen` and `officer` only; `interpreter` is a seat the
+/// signalling layer already relays and records (N-participant calls, docs/call.md "Seats") but
+/// that no HTTP route hands out yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Citizen,
     Officer,
+    Interpreter,
 }
 
 impl Role {
-    /// The other party of a two-party hearing.
-    pub fn other(self) -> Role {
-        match self {
-            Role::Citizen => Role::Officer,
-            Role::Officer => Role::Citizen,
-        }
-    }
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Citizen => "citizen",
             Role::Officer => "officer",
+            Role::Interpreter => "interpreter",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "citizen" => Some(Role::Citizen),
-            "officer" => Some(Role::Officer),
-            _ => None,
-        }
+        Role::ALL.iter().copied().find(|r| r.as_str() == s)
     }
-    pub const ALL: [Role; 2] = [Role::Citizen, Role::Officer];
+    /// Every seat a call can have, in the order a receiver's media slots are filled.
+    pub const ALL: &'static [Role] = &[Role::Citizen, Role::Officer, Role::Interpreter];
+    /// The other seats, in [`Role::ALL`] order (for a citizen or an officer the first is the
+    /// other party of a two-party call).
+    pub fn others(self) -> impl Iterator<Item = Role> {
+        Role::ALL.iter().copied().filter(move |r| *r != self)
+    }
 }
 
 /// An ICE candidate as browsers serialise `RTCIceCandidate.toJSON()`.
@@ -83,21 +84,35 @@ pub struct IceServer {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
-    Join { token: String },
-    Offer { sdp: String },
+    Join {
+        token: String,
+    },
+    Offer {
+        sdp: String,
+    },
     Candidate(Candidate),
+    /// Subscribes this connection to the seat roster: the server answers `seats` and from then on
+    /// sends `seat {role, state}` instead of the aggregated `peer {state}`.
+    Seats {},
     // struct variants so that `deny_unknown_fields` applies to them too
     Leave {},
     Ping {},
 }
 
-/// The presence states of the other party.
+/// The presence states of a seat (in `peer`: of the other seats taken together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerState {
     Joined,
     Left,
     Reconnecting,
+}
+
+/// One seat in a `seats` roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatState {
+    pub role: Role,
+    pub state: PeerState,
 }
 
 /// Frames the server sends.
@@ -113,7 +128,19 @@ pub enum ServerMsg {
         sdp: String,
     },
     Candidate(Candidate),
+    /// The other seats taken together (joined: someone else is connected; reconnecting: nobody
+    /// else is connected but someone may come back; left: everyone else has gone). In a
+    /// two-party call, exactly the other party's state.
     Peer {
+        state: PeerState,
+    },
+    /// The roster, to a connection that sent `seats`: every other seat that has been taken.
+    Seats {
+        seats: Vec<SeatState>,
+    },
+    /// One other seat changed, to a connection that sent `seats`.
+    Seat {
+        role: Role,
         state: PeerState,
     },
     Hearing {
@@ -212,7 +239,7 @@ impl ClientMsg {
                 }
                 Ok(())
             }
-            ClientMsg::Leave {} | ClientMsg::Ping {} => Ok(()),
+            ClientMsg::Seats {} | ClientMsg::Leave {} | ClientMsg::Ping {} => Ok(()),
         }
     }
 
@@ -222,6 +249,7 @@ impl ClientMsg {
             ClientMsg::Join { .. } => "join",
             ClientMsg::Offer { .. } => "offer",
             ClientMsg::Candidate(_) => "candidate",
+            ClientMsg::Seats {} => "seats",
             ClientMsg::Leave {} => "leave",
             ClientMsg::Ping {} => "ping",
         }
@@ -345,5 +373,37 @@ mod tests {
             c.to_json(),
             r#"{"type":"candidate","candidate":"candidate:1","sdpMid":"0","sdpMLineIndex":0}"#
         );
+    }
+
+    #[test]
+    fn seat_frames_have_the_documented_shape() {
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"seats"}"#),
+            Ok(ClientMsg::Seats {})
+        );
+        assert!(ClientMsg::parse(r#"{"type":"seats","x":1}"#).is_err());
+        assert_eq!(
+            ServerMsg::Seat {
+                role: Role::Interpreter,
+                state: PeerState::Joined
+            }
+            .to_json(),
+            r#"{"type":"seat","role":"interpreter","state":"joined"}"#
+        );
+        let roster = ServerMsg::Seats {
+            seats: vec![SeatState {
+                role: Role::Officer,
+                state: PeerState::Reconnecting,
+            }],
+        };
+        assert_eq!(
+            roster.to_json(),
+            r#"{"type":"seats","seats":[{"role":"officer","state":"reconnecting"}]}"#
+        );
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
+        }
+        assert_eq!(Role::Citizen.others().next(), Some(Role::Officer));
+        assert_eq!(Role::Officer.others().next(), Some(Role::Citizen));
     }
 }

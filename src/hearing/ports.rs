@@ -156,8 +156,8 @@ pub fn presence(state: &AppState, hearing_id: &str) -> Seen {
         Some(PeerState::Left) => Peer::Left,
     };
     Seen {
-        citizen: peer(p.citizen),
-        officer: peer(p.officer),
+        citizen: peer(p.of(signaling::Role::Citizen)),
+        officer: peer(p.of(signaling::Role::Officer)),
     }
 }
 
@@ -194,8 +194,9 @@ pub async fn mint_join(
     role: &str,
     participant_id: &str,
 ) -> ApiResult<JoinGrant> {
-    let role =
-        signaling::Role::parse(role).ok_or_else(|| AppError::internal(format!("role {role}")))?;
+    let role = signaling::Role::parse(role)
+        .filter(|r| matches!(r, signaling::Role::Citizen | signaling::Role::Officer))
+        .ok_or_else(|| AppError::internal(format!("role {role}")))?;
     let mut grant = crate::call::tokens::mint(state, hearing_id, role, participant_id)?;
     if let Some(url) = crate::call::nodes::holder_url(state, hearing_id).await {
         grant.ws_url = crate::call::tokens::ws_url_at(&url, hearing_id);

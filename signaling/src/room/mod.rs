@@ -2,8 +2,9 @@
 //!
 //! Owns the per-hearing room registry ([`Hub`]): attaching a verified connection (a second
 //! connection of the same participant replaces the first), detaching (leave vs drop), the grace
-//! period of a drop, `peer` notifications to the other party, `hearing` pushes, and the lifetime
-//! of the hearing's media room. It does not verify tokens (the server does) and does no I/O
+//! period of a drop, `peer`/`seat` notifications to the other seats, `hearing` pushes, and the
+//! lifetime of the hearing's media room. A call has one seat per role and any number of seats
+//! (docs/call.md "Seats"). It does not verify tokens (the server does) and does no I/O
 //! besides queueing frames to connections.
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::media::{MediaEngine, MediaEvent, MediaRoom};
-use crate::msg::{IceServer, PeerState, Role, ServerMsg};
+use crate::msg::{IceServer, Role, ServerMsg};
 
 mod presence;
 
@@ -29,7 +30,7 @@ pub struct HubConfig {
     pub ping_interval: Duration,
     /// A connection with no inbound frame for this long is dead.
     pub idle_timeout: Duration,
-    /// How long a dropped participant may come back before the other party sees `left`.
+    /// How long a dropped participant may come back before the other seats see `left`.
     pub grace: Duration,
     /// Token-bucket rate limit per connection: frames per second and burst.
     pub rate_per_sec: f64,
@@ -141,7 +142,13 @@ impl Hub {
         let (tx, rx) = mpsc::channel(self.config.outbound_queue.max(4));
         let mut rooms = self.lock();
         let room = rooms.entry(p.hearing_id.clone()).or_insert_with(Room::new);
-        let old = std::mem::replace(room.slot(p.role), Slot::Connected { conn, tx });
+        let before = room.before_change(p.role);
+        let new = Slot::Connected {
+            conn,
+            tx,
+            roster: false,
+        };
+        let old = std::mem::replace(room.slot(p.role), new);
         let was_present = match old {
             Slot::Connected { tx: old_tx, .. } => {
                 let _ = old_tx.try_send(Outbound::Msg(ServerMsg::error(
@@ -157,14 +164,9 @@ impl Hub {
             _ => false,
         };
         if !was_present {
-            room.send(
-                p.role.other(),
-                ServerMsg::Peer {
-                    state: PeerState::Joined,
-                },
-            );
+            room.announce(p.role, &before);
         }
-        let peer_present = room.slot_ref(p.role.other()).is_present();
+        let peer_present = room.others_present(p.role);
         metrics_gauge(&rooms);
         Attached {
             conn,
@@ -187,28 +189,18 @@ impl Hub {
             if !current {
                 return;
             }
+            let before = room.before_change(p.role);
             match how {
                 Detach::Leave => {
                     *room.slot(p.role) = Slot::Left;
-                    room.send(
-                        p.role.other(),
-                        ServerMsg::Peer {
-                            state: PeerState::Left,
-                        },
-                    );
                     to_remove = room.media.clone();
                 }
                 Detach::Drop => {
                     *room.slot(p.role) = Slot::Reconnecting { conn };
-                    room.send(
-                        p.role.other(),
-                        ServerMsg::Peer {
-                            state: PeerState::Reconnecting,
-                        },
-                    );
                     self.schedule_grace(p.clone(), conn);
                 }
             }
+            room.announce(p.role, &before);
             if room.all_gone()
                 && let Some(room) = rooms.remove(&p.hearing_id)
             {
@@ -241,13 +233,9 @@ impl Hub {
             if !matches!(room.slot_ref(p.role), Slot::Reconnecting { conn: c } if *c == conn) {
                 return;
             }
+            let before = room.before_change(p.role);
             *room.slot(p.role) = Slot::Left;
-            room.send(
-                p.role.other(),
-                ServerMsg::Peer {
-                    state: PeerState::Left,
-                },
-            );
+            room.announce(p.role, &before);
             to_remove = room.media.clone();
             if room.all_gone()
                 && let Some(room) = rooms.remove(&p.hearing_id)
@@ -288,7 +276,7 @@ impl Hub {
         }
     }
 
-    /// Pushes a `hearing` frame to every connected party (the hearing module calls this on
+    /// Pushes a `hearing` frame to every connected seat (the hearing module calls this on
     /// every accepted step). Returns how many connections it was queued to.
     pub fn push_hearing(&self, hearing_id: &str, status: &str, step: Option<&str>) -> usize {
         let rooms = self.lock();
@@ -300,23 +288,38 @@ impl Hub {
             step: step.map(str::to_owned),
         };
         let mut n = 0;
-        for role in Role::ALL {
-            if room.slot_ref(role).is_present() {
-                room.send(role, msg.clone());
-                n += 1;
-            }
+        for role in room.connected() {
+            room.send(role, msg.clone());
+            n += 1;
         }
         n
     }
 
-    /// Presence of both parties (`None`: never joined in this room's lifetime).
+    /// Subscribes a participant's current connection to the seat roster: the `seats` frame is
+    /// queued to it (behind anything queued before) and later changes come as `seat` frames.
+    pub fn subscribe_seats(&self, p: &Participant, conn: u64) {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(&p.hearing_id) else {
+            return;
+        };
+        match room.slot(p.role) {
+            Slot::Connected {
+                conn: c, roster, ..
+            } if *c == conn => *roster = true,
+            _ => return,
+        }
+        let seats = room.roster(p.role);
+        room.send(p.role, ServerMsg::Seats { seats });
+    }
+
+    /// Presence of every seat (absent: never joined in this room's lifetime).
     pub fn presence(&self, hearing_id: &str) -> Presence {
         self.lock()
             .get(hearing_id)
-            .map_or(Presence::NOBODY, Room::presence)
+            .map_or_else(Presence::nobody, Room::presence)
     }
 
-    /// The hearing ended: both sockets are closed and the media room (recordings) is closed.
+    /// The hearing ended: every socket is closed and the media room (recordings) is closed.
     /// Await it to know the recordings are finalised.
     pub async fn end_hearing(&self, hearing_id: &str) {
         self.close_room(
@@ -335,7 +338,7 @@ impl Hub {
             let Some(room) = rooms.remove(hearing_id) else {
                 return false;
             };
-            for role in Role::ALL {
+            for role in room.connected() {
                 if let Slot::Connected { tx, .. } = room.slot_ref(role) {
                     let _ = tx.try_send(Outbound::Close(code, reason.to_owned()));
                 }

@@ -1,15 +1,17 @@
-//! One hearing's presence: a slot per role (empty, connected with its outbound queue,
-//! reconnecting during the grace period, left), the transitions' queries, frames queued to a
-//! connected party, and the hearing's media room. The [`super::Hub`] owns the registry of these
-//! and the timers; this module owns no lock and does no I/O.
+//! One hearing's presence: a slot per seat (a seat is a role: empty, connected with its outbound
+//! queue, reconnecting during the grace period, left), the transitions' queries, the frames that
+//! tell the other seats about a change (`peer` aggregated, or `seat` to roster subscribers), and
+//! the hearing's media room. The [`super::Hub`] owns the registry of these and the timers; this
+//! module owns no lock and does no I/O.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::{Outbound, close_code};
 use crate::media::MediaRoom;
-use crate::msg::{PeerState, Role, ServerMsg};
+use crate::msg::{PeerState, Role, SeatState, ServerMsg};
 
 #[derive(Debug)]
 pub(super) enum Slot {
@@ -17,6 +19,8 @@ pub(super) enum Slot {
     Connected {
         conn: u64,
         tx: mpsc::Sender<Outbound>,
+        /// The connection sent `seats`: it gets `seat {role, state}` instead of `peer {state}`.
+        roster: bool,
     },
     Reconnecting {
         conn: u64,
@@ -31,11 +35,21 @@ impl Slot {
     pub fn is_gone(&self) -> bool {
         matches!(self, Slot::Empty | Slot::Left)
     }
+    fn state(&self) -> Option<PeerState> {
+        match self {
+            Slot::Empty => None,
+            Slot::Connected { .. } => Some(PeerState::Joined),
+            Slot::Reconnecting { .. } => Some(PeerState::Reconnecting),
+            Slot::Left => Some(PeerState::Left),
+        }
+    }
 }
 
+static EMPTY: Slot = Slot::Empty;
+
 pub(super) struct Room {
-    pub citizen: Slot,
-    pub officer: Slot,
+    /// The seats taken at least once in this room's lifetime.
+    seats: BTreeMap<Role, Slot>,
     /// The hearing's media room, opened on first use ([`super::Hub::media`]).
     pub media: Option<Arc<dyn MediaRoom>>,
 }
@@ -43,37 +57,96 @@ pub(super) struct Room {
 impl Room {
     pub fn new() -> Room {
         Room {
-            citizen: Slot::Empty,
-            officer: Slot::Empty,
+            seats: BTreeMap::new(),
             media: None,
         }
     }
-    /// Neither party is connected or may come back: the room can go.
+    /// No seat is connected or may come back: the room can go.
     pub fn all_gone(&self) -> bool {
-        self.citizen.is_gone() && self.officer.is_gone()
+        self.seats.values().all(Slot::is_gone)
     }
     pub fn presence(&self) -> Presence {
-        let state = |s: &Slot| match s {
-            Slot::Empty => None,
-            Slot::Connected { .. } => Some(PeerState::Joined),
-            Slot::Reconnecting { .. } => Some(PeerState::Reconnecting),
-            Slot::Left => Some(PeerState::Left),
-        };
         Presence {
-            citizen: state(&self.citizen),
-            officer: state(&self.officer),
+            seats: self
+                .seats
+                .iter()
+                .filter_map(|(r, s)| Some((*r, s.state()?)))
+                .collect(),
         }
     }
     pub fn slot(&mut self, role: Role) -> &mut Slot {
-        match role {
-            Role::Citizen => &mut self.citizen,
-            Role::Officer => &mut self.officer,
-        }
+        self.seats.entry(role).or_insert(Slot::Empty)
     }
     pub fn slot_ref(&self, role: Role) -> &Slot {
-        match role {
-            Role::Citizen => &self.citizen,
-            Role::Officer => &self.officer,
+        self.seats.get(&role).unwrap_or(&EMPTY)
+    }
+    /// The seats with a live connection.
+    pub fn connected(&self) -> impl Iterator<Item = Role> + '_ {
+        self.seats
+            .iter()
+            .filter(|(_, s)| s.is_present())
+            .map(|(r, _)| *r)
+    }
+    /// Whether another seat than `role` is connected (`peer_present` of `joined`).
+    pub fn others_present(&self, role: Role) -> bool {
+        self.connected().any(|r| r != role)
+    }
+    /// What the aggregated `peer` frame says to `to` about the other seats.
+    pub fn others_state(&self, to: Role) -> Option<PeerState> {
+        let states = || {
+            self.seats
+                .iter()
+                .filter(|(r, _)| **r != to)
+                .filter_map(|(_, s)| s.state())
+        };
+        [PeerState::Joined, PeerState::Reconnecting, PeerState::Left]
+            .into_iter()
+            .find(|want| states().any(|s| s == *want))
+    }
+    /// The roster as `to` sees it (every other seat taken so far).
+    pub fn roster(&self, to: Role) -> Vec<SeatState> {
+        self.seats
+            .iter()
+            .filter(|(r, _)| **r != to)
+            .filter_map(|(r, s)| {
+                Some(SeatState {
+                    role: *r,
+                    state: s.state()?,
+                })
+            })
+            .collect()
+    }
+    /// Every connected seat but `subject`'s, with the aggregated state it saw before a change.
+    pub fn before_change(&self, subject: Role) -> Vec<(Role, Option<PeerState>)> {
+        self.connected()
+            .filter(|r| *r != subject)
+            .map(|r| (r, self.others_state(r)))
+            .collect()
+    }
+    /// Tells the other connected seats that `subject` changed: a `seat` frame to roster
+    /// subscribers, a `peer` frame to the others when their aggregate changed (`before` from
+    /// [`Room::before_change`]; for a re-attach of a seat that was connected: no frame).
+    pub fn announce(&self, subject: Role, before: &[(Role, Option<PeerState>)]) {
+        let Some(state) = self.slot_ref(subject).state() else {
+            return;
+        };
+        for (to, was) in before {
+            let Slot::Connected { roster, .. } = self.slot_ref(*to) else {
+                continue;
+            };
+            if *roster {
+                self.send(
+                    *to,
+                    ServerMsg::Seat {
+                        role: subject,
+                        state,
+                    },
+                );
+            } else if let Some(now) = self.others_state(*to)
+                && Some(now) != *was
+            {
+                self.send(*to, ServerMsg::Peer { state: now });
+            }
         }
     }
     pub fn send(&self, role: Role, msg: ServerMsg) {
@@ -86,22 +159,27 @@ impl Room {
     }
 }
 
-/// The presence of both parties of a hearing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The presence of a hearing's seats (absent: never joined in this room's lifetime).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Presence {
-    pub citizen: Option<PeerState>,
-    pub officer: Option<PeerState>,
+    pub seats: BTreeMap<Role, PeerState>,
 }
 
 impl Presence {
     /// Nobody ever joined (no room).
-    pub const NOBODY: Presence = Presence {
-        citizen: None,
-        officer: None,
-    };
+    pub fn nobody() -> Presence {
+        Presence::default()
+    }
 
-    /// Both parties have a live signalling connection.
+    /// The state of one seat.
+    pub fn of(&self, role: Role) -> Option<PeerState> {
+        self.seats.get(&role).copied()
+    }
+
+    /// The hearing's two parties (citizen and officer) have a live signalling connection; the
+    /// hearing's rules (`in_call`) look at these two seats only.
     pub fn both_connected(&self) -> bool {
-        self.citizen == Some(PeerState::Joined) && self.officer == Some(PeerState::Joined)
+        self.of(Role::Citizen) == Some(PeerState::Joined)
+            && self.of(Role::Officer) == Some(PeerState::Joined)
     }
 }

@@ -1,17 +1,21 @@
 //! The media engine over the `webrtc` crate (pinned `=0.17.2`, see docs/architecture.md).
 //!
-//! Owns the server-side peer connections: one per participant, each pre-loaded with send tracks
-//! (Opus + VP8) that carry the *other* party's media, so the call needs no renegotiation when the
-//! other party arrives or comes back. Incoming RTP is forwarded to those tracks (sequence numbers
-//! and timestamps kept continuous across reconnects) and handed to the recorder; PLI/FIR from a
-//! receiver are relayed to the sender; a keyframe is requested when a receiver connects.
+//! Owns the server-side peer connections: one per participant (seat), each pre-loaded with send
+//! tracks (Opus + VP8), one pair per other seat it has a media slot for ([`seats`]), so the call
+//! needs no renegotiation when another participant arrives or comes back. Incoming RTP is
+//! forwarded to every receiver's link of that sender (sequence numbers and timestamps kept
+//! continuous per forwarded stream across reconnects) and handed to the recorder; PLI/FIR from a
+//! receiver are relayed to the sender of that stream; a keyframe is requested from every sender a
+//! receiver gets when the receiver connects, and from a sender when its video starts.
 
 mod peer;
 mod record;
+mod seats;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
@@ -31,12 +35,12 @@ use webrtc::rtp_transceiver::RTCPFeedback;
 use webrtc::rtp_transceiver::rtp_codec::{
     RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
 };
-use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 
 use crate::media::{MediaEngine, MediaError, MediaEventSink, MediaRoom};
 use crate::msg::{Candidate, Role};
 
 pub use record::FinishedSegment;
+pub use seats::Continuity;
 
 /// Unix time in microseconds, from the server's injectable clock.
 pub type ClockFn = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -230,88 +234,18 @@ impl MediaEngine for RtcEngine {
     }
 }
 
-/// The continuity state of one forwarded source (seq/ts rewriting across reconnects).
-/// Public for the micro-benchmarks (`benches/primitives.rs`).
-#[derive(Default)]
-pub struct Continuity {
-    pub src: Option<u32>,
-    pub seq_off: u16,
-    pub ts_off: u32,
-    pub last_seq: Option<u16>,
-    pub last_ts: u32,
-}
-
-impl Continuity {
-    /// Maps an incoming (ssrc, seq, ts) to outgoing (seq, ts).
-    pub fn map(&mut self, ssrc: u32, seq: u16, ts: u32, ts_gap: u32) -> (u16, u32) {
-        if self.src != Some(ssrc) {
-            if let Some(last) = self.last_seq {
-                self.seq_off = last.wrapping_add(1).wrapping_sub(seq);
-                self.ts_off = self.last_ts.wrapping_add(ts_gap).wrapping_sub(ts);
-            }
-            self.src = Some(ssrc);
-        }
-        let out = (seq.wrapping_add(self.seq_off), ts.wrapping_add(self.ts_off));
-        let newer = self.last_seq.is_none_or(|l| out.0.wrapping_sub(l) < 0x8000);
-        if newer {
-            self.last_seq = Some(out.0);
-            self.last_ts = out.1;
-        }
-        out
-    }
-}
-
-/// The tracks that carry one role's media to the other role.
-pub(crate) struct Source {
-    pub audio: Arc<TrackLocalStaticRTP>,
-    pub video: Arc<TrackLocalStaticRTP>,
-    pub audio_map: std::sync::Mutex<Continuity>,
-    pub video_map: std::sync::Mutex<Continuity>,
-    /// SSRC of the role's current upstream video (0: none yet).
-    pub video_ssrc: AtomicU32,
-}
-
-impl Source {
-    fn new(role: Role) -> Source {
-        let stream = format!("{}-stream", role.as_str());
-        Source {
-            audio: Arc::new(TrackLocalStaticRTP::new(
-                opus_cap(),
-                format!("{}-audio", role.as_str()),
-                stream.clone(),
-            )),
-            video: Arc::new(TrackLocalStaticRTP::new(
-                vp8_cap(),
-                format!("{}-video", role.as_str()),
-                stream,
-            )),
-            audio_map: Default::default(),
-            video_map: Default::default(),
-            video_ssrc: AtomicU32::new(0),
-        }
-    }
-}
-
-/// One hearing's media: two sources, up to two peers, one recording segment.
+/// One hearing's media: a seat per participant, a link per (receiver, sender) pair, a peer
+/// connection per connected participant, one recording segment.
 pub struct RtcRoom {
     pub(crate) shared: Arc<Shared>,
     pub(crate) hearing_id: String,
     pub(crate) segment: String,
     pub(crate) events: MediaEventSink,
-    pub(crate) sources: [Arc<Source>; 2],
-    pub(crate) peers: tokio::sync::Mutex<[Option<peer::Peer>; 2]>,
-    pub(crate) early: std::sync::Mutex<[Vec<(u64, Candidate)>; 2]>,
-    pub(crate) current_conn: [AtomicU64; 2],
+    pub(crate) seats: seats::Seats,
+    pub(crate) peers: tokio::sync::Mutex<HashMap<Role, peer::Peer>>,
     pub(crate) closed: AtomicBool,
     pub(crate) recorder: Arc<record::SegmentRecorder>,
     pub(crate) me: Weak<RtcRoom>,
-}
-
-pub(crate) fn idx(role: Role) -> usize {
-    match role {
-        Role::Citizen => 0,
-        Role::Officer => 1,
-    }
 }
 
 impl RtcRoom {
@@ -326,13 +260,8 @@ impl RtcRoom {
             hearing_id: hearing_id.to_owned(),
             segment,
             events,
-            sources: [
-                Arc::new(Source::new(Role::Citizen)),
-                Arc::new(Source::new(Role::Officer)),
-            ],
-            peers: tokio::sync::Mutex::new([None, None]),
-            early: std::sync::Mutex::new([Vec::new(), Vec::new()]),
-            current_conn: [AtomicU64::new(0), AtomicU64::new(0)],
+            seats: seats::Seats::default(),
+            peers: tokio::sync::Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             recorder,
             shared,
@@ -343,7 +272,7 @@ impl RtcRoom {
     pub(crate) fn clone_parts(&self, role: Role) -> peer::Parts {
         peer::Parts {
             shared: self.shared.clone(),
-            source: self.sources[idx(role)].clone(),
+            seat: self.seats.seat(role),
             recorder: self.recorder.clone(),
             me: self.me.clone(),
         }
@@ -351,13 +280,13 @@ impl RtcRoom {
 
     /// Asks `source`'s peer for a keyframe (a receiver joined, or relayed PLI/FIR).
     pub(crate) async fn request_keyframe(&self, source: Role) {
-        let ssrc = self.sources[idx(source)].video_ssrc.load(Ordering::Relaxed);
+        let ssrc = self.seats.seat(source).video_ssrc.load(Ordering::Relaxed);
         if ssrc == 0 {
             return;
         }
         let pc = {
             let peers = self.peers.lock().await;
-            peers[idx(source)].as_ref().map(|p| p.pc.clone())
+            peers.get(&source).map(|p| p.pc.clone())
         };
         if let Some(pc) = pc {
             let pli = PictureLossIndication {
@@ -396,7 +325,7 @@ impl MediaRoom for RtcRoom {
     }
 
     async fn remove(&self, role: Role) {
-        let old = self.peers.lock().await[idx(role)].take();
+        let old = self.peers.lock().await.remove(&role);
         if let Some(p) = old {
             p.close(&self.shared).await;
         }
@@ -406,13 +335,7 @@ impl MediaRoom for RtcRoom {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        let olds: Vec<_> = self
-            .peers
-            .lock()
-            .await
-            .iter_mut()
-            .filter_map(Option::take)
-            .collect();
+        let olds: Vec<_> = self.peers.lock().await.drain().map(|(_, p)| p).collect();
         for p in olds {
             p.close(&self.shared).await;
         }

@@ -1,5 +1,5 @@
 //! One participant's server-side peer connection: offer/answer, trickle ICE, forwarding of its
-//! incoming tracks to the other party's send tracks and to the recorder, PLI/FIR relay.
+//! incoming tracks to every receiver's link of this seat and to the recorder, PLI/FIR relay.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -19,7 +19,8 @@ use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
 use webrtc::track::track_remote::TrackRemote;
 
-use super::{RtcRoom, Shared, Source, idx};
+use super::seats::{Seat, Seats, offer_slots};
+use super::{RtcRoom, Shared};
 use crate::media::{MediaError, MediaEvent};
 use crate::msg::{Candidate, Role};
 
@@ -62,20 +63,25 @@ pub(crate) async fn offer(
     conn_seq: u64,
     sdp: String,
 ) -> Result<String, MediaError> {
+    let slots = offer_slots(&sdp);
     let offer = RTCSessionDescription::offer(sdp).map_err(merr("bad_sdp"))?;
-    let i = idx(role);
+    let seat = room.seats.seat(role);
     let mut peers = room.peers.lock().await;
-    let (pc, old) = match &peers[i] {
+    let (pc, old) = match peers.get(&role) {
         Some(p) if p.conn_seq == conn_seq => (p.pc.clone(), None),
         _ => {
-            let old = peers[i].take();
-            room.current_conn[i].store(conn_seq, Ordering::Release);
-            match new_pc(room, role, participant_id, conn_seq).await {
+            let old = peers.remove(&role);
+            seat.current_conn.store(conn_seq, Ordering::Release);
+            let senders = Seats::senders_for(role, slots);
+            match new_pc(room, role, &senders, participant_id, conn_seq).await {
                 Ok(pc) => {
-                    peers[i] = Some(Peer {
-                        conn_seq,
-                        pc: pc.clone(),
-                    });
+                    peers.insert(
+                        role,
+                        Peer {
+                            conn_seq,
+                            pc: pc.clone(),
+                        },
+                    );
                     (pc, old)
                 }
                 Err(e) => {
@@ -110,8 +116,8 @@ pub(crate) async fn offer(
     // candidates only, which takes milliseconds; the bound is a safety net.
     let _ = tokio::time::timeout(GATHER_WAIT, gathered.recv()).await;
     let early: Vec<Candidate> = {
-        let mut e = room.early.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut e[i])
+        let mut e = seat.early.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *e)
             .into_iter()
             .filter(|(s, _)| *s == conn_seq)
             .map(|(_, c)| c)
@@ -138,11 +144,10 @@ pub(crate) async fn candidate(
     if c.candidate.is_empty() {
         return Ok(()); // end of candidates
     }
-    let i = idx(role);
     let pc = {
         let peers = room.peers.lock().await;
-        peers[i]
-            .as_ref()
+        peers
+            .get(&role)
             .filter(|p| p.conn_seq == conn_seq)
             .map(|p| p.pc.clone())
     };
@@ -152,18 +157,21 @@ pub(crate) async fn candidate(
             .await
             .map_err(merr("bad_candidate")),
         _ => {
-            let mut e = room.early.lock().unwrap_or_else(|e| e.into_inner());
-            if e[i].len() < 64 {
-                e[i].push((conn_seq, c));
+            let seat = room.seats.seat(role);
+            let mut e = seat.early.lock().unwrap_or_else(|e| e.into_inner());
+            if e.len() < 64 {
+                e.push((conn_seq, c));
             }
             Ok(())
         }
     }
 }
 
+/// A new peer connection for `role`, carrying the media of `senders` (a link each).
 async fn new_pc(
     room: &RtcRoom,
     role: Role,
+    senders: &[Role],
     participant_id: &str,
     conn_seq: u64,
 ) -> Result<Arc<RTCPeerConnection>, MediaError> {
@@ -177,9 +185,15 @@ async fn new_pc(
     );
     shared.live_peers.fetch_add(1, Ordering::Relaxed);
     metrics::gauge!("media_peers").increment(1.0);
-    // the other party's media, sent to this participant
-    let other = room.sources[idx(role.other())].clone();
-    for (track, video) in [(other.audio.clone(), false), (other.video.clone(), true)] {
+    // the other seats' media, sent to this participant: audio and video of each sender in turn
+    let tracks = senders.iter().flat_map(|s| {
+        let link = room.seats.link(role, *s);
+        [
+            (link.audio.clone(), *s, false),
+            (link.video.clone(), *s, true),
+        ]
+    });
+    for (track, source, video) in tracks.collect::<Vec<_>>() {
         let t: Arc<dyn TrackLocal + Send + Sync> = track;
         let sender = match pc.add_track(t).await {
             Ok(s) => s,
@@ -192,7 +206,7 @@ async fn new_pc(
         };
         tokio::spawn(read_sender_rtcp(
             sender,
-            video.then(|| (room.me.clone(), role.other())),
+            video.then(|| (room.me.clone(), source)),
         ));
     }
 
@@ -203,7 +217,7 @@ async fn new_pc(
             let (Some(c), Some(room)) = (c, me.upgrade()) else {
                 return;
             };
-            if room.current_conn[idx(role)].load(Ordering::Acquire) != conn_seq {
+            if room.seats.seat(role).current_conn.load(Ordering::Acquire) != conn_seq {
                 return;
             }
             if let Ok(init) = c.to_json() {
@@ -219,15 +233,19 @@ async fn new_pc(
     }));
 
     let me = room.me.clone();
+    let sources: Arc<[Role]> = senders.into();
     pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
         let me = me.clone();
+        let sources = sources.clone();
         Box::pin(async move {
             let Some(room) = me.upgrade() else { return };
             if s == RTCPeerConnectionState::Connected {
-                // this participant can now receive: ask the other side for a keyframe
-                room.request_keyframe(role.other()).await;
+                // this participant can now receive: ask every seat it gets for a keyframe
+                for source in sources.iter() {
+                    room.request_keyframe(*source).await;
+                }
             }
-            if room.current_conn[idx(role)].load(Ordering::Acquire) == conn_seq {
+            if room.seats.seat(role).current_conn.load(Ordering::Acquire) == conn_seq {
                 (room.events)(role, MediaEvent::State(s.to_string()));
             }
         })
@@ -252,7 +270,7 @@ async fn new_pc(
 /// What a forwarding task needs (no strong reference to the room itself).
 pub(crate) struct Parts {
     pub shared: Arc<Shared>,
-    pub source: Arc<Source>,
+    pub seat: Arc<Seat>,
     pub recorder: Arc<super::record::SegmentRecorder>,
     pub me: Weak<RtcRoom>,
 }
@@ -278,21 +296,14 @@ async fn forward(
         codec.payload_type,
     );
     if video {
-        parts
-            .source
-            .video_ssrc
-            .store(track.ssrc(), Ordering::Relaxed);
+        parts.seat.video_ssrc.store(track.ssrc(), Ordering::Relaxed);
     }
     tokio::spawn(read_receiver_rtcp(
         receiver,
         tap.clone(),
         parts.shared.clone(),
     ));
-    let (out, map, gap) = if video {
-        (&parts.source.video, &parts.source.video_map, 3000)
-    } else {
-        (&parts.source.audio, &parts.source.audio_map, 960)
-    };
+    let gap = if video { 3000 } else { 960 };
     if video && let Some(room) = parts.me.upgrade() {
         room.request_keyframe(role).await;
     }
@@ -301,22 +312,31 @@ async fn forward(
         if let Some(t) = &tap {
             t.rtp(&pkt, (parts.shared.cfg.clock)());
         }
-        let (seq, ts) = {
-            let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
-            m.map(
-                pkt.header.ssrc,
-                pkt.header.sequence_number,
-                pkt.header.timestamp,
-                gap,
-            )
-        };
-        pkt.header.sequence_number = seq;
-        pkt.header.timestamp = ts;
+        let (ssrc, seq, ts) = (
+            pkt.header.ssrc,
+            pkt.header.sequence_number,
+            pkt.header.timestamp,
+        );
         pkt.header.extension = false;
         pkt.header.extension_profile = 0;
         pkt.header.extensions.clear();
-        let _ = out.write_rtp(&pkt).await;
-        forwarded += 1;
+        // one outgoing stream per receiver, each with its own continuity
+        for link in parts.seat.outs().iter() {
+            let (out, map) = if video {
+                (&link.video, &link.video_map)
+            } else {
+                (&link.audio, &link.audio_map)
+            };
+            let (seq, ts) = map
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .map(ssrc, seq, ts, gap);
+            let mut p = pkt.clone();
+            p.header.sequence_number = seq;
+            p.header.timestamp = ts;
+            let _ = out.write_rtp(&p).await;
+            forwarded += 1;
+        }
     }
     metrics::counter!("media_forwarded_packets_total").increment(forwarded);
 }

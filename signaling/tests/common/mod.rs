@@ -95,6 +95,28 @@ pub struct Received {
     pub audio_packets: AtomicU64,
     pub video_packets: AtomicU64,
     pub video_keyframes: AtomicU64,
+    /// Per received stream id (the sending seat, `<role>-stream`): audio and video packets and
+    /// video keyframes.
+    pub by_stream: std::sync::Mutex<std::collections::BTreeMap<String, [u64; 3]>>,
+}
+
+impl Received {
+    /// Audio, video packets and keyframes received from the stream `stream_id`.
+    pub fn of_stream(&self, stream_id: &str) -> [u64; 3] {
+        self.by_stream
+            .lock()
+            .unwrap()
+            .get(stream_id)
+            .copied()
+            .unwrap_or_default()
+    }
+    fn count(&self, stream_id: &str, i: usize) {
+        self.by_stream
+            .lock()
+            .unwrap()
+            .entry(stream_id.to_owned())
+            .or_default()[i] += 1;
+    }
 }
 
 pub struct Client {
@@ -227,7 +249,9 @@ pub async fn client(name: &str) -> Client {
         Box::pin(async move {
             tokio::spawn(async move {
                 let video = track.kind() == RTPCodecType::Video;
+                let stream = track.stream_id();
                 while let Ok((p, _)) = track.read_rtp().await {
+                    r.count(&stream, if video { 1 } else { 0 });
                     if video {
                         r.video_packets.fetch_add(1, Ordering::Relaxed);
                         // start of a VP8 frame whose first byte says keyframe
@@ -235,6 +259,7 @@ pub async fn client(name: &str) -> Client {
                         if let Some((true, off)) = recordings::ivf::vp8_descriptor(pl)
                             && pl.get(off).is_some_and(|b| b & 1 == 0)
                         {
+                            r.count(&stream, 2);
                             r.video_keyframes.fetch_add(1, Ordering::Relaxed);
                         }
                     } else {
