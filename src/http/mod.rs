@@ -1,4 +1,4 @@
-//! The HTTP layer: the one router (assembled in `routes`), the JSON extractor with our error
+//! The HTTP layer: the app around the API router that `startup` composes, the JSON extractor with our error
 //! shape, middleware (request ids, tracing spans on the matched route, metrics, security
 //! headers, body limits), operations endpoints and the embedded web pages.
 
@@ -6,7 +6,6 @@ mod client_ip;
 mod json;
 mod middleware;
 mod ops;
-pub mod routes;
 mod web;
 
 use axum::{Router, extract::DefaultBodyLimit};
@@ -16,10 +15,11 @@ pub use json::Json;
 
 use crate::state::AppState;
 
-/// The whole application: API + pages + middleware.
-pub fn app(state: AppState) -> Router {
+/// The whole application: `api` (every module's routes, composed in `startup`) + operations
+/// endpoints + pages + middleware.
+pub fn app(state: AppState, api: utoipa_axum::router::OpenApiRouter<AppState>) -> Router {
     let limit = state.config.server.body_limit_bytes;
-    let (api, openapi) = routes::api().split_for_parts();
+    let (api, openapi) = api.split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     let router = api
         .merge(ops::router(openapi))

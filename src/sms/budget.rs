@@ -7,7 +7,8 @@
 
 use chrono::NaiveDate;
 
-use crate::{config::SmsConfig, domain::PhoneNumber, kv::Kv};
+use super::SmsConfig;
+use crate::{domain::PhoneNumber, kv::Kv};
 
 use super::{Purpose, limits::Window};
 

@@ -9,6 +9,7 @@
 pub mod aliyun;
 pub mod budget;
 pub mod codes;
+mod config;
 mod console;
 pub mod delivery;
 pub mod fake;
@@ -42,6 +43,7 @@ use crate::{
 
 pub use budget::Budget;
 pub use codes::Purpose;
+pub use config::SmsConfig;
 pub use routes::router;
 pub use templates::Template;
 

@@ -8,6 +8,10 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::{net::TcpListener, sync::watch};
 
+mod routes;
+
+use tokio::task::JoinHandle;
+
 use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
@@ -83,8 +87,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let jobs = crate::jobs::spawn_all(&state, stop_rx);
-    let app = crate::http::app(state.clone());
+    let jobs = spawn_jobs(&state, stop_rx);
+    let app = crate::http::app(state.clone(), routes::api());
     let addr = listener.local_addr()?;
     state.call.node.listening_on(addr);
     println!("listening on http://{addr}");
@@ -128,4 +132,34 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown signal received");
+}
+
+/// Every module's background jobs; each stops when `stop` flips.
+fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let mut jobs = vec![
+        tokio::spawn(crate::identity::sessions::sweep_expired(
+            state.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::audit::checkpointer::run(state.clone(), stop.clone())),
+        tokio::spawn(crate::hearing::lifecycle::no_show_job(
+            state.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::hearing::presence::watcher(
+            state.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::booking::urgent::sweeper(state.clone(), stop.clone())),
+        tokio::spawn(crate::booking::jobs::no_show_job(
+            state.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::sms::delivery::run_worker(
+            state.clone(),
+            stop.clone(),
+        )),
+    ];
+    jobs.extend(crate::call::spawn_jobs(state, stop.clone()));
+    jobs
 }

@@ -1,4 +1,4 @@
-//! Every module's router, merged in one place.
+//! Every module's router, merged in one place (composition: only `startup` knows them all).
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
