@@ -5,6 +5,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{
+    error::HearingError,
     machine::{self, Party, Step},
     ports,
     store::{self, HearingRow},
@@ -46,42 +47,38 @@ impl From<&OfficerAuth> for Caller {
 impl Caller {
     /// Reading: the citizen owner, officers of the brigade, auditors. Another citizen's or
     /// another brigade's hearing is 404; an admin is 403.
-    pub fn can_read(&self, h: &HearingRow) -> ApiResult<()> {
+    pub fn can_read(&self, h: &HearingRow) -> Result<(), HearingError> {
         match self.role {
             Role::Citizen if self.id == h.citizen_id => Ok(()),
             Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => Ok(()),
             Role::Auditor => Ok(()),
-            Role::Admin => Err(AppError::forbidden()),
-            _ => Err(AppError::not_found()),
+            Role::Admin => Err(HearingError::Forbidden),
+            _ => Err(HearingError::NotFound),
         }
     }
 
     /// Acting as a party: the hearing's citizen or its officer. Another officer of the same
     /// brigade is 403; others 404 (auditors and admins 403).
-    pub fn party_for(&self, h: &HearingRow) -> ApiResult<Party> {
+    pub fn party_for(&self, h: &HearingRow) -> Result<Party, HearingError> {
         match self.role {
             Role::Citizen if self.id == h.citizen_id => Ok(Party::Citizen),
             Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => {
                 if self.id == h.officer_id {
                     Ok(Party::Officer)
                 } else {
-                    Err(AppError::new(
-                        axum::http::StatusCode::FORBIDDEN,
-                        "not_your_hearing",
-                        "another officer holds this hearing",
-                    ))
+                    Err(HearingError::NotYourHearing)
                 }
             }
-            Role::Auditor | Role::Admin => Err(AppError::forbidden()),
-            _ => Err(AppError::not_found()),
+            Role::Auditor | Role::Admin => Err(HearingError::Forbidden),
+            _ => Err(HearingError::NotFound),
         }
     }
 
     /// The hearing's officer (for officer-only actions).
-    pub fn officer_of(&self, h: &HearingRow) -> ApiResult<()> {
+    pub fn officer_of(&self, h: &HearingRow) -> Result<(), HearingError> {
         match self.party_for(h)? {
             Party::Officer => Ok(()),
-            Party::Citizen => Err(AppError::forbidden()),
+            Party::Citizen => Err(HearingError::Forbidden),
         }
     }
 }

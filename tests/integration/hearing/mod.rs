@@ -6,6 +6,7 @@ mod no_show;
 mod outcomes;
 mod signalling;
 mod steps;
+mod typed;
 mod via_booking;
 
 pub(crate) use signalling::{Ws, hearing_frame, wait_status, ws_join};
