@@ -104,15 +104,14 @@ pub struct DecisionRef {
 pub struct HearingView {
     pub id: String,
     pub booking_id: String,
-    /// `open`, `in_call`, `completed`, `referred`, `no_show` or `interrupted`.
-    pub status: String,
+    pub status: machine::Status,
     /// The accepted legal steps, in order.
     pub steps: Vec<StepView>,
     /// Lifecycle events: opened, call_started, interrupted, resumed, no_show, recordings_sealed.
     pub events: Vec<StepView>,
     /// The step expected next and who submits it (`null` when closed or over).
-    pub next_step: Option<String>,
-    pub next_by: Option<String>,
+    pub next_step: Option<Step>,
+    pub next_by: Option<Party>,
     pub officer_id: String,
     pub citizen_joined: bool,
     /// Why it closed: `completed`, `disputed`, `confirmation_refused`,
@@ -201,12 +200,12 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
             events.push(v)
         }
     }
-    let status = machine::Status::parse(&h.status);
-    let next = match status {
-        Some(s) if !s.is_closed() => {
-            machine::next_step(h.last_step.as_deref().and_then(Step::parse))
-        }
-        _ => None,
+    let status = machine::Status::parse(&h.status)
+        .ok_or_else(|| HearingError::broken(format!("bad hearing status {:?}", h.status)))?;
+    let next = if status.is_closed() {
+        None
+    } else {
+        machine::next_step(h.last_step.as_deref().and_then(Step::parse))
     };
     let decision = store::decision(&state.db.write, &h.id)
         .await?
@@ -218,11 +217,11 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
         recordings: ports::recordings(state, &h.id).await?,
         id: h.id,
         booking_id: h.booking_id,
-        status: h.status,
+        status,
         steps,
         events,
-        next_step: next.map(|s| s.as_str().to_string()),
-        next_by: next.map(|s| s.party().as_str().to_string()),
+        next_step: next,
+        next_by: next.map(Step::party),
         officer_id: h.officer_id,
         citizen_joined: h.citizen_joined_at.is_some(),
         outcome: h.outcome,

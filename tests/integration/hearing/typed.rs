@@ -87,6 +87,20 @@ async fn openapi_has_a_schema_per_step() {
     let notice = &spec["components"]["schemas"]["NoticeFields"]["properties"];
     assert!(notice["rights_text"].is_object(), "{notice}");
     assert_eq!(notice["proposed_points"]["maximum"], 12);
+    // The view's status and next step are enums, not free strings.
+    let view = &spec["components"]["schemas"]["HearingView"]["properties"];
+    assert_eq!(
+        view["status"]["$ref"], "#/components/schemas/Status",
+        "{view}"
+    );
+    let status = &spec["components"]["schemas"]["Status"]["enum"];
+    assert!(
+        status
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("in_call"))),
+        "{status}"
+    );
+    assert!(view["next_step"].to_string().contains("Step"), "{view}");
     // Error bodies may carry params.
     assert!(
         spec["components"]["schemas"]["ErrorDetail"]["properties"]["params"].is_object(),
