@@ -179,4 +179,8 @@ async fn booking_refusals_carry_their_numbers_as_params() {
     )
     .await;
     assert!(e["error"].get("params").is_none(), "{e}");
+    // A booking names its brigade's time zone, for pages to show dates in it.
+    let r = book(&app, &alice, body(&brigade, &at(17, 9))).await;
+    let v: Value = crate::helpers::expect_json(r, 201).await;
+    assert_eq!(v["timezone"], "Asia/Shanghai", "{v}");
 }
