@@ -61,6 +61,9 @@ pub struct AppError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// The numbers (and other values) the message speaks of, for pages to interpolate into
+    /// their own text, e.g. `{"days": 7}`. Additive: absent when there are none.
+    pub params: Option<serde_json::Value>,
     pub retry_after: Option<u64>,
 }
 
@@ -77,6 +80,10 @@ pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The values the message speaks of (e.g. `{"days": 7}`), for pages to interpolate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
 }
 
 impl AppError {
@@ -86,11 +93,17 @@ impl AppError {
             code,
             message: message.into(),
             field: None,
+            params: None,
             retry_after: None,
         }
     }
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+    /// Adds `params` (an object) to the error body.
+    pub fn with_params(mut self, params: serde_json::Value) -> Self {
+        self.params = Some(params);
         self
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -182,6 +195,7 @@ impl IntoResponse for AppError {
                 code: self.code.to_string(),
                 message: self.message,
                 field: self.field,
+                params: self.params,
             },
         };
         let mut resp = (self.status, Json(body)).into_response();

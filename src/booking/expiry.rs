@@ -78,7 +78,7 @@ pub fn grant_urgent(
     window_days: u32,
     slot_start: DateTime<Utc>,
 ) -> Result<UrgentGrant, Refusal> {
-    let refuse = |why: String| Refusal::NotUrgentEligible(why);
+    let refuse = |why: String| Refusal::NotUrgentEligible { why, window_days };
     let expiry = next_anniversary(reg, today)
         .ok_or_else(|| refuse("the registration date is after today".into()))?;
     let last = today + Duration::days(i64::from(window_days));

@@ -24,16 +24,16 @@ pub enum Refusal {
     BrigadeClosed(NaiveDate),
     #[error("the citizen already has an active booking")]
     ActiveBookingExists,
-    #[error("booking is suspended until {0} after 3 no-shows in a month")]
-    Blacklisted(NaiveDate),
+    #[error("booking is suspended until {until} after {no_shows} no-shows in a month")]
+    Blacklisted { until: NaiveDate, no_shows: u32 },
     #[error("a cancelled booking cannot be rebooked at the same brigade on the same date")]
     RebookAfterCancel,
     #[error("the vehicle is already in active bookings of {0} drivers who do not own it")]
     VehicleDriverLimit(u32),
-    #[error("not eligible for an urgent booking: {0}")]
-    NotUrgentEligible(String),
-    #[error("not eligible for remote handling: {0}")]
-    IneligibleCase(String),
+    #[error("not eligible for an urgent booking: {why}")]
+    NotUrgentEligible { why: String, window_days: u32 },
+    #[error("not eligible for remote handling: {why}")]
+    IneligibleCase { why: String, limits: CaseLimits },
     #[error("the bound phone number cannot be changed")]
     PhoneBindingImmutable,
 }
@@ -48,13 +48,34 @@ impl Refusal {
             Refusal::SlotInPast => "slot_in_past",
             Refusal::BrigadeClosed(_) => "brigade_closed",
             Refusal::ActiveBookingExists => "active_booking_exists",
-            Refusal::Blacklisted(_) => "blacklisted",
+            Refusal::Blacklisted { .. } => "blacklisted",
             Refusal::RebookAfterCancel => "rebook_after_cancel",
             Refusal::VehicleDriverLimit(_) => "vehicle_driver_limit",
-            Refusal::NotUrgentEligible(_) => "not_urgent_eligible",
-            Refusal::IneligibleCase(_) => "ineligible_case",
+            Refusal::NotUrgentEligible { .. } => "not_urgent_eligible",
+            Refusal::IneligibleCase { .. } => "ineligible_case",
             Refusal::PhoneBindingImmutable => "phone_binding_immutable",
         }
+    }
+
+    /// The numbers the refusal speaks of, for pages to put into their own words (API.md
+    /// errors: `params`). `None` when the refusal has none.
+    pub fn params(&self) -> Option<serde_json::Value> {
+        use serde_json::json;
+        Some(match self {
+            Refusal::TooFarAhead(days) => json!({ "days": days }),
+            Refusal::BrigadeClosed(date) => json!({ "date": date.to_string() }),
+            Refusal::Blacklisted { until, no_shows } => {
+                json!({ "until": until.to_string(), "no_shows": no_shows })
+            }
+            Refusal::VehicleDriverLimit(drivers) => json!({ "drivers": drivers }),
+            Refusal::NotUrgentEligible { window_days, .. } => json!({ "days": window_days }),
+            Refusal::IneligibleCase { limits, .. } => json!({
+                "max_fine_yuan": limits.max_fine_per_violation,
+                "max_unhandled": limits.max_unhandled,
+                "points_ceiling": limits.points_ceiling,
+            }),
+            _ => return None,
+        })
     }
 
     /// Every code, for metrics pre-registration and docs.
@@ -131,7 +152,7 @@ pub struct ViolationFacts {
 }
 
 /// Eligibility limits (seed 000; config).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseLimits {
     pub max_fine_per_violation: i64,
     pub max_unhandled: i64,
@@ -199,7 +220,7 @@ pub fn check_case(
     current_points: i64,
     limits: CaseLimits,
 ) -> Result<(), Refusal> {
-    let refuse = |why: String| Err(Refusal::IneligibleCase(why));
+    let refuse = |why: String| Err(Refusal::IneligibleCase { why, limits });
     if let Some(v) = violations
         .iter()
         .find(|v| v.fine_yuan > limits.max_fine_per_violation)
@@ -483,11 +504,20 @@ mod tests {
             Refusal::SlotInPast,
             Refusal::BrigadeClosed(d(2026, 1, 1)),
             Refusal::ActiveBookingExists,
-            Refusal::Blacklisted(d(2026, 1, 1)),
+            Refusal::Blacklisted {
+                until: d(2026, 1, 1),
+                no_shows: 3,
+            },
             Refusal::RebookAfterCancel,
             Refusal::VehicleDriverLimit(3),
-            Refusal::NotUrgentEligible(String::new()),
-            Refusal::IneligibleCase(String::new()),
+            Refusal::NotUrgentEligible {
+                why: String::new(),
+                window_days: 3,
+            },
+            Refusal::IneligibleCase {
+                why: String::new(),
+                limits: CaseLimits::default(),
+            },
             Refusal::PhoneBindingImmutable,
         ];
         for r in &all {

@@ -22,7 +22,12 @@ use crate::{
 
 impl From<Refusal> for AppError {
     fn from(r: Refusal) -> Self {
-        AppError::conflict(r.code(), r.to_string())
+        let params = r.params();
+        let e = AppError::conflict(r.code(), r.to_string());
+        match params {
+            Some(p) => e.with_params(p),
+            None => e,
+        }
     }
 }
 
@@ -134,7 +139,11 @@ async fn create_inner(
     let no_shows = store::no_show_dates(&mut tx, citizen, since).await?;
     if let Some(until) = rules::blacklisted_until(&no_shows, today, cfg.no_shows_per_month as usize)
     {
-        return Err(Refusal::Blacklisted(until).into());
+        return Err(Refusal::Blacklisted {
+            until,
+            no_shows: cfg.no_shows_per_month,
+        }
+        .into());
     }
     let login_phone = who.phone.as_deref();
     let bound_phone = if who.phone_bound { login_phone } else { None };

@@ -95,6 +95,9 @@ pub struct BookingView {
     pub brigade_id: String,
     pub slot_start: String,
     pub slot_end: String,
+    /// The brigade's IANA time zone (e.g. `Asia/Shanghai`): the times above are in it, and
+    /// pages show dates and "today" in it.
+    pub timezone: String,
     pub urgent: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
@@ -136,6 +139,7 @@ impl From<&BookingRow> for BookingView {
             brigade_id: b.brigade_id.clone(),
             slot_start: rfc3339(tz, b.slot_start),
             slot_end: rfc3339(tz, b.slot_end),
+            timezone: tz.name().to_string(),
             urgent: b.urgent,
             deadline: b.deadline.map(|d| rfc3339(tz, d)),
             urgent_kind: b.urgent_kind.clone(),

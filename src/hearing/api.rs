@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
+    body::StepRequest,
     events, lifecycle,
     ports::JoinGrant,
     service, store,
@@ -138,8 +139,10 @@ async fn join_token(
 }
 
 /// Submits a legal step `{step, ...fields}` (API.md: order and roles; `invalid_state` out of
-/// order, 403 wrong role, 422 bad content, `ruling_exceeds_notice`).
-#[utoipa::path(post, path = "/api/v1/hearings/{id}/steps", request_body = Object,
+/// order, 403 wrong role, 422 bad content, `ruling_exceeds_notice`). The body is a
+/// [`StepRequest`]; it is read after the role, status and order checks, so that those answers
+/// come first as they always did.
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/steps", request_body = StepRequest,
     responses((status = 200, body = HearingView), (status = 409, body = crate::error::ErrorBody)))]
 async fn steps(
     State(state): State<AppState>,

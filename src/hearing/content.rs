@@ -1,12 +1,17 @@
-//! The content rules of each legal step, pure: a step request `{step, ...fields}` is parsed
-//! into a typed [`StepInput`] (422 with the field on a bad one), and the rules between steps
+//! The content rules of each legal step, pure: a step request ([`StepRequest`], `{step,
+//! ...fields}`) is parsed into a typed [`StepInput`] built of the domain values of
+//! [`super::values`] (422 with the field on a bad one), and the rules between steps
 //! (the ruling may not exceed the notice, Art. 45) are checked here. What each step does to
 //! the hearing's status is [`StepInput::effect`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::machine::{Effect, ReferReason, Step};
+use super::{
+    body::StepRequest,
+    machine::{Effect, ReferReason, Step},
+    values::{FineYuan, Points, RightsText, StepText, field},
+};
 
 /// The rights text every notice carries (Administrative Penalty Law Arts. 44–45).
 pub const RIGHTS_TEXT: &str = "根据《中华人民共和国行政处罚法》第四十四条、第四十五条的规定，你有权进行陈述和申辩。\
@@ -17,53 +22,38 @@ pub const RIGHTS_TEXT: &str = "根据《中华人民共和国行政处罚法》�
 pub const E_SERVICE_CONSENT_TEXT: &str = "本人确认上述处罚决定，并同意采用电子方式（本程序及预约手机号码）接收《公安交通管理行政处罚决定书》，\
 电子送达与直接送达具有同等法律效力（《中华人民共和国行政处罚法》第六十一条）。";
 
-pub const MAX_TEXT: usize = 4000;
+pub use super::values::{FieldError, MAX_FINE_YUAN, MAX_POINTS, MAX_TEXT};
+/// Most entries of an inquiry transcript.
 pub const MAX_QA: usize = 200;
-pub const MAX_FINE_YUAN: i64 = 1000;
-pub const MAX_POINTS: i64 = 12;
-
-/// A refused field: (field, message) → 422.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-fn field(f: &str, m: impl Into<String>) -> FieldError {
-    FieldError {
-        field: f.into(),
-        message: m.into(),
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Qa {
-    pub q: String,
-    pub a: String,
+    pub q: StepText,
+    pub a: StepText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    pub facts: String,
-    pub legal_basis: String,
-    pub proposed_fine_yuan: i64,
-    pub proposed_points: i64,
-    pub rights_text: String,
+    pub facts: StepText,
+    pub legal_basis: StepText,
+    pub proposed_fine_yuan: FineYuan,
+    pub proposed_points: Points,
+    pub rights_text: RightsText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Statement {
-    Text { text: String },
+    Text { text: StepText },
     Waived,
-    Disputed { text: String },
+    Disputed { text: StepText },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ruling {
-    pub fine_yuan: i64,
-    pub points: i64,
-    pub legal_basis: String,
+    pub fine_yuan: FineYuan,
+    pub points: Points,
+    pub legal_basis: StepText,
 }
 
 /// A parsed, valid step request. Its JSON form is what the step stores and audits.
@@ -90,172 +80,94 @@ pub enum StepInput {
     Receipt,
 }
 
-#[derive(Deserialize)]
-struct IdentityIn {
-    id_checked: Option<bool>,
-}
-#[derive(Deserialize)]
-struct InquiryIn {
-    transcript: Option<Vec<Qa>>,
-}
-#[derive(Deserialize)]
-struct NoticeIn {
-    facts: Option<String>,
-    legal_basis: Option<String>,
-    proposed_fine_yuan: Option<i64>,
-    proposed_points: Option<i64>,
-    rights_text: Option<String>,
-}
-#[derive(Deserialize)]
-struct StatementIn {
-    text: Option<String>,
-    #[serde(default)]
-    waived: bool,
-    #[serde(default)]
-    disputed: bool,
-}
-#[derive(Deserialize)]
-struct RulingIn {
-    fine_yuan: Option<i64>,
-    points: Option<i64>,
-    legal_basis: Option<String>,
-}
-#[derive(Deserialize)]
-struct ConfirmationIn {
-    accept: Option<bool>,
-    e_service_consent: Option<bool>,
-}
-
-fn de<T: for<'a> Deserialize<'a>>(body: &Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        let f = if path.is_empty() || path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        field(&f, e.into_inner().to_string())
-    })
-}
-
-fn text(f: &str, v: Option<String>, max: usize) -> Result<String, FieldError> {
-    let v = v.ok_or_else(|| field(f, "required"))?;
-    let t = v.trim();
-    if t.is_empty() {
-        return Err(field(f, "must not be empty"));
-    }
-    if t.chars().count() > max {
-        return Err(field(f, format!("at most {max} characters")));
-    }
-    Ok(t.to_string())
-}
-
-fn amount(f: &str, v: Option<i64>, max: i64) -> Result<i64, FieldError> {
-    let v = v.ok_or_else(|| field(f, "required"))?;
-    if !(0..=max).contains(&v) {
-        return Err(field(f, format!("must be between 0 and {max}")));
-    }
-    Ok(v)
-}
-
 /// Parses the fields of `step` from the request body (which also carries `step`).
 pub fn parse(step: Step, body: &Value) -> Result<StepInput, FieldError> {
-    Ok(match step {
-        Step::Identity => {
-            let b: IdentityIn = de(body)?;
-            if b.id_checked != Some(true) {
-                return Err(field(
-                    "id_checked",
-                    "the officer must confirm the ID card was checked (true)",
-                ));
-            }
-            StepInput::Identity { id_checked: true }
-        }
-        Step::Inquiry => {
-            let b: InquiryIn = de(body)?;
-            let list = b
-                .transcript
-                .ok_or_else(|| field("transcript", "required"))?;
-            if list.is_empty() {
-                return Err(field("transcript", "the transcript must not be empty"));
-            }
-            if list.len() > MAX_QA {
-                return Err(field("transcript", format!("at most {MAX_QA} entries")));
-            }
-            let mut out = Vec::with_capacity(list.len());
-            for (i, qa) in list.into_iter().enumerate() {
-                out.push(Qa {
-                    q: text(&format!("transcript[{i}].q"), Some(qa.q), MAX_TEXT)?,
-                    a: text(&format!("transcript[{i}].a"), Some(qa.a), MAX_TEXT)?,
-                });
-            }
-            StepInput::Inquiry { transcript: out }
-        }
-        Step::Notice => {
-            let b: NoticeIn = de(body)?;
-            let rights_text = match b.rights_text {
-                None => RIGHTS_TEXT.to_string(),
-                Some(t) => {
-                    let t = text("rights_text", Some(t), MAX_TEXT)?;
-                    if !(t.contains("陈述") && t.contains("申辩")) {
-                        return Err(field(
-                            "rights_text",
-                            "must state the right to state a case and defend (陈述、申辩)",
-                        ));
-                    }
-                    t
+    StepInput::try_from(StepRequest::from_value(step, body)?)
+}
+
+impl TryFrom<StepRequest> for StepInput {
+    type Error = FieldError;
+
+    /// Applies the content rules, in a fixed order (the first refused field is reported).
+    fn try_from(req: StepRequest) -> Result<StepInput, FieldError> {
+        Ok(match req {
+            StepRequest::Identity(b) => {
+                if b.id_checked != Some(true) {
+                    return Err(field(
+                        "id_checked",
+                        "the officer must confirm the ID card was checked (true)",
+                    ));
                 }
-            };
-            StepInput::Notice(Notice {
-                facts: text("facts", b.facts, MAX_TEXT)?,
-                legal_basis: text("legal_basis", b.legal_basis, MAX_TEXT)?,
-                proposed_fine_yuan: amount(
-                    "proposed_fine_yuan",
-                    b.proposed_fine_yuan,
-                    MAX_FINE_YUAN,
-                )?,
-                proposed_points: amount("proposed_points", b.proposed_points, MAX_POINTS)?,
-                rights_text,
-            })
-        }
-        Step::NoticeAck => StepInput::NoticeAck,
-        Step::Statement => {
-            let b: StatementIn = de(body)?;
-            let s = match (b.disputed, b.waived) {
-                (true, true) => return Err(field("waived", "a disputed statement is not waived")),
-                (true, false) => Statement::Disputed {
-                    text: text("text", b.text, MAX_TEXT)?,
-                },
-                (false, true) => Statement::Waived,
-                (false, false) => Statement::Text {
-                    text: text("text", b.text, MAX_TEXT)?,
-                },
-            };
-            StepInput::Statement(s)
-        }
-        Step::Ruling => {
-            let b: RulingIn = de(body)?;
-            StepInput::Ruling(Ruling {
-                fine_yuan: amount("fine_yuan", b.fine_yuan, MAX_FINE_YUAN)?,
-                points: amount("points", b.points, MAX_POINTS)?,
-                legal_basis: text("legal_basis", b.legal_basis, MAX_TEXT)?,
-            })
-        }
-        Step::Confirmation => {
-            let b: ConfirmationIn = de(body)?;
-            let accept = b.accept.ok_or_else(|| field("accept", "required"))?;
-            // Confirming is done on a page that shows the consent text: `accept: true` alone
-            // consents; `e_service_consent: false` declines electronic service explicitly.
-            let consent = accept && b.e_service_consent.unwrap_or(true);
-            StepInput::Confirmation {
-                accept,
-                e_service_consent: consent,
-                consent_text: consent.then(|| E_SERVICE_CONSENT_TEXT.to_string()),
+                StepInput::Identity { id_checked: true }
             }
-        }
-        Step::Service => StepInput::Service,
-        Step::Receipt => StepInput::Receipt,
-    })
+            StepRequest::Inquiry(b) => {
+                let list = b
+                    .transcript
+                    .ok_or_else(|| field("transcript", "required"))?;
+                if list.is_empty() {
+                    return Err(field("transcript", "the transcript must not be empty"));
+                }
+                if list.len() > MAX_QA {
+                    return Err(field("transcript", format!("at most {MAX_QA} entries")));
+                }
+                let mut out = Vec::with_capacity(list.len());
+                for (i, qa) in list.into_iter().enumerate() {
+                    out.push(Qa {
+                        q: StepText::parse(&format!("transcript[{i}].q"), Some(qa.q))?,
+                        a: StepText::parse(&format!("transcript[{i}].a"), Some(qa.a))?,
+                    });
+                }
+                StepInput::Inquiry { transcript: out }
+            }
+            StepRequest::Notice(b) => {
+                let rights_text = RightsText::parse("rights_text", b.rights_text, RIGHTS_TEXT)?;
+                StepInput::Notice(Notice {
+                    facts: StepText::parse("facts", b.facts)?,
+                    legal_basis: StepText::parse("legal_basis", b.legal_basis)?,
+                    proposed_fine_yuan: FineYuan::parse(
+                        "proposed_fine_yuan",
+                        b.proposed_fine_yuan,
+                    )?,
+                    proposed_points: Points::parse("proposed_points", b.proposed_points)?,
+                    rights_text,
+                })
+            }
+            StepRequest::NoticeAck => StepInput::NoticeAck,
+            StepRequest::Statement(b) => {
+                let s = match (b.disputed, b.waived) {
+                    (true, true) => {
+                        return Err(field("waived", "a disputed statement is not waived"));
+                    }
+                    (true, false) => Statement::Disputed {
+                        text: StepText::parse("text", b.text)?,
+                    },
+                    (false, true) => Statement::Waived,
+                    (false, false) => Statement::Text {
+                        text: StepText::parse("text", b.text)?,
+                    },
+                };
+                StepInput::Statement(s)
+            }
+            StepRequest::Ruling(b) => StepInput::Ruling(Ruling {
+                fine_yuan: FineYuan::parse("fine_yuan", b.fine_yuan)?,
+                points: Points::parse("points", b.points)?,
+                legal_basis: StepText::parse("legal_basis", b.legal_basis)?,
+            }),
+            StepRequest::Confirmation(b) => {
+                let accept = b.accept.ok_or_else(|| field("accept", "required"))?;
+                // Confirming is done on a page that shows the consent text: `accept: true`
+                // alone consents; `e_service_consent: false` declines electronic service.
+                let consent = accept && b.e_service_consent.unwrap_or(true);
+                StepInput::Confirmation {
+                    accept,
+                    e_service_consent: consent,
+                    consent_text: consent.then(|| E_SERVICE_CONSENT_TEXT.to_string()),
+                }
+            }
+            StepRequest::Service => StepInput::Service,
+            StepRequest::Receipt => StepInput::Receipt,
+        })
+    }
 }
 
 impl StepInput {
@@ -292,7 +204,8 @@ impl StepInput {
 
 /// Art. 45: defending must not make the penalty heavier than the notice proposed.
 pub fn ruling_within_notice(notice: &Notice, ruling: &Ruling) -> bool {
-    ruling.fine_yuan <= notice.proposed_fine_yuan && ruling.points <= notice.proposed_points
+    ruling.fine_yuan.get() <= notice.proposed_fine_yuan.get()
+        && ruling.points.get() <= notice.proposed_points.get()
 }
 
 #[cfg(test)]
@@ -388,17 +301,18 @@ mod tests {
 
     #[test]
     fn ruling_may_not_exceed_the_notice() {
+        let text = |s: &str| StepText::parse("t", Some(s.into())).unwrap();
         let n = Notice {
-            facts: "f".into(),
-            legal_basis: "l".into(),
-            proposed_fine_yuan: 200,
-            proposed_points: 6,
-            rights_text: RIGHTS_TEXT.into(),
+            facts: text("f"),
+            legal_basis: text("l"),
+            proposed_fine_yuan: FineYuan::new(200).unwrap(),
+            proposed_points: Points::new(6).unwrap(),
+            rights_text: RightsText::parse("r", None, RIGHTS_TEXT).unwrap(),
         };
         let r = |fine, points| Ruling {
-            fine_yuan: fine,
-            points,
-            legal_basis: "l".into(),
+            fine_yuan: FineYuan::new(fine).unwrap(),
+            points: Points::new(points).unwrap(),
+            legal_basis: text("l"),
         };
         assert!(ruling_within_notice(&n, &r(200, 6)));
         assert!(ruling_within_notice(&n, &r(100, 3)));

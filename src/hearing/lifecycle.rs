@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::{
+    error::HearingError,
     events,
     machine::{Status, Trigger},
     ports::{self, JoinGrant},
@@ -22,8 +23,8 @@ fn status_of(h: &HearingRow) -> ApiResult<Status> {
     Status::parse(&h.status).ok_or_else(|| AppError::internal("bad hearing status"))
 }
 
-fn closed_error(s: Status) -> AppError {
-    AppError::conflict("invalid_state", format!("the hearing is {}", s.as_str()))
+fn closed_error(s: Status) -> HearingError {
+    HearingError::Closed(s)
 }
 
 /// POST /{id}/sms-code: sends the join code to the booked phone. Returns `resend_after_s`.
@@ -37,7 +38,7 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult
     caller.officer_of(&h)?;
     let s = status_of(&h)?;
     if s.is_closed() {
-        return Err(closed_error(s));
+        return Err(closed_error(s).into());
     }
     let phone = PhoneNumber::parse(&h.phone).map_err(AppError::internal)?;
     let day = ports::brigade_day(state, &h.brigade_id, state.clock.now_ms()).await?;
@@ -60,7 +61,7 @@ pub async fn join_citizen(
     }
     let s = status_of(&h)?;
     if s.is_closed() {
-        return Err(closed_error(s));
+        return Err(closed_error(s).into());
     }
     let phone = PhoneNumber::parse(&h.phone).map_err(AppError::internal)?;
     crate::sms::verify_hearing_code(state, &h.id, &phone, code).await?;
@@ -84,7 +85,7 @@ pub async fn officer_token(state: &AppState, caller: &Caller, id: &str) -> ApiRe
     caller.officer_of(&h)?;
     let s = status_of(&h)?;
     if s.is_closed() {
-        return Err(closed_error(s));
+        return Err(closed_error(s).into());
     }
     ports::mint_join(state, id, "officer", &caller.id).await
 }
@@ -132,15 +133,12 @@ pub async fn resume(state: &AppState, caller: &Caller, id: &str) -> ApiResult<He
         Trigger::Resume,
         "resumed",
         ("officer", &by),
-        |h| caller.officer_of(h),
+        |h| Ok(caller.officer_of(h)?),
     )
     .await?;
     match h {
         Some(h) => views::load(state, &h.id).await,
-        None => Err(AppError::conflict(
-            "invalid_state",
-            "only an interrupted hearing resumes",
-        )),
+        None => Err(HearingError::NotInterrupted.into()),
     }
 }
 
@@ -148,20 +146,14 @@ pub async fn resume(state: &AppState, caller: &Caller, id: &str) -> ApiResult<He
 /// exchanged the code, no step) and the wait after the later of slot start and opening passed.
 fn no_show_check(h: &HearingRow, now: i64, wait_ms: i64) -> ApiResult<()> {
     if h.citizen_joined_at.is_some() || h.last_step.is_some() {
-        return Err(AppError::conflict(
-            "invalid_state",
-            "the citizen has joined this hearing",
-        ));
+        return Err(HearingError::CitizenJoined.into());
     }
     let from = h.opened_at.max(h.slot_start);
     if now < from + wait_ms {
-        return Err(AppError::conflict(
-            "too_early",
-            format!(
-                "a no-show can be recorded {} minutes after the slot starts",
-                wait_ms / 60_000
-            ),
-        ));
+        return Err(HearingError::TooEarly {
+            minutes: wait_ms / 60_000,
+        }
+        .into());
     }
     Ok(())
 }
@@ -191,10 +183,7 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
             after_close(state, &h).await;
             views::load(state, &h.id).await
         }
-        None => Err(AppError::conflict(
-            "invalid_state",
-            "only an open hearing can be a no-show",
-        )),
+        None => Err(HearingError::NotOpen.into()),
     }
 }
 

@@ -8,8 +8,10 @@
 //! The legal choices are documented in `docs/hearing.md`.
 
 mod api;
+pub mod body;
 pub mod content;
 pub mod decision;
+pub mod error;
 pub mod events;
 pub mod lifecycle;
 pub mod machine;
@@ -18,11 +20,13 @@ pub mod presence;
 pub mod sealer;
 pub mod service;
 pub mod store;
+pub mod values;
 pub mod views;
 
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use error::HearingError;
 pub use machine::{Party, Status, Step};
 pub use views::HearingView;
 

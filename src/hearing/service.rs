@@ -7,18 +7,16 @@ use serde_json::{Value, json};
 
 use super::{
     content::{self, StepInput},
-    decision, events, lifecycle,
+    decision,
+    error::HearingError,
+    events, lifecycle,
     machine::{self, Effect, Party, Refusal, Status, Step},
     ports,
     store::{self, HearingRow, StepRow},
+    values::field,
     views::{self, Caller, HearingView},
 };
-use crate::{
-    error::{ApiResult, AppError},
-    identity::OfficerAuth,
-    state::AppState,
-    store::Tx,
-};
+use crate::{error::ApiResult, identity::OfficerAuth, state::AppState, store::Tx};
 
 /// The actor of server-made entries (presence changes).
 pub const SYSTEM: (&str, &str) = ("system", "server");
@@ -77,33 +75,27 @@ pub async fn open(
     state: &AppState,
     officer: &OfficerAuth,
     booking_id: &str,
-) -> ApiResult<HearingView> {
+) -> Result<HearingView, HearingError> {
     let brigade = officer
         .brigade_id
         .as_deref()
-        .ok_or_else(AppError::not_found)?;
+        .ok_or(HearingError::NotFound)?;
     let now = state.clock.now_ms();
     // The claim lives in Redis: ask before the transaction.
     let holder = ports::urgent_holder(state, booking_id).await?;
     let mut tx = state.db.begin().await?;
     let b = match ports::lock_booking(&mut tx, booking_id).await? {
         Some(b) if b.brigade_id == brigade => b,
-        _ => return Err(AppError::not_found()),
+        _ => return Err(HearingError::NotFound),
     };
     if store::live_for_booking(&mut tx, booking_id)
         .await?
         .is_some()
     {
-        return Err(AppError::conflict(
-            "hearing_exists",
-            "this booking already has an open hearing",
-        ));
+        return Err(HearingError::HearingExists);
     }
     if b.status != "booked" {
-        return Err(AppError::conflict(
-            "invalid_state",
-            format!("a booking in status {} cannot be heard", b.status),
-        ));
+        return Err(HearingError::BookingNotHearable(b.status));
     }
     let before = i64::try_from(state.config.hearing.open_before_s).unwrap_or(0) * 1000;
     let in_slot = now >= b.slot_start - before && now <= b.slot_end;
@@ -111,10 +103,9 @@ pub async fn open(
         && holder.as_deref() == Some(officer.user_id.as_str())
         && b.deadline.is_some_and(|d| now < d);
     if !(in_slot || claimed) {
-        return Err(AppError::conflict(
-            "outside_hearing_window",
-            "a hearing opens from 15 minutes before the slot to its end, or any time before the deadline of an urgent booking you have claimed",
-        ));
+        return Err(HearingError::OutsideHearingWindow {
+            minutes: state.config.hearing.open_before_s / 60,
+        });
     }
     ports::set_booking_status(&mut tx, booking_id, "in_hearing", now).await?;
     let h = HearingRow {
@@ -151,23 +142,17 @@ pub async fn open(
     .await?;
     tx.commit().await?;
     metrics::counter!("hearings_opened_total").increment(1);
-    views::load(state, &h.id).await
+    Ok(views::load(state, &h.id).await?)
 }
 
-fn refusal_error(r: Refusal) -> AppError {
-    match r {
-        Refusal::WrongParty => AppError::forbidden(),
-        Refusal::NotAccepting(s) => AppError::conflict(
-            "invalid_state",
-            format!("the hearing is {} and accepts no step", s.as_str()),
-        ),
-        Refusal::OutOfOrder { expected } => AppError::conflict(
-            "invalid_state",
-            match expected {
-                Some(e) => format!("out of order: the next step is {}", e.as_str()),
-                None => "the procedure is over".to_string(),
-            },
-        ),
+impl From<Refusal> for HearingError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::WrongParty => HearingError::Forbidden,
+            Refusal::NotAccepting(s) => HearingError::NotAccepting(s),
+            Refusal::OutOfOrder { expected: Some(e) } => HearingError::OutOfOrder(e),
+            Refusal::OutOfOrder { expected: None } => HearingError::ProcedureOver,
+        }
     }
 }
 
@@ -178,37 +163,34 @@ pub async fn submit_step(
     caller: &Caller,
     id: &str,
     body: Value,
-) -> ApiResult<HearingView> {
+) -> Result<HearingView, HearingError> {
     let step_name = body
         .get("step")
         .and_then(Value::as_str)
-        .ok_or_else(|| AppError::unprocessable("step", "step is required"))?;
+        .ok_or_else(|| field("step", "step is required"))?;
     let step = Step::parse(step_name)
-        .ok_or_else(|| AppError::unprocessable("step", format!("unknown step {step_name:?}")))?;
+        .ok_or_else(|| field("step", format!("unknown step {step_name:?}")))?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let mut h = store::lock(&mut tx, id)
         .await?
-        .ok_or_else(AppError::not_found)?;
+        .ok_or(HearingError::NotFound)?;
     let party = caller.party_for(&h)?;
-    let status =
-        Status::parse(&h.status).ok_or_else(|| AppError::internal("bad hearing status"))?;
+    let status = Status::parse(&h.status)
+        .ok_or_else(|| HearingError::broken(format!("bad hearing status {:?}", h.status)))?;
     let last = h.last_step.as_deref().and_then(Step::parse);
-    machine::check_step(status, last, step, party).map_err(refusal_error)?;
-    let input =
-        content::parse(step, &body).map_err(|e| AppError::unprocessable(e.field, e.message))?;
+    machine::check_step(status, last, step, party)?;
+    // The body is read only now, so that role, status and order answer first.
+    let input = content::parse(step, &body)?;
     let mut payload = input.payload();
     match &input {
         StepInput::Ruling(r) => {
             let notice = stored::<content::Notice>(&mut tx, id, "notice").await?;
             if !content::ruling_within_notice(&notice, r) {
-                return Err(AppError::conflict(
-                    "ruling_exceeds_notice",
-                    format!(
-                        "the notice proposed at most {} yuan and {} points; defending must not make the penalty heavier (Art. 45)",
-                        notice.proposed_fine_yuan, notice.proposed_points
-                    ),
-                ));
+                return Err(HearingError::RulingExceedsNotice {
+                    fine_yuan: notice.proposed_fine_yuan.get(),
+                    points: notice.proposed_points.get(),
+                });
             }
         }
         StepInput::Service => {
@@ -218,8 +200,7 @@ pub async fn submit_step(
         _ => {}
     }
     let effect = input.effect();
-    let next = machine::status_after(status, effect)
-        .ok_or_else(|| refusal_error(Refusal::NotAccepting(status)))?;
+    let next = machine::status_after(status, effect).ok_or(HearingError::NotAccepting(status))?;
     h.last_step = Some(step.as_str().into());
     h.updated_at = now;
     let by_id = match party {
@@ -262,32 +243,38 @@ pub async fn submit_step(
     if next.is_closed() {
         lifecycle::after_close(state, &h).await;
     }
-    views::load(state, &h.id).await
+    Ok(views::load(state, &h.id).await?)
 }
 
 /// The stored payload of an earlier step.
-async fn stored<T: serde::de::DeserializeOwned>(tx: &mut Tx, id: &str, step: &str) -> ApiResult<T> {
+async fn stored<T: serde::de::DeserializeOwned>(
+    tx: &mut Tx,
+    id: &str,
+    step: &str,
+) -> Result<T, HearingError> {
     let text = store::step_payload(tx, id, step)
         .await?
-        .ok_or_else(|| AppError::internal(format!("hearing {id} has no {step} step")))?;
-    serde_json::from_str(&text).map_err(AppError::internal)
+        .ok_or_else(|| HearingError::broken(format!("hearing {id} has no {step} step")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| HearingError::internal(format!("the stored {step} step of hearing {id}"), e))
 }
 
 /// Builds, stores and returns the decision document (inside the `service` transaction).
-async fn issue_decision(tx: &mut Tx, h: &HearingRow, now: i64) -> ApiResult<store::DecisionRow> {
+async fn issue_decision(
+    tx: &mut Tx,
+    h: &HearingRow,
+    now: i64,
+) -> Result<store::DecisionRow, HearingError> {
     let notice: content::Notice = stored(tx, &h.id, "notice").await?;
     let ruling: content::Ruling = stored(tx, &h.id, "ruling").await?;
     let statement: content::Statement = stored(tx, &h.id, "statement").await?;
     let confirmation: Value = stored(tx, &h.id, "confirmation").await?;
     if confirmation["e_service_consent"] != Value::Bool(true) {
-        return Err(AppError::conflict(
-            "e_service_consent_missing",
-            "electronic service needs the citizen's consent, captured at confirmation (Art. 61)",
-        ));
+        return Err(HearingError::EServiceConsentMissing);
     }
     let booking = ports::booking_tx(tx, &h.booking_id)
         .await?
-        .ok_or_else(AppError::not_found)?;
+        .ok_or(HearingError::NotFound)?;
     let (authority, address, tz, officer_name, badge) =
         store::parties(tx, &h.brigade_id, &h.officer_id).await?;
     let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
@@ -307,15 +294,15 @@ async fn issue_decision(tx: &mut Tx, h: &HearingRow, now: i64) -> ApiResult<stor
         phone: &h.phone,
         plate: &booking.plate,
         violations: serde_json::from_str(&booking.violations).unwrap_or(Value::Null),
-        facts: notice.facts,
+        facts: notice.facts.into_string(),
         statement: match statement {
-            content::Statement::Text { text } => text,
+            content::Statement::Text { text } => text.into_string(),
             content::Statement::Waived => "当事人放弃陈述申辩".into(),
-            content::Statement::Disputed { text } => text,
+            content::Statement::Disputed { text } => text.into_string(),
         },
-        legal_basis: ruling.legal_basis,
-        fine_yuan: ruling.fine_yuan,
-        points: ruling.points,
+        legal_basis: ruling.legal_basis.into_string(),
+        fine_yuan: ruling.fine_yuan.get(),
+        points: ruling.points.get(),
         audit_head: head,
     });
     let article = decision::article(&fields);
@@ -324,7 +311,8 @@ async fn issue_decision(tx: &mut Tx, h: &HearingRow, now: i64) -> ApiResult<stor
         hearing_id: h.id.clone(),
         decision_no: fields.decision_no.clone(),
         year: i64::from(year),
-        fields: serde_json::to_string(&fields).map_err(AppError::internal)?,
+        fields: serde_json::to_string(&fields)
+            .map_err(|e| HearingError::internal("the decision fields", e))?,
         html: decision::page(&article, &sha256),
         sha256,
         issued_at: now,

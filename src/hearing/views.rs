@@ -5,6 +5,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{
+    error::HearingError,
     machine::{self, Party, Step},
     ports,
     store::{self, HearingRow},
@@ -46,42 +47,38 @@ impl From<&OfficerAuth> for Caller {
 impl Caller {
     /// Reading: the citizen owner, officers of the brigade, auditors. Another citizen's or
     /// another brigade's hearing is 404; an admin is 403.
-    pub fn can_read(&self, h: &HearingRow) -> ApiResult<()> {
+    pub fn can_read(&self, h: &HearingRow) -> Result<(), HearingError> {
         match self.role {
             Role::Citizen if self.id == h.citizen_id => Ok(()),
             Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => Ok(()),
             Role::Auditor => Ok(()),
-            Role::Admin => Err(AppError::forbidden()),
-            _ => Err(AppError::not_found()),
+            Role::Admin => Err(HearingError::Forbidden),
+            _ => Err(HearingError::NotFound),
         }
     }
 
     /// Acting as a party: the hearing's citizen or its officer. Another officer of the same
     /// brigade is 403; others 404 (auditors and admins 403).
-    pub fn party_for(&self, h: &HearingRow) -> ApiResult<Party> {
+    pub fn party_for(&self, h: &HearingRow) -> Result<Party, HearingError> {
         match self.role {
             Role::Citizen if self.id == h.citizen_id => Ok(Party::Citizen),
             Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => {
                 if self.id == h.officer_id {
                     Ok(Party::Officer)
                 } else {
-                    Err(AppError::new(
-                        axum::http::StatusCode::FORBIDDEN,
-                        "not_your_hearing",
-                        "another officer holds this hearing",
-                    ))
+                    Err(HearingError::NotYourHearing)
                 }
             }
-            Role::Auditor | Role::Admin => Err(AppError::forbidden()),
-            _ => Err(AppError::not_found()),
+            Role::Auditor | Role::Admin => Err(HearingError::Forbidden),
+            _ => Err(HearingError::NotFound),
         }
     }
 
     /// The hearing's officer (for officer-only actions).
-    pub fn officer_of(&self, h: &HearingRow) -> ApiResult<()> {
+    pub fn officer_of(&self, h: &HearingRow) -> Result<(), HearingError> {
         match self.party_for(h)? {
             Party::Officer => Ok(()),
-            Party::Citizen => Err(AppError::forbidden()),
+            Party::Citizen => Err(HearingError::Forbidden),
         }
     }
 }
@@ -107,15 +104,14 @@ pub struct DecisionRef {
 pub struct HearingView {
     pub id: String,
     pub booking_id: String,
-    /// `open`, `in_call`, `completed`, `referred`, `no_show` or `interrupted`.
-    pub status: String,
+    pub status: machine::Status,
     /// The accepted legal steps, in order.
     pub steps: Vec<StepView>,
     /// Lifecycle events: opened, call_started, interrupted, resumed, no_show, recordings_sealed.
     pub events: Vec<StepView>,
     /// The step expected next and who submits it (`null` when closed or over).
-    pub next_step: Option<String>,
-    pub next_by: Option<String>,
+    pub next_step: Option<Step>,
+    pub next_by: Option<Party>,
     pub officer_id: String,
     pub citizen_joined: bool,
     /// Why it closed: `completed`, `disputed`, `confirmation_refused`,
@@ -204,12 +200,12 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
             events.push(v)
         }
     }
-    let status = machine::Status::parse(&h.status);
-    let next = match status {
-        Some(s) if !s.is_closed() => {
-            machine::next_step(h.last_step.as_deref().and_then(Step::parse))
-        }
-        _ => None,
+    let status = machine::Status::parse(&h.status)
+        .ok_or_else(|| HearingError::broken(format!("bad hearing status {:?}", h.status)))?;
+    let next = if status.is_closed() {
+        None
+    } else {
+        machine::next_step(h.last_step.as_deref().and_then(Step::parse))
     };
     let decision = store::decision(&state.db.write, &h.id)
         .await?
@@ -221,11 +217,11 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
         recordings: ports::recordings(state, &h.id).await?,
         id: h.id,
         booking_id: h.booking_id,
-        status: h.status,
+        status,
         steps,
         events,
-        next_step: next.map(|s| s.as_str().to_string()),
-        next_by: next.map(|s| s.party().as_str().to_string()),
+        next_step: next,
+        next_by: next.map(Step::party),
         officer_id: h.officer_id,
         citizen_joined: h.citizen_joined_at.is_some(),
         outcome: h.outcome,

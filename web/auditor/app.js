@@ -3,7 +3,7 @@
 // <video> player per participant's WebM (fetched with the Bearer token as a Blob, played from an
 // object URL), and for every file its download and an in-page SHA-256 check.
 import './strings.js';
-import { t, has, fmtTime, setData } from '/shared/i18n.js';
+import { t, has, fmtTime, setData, getZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, staffLoginForm, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, download } from '/shared/ui.js';
@@ -56,7 +56,7 @@ function filtered() {
   const to = $('#f-to').value;
   const outcome = $('#f-outcome').value;
   return state.hearings.filter((hr) => {
-    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(hr.first));
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: getZone() }).format(new Date(hr.first));
     const done = hr.entries.some((e) => e.step === 'receipt');
     return (!q || hr.id.toLowerCase().includes(q)) && (!from || day >= from) && (!to || day <= to) && (!outcome || (outcome === 'completed') === done);
   });

@@ -1,14 +1,13 @@
 // Citizen page: phone login, my booking, the booking form (with the urgent 3-day rule), the device
 // self-test. The waiting room, the call and the decision are in hearing.js.
 import './strings.js';
-import { t, fmtTime, setData, stampLang, dataLang } from '/shared/i18n.js';
+import { t, fmtTime, setData, stampLang, dataLang, setZone, getZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
 import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
 
 const api = createApi('citizen');
-const TZ = 'Asia/Shanghai';
 const ACTIVE = ['booked', 'in_hearing'];
 const state = { me: null, bookings: [], active: null, brigades: [] };
 window.__rh = { api, state };
@@ -43,6 +42,7 @@ async function loadBookings() {
   state.bookings = Array.isArray(list) ? list : list?.items || [];
   state.bookings.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
   state.active = state.bookings.find((b) => ACTIVE.includes(b.status)) || null;
+  setZone((state.active || state.bookings[0])?.timezone);
   return state.active;
 }
 
@@ -141,10 +141,12 @@ async function openBooking() {
 function syncDateBounds() {
   const urgent = $('#bk-urgent').checked;
   const d = $('#bk-date');
-  d.min = todayIn(TZ, urgent ? 0 : 1);
-  d.max = todayIn(TZ, 7);
-  if (!d.value || d.value < d.min || d.value > d.max) d.value = d.min;
+  // Dates are the chosen brigade's: its `timezone` decides what "today" is.
   const br = state.brigades.find((b) => b.id === $('#bk-brigade').value);
+  setZone(br?.timezone);
+  d.min = todayIn(getZone(), urgent ? 0 : 1);
+  d.max = todayIn(getZone(), 7);
+  if (!d.value || d.value < d.min || d.value > d.max) d.value = d.min;
   setData($('#bk-brigade-addr'), br?.address || '');
 }
 
@@ -209,7 +211,7 @@ function showExpiry() {
   const out = $('#bk-expiry');
   const reg = $('#bk-regdate').value;
   if (!reg) return (out.textContent = '');
-  const today = todayIn(TZ);
+  const today = todayIn();
   const exp = nextAnniversary(reg, today);
   if (!exp) return (out.textContent = '');
   const days = Math.round((Date.parse(exp) - Date.parse(today)) / 86400000);

@@ -1,7 +1,7 @@
 // Officer dashboard: login, the day's bookings by slot, the urgent lane (deadlines counting down,
 // claim with lease renewal, release). The hearing room is in hearing.js.
 import './strings.js';
-import { t, fmtTime, fmtDuration, setData, dataLang } from '/shared/i18n.js';
+import { t, fmtTime, fmtDuration, setData, dataLang, setZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, staffLoginForm, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
@@ -79,6 +79,8 @@ async function refreshDash() {
     busy(null, $('#dash-err'), async () => {
       const list = await api.get(`bookings?date=${$('#dash-date').value}`);
       state.bookings = (Array.isArray(list) ? list : list?.items || []).sort((a, b) => String(a.slot_start).localeCompare(String(b.slot_start)));
+      // The brigade's zone comes with its bookings.
+      setZone(state.bookings[0]?.timezone);
       renderToday();
     }),
     busy(null, $('#urgent-err'), async () => {

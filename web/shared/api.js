@@ -3,12 +3,14 @@
 import { addStrings, t, has } from './i18n.js';
 
 export class ApiError extends Error {
-  constructor(status, code, message, field, retryAfter) {
+  constructor(status, code, message, field, retryAfter, params) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code || '';
     this.field = field || '';
     this.retryAfter = retryAfter;
+    // The numbers the refusal speaks of (e.g. {days: 7}), interpolated into our own words.
+    this.params = params && typeof params === 'object' ? params : {};
   }
 }
 
@@ -51,17 +53,19 @@ export function createApi(scope) {
         let code = '';
         let message = '';
         let field = '';
+        let params;
         try {
           const j = await res.json();
           const e = j.error || j;
           code = e.code || '';
           message = e.message || '';
           field = e.field || '';
+          params = e.params;
         } catch {
           /* not JSON */
         }
         const ra = res.headers.get('Retry-After');
-        throw new ApiError(res.status, code, message, field, ra ? Number(ra) : undefined);
+        throw new ApiError(res.status, code, message, field, ra ? Number(ra) : undefined, params);
       }
       if (opts.raw) return res;
       if (res.status === 204) return null;
@@ -82,7 +86,7 @@ export function errorText(err) {
   if (!(err instanceof ApiError) && !err?.code) return t('err.unexpected', { msg: String(err?.message || err) });
   const code = err.code;
   let text;
-  if (code && has(`err.${code}`)) text = t(`err.${code}`);
+  if (code && has(`err.${code}`)) text = errText(code, err.params || {});
   else if (has(`err.http.${err.status}`)) text = t(`err.http.${err.status}`);
   else text = t('err.unexpected', { msg: err.message });
   if (err.field) {
@@ -90,6 +94,16 @@ export function errorText(err) {
     text = t('err.withField', { field: label, text });
   }
   if (err.retryAfter && err.status === 429) text += ' ' + t('err.retryAfter', { s: err.retryAfter });
+  return text;
+}
+
+/**
+ * The words for `code` with the refusal's `params` filled in. A string that names a parameter
+ * the server did not send falls back to its `.plain` variant (no number), so no `{days}` shows.
+ */
+function errText(code, params) {
+  const text = t(`err.${code}`, params);
+  if (/\{[a-z_]+\}/.test(text) && has(`err.${code}.plain`)) return t(`err.${code}.plain`);
   return text;
 }
 
@@ -101,19 +115,25 @@ addStrings({
   // booking rules
   'err.slot_full': ['该时段已约满，请选择其他时段。', 'This time slot is full. Please choose another.'],
   'err.same_day_not_allowed': ['普通预约不能预约当天，请选择明天及以后的日期。', 'A normal booking cannot be for today. Choose tomorrow or later.'],
-  'err.too_far_ahead': ['最多只能预约 7 天内的时段。', 'You can book at most 7 days ahead.'],
+  'err.too_far_ahead': ['最多只能预约 {days} 天内的时段。', 'You can book at most {days} days ahead.'],
+  'err.too_far_ahead.plain': ['该时段超出可预约的日期范围。', 'That slot is too far ahead.'],
   'err.slot_in_past': ['该时段已过，请选择之后的时段。', 'That time slot has already passed.'],
   'err.brigade_closed': ['该大队在此时间不办公（周末、节假日或非办公时间）。', 'The brigade is closed at that time (weekend, holiday or outside opening hours).'],
   'err.active_booking_exists': ['您已有一个有效预约，办结或取消后才能再次预约。', 'You already have an active booking. Finish or cancel it before booking again.'],
-  'err.blacklisted': ['本月爽约已达 3 次，预约服务暂停一个月。', 'You missed 3 hearings this month; booking is suspended for one month.'],
+  'err.blacklisted': ['本月爽约已达 {no_shows} 次，预约服务暂停至 {until}。', 'You missed {no_shows} hearings this month; booking is suspended until {until}.'],
+  'err.blacklisted.plain': ['本月爽约次数过多，预约服务暂停一个月。', 'Too many missed hearings this month; booking is suspended for one month.'],
   'err.rebook_after_cancel': ['取消后不能再次预约同一大队同一天的时段。', 'After cancelling you cannot book the same brigade on the same day again.'],
-  'err.vehicle_driver_limit': ['该车辆已被 3 名非车主驾驶人预约，无法再预约。', 'This vehicle is already in bookings of 3 drivers who do not own it.'],
-  'err.not_urgent_eligible': ['到期日不在 3 天之内，不能加急预约，请使用普通预约。', 'The expiry is not within 3 days, so an urgent booking is not allowed. Use a normal booking.'],
-  'err.ineligible_case': ['该违法不符合远程处理条件（单次罚款超过 200 元、未处理违法超过 5 起，或处理后累计记分将达到 12 分），请到窗口办理。', 'This case cannot be handled remotely (a fine over 200 yuan, more than 5 unhandled violations, or points reaching 12). Please go to a service window.'],
+  'err.vehicle_driver_limit': ['该车辆已被 {drivers} 名非车主驾驶人预约，无法再预约。', 'This vehicle is already in bookings of {drivers} drivers who do not own it.'],
+  'err.vehicle_driver_limit.plain': ['该车辆的非车主驾驶人预约已达上限，无法再预约。', 'This vehicle has reached its limit of non-owner drivers.'],
+  'err.not_urgent_eligible': ['到期日不在 {days} 天之内，不能加急预约，请使用普通预约。', 'The expiry is not within {days} days, so an urgent booking is not allowed. Use a normal booking.'],
+  'err.not_urgent_eligible.plain': ['不符合加急预约条件，请使用普通预约。', 'Not eligible for an urgent booking. Use a normal booking.'],
+  'err.ineligible_case': ['该违法不符合远程处理条件（单次罚款超过 {max_fine_yuan} 元、未处理违法超过 {max_unhandled} 起，或处理后累计记分将达到 {points_ceiling} 分），请到窗口办理。', 'This case cannot be handled remotely (a fine over {max_fine_yuan} yuan, more than {max_unhandled} unhandled violations, or points reaching {points_ceiling}). Please go to a service window.'],
+  'err.ineligible_case.plain': ['该违法不符合远程处理条件，请到窗口办理。', 'This case cannot be handled remotely. Please go to a service window.'],
   'err.phone_binding_immutable': ['手机号绑定后不能在线更换，请到窗口办理。', 'The bound phone number cannot be changed online. Please go to a service window.'],
   // hearing and codes
   'err.invalid_state': ['当前不能进行此操作（步骤顺序不对或办理已结束），请刷新后查看。', 'This step is not possible now (out of order or the hearing is closed). Refresh to see the current state.'],
-  'err.ruling_exceeds_notice': ['裁决不能重于告知时拟作出的处罚。', 'The ruling cannot be heavier than the penalty proposed in the notice.'],
+  'err.ruling_exceeds_notice': ['裁决不能重于告知时拟作出的处罚（罚款 {fine_yuan} 元、记 {points} 分）。', 'The ruling cannot be heavier than the penalty proposed in the notice ({fine_yuan} yuan, {points} points).'],
+  'err.ruling_exceeds_notice.plain': ['裁决不能重于告知时拟作出的处罚。', 'The ruling cannot be heavier than the penalty proposed in the notice.'],
   'err.code_invalid': ['验证码错误或已过期，请核对短信或重新获取。', 'The code is wrong or has expired. Check the SMS or request a new one.'],
   'err.code_attempts_exceeded': ['验证码错误次数过多已失效，请重新获取。', 'Too many wrong tries: this code is no longer valid. Request a new one.'],
   'err.sms_throttled': ['短信发送过于频繁，请稍后再试。', 'Too many text messages were sent; please wait a moment.'],
@@ -131,9 +151,11 @@ addStrings({
   'err.hearing_closed': ['本次办理已结束。', 'This hearing has ended.'],
   'err.room_closed': ['本次视频已结束。', 'The call is over.'],
   'err.bad_frame': ['通话信令出错，正在重试。', 'A signalling error occurred; retrying.'],
-  'err.too_early': ['现在还不能记为爽约：预约时段开始并等待规定时间后才能记录。', 'Too early to record a no-show: wait until the set time after the slot starts.'],
+  'err.too_early': ['现在还不能记为爽约：预约时段开始 {minutes} 分钟后才能记录。', 'Too early to record a no-show: wait {minutes} minutes after the slot starts.'],
+  'err.too_early.plain': ['现在还不能记为爽约：预约时段开始并等待规定时间后才能记录。', 'Too early to record a no-show: wait until the set time after the slot starts.'],
   'err.hearing_exists': ['该预约已开启办理。', 'This booking already has an open hearing.'],
-  'err.outside_hearing_window': ['未到办理时间：可在时段开始前 15 分钟至时段结束之间开启；加急预约须先领取。', 'Not the time for this hearing: it opens from 15 minutes before the slot to its end; claim an urgent booking first.'],
+  'err.outside_hearing_window': ['未到办理时间：可在时段开始前 {minutes} 分钟至时段结束之间开启；加急预约须先领取。', 'Not the time for this hearing: it opens from {minutes} minutes before the slot to its end; claim an urgent booking first.'],
+  'err.outside_hearing_window.plain': ['未到办理时间：可在时段开始前至时段结束之间开启；加急预约须先领取。', 'Not the time for this hearing: it opens shortly before the slot until its end; claim an urgent booking first.'],
   'err.not_your_hearing': ['该办理由其他民警负责。', 'Another officer holds this hearing.'],
   'err.e_service_consent_missing': ['当事人未同意电子送达，不能电子送达处罚决定书。', 'The citizen did not consent to electronic service.'],
   'err.phone_in_use': ['该手机号已绑定其他用户。', 'This phone number is bound to another user.'],
@@ -146,7 +168,8 @@ addStrings({
   'err.storage_unavailable': ['服务器暂时无法保存记录，本次操作未保存，请稍后重试。', 'The server cannot store records right now; nothing was saved. Please try again later.'],
   'err.internal': ['服务器出错，请稍后再试。', 'Server error; please try again later.'],
   'err.hearing_not_open': ['办理尚未开始或已结束。', 'The hearing is not open.'],
-  'err.hearing_window': ['还未到可开启办理的时间（时段开始前 15 分钟起）。', 'Too early to open this hearing (from 15 minutes before the slot).'],
+  'err.hearing_window': ['还未到可开启办理的时间（时段开始前 {minutes} 分钟起）。', 'Too early to open this hearing (from {minutes} minutes before the slot).'],
+  'err.hearing_window.plain': ['还未到可开启办理的时间。', 'Too early to open this hearing.'],
   'err.join_token_invalid': ['入会凭证已失效，请重新输入验证码。', 'The join pass is no longer valid. Enter a new code.'],
   // by HTTP status, when the code is unknown
   'err.http.400': ['请求格式不正确。', 'The request was malformed.'],

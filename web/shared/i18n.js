@@ -84,13 +84,32 @@ export function stampLang(el) {
   return el;
 }
 
-/** Format a time for display in the brigade's zone (default Asia/Shanghai). */
+// The brigade's IANA time zone, from the brigade, slot and booking answers (`timezone`); pages
+// call setZone once they know it. Until then times show in the zone of the default brigade.
+let zone = 'Asia/Shanghai';
+
+/** Use `tz` (an IANA name from the API) for times and "today"; an unknown name is ignored. */
+export function setZone(tz) {
+  if (!tz || typeof tz !== 'string') return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    zone = tz;
+  } catch {
+    /* not a zone this browser knows: keep the current one */
+  }
+}
+
+export function getZone() {
+  return zone;
+}
+
+/** Format a time for display in the brigade's zone (see setZone). */
 export function fmtTime(iso, opts = {}) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   return d.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', {
-    timeZone: opts.timeZone || 'Asia/Shanghai',
+    timeZone: opts.timeZone || zone,
     year: opts.date === false ? undefined : 'numeric',
     month: opts.date === false ? undefined : '2-digit',
     day: opts.date === false ? undefined : '2-digit',

@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the pages: element builder, views, live announcements, busy buttons,
 // error boxes and resend countdowns.
-import { t, stampLang } from './i18n.js';
+import { t, stampLang, getZone } from './i18n.js';
 import { errorText } from './api.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -115,7 +115,8 @@ export function download(name, data, type = 'application/octet-stream') {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-export function todayIn(tz = 'Asia/Shanghai', plusDays = 0) {
+/** Today (YYYY-MM-DD) in `tz`, by default the brigade's zone (i18n setZone). */
+export function todayIn(tz = getZone(), plusDays = 0) {
   const d = new Date(Date.now() + plusDays * 86400000);
   return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 }

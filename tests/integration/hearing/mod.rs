@@ -7,6 +7,7 @@ mod outcomes;
 mod signalling;
 mod sms_code;
 mod steps;
+mod typed;
 mod via_booking;
 
 pub(crate) use signalling::{Ws, hearing_frame, wait_status, ws_join};
