@@ -34,5 +34,13 @@ for extra in "$@"; do
     pg_ctlcluster "$ver" main start 2>/dev/null || true
     for _ in $(seq 100); do su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break; sleep 0.2; done
     su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+    # Leftovers of earlier test runs: their databases, and the tablespaces the disk-full test
+    # made on a tmpfs (a tablespace whose directory is gone breaks every CREATE DATABASE).
+    for db in $(su postgres -c "psql -qtAc \"SELECT datname FROM pg_database WHERE datname LIKE 'rh\\_test\\_%'\""); do
+      su postgres -c "psql -qc 'DROP DATABASE $db WITH (FORCE)'" >/dev/null 2>&1 || true
+    done
+    for ts in $(su postgres -c "psql -qtAc \"SELECT spcname FROM pg_tablespace WHERE spcname LIKE 'rh\\_ts\\_%'\""); do
+      su postgres -c "psql -qc 'DROP TABLESPACE $ts'" >/dev/null 2>&1 || true
+    done
   fi
 done

@@ -19,6 +19,8 @@ pub struct Inner {
     pub audit: crate::audit::Audit,
     /// The call: signalling rooms, media engine, recordings (see `crate::call`).
     pub call: crate::call::Call,
+    /// The after-commit work of hearings (registered in `startup`).
+    pub hearing_subscribers: crate::hearing::subscribers::Subscribers<AppState>,
 }
 
 impl Deref for AppState {

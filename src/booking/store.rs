@@ -350,12 +350,16 @@ pub async fn booking(pool: &AnyPool, id: &str) -> Result<Option<BookingRow>, sql
     .await
 }
 
-pub async fn booking_tx(tx: &mut Tx, id: &str) -> Result<Option<BookingRow>, sqlx::Error> {
+/// The booking, read on `conn` (the caller's transaction, or a pooled connection).
+pub async fn booking_tx(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Option<BookingRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{BOOKING_SELECT} WHERE b.id = $1"
     )))
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(conn)
     .await
 }
 

@@ -40,7 +40,7 @@ fn channel(state: &AppState) -> String {
     state.kv.key("call:bus")
 }
 
-async fn publish(state: &AppState, hearing_id: &str, op: Op) {
+async fn publish(state: &AppState, hearing_id: &str, op: Op) -> redis::RedisResult<()> {
     let env = Envelope {
         from: state.call.node.id.clone(),
         hearing_id: hearing_id.to_owned(),
@@ -48,39 +48,46 @@ async fn publish(state: &AppState, hearing_id: &str, op: Op) {
     };
     let text = match serde_json::to_string(&env) {
         Ok(t) => t,
-        Err(e) => return tracing::error!(error = %e, "encoding a call bus message"),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding a call bus message");
+            return Ok(());
+        }
     };
-    let r: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+    let _: i64 = redis::cmd("PUBLISH")
         .arg(channel(state))
         .arg(text)
         .query_async(&mut state.kv.conn())
-        .await;
-    if let Err(e) = r {
-        tracing::warn!(hearing_id, error = %e, "publishing on the call bus failed");
-    }
+        .await?;
+    Ok(())
 }
 
 /// Pushes a `hearing {status, step}` frame to both parties, wherever the room is.
-pub async fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Option<&str>) {
+pub async fn push_hearing(
+    state: &AppState,
+    hearing_id: &str,
+    status: &str,
+    step: Option<&str>,
+) -> redis::RedisResult<()> {
     if state.call.hub.has_room(hearing_id) {
         state.call.push_hearing(hearing_id, status, step);
-        return;
+        return Ok(());
     }
     let op = Op::Hearing {
         status: status.to_owned(),
         step: step.map(str::to_owned),
     };
-    publish(state, hearing_id, op).await;
+    publish(state, hearing_id, op).await
 }
 
 /// Ends the hearing's call wherever it is: here (awaited: the recording segment is finalised
 /// when this returns), or in the process holding it (which closes the sockets with 4009 and
 /// finalises, indexes and seals the segment with its own recordings job).
-pub async fn end_hearing(state: &AppState, hearing_id: &str) {
+pub async fn end_hearing(state: &AppState, hearing_id: &str) -> redis::RedisResult<()> {
     if !state.call.end_hearing(hearing_id).await {
-        publish(state, hearing_id, Op::End).await;
+        publish(state, hearing_id, Op::End).await?;
     }
     super::nodes::release(state, hearing_id).await;
+    Ok(())
 }
 
 async fn deliver(state: &AppState, text: &str) {

@@ -22,6 +22,18 @@ pub fn channel(state: &AppState, brigade_id: &str) -> String {
 
 /// Publishes an event about a hearing to its brigade (best effort: logged on failure).
 pub async fn publish(state: &AppState, h: &HearingRow, kind: &str, extra: Value) {
+    if let Err(e) = try_publish(state, h, kind, extra).await {
+        tracing::warn!(error = %e, "publishing an officer event failed");
+    }
+}
+
+/// [`publish`], telling whether Redis took it.
+pub async fn try_publish(
+    state: &AppState,
+    h: &HearingRow,
+    kind: &str,
+    extra: Value,
+) -> redis::RedisResult<()> {
     let mut ev = json!({
         "type": kind,
         "hearing_id": h.id,
@@ -33,14 +45,12 @@ pub async fn publish(state: &AppState, h: &HearingRow, kind: &str, extra: Value)
         m.extend(x);
     }
     let mut conn = state.kv.conn();
-    let r: Result<i64, _> = redis::cmd("PUBLISH")
+    let _: i64 = redis::cmd("PUBLISH")
         .arg(channel(state, &h.brigade_id))
         .arg(ev.to_string())
         .query_async(&mut conn)
-        .await;
-    if let Err(e) = r {
-        tracing::warn!(error = %e, "publishing an officer event failed");
-    }
+        .await?;
+    Ok(())
 }
 
 /// The SSE stream of the officer's brigade.

@@ -5,12 +5,14 @@
 use serde_json::json;
 
 use super::{
+    after_commit,
     error::HearingError,
     events,
     machine::{Status, Trigger},
     ports::{self, JoinGrant},
     service::{SYSTEM, record},
     store::{self, HearingRow},
+    subscribers::{Change, HearingEvent},
     views::{self, Caller, HearingView},
 };
 use crate::{
@@ -119,8 +121,15 @@ async fn transition(
     record(state, &mut tx, &h, "event", event, by, now, json!({}), &[]).await?;
     store::save(&mut tx, &h).await?;
     tx.commit().await?;
-    ports::push_hearing(state, &h.id, &h.status, None).await;
-    events::publish(state, &h, event, json!({"status": h.status})).await;
+    let change = Change::Lifecycle(event.to_string());
+    after_commit::publish(
+        state,
+        HearingEvent {
+            hearing: h.clone(),
+            change,
+        },
+    )
+    .await;
     Ok(Some(h))
 }
 
@@ -179,10 +188,7 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
     )
     .await?;
     match h {
-        Some(h) => {
-            after_close(state, &h).await;
-            views::load(state, &h.id).await
-        }
+        Some(h) => views::load(state, &h.id).await,
         None => Err(HearingError::NotOpen.into()),
     }
 }
@@ -201,8 +207,7 @@ pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
             no_show_check(h, now, wait)
         })
         .await;
-        if let Ok(Some(h)) = r {
-            after_close(state, &h).await;
+        if let Ok(Some(_)) = r {
             n += 1;
         }
     }
@@ -278,32 +283,6 @@ pub async fn presence_changed(state: &AppState, id: &str, both_connected: bool, 
     if let Err(e) = r {
         tracing::warn!(hearing = id, error = %e, "presence transition failed");
     }
-}
-
-/// After a hearing closed (committed): end the call and seal its recordings into the audit
-/// log, take the booking off the urgent lane. Failures are logged (the close stands).
-pub async fn after_close(state: &AppState, h: &HearingRow) {
-    match ports::end_call_and_seal(state, &h.id).await {
-        Ok(files) if !files.is_empty() => {
-            if let Err(e) = seal_entry(state, &h.id, &files, json!({})).await {
-                tracing::error!(hearing = %h.id, error = %e, "sealing recordings into the audit log failed");
-            }
-        }
-        Ok(_) => {}
-        Err(e) => tracing::error!(hearing = %h.id, error = %e, "ending the call failed"),
-    }
-    if let Ok(Some(b)) = booking_urgent(state, &h.booking_id).await
-        && b
-    {
-        ports::urgent_remove(state, &h.booking_id).await;
-    }
-}
-
-async fn booking_urgent(state: &AppState, booking_id: &str) -> ApiResult<Option<bool>> {
-    let mut tx = state.db.read.begin().await?;
-    let b = ports::booking_tx(&mut tx, booking_id).await?;
-    tx.rollback().await?;
-    Ok(b.map(|b| b.urgent))
 }
 
 /// Appends a `recordings_sealed` entry (the files' digests in the leaf) to the hearing's chain

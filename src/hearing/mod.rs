@@ -7,6 +7,7 @@
 //! write their tables directly (the booking status goes through booking's own rules).
 //! The legal choices are documented in `docs/hearing.md`.
 
+pub mod after_commit;
 mod api;
 pub mod body;
 pub mod content;
@@ -20,6 +21,7 @@ pub mod presence;
 pub mod sealer;
 pub mod service;
 pub mod store;
+pub mod subscribers;
 pub mod values;
 pub mod views;
 

@@ -64,8 +64,14 @@ pub async fn urgent_holder(state: &AppState, booking_id: &str) -> ApiResult<Opti
 }
 
 /// Takes the booking off the urgent lane (after the closing commit).
-pub async fn urgent_remove(state: &AppState, booking_id: &str) {
-    crate::booking::urgent::remove_quietly(state, booking_id).await;
+/// Takes an urgent booking off the urgent lane (a booking that is not urgent: nothing).
+pub async fn urgent_remove_if_urgent(state: &AppState, booking_id: &str) -> ApiResult<()> {
+    let mut conn = state.db.read.acquire().await?;
+    let urgent = crate::booking::store::booking_tx(&mut conn, booking_id).await?;
+    if urgent.is_some_and(|b| b.urgent) {
+        crate::booking::urgent::remove(state, booking_id).await?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,8 +173,13 @@ pub fn both_connected(state: &AppState, hearing_id: &str) -> bool {
 }
 
 /// Pushes a `hearing {status, step}` frame to both parties (in whichever process holds the call).
-pub async fn push_hearing(state: &AppState, hearing_id: &str, status: &str, step: Option<&str>) {
-    crate::call::bus::push_hearing(state, hearing_id, status, step).await;
+pub async fn push_hearing(
+    state: &AppState,
+    hearing_id: &str,
+    status: &str,
+    step: Option<&str>,
+) -> redis::RedisResult<()> {
+    crate::call::bus::push_hearing(state, hearing_id, status, step).await
 }
 
 /// For each hearing: whether another server process holds its call (its presence is judged
@@ -207,9 +218,10 @@ pub async fn mint_join(
 /// Ends the call (in whichever process holds it): closes both sockets and the media room; that
 /// process's recordings job then indexes the segment and seals it through
 /// [`crate::hearing::sealer::HearingSealer`].
-pub async fn end_call_and_seal(state: &AppState, hearing_id: &str) -> ApiResult<Vec<SealedFile>> {
-    crate::call::bus::end_hearing(state, hearing_id).await;
-    Ok(vec![])
+/// Ends the hearing's call wherever it is held; the holding process seals the recordings
+/// (its recordings job calls `hearing::sealer`, which appends `recordings_sealed`).
+pub async fn end_call(state: &AppState, hearing_id: &str) -> redis::RedisResult<()> {
+    crate::call::bus::end_hearing(state, hearing_id).await
 }
 
 /// The hearing's recordings as API.md lists them.

@@ -1,18 +1,19 @@
 //! Opening a hearing and accepting its legal steps. Each accepted step is checked against the
 //! tables of [`machine`], its content against [`content`], then stored and appended to the audit
 //! log in ONE transaction; after the commit it is pushed to both parties as a `hearing` frame,
-//! and a closing step closes the call (see [`lifecycle::after_close`]).
+//! and a closing step closes the call (see [`super::subscribers`]).
 
 use serde_json::{Value, json};
 
 use super::{
+    after_commit,
     content::{self, StepInput},
     decision,
     error::HearingError,
-    events, lifecycle,
     machine::{self, Effect, Party, Refusal, Status, Step},
     ports,
     store::{self, HearingRow, StepRow},
+    subscribers::{Change, HearingEvent},
     values::field,
     views::{self, Caller, HearingView},
 };
@@ -232,18 +233,9 @@ pub async fn submit_step(
     store::save(&mut tx, &h).await?;
     tx.commit().await?;
     metrics::counter!("hearing_steps_total", "step" => step.as_str()).increment(1);
-    ports::push_hearing(state, &h.id, &h.status, Some(step.as_str())).await;
-    events::publish(
-        state,
-        &h,
-        "step",
-        json!({"step": step.as_str(), "status": h.status}),
-    )
-    .await;
-    if next.is_closed() {
-        lifecycle::after_close(state, &h).await;
-    }
-    Ok(views::load(state, &h.id).await?)
+    let change = Change::Step(step.as_str().to_string());
+    after_commit::publish(state, HearingEvent { hearing: h, change }).await;
+    Ok(views::load(state, id).await?)
 }
 
 /// The stored payload of an earlier step.

@@ -66,6 +66,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         sms,
         audit,
         call,
+        hearing_subscribers: crate::hearing::after_commit::standard(),
     })))
 }
 

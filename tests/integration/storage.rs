@@ -20,6 +20,9 @@ use crate::{
 struct Tmpfs {
     dir: PathBuf,
     _parent: tempfile::TempDir,
+    /// A PostgreSQL tablespace on it: the mount stays until the tablespace is dropped (a
+    /// tablespace whose directory vanished breaks every later CREATE DATABASE).
+    tablespace: std::sync::Mutex<Option<String>>,
 }
 
 impl Tmpfs {
@@ -45,6 +48,7 @@ impl Tmpfs {
         Some(Tmpfs {
             dir,
             _parent: parent,
+            tablespace: std::sync::Mutex::new(None),
         })
     }
 
@@ -64,6 +68,7 @@ impl Tmpfs {
             .unwrap();
         assert!(ok.success(), "chown postgres");
         let name = format!("rh_ts_{}", uuid::Uuid::new_v4().simple());
+        *self.tablespace.lock().unwrap() = Some(name.clone());
         let db = &app.state.db.write;
         let create = format!("CREATE TABLESPACE {name} LOCATION '{}'", ts.display());
         sqlx::query(sqlx::AssertSqlSafe(create))
@@ -107,6 +112,9 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
+        if self.tablespace.lock().is_ok_and(|t| t.is_some()) {
+            return; // left mounted: see `tablespace`
+        }
         let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
     }
 }
@@ -276,6 +284,39 @@ async fn a_full_disk_loses_no_acknowledged_write() {
         .await
         .unwrap();
     assert!(report.ok, "{}", report.human());
+    if postgres {
+        let url = remote_hearing::store::database_url(&config_of(&again), again.data_dir.path());
+        drop_tablespace(&fs, again, &url).await;
+    }
+}
+
+fn config_of(app: &TestApp) -> remote_hearing::store::DatabaseConfig {
+    app.state.config.database.clone()
+}
+
+/// PostgreSQL: drops the test's database and then its tablespace, so the tmpfs can go.
+async fn drop_tablespace(fs: &Tmpfs, mut app: TestApp, url: &str) {
+    app.shutdown().await;
+    app.state.db.write.close().await;
+    app.state.db.read.close().await;
+    let admin = std::env::var("TEST_DATABASE_URL").unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let name = url::Url::parse(url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    let q = format!("DROP DATABASE {name} WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let ts = fs.tablespace.lock().unwrap().take().unwrap();
+    let q = format!("DROP TABLESPACE {ts}");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 async fn step(w: &World, hearing: &str, s: &str) -> reqwest::Response {

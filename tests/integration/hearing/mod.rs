@@ -2,6 +2,7 @@
 //! hearing window) and the steps' bodies; one file per area below.
 
 mod access;
+mod after_commit;
 mod no_show;
 mod outcomes;
 mod signalling;

@@ -1,0 +1,102 @@
+//! The hearing's after-commit subscribers (see `subscribers`): the call's `hearing` frame, the
+//! officers' event stream, and at close the end of the call and the urgent lane. `startup`
+//! registers [`standard`]; [`publish`] is how the hearing's services announce a commit.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{
+    events, ports,
+    subscribers::{Change, HearingEvent, Subscriber, Subscribers},
+};
+use crate::state::AppState;
+
+/// The hearing's own subscribers, in order.
+pub fn standard() -> Subscribers<AppState> {
+    Subscribers::new(vec![
+        Arc::new(CallFrame),
+        Arc::new(OfficerStream),
+        Arc::new(EndCall),
+        Arc::new(UrgentLane),
+    ])
+}
+
+/// Announces a committed change of `state`'s hearing to its subscribers.
+pub async fn publish(state: &AppState, event: HearingEvent) {
+    state.hearing_subscribers.publish(state, event).await;
+}
+
+/// The call's `hearing {status, step}` frame to every participant.
+#[derive(Debug)]
+struct CallFrame;
+
+#[async_trait]
+impl Subscriber<AppState> for CallFrame {
+    fn name(&self) -> &'static str {
+        "call_frame"
+    }
+    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+        let step = match &e.change {
+            Change::Step(s) => Some(s.as_str()),
+            Change::Lifecycle(_) => None,
+        };
+        Ok(ports::push_hearing(state, &e.hearing.id, &e.hearing.status, step).await?)
+    }
+}
+
+/// The officers' event stream (SSE) of the brigade.
+#[derive(Debug)]
+struct OfficerStream;
+
+#[async_trait]
+impl Subscriber<AppState> for OfficerStream {
+    fn name(&self) -> &'static str {
+        "officer_stream"
+    }
+    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+        let h = &e.hearing;
+        let (kind, extra) = match &e.change {
+            Change::Step(s) => ("step", json!({"step": s, "status": h.status})),
+            Change::Lifecycle(ev) => (ev.as_str(), json!({"status": h.status})),
+        };
+        Ok(events::try_publish(state, h, kind, extra).await?)
+    }
+}
+
+/// At close: the call ends (in whichever process holds it), which seals its recordings.
+#[derive(Debug)]
+struct EndCall;
+
+#[async_trait]
+impl Subscriber<AppState> for EndCall {
+    fn name(&self) -> &'static str {
+        "end_call"
+    }
+    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+        if !e.closed() {
+            return Ok(());
+        }
+        Ok(ports::end_call(state, &e.hearing.id).await?)
+    }
+}
+
+/// At close: an urgent booking leaves the urgent lane.
+#[derive(Debug)]
+struct UrgentLane;
+
+#[async_trait]
+impl Subscriber<AppState> for UrgentLane {
+    fn name(&self) -> &'static str {
+        "urgent_lane"
+    }
+    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+        if !e.closed() {
+            return Ok(());
+        }
+        ports::urgent_remove_if_urgent(state, &e.hearing.booking_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
