@@ -47,6 +47,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         clock.clone(),
         std::sync::Arc::new(crate::hearing::sealer::HearingSealer),
     )?;
+    let passwords = crate::identity::passwords::Hasher::from_config(&config.auth);
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -54,6 +55,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         clock,
         metrics: crate::telemetry::metrics_handle(),
         sms,
+        passwords,
         audit,
         call,
     })))
