@@ -16,6 +16,8 @@ pub struct Inner {
     pub clock: SharedClock,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub sms: crate::sms::Sms,
+    /// The bounded argon2 password hasher.
+    pub passwords: crate::identity::passwords::Hasher,
     pub audit: crate::audit::Audit,
     /// The call: signalling rooms, media engine, recordings (see `crate::call`).
     pub call: crate::call::Call,

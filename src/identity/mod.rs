@@ -1,9 +1,10 @@
 //! Identity: citizens (phone + SMS code; WeChat when configured), staff (officers, auditors,
-//! admins: badge + argon2id password), sessions (random opaque tokens stored hashed, with an
+//! admins: badge + argon2id password, bounded hashing, login throttles), sessions (random opaque tokens stored hashed, with an
 //! expiry), and the per-role extractors every route uses to say who may call it.
 
 pub mod auth;
 pub mod citizens;
+pub mod login_throttle;
 pub mod passwords;
 mod routes;
 pub mod sessions;

@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use crate::{ids, state::AppState};
 
-use super::{Role, passwords};
+use super::Role;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffRow {
@@ -44,7 +44,7 @@ pub async fn create(state: &AppState, new: NewStaff) -> anyhow::Result<String> {
             anyhow::bail!("no brigade with id {b}");
         }
     }
-    let hash = passwords::hash(new.password).await?;
+    let hash = state.passwords.hash(new.password).await?;
     let id = ids::new_id();
     sqlx::query(
         "INSERT INTO staff (id, badge, name, role, brigade_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -57,6 +57,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         clock.clone(),
         std::sync::Arc::new(crate::hearing::sealer::HearingSealer),
     )?;
+    let passwords = crate::identity::passwords::Hasher::from_config(&config.auth);
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -64,6 +65,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         clock,
         metrics: crate::telemetry::metrics_handle(),
         sms,
+        passwords,
         audit,
         call,
         hearing_subscribers: crate::hearing::after_commit::standard(),

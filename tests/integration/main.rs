@@ -9,6 +9,7 @@ mod call;
 mod cli;
 mod hearing;
 mod helpers;
+mod login_guard;
 mod scale;
 mod sms;
 mod sms_providers;

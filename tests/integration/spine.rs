@@ -137,7 +137,7 @@ async fn officer_login_roles_logout_and_expiry() {
 #[tokio::test]
 async fn login_is_throttled_per_badge_with_retry_after() {
     let app = TestApp::builder()
-        .config(|c| c.auth.login_per_subject = 3)
+        .config(|c| c.auth.login_per_badge_ip = 3)
         .spawn()
         .await;
     for _ in 0..3 {
