@@ -14,7 +14,7 @@ pub mod rtc;
 #[cfg(test)]
 mod conn_tests;
 
-pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, serve};
+pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
 pub use media::{MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia};
 pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, ServerMsg};
 pub use room::{Hub, HubConfig, Participant, Presence};

@@ -2,7 +2,7 @@
 //! consistency proofs, and a hearing's offline bundle (auditors and admins).
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::header,
     response::IntoResponse,
 };
@@ -15,6 +15,7 @@ use super::store::{self, AuditError};
 use crate::{
     clock::to_ms,
     error::{ApiResult, AppError},
+    http::{Path, Query},
     identity::{Role, StaffAuth},
     state::AppState,
 };
@@ -36,6 +37,14 @@ impl From<AuditError> for AppError {
             AuditError::Invalid(m) => AppError::bad_request("invalid_request", m),
             AuditError::Proof(super::merkle::ProofError::BadInput(m)) => {
                 AppError::bad_request("invalid_request", m)
+            }
+            AuditError::Corrupt(m) => {
+                tracing::error!(error = %m, "audit log corrupt");
+                AppError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "audit_log_corrupt",
+                    "the audit log failed its integrity check; nothing was written (an operator must run `remote-hearing audit verify-log`)",
+                )
             }
             other => AppError::internal(anyhow::anyhow!(other)),
         }

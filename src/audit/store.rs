@@ -8,7 +8,9 @@
 //! (and per-hearing chains) are totally ordered until the caller commits.
 
 use super::bundle::Actor;
-use super::leaf::{Leaf, LeafError, RecordingDigest, canonical_json, payload_digest};
+use super::leaf::{
+    Leaf, LeafError, RecordingDigest, canonical_json, decode_lower_hex, payload_digest,
+};
 use super::merkle::{self, Hash, NodeId, ProofError, ProofPlan};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
@@ -65,6 +67,8 @@ pub struct StoredEntry {
     pub at_ms: i64,
     pub actor: Actor,
     pub leaf: Vec<u8>,
+    /// The stored `leaf_hash` column, as text (verify-log checks it against `leaf`).
+    pub leaf_hash: String,
     /// Canonical JSON text.
     pub payload: String,
 }
@@ -88,7 +92,7 @@ pub struct StoredKey {
 }
 
 pub(crate) fn hash_from_hex(s: &str) -> Result<Hash, AuditError> {
-    let v = hex::decode(s).map_err(|_| AuditError::Corrupt(format!("bad hash {s:?}")))?;
+    let v = decode_lower_hex(s).ok_or_else(|| AuditError::Corrupt(format!("bad hash {s:?}")))?;
     Hash::try_from(v.as_slice()).map_err(|_| AuditError::Corrupt(format!("bad hash length {s:?}")))
 }
 
@@ -126,17 +130,34 @@ pub async fn append(conn: &mut AnyConnection, e: &NewEntry) -> Result<AppendedEn
     let seq = to_u64(row.try_get::<i64, _>("size")?)? - 1;
     let frontier = frontier_from_text(&row.try_get::<String, _>("frontier")?)?;
 
+    check_peaks(conn, seq, &frontier).await?;
+
     let head = sqlx::query(
-        "SELECT hearing_seq, leaf_hash FROM audit_entries WHERE hearing_id = $1 ORDER BY hearing_seq DESC LIMIT 1",
+        "SELECT hearing_seq, leaf_hex, leaf_hash FROM audit_entries WHERE hearing_id = $1 ORDER BY hearing_seq DESC LIMIT 1",
     )
     .bind(&e.hearing_id)
     .fetch_optional(&mut *conn)
     .await?;
     let (hearing_seq, prev_leaf_hash) = match head {
-        Some(r) => (
-            to_u64(r.try_get::<i64, _>("hearing_seq")?)? + 1,
-            hash_from_hex(&r.try_get::<String, _>("leaf_hash")?)?,
-        ),
+        Some(r) => {
+            let prev_seq = to_u64(r.try_get::<i64, _>("hearing_seq")?)?;
+            let recomputed = decode_lower_hex(&r.try_get::<String, _>("leaf_hex")?)
+                .map(|leaf| merkle::leaf_hash(&leaf));
+            // Chain onto the hash of the stored leaf, and only when the stored hash agrees:
+            // a wrong leaf_hash would otherwise break the hearing's chain for good.
+            match recomputed {
+                Some(h) if hex::encode(h) == r.try_get::<String, _>("leaf_hash")? => {
+                    (prev_seq + 1, h)
+                }
+                _ => {
+                    return Err(AuditError::Corrupt(format!(
+                        "hearing {}: the stored leaf_hash of entry #{prev_seq} does not match its leaf; \
+                         nothing appended (run `remote-hearing audit verify-log`)",
+                        e.hearing_id
+                    )));
+                }
+            }
+        }
         None => (0, [0u8; 32]),
     };
     let leaf = Leaf {
@@ -192,6 +213,27 @@ pub async fn append(conn: &mut AnyConnection, e: &NewEntry) -> Result<AppendedEn
         hearing_seq,
         leaf_hash,
     })
+}
+
+/// Refuses to grow a tree whose stored peaks (the state row) differ from the stored nodes they
+/// copy: every later node would be built on the wrong value.
+async fn check_peaks(
+    conn: &mut AnyConnection,
+    size: u64,
+    frontier: &[Hash],
+) -> Result<(), AuditError> {
+    let ids = merkle::peaks(size);
+    let nodes = fetch_nodes(conn, &ids).await?;
+    let agree = ids.len() == frontier.len()
+        && ids.iter().zip(frontier).all(|(id, h)| nodes.get(id) == Some(h));
+    if agree {
+        Ok(())
+    } else {
+        Err(AuditError::Corrupt(format!(
+            "the stored peaks of the tree of size {size} do not match its stored nodes; \
+             nothing appended (run `remote-hearing audit verify-log`)"
+        )))
+    }
 }
 
 /// The current tree size and head (from the state row: one read).
@@ -269,7 +311,7 @@ pub async fn consistency_proof(
 }
 
 const ENTRY_COLS: &str =
-    "seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, payload";
+    "seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, leaf_hash, payload";
 
 fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEntry, AuditError> {
     Ok(StoredEntry {
@@ -282,8 +324,13 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEntry, AuditError> {
             role: r.try_get("actor_role")?,
             id: r.try_get("actor_id")?,
         },
-        leaf: hex::decode(r.try_get::<String, _>("leaf_hex")?)
-            .map_err(|_| AuditError::Corrupt("leaf hex".into()))?,
+        leaf: decode_lower_hex(&r.try_get::<String, _>("leaf_hex")?).ok_or_else(|| {
+            AuditError::Corrupt(format!(
+                "entry {}: leaf_hex is not lowercase hex",
+                r.try_get::<i64, _>("seq").unwrap_or(-1)
+            ))
+        })?,
+        leaf_hash: r.try_get("leaf_hash")?,
         payload: r.try_get("payload")?,
     })
 }

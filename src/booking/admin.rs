@@ -2,7 +2,7 @@
 //! `/api/v1/admin/brigades` and the function the `admin create-brigade` CLI calls.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
 };
 use chrono::NaiveDate;
@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path},
     identity::auth::AdminAuth,
     ids,
     state::AppState,

@@ -2,7 +2,7 @@
 //! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
 };
 use chrono::{Duration, NaiveDate};
@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path, Query},
     identity::{
         Role,
         auth::{AnyAuth, CitizenAuth, OfficerAuth},

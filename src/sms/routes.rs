@@ -4,7 +4,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::State,
     http::HeaderMap,
 };
 use secrecy::ExposeSecret;
@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path, Query},
     identity::CitizenAuth,
     state::AppState,
 };
