@@ -92,5 +92,9 @@ run citizen "$(citizen_token)" --exclude-path /api/v1/auth/logout \
     --include-path-regex '^/api/v1/(hearings|bookings|auth/citizen)'
 # shellcheck disable=SC2046
 run logout "$(staff_token $(demo auditor))" --include-path /api/v1/auth/logout
+if [ "$status" -ne 0 ]; then
+    echo "== the server's log (last 40 lines)"
+    tail -n 40 "$work/server.log"
+fi
 echo "schemathesis: $passed passed, $failed failed"
 exit "$status"

@@ -142,6 +142,9 @@ async fn entries(
     if !(1..=1000).contains(&limit) {
         return Err(AppError::unprocessable("limit", "limit must be 1 to 1000"));
     }
+    if i64::try_from(q.from).is_err() {
+        return Err(AppError::unprocessable("from", "from is beyond any log"));
+    }
     let mut conn = state.db.read.acquire().await?;
     let rows = store::entries(&mut conn, q.from, limit).await?;
     Ok(axum::Json(

@@ -1,9 +1,10 @@
 //! The served OpenAPI document: utoipa's, completed with what every route shares so that the
 //! modules' annotations need not repeat it. Adds the bearer security scheme (required by every
 //! operation outside [`PUBLIC`]), the error answers that the shared extractors and the storage
-//! layer give (401/403 for authenticated operations; 400/413/415/422 where there is a body;
-//! 400/404/422 where there are path or query parameters; 503 everywhere), and the formats and
-//! limits of the shared value types (phone, SMS code, plate, dates, audit paging). Schemathesis
+//! layer give (401/403 for authenticated operations; 400/404/413/415/422 where there is a body;
+//! 400/404/422 where there are path or query parameters; 429 where there is a request budget;
+//! 503 everywhere), and the formats and limits of the shared value types (phone, SMS code,
+//! plate, dates, audit paging and sizes). Schemathesis
 //! checks the result against the live server (`scripts/schemathesis.sh`).
 
 use serde_json::{Value, json};
@@ -20,7 +21,20 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/sms/receipts/{provider}"),
 ];
 
+/// Operations with a request budget (logins, codes): they may answer 429 with `Retry-After`.
+pub const THROTTLED: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/sms-code"),
+    ("post", "/api/v1/auth/citizen"),
+    ("post", "/api/v1/auth/citizen/phone"),
+    ("post", "/api/v1/auth/officer"),
+    ("post", "/api/v1/hearings/join"),
+    ("post", "/api/v1/hearings/{id}/sms-code"),
+];
+
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
+
+/// The largest index or size the log can hold (stored as a signed 64-bit integer).
+const MAX_INDEX: i64 = i64::MAX;
 
 /// A date `YYYY-MM-DD`.
 fn date() -> Value {
@@ -63,11 +77,35 @@ fn parameter_limits() -> Vec<(&'static str, &'static str, Value)> {
             "limit",
             json!({"minimum": 1, "maximum": 1000}),
         ),
-        ("/api/v1/audit/consistency", "from", json!({"minimum": 1})),
+        (
+            "/api/v1/audit/entries",
+            "from",
+            json!({"maximum": MAX_INDEX}),
+        ),
+        (
+            "/api/v1/audit/entries/{seq}/proof",
+            "seq",
+            json!({"maximum": MAX_INDEX}),
+        ),
+        (
+            "/api/v1/audit/entries/{seq}/proof",
+            "tree_size",
+            json!({"maximum": MAX_INDEX}),
+        ),
+        (
+            "/api/v1/audit/consistency",
+            "from",
+            json!({"minimum": 1, "maximum": MAX_INDEX}),
+        ),
+        (
+            "/api/v1/audit/consistency",
+            "to",
+            json!({"maximum": MAX_INDEX}),
+        ),
         (
             "/api/v1/audit/hearings/{id}/bundle",
             "consistency_from",
-            json!({"minimum": 1}),
+            json!({"minimum": 1, "maximum": MAX_INDEX}),
         ),
     ]
 }
@@ -84,6 +122,12 @@ fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
             "OfficerLogin",
             "password",
             json!({"minLength": 1, "maxLength": 256}),
+        ),
+        ("JoinRequest", "code", json!({"pattern": "^[0-9]{6}$"})),
+        (
+            "BindPhone",
+            "phone_code",
+            json!({"minLength": 1, "maxLength": 128}),
         ),
     ]
 }
@@ -118,7 +162,15 @@ fn complete(method: &str, path: &str, op: &mut Value) {
         add_answer(op, "401", "Missing, unknown or expired token (`unauthorized`).");
         add_answer(op, "403", "The session's role may not do this (`forbidden`).");
     }
+    if THROTTLED.contains(&(method, path)) {
+        add_answer(op, "429", "Over the request budget; retry after `Retry-After` seconds.");
+    }
     if op.get("requestBody").is_some() {
+        add_answer(
+            op,
+            "404",
+            "Something the body or path names does not exist (`not_found`).",
+        );
         add_answer(op, "400", "Malformed JSON (`bad_json`).");
         add_answer(op, "413", "The body is too large (`body_too_large`).");
         add_answer(op, "415", "Not `Content-Type: application/json`.");
