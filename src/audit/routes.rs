@@ -1,11 +1,7 @@
 //! The audit endpoints of API.md: the checkpoint and keys (public), entries, inclusion and
 //! consistency proofs, and a hearing's offline bundle (auditors and admins).
 
-use axum::{
-    extract::State,
-    http::header,
-    response::IntoResponse,
-};
+use axum::{extract::State, http::header, response::IntoResponse};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -212,7 +212,10 @@ async fn check_peaks(
     let ids = merkle::peaks(size);
     let nodes = fetch_nodes(conn, &ids).await?;
     let agree = ids.len() == frontier.len()
-        && ids.iter().zip(frontier).all(|(id, h)| nodes.get(id) == Some(h));
+        && ids
+            .iter()
+            .zip(frontier)
+            .all(|(id, h)| nodes.get(id) == Some(h));
     if agree {
         Ok(())
     } else {

@@ -1,10 +1,7 @@
 //! The booking endpoints (API.md, Booking): brigades, slots, bookings with ownership (another
 //! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;

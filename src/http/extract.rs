@@ -117,10 +117,7 @@ mod tests {
     #[test]
     fn query_errors_name_the_parameter() {
         let e = parse_query::<Q>("from=-1").unwrap_err();
-        assert_eq!(
-            (e.status.as_u16(), e.field.as_deref()),
-            (422, Some("from"))
-        );
+        assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("from")));
         let e = parse_query::<Q>("from=1&limit=x").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("limit"));
         let e = parse_query::<Q>("limit=1").unwrap_err();

@@ -159,11 +159,23 @@ fn merge(target: &mut Value, keys: &Value) {
 fn complete(method: &str, path: &str, op: &mut Value) {
     if !PUBLIC.contains(&(method, path)) {
         op["security"] = json!([{"bearer": []}]);
-        add_answer(op, "401", "Missing, unknown or expired token (`unauthorized`).");
-        add_answer(op, "403", "The session's role may not do this (`forbidden`).");
+        add_answer(
+            op,
+            "401",
+            "Missing, unknown or expired token (`unauthorized`).",
+        );
+        add_answer(
+            op,
+            "403",
+            "The session's role may not do this (`forbidden`).",
+        );
     }
     if THROTTLED.contains(&(method, path)) {
-        add_answer(op, "429", "Over the request budget; retry after `Retry-After` seconds.");
+        add_answer(
+            op,
+            "429",
+            "Over the request budget; retry after `Retry-After` seconds.",
+        );
     }
     if op.get("requestBody").is_some() {
         add_answer(
@@ -174,7 +186,11 @@ fn complete(method: &str, path: &str, op: &mut Value) {
         add_answer(op, "400", "Malformed JSON (`bad_json`).");
         add_answer(op, "413", "The body is too large (`body_too_large`).");
         add_answer(op, "415", "Not `Content-Type: application/json`.");
-        add_answer(op, "422", "A field is missing or invalid (`invalid_field`, `field`).");
+        add_answer(
+            op,
+            "422",
+            "A field is missing or invalid (`invalid_field`, `field`).",
+        );
     }
     let params: Vec<String> = op
         .get("parameters")
@@ -206,8 +222,7 @@ fn complete(method: &str, path: &str, op: &mut Value) {
 /// The document served at `/api/v1/openapi.json`.
 pub fn document(api: &utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(api).unwrap_or_else(|_| json!({}));
-    doc["components"]["securitySchemes"]["bearer"] =
-        json!({"type": "http", "scheme": "bearer", "description": "A session token from /api/v1/auth/*."});
+    doc["components"]["securitySchemes"]["bearer"] = json!({"type": "http", "scheme": "bearer", "description": "A session token from /api/v1/auth/*."});
     for (name, schema) in value_types() {
         doc["components"]["schemas"][name] = schema;
     }

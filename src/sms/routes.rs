@@ -2,11 +2,7 @@
 //! configured secret, as `?secret=` or the `X-Receipt-Secret` header) and the WeChat phone
 //! binding of a logged-in citizen.
 
-use axum::{
-    body::Bytes,
-    extract::State,
-    http::HeaderMap,
-};
+use axum::{body::Bytes, extract::State, http::HeaderMap};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -32,7 +32,10 @@ async fn bad_path_and_query_values_answer_json_errors() {
         ("/api/v1/audit/entries?limit=abc", "limit"),
         ("/api/v1/audit/consistency", "from"),
         ("/api/v1/audit/consistency?from=x", "from"),
-        ("/api/v1/audit/hearings/h1/bundle?consistency_from=-5", "consistency_from"),
+        (
+            "/api/v1/audit/hearings/h1/bundle?consistency_from=-5",
+            "consistency_from",
+        ),
     ] {
         let r = app.get(path, Some(&token)).await;
         assert_eq!(

@@ -87,7 +87,10 @@ async fn verify_log_catches_an_uppercase_leaf_hash_column() {
     let e = f.entry("hearing-b", 1).await;
     let upper = stored_leaf_hash(&f, e.seq).await.to_uppercase();
     f.exec(
-        &format!("UPDATE audit_entries SET leaf_hash = $1 WHERE seq = {}", e.seq),
+        &format!(
+            "UPDATE audit_entries SET leaf_hash = $1 WHERE seq = {}",
+            e.seq
+        ),
         &[&upper],
     )
     .await;
@@ -184,7 +187,10 @@ async fn append_refuses_a_flipped_peak() {
         .await
         .unwrap_err();
     drop(tx);
-    assert!(matches!(&err, AuditError::Corrupt(m) if m.contains("peak")), "{err}");
+    assert!(
+        matches!(&err, AuditError::Corrupt(m) if m.contains("peak")),
+        "{err}"
+    );
     assert_eq!(counts(&f).await, before, "nothing may be written");
 }
 
@@ -192,7 +198,11 @@ async fn append_refuses_a_flipped_peak() {
 async fn an_untouched_log_still_appends_and_verifies() {
     let f = fixture().await;
     for i in 0..7 {
-        append(&f.db, new_entry("hearing-c", "statement", 30 + i, json!({"i": i}))).await;
+        append(
+            &f.db,
+            new_entry("hearing-c", "statement", 30 + i, json!({"i": i})),
+        )
+        .await;
     }
     let r = audit::service::verify_log(&f.db, &[]).await.unwrap();
     assert!(r.ok, "{}", r.human());

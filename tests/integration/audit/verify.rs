@@ -132,6 +132,9 @@ async fn audit_verify_refuses_an_uppercase_leaf_hex() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(!out.status.success(), "uppercase leaf_hex accepted: {report}");
+    assert!(
+        !out.status.success(),
+        "uppercase leaf_hex accepted: {report}"
+    );
     assert!(report.to_string().contains("lowercase hex"), "{report}");
 }
