@@ -129,3 +129,43 @@ async fn a_plain_get_on_the_websocket_route_answers_json() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "websocket_required", "{body}");
 }
+
+/// The OpenAPI document declares the bearer scheme exactly on the operations that need a session:
+/// each of them answers 401 without a token, and documents 401 and 403.
+#[tokio::test]
+async fn openapi_security_matches_the_routes() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get_json("/api/v1/openapi.json", None).await;
+    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let url = app.url(&path.replace('{', "x").replace('}', ""));
+            let req = match method.as_str() {
+                "get" => app.client.get(&url),
+                "post" => app.client.post(&url),
+                "put" => app.client.put(&url),
+                "patch" => app.client.patch(&url),
+                "delete" => app.client.delete(&url),
+                _ => continue,
+            };
+            let status = req
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            let secured = op["security"].is_array();
+            assert_eq!(secured, status == 401, "{method} {path}: {status}");
+            if secured {
+                for code in ["401", "403", "503"] {
+                    assert!(op["responses"][code].is_object(), "{method} {path} {code}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked}");
+}
