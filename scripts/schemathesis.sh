@@ -4,13 +4,13 @@
 # admin, an officer and a citizen (demo accounts), with bounded examples and time. Exits non-zero
 # on any failure; the last line is `schemathesis: N passed, N failed` (operations × callers).
 # Needs Redis on 127.0.0.1:6379 (scripts/deps.sh) and Python 3.
-#   MAX_EXAMPLES=20 MAX_TIME=120 SEED=1 bash scripts/schemathesis.sh
+#   MAX_EXAMPLES=20 MAX_TIME=60 SEED=1 bash scripts/schemathesis.sh   (the defaults; MAX_TIME per caller)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=4.32.5
 venv=target/schemathesis-venv
 examples=${MAX_EXAMPLES:-20}
-max_time=${MAX_TIME:-120}
+max_time=${MAX_TIME:-60}
 seed=${SEED:-1}
 
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
