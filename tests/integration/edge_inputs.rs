@@ -136,7 +136,10 @@ async fn a_plain_get_on_the_websocket_route_answers_json() {
 async fn openapi_security_matches_the_routes() {
     let app = TestApp::spawn().await;
     let spec: Value = app.get_json("/api/v1/openapi.json", None).await;
-    assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     let mut checked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
