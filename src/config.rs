@@ -60,25 +60,7 @@ pub struct ServerConfig {
     pub node_url: String,
 }
 
-pub use crate::{kv::RedisConfig, sms::SmsConfig, store::DatabaseConfig};
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct AuthConfig {
-    pub session_ttl_s: u64,
-    /// Login attempts per (badge, address) per window.
-    pub login_per_badge_ip: u64,
-    /// Failed passwords per badge from all addresses per window (skipped by a second factor).
-    pub login_per_badge: u64,
-    /// Login attempts per address per window (staff and citizens).
-    pub login_per_ip: u64,
-    pub login_window_s: u64,
-    /// argon2 hashes running at once (0 = one per CPU core).
-    pub hash_concurrency: usize,
-    /// Callers waiting for a hashing turn at most; more get 503.
-    pub hash_queue: usize,
-    /// How long a caller waits for a hashing turn at most before 503.
-    pub hash_wait_ms: u64,
-}
+pub use crate::{identity::AuthConfig, kv::RedisConfig, sms::SmsConfig, store::DatabaseConfig};
 
 /// The signed audit log (src/audit).
 #[derive(Debug, Clone, Deserialize)]

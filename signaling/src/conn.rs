@@ -24,6 +24,18 @@ pub enum Frame {
     Close(Option<(u16, String)>),
 }
 
+/// An error read from the transport. One that says the peer sent a frame or message over the
+/// transport's size limit closes the socket with 1009, like an oversize text frame (API.md);
+/// any other ends the connection.
+pub trait ReadError {
+    /// The peer sent more than the transport accepts in one frame or message.
+    fn too_large(&self) -> bool {
+        false
+    }
+}
+
+impl ReadError for std::convert::Infallible {}
+
 /// The outcome of checking a join token.
 #[derive(Debug, Clone)]
 pub struct JoinGrant {
@@ -119,6 +131,7 @@ pub async fn serve<S, R, E>(
 where
     S: Sink<Frame> + Unpin,
     R: Stream<Item = Result<Frame, E>> + Unpin,
+    E: ReadError,
 {
     // 1. the join handshake
     let deadline = Instant::now() + hub.config.join_timeout;
@@ -133,6 +146,10 @@ where
                 .await;
                 close(&mut sink, &hub, close_code::JOIN_TIMEOUT, "join timeout").await;
                 return Ended::NoJoin("timeout");
+            }
+            Ok(Some(Err(e))) if e.too_large() => {
+                close(&mut sink, &hub, close_code::TOO_BIG, "frame too large").await;
+                return Ended::NoJoin("too_big");
             }
             Ok(None) | Ok(Some(Err(_))) => return Ended::NoJoin("closed"),
             Ok(Some(Ok(f))) => f,
@@ -224,6 +241,7 @@ async fn session<S, R, E>(
 where
     S: Sink<Frame> + Unpin,
     R: Stream<Item = Result<Frame, E>> + Unpin,
+    E: ReadError,
 {
     let cfg = hub.config.clone();
     let mut bucket = Bucket {
@@ -258,6 +276,10 @@ where
             }
             frame = stream.next() => {
                 let frame = match frame {
+                    Some(Err(e)) if e.too_large() => {
+                        close(sink, hub, close_code::TOO_BIG, "frame too large").await;
+                        return Ended::Closed(close_code::TOO_BIG, "frame too large".into());
+                    }
                     None | Some(Err(_)) => return Ended::Dropped("socket_closed"),
                     Some(Ok(f)) => f,
                 };

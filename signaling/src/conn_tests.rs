@@ -1,6 +1,5 @@
 //! In-memory tests of the connection protocol and presence (no network, virtual time).
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use tokio::task::JoinHandle;
 
-use crate::conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, serve};
+use crate::conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
 use crate::media::{MediaEngine, MediaError, MediaEvent, MediaEventSink, MediaRoom};
 use crate::msg::{Candidate, PeerState, Role, ServerMsg};
 use crate::room::{Hub, HubConfig, Participant};
@@ -97,8 +96,17 @@ impl MediaRoom for FakeRoom {
     }
 }
 
+/// The transport's "frame over my limit" read error.
+pub(crate) struct TooLarge;
+
+impl ReadError for TooLarge {
+    fn too_large(&self) -> bool {
+        true
+    }
+}
+
 pub(crate) struct Client {
-    tx: UnboundedSender<Result<Frame, Infallible>>,
+    tx: UnboundedSender<Result<Frame, TooLarge>>,
     rx: UnboundedReceiver<Frame>,
     task: JoinHandle<Ended>,
 }
@@ -121,6 +129,9 @@ impl Client {
         c.text(&format!(r#"{{"type":"join","token":"{role}:h1"}}"#));
         let m = c.msg().await;
         (c, m)
+    }
+    fn too_large(&self) {
+        let _ = self.tx.unbounded_send(Err(TooLarge));
     }
     pub(crate) fn text(&self, s: &str) {
         let _ = self.tx.unbounded_send(Ok(Frame::Text(s.to_owned())));
@@ -357,6 +368,21 @@ async fn oversized_frame_closes_1009() {
     let (mut c, _) = Client::join(&hub, "citizen").await;
     c.text(&"x".repeat(70 * 1024));
     assert_eq!(c.closed_with().await, 1009);
+}
+
+/// A frame the transport refused for its size (over 1 MiB, say) closes with 1009 too, before
+/// and after the join, instead of dropping the connection.
+#[tokio::test(start_paused = true)]
+async fn transport_size_error_closes_1009() {
+    let (hub, _) = hub();
+    let mut c = Client::connect(&hub, "h1");
+    c.too_large();
+    assert_eq!(c.closed_with().await, 1009);
+    assert_eq!(c.ended().await, Ended::NoJoin("too_big"));
+    let (mut c, _) = Client::join(&hub, "citizen").await;
+    c.too_large();
+    assert_eq!(c.closed_with().await, 1009);
+    assert!(matches!(c.ended().await, Ended::Closed(1009, _)));
 }
 
 #[tokio::test(start_paused = true)]

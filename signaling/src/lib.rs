@@ -18,7 +18,7 @@ mod conn_tests;
 #[cfg(test)]
 mod seat_tests;
 
-pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, serve};
+pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
 pub use media::{MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia};
 pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, SeatState, ServerMsg};
 pub use room::{Hub, HubConfig, Participant, Presence};

@@ -278,6 +278,15 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     h
 }
 
+/// Decodes lowercase hex, the one spelling of docs/audit-format.md: uppercase digits are refused
+/// so that every value has a single text form.
+pub fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    hex::decode(s).ok()
+}
+
 /// Serde helper: a 32-byte hash as lowercase hex.
 pub mod hex_32 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
@@ -288,10 +297,10 @@ pub mod hex_32 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let s = String::deserialize(d)?;
-        if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(D::Error::custom("expected 64 lowercase hex digits"));
-        }
-        let v = hex::decode(&s).map_err(D::Error::custom)?;
+        let v = match super::decode_lower_hex(&s) {
+            Some(v) if v.len() == 32 => v,
+            _ => return Err(D::Error::custom("expected 64 lowercase hex digits")),
+        };
         v.try_into()
             .map_err(|_| D::Error::custom("expected 32 bytes"))
     }

@@ -9,7 +9,8 @@
 //! Pure parts: `leaf` (entry bytes), `merkle` (tree and proof generation), `proof`
 //! (verification), `note` (signed notes, checkpoints, keys), `bundle` + `verify` (offline
 //! bundles). With storage: `store` (SQL), `service` (signing, bundles, whole-log check),
-//! `checkpointer` (job), `keys`, `routes`, `cli`.
+//! `checkpointer` (job), `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its
+//! leaves).
 
 pub mod bundle;
 pub mod checkpointer;
@@ -23,6 +24,7 @@ mod routes;
 pub mod service;
 pub mod store;
 pub mod verify;
+mod verify_log;
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,11 +1,7 @@
 //! The audit endpoints of API.md: the checkpoint and keys (public), entries, inclusion and
 //! consistency proofs, and a hearing's offline bundle (auditors and admins).
 
-use axum::{
-    extract::{Path, Query, State},
-    http::header,
-    response::IntoResponse,
-};
+use axum::{extract::State, http::header, response::IntoResponse};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +11,7 @@ use super::store::{self, AuditError};
 use crate::{
     clock::to_ms,
     error::{ApiResult, AppError},
+    http::{Path, Query},
     identity::{Role, StaffAuth},
     state::AppState,
 };
@@ -37,6 +34,14 @@ impl From<AuditError> for AppError {
             AuditError::Invalid(m) => AppError::bad_request("invalid_request", m),
             AuditError::Proof(super::merkle::ProofError::BadInput(m)) => {
                 AppError::bad_request("invalid_request", m)
+            }
+            AuditError::Corrupt(m) => {
+                tracing::error!(error = %m, "audit log corrupt");
+                AppError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "audit_log_corrupt",
+                    "the audit log failed its integrity check; nothing was written (an operator must run `remote-hearing audit verify-log`)",
+                )
             }
             other => AppError::internal(anyhow::anyhow!(other)),
         }
@@ -133,6 +138,9 @@ async fn entries(
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::unprocessable("limit", "limit must be 1 to 1000"));
+    }
+    if i64::try_from(q.from).is_err() {
+        return Err(AppError::unprocessable("from", "from is beyond any log"));
     }
     let mut conn = state.db.read.acquire().await?;
     let rows = store::entries(&mut conn, q.from, limit).await?;

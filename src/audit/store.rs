@@ -8,11 +8,18 @@
 //! (and per-hearing chains) are totally ordered until the caller commits.
 
 use super::bundle::Actor;
-use super::leaf::{Leaf, LeafError, RecordingDigest, canonical_json, payload_digest};
+use super::leaf::{
+    Leaf, LeafError, RecordingDigest, canonical_json, decode_lower_hex, payload_digest,
+};
 use super::merkle::{self, Hash, NodeId, ProofError, ProofPlan};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
+
+mod checkpoints;
+pub use checkpoints::{
+    StoredCheckpoint, StoredKey, ensure_current_key, insert_checkpoint, keys, latest_checkpoint,
+};
 
 /// Errors of the audit store.
 #[derive(Debug, thiserror::Error)]
@@ -65,30 +72,14 @@ pub struct StoredEntry {
     pub at_ms: i64,
     pub actor: Actor,
     pub leaf: Vec<u8>,
+    /// The stored `leaf_hash` column, as text (verify-log checks it against `leaf`).
+    pub leaf_hash: String,
     /// Canonical JSON text.
     pub payload: String,
 }
 
-/// A signed checkpoint as stored.
-#[derive(Debug, Clone)]
-pub struct StoredCheckpoint {
-    pub size: u64,
-    pub root: Hash,
-    pub note: String,
-    pub key_id: String,
-    pub created_at_ms: i64,
-}
-
-/// A verifier key and the tree sizes it signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    pub vkey: String,
-    pub from_size: u64,
-    pub to_size: Option<u64>,
-}
-
 pub(crate) fn hash_from_hex(s: &str) -> Result<Hash, AuditError> {
-    let v = hex::decode(s).map_err(|_| AuditError::Corrupt(format!("bad hash {s:?}")))?;
+    let v = decode_lower_hex(s).ok_or_else(|| AuditError::Corrupt(format!("bad hash {s:?}")))?;
     Hash::try_from(v.as_slice()).map_err(|_| AuditError::Corrupt(format!("bad hash length {s:?}")))
 }
 
@@ -126,17 +117,34 @@ pub async fn append(conn: &mut AnyConnection, e: &NewEntry) -> Result<AppendedEn
     let seq = to_u64(row.try_get::<i64, _>("size")?)? - 1;
     let frontier = frontier_from_text(&row.try_get::<String, _>("frontier")?)?;
 
+    check_peaks(conn, seq, &frontier).await?;
+
     let head = sqlx::query(
-        "SELECT hearing_seq, leaf_hash FROM audit_entries WHERE hearing_id = $1 ORDER BY hearing_seq DESC LIMIT 1",
+        "SELECT hearing_seq, leaf_hex, leaf_hash FROM audit_entries WHERE hearing_id = $1 ORDER BY hearing_seq DESC LIMIT 1",
     )
     .bind(&e.hearing_id)
     .fetch_optional(&mut *conn)
     .await?;
     let (hearing_seq, prev_leaf_hash) = match head {
-        Some(r) => (
-            to_u64(r.try_get::<i64, _>("hearing_seq")?)? + 1,
-            hash_from_hex(&r.try_get::<String, _>("leaf_hash")?)?,
-        ),
+        Some(r) => {
+            let prev_seq = to_u64(r.try_get::<i64, _>("hearing_seq")?)?;
+            let recomputed = decode_lower_hex(&r.try_get::<String, _>("leaf_hex")?)
+                .map(|leaf| merkle::leaf_hash(&leaf));
+            // Chain onto the hash of the stored leaf, and only when the stored hash agrees:
+            // a wrong leaf_hash would otherwise break the hearing's chain for good.
+            match recomputed {
+                Some(h) if hex::encode(h) == r.try_get::<String, _>("leaf_hash")? => {
+                    (prev_seq + 1, h)
+                }
+                _ => {
+                    return Err(AuditError::Corrupt(format!(
+                        "hearing {}: the stored leaf_hash of entry #{prev_seq} does not match its leaf; \
+                         nothing appended (run `remote-hearing audit verify-log`)",
+                        e.hearing_id
+                    )));
+                }
+            }
+        }
         None => (0, [0u8; 32]),
     };
     let leaf = Leaf {
@@ -192,6 +200,30 @@ pub async fn append(conn: &mut AnyConnection, e: &NewEntry) -> Result<AppendedEn
         hearing_seq,
         leaf_hash,
     })
+}
+
+/// Refuses to grow a tree whose stored peaks (the state row) differ from the stored nodes they
+/// copy: every later node would be built on the wrong value.
+async fn check_peaks(
+    conn: &mut AnyConnection,
+    size: u64,
+    frontier: &[Hash],
+) -> Result<(), AuditError> {
+    let ids = merkle::peaks(size);
+    let nodes = fetch_nodes(conn, &ids).await?;
+    let agree = ids.len() == frontier.len()
+        && ids
+            .iter()
+            .zip(frontier)
+            .all(|(id, h)| nodes.get(id) == Some(h));
+    if agree {
+        Ok(())
+    } else {
+        Err(AuditError::Corrupt(format!(
+            "the stored peaks of the tree of size {size} do not match its stored nodes; \
+             nothing appended (run `remote-hearing audit verify-log`)"
+        )))
+    }
 }
 
 /// The current tree size and head (from the state row: one read).
@@ -269,7 +301,7 @@ pub async fn consistency_proof(
 }
 
 const ENTRY_COLS: &str =
-    "seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, payload";
+    "seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, leaf_hash, payload";
 
 fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEntry, AuditError> {
     Ok(StoredEntry {
@@ -282,8 +314,13 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEntry, AuditError> {
             role: r.try_get("actor_role")?,
             id: r.try_get("actor_id")?,
         },
-        leaf: hex::decode(r.try_get::<String, _>("leaf_hex")?)
-            .map_err(|_| AuditError::Corrupt("leaf hex".into()))?,
+        leaf: decode_lower_hex(&r.try_get::<String, _>("leaf_hex")?).ok_or_else(|| {
+            AuditError::Corrupt(format!(
+                "entry {}: leaf_hex is not lowercase hex",
+                r.try_get::<i64, _>("seq").unwrap_or(-1)
+            ))
+        })?,
+        leaf_hash: r.try_get("leaf_hash")?,
         payload: r.try_get("payload")?,
     })
 }
@@ -317,105 +354,4 @@ pub async fn hearing_entries(
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(entry_from_row).collect()
-}
-
-/// The newest checkpoint (largest size, then newest).
-pub async fn latest_checkpoint(
-    conn: &mut AnyConnection,
-) -> Result<Option<StoredCheckpoint>, AuditError> {
-    let row = sqlx::query(
-        "SELECT size, root, note, key_id, created_at FROM audit_checkpoints ORDER BY size DESC, created_at DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(StoredCheckpoint {
-            size: to_u64(r.try_get("size")?)?,
-            root: hash_from_hex(&r.try_get::<String, _>("root")?)?,
-            note: r.try_get("note")?,
-            key_id: r.try_get("key_id")?,
-            created_at_ms: r.try_get("created_at")?,
-        })
-    })
-    .transpose()
-}
-
-/// Stores a signed checkpoint (idempotent per size and key).
-pub async fn insert_checkpoint(
-    conn: &mut AnyConnection,
-    cp: &StoredCheckpoint,
-) -> Result<(), AuditError> {
-    sqlx::query(
-        "INSERT INTO audit_checkpoints (size, root, note, key_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (size, key_id) DO NOTHING",
-    )
-    .bind(to_i64(cp.size)?)
-    .bind(hex::encode(cp.root))
-    .bind(&cp.note)
-    .bind(&cp.key_id)
-    .bind(cp.created_at_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// All verifier keys, oldest first.
-pub async fn keys(conn: &mut AnyConnection) -> Result<Vec<StoredKey>, AuditError> {
-    let rows = sqlx::query(
-        "SELECT vkey, from_size, to_size FROM audit_keys ORDER BY from_size, created_at",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(StoredKey {
-                vkey: r.try_get("vkey")?,
-                from_size: to_u64(r.try_get("from_size")?)?,
-                to_size: r
-                    .try_get::<Option<i64>, _>("to_size")?
-                    .map(to_u64)
-                    .transpose()?,
-            })
-        })
-        .collect()
-}
-
-/// Makes `vkey` the current signing key: closes the range of any other open key at the
-/// largest size it signed, and opens one for `vkey` from the current tree size.
-pub async fn ensure_current_key(
-    conn: &mut AnyConnection,
-    vkey: &str,
-    now_ms: i64,
-) -> Result<(), AuditError> {
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT vkey FROM audit_keys WHERE to_size IS NULL")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if current.as_deref() == Some(vkey) {
-        return Ok(());
-    }
-    let (size, _) = current_head(conn).await?;
-    if let Some(old) = current {
-        let old_id = old.split('+').nth(1).unwrap_or_default().to_string();
-        let signed: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(size) FROM audit_checkpoints WHERE key_id = $1")
-                .bind(&old_id)
-                .fetch_one(&mut *conn)
-                .await?;
-        sqlx::query("UPDATE audit_keys SET to_size = $1 WHERE vkey = $2")
-            .bind(signed.unwrap_or(0))
-            .bind(&old)
-            .execute(&mut *conn)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO audit_keys (vkey, from_size, to_size, created_at) VALUES ($1, $2, NULL, $3) \
-         ON CONFLICT (vkey) DO UPDATE SET to_size = NULL",
-    )
-    .bind(vkey)
-    .bind(to_i64(size)?)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

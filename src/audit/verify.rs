@@ -5,7 +5,7 @@
 //! Owns: what "the bundle verifies" means. It never talks to the server or the database.
 
 use super::bundle::{BUNDLE_VERSION, Bundle, BundleEntry};
-use super::leaf::{Leaf, payload_digest};
+use super::leaf::{Leaf, decode_lower_hex, payload_digest};
 use super::merkle::leaf_hash;
 use super::note::{Checkpoint, Verifier, b64_decode_strict};
 use super::proof::{verify_consistency, verify_inclusion};
@@ -198,10 +198,10 @@ fn check_entry(
         e.actor,
         e.at.to_rfc3339()
     );
-    let bytes = match hex::decode(&e.leaf_hex) {
-        Ok(b) => b,
-        Err(_) => {
-            r.push(label, false, "leaf_hex is not hex");
+    let bytes = match decode_lower_hex(&e.leaf_hex) {
+        Some(b) => b,
+        None => {
+            r.push(label, false, "leaf_hex is not lowercase hex");
             return (None, None);
         }
     };

@@ -1,10 +1,7 @@
 //! Brigade administration (schedule, seats, closed dates): the admin API under
 //! `/api/v1/admin/brigades` and the function the `admin create-brigade` CLI calls.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +13,7 @@ use super::{
 };
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path},
     identity::auth::AdminAuth,
     ids,
     state::AppState,

@@ -1,10 +1,7 @@
 //! The booking endpoints (API.md, Booking): brigades, slots, bookings with ownership (another
 //! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
 
-use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,7 +13,7 @@ use super::{
 };
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path, Query},
     identity::{
         Role,
         auth::{AnyAuth, CitizenAuth, OfficerAuth},
@@ -118,6 +115,8 @@ async fn list_bookings(
     auth: AnyAuth,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<BookingView>>> {
+    // Checked for every caller, even where it is not used: a bad value is never accepted.
+    let date = parse_date("date", q.date.as_deref())?;
     let rows = match auth.role {
         Role::Citizen => store::citizen_bookings(&state.db.read, &auth.subject_id).await?,
         Role::Officer => {
@@ -128,8 +127,7 @@ async fn list_bookings(
                 .await?
                 .ok_or_else(AppError::forbidden)?;
             let (today, _) = service::today_plus(&state, brigade.tz()?, 0);
-            let date = parse_date("date", q.date.as_deref())?.unwrap_or(today);
-            store::brigade_bookings_on(&state.db.read, brigade_id, date).await?
+            store::brigade_bookings_on(&state.db.read, brigade_id, date.unwrap_or(today)).await?
         }
         _ => return Err(AppError::forbidden()),
     };

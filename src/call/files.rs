@@ -2,7 +2,7 @@
 //! of one file with range requests. Paths come from the `recordings` table and are resolved
 //! under the recordings directory only (no `..`, no absolute paths, no symlink escapes).
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::clock::from_ms;
 use crate::error::{ApiResult, AppError};
-use crate::http::Json;
+use crate::http::{Json, Path};
 use crate::identity::{Role, StaffAuth};
 use crate::state::AppState;
 

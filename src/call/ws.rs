@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
@@ -18,11 +19,37 @@ use super::nodes::Holder;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::AppError;
+use crate::http::Path;
 use crate::state::AppState;
 
-/// Frames above the signalling limit (64 KiB) reach the handler, which closes with 1009; the
-/// transport refuses anything far larger outright.
-const TRANSPORT_MAX: usize = 1024 * 1024;
+/// The transport refuses frames and messages above the signalling limit (64 KiB) before reading
+/// them; the refusal reaches the connection as a [`WsReadError`] that closes with 1009, whatever
+/// the size announced (API.md).
+const TRANSPORT_MAX: usize = signaling::msg::MAX_FRAME_BYTES;
+
+/// A read error of axum's WebSocket: `too_large` when tungstenite refused a frame or message
+/// over [`TRANSPORT_MAX`].
+struct WsReadError {
+    too_large: bool,
+}
+
+impl signaling::ReadError for WsReadError {
+    fn too_large(&self) -> bool {
+        self.too_large
+    }
+}
+
+fn read_error(e: axum::Error) -> WsReadError {
+    let inner = e.into_inner();
+    let too_large = matches!(
+        inner.downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    );
+    if !too_large {
+        tracing::debug!(error = %inner, "websocket read error");
+    }
+    WsReadError { too_large }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().route("/ws/hearings/{id}", get(upgrade))
@@ -39,11 +66,22 @@ fn valid_id(id: &str) -> bool {
 async fn upgrade(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if !valid_id(&id) {
         return AppError::not_found().into_response();
     }
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return AppError::new(
+                e.status(),
+                "websocket_required",
+                "connect with a WebSocket upgrade (GET, Connection: upgrade, Upgrade: websocket)",
+            )
+            .into_response();
+        }
+    };
     // Signalling frames are small: 8 KiB buffers instead of tungstenite's 128 KiB default keep
     // an idle socket cheap (measured in docs/benchmarks.md).
     ws.max_message_size(TRANSPORT_MAX)
@@ -79,7 +117,7 @@ fn from_axum(m: Message) -> Frame {
 async fn serve_socket(state: AppState, hearing_id: String, socket: WebSocket) {
     let (sink, stream) = socket.split();
     let sink = sink.with(|f: Frame| futures::future::ready(Ok::<_, axum::Error>(to_axum(f))));
-    let stream = stream.map(|r| r.map(from_axum));
+    let stream = stream.map(|r| r.map(from_axum).map_err(read_error));
     let verifier: Arc<dyn JoinVerifier> = Arc::new(TokenVerifier(state.clone()));
     let hub = state.call.hub.clone();
     metrics::counter!("signaling_sockets_total").increment(1);

@@ -2,7 +2,7 @@
 //! stream `GET /api/v1/officer/events`.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -21,7 +21,7 @@ use super::{
 use crate::{
     domain::SmsCode,
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path, Query},
     identity::{AnyAuth, CitizenAuth, OfficerAuth},
     state::AppState,
 };

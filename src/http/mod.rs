@@ -1,16 +1,20 @@
-//! The HTTP layer: the app around the API router that `startup` composes, the JSON extractor with our error
-//! shape, middleware (request ids, tracing spans on the matched route, metrics, security
+//! The HTTP layer: the app around the API router that `startup` composes, the JSON, path and
+//! query extractors with our error shape, middleware (request ids, tracing spans on the matched
+//! route, metrics, security
 //! headers, body limits), operations endpoints and the embedded web pages.
 
 mod client_ip;
+mod extract;
 mod json;
 mod middleware;
+mod openapi;
 mod ops;
 mod web;
 
 use axum::{Router, extract::DefaultBodyLimit};
 
 pub use client_ip::ClientIp;
+pub use extract::{Path, Query};
 pub use json::Json;
 
 use crate::state::AppState;
@@ -19,10 +23,10 @@ use crate::state::AppState;
 /// endpoints + pages + middleware.
 pub fn app(state: AppState, api: utoipa_axum::router::OpenApiRouter<AppState>) -> Router {
     let limit = state.config.server.body_limit_bytes;
-    let (api, openapi) = api.split_for_parts();
-    let openapi = std::sync::Arc::new(openapi);
+    let (api, spec) = api.split_for_parts();
+    let spec = std::sync::Arc::new(openapi::document(&spec));
     let router = api
-        .merge(ops::router(openapi))
+        .merge(ops::router(spec))
         .fallback(web::serve)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state.clone());

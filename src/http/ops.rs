@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::state::AppState;
 
-pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
+/// `openapi`: the completed document (`super::openapi::document`).
+pub fn router(openapi: Arc<serde_json::Value>) -> Router<AppState> {
     Router::new()
         .route(
             "/healthz",

@@ -9,7 +9,8 @@
 //!   No second factor exists yet (the TOTP of the operations issue): `SecondFactor::None` is
 //!   all callers have today, and a verified one is the only thing that skips the badge limit.
 
-use crate::{error::AppError, state::AppState, throttle};
+use super::AuthConfig;
+use crate::{error::AppError, throttle::Windows};
 
 /// What the login proved besides the password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +32,15 @@ fn badge_key(badge: &str) -> String {
 /// the badge has had too many failed passwords in this window — unless a second factor was
 /// verified. Call before hashing the password, so refused attempts cost no hash.
 pub async fn before_attempt(
-    state: &AppState,
+    w: Windows<'_>,
+    cfg: &AuthConfig,
     badge: &str,
     ip: &str,
     second_factor: SecondFactor,
 ) -> Result<(), AppError> {
-    let cfg = &state.config.auth;
-    per_ip(state, ip).await?;
+    per_ip(w, cfg, ip).await?;
     // An address never contains '/', so "{ip}/{badge}" names one pair only.
-    throttle::hit(
-        state,
+    w.hit(
         CODE,
         &format!("login:ip-badge:{ip}/{badge}"),
         cfg.login_per_badge_ip,
@@ -48,8 +48,7 @@ pub async fn before_attempt(
     )
     .await?;
     if second_factor != SecondFactor::Verified {
-        throttle::check(
-            state,
+        w.check(
             CODE,
             &badge_key(badge),
             cfg.login_per_badge,
@@ -61,14 +60,14 @@ pub async fn before_attempt(
 }
 
 /// Counts a login attempt (staff or citizen) against the address's allowance.
-pub async fn per_ip(state: &AppState, ip: &str) -> Result<(), AppError> {
-    let cfg = &state.config.auth;
+pub async fn per_ip(w: Windows<'_>, cfg: &AuthConfig, ip: &str) -> Result<(), AppError> {
     let name = format!("login:ip:{ip}");
-    throttle::hit(state, CODE, &name, cfg.login_per_ip, cfg.login_window_s).await
+    w.hit(CODE, &name, cfg.login_per_ip, cfg.login_window_s)
+        .await
 }
 
 /// Counts a wrong password against the badge (from any address).
-pub async fn failed(state: &AppState, badge: &str) -> Result<(), AppError> {
-    throttle::add(state, &badge_key(badge), state.config.auth.login_window_s).await?;
+pub async fn failed(w: Windows<'_>, cfg: &AuthConfig, badge: &str) -> Result<(), AppError> {
+    w.add(&badge_key(badge), cfg.login_window_s).await?;
     Ok(())
 }

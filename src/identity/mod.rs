@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod citizens;
+mod config;
 pub mod login_throttle;
 pub mod passwords;
 mod routes;
@@ -11,4 +12,5 @@ pub mod sessions;
 pub mod staff;
 
 pub use auth::{AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, Role, StaffAuth};
+pub use config::AuthConfig;
 pub use routes::router;

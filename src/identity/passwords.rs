@@ -19,7 +19,8 @@ use argon2::{
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{config::AuthConfig, error::AppError};
+use super::AuthConfig;
+use crate::error::AppError;
 
 /// A stored hash asking for more memory than this (256 MiB) is refused rather than run.
 const MAX_BLOCKS: usize = 256 * 1024;

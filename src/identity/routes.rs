@@ -163,14 +163,21 @@ async fn officer_login(
     // No second factor exists yet (TOTP, the operations issue): it will be checked here, before
     // the password, and a verified one skips the per-badge limit.
     let second_factor = login_throttle::SecondFactor::None;
-    login_throttle::before_attempt(&state, &req.badge, &ip, second_factor).await?;
+    login_throttle::before_attempt(
+        windows(&state),
+        &state.config.auth,
+        &req.badge,
+        &ip,
+        second_factor,
+    )
+    .await?;
     let row = staff::find_by_badge(&state, &req.badge).await?;
     let stored = row.as_ref().map(|r| r.password_hash.clone());
     let ok = state.passwords.verify(req.password, stored).await?;
     let row = match row {
         Some(r) if ok => r,
         _ => {
-            login_throttle::failed(&state, &req.badge).await?;
+            login_throttle::failed(windows(&state), &state.config.auth, &req.badge).await?;
             return Err(AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "bad_credentials",
@@ -279,5 +286,10 @@ async fn list_staff(
 
 /// Counts a login attempt from `ip` against the per-address window.
 async fn throttle_login_ip(state: &AppState, ip: &str) -> ApiResult<()> {
-    login_throttle::per_ip(state, ip).await
+    login_throttle::per_ip(windows(state), &state.config.auth, ip).await
+}
+
+/// The login throttles' windows: this server's Redis keyspace on its clock.
+fn windows(state: &AppState) -> crate::throttle::Windows<'_> {
+    crate::throttle::Windows::new(&state.kv, state.clock.as_ref())
 }

@@ -2,11 +2,7 @@
 //! configured secret, as `?secret=` or the `X-Receipt-Secret` header) and the WeChat phone
 //! binding of a logged-in citizen.
 
-use axum::{
-    body::Bytes,
-    extract::{Path, Query, State},
-    http::HeaderMap,
-};
+use axum::{body::Bytes, extract::State, http::HeaderMap};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path, Query},
     identity::CitizenAuth,
     state::AppState,
 };

@@ -8,7 +8,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::{net::TcpListener, sync::watch};
 
-mod routes;
+pub mod routes;
 
 use tokio::task::JoinHandle;
 

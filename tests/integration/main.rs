@@ -7,6 +7,7 @@ mod audit_tamper;
 mod booking;
 mod call;
 mod cli;
+mod edge_inputs;
 mod hearing;
 mod helpers;
 mod login_guard;

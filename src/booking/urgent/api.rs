@@ -2,7 +2,7 @@
 //! admin's rebuild from the database.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -18,7 +18,7 @@ use crate::{
         views::{BookingStatus, rfc3339},
     },
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path},
     identity::auth::{AdminAuth, OfficerAuth},
     state::AppState,
 };

@@ -3,6 +3,7 @@
 
 mod api;
 mod keys;
+mod stored;
 mod verify;
 
 use std::{process::Command, sync::Arc, time::Duration};

@@ -117,3 +117,26 @@ async fn pool_url(db: &Db) -> String {
     url.set_path(&format!("/{name}"));
     url.to_string()
 }
+
+/// docs/audit-format.md: `leaf_hex` is lowercase hex; `audit verify` refuses any other spelling
+/// (issue 20, finding 8).
+#[tokio::test]
+async fn audit_verify_refuses_an_uppercase_leaf_hex() {
+    let f = fixture().await;
+    let mut bundle = f.audit.bundle(&f.db, "hearing-a", None, 3).await.unwrap();
+    bundle.entries[1].leaf_hex = bundle.entries[1].leaf_hex.to_uppercase();
+    let path = f.dir.path().join("upper.json");
+    std::fs::write(&path, serde_json::to_string(&bundle).unwrap()).unwrap();
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(&path)
+        .args(["--key", &f.vkey, "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !out.status.success(),
+        "uppercase leaf_hex accepted: {report}"
+    );
+    assert!(report.to_string().contains("lowercase hex"), "{report}");
+}
