@@ -29,14 +29,6 @@ pub use config::CallConfig;
 
 use crate::{clock::SharedClock, config::Config, state::AppState};
 
-/// A recorded file, for sealing into the audit log.
-#[derive(Debug, Clone)]
-pub struct RecordedFile {
-    pub id: String,
-    pub sha256: [u8; 32],
-    pub bytes: u64,
-}
-
 /// The call service on `AppState` (`state.call`).
 pub struct Call {
     /// Rooms and presence per hearing; `push_hearing`/`presence` are for the hearing module.
@@ -163,45 +155,6 @@ impl Call {
         self.hub
             .close_room(hearing_id, code, "the hearing is closed")
             .await
-    }
-
-    /// Ends the call and waits (up to 30 s) until its recording segments are indexed; returns
-    /// every recorded file of the hearing (captures, copies, manifests) for sealing.
-    pub async fn end_and_collect(
-        &self,
-        state: &AppState,
-        hearing_id: &str,
-    ) -> anyhow::Result<Vec<RecordedFile>> {
-        self.end_hearing(hearing_id).await;
-        if let Some(engine) = &self.engine {
-            let target = engine.segments_finished();
-            let mut rx = self.processed.subscribe();
-            let waited =
-                tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|n| *n >= target)).await;
-            if waited.is_err() {
-                tracing::warn!(
-                    hearing_id,
-                    "recordings not indexed within 30 s; sealing what is indexed"
-                );
-            }
-        }
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT id, sha256, bytes FROM recordings WHERE hearing_id = $1 ORDER BY rel_path",
-        )
-        .bind(hearing_id)
-        .fetch_all(&state.db.read)
-        .await?;
-        rows.into_iter()
-            .map(|(id, sha, bytes)| {
-                let mut sha256 = [0u8; 32];
-                hex::decode_to_slice(&sha, &mut sha256)?;
-                Ok(RecordedFile {
-                    id,
-                    sha256,
-                    bytes: u64::try_from(bytes)?,
-                })
-            })
-            .collect()
     }
 
     fn is_ended(&self, hearing_id: &str) -> bool {

@@ -1,5 +1,6 @@
 //! Indexing finished recording segments in the `recordings` table and sealing their manifests
-//! into the audit log through [`RecordingSealer`] (implemented by the audit module).
+//! into the audit log through [`RecordingSealer`] (implemented by `hearing::sealer::HearingSealer`,
+//! wired in `startup`).
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,7 @@ pub trait RecordingSealer: Send + Sync {
     async fn seal(&self, state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>>;
 }
 
-/// Until the audit log implements [`RecordingSealer`]: logs the seal and records nothing.
+/// A sealer that only logs (tests of the call alone; the server wires `HearingSealer`).
 pub struct LogSealer;
 
 #[async_trait]

@@ -117,6 +117,25 @@ impl UrgentQueue {
         redis::cmd("EXISTS").arg(self.marker()).query_async(c).await
     }
 
+    /// A script that places one item on a brigade's lane: the lane, the index and the brigades
+    /// set as keys; the booking, its deadline and the brigade as the first arguments.
+    fn placing<'s>(
+        &self,
+        script: &'s redis::Script,
+        brigade: &str,
+        booking_id: &str,
+        deadline_ms: i64,
+    ) -> redis::ScriptInvocation<'s> {
+        let mut inv = script.prepare_invoke();
+        inv.key(&self.lane(brigade)[..])
+            .key(self.index())
+            .key(self.brigades_key())
+            .arg(booking_id)
+            .arg(deadline_ms)
+            .arg(brigade);
+        inv
+    }
+
     /// Adds a booking (idempotent by id; a claimed item stays claimed). True when newly added.
     pub async fn enqueue<C: ConnectionLike>(
         &self,
@@ -125,13 +144,8 @@ impl UrgentQueue {
         booking_id: &str,
         deadline_ms: i64,
     ) -> RedisResult<bool> {
-        let n: i64 = ENQUEUE
-            .key(&self.lane(brigade)[..])
-            .key(self.index())
-            .key(self.brigades_key())
-            .arg(booking_id)
-            .arg(deadline_ms)
-            .arg(brigade)
+        let n: i64 = self
+            .placing(&ENQUEUE, brigade, booking_id, deadline_ms)
             .invoke_async(c)
             .await?;
         Ok(n == 1)
@@ -331,13 +345,8 @@ impl UrgentQueue {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> RedisResult<bool> {
-        let n: i64 = HOLD
-            .key(&self.lane(brigade)[..])
-            .key(self.index())
-            .key(self.brigades_key())
-            .arg(booking_id)
-            .arg(deadline_ms)
-            .arg(brigade)
+        let n: i64 = self
+            .placing(&HOLD, brigade, booking_id, deadline_ms)
             .arg(officer)
             .arg(now_ms)
             .arg(lease_until_ms)
