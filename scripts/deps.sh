@@ -8,7 +8,12 @@ command -v redis-server >/dev/null || need+=(redis-server)
 for extra in "$@"; do
   case "$extra" in
     postgres) command -v pg_ctlcluster >/dev/null || need+=(postgresql) ;;
-    chromium) command -v chromium >/dev/null || need+=(chromium) ;;
+    chromium)
+      command -v chromium >/dev/null || need+=(chromium)
+      # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test)
+      command -v node >/dev/null || need+=(nodejs)
+      command -v npm >/dev/null || need+=(npm)
+      ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then
