@@ -39,8 +39,6 @@ pub struct Call {
     pub recordings_dir: PathBuf,
     pub sealer: Arc<dyn sealer::RecordingSealer>,
     finished: Mutex<Option<mpsc::UnboundedReceiver<FinishedSegment>>>,
-    /// Finished segments the recordings job has handled (indexed or failed).
-    pub(crate) processed: tokio::sync::watch::Sender<u64>,
     ended: Arc<Mutex<HashSet<String>>>,
     /// This process in the hearing → process map.
     pub node: nodes::Node,
@@ -126,7 +124,6 @@ impl Call {
             recordings_dir,
             sealer,
             finished: Mutex::new(finished),
-            processed: tokio::sync::watch::channel(0).0,
             ended: Arc::new(Mutex::new(HashSet::new())),
             node: nodes::Node::new(config),
             bus_ready: tokio::sync::watch::channel(false).0,

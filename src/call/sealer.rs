@@ -73,7 +73,6 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     }
                     Err(e) => tracing::error!(error = %e, hearing_id = %seg.hearing_id, "recording segment failed"),
                 }
-                state.call.processed.send_modify(|n| *n += 1);
             }
             _ = stop.changed() => return,
         }
