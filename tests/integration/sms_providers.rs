@@ -184,7 +184,16 @@ async fn a_queued_message_is_sent_after_a_restart() {
     let got = fake.accepted();
     assert_eq!(got.len(), 1, "the worker of the new process sent it");
     assert_eq!(got[0].context, id);
-    let (_, status, _, _, attempts, _) = rows(&second, phone).await.remove(0);
+    // The fake answers before the worker records the acceptance: wait for the row, bounded.
+    let mut row = rows(&second, phone).await.remove(0);
+    for _ in 0..100 {
+        if row.1 != "queued" {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        row = rows(&second, phone).await.remove(0);
+    }
+    let (_, status, _, _, attempts, _) = row;
     assert_eq!((status.as_str(), attempts), ("sent", 2));
     let code = got[0].params[0].as_str().unwrap().to_string();
     assert_eq!(login(&second, phone, &code).await.status(), 200);
