@@ -6,24 +6,21 @@
 //! not decide what a step means: callers (hearings, recordings) hand it an entry inside their
 //! own transaction with [`append`].
 //!
-//! Pure parts: `leaf` (entry bytes), `merkle` (tree and proof generation), `proof`
+//! The pure parts live in the workspace crate `audit/` (re-exported here under their old
+//! paths): `leaf` (entry bytes), `merkle` (tree and proof generation), `proof`
 //! (verification), `note` (signed notes, checkpoints, keys), `bundle` + `verify` (offline
-//! bundles). With storage: `store` (SQL), `service` (signing, bundles, whole-log check),
-//! `checkpointer` (job), `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its
-//! leaves).
+//! bundles), and the `LogStore` trait with the log's operations. Here, with storage: `store`
+//! (the SQL `LogStore`), `service` (signing, bundles, whole-log check), `checkpointer` (job),
+//! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves).
 
-pub mod bundle;
+pub use ::audit::{bundle, leaf, memory, merkle, note, proof, verify};
+
 pub mod checkpointer;
 pub mod cli;
 pub mod keys;
-pub mod leaf;
-pub mod merkle;
-pub mod note;
-pub mod proof;
 mod routes;
 pub mod service;
 pub mod store;
-pub mod verify;
 mod verify_log;
 
 use std::{sync::Arc, time::Duration};

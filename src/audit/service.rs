@@ -6,20 +6,18 @@
 
 use std::sync::Arc;
 
-use chrono::DateTime;
+use ::audit::store as log;
 
 use super::{
-    bundle::{BUNDLE_VERSION, Bundle, BundleEntry, ConsistencyProof},
-    leaf::Leaf,
+    bundle::Bundle,
     merkle,
-    note::{Checkpoint, Signer},
-    store::{self, AuditError, StoredCheckpoint},
+    note::Signer,
+    store::{self, AuditError, SqlStore, StoredCheckpoint},
 };
 use crate::store::{Backend, Db};
 
 /// The whole-log check lives in `verify_log`; kept reachable here for callers.
 pub use super::verify_log::verify_log;
-use base64::{Engine as _, engine::general_purpose::STANDARD};
 
 /// The log's signing identity and checkpoint policy.
 #[derive(Clone, Debug)]
@@ -52,35 +50,13 @@ impl Audit {
         db: &Db,
         now_ms: i64,
     ) -> Result<StoredCheckpoint, AuditError> {
-        let (size, root) = durable_head(db).await?;
-        let mut conn = db.read.acquire().await?;
-        let key_id = hex::encode(self.signer.verifier().key_id);
-        if let Some(cp) = store::latest_checkpoint(&mut conn).await?
-            && cp.size == size
-            && cp.key_id == key_id
-        {
-            return Ok(cp);
-        }
-        let body = Checkpoint {
-            origin: self.origin().to_string(),
-            size,
-            root,
-            extensions: vec![],
-        };
-        let note = body
-            .sign(&self.signer)
-            .map_err(|_| AuditError::Invalid("cannot sign"))?;
-        let cp = StoredCheckpoint {
-            size,
-            root,
-            note,
-            key_id,
-            created_at_ms: now_ms,
-        };
-        drop(conn);
+        let head = durable_head(db).await?;
         let mut w = db.write.acquire().await?;
-        store::insert_checkpoint(&mut w, &cp).await?;
-        metrics::counter!("audit_checkpoints_signed_total").increment(1);
+        let (cp, new) =
+            log::sign_checkpoint(&mut SqlStore(&mut w), &self.signer, head, now_ms).await?;
+        if new {
+            metrics::counter!("audit_checkpoints_signed_total").increment(1);
+        }
         Ok(cp)
     }
 
@@ -109,61 +85,21 @@ impl Audit {
             conn = db.read.acquire().await?;
         }
         let cp = cp.ok_or(AuditError::NotFound)?;
-        let b64 = |h: &merkle::Hash| STANDARD.encode(h);
-        let mut entries = Vec::with_capacity(rows.len());
-        let mut recordings = Vec::new();
-        for r in rows {
-            // Built leniently: whatever the store holds goes in, the verifier judges it.
-            let proof = match store::inclusion_proof(&mut conn, r.seq, cp.size).await {
-                Ok(p) => p.iter().map(b64).collect(),
-                Err(_) => vec![],
-            };
-            if let Ok(leaf) = Leaf::decode(&r.leaf) {
-                recordings.extend(leaf.recordings);
-            }
-            entries.push(BundleEntry {
-                seq: r.seq,
-                hearing_seq: r.hearing_seq,
-                step: r.step,
-                at: DateTime::from_timestamp_millis(r.at_ms).unwrap_or_default(),
-                actor: r.actor,
-                leaf_hex: hex::encode(&r.leaf),
-                payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null),
-                proof,
-            });
-        }
-        let consistency = match consistency_from {
-            Some(from) if from > 0 && from <= cp.size => Some(ConsistencyProof {
-                from_size: from,
-                to_size: cp.size,
-                hashes: store::consistency_proof(&mut conn, from, cp.size)
-                    .await?
-                    .iter()
-                    .map(b64)
-                    .collect(),
-            }),
-            Some(_) => {
-                return Err(AuditError::Invalid(
-                    "consistency_from must be between 1 and the checkpoint size",
-                ));
-            }
-            None => None,
-        };
         let keys = store::keys(&mut conn)
             .await?
             .into_iter()
             .map(|k| k.vkey)
             .collect();
-        Ok(Bundle {
-            version: BUNDLE_VERSION,
-            origin: self.origin().to_string(),
-            hearing_id: hearing_id.to_string(),
-            checkpoint: cp.note,
+        log::bundle_of(
+            &mut SqlStore(&mut conn),
+            self.origin(),
+            hearing_id,
+            rows,
+            &cp,
+            consistency_from,
             keys,
-            entries,
-            recordings,
-            consistency,
-        })
+        )
+        .await
     }
 }
 

@@ -2,18 +2,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::{AuditError, current_head, hash_from_hex, to_i64, to_u64};
-use crate::audit::merkle::Hash;
-
-/// A signed checkpoint as stored.
-#[derive(Debug, Clone)]
-pub struct StoredCheckpoint {
-    pub size: u64,
-    pub root: Hash,
-    pub note: String,
-    pub key_id: String,
-    pub created_at_ms: i64,
-}
+use super::{AuditError, StoredCheckpoint, current_head, hash_from_hex, to_i64, to_u64};
 
 /// A verifier key and the tree sizes it signs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ const dec = (s) => (s ? v.b64.decode(s) : new Uint8Array());
 
 test('RFC 6962 inclusion proof vectors', async () => {
   let n = 0;
-  for (const file of jsonFiles(join(here, '../../data/merkle/inclusion'))) {
+  for (const file of jsonFiles(join(here, '../../../audit/tests/data/merkle/inclusion'))) {
     const c = JSON.parse(readFileSync(file, 'utf8'));
     let ok;
     try {

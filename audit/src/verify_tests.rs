@@ -1,10 +1,10 @@
 //! Bundle verification tests over an in-memory log: the happy path and tampered bundles.
 
 use super::*;
-use crate::audit::bundle::{Actor, ConsistencyProof};
-use crate::audit::leaf::RecordingDigest;
-use crate::audit::merkle::{MemoryStore, prove_consistency, prove_inclusion, tree_root};
-use crate::audit::note::Signer;
+use crate::bundle::{Actor, ConsistencyProof};
+use crate::leaf::RecordingDigest;
+use crate::merkle::{MemoryStore, prove_consistency, prove_inclusion, tree_root};
+use crate::note::Signer;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
@@ -307,7 +307,7 @@ fn recorded_files_are_hashed_when_given() {
     std::fs::write(dir.path().join("rec-x.mjr"), &body).unwrap();
     let rec = RecordingDigest {
         id: "rec-x".into(),
-        sha256: crate::audit::leaf::sha256(&body),
+        sha256: crate::leaf::sha256(&body),
         bytes: body.len() as u64,
     };
     l.append("h", "identity", json!({}), vec![]);

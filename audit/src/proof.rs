@@ -8,7 +8,7 @@
 //! is O(log n) whatever the input. Rules beyond the RFC text: every hash is 32 bytes, and a
 //! consistency proof from the empty tree (or from an empty subtree) is rejected as useless.
 
-use super::merkle::{HASH_LEN, Hash, node_hash};
+use crate::merkle::{HASH_LEN, Hash, node_hash};
 
 /// Why a proof did not verify.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! Owns: the JSON shape of API.md (`GET /api/v1/audit/hearings/{id}/bundle`). Building one
 //! from storage is `store.rs`'s job; checking one is `verify.rs`'s.
 
-use super::leaf::RecordingDigest;
+use crate::leaf::RecordingDigest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

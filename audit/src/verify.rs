@@ -4,11 +4,11 @@
 //!
 //! Owns: what "the bundle verifies" means. It never talks to the server or the database.
 
-use super::bundle::{BUNDLE_VERSION, Bundle, BundleEntry};
-use super::leaf::{Leaf, decode_lower_hex, payload_digest};
-use super::merkle::leaf_hash;
-use super::note::{Checkpoint, Verifier, b64_decode_strict};
-use super::proof::{verify_consistency, verify_inclusion};
+use crate::bundle::{BUNDLE_VERSION, Bundle, BundleEntry};
+use crate::leaf::{Leaf, decode_lower_hex, payload_digest};
+use crate::merkle::leaf_hash;
+use crate::note::{Checkpoint, Verifier, b64_decode_strict};
+use crate::proof::{verify_consistency, verify_inclusion};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -1,9 +1,9 @@
 //! Tests of `merkle.rs`.
 use super::*;
-use crate::audit::proof::{verify_consistency, verify_inclusion};
+use crate::proof::{verify_consistency, verify_inclusion};
 use proptest::prelude::*;
 
-/// The leaves of `tests/data/merkle`, as hex of the leaf data.
+/// The leaves of `audit/tests/data/merkle`, as hex of the leaf data.
 const LEAVES: [&str; 8] = [
     "",
     "00",

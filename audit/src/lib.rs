@@ -1,0 +1,22 @@
+//! The signed audit log's pure parts (docs/audit-format.md): every hearing step and sealed
+//! recording is a leaf of one global RFC 6962 Merkle log, chained per hearing, covered by
+//! Ed25519-signed C2SP checkpoints, provable to auditors offline.
+//!
+//! `leaf` (entry bytes), `merkle` (tree and proof generation), `proof` (verification), `note`
+//! (signed notes, checkpoints, keys), `bundle` + `verify` (offline bundles and their verdict),
+//! `store` (the [`LogStore`] trait: what the log needs from storage, and the log's operations
+//! written against it), `memory` (an in-memory store). No HTTP, database or server state: the
+//! server implements [`LogStore`] over SQL.
+
+pub mod bundle;
+pub mod leaf;
+pub mod memory;
+pub mod merkle;
+pub mod note;
+pub mod proof;
+pub mod store;
+pub mod verify;
+
+pub use bundle::Actor;
+pub use leaf::RecordingDigest;
+pub use store::{AppendedEntry, LogError, LogStore, NewEntry, StoredCheckpoint, StoredEntry};
