@@ -1,9 +1,16 @@
-//! `AppState`: the one shared state every handler and job receives. Modules add their
-//! shared services here (as fields of `Inner`), constructed in `startup`.
+//! `AppState`: the one shared state the server is composed of, built in `startup`. It holds
+//! each area's sub-state (`Sms`, `Identity`, `Booking`, `Call`) and implements axum's
+//! `FromRef` for each, so a handler takes only its area's (`State<Booking>`), and an area's
+//! services never name `AppState`: dependencies point down.
 
 use std::{ops::Deref, sync::Arc};
 
-use crate::{clock::SharedClock, config::Config, kv::Kv, store::Db};
+use axum::extract::FromRef;
+
+use crate::{
+    booking::Booking, call::Call, clock::SharedClock, config::Config, identity::Identity, kv::Kv,
+    sms::Sms, store::Db,
+};
 
 #[derive(Clone, Debug)]
 pub struct AppState(pub Arc<Inner>);
@@ -15,12 +22,14 @@ pub struct Inner {
     pub kv: Kv,
     pub clock: SharedClock,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    pub sms: crate::sms::Sms,
-    /// The bounded argon2 password hasher.
+    pub sms: Sms,
+    pub identity: Identity,
+    /// The bounded argon2 password hasher (the one of `identity`).
     pub passwords: crate::identity::passwords::Hasher,
+    pub booking: Booking,
     pub audit: crate::audit::Audit,
     /// The call: signalling rooms, media engine, recordings (see `crate::call`).
-    pub call: crate::call::Call,
+    pub call: Call,
     /// The after-commit work of hearings (registered in `startup`).
     pub hearing_subscribers: crate::hearing::subscribers::Subscribers<AppState>,
 }
@@ -29,5 +38,29 @@ impl Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+impl FromRef<AppState> for Sms {
+    fn from_ref(state: &AppState) -> Sms {
+        state.sms.clone()
+    }
+}
+
+impl FromRef<AppState> for Identity {
+    fn from_ref(state: &AppState) -> Identity {
+        state.identity.clone()
+    }
+}
+
+impl FromRef<AppState> for Booking {
+    fn from_ref(state: &AppState) -> Booking {
+        state.booking.clone()
+    }
+}
+
+impl FromRef<AppState> for Call {
+    fn from_ref(state: &AppState) -> Call {
+        state.call.clone()
     }
 }

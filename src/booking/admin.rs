@@ -1,13 +1,17 @@
 //! Brigade administration (schedule, seats, closed dates): the admin API under
 //! `/api/v1/admin/brigades` and the function the `admin create-brigade` CLI calls.
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::{FromRef, State},
+    http::StatusCode,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
+    Booking,
     schedule::{DayHours, WeeklyHours, parse_weekdays},
     store::{self, BrigadeRow},
 };
@@ -117,7 +121,7 @@ fn apply(mut b: BrigadeRow, s: &BrigadeSettings) -> ApiResult<BrigadeRow> {
     Ok(b)
 }
 
-async fn add_closed(state: &AppState, brigade: &str, dates: &[NaiveDate]) -> ApiResult<()> {
+async fn add_closed(state: &Booking, brigade: &str, dates: &[NaiveDate]) -> ApiResult<()> {
     for d in dates {
         sqlx::query("INSERT INTO brigade_closed_dates (brigade_id, date) VALUES ($1, $2) ON CONFLICT (brigade_id, date) DO NOTHING")
             .bind(brigade)
@@ -129,7 +133,11 @@ async fn add_closed(state: &AppState, brigade: &str, dates: &[NaiveDate]) -> Api
 }
 
 /// Creates a brigade; returns its id. The CLI's `admin create-brigade` calls this.
-pub async fn create_brigade(state: &AppState, s: &BrigadeSettings) -> ApiResult<String> {
+pub async fn create_brigade<S>(state: &S, s: &BrigadeSettings) -> ApiResult<String>
+where
+    Booking: FromRef<S>,
+{
+    let state = &Booking::from_ref(state);
     let base = BrigadeRow {
         id: ids::new_id(),
         name: String::new(),
@@ -162,7 +170,7 @@ pub async fn create_brigade(state: &AppState, s: &BrigadeSettings) -> ApiResult<
     Ok(b.id)
 }
 
-async fn view(state: &AppState, id: &str) -> ApiResult<BrigadeAdminView> {
+async fn view(state: &Booking, id: &str) -> ApiResult<BrigadeAdminView> {
     let b = store::brigade(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -189,7 +197,7 @@ async fn view(state: &AppState, id: &str) -> ApiResult<BrigadeAdminView> {
 #[utoipa::path(post, path = "/api/v1/admin/brigades", request_body = BrigadeSettings,
     responses((status = 201, body = BrigadeAdminView), (status = 422, body = crate::error::ErrorBody)))]
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     _a: AdminAuth,
     Json(s): Json<BrigadeSettings>,
 ) -> ApiResult<(StatusCode, Json<BrigadeAdminView>)> {
@@ -201,7 +209,7 @@ async fn create(
 #[utoipa::path(get, path = "/api/v1/admin/brigades/{id}", params(("id" = String, Path)),
     responses((status = 200, body = BrigadeAdminView)))]
 async fn get(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     _a: AdminAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<BrigadeAdminView>> {
@@ -213,7 +221,7 @@ async fn get(
 #[utoipa::path(patch, path = "/api/v1/admin/brigades/{id}", params(("id" = String, Path)), request_body = BrigadeSettings,
     responses((status = 200, body = BrigadeAdminView)))]
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     _a: AdminAuth,
     Path(id): Path<String>,
     Json(s): Json<BrigadeSettings>,
@@ -224,7 +232,11 @@ async fn update(
 
 /// Changes a brigade's settings and adds `closed_dates`; the CLI's `admin update-brigade` calls
 /// this. New seats apply to slots not yet started, never below the seats already taken.
-pub async fn update_brigade(state: &AppState, id: &str, s: &BrigadeSettings) -> ApiResult<()> {
+pub async fn update_brigade<S>(state: &S, id: &str, s: &BrigadeSettings) -> ApiResult<()>
+where
+    Booking: FromRef<S>,
+{
+    let state = &Booking::from_ref(state);
     let old = store::brigade(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -256,7 +268,11 @@ pub async fn update_brigade(state: &AppState, id: &str, s: &BrigadeSettings) -> 
 }
 
 /// Reopens closed dates.
-pub async fn reopen_dates(state: &AppState, id: &str, dates: &[NaiveDate]) -> ApiResult<()> {
+pub async fn reopen_dates<S>(state: &S, id: &str, dates: &[NaiveDate]) -> ApiResult<()>
+where
+    Booking: FromRef<S>,
+{
+    let state = &Booking::from_ref(state);
     for d in dates {
         sqlx::query("DELETE FROM brigade_closed_dates WHERE brigade_id = $1 AND date = $2")
             .bind(id)
@@ -275,7 +291,7 @@ fn date_param(d: &str) -> ApiResult<NaiveDate> {
 #[utoipa::path(put, path = "/api/v1/admin/brigades/{id}/closed-dates/{date}",
     params(("id" = String, Path), ("date" = String, Path)), responses((status = 204)))]
 async fn close_date(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     _a: AdminAuth,
     Path((id, date)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
@@ -291,7 +307,7 @@ async fn close_date(
 #[utoipa::path(delete, path = "/api/v1/admin/brigades/{id}/closed-dates/{date}",
     params(("id" = String, Path), ("date" = String, Path)), responses((status = 204)))]
 async fn reopen_date(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     _a: AdminAuth,
     Path((id, date)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {

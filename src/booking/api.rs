@@ -8,8 +8,9 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
+    Booking,
+    model::{BookingView, BrigadeView, CreateBooking, SlotView},
     service, store,
-    views::{BookingView, BrigadeView, CreateBooking, SlotView},
 };
 use crate::{
     error::{ApiResult, AppError},
@@ -40,7 +41,7 @@ fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<NaiveDat
 
 /// Brigades that hold hearings.
 #[utoipa::path(get, path = "/api/v1/brigades", responses((status = 200, body = [BrigadeView])))]
-async fn list_brigades(State(state): State<AppState>) -> ApiResult<Json<Vec<BrigadeView>>> {
+async fn list_brigades(State(state): State<Booking>) -> ApiResult<Json<Vec<BrigadeView>>> {
     let rows = store::brigades(&state.db.read).await?;
     Ok(Json(
         rows.into_iter()
@@ -66,14 +67,14 @@ pub struct SlotsQuery {
 #[utoipa::path(get, path = "/api/v1/brigades/{id}/slots", params(("id" = String, Path), SlotsQuery),
     responses((status = 200, body = [SlotView]), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_slots(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     Path(id): Path<String>,
     Query(q): Query<SlotsQuery>,
 ) -> ApiResult<Json<Vec<SlotView>>> {
     let brigade = store::brigade(&state.db.read, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let cfg = &state.config.booking;
+    let cfg = &state.config;
     let (today, last) = service::today_plus(&state, brigade.tz()?, cfg.max_days_ahead);
     let from = parse_date("from", q.from.as_deref())?.unwrap_or(today);
     let to = parse_date("to", q.to.as_deref())?.unwrap_or(last.max(from));
@@ -94,7 +95,7 @@ async fn list_slots(
     responses((status = 201, body = BookingView), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
 async fn create_booking(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: CitizenAuth,
     Json(req): Json<CreateBooking>,
 ) -> ApiResult<(StatusCode, Json<BookingView>)> {
@@ -111,7 +112,7 @@ pub struct ListQuery {
 /// Citizens: their own bookings. Officers: their brigade's bookings on `date`.
 #[utoipa::path(get, path = "/api/v1/bookings", params(ListQuery), responses((status = 200, body = [BookingView])))]
 async fn list_bookings(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: AnyAuth,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<BookingView>>> {
@@ -138,7 +139,7 @@ async fn list_bookings(
 #[utoipa::path(get, path = "/api/v1/bookings/{id}", params(("id" = String, Path)),
     responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_booking(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: AnyAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<BookingView>> {
@@ -157,7 +158,7 @@ async fn get_booking(
     responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody)))]
 async fn cancel_booking(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: CitizenAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<BookingView>> {
@@ -168,7 +169,7 @@ async fn cancel_booking(
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", params(("id" = String, Path)),
     responses((status = 200, body = BookingView), (status = 409, body = crate::error::ErrorBody)))]
 async fn no_show(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<BookingView>> {

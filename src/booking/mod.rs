@@ -8,23 +8,42 @@
 
 pub mod admin;
 mod api;
+mod config;
 pub mod expiry;
 pub mod jobs;
 mod metrics;
+pub mod model;
 pub mod rules;
 pub mod schedule;
 pub mod service;
 pub mod store;
 pub mod urgent;
-pub mod views;
+
+use std::sync::Arc;
 
 use utoipa_axum::router::OpenApiRouter;
 
+pub use config::BookingConfig;
+pub use model::{BookingStatus, BookingView};
 pub use service::{get_booking_for_officer, set_status};
 pub use store::BookingRow;
-pub use views::{BookingStatus, BookingView};
+pub use urgent::OpenHearings;
 
-use crate::state::AppState;
+use crate::{clock::SharedClock, kv::Kv, sms::Sms, state::AppState, store::Db};
+
+/// The booking area's sub-state: what its services use (the store, Redis for the urgent lane,
+/// the clock, `[booking]`), the SMS area for its messages, and the hearings it must know of
+/// (through [`OpenHearings`], implemented in `startup`). Cheap to clone; handlers take it as
+/// `State<Booking>` (`AppState` implements `FromRef`).
+#[derive(Debug, Clone)]
+pub struct Booking {
+    pub db: Db,
+    pub kv: Kv,
+    pub clock: SharedClock,
+    pub config: Arc<BookingConfig>,
+    pub sms: Sms,
+    pub hearings: Arc<dyn OpenHearings>,
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

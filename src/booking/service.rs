@@ -2,21 +2,22 @@
 //! (docs/booking-rules.md) and writes a booking in one transaction that takes a seat with a
 //! conditional update. A refusal rolls the transaction back: nothing is written.
 
+use axum::extract::FromRef;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    expiry, metrics, rules,
+    Booking, expiry, metrics,
+    model::{BookingStatus, BookingView, CreateBooking},
+    rules,
     rules::{CaseLimits, DateLimits, PhoneDecision, Refusal, ViolationFacts},
     schedule::SlotLookup,
     store::{self, BookingRow},
     urgent,
-    views::{BookingStatus, BookingView, CreateBooking},
 };
 use crate::{
     clock::to_ms,
     error::{ApiResult, AppError},
     ids,
-    state::AppState,
     store::Tx,
 };
 
@@ -39,7 +40,7 @@ impl From<rules::FieldError> for AppError {
 
 /// Creates a booking for `citizen` (POST /api/v1/bookings).
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn create(state: &AppState, citizen: &str, req: CreateBooking) -> ApiResult<BookingView> {
+pub async fn create(state: &Booking, citizen: &str, req: CreateBooking) -> ApiResult<BookingView> {
     let r = create_inner(state, citizen, req).await;
     match &r {
         Ok(_) => metrics::booked(),
@@ -51,11 +52,11 @@ pub async fn create(state: &AppState, citizen: &str, req: CreateBooking) -> ApiR
 }
 
 async fn create_inner(
-    state: &AppState,
+    state: &Booking,
     citizen: &str,
     req: CreateBooking,
 ) -> ApiResult<BookingView> {
-    let cfg = &state.config.booking;
+    let cfg = &state.config;
     let now = state.clock.now();
 
     // Input (422), before any rule.
@@ -214,7 +215,7 @@ async fn create_inner(
 
     if let Some(deadline) = row.deadline {
         // The database is the truth: a Redis failure here is repaired by the next rebuild.
-        if let Err(e) = urgent::enqueue(state, &row.brigade_id, &row.id, deadline).await {
+        if let Err(e) = urgent::enqueue(&state.kv, &row.brigade_id, &row.id, deadline).await {
             tracing::warn!(error = %e, booking = %row.id, "urgent enqueue failed; the rebuild will add it");
         }
     }
@@ -222,7 +223,7 @@ async fn create_inner(
     // logged, never a reason to refuse the booking.
     if let Ok(phone) = crate::domain::PhoneNumber::parse(&row.phone)
         && let Err(e) =
-            crate::sms::booking_booked(state, &row.id, &phone, &brigade.name, start, tz).await
+            crate::sms::booking_booked(&state.sms, &row.id, &phone, &brigade.name, start, tz).await
     {
         tracing::warn!(error = %e, booking = %row.id, "booking messages not queued");
     }
@@ -230,7 +231,7 @@ async fn create_inner(
 }
 
 /// The citizen's own booking; another citizen's is 404.
-pub async fn get_for_citizen(state: &AppState, citizen: &str, id: &str) -> ApiResult<BookingRow> {
+pub async fn get_for_citizen(state: &Booking, citizen: &str, id: &str) -> ApiResult<BookingRow> {
     match store::booking(&state.db.read, id).await? {
         Some(b) if b.citizen_id == citizen => Ok(b),
         _ => Err(AppError::not_found()),
@@ -238,12 +239,16 @@ pub async fn get_for_citizen(state: &AppState, citizen: &str, id: &str) -> ApiRe
 }
 
 /// A booking of the officer's brigade; another brigade's is 404. For the hearing module.
-pub async fn get_booking_for_officer(
-    state: &AppState,
+pub async fn get_booking_for_officer<S>(
+    state: &S,
     officer_brigade: Option<&str>,
     id: &str,
-) -> ApiResult<BookingRow> {
-    match store::booking(&state.db.read, id).await? {
+) -> ApiResult<BookingRow>
+where
+    Booking: FromRef<S>,
+{
+    let db = Booking::from_ref(state).db;
+    match store::booking(&db.read, id).await? {
         Some(b) if Some(b.brigade_id.as_str()) == officer_brigade => Ok(b),
         _ => Err(AppError::not_found()),
     }
@@ -251,7 +256,7 @@ pub async fn get_booking_for_officer(
 
 /// Cancels the citizen's booked booking and frees its seat (DELETE /api/v1/bookings/{id}).
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn cancel(state: &AppState, citizen: &str, id: &str) -> ApiResult<BookingView> {
+pub async fn cancel(state: &Booking, citizen: &str, id: &str) -> ApiResult<BookingView> {
     let now_ms = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let mut b = match store::booking_tx(&mut tx, id).await? {
@@ -269,7 +274,7 @@ pub async fn cancel(state: &AppState, citizen: &str, id: &str) -> ApiResult<Book
     tx.commit().await?;
     b.status = "cancelled".into();
     b.updated_at = now_ms;
-    if let Err(e) = crate::sms::booking_cancelled(state, id).await {
+    if let Err(e) = crate::sms::booking_cancelled(&state.sms, id).await {
         tracing::warn!(error = %e, booking = %id, "the booking's reminder was not cancelled");
     }
     if b.urgent {
@@ -318,7 +323,7 @@ pub async fn set_status(
 }
 
 /// Marks a booked booking as a no-show (officer action or the no-show job).
-pub async fn mark_no_show(state: &AppState, b: &BookingRow, by: &str) -> ApiResult<bool> {
+pub async fn mark_no_show(state: &Booking, b: &BookingRow, by: &str) -> ApiResult<bool> {
     let now_ms = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::set_status_from(&mut tx, &b.id, "no_show", &["booked"], now_ms).await? {
@@ -335,14 +340,14 @@ pub async fn mark_no_show(state: &AppState, b: &BookingRow, by: &str) -> ApiResu
 
 /// Slots of a brigade in local dates `from..=to` with remaining seats.
 pub async fn slots(
-    state: &AppState,
+    state: &Booking,
     brigade: &store::BrigadeRow,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
-) -> ApiResult<Vec<super::views::SlotView>> {
+) -> ApiResult<Vec<super::model::SlotView>> {
     let closed = store::closed_dates(&state.db.read, &brigade.id, from, to).await?;
     let sched = brigade.schedule(closed)?;
-    let list = sched.slots_between(from, to, state.config.booking.max_listing_days);
+    let list = sched.slots_between(from, to, state.config.max_listing_days);
     let (Some(first), Some(last)) = (list.first(), list.last()) else {
         return Ok(Vec::new());
     };
@@ -360,7 +365,7 @@ pub async fn slots(
                 .get(&to_ms(s.start))
                 .copied()
                 .unwrap_or((i64::from(sched.seats), 0));
-            super::views::SlotView {
+            super::model::SlotView {
                 start: s.start.with_timezone(&sched.tz).to_rfc3339(),
                 end: s.end.with_timezone(&sched.tz).to_rfc3339(),
                 capacity,
@@ -372,7 +377,7 @@ pub async fn slots(
 
 /// `today + days` in the brigade's zone.
 pub fn today_plus(
-    state: &AppState,
+    state: &Booking,
     tz: chrono_tz::Tz,
     days: u32,
 ) -> (chrono::NaiveDate, chrono::NaiveDate) {

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sqlx::AnyPool;
 
+pub use super::model::BookingRow;
 use super::schedule::{Schedule, WeeklyHours};
 use crate::{
     error::AppError,
@@ -251,31 +252,6 @@ pub async fn other_non_owner_drivers(
         .fetch_one(&mut **tx)
         .await?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
-}
-
-/// A booking row with its brigade's time zone (flags are stored as BIGINT 0/1).
-#[derive(Debug, Clone)]
-pub struct BookingRow {
-    pub id: String,
-    pub citizen_id: String,
-    pub brigade_id: String,
-    pub slot_start: i64,
-    pub slot_end: i64,
-    pub slot_date: String,
-    pub status: String,
-    pub phone: String,
-    pub plate: String,
-    pub owner: bool,
-    pub violations: String,
-    pub unhandled_count: i64,
-    pub current_points: i64,
-    pub urgent: bool,
-    pub urgent_kind: Option<String>,
-    pub registration_date: Option<String>,
-    pub deadline: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub timezone: String,
 }
 
 pub const BOOKING_SELECT: &str = "SELECT b.id, b.citizen_id, b.brigade_id, b.slot_start, b.slot_end, b.slot_date, \

@@ -10,12 +10,13 @@
 
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::state::AppState;
+use super::Call;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -36,13 +37,13 @@ struct Envelope {
     op: Op,
 }
 
-fn channel(state: &AppState) -> String {
-    state.kv.key("call:bus")
+fn channel(call: &Call) -> String {
+    call.kv.key("call:bus")
 }
 
-async fn publish(state: &AppState, hearing_id: &str, op: Op) -> redis::RedisResult<()> {
+async fn publish(call: &Call, hearing_id: &str, op: Op) -> redis::RedisResult<()> {
     let env = Envelope {
-        from: state.call.node.id.clone(),
+        from: call.node.id.clone(),
         hearing_id: hearing_id.to_owned(),
         op,
     };
@@ -54,60 +55,66 @@ async fn publish(state: &AppState, hearing_id: &str, op: Op) -> redis::RedisResu
         }
     };
     let _: i64 = redis::cmd("PUBLISH")
-        .arg(channel(state))
+        .arg(channel(call))
         .arg(text)
-        .query_async(&mut state.kv.conn())
+        .query_async(&mut call.kv.conn())
         .await?;
     Ok(())
 }
 
 /// Pushes a `hearing {status, step}` frame to both parties, wherever the room is.
-pub async fn push_hearing(
-    state: &AppState,
+pub async fn push_hearing<S>(
+    state: &S,
     hearing_id: &str,
     status: &str,
     step: Option<&str>,
-) -> redis::RedisResult<()> {
-    if state.call.hub.has_room(hearing_id) {
-        state.call.push_hearing(hearing_id, status, step);
+) -> redis::RedisResult<()>
+where
+    Call: FromRef<S>,
+{
+    let call = &Call::from_ref(state);
+    if call.hub.has_room(hearing_id) {
+        call.push_hearing(hearing_id, status, step);
         return Ok(());
     }
     let op = Op::Hearing {
         status: status.to_owned(),
         step: step.map(str::to_owned),
     };
-    publish(state, hearing_id, op).await
+    publish(call, hearing_id, op).await
 }
 
 /// Ends the hearing's call wherever it is: here (awaited: the recording segment is finalised
 /// when this returns), or in the process holding it (which closes the sockets with 4009 and
 /// finalises, indexes and seals the segment with its own recordings job).
-pub async fn end_hearing(state: &AppState, hearing_id: &str) -> redis::RedisResult<()> {
-    if !state.call.end_hearing(hearing_id).await {
-        publish(state, hearing_id, Op::End).await?;
+pub async fn end_hearing<S>(state: &S, hearing_id: &str) -> redis::RedisResult<()>
+where
+    Call: FromRef<S>,
+{
+    let call = &Call::from_ref(state);
+    if !call.end_hearing(hearing_id).await {
+        publish(call, hearing_id, Op::End).await?;
     }
-    super::nodes::release(state, hearing_id).await;
+    super::nodes::release(call, hearing_id).await;
     Ok(())
 }
 
-async fn deliver(state: &AppState, text: &str) {
+async fn deliver(call: &Call, text: &str) {
     let env: Envelope = match serde_json::from_str(text) {
         Ok(e) => e,
         Err(e) => return tracing::warn!(error = %e, "bad call bus message"),
     };
-    if env.from == state.call.node.id {
+    if env.from == call.node.id {
         return;
     }
     match env.op {
         Op::Hearing { status, step } => {
-            state
-                .call
-                .push_hearing(&env.hearing_id, &status, step.as_deref());
+            call.push_hearing(&env.hearing_id, &status, step.as_deref());
         }
         Op::End => {
-            let st = state.clone();
+            let st = call.clone();
             tokio::spawn(async move {
-                if st.call.end_hearing(&env.hearing_id).await {
+                if st.end_hearing(&env.hearing_id).await {
                     super::nodes::release(&st, &env.hearing_id).await;
                 }
             });
@@ -117,9 +124,9 @@ async fn deliver(state: &AppState, text: &str) {
 
 /// Background job: subscribes to the bus (resubscribing after a Redis failure) and delivers
 /// to this process's rooms until `stop`.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run(call: Call, mut stop: watch::Receiver<bool>) {
     loop {
-        if let Err(e) = listen(&state, &mut stop).await {
+        if let Err(e) = listen(&call, &mut stop).await {
             tracing::warn!(error = %e, "call bus subscription failed; retrying");
         }
         if !crate::jobs::tick(&mut stop, Duration::from_secs(1)).await {
@@ -128,20 +135,20 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn listen(state: &AppState, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
-    let client = redis::Client::open(state.config.redis.url.expose_secret())?;
+async fn listen(call: &Call, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+    let client = redis::Client::open(call.redis_url.expose_secret())?;
     let mut pubsub = tokio::time::timeout(Duration::from_secs(5), client.get_async_pubsub())
         .await
         .map_err(|_| anyhow::anyhow!("redis timed out"))??;
-    pubsub.subscribe(channel(state)).await?;
-    state.call.bus_ready.send_replace(true);
+    pubsub.subscribe(channel(call)).await?;
+    call.bus_ready.send_replace(true);
     let mut messages = pubsub.into_on_message();
     loop {
         tokio::select! {
             _ = stop.changed() => return Ok(()),
             m = messages.next() => match m {
                 Some(m) => match m.get_payload::<String>() {
-                    Ok(text) => deliver(state, &text).await,
+                    Ok(text) => deliver(call, &text).await,
                     Err(e) => tracing::warn!(error = %e, "bad call bus payload"),
                 },
                 None => anyhow::bail!("subscription closed"),

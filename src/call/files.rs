@@ -11,6 +11,7 @@ use tower_http::services::ServeFile;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::Call;
 use crate::clock::from_ms;
 use crate::error::{ApiResult, AppError};
 use crate::http::{Json, Path};
@@ -56,7 +57,7 @@ type Row = (
 );
 
 /// Who may see a hearing's recordings: auditors, and the hearing's officer.
-async fn check_access(state: &AppState, auth: &StaffAuth, hearing_id: &str) -> ApiResult<()> {
+async fn check_access(state: &Call, auth: &StaffAuth, hearing_id: &str) -> ApiResult<()> {
     match auth.role {
         Role::Auditor => Ok(()),
         Role::Officer => {
@@ -79,7 +80,7 @@ async fn check_access(state: &AppState, auth: &StaffAuth, hearing_id: &str) -> A
     params(("id" = String, Path, description = "hearing id")),
     responses((status = 200, body = [Recording]), (status = 404, body = crate::error::ErrorBody)))]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Call>,
     auth: StaffAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<Recording>>> {
@@ -88,7 +89,7 @@ async fn list(
 }
 
 /// A hearing's recordings (no access check: callers check).
-pub async fn listing(state: &AppState, id: &str) -> ApiResult<Vec<Recording>> {
+pub async fn listing(state: &Call, id: &str) -> ApiResult<Vec<Recording>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, participant, kind, format, bytes, sha256, segment, truncated, started_at, ended_at \
          FROM recordings WHERE hearing_id = $1 ORDER BY segment, kind, participant, format",
@@ -129,7 +130,7 @@ fn mime(format: &str) -> &'static str {
     responses((status = 200, description = "the file"), (status = 206, description = "a range of the file"),
         (status = 404, body = crate::error::ErrorBody)))]
 async fn download(
-    State(state): State<AppState>,
+    State(state): State<Call>,
     auth: StaffAuth,
     Path(id): Path<String>,
     req: Request,
@@ -144,8 +145,8 @@ async fn download(
             .await?;
     let (hearing_id, rel_path, format) = row.ok_or_else(AppError::not_found)?;
     check_access(&state, &auth, &hearing_id).await?;
-    let path = recordings::resolve(&state.call.recordings_dir, &rel_path)
-        .ok_or_else(AppError::not_found)?;
+    let path =
+        recordings::resolve(&state.recordings_dir, &rel_path).ok_or_else(AppError::not_found)?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

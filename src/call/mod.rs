@@ -16,6 +16,7 @@ pub mod tokens;
 mod ws;
 
 use std::collections::HashSet;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,17 +28,49 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use config::CallConfig;
 
-use crate::{clock::SharedClock, config::Config, state::AppState};
+use crate::{clock::SharedClock, kv::Kv, state::AppState, store::Db};
 
-/// The call service on `AppState` (`state.call`).
-pub struct Call {
+/// The call area's sub-state (`state.call`; handlers take `State<Call>`, `AppState` implements
+/// `FromRef`): its services and what they use (the store, Redis, the clock, `[call]` and the
+/// few server facts of [`Site`]). Cheap to clone; the entry points other areas call take any
+/// state it can be taken from.
+#[derive(Clone)]
+pub struct Call(Arc<Inner>);
+
+impl Deref for Call {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Where the call runs: the server facts it needs beside `[call]`.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Development keys and, unless `call.recordings_dir` is set, the recordings.
+    pub data_dir: PathBuf,
+    /// A token key must then be configured.
+    pub production: bool,
+    /// `server.public_url`: absolute WebSocket URLs when set.
+    pub public_url: String,
+    /// Redis, for the call bus's own subscription connection.
+    pub redis_url: secrecy::SecretString,
+}
+
+/// The parts of [`Call`].
+pub struct Inner {
+    pub db: Db,
+    pub kv: Kv,
+    pub clock: SharedClock,
+    pub config: CallConfig,
+    pub public_url: String,
+    redis_url: secrecy::SecretString,
     /// Rooms and presence per hearing; `push_hearing`/`presence` are for the hearing module.
     pub hub: Arc<Hub>,
     pub tokens: tokens::TokenKey,
     pub turn_secret: Option<Vec<u8>>,
     pub engine: Option<Arc<RtcEngine>>,
     pub recordings_dir: PathBuf,
-    pub sealer: Arc<dyn sealer::RecordingSealer>,
     finished: Mutex<Option<mpsc::UnboundedReceiver<FinishedSegment>>>,
     ended: Arc<Mutex<HashSet<String>>>,
     /// This process in the hearing → process map.
@@ -56,15 +89,16 @@ impl std::fmt::Debug for Call {
 }
 
 impl Call {
-    /// Builds the call service from the configuration (media engine included when enabled).
+    /// Builds the call service from `[call]` (media engine included when enabled); `node` is
+    /// this process in the hearing → process map.
     pub fn new(
-        config: &Config,
-        clock: SharedClock,
-        sealer: Arc<dyn sealer::RecordingSealer>,
+        (db, kv, clock): (Db, Kv, SharedClock),
+        cfg: &CallConfig,
+        site: Site,
+        node: nodes::Node,
     ) -> anyhow::Result<Call> {
-        let cfg = &config.call;
-        let data_dir = &config.server.data_dir;
-        let token_secret = secret_or_dev(&cfg.token_key, config, "call-token.key")?;
+        let data_dir = &site.data_dir;
+        let token_secret = secret_or_dev(&cfg.token_key, &site, "call-token.key")?;
         let turn_secret = {
             use secrecy::ExposeSecret;
             let s = cfg.turn_secret.expose_secret();
@@ -116,18 +150,23 @@ impl Call {
             },
             media,
         );
-        Ok(Call {
+        Ok(Call(Arc::new(Inner {
+            db,
+            kv,
+            clock,
+            config: cfg.clone(),
+            public_url: site.public_url,
+            redis_url: site.redis_url,
             hub,
             tokens: tokens::TokenKey::new(&token_secret),
             turn_secret,
             engine,
             recordings_dir,
-            sealer,
             finished: Mutex::new(finished),
             ended: Arc::new(Mutex::new(HashSet::new())),
-            node: nodes::Node::new(config),
+            node,
             bus_ready: tokio::sync::watch::channel(false).0,
-        })
+        })))
     }
 
     /// Presence of both parties of a hearing (for audit entries: "both connected").
@@ -170,20 +209,16 @@ impl Call {
     }
 }
 
-fn secret_or_dev(
-    s: &secrecy::SecretString,
-    config: &Config,
-    file: &str,
-) -> anyhow::Result<Vec<u8>> {
+fn secret_or_dev(s: &secrecy::SecretString, site: &Site, file: &str) -> anyhow::Result<Vec<u8>> {
     use secrecy::ExposeSecret;
     let v = s.expose_secret();
     if !v.is_empty() {
         return Ok(v.as_bytes().to_vec());
     }
-    if config.is_production() {
+    if site.production {
         anyhow::bail!("call.token_key must be set in production (RH_CALL__TOKEN_KEY)");
     }
-    crate::secrets::dev_secret(&config.server.data_dir, file)
+    crate::secrets::dev_secret(&site.data_dir, file)
 }
 
 /// The call's routes: the signalling socket and the recordings API.
@@ -191,14 +226,16 @@ pub fn router() -> OpenApiRouter<AppState> {
     ws::router().merge(files::router())
 }
 
-/// Background jobs of the call: recover cut segments at start, index and seal finished ones.
+/// Background jobs of the call: index finished segments and seal them with `sealer`, keep
+/// this process's claims, listen to the call bus.
 pub fn spawn_jobs(
-    state: &AppState,
+    call: &Call,
+    sealer: Arc<dyn sealer::RecordingSealer>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
-        tokio::spawn(sealer::run(state.clone(), stop.clone())),
-        tokio::spawn(nodes::run(state.clone(), stop.clone())),
-        tokio::spawn(bus::run(state.clone(), stop)),
+        tokio::spawn(sealer::run(call.clone(), sealer, stop.clone())),
+        tokio::spawn(nodes::run(call.clone(), stop.clone())),
+        tokio::spawn(bus::run(call.clone(), stop)),
     ]
 }

@@ -14,9 +14,10 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::extract::FromRef;
 use tokio::sync::watch;
 
-use crate::{config::Config, state::AppState};
+use super::Call;
 
 /// Sets the claim when it is absent or already ours (renewing its TTL); returns the holder.
 const CLAIM: &str = r"
@@ -52,12 +53,14 @@ pub enum Holder {
 }
 
 impl Node {
-    pub fn new(config: &Config) -> Node {
-        let id = match config.server.node_id.trim() {
+    /// `node_id` (empty: random), the URL given to clients sent here (`node_url`, else
+    /// `public_url`, else the listener's), claims living `ttl_ms`.
+    pub fn new(node_id: &str, node_url: &str, public_url: &str, ttl_ms: u64) -> Node {
+        let id = match node_id.trim() {
             "" => uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
             id => id.to_owned(),
         };
-        let url = [&config.server.node_url, &config.server.public_url]
+        let url = [node_url, public_url]
             .into_iter()
             .map(|u| u.trim().trim_end_matches('/'))
             .find(|u| !u.is_empty())
@@ -66,7 +69,7 @@ impl Node {
         Node {
             id,
             url: RwLock::new(url),
-            ttl_ms: config.call.node_ttl_ms.max(300),
+            ttl_ms: ttl_ms.max(300),
             claimed: Mutex::new(HashMap::new()),
         }
     }
@@ -99,8 +102,15 @@ impl Node {
 }
 
 /// The map's key of a hearing.
-pub fn key(state: &AppState, hearing_id: &str) -> String {
-    state.kv.key(&format!("hearing:{hearing_id}:node"))
+pub fn key<S>(state: &S, hearing_id: &str) -> String
+where
+    Call: FromRef<S>,
+{
+    key_in(&Call::from_ref(state), hearing_id)
+}
+
+fn key_in(call: &Call, hearing_id: &str) -> String {
+    call.kv.key(&format!("hearing:{hearing_id}:node"))
 }
 
 fn holder(node: &Node, value: &str) -> Holder {
@@ -115,13 +125,13 @@ fn holder(node: &Node, value: &str) -> Holder {
 }
 
 /// Claims (or renews) the hearing for this process unless another live process holds it.
-pub async fn claim(state: &AppState, hearing_id: &str) -> redis::RedisResult<Holder> {
-    let node = &state.call.node;
+pub async fn claim(call: &Call, hearing_id: &str) -> redis::RedisResult<Holder> {
+    let node = &call.node;
     let v: String = redis::Script::new(CLAIM)
-        .key(key(state, hearing_id))
+        .key(key_in(call, hearing_id))
         .arg(node.value())
         .arg(node.ttl_ms)
-        .invoke_async(&mut state.kv.conn())
+        .invoke_async(&mut call.kv.conn())
         .await?;
     let h = holder(node, &v);
     let mut claims = node.claims();
@@ -134,12 +144,12 @@ pub async fn claim(state: &AppState, hearing_id: &str) -> redis::RedisResult<Hol
 }
 
 /// Releases this process's claim on the hearing (no-op when another process holds it).
-pub async fn release(state: &AppState, hearing_id: &str) {
-    state.call.node.claims().remove(hearing_id);
+pub async fn release(call: &Call, hearing_id: &str) {
+    call.node.claims().remove(hearing_id);
     let r: redis::RedisResult<i64> = redis::Script::new(RELEASE)
-        .key(key(state, hearing_id))
-        .arg(state.call.node.value())
-        .invoke_async(&mut state.kv.conn())
+        .key(key_in(call, hearing_id))
+        .arg(call.node.value())
+        .invoke_async(&mut call.kv.conn())
         .await;
     if let Err(e) = r {
         tracing::warn!(hearing_id, error = %e, "releasing the hearing's claim failed (it expires)");
@@ -147,23 +157,27 @@ pub async fn release(state: &AppState, hearing_id: &str) {
 }
 
 /// Releases the claim when this process no longer has a room for the hearing.
-pub async fn release_if_idle(state: &AppState, hearing_id: &str) {
-    if !state.call.hub.has_room(hearing_id) {
-        release(state, hearing_id).await;
+pub async fn release_if_idle(call: &Call, hearing_id: &str) {
+    if !call.hub.has_room(hearing_id) {
+        release(call, hearing_id).await;
     }
 }
 
 /// For each hearing: whether another process holds its call right now.
-pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> redis::RedisResult<Vec<bool>> {
+pub async fn held_elsewhere<S>(state: &S, ids: &[String]) -> redis::RedisResult<Vec<bool>>
+where
+    Call: FromRef<S>,
+{
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let keys: Vec<String> = ids.iter().map(|id| key(state, id)).collect();
+    let call = &Call::from_ref(state);
+    let keys: Vec<String> = ids.iter().map(|id| key_in(call, id)).collect();
     let values: Vec<Option<String>> = redis::cmd("MGET")
         .arg(keys)
-        .query_async(&mut state.kv.conn())
+        .query_async(&mut call.kv.conn())
         .await?;
-    let node = &state.call.node;
+    let node = &call.node;
     Ok(values
         .iter()
         .map(|v| v.as_deref().is_some_and(|v| holder(node, v) != Holder::Me))
@@ -172,31 +186,35 @@ pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> redis::RedisRes
 
 /// The URL of the other process holding the hearing's call, if one does (a Redis failure
 /// counts as none: the socket's join check decides then).
-pub async fn holder_url(state: &AppState, hearing_id: &str) -> Option<String> {
+pub async fn holder_url<S>(state: &S, hearing_id: &str) -> Option<String>
+where
+    Call: FromRef<S>,
+{
+    let call = &Call::from_ref(state);
     let v: Option<String> = redis::cmd("GET")
-        .arg(key(state, hearing_id))
-        .query_async(&mut state.kv.conn())
+        .arg(key_in(call, hearing_id))
+        .query_async(&mut call.kv.conn())
         .await
         .ok()?;
-    match holder(&state.call.node, &v?) {
+    match holder(&call.node, &v?) {
         Holder::Other { url, .. } if !url.is_empty() => Some(url),
         _ => None,
     }
 }
 
 /// One heartbeat: renews the claims of live rooms, releases those whose room is gone.
-pub async fn heartbeat(state: &AppState) {
-    let node = &state.call.node;
-    let rooms = state.call.hub.room_ids();
+pub async fn heartbeat(call: &Call) {
+    let node = &call.node;
+    let rooms = call.hub.room_ids();
     for id in &rooms {
-        match claim(state, id).await {
+        match claim(call, id).await {
             Ok(Holder::Me) => {}
             Ok(Holder::Other { node: other, .. }) => {
                 // Our claim expired (Redis unreachable longer than the TTL) and another process
                 // took the hearing: two rooms exist; the clients of this one are sent away.
                 tracing::error!(hearing_id = %id, other, "lost the hearing's claim; closing the room here");
                 let code = signaling::room::close_code::SERVICE_RESTART;
-                state.call.hub.close_room(id, code, "moved").await;
+                call.hub.close_room(id, code, "moved").await;
             }
             Err(e) => tracing::warn!(hearing_id = %id, error = %e, "renewing a claim failed"),
         }
@@ -209,35 +227,42 @@ pub async fn heartbeat(state: &AppState) {
         .map(|(id, _)| id.clone())
         .collect();
     for id in idle {
-        release_if_idle(state, &id).await;
+        release_if_idle(call, &id).await;
     }
 }
 
 /// Background job: the heartbeat every third of the TTL, then [`leave`] at stop.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
-    let period = state.call.node.renew_every();
+pub async fn run(call: Call, mut stop: watch::Receiver<bool>) {
+    let period = call.node.renew_every();
     while crate::jobs::tick(&mut stop, period).await {
-        heartbeat(&state).await;
+        heartbeat(&call).await;
     }
-    leave(&state).await;
+    leave(&call).await;
 }
 
 /// The process stops: its rooms are closed with 1012 (reconnect; their recording segments are
 /// finalised) and its claims released, so another process takes the hearings over at once.
-pub async fn leave(state: &AppState) {
+pub async fn leave(call: &Call) {
     let code = signaling::room::close_code::SERVICE_RESTART;
-    for id in state.call.hub.room_ids() {
-        state.call.hub.close_room(&id, code, "server restart").await;
+    for id in call.hub.room_ids() {
+        call.hub.close_room(&id, code, "server restart").await;
     }
-    let claimed: Vec<String> = state.call.node.claims().keys().cloned().collect();
+    let claimed: Vec<String> = call.node.claims().keys().cloned().collect();
     for id in claimed {
-        release(state, &id).await;
+        release(call, &id).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    /// The node of a configuration, as `startup` builds it.
+    fn node(c: &Config) -> Node {
+        let s = &c.server;
+        Node::new(&s.node_id, &s.node_url, &s.public_url, c.call.node_ttl_ms)
+    }
 
     fn config(node_url: &str, public_url: &str) -> Config {
         let mut c = Config::defaults().unwrap();
@@ -249,24 +274,24 @@ mod tests {
     #[test]
     fn the_url_is_node_url_then_public_url_then_the_listener() {
         let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let n = Node::new(&config("http://10.0.0.11:8080/", "https://lb.example"));
+        let n = node(&config("http://10.0.0.11:8080/", "https://lb.example"));
         n.listening_on(addr);
         assert_eq!(n.url(), "http://10.0.0.11:8080");
-        let n = Node::new(&config("", "https://lb.example"));
+        let n = node(&config("", "https://lb.example"));
         n.listening_on(addr);
         assert_eq!(n.url(), "https://lb.example");
-        let n = Node::new(&config("", ""));
+        let n = node(&config("", ""));
         n.listening_on(addr);
         assert_eq!(n.url(), "http://127.0.0.1:8080");
         assert_eq!(n.id.len(), 12);
-        assert_ne!(n.id, Node::new(&config("", "")).id, "random ids");
+        assert_ne!(n.id, node(&config("", "")).id, "random ids");
     }
 
     #[test]
     fn holders_are_parsed_from_the_claim() {
         let mut c = config("http://a:1", "");
         c.server.node_id = "node-a".into();
-        let n = Node::new(&c);
+        let n = node(&c);
         assert_eq!(holder(&n, "node-a http://a:1"), Holder::Me);
         assert_eq!(
             holder(&n, "node-b http://b:2"),

@@ -3,13 +3,14 @@
 //! wired in `startup`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use recordings::Manifest;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::state::AppState;
+use super::Call;
 
 /// One file of a sealed segment.
 #[derive(Debug, Clone, Serialize)]
@@ -35,9 +36,10 @@ pub struct SealRequest {
 }
 
 /// Appends a `recording` entry to the hearing's audit chain. Returns the audit sequence number.
+/// The implementation holds what it needs (the server's is built in `startup`).
 #[async_trait]
 pub trait RecordingSealer: Send + Sync {
-    async fn seal(&self, state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>>;
+    async fn seal(&self, req: &SealRequest) -> anyhow::Result<Option<i64>>;
 }
 
 /// A sealer that only logs (tests of the call alone; the server wires `HearingSealer`).
@@ -45,7 +47,7 @@ pub struct LogSealer;
 
 #[async_trait]
 impl RecordingSealer for LogSealer {
-    async fn seal(&self, _state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>> {
+    async fn seal(&self, req: &SealRequest) -> anyhow::Result<Option<i64>> {
         tracing::info!(hearing_id = %req.hearing_id, segment = %req.segment, sha256 = %req.manifest_sha256,
             truncated = req.truncated, "recording manifest sealed (log only)");
         Ok(None)
@@ -53,12 +55,13 @@ impl RecordingSealer for LogSealer {
 }
 
 /// The recordings job: indexes segments left by a previous run, then every finished segment.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
-    let root = state.call.recordings_dir.clone();
-    if let Err(e) = index_existing(&state, &root).await {
+pub async fn run(call: Call, sealer: Arc<dyn RecordingSealer>, mut stop: watch::Receiver<bool>) {
+    let root = call.recordings_dir.clone();
+    let sealer = sealer.as_ref();
+    if let Err(e) = index_existing(&call, sealer, &root).await {
         tracing::error!(error = %e, "indexing existing recordings failed");
     }
-    let Some(mut rx) = state.call.take_finished() else {
+    let Some(mut rx) = call.take_finished() else {
         return;
     };
     loop {
@@ -67,7 +70,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 let Some(seg) = seg else { return };
                 match seg.result {
                     Ok(m) => {
-                        if let Err(e) = index_and_seal(&state, &root, &seg.dir, &m).await {
+                        if let Err(e) = index_and_seal(&call, sealer, &root, &seg.dir, &m).await {
                             tracing::error!(error = %e, hearing_id = %seg.hearing_id, "indexing a recording failed");
                         }
                     }
@@ -81,7 +84,11 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 
 /// Segments with a manifest that the table does not know yet (crash recovery, or a crash
 /// between finalising and indexing).
-async fn index_existing(state: &AppState, root: &Path) -> anyhow::Result<()> {
+async fn index_existing(
+    call: &Call,
+    sealer: &dyn RecordingSealer,
+    root: &Path,
+) -> anyhow::Result<()> {
     let r = root.to_owned();
     let found =
         tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(PathBuf, Manifest)>> {
@@ -106,7 +113,7 @@ async fn index_existing(state: &AppState, root: &Path) -> anyhow::Result<()> {
         })
         .await??;
     for (dir, m) in found {
-        index_and_seal(state, root, &dir, &m).await?;
+        index_and_seal(call, sealer, root, &dir, &m).await?;
     }
     Ok(())
 }
@@ -131,7 +138,8 @@ type Listed<'a> = (
 /// Inserts the segment's files (and its manifest) into `recordings`, then seals the manifest.
 /// Idempotent: a segment already indexed is left alone.
 pub async fn index_and_seal(
-    state: &AppState,
+    call: &Call,
+    sealer: &dyn RecordingSealer,
     root: &Path,
     dir: &Path,
     m: &Manifest,
@@ -139,7 +147,7 @@ pub async fn index_and_seal(
     let manifest_rel = rel(root, &dir.join(recordings::segment::MANIFEST))?;
     let known: Option<(String,)> = sqlx::query_as("SELECT id FROM recordings WHERE rel_path = $1")
         .bind(&manifest_rel)
-        .fetch_optional(&state.db.read)
+        .fetch_optional(&call.db.read)
         .await?;
     if known.is_some() {
         return Ok(());
@@ -148,10 +156,10 @@ pub async fn index_and_seal(
         let p = dir.join(recordings::segment::MANIFEST);
         tokio::task::spawn_blocking(move || recordings::hash_file(&p)).await??
     };
-    let now = state.clock.now_ms();
+    let now = call.clock.now_ms();
     let ms = |us: Option<i64>| us.map(|u| u / 1000);
     let mut files = Vec::new();
-    let mut tx = state.db.begin().await?;
+    let mut tx = call.db.begin().await?;
     // every file the manifest lists: each track's capture and copy, each participant's WebM
     let mut listed: Vec<Listed> = Vec::new();
     for t in &m.tracks {
@@ -230,12 +238,12 @@ pub async fn index_and_seal(
         truncated: m.truncated,
         files,
     };
-    match state.call.sealer.seal(state, &req).await {
+    match sealer.seal(&req).await {
         Ok(Some(seq)) => {
             sqlx::query("UPDATE recordings SET audit_seq = $1 WHERE id = $2")
                 .bind(seq)
                 .bind(&manifest_id)
-                .execute(&state.db.write)
+                .execute(&call.db.write)
                 .await?;
         }
         Ok(None) => {}

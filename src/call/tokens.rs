@@ -4,12 +4,13 @@
 //! The hearing module mints tokens through [`mint`] (its `/join` and `/join-token` endpoints);
 //! the signalling socket verifies them. Owns no storage: a token is valid until it expires.
 
+use axum::extract::FromRef;
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 use signaling::{IceServer, Role};
 
-use crate::state::AppState;
+use super::Call;
 
 /// What a client gets to join the call (API.md: `{join_token, ws_url, ice_servers}`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -82,8 +83,8 @@ pub fn turn_credentials(
 
 /// The ICE servers handed to one participant: the configured STUN servers, and the TURN servers
 /// with fresh REST credentials when a TURN secret is configured.
-pub fn ice_servers(state: &AppState, participant_id: &str) -> Vec<IceServer> {
-    let cfg = &state.config.call;
+pub fn ice_servers(call: &Call, participant_id: &str) -> Vec<IceServer> {
+    let cfg = &call.config;
     let mut out = Vec::new();
     if !cfg.stun_urls.is_empty() {
         out.push(IceServer {
@@ -92,9 +93,9 @@ pub fn ice_servers(state: &AppState, participant_id: &str) -> Vec<IceServer> {
         });
     }
     if !cfg.turn_urls.is_empty()
-        && let Some(secret) = state.call.turn_secret.as_deref()
+        && let Some(secret) = call.turn_secret.as_deref()
     {
-        let expiry = state.clock.now_ms() / 1000 + cfg.turn_ttl_s as i64;
+        let expiry = call.clock.now_ms() / 1000 + cfg.turn_ttl_s as i64;
         let (username, credential) = turn_credentials(secret, participant_id, expiry);
         out.push(IceServer {
             urls: cfg.turn_urls.clone(),
@@ -106,8 +107,8 @@ pub fn ice_servers(state: &AppState, participant_id: &str) -> Vec<IceServer> {
 }
 
 /// The WebSocket URL of a hearing's call (absolute when `server.public_url` is set).
-pub fn ws_url(state: &AppState, hearing_id: &str) -> String {
-    ws_url_at(&state.config.server.public_url, hearing_id)
+pub fn ws_url(call: &Call, hearing_id: &str) -> String {
+    ws_url_at(&call.public_url, hearing_id)
 }
 
 /// The WebSocket URL of a hearing's call at a base URL (`http(s)://…`; otherwise the path).
@@ -124,23 +125,27 @@ pub fn ws_url_at(base: &str, hearing_id: &str) -> String {
 }
 
 /// Mints a join grant for a participant of a hearing (the caller has checked who may join).
-pub fn mint(
-    state: &AppState,
+pub fn mint<S>(
+    state: &S,
     hearing_id: &str,
     role: Role,
     participant_id: &str,
-) -> anyhow::Result<JoinGrant> {
+) -> anyhow::Result<JoinGrant>
+where
+    Call: FromRef<S>,
+{
+    let call = &Call::from_ref(state);
     let claims = Claims {
         h: hearing_id.to_owned(),
         r: role.as_str().to_owned(),
         p: participant_id.to_owned(),
-        e: state.clock.now_ms() + state.config.call.join_token_ttl_s as i64 * 1000,
+        e: call.clock.now_ms() + call.config.join_token_ttl_s as i64 * 1000,
         n: crate::ids::random_token()?.chars().take(16).collect(),
     };
     Ok(JoinGrant {
-        join_token: state.call.tokens.sign(&claims),
-        ws_url: ws_url(state, hearing_id),
-        ice_servers: ice_servers(state, participant_id),
+        join_token: call.tokens.sign(&claims),
+        ws_url: ws_url(call, hearing_id),
+        ice_servers: ice_servers(call, participant_id),
     })
 }
 

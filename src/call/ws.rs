@@ -125,7 +125,7 @@ async fn serve_socket(state: AppState, hearing_id: String, socket: WebSocket) {
     tracing::debug!(%hearing_id, ?ended, "signalling socket ended");
     // The last socket of the room is gone: another process may take the hearing now.
     if matches!(ended, signaling::Ended::Left | signaling::Ended::Closed(..)) {
-        super::nodes::release_if_idle(&state, &hearing_id).await;
+        super::nodes::release_if_idle(&state.call, &hearing_id).await;
     }
 }
 
@@ -168,7 +168,7 @@ impl JoinVerifier for TokenVerifier {
             Ok(true) => return Err(closed()),
             Err(e) => return Err(unavailable("reading the hearing", &e)),
         }
-        match super::nodes::claim(state, hearing_id).await {
+        match super::nodes::claim(&state.call, hearing_id).await {
             Ok(Holder::Me) => {}
             Ok(Holder::Other { url, .. }) => {
                 metrics::counter!("signaling_wrong_node_total").increment(1);
@@ -184,7 +184,7 @@ impl JoinVerifier for TokenVerifier {
             Err(e) => return Err(unavailable("claiming the hearing", &e)),
         }
         Ok(JoinGrant {
-            ice_servers: super::tokens::ice_servers(state, &claims.p),
+            ice_servers: super::tokens::ice_servers(&state.call, &claims.p),
             participant: Participant {
                 hearing_id: claims.h,
                 role,

@@ -11,7 +11,7 @@ use crate::{
     state::AppState,
 };
 
-pub struct HearingSealer;
+pub struct HearingSealer(pub AppState);
 
 fn digest(hex_str: &str) -> anyhow::Result<[u8; 32]> {
     let v = hex::decode(hex_str)?;
@@ -20,7 +20,8 @@ fn digest(hex_str: &str) -> anyhow::Result<[u8; 32]> {
 
 #[async_trait]
 impl RecordingSealer for HearingSealer {
-    async fn seal(&self, state: &AppState, req: &SealRequest) -> anyhow::Result<Option<i64>> {
+    async fn seal(&self, req: &SealRequest) -> anyhow::Result<Option<i64>> {
+        let state = &self.0;
         let mut files = vec![SealedFile {
             id: req.manifest_id.clone(),
             sha256: digest(&req.manifest_sha256)?,

@@ -1,10 +1,14 @@
 //! Per-role extractors: a handler's signature states who may call it. A missing or expired
 //! token is 401; a valid token of the wrong role is 403.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::{error::AppError, ids, state::AppState};
+use super::Identity;
+use crate::{error::AppError, ids};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -57,13 +61,18 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty() && t.len() <= 128)
 }
 
-impl FromRequestParts<AppState> for AnyAuth {
+impl<S> FromRequestParts<S> for AnyAuth
+where
+    Identity: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         if let Some(found) = parts.extensions.get::<AnyAuth>() {
             return Ok(found.clone());
         }
+        let id = Identity::from_ref(state);
         let token = bearer(parts).ok_or_else(AppError::unauthorized)?;
         let hash = ids::token_hash(token);
         let row: Option<(String, String, Option<String>)> = sqlx::query_as(
@@ -71,8 +80,8 @@ impl FromRequestParts<AppState> for AnyAuth {
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(&hash)
-        .bind(state.clock.now_ms())
-        .fetch_optional(&state.db.read)
+        .bind(id.clock.now_ms())
+        .fetch_optional(&id.db.read)
         .await?;
         let (role, subject_id, brigade_id) = row.ok_or_else(AppError::unauthorized)?;
         let role = Role::parse(&role).ok_or_else(AppError::unauthorized)?;
@@ -93,9 +102,13 @@ macro_rules! role_extractor {
         #[derive(Debug, Clone)]
         pub struct $name { $(pub $field: role_extractor!(@ty $field)),* }
 
-        impl FromRequestParts<AppState> for $name {
+        impl<S> FromRequestParts<S> for $name
+        where
+            Identity: FromRef<S>,
+            S: Send + Sync,
+        {
             type Rejection = AppError;
-            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
                 let $a = AnyAuth::from_request_parts(parts, state).await?;
                 if !$allowed {
                     return Err(AppError::forbidden());

@@ -11,6 +11,35 @@ mod routes;
 pub mod sessions;
 pub mod staff;
 
+use std::sync::Arc;
+
 pub use auth::{AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, Role, StaffAuth};
 pub use config::AuthConfig;
 pub use routes::router;
+
+use crate::{clock::SharedClock, kv::Kv, store::Db};
+
+/// The identity area's sub-state: what its services and extractors use (the store, Redis for
+/// the login throttles, the clock, `[auth]`, the password hasher). Cheap to clone; extractors
+/// and entry points take any state it can be taken from (`AppState` implements `FromRef`).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub db: Db,
+    pub kv: Kv,
+    pub clock: SharedClock,
+    pub config: Arc<AuthConfig>,
+    /// The bounded argon2 password hasher.
+    pub passwords: passwords::Hasher,
+}
+
+impl Identity {
+    pub fn new(db: Db, kv: Kv, clock: SharedClock, config: &AuthConfig) -> Identity {
+        Identity {
+            db,
+            kv,
+            clock,
+            config: Arc::new(config.clone()),
+            passwords: passwords::Hasher::from_config(config),
+        }
+    }
+}

@@ -46,7 +46,7 @@ async fn send_login_code(
 ) -> ApiResult<(StatusCode, Json<SmsCodeSent>)> {
     let resend_after_s = state
         .sms
-        .send_code(&state, Budget::Login { ip: &ip }, &req.phone)
+        .send_code(Budget::Login { ip: &ip }, &req.phone)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(SmsCodeSent { resend_after_s })))
 }
@@ -106,7 +106,7 @@ async fn citizen_login(
         .ok_or_else(|| AppError::unprocessable("code", "code is required"))?;
     state
         .sms
-        .verify_code(&state, Purpose::Login, phone.as_str(), &code)
+        .verify_code(Purpose::Login, phone.as_str(), &code)
         .await?;
     let citizen = upsert_citizen(&state, &phone).await?;
     let token = sessions::create(&state, Role::Citizen, &citizen.id).await?;

@@ -1,42 +1,50 @@
 //! Sessions: a random 256-bit token handed to the client once; only its SHA-256 is stored,
 //! with the role, the subject and an expiry.
 
+use axum::extract::FromRef;
 use tokio::sync::watch;
 
-use crate::{error::ApiResult, ids, state::AppState};
+use crate::{error::ApiResult, ids};
 
-use super::Role;
+use super::{Identity, Role};
 
 /// Creates a session and returns the token (shown once).
-pub async fn create(state: &AppState, role: Role, subject_id: &str) -> ApiResult<String> {
+pub async fn create<S>(state: &S, role: Role, subject_id: &str) -> ApiResult<String>
+where
+    Identity: FromRef<S>,
+{
+    let id = Identity::from_ref(state);
     let token = ids::random_token()?;
-    let now = state.clock.now_ms();
-    let expires = now + (state.config.auth.session_ttl_s as i64) * 1000;
+    let now = id.clock.now_ms();
+    let expires = now + (id.config.session_ttl_s as i64) * 1000;
     sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(ids::token_hash(&token))
         .bind(role.as_str())
         .bind(subject_id)
         .bind(now)
         .bind(expires)
-        .execute(&state.db.write)
+        .execute(&id.db.write)
         .await?;
     Ok(token)
 }
 
-pub async fn delete(state: &AppState, token_hash: &str) -> ApiResult<()> {
+pub async fn delete<S>(state: &S, token_hash: &str) -> ApiResult<()>
+where
+    Identity: FromRef<S>,
+{
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(&state.db.write)
+        .execute(&Identity::from_ref(state).db.write)
         .await?;
     Ok(())
 }
 
 /// Job: deletes expired sessions every ten minutes.
-pub async fn sweep_expired(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn sweep_expired(id: Identity, mut stop: watch::Receiver<bool>) {
     while crate::jobs::tick(&mut stop, std::time::Duration::from_secs(600)).await {
         let r = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(state.clock.now_ms())
-            .execute(&state.db.write)
+            .bind(id.clock.now_ms())
+            .execute(&id.db.write)
             .await;
         if let Err(e) = r {
             tracing::warn!(error = %e, "session sweep failed");

@@ -1,10 +1,11 @@
 //! Staff accounts (officers, auditors, admins): created by the admin CLI; no open sign-up.
 
+use axum::extract::FromRef;
 use secrecy::SecretString;
 
-use crate::{ids, state::AppState};
+use crate::ids;
 
-use super::Role;
+use super::{Identity, Role};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffRow {
@@ -25,7 +26,11 @@ pub struct NewStaff {
 }
 
 /// Creates a staff account and returns its id.
-pub async fn create(state: &AppState, new: NewStaff) -> anyhow::Result<String> {
+pub async fn create<S>(state: &S, new: NewStaff) -> anyhow::Result<String>
+where
+    Identity: FromRef<S>,
+{
+    let ident = Identity::from_ref(state);
     if new.role == Role::Citizen {
         anyhow::bail!("staff role must be officer, auditor or admin");
     }
@@ -38,13 +43,13 @@ pub async fn create(state: &AppState, new: NewStaff) -> anyhow::Result<String> {
     if let Some(b) = &new.brigade_id {
         let found: Option<(String,)> = sqlx::query_as("SELECT id FROM brigades WHERE id = $1")
             .bind(b)
-            .fetch_optional(&state.db.read)
+            .fetch_optional(&ident.db.read)
             .await?;
         if found.is_none() {
             anyhow::bail!("no brigade with id {b}");
         }
     }
-    let hash = state.passwords.hash(new.password).await?;
+    let hash = ident.passwords.hash(new.password).await?;
     let id = ids::new_id();
     sqlx::query(
         "INSERT INTO staff (id, badge, name, role, brigade_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -55,8 +60,8 @@ pub async fn create(state: &AppState, new: NewStaff) -> anyhow::Result<String> {
     .bind(new.role.as_str())
     .bind(&new.brigade_id)
     .bind(hash)
-    .bind(state.clock.now_ms())
-    .execute(&state.db.write)
+    .bind(ident.clock.now_ms())
+    .execute(&ident.db.write)
     .await
     .map_err(|e| match crate::error::AppError::from(e) {
         app if app.code == "badge_taken" => anyhow::anyhow!("badge {} is already registered", new.badge),
@@ -65,20 +70,26 @@ pub async fn create(state: &AppState, new: NewStaff) -> anyhow::Result<String> {
     Ok(id)
 }
 
-pub async fn find_by_badge(state: &AppState, badge: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+pub async fn find_by_badge<S>(state: &S, badge: &str) -> Result<Option<StaffRow>, sqlx::Error>
+where
+    Identity: FromRef<S>,
+{
     sqlx::query_as(
         "SELECT id, badge, name, role, brigade_id, password_hash FROM staff WHERE badge = $1",
     )
     .bind(badge)
-    .fetch_optional(&state.db.read)
+    .fetch_optional(&Identity::from_ref(state).db.read)
     .await
 }
 
-pub async fn find(state: &AppState, id: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+pub async fn find<S>(state: &S, id: &str) -> Result<Option<StaffRow>, sqlx::Error>
+where
+    Identity: FromRef<S>,
+{
     sqlx::query_as(
         "SELECT id, badge, name, role, brigade_id, password_hash FROM staff WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&state.db.read)
+    .fetch_optional(&Identity::from_ref(state).db.read)
     .await
 }

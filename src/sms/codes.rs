@@ -8,7 +8,8 @@
 
 use ring::{hmac, rand::SecureRandom};
 
-use crate::{domain::SmsCode, error::AppError, state::AppState};
+use super::Sms;
+use crate::{domain::SmsCode, error::AppError};
 
 #[derive(Debug, Clone)]
 pub enum Purpose {
@@ -37,8 +38,8 @@ if redis.call('HGET', KEYS[1], 'nonce') == ARGV[1] then redis.call('DEL', KEYS[1
 return 0
 "#;
 
-fn key_of(state: &AppState, tag: &str, subject: &str) -> String {
-    state.kv.key(&format!("code:{tag}:{subject}"))
+fn key_of(sms: &Sms, tag: &str, subject: &str) -> String {
+    sms.kv.key(&format!("code:{tag}:{subject}"))
 }
 
 fn mac_input(tag: &str, subject: &str, code: &str) -> Vec<u8> {
@@ -73,13 +74,13 @@ pub fn code_ref(purpose: &Purpose, subject: &str) -> String {
 
 /// The live code a `code_ref` points to, re-derived from its nonce; `None` when it expired,
 /// was used, or died of wrong tries.
-pub async fn current(state: &AppState, code_ref: &str) -> Result<Option<String>, AppError> {
+pub async fn current(sms: &Sms, code_ref: &str) -> Result<Option<String>, AppError> {
     let Some((tag, subject)) = code_ref.split_once('|') else {
         return Ok(None);
     };
-    let mut conn = state.kv.conn();
+    let mut conn = sms.kv.conn();
     let (nonce, exp, attempts): (Option<String>, Option<i64>, Option<u32>) = redis::cmd("HMGET")
-        .arg(key_of(state, tag, subject))
+        .arg(key_of(sms, tag, subject))
         .arg("nonce")
         .arg("exp")
         .arg("attempts")
@@ -87,26 +88,21 @@ pub async fn current(state: &AppState, code_ref: &str) -> Result<Option<String>,
         .await?;
     Ok(match (nonce, exp) {
         (Some(nonce), Some(exp))
-            if exp > state.clock.now_ms()
-                && attempts.unwrap_or(0) < state.config.sms.max_attempts =>
+            if exp > sms.clock.now_ms() && attempts.unwrap_or(0) < sms.config.max_attempts =>
         {
-            Some(derive_code(&state.sms.key, tag, subject, &nonce))
+            Some(derive_code(&sms.key, tag, subject, &nonce))
         }
         _ => None,
     })
 }
 
 /// Issues a code (or returns the live one) and stores its HMAC.
-pub async fn issue(
-    state: &AppState,
-    key: &hmac::Key,
-    purpose: &Purpose,
-    subject: &str,
-) -> Result<String, AppError> {
+pub async fn issue(sms: &Sms, purpose: &Purpose, subject: &str) -> Result<String, AppError> {
+    let key = &sms.key;
     let tag = purpose.tag();
-    let k = key_of(state, &tag, subject);
-    let mut conn = state.kv.conn();
-    let now = state.clock.now_ms();
+    let k = key_of(sms, &tag, subject);
+    let mut conn = sms.kv.conn();
+    let now = sms.clock.now_ms();
     let (nonce, exp, attempts): (Option<String>, Option<i64>, Option<u32>) = redis::cmd("HMGET")
         .arg(&k)
         .arg("nonce")
@@ -116,7 +112,7 @@ pub async fn issue(
         .await?;
     if let (Some(nonce), Some(exp)) = (nonce, exp)
         && exp > now
-        && attempts.unwrap_or(0) < state.config.sms.max_attempts
+        && attempts.unwrap_or(0) < sms.config.max_attempts
     {
         return Ok(derive_code(key, &tag, subject, &nonce));
     }
@@ -127,7 +123,7 @@ pub async fn issue(
     let nonce = hex::encode(raw);
     let code = derive_code(key, &tag, subject, &nonce);
     let mac = code_mac(key, &tag, subject, &code);
-    let ttl_ms = (state.config.sms.code_ttl_s as i64) * 1000;
+    let ttl_ms = (sms.config.code_ttl_s as i64) * 1000;
     let _: () = redis::pipe()
         .atomic()
         .del(&k)
@@ -157,16 +153,16 @@ fn invalid() -> AppError {
 
 /// Verifies `code`; on success the code is consumed.
 pub async fn verify(
-    state: &AppState,
-    key: &hmac::Key,
+    sms: &Sms,
     purpose: &Purpose,
     subject: &str,
     code: &SmsCode,
 ) -> Result<(), AppError> {
+    let key = &sms.key;
     let tag = purpose.tag();
-    let k = key_of(state, &tag, subject);
-    let mut conn = state.kv.conn();
-    let max = state.config.sms.max_attempts;
+    let k = key_of(sms, &tag, subject);
+    let mut conn = sms.kv.conn();
+    let max = sms.config.max_attempts;
     let r: Vec<String> = redis::Script::new(ATTEMPT)
         .key(&k)
         .arg(max)
@@ -176,7 +172,7 @@ pub async fn verify(
         Some("1") => {
             return Err(AppError::throttled(
                 "code_attempts_exceeded",
-                state.config.sms.resend_after_s,
+                sms.config.resend_after_s,
             ));
         }
         Some("2") => {}
@@ -184,7 +180,7 @@ pub async fn verify(
     }
     let field = |i: usize| -> Result<String, AppError> { r.get(i).cloned().ok_or_else(invalid) };
     let (mac, exp, nonce) = (field(1)?, field(2)?, field(3)?);
-    if exp.parse::<i64>().unwrap_or(0) <= state.clock.now_ms() {
+    if exp.parse::<i64>().unwrap_or(0) <= sms.clock.now_ms() {
         return Err(invalid());
     }
     let mac = hex::decode(mac).map_err(|_| invalid())?;

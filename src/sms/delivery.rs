@@ -4,13 +4,15 @@
 //! the worker that sends due rows, also after a restart. Metrics: `sms_sent_total`,
 //! `sms_delivered_total`, `sms_failed_total` by provider.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
+use axum::extract::FromRef;
 use tokio::sync::{Notify, watch};
 
-use crate::{clock::SharedClock, config::Config, error::AppError, state::AppState};
+use crate::{clock::SharedClock, error::AppError};
 
 use super::{
+    Sms, SmsConfig,
     aliyun::AliyunProvider,
     codes,
     console::Console,
@@ -40,16 +42,17 @@ impl std::fmt::Debug for Delivery {
 
 fn build(
     name: &str,
-    config: &Config,
+    cfg: &SmsConfig,
+    outbox: &Path,
     clock: &SharedClock,
     http: &reqwest::Client,
 ) -> anyhow::Result<Box<dyn Provider>> {
     let c = clock.clone();
     let now: UnixNow = Arc::new(move || c.now().timestamp());
     Ok(match name {
-        "console" => Box::new(Console::new(super::outbox_path(config), clock.clone())),
+        "console" => Box::new(Console::new(outbox.to_path_buf(), clock.clone())),
         "tencent" => {
-            let settings = config.sms.tencent.clone().ok_or_else(|| {
+            let settings = cfg.tencent.clone().ok_or_else(|| {
                 anyhow::anyhow!("sms.provider tencent needs an [sms.tencent] section")
             })?;
             Box::new(TencentProvider {
@@ -59,7 +62,7 @@ fn build(
             })
         }
         "aliyun" => {
-            let settings = config.sms.aliyun.clone().ok_or_else(|| {
+            let settings = cfg.aliyun.clone().ok_or_else(|| {
                 anyhow::anyhow!("sms.provider aliyun needs an [sms.aliyun] section")
             })?;
             Box::new(AliyunProvider {
@@ -73,19 +76,23 @@ fn build(
 }
 
 impl Delivery {
-    pub fn from_config(config: &Config, clock: &SharedClock) -> anyhow::Result<Delivery> {
-        let cfg = &config.sms;
+    /// The providers of `[sms]`; the console provider writes to `outbox`.
+    pub fn from_config(
+        cfg: &SmsConfig,
+        outbox: &Path,
+        clock: &SharedClock,
+    ) -> anyhow::Result<Delivery> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(cfg.http_timeout_ms.min(3_000)))
             .timeout(Duration::from_millis(cfg.http_timeout_ms))
             .build()?;
-        let primary = build(&cfg.provider, config, clock, &http)?;
+        let primary = build(&cfg.provider, cfg, outbox, clock, &http)?;
         let failover = match cfg.failover.trim() {
             "" => None,
             name if name == cfg.provider => {
                 anyhow::bail!("sms.failover must differ from sms.provider")
             }
-            name => Some(build(name, config, clock, &http)?),
+            name => Some(build(name, cfg, outbox, clock, &http)?),
         };
         Ok(Delivery {
             primary,
@@ -112,22 +119,36 @@ impl Delivery {
 
     /// One attempt at a claimed row.
     #[tracing::instrument(skip_all, err)]
-    pub async fn attempt(&self, state: &AppState, row: Claimed) -> Result<(), AppError> {
+    pub async fn attempt(&self, sms: &Sms, row: Claimed) -> Result<(), AppError> {
         let primary = self.primary.name();
         let Some(template) = Template::parse(&row.template) else {
-            return outbox::mark_failed(state, &row.id, primary, "unknown_template").await;
+            return outbox::mark_failed(
+                &sms.db,
+                sms.clock.now_ms(),
+                &row.id,
+                primary,
+                "unknown_template",
+            )
+            .await;
         };
         let mut params = row.params.clone();
         let mut code = None;
         if let Some(r) = &row.code_ref {
-            match codes::current(state, r).await? {
+            match codes::current(sms, r).await? {
                 Some(c) => {
                     params.insert("code".into(), c.clone());
                     code = Some(c);
                 }
                 None => {
                     metrics::counter!("sms_failed_total", "provider" => primary, "reason" => "code_expired").increment(1);
-                    return outbox::mark_failed(state, &row.id, primary, "code_expired").await;
+                    return outbox::mark_failed(
+                        &sms.db,
+                        sms.clock.now_ms(),
+                        &row.id,
+                        primary,
+                        "code_expired",
+                    )
+                    .await;
                 }
             }
         }
@@ -153,12 +174,20 @@ impl Delivery {
             Ok(acc) => {
                 tracing::info!(id = %row.id, to = %mask_phone(&row.phone), provider, template = template.key(), "sms sent");
                 metrics::counter!("sms_sent_total", "provider" => provider).increment(1);
-                outbox::mark_sent(state, &row.id, provider, &acc.provider_message_id).await
+                outbox::mark_sent(
+                    &sms.db,
+                    sms.clock.now_ms(),
+                    &row.id,
+                    provider,
+                    &acc.provider_message_id,
+                )
+                .await
             }
             Err(e) if e.retryable() && row.attempts < self.max_attempts => {
-                let next = state.clock.now_ms() + self.backoff_ms(row.attempts);
+                let now = sms.clock.now_ms();
+                let next = now + self.backoff_ms(row.attempts);
                 tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider, attempts = row.attempts, error = %e, "sms: will retry");
-                outbox::mark_retry(state, &row.id, provider, &e.to_string(), next).await
+                outbox::mark_retry(&sms.db, now, &row.id, provider, &e.to_string(), next).await
             }
             Err(e) => {
                 let reason = match &e {
@@ -169,16 +198,27 @@ impl Delivery {
                 tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider, error = %e, "sms failed");
                 metrics::counter!("sms_failed_total", "provider" => provider, "reason" => reason)
                     .increment(1);
-                outbox::mark_failed(state, &row.id, provider, &e.to_string()).await
+                outbox::mark_failed(
+                    &sms.db,
+                    sms.clock.now_ms(),
+                    &row.id,
+                    provider,
+                    &e.to_string(),
+                )
+                .await
             }
         }
     }
 
-    /// Sends due messages until the queue is empty.
-    pub async fn drain(&self, state: &AppState) -> Result<usize, AppError> {
+    /// Sends due messages until the queue is empty (`state`: the server's, or the [`Sms`]).
+    pub async fn drain<S>(&self, state: &S) -> Result<usize, AppError>
+    where
+        Sms: FromRef<S>,
+    {
+        let sms = Sms::from_ref(state);
         let mut n = 0;
-        while let Some(row) = outbox::claim_due(state).await? {
-            self.attempt(state, row).await?;
+        while let Some(row) = outbox::claim_due(&sms.db, sms.clock.now_ms()).await? {
+            self.attempt(&sms, row).await?;
             n += 1;
         }
         Ok(n)
@@ -186,10 +226,10 @@ impl Delivery {
 }
 
 /// The background sender: wakes on new messages or every poll interval.
-pub async fn run_worker(state: AppState, mut stop: watch::Receiver<bool>) {
-    let delivery = &state.sms.delivery;
+pub async fn run_worker(sms: Sms, mut stop: watch::Receiver<bool>) {
+    let delivery = &sms.delivery;
     loop {
-        if let Err(e) = delivery.drain(&state).await {
+        if let Err(e) = delivery.drain(&sms).await {
             tracing::warn!(error = %e, "sms worker pass failed");
         }
         tokio::select! {

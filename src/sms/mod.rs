@@ -25,20 +25,25 @@ pub mod tencent;
 pub mod wechat;
 pub mod wx;
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{
+    collections::BTreeMap,
+    ops::Deref,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
+use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
 use ring::hmac;
 use secrecy::ExposeSecret;
 
 use crate::{
     clock::SharedClock,
-    config::Config,
     domain::{PhoneNumber, SmsCode},
     error::AppError,
     ids,
     kv::Kv,
-    state::AppState,
+    store::Db,
 };
 
 pub use budget::Budget;
@@ -49,11 +54,29 @@ pub use templates::Template;
 
 use outbox::NewMessage;
 
-/// The SMS service held in `AppState`.
-pub struct Sms {
+/// The SMS area's sub-state: what its services use (the store, Redis, the clock, `[sms]`)
+/// and its own parts (the code key, delivery, the WeChat client). Cheap to clone; handlers
+/// take it as `State<Sms>` (`AppState` implements `FromRef`), and the entry points other areas
+/// call take any state it can be taken from.
+#[derive(Clone)]
+pub struct Sms(Arc<Inner>);
+
+/// The parts of [`Sms`].
+pub struct Inner {
+    pub db: Db,
+    pub kv: Kv,
+    pub clock: SharedClock,
+    pub config: SmsConfig,
     key: hmac::Key,
     pub delivery: delivery::Delivery,
     pub wechat: Option<wechat::Wechat>,
+}
+
+impl Deref for Sms {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Sms {
@@ -66,33 +89,52 @@ impl std::fmt::Debug for Sms {
     }
 }
 
+/// Where the SMS area runs: the data directory (the development code key, the console
+/// provider's outbox file) and whether this is production (a configured key is required).
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    pub data_dir: &'a Path,
+    pub production: bool,
+}
+
 impl Sms {
-    pub fn new(config: &Config, clock: &SharedClock, kv: &Kv) -> anyhow::Result<Sms> {
-        let secret = config.sms.code_key.expose_secret().to_string();
+    pub fn new(
+        (db, kv, clock): (Db, Kv, SharedClock),
+        config: &SmsConfig,
+        wechat_settings: &wechat::WechatSettings,
+        site: Site<'_>,
+    ) -> anyhow::Result<Sms> {
+        let secret = config.code_key.expose_secret().to_string();
         let secret = if secret.is_empty() {
-            if config.is_production() {
+            if site.production {
                 anyhow::bail!("sms.code_key must be set in production (RH_SMS__CODE_KEY)");
             }
-            crate::secrets::dev_secret(&config.server.data_dir, "sms-code.key")?
+            crate::secrets::dev_secret(site.data_dir, "sms-code.key")?
         } else {
             secret.into_bytes()
         };
-        let wechat = (!config.wechat.appid.trim().is_empty()).then(|| {
+        let wechat = (!wechat_settings.appid.trim().is_empty()).then(|| {
             wechat::Wechat::new(
-                config.wechat.clone(),
+                wechat_settings.clone(),
                 reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_millis(config.sms.http_timeout_ms))
+                    .timeout(std::time::Duration::from_millis(config.http_timeout_ms))
                     .build()
                     .unwrap_or_default(),
                 kv.conn(),
                 &kv.key(""),
             )
         });
-        Ok(Sms {
+        let delivery =
+            delivery::Delivery::from_config(config, &outbox_path(site.data_dir), &clock)?;
+        Ok(Sms(Arc::new(Inner {
+            db,
+            kv,
+            clock,
+            config: config.clone(),
             key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
-            delivery: delivery::Delivery::from_config(config, clock)?,
+            delivery,
             wechat,
-        })
+        })))
     }
 
     /// Sends (or re-sends, within its validity: the same code) the code of `budget` to `phone`,
@@ -102,25 +144,24 @@ impl Sms {
     #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn send_code(
         &self,
-        state: &AppState,
         budget: Budget<'_>,
         phone: &PhoneNumber,
     ) -> Result<u64, AppError> {
-        let cfg = &state.config.sms;
-        let now = state.clock.now_ms();
+        let cfg = &self.config;
+        let now = self.clock.now_ms();
         let id = ids::new_id();
-        let mut conn = state.kv.conn();
+        let mut conn = self.kv.conn();
         // Every login-code request from an address counts, also the refused ones.
-        if let Some(requests) = budget.requests(&state.kv, cfg)
+        if let Some(requests) = budget.requests(&self.kv, cfg)
             && let Err(wait) = limits::check_and_record(&mut conn, &[requests], now, &id).await?
         {
             return Err(AppError::throttled("sms_throttled", wait));
         }
-        let windows = budget.windows(&state.kv, cfg, phone);
+        let windows = budget.windows(&self.kv, cfg, phone);
         if let Err(wait) = limits::check_and_record(&mut conn, &windows, now, &id).await? {
             return Err(AppError::throttled("sms_throttled", wait));
         }
-        let msg_id = match self.queue_code(state, &budget.purpose(), phone).await {
+        let msg_id = match self.queue_code(&budget.purpose(), phone).await {
             Ok(msg_id) => msg_id,
             Err(e) => {
                 // Nothing was queued: the send does not count (best effort).
@@ -132,98 +173,98 @@ impl Sms {
         };
         // First attempt now, in the request (the code is wanted at once); retries are the worker's.
         // From here on the message is queued: it goes out (the worker retries) and counts.
-        if let Err(e) = self
-            .delivery
-            .attempt(state, outbox::load(state, &msg_id).await?)
-            .await
-        {
+        let row = outbox::load(&self.db, &msg_id).await?;
+        if let Err(e) = self.delivery.attempt(self, row).await {
             tracing::warn!(id = %msg_id, error = %e, "sms: first attempt failed; the worker will retry");
         }
         Ok(cfg.resend_after_s)
     }
 
     /// Issues (or re-derives) the code and queues its message, claimed for the first attempt.
-    async fn queue_code(
-        &self,
-        state: &AppState,
-        purpose: &Purpose,
-        phone: &PhoneNumber,
-    ) -> Result<String, AppError> {
-        let cfg = &state.config.sms;
-        codes::issue(state, &self.key, purpose, phone.as_str()).await?;
+    async fn queue_code(&self, purpose: &Purpose, phone: &PhoneNumber) -> Result<String, AppError> {
+        codes::issue(self, purpose, phone.as_str()).await?;
         let (template, ref_id) = match purpose {
             Purpose::Login => (Template::LoginCode, None),
             Purpose::Join { hearing_id } => (Template::HearingCode, Some(hearing_id.clone())),
         };
+        let minutes = (self.config.code_ttl_s / 60).to_string();
         let msg = NewMessage {
             phone: phone.clone(),
             template,
-            params: BTreeMap::from([("minutes".to_string(), (cfg.code_ttl_s / 60).to_string())]),
+            params: BTreeMap::from([("minutes".to_string(), minutes)]),
             code_ref: Some(codes::code_ref(purpose, phone.as_str())),
             ref_id,
             not_before_ms: None,
         };
-        outbox::enqueue(state, &msg, true).await
+        outbox::enqueue(&self.db, self.clock.now_ms(), &msg, true).await
     }
 
     /// Checks (and on success consumes) a code.
     #[tracing::instrument(skip_all, err(level = "info"))]
     pub async fn verify_code(
         &self,
-        state: &AppState,
         purpose: Purpose,
         subject: &str,
         code: &SmsCode,
     ) -> Result<(), AppError> {
-        codes::verify(state, &self.key, &purpose, subject, code).await
+        codes::verify(self, &purpose, subject, code).await
     }
 }
 
 /// For the hearing module: sends the join code of `hearing_id` to `phone`, at most `per_day`
 /// sends on the brigade's local `day` (ending at `day_ends_ms`).
-pub async fn send_hearing_code(
-    state: &AppState,
+pub async fn send_hearing_code<S>(
+    state: &S,
     hearing_id: &str,
     phone: &PhoneNumber,
     (day, day_ends_ms): (chrono::NaiveDate, i64),
     per_day: u64,
-) -> Result<u64, AppError> {
+) -> Result<u64, AppError>
+where
+    Sms: FromRef<S>,
+{
     let budget = Budget::Hearing {
         hearing_id,
         day,
         day_ends_ms,
         per_day,
     };
-    state.sms.send_code(state, budget, phone).await
+    Sms::from_ref(state).send_code(budget, phone).await
 }
 
 /// For the hearing module: checks (and consumes) the join code `phone` received for `hearing_id`.
-pub async fn verify_hearing_code(
-    state: &AppState,
+pub async fn verify_hearing_code<S>(
+    state: &S,
     hearing_id: &str,
     phone: &PhoneNumber,
     code: &SmsCode,
-) -> Result<(), AppError> {
+) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
     let purpose = Purpose::Join {
         hearing_id: hearing_id.to_string(),
     };
-    state
-        .sms
-        .verify_code(state, purpose, phone.as_str(), code)
+    Sms::from_ref(state)
+        .verify_code(purpose, phone.as_str(), code)
         .await
 }
 
 /// Queues a notification (no code). It counts in no code window (the citizen's own bookings
 /// cannot spend the code budgets). `not_before` schedules it. Returns the outbox id.
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn notify(
-    state: &AppState,
+pub async fn notify<S>(
+    state: &S,
     phone: &PhoneNumber,
     template: Template,
     params: BTreeMap<String, String>,
     ref_id: Option<&str>,
     not_before: Option<DateTime<Utc>>,
-) -> Result<String, AppError> {
+) -> Result<String, AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
     let msg = NewMessage {
         phone: phone.clone(),
         template,
@@ -232,22 +273,26 @@ pub async fn notify(
         ref_id: ref_id.map(str::to_string),
         not_before_ms: not_before.map(|t| t.timestamp_millis()),
     };
-    let id = outbox::enqueue(state, &msg, false).await?;
-    state.sms.delivery.wake();
+    let id = outbox::enqueue(&sms.db, sms.clock.now_ms(), &msg, false).await?;
+    sms.delivery.wake();
     Ok(id)
 }
 
 /// For the booking module: the confirmation now, and the reminder one day before the slot
 /// (skipped when that moment has passed). `slot_start` is shown in `tz`.
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn booking_booked(
-    state: &AppState,
+pub async fn booking_booked<S>(
+    state: &S,
     booking_id: &str,
     phone: &PhoneNumber,
     brigade_name: &str,
     slot_start: DateTime<Utc>,
     tz: chrono_tz::Tz,
-) -> Result<(), AppError> {
+) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
     let time = slot_start
         .with_timezone(&tz)
         .format("%m月%d日 %H:%M")
@@ -256,8 +301,8 @@ pub async fn booking_booked(
         ("brigade".to_string(), brigade_name.to_string()),
         ("time".to_string(), time),
     ]);
-    notify(
-        state,
+    notify::<Sms>(
+        &sms,
         phone,
         Template::BookingConfirmation,
         params.clone(),
@@ -266,9 +311,9 @@ pub async fn booking_booked(
     )
     .await?;
     let remind_at = slot_start - chrono::Duration::days(1);
-    if remind_at > state.clock.now() {
-        notify(
-            state,
+    if remind_at > sms.clock.now() {
+        notify::<Sms>(
+            &sms,
             phone,
             Template::BookingReminder,
             params,
@@ -282,11 +327,17 @@ pub async fn booking_booked(
 
 /// For the booking module: a cancelled booking's reminder is not sent.
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn booking_cancelled(state: &AppState, booking_id: &str) -> Result<(), AppError> {
-    outbox::cancel(state, booking_id, Template::BookingReminder).await?;
+pub async fn booking_cancelled<S>(state: &S, booking_id: &str) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
+    let now = sms.clock.now_ms();
+    outbox::cancel(&sms.db, now, booking_id, Template::BookingReminder).await?;
     Ok(())
 }
 
-pub fn outbox_path(config: &Config) -> PathBuf {
-    config.server.data_dir.join("sms-outbox.jsonl")
+/// The console provider's outbox file in the data directory.
+pub fn outbox_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("sms-outbox.jsonl")
 }

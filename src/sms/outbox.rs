@@ -9,7 +9,12 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use crate::{domain::PhoneNumber, error::AppError, ids, state::AppState, store::Backend};
+use crate::{
+    domain::PhoneNumber,
+    error::AppError,
+    ids,
+    store::{Backend, Db},
+};
 
 use super::templates::Template;
 
@@ -43,9 +48,8 @@ pub struct Claimed {
 }
 
 /// Inserts a message; when `claim` the caller holds the lease and will try it at once.
-pub async fn enqueue(state: &AppState, msg: &NewMessage, claim: bool) -> Result<String, AppError> {
+pub async fn enqueue(db: &Db, now: i64, msg: &NewMessage, claim: bool) -> Result<String, AppError> {
     let id = ids::new_id();
-    let now = state.clock.now_ms();
     let params = serde_json::to_string(&msg.params).map_err(AppError::internal)?;
     let lease = claim.then_some(now + LEASE_MS);
     sqlx::query(
@@ -63,7 +67,7 @@ pub async fn enqueue(state: &AppState, msg: &NewMessage, claim: bool) -> Result<
     .bind(msg.not_before_ms.unwrap_or(now))
     .bind(lease)
     .bind(now)
-    .execute(&state.db.write)
+    .execute(&db.write)
     .await?;
     Ok(id)
 }
@@ -85,27 +89,26 @@ const CLAIM_POSTGRES: &str = "UPDATE sms_outbox SET locked_until = $1, attempts 
 /// Claims the oldest due message, if any (takes the lease and counts the attempt). On SQLite
 /// the one write connection serialises claims; on PostgreSQL `SKIP LOCKED` keeps workers of
 /// several processes apart.
-pub async fn claim_due(state: &AppState) -> Result<Option<Claimed>, AppError> {
-    let now = state.clock.now_ms();
-    let sql = match state.db.backend {
+pub async fn claim_due(db: &Db, now: i64) -> Result<Option<Claimed>, AppError> {
+    let sql = match db.backend {
         Backend::Sqlite => CLAIM_SQLITE,
         Backend::Postgres => CLAIM_POSTGRES,
     };
     let row = sqlx::query(sql)
         .bind(now + LEASE_MS)
         .bind(now)
-        .fetch_optional(&state.db.write)
+        .fetch_optional(&db.write)
         .await?;
     row.map(|r| claimed_from(&r)).transpose()
 }
 
 /// Loads a row the caller claimed at enqueue.
-pub async fn load(state: &AppState, id: &str) -> Result<Claimed, AppError> {
+pub async fn load(db: &Db, id: &str) -> Result<Claimed, AppError> {
     let r = sqlx::query(
         "SELECT id, phone, template, params, code_ref, attempts FROM sms_outbox WHERE id = $1",
     )
     .bind(id)
-    .fetch_one(&state.db.write)
+    .fetch_one(&db.write)
     .await?;
     claimed_from(&r)
 }
@@ -123,12 +126,12 @@ fn claimed_from(r: &sqlx::any::AnyRow) -> Result<Claimed, AppError> {
 }
 
 pub async fn mark_sent(
-    state: &AppState,
+    db: &Db,
+    now: i64,
     id: &str,
     provider: &str,
     provider_message_id: &str,
 ) -> Result<(), AppError> {
-    let now = state.clock.now_ms();
     sqlx::query(
         "UPDATE sms_outbox SET status = 'sent', provider = $1, provider_message_id = $2, sent_at = $3, \
          locked_until = NULL, last_error = NULL, updated_at = $3 WHERE id = $4 AND status = 'queued'",
@@ -137,20 +140,20 @@ pub async fn mark_sent(
     .bind(provider_message_id)
     .bind(now)
     .bind(id)
-    .execute(&state.db.write)
+    .execute(&db.write)
     .await?;
     Ok(())
 }
 
 /// Back to the queue, to be tried at `next_at_ms`.
 pub async fn mark_retry(
-    state: &AppState,
+    db: &Db,
+    now: i64,
     id: &str,
     provider: &str,
     error: &str,
     next_at_ms: i64,
 ) -> Result<(), AppError> {
-    let now = state.clock.now_ms();
     sqlx::query(
         "UPDATE sms_outbox SET provider = $1, last_error = $2, next_attempt_at = $3, locked_until = NULL, \
          updated_at = $4 WHERE id = $5 AND status = 'queued'",
@@ -160,18 +163,18 @@ pub async fn mark_retry(
     .bind(next_at_ms)
     .bind(now)
     .bind(id)
-    .execute(&state.db.write)
+    .execute(&db.write)
     .await?;
     Ok(())
 }
 
 pub async fn mark_failed(
-    state: &AppState,
+    db: &Db,
+    now: i64,
     id: &str,
     provider: &str,
     error: &str,
 ) -> Result<(), AppError> {
-    let now = state.clock.now_ms();
     sqlx::query(
         "UPDATE sms_outbox SET status = 'failed', provider = $1, last_error = $2, locked_until = NULL, \
          updated_at = $3 WHERE id = $4 AND status = 'queued'",
@@ -180,17 +183,17 @@ pub async fn mark_failed(
     .bind(error)
     .bind(now)
     .bind(id)
-    .execute(&state.db.write)
+    .execute(&db.write)
     .await?;
     Ok(())
 }
 
 /// Applies a delivery receipt; returns whether a sent message matched.
 pub async fn apply_receipt(
-    state: &AppState,
+    db: &Db,
+    now: i64,
     r: &super::receipts::Receipt,
 ) -> Result<bool, AppError> {
-    let now = state.clock.now_ms();
     let (status, delivered_at) = if r.delivered {
         ("delivered", Some(now))
     } else {
@@ -210,14 +213,13 @@ pub async fn apply_receipt(
     .bind(now)
     .bind(r.provider)
     .bind(&r.provider_message_id)
-    .execute(&state.db.write)
+    .execute(&db.write)
     .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Cancels queued messages about `ref_id` of `template` (a cancelled booking's reminder).
-pub async fn cancel(state: &AppState, ref_id: &str, template: Template) -> Result<u64, AppError> {
-    let now = state.clock.now_ms();
+pub async fn cancel(db: &Db, now: i64, ref_id: &str, template: Template) -> Result<u64, AppError> {
     let done = sqlx::query(
         "UPDATE sms_outbox SET status = 'cancelled', updated_at = $1 \
          WHERE ref_id = $2 AND template = $3 AND status = 'queued'",
@@ -225,7 +227,7 @@ pub async fn cancel(state: &AppState, ref_id: &str, template: Template) -> Resul
     .bind(now)
     .bind(ref_id)
     .bind(template.key())
-    .execute(&state.db.write)
+    .execute(&db.write)
     .await?;
     Ok(done.rows_affected())
 }

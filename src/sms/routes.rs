@@ -15,7 +15,7 @@ use crate::{
     state::AppState,
 };
 
-use super::{outbox, receipts};
+use super::{Sms, outbox, receipts};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -28,8 +28,8 @@ pub struct ReceiptQuery {
     secret: Option<String>,
 }
 
-fn secret_ok(state: &AppState, given: Option<&str>) -> bool {
-    let expected = state.config.sms.receipt_secret.expose_secret();
+fn secret_ok(sms: &Sms, given: Option<&str>) -> bool {
+    let expected = sms.config.receipt_secret.expose_secret();
     match given {
         Some(g) if !expected.is_empty() => {
             super::signing::bytes_eq(expected.as_bytes(), g.as_bytes())
@@ -43,7 +43,7 @@ fn secret_ok(state: &AppState, given: Option<&str>) -> bool {
     request_body(content = Vec<serde_json::Value>, description = "the provider's report array"),
     responses((status = 200, description = "the provider's acknowledgement"), (status = 404)))]
 async fn receipt(
-    State(state): State<AppState>,
+    State(sms): State<Sms>,
     Path(provider): Path<String>,
     Query(q): Query<ReceiptQuery>,
     headers: HeaderMap,
@@ -54,7 +54,7 @@ async fn receipt(
             .get("x-receipt-secret")
             .and_then(|v| v.to_str().ok())
     });
-    if !secret_ok(&state, given) {
+    if !secret_ok(&sms, given) {
         return Err(AppError::not_found());
     }
     let (parsed, ack): (_, fn(bool) -> serde_json::Value) = match provider.as_str() {
@@ -66,7 +66,7 @@ async fn receipt(
         return Ok(axum::Json(ack(false)));
     };
     for r in &list {
-        let matched = outbox::apply_receipt(&state, r).await?;
+        let matched = outbox::apply_receipt(&sms.db, sms.clock.now_ms(), r).await?;
         let outcome = if r.delivered {
             "delivered"
         } else {
@@ -100,7 +100,7 @@ pub struct PhoneBinding {
 #[utoipa::path(post, path = "/api/v1/auth/citizen/phone", request_body = BindPhone,
     responses((status = 200, body = PhoneBinding), (status = 409, body = crate::error::ErrorBody)))]
 async fn bind_phone(
-    State(state): State<AppState>,
+    State(sms): State<Sms>,
     auth: CitizenAuth,
     Json(req): Json<BindPhone>,
 ) -> ApiResult<Json<PhoneBinding>> {
@@ -110,8 +110,8 @@ async fn bind_phone(
             "phone_code must be 1 to 128 characters",
         ));
     }
-    let phone = super::wx::verified_phone(&state, &req.phone_code).await?;
-    let mut conn = state.db.write.acquire().await?;
+    let phone = super::wx::verified_phone(&sms, &req.phone_code).await?;
+    let mut conn = sms.db.write.acquire().await?;
     crate::identity::citizens::bind_phone(&mut conn, &auth.citizen_id, phone.as_str()).await?;
     Ok(Json(PhoneBinding {
         phone_masked: phone.masked(),

@@ -2,11 +2,11 @@
 //! finds the citizen by), `getPhoneNumber` → a verified phone (identity binds it, see
 //! `identity::citizens`). WeChat's errors map to the API's codes here.
 
-use axum::http::StatusCode;
+use axum::{extract::FromRef, http::StatusCode};
 
-use crate::{domain::PhoneNumber, error::AppError, state::AppState};
+use crate::{domain::PhoneNumber, error::AppError};
 
-use super::wechat::WechatError;
+use super::{Sms, wechat::WechatError};
 
 fn not_configured() -> AppError {
     AppError::unprocessable("wx_code", "WeChat login is not configured on this server")
@@ -36,11 +36,12 @@ fn map_err(e: WechatError, field: &'static str) -> AppError {
 
 /// The WeChat session (openid, unionid) of a login code; identity finds the citizen by it.
 #[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn session(
-    state: &AppState,
-    wx_code: &str,
-) -> Result<super::wechat::WxSession, AppError> {
-    let wx = state.sms.wechat.as_ref().ok_or_else(not_configured)?;
+pub async fn session<S>(state: &S, wx_code: &str) -> Result<super::wechat::WxSession, AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
+    let wx = sms.wechat.as_ref().ok_or_else(not_configured)?;
     if wx_code.is_empty() || wx_code.len() > 128 {
         return Err(AppError::unprocessable(
             "wx_code",
@@ -53,8 +54,8 @@ pub async fn session(
 }
 
 /// The phone WeChat verified for a `getPhoneNumber` code.
-pub async fn verified_phone(state: &AppState, phone_code: &str) -> Result<PhoneNumber, AppError> {
-    let wx = state.sms.wechat.as_ref().ok_or_else(|| {
+pub async fn verified_phone(sms: &Sms, phone_code: &str) -> Result<PhoneNumber, AppError> {
+    let wx = sms.wechat.as_ref().ok_or_else(|| {
         AppError::unprocessable("phone_code", "WeChat is not configured on this server")
     })?;
     let info = wx

@@ -9,6 +9,7 @@ use axum::serve::ListenerExt;
 use tokio::{net::TcpListener, sync::watch};
 
 pub mod routes;
+mod wiring;
 
 use tokio::task::JoinHandle;
 
@@ -46,28 +47,24 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     let db = Db::connect(&config.database, &config.server.data_dir).await?;
     db.migrate().await?;
     let kv = Kv::connect(&config.redis).await?;
-    let sms = crate::sms::Sms::new(&config, &clock, &kv)?;
+    let areas = wiring::areas(&config, &db, &kv, &clock)?;
     let audit = crate::audit::Audit::from_config(&config)?;
     audit
         .register_key(&db, crate::clock::to_ms(clock.now()))
         .await
         .context("registering the audit key")?;
-    let call = crate::call::Call::new(
-        &config,
-        clock.clone(),
-        std::sync::Arc::new(crate::hearing::sealer::HearingSealer),
-    )?;
-    let passwords = crate::identity::passwords::Hasher::from_config(&config.auth);
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
         kv,
         clock,
         metrics: crate::telemetry::metrics_handle(),
-        sms,
-        passwords,
+        sms: areas.sms,
+        passwords: areas.identity.passwords.clone(),
+        identity: areas.identity,
+        booking: areas.booking,
         audit,
-        call,
+        call: areas.call,
         hearing_subscribers: crate::hearing::after_commit::standard(),
     })))
 }
@@ -108,7 +105,7 @@ pub async fn serve(
     .await
     .context("serving HTTP")?;
     // Hand the calls over before the jobs stop (the recordings job still indexes what closes).
-    crate::call::nodes::leave(&state).await;
+    crate::call::nodes::leave(&state.call).await;
     let _ = stop_tx.send(true);
     for job in jobs {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), job).await;
@@ -141,7 +138,7 @@ pub async fn shutdown_signal() {
 fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let mut jobs = vec![
         tokio::spawn(crate::identity::sessions::sweep_expired(
-            state.clone(),
+            state.identity.clone(),
             stop.clone(),
         )),
         tokio::spawn(crate::audit::checkpointer::run(state.clone(), stop.clone())),
@@ -153,16 +150,21 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
             state.clone(),
             stop.clone(),
         )),
-        tokio::spawn(crate::booking::urgent::sweeper(state.clone(), stop.clone())),
+        tokio::spawn(crate::booking::urgent::sweeper(
+            state.booking.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(crate::booking::jobs::no_show_job(
-            state.clone(),
+            state.booking.clone(),
             stop.clone(),
         )),
         tokio::spawn(crate::sms::delivery::run_worker(
-            state.clone(),
+            state.sms.clone(),
             stop.clone(),
         )),
     ];
-    jobs.extend(crate::call::spawn_jobs(state, stop.clone()));
+    // The call seals finished recordings into the hearing's audit chain.
+    let sealer = Arc::new(crate::hearing::sealer::HearingSealer(state.clone()));
+    jobs.extend(crate::call::spawn_jobs(&state.call, sealer, stop.clone()));
     jobs
 }

@@ -12,10 +12,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{RebuildReport, lane, rebuild_all};
+use crate::booking::Booking;
 use crate::{
     booking::{
+        model::{BookingStatus, rfc3339},
         store,
-        views::{BookingStatus, rfc3339},
     },
     error::{ApiResult, AppError},
     http::{Json, Path},
@@ -64,7 +65,7 @@ pub struct LeaseView {
 }
 
 /// The officer's brigade and its time zone.
-async fn brigade_of(state: &AppState, auth: &OfficerAuth) -> ApiResult<(String, Tz)> {
+async fn brigade_of(state: &Booking, auth: &OfficerAuth) -> ApiResult<(String, Tz)> {
     let id = auth.brigade_id.clone().ok_or_else(AppError::forbidden)?;
     let b = store::brigade(&state.db.read, &id)
         .await?
@@ -72,11 +73,11 @@ async fn brigade_of(state: &AppState, auth: &OfficerAuth) -> ApiResult<(String, 
     Ok((id, b.tz()?))
 }
 
-fn lease_until(state: &AppState) -> i64 {
+fn lease_until(state: &Booking) -> i64 {
     state
         .clock
         .now_ms()
-        .saturating_add((state.config.booking.lease_s as i64).saturating_mul(1000))
+        .saturating_add((state.config.lease_s as i64).saturating_mul(1000))
 }
 
 fn not_held() -> AppError {
@@ -88,9 +89,9 @@ fn not_held() -> AppError {
 
 /// The brigade's urgent lane, earliest deadline first.
 #[utoipa::path(get, path = "/api/v1/urgent", responses((status = 200, body = UrgentLane)))]
-async fn list(State(state): State<AppState>, auth: OfficerAuth) -> ApiResult<Json<UrgentLane>> {
+async fn list(State(state): State<Booking>, auth: OfficerAuth) -> ApiResult<Json<UrgentLane>> {
     let (brigade, tz) = brigade_of(&state, &auth).await?;
-    let items = lane(&state)
+    let items = lane(&state.kv)
         .list(&mut state.kv.conn(), &brigade, state.clock.now_ms())
         .await?;
     let claimed = items.iter().filter(|i| i.claimed_by.is_some()).count();
@@ -113,9 +114,9 @@ async fn list(State(state): State<AppState>, auth: OfficerAuth) -> ApiResult<Jso
 
 /// Claims the earliest-deadline waiting item with a lease; 204 when the lane is empty.
 #[utoipa::path(post, path = "/api/v1/urgent/claim", responses((status = 200, body = ClaimView), (status = 204)))]
-async fn claim(State(state): State<AppState>, auth: OfficerAuth) -> ApiResult<Response> {
+async fn claim(State(state): State<Booking>, auth: OfficerAuth) -> ApiResult<Response> {
     let (brigade, tz) = brigade_of(&state, &auth).await?;
-    let q = lane(&state);
+    let q = lane(&state.kv);
     let mut conn = state.kv.conn();
     // A stale item (its booking left while Redis was away) is dropped and the next one taken.
     for _ in 0..10 {
@@ -171,13 +172,13 @@ async fn claim(State(state): State<AppState>, auth: OfficerAuth) -> ApiResult<Re
 #[utoipa::path(post, path = "/api/v1/urgent/{booking_id}/renew", params(("booking_id" = String, Path)),
     responses((status = 200, body = LeaseView), (status = 409, body = crate::error::ErrorBody)))]
 async fn renew(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<LeaseView>> {
     let (brigade, tz) = brigade_of(&state, &auth).await?;
     let until = lease_until(&state);
-    let ok = lane(&state)
+    let ok = lane(&state.kv)
         .renew(
             &mut state.kv.conn(),
             &brigade,
@@ -199,12 +200,12 @@ async fn renew(
 #[utoipa::path(post, path = "/api/v1/urgent/{booking_id}/release", params(("booking_id" = String, Path)),
     responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 async fn release(
-    State(state): State<AppState>,
+    State(state): State<Booking>,
     auth: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let (brigade, _) = brigade_of(&state, &auth).await?;
-    let ok = lane(&state)
+    let ok = lane(&state.kv)
         .release(
             &mut state.kv.conn(),
             &brigade,
@@ -222,9 +223,6 @@ async fn release(
 /// Rebuilds every urgent lane from the database (the truth); the sweeper job does the same on
 /// its own when Redis lost the lane.
 #[utoipa::path(post, path = "/api/v1/admin/urgent/rebuild", responses((status = 200, body = RebuildReport)))]
-async fn rebuild(
-    State(state): State<AppState>,
-    _auth: AdminAuth,
-) -> ApiResult<Json<RebuildReport>> {
+async fn rebuild(State(state): State<Booking>, _auth: AdminAuth) -> ApiResult<Json<RebuildReport>> {
     Ok(Json(rebuild_all(&state).await?))
 }

@@ -13,6 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use serde::Serialize;
 use tokio::sync::watch;
 use utoipa::ToSchema;
@@ -22,7 +23,19 @@ use super::{
     queue::{Rebuilt, Wanted},
     sweep_once,
 };
-use crate::{booking::store, error::ApiResult, state::AppState};
+use crate::{
+    booking::{Booking, store},
+    error::ApiResult,
+    kv::Kv,
+};
+
+/// The open hearings as the rebuild needs them: booking sits below hearing, so the hearing
+/// area's answer comes through this trait, implemented where the server is composed (`startup`).
+#[async_trait]
+pub trait OpenHearings: Send + Sync + std::fmt::Debug {
+    /// `(booking id, officer id)` of every urgent booking whose hearing is open.
+    async fn urgent_officers(&self) -> ApiResult<Vec<(String, String)>>;
+}
 
 /// What a rebuild of every lane did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -35,31 +48,32 @@ pub struct RebuildReport {
     pub dropped: u64,
 }
 
-/// Key prefixes (one per `AppState`) whose enqueue failed since their last rebuild.
+/// Key prefixes (one per server state) whose enqueue failed since their last rebuild.
 static ENQUEUE_FAILED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
 
 /// Records that an enqueue failed: the next check rebuilds.
-pub(super) fn note_enqueue_failed(state: &AppState) {
+pub(super) fn note_enqueue_failed(kv: &Kv) {
     if let Ok(mut set) = ENQUEUE_FAILED.lock() {
-        set.insert(state.kv.prefix().to_string());
+        set.insert(kv.prefix().to_string());
     }
 }
 
-fn take_enqueue_failed(state: &AppState) -> bool {
+fn take_enqueue_failed(kv: &Kv) -> bool {
     ENQUEUE_FAILED
         .lock()
-        .map(|mut set| set.remove(state.kv.prefix()))
+        .map(|mut set| set.remove(kv.prefix()))
         .unwrap_or(false)
 }
 
 /// Active urgent bookings by brigade, each with its hearing's officer when it has an open one.
-async fn wanted(state: &AppState) -> ApiResult<HashMap<String, Vec<Wanted>>> {
+async fn wanted(state: &Booking) -> ApiResult<HashMap<String, Vec<Wanted>>> {
     let rows = store::active_urgent(&state.db.read).await?;
-    let officers: HashMap<String, String> =
-        crate::hearing::store::live_urgent_officers(&state.db.read)
-            .await?
-            .into_iter()
-            .collect();
+    let officers: HashMap<String, String> = state
+        .hearings
+        .urgent_officers()
+        .await?
+        .into_iter()
+        .collect();
     let mut by_brigade: HashMap<String, Vec<Wanted>> = HashMap::new();
     for (brigade, id, deadline) in rows {
         let held_by = officers.get(&id).cloned();
@@ -81,8 +95,8 @@ async fn wanted(state: &AppState) -> ApiResult<HashMap<String, Vec<Wanted>>> {
 /// second read does not have it either, and an item put on the lane whose booking left
 /// meanwhile is taken off again.
 #[tracing::instrument(skip_all, err)]
-pub async fn rebuild_all(state: &AppState) -> ApiResult<RebuildReport> {
-    let q = lane(state);
+pub async fn rebuild_all(state: &Booking) -> ApiResult<RebuildReport> {
+    let q = lane(&state.kv);
     let mut conn = state.kv.conn();
     q.mark_built(&mut conn, state.clock.now_ms()).await?;
     let mut by_brigade = wanted(state).await?;
@@ -90,8 +104,7 @@ pub async fn rebuild_all(state: &AppState) -> ApiResult<RebuildReport> {
         by_brigade.entry(b).or_default();
     }
     let now = state.clock.now_ms();
-    let lease_until =
-        now.saturating_add((state.config.booking.lease_s as i64).saturating_mul(1000));
+    let lease_until = now.saturating_add((state.config.lease_s as i64).saturating_mul(1000));
     let mut changed = Rebuilt::default();
     for (brigade, items) in &by_brigade {
         let r = q
@@ -140,17 +153,17 @@ struct Guard {
 impl Guard {
     /// One check: rebuilds when the marker is gone, Redis came back, an enqueue failed or the
     /// reconcile is due.
-    async fn check(&mut self, state: &AppState, reconcile: Duration) {
+    async fn check(&mut self, state: &Booking, reconcile: Duration) {
         let reason = match self.owed {
             Some(r) => Some(r),
-            None => match lane(state).is_built(&mut state.kv.conn()).await {
+            None => match lane(&state.kv).is_built(&mut state.kv.conn()).await {
                 Err(e) => {
                     tracing::warn!(error = %e, "urgent lane check failed; rebuilding once Redis answers");
                     self.owed = Some("reconnect");
                     return;
                 }
                 Ok(false) => Some("lost"),
-                Ok(true) if take_enqueue_failed(state) => Some("enqueue_failed"),
+                Ok(true) if take_enqueue_failed(&state.kv) => Some("enqueue_failed"),
                 Ok(true) if self.last_full.elapsed() >= reconcile => Some("reconcile"),
                 Ok(true) => None,
             },
@@ -181,8 +194,8 @@ impl Guard {
 
 /// Background job: every `lane_check_ms` checks the lane (rebuilding when needed, first at
 /// start); every `sweep_interval_s` sweeps it.
-pub async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
-    let cfg = &state.config.booking;
+pub async fn sweeper(state: Booking, mut stop: watch::Receiver<bool>) {
+    let cfg = &state.config;
     let check = Duration::from_millis(cfg.lane_check_ms.clamp(10, 60_000));
     let sweep_every = Duration::from_secs(cfg.sweep_interval_s.max(1));
     let reconcile = Duration::from_secs(cfg.reconcile_interval_s.max(1));

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{expiry::UrgentKind, store::BookingRow};
+use super::expiry::UrgentKind;
 use crate::{
     clock::from_ms,
     domain::{PhoneNumber, Plate, RecordNo},
@@ -168,4 +168,29 @@ pub struct SlotView {
     pub end: String,
     pub capacity: i64,
     pub remaining: i64,
+}
+
+/// A booking row with its brigade's time zone (flags are stored as BIGINT 0/1).
+#[derive(Debug, Clone)]
+pub struct BookingRow {
+    pub id: String,
+    pub citizen_id: String,
+    pub brigade_id: String,
+    pub slot_start: i64,
+    pub slot_end: i64,
+    pub slot_date: String,
+    pub status: String,
+    pub phone: String,
+    pub plate: String,
+    pub owner: bool,
+    pub violations: String,
+    pub unhandled_count: i64,
+    pub current_points: i64,
+    pub urgent: bool,
+    pub urgent_kind: Option<String>,
+    pub registration_date: Option<String>,
+    pub deadline: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub timezone: String,
 }

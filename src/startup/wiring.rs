@@ -1,0 +1,76 @@
+//! The areas' sub-states, built from the configuration and the shared connections, and the
+//! adapters that let a lower area use a higher one through a trait the lower area owns.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{
+    booking::{Booking, OpenHearings},
+    call::{Call, nodes::Node},
+    clock::SharedClock,
+    config::Config,
+    error::ApiResult,
+    identity::Identity,
+    kv::Kv,
+    sms::Sms,
+    store::Db,
+};
+
+/// The sub-states of the SMS, identity, booking and call areas.
+pub struct Areas {
+    pub sms: Sms,
+    pub identity: Identity,
+    pub booking: Booking,
+    pub call: Call,
+}
+
+/// Builds every area's sub-state (each with its own config section and only what it uses).
+pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::Result<Areas> {
+    let base = || (db.clone(), kv.clone(), clock.clone());
+    let server = &config.server;
+    let site = crate::sms::Site {
+        data_dir: &server.data_dir,
+        production: config.is_production(),
+    };
+    let sms = Sms::new(base(), &config.sms, &config.wechat, site)?;
+    let identity = Identity::new(db.clone(), kv.clone(), clock.clone(), &config.auth);
+    let booking = Booking {
+        db: db.clone(),
+        kv: kv.clone(),
+        clock: clock.clone(),
+        config: Arc::new(config.booking.clone()),
+        sms: sms.clone(),
+        hearings: Arc::new(HearingsOfBookings(db.clone())),
+    };
+    let node = Node::new(
+        &server.node_id,
+        &server.node_url,
+        &server.public_url,
+        config.call.node_ttl_ms,
+    );
+    let site = crate::call::Site {
+        data_dir: server.data_dir.clone(),
+        production: config.is_production(),
+        public_url: server.public_url.clone(),
+        redis_url: config.redis.url.clone(),
+    };
+    let call = Call::new(base(), &config.call, site, node)?;
+    Ok(Areas {
+        sms,
+        identity,
+        booking,
+        call,
+    })
+}
+
+/// The hearing area's open hearings, for the urgent lane's rebuild.
+#[derive(Debug)]
+struct HearingsOfBookings(Db);
+
+#[async_trait]
+impl OpenHearings for HearingsOfBookings {
+    async fn urgent_officers(&self) -> ApiResult<Vec<(String, String)>> {
+        Ok(crate::hearing::store::live_urgent_officers(&self.0.read).await?)
+    }
+}
