@@ -8,8 +8,14 @@ use std::{ops::Deref, sync::Arc};
 use axum::extract::FromRef;
 
 use crate::{
-    booking::Booking, call::Call, clock::SharedClock, config::Config, identity::Identity, kv::Kv,
-    sms::Sms, store::Db,
+    booking::Booking,
+    call::{Call, JoinGate},
+    clock::SharedClock,
+    config::Config,
+    identity::Identity,
+    kv::Kv,
+    sms::Sms,
+    store::Db,
 };
 
 #[derive(Clone, Debug)]
@@ -62,5 +68,21 @@ impl FromRef<AppState> for Booking {
 impl FromRef<AppState> for Call {
     fn from_ref(state: &AppState) -> Call {
         state.call.clone()
+    }
+}
+
+/// The call's join check asks the hearing area whether the hearing is closed.
+struct HearingJoins(AppState);
+
+#[async_trait::async_trait]
+impl crate::call::HearingGate for HearingJoins {
+    async fn refuses_joins(&self, hearing_id: &str) -> crate::error::ApiResult<bool> {
+        crate::hearing::refuses_joins(&self.0, hearing_id).await
+    }
+}
+
+impl FromRef<AppState> for JoinGate {
+    fn from_ref(state: &AppState) -> JoinGate {
+        JoinGate(Arc::new(HearingJoins(state.clone())))
     }
 }

@@ -20,10 +20,14 @@ use crate::{
     http::{Json, Path},
     identity::auth::AdminAuth,
     ids,
-    state::AppState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Booking: FromRef<S>,
+    crate::identity::Identity: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(get, update))

@@ -1,6 +1,7 @@
 //! The booking endpoints (API.md, Booking): brigades, slots, bookings with ownership (another
 //! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
 
+use axum::extract::FromRef;
 use axum::{extract::State, http::StatusCode};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
@@ -19,10 +20,14 @@ use crate::{
         Role,
         auth::{AnyAuth, CitizenAuth, OfficerAuth},
     },
-    state::AppState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Booking: FromRef<S>,
+    crate::identity::Identity: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_brigades))
         .routes(routes!(list_slots))

@@ -21,6 +21,7 @@ pub mod urgent;
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use config::BookingConfig;
@@ -29,7 +30,7 @@ pub use service::{get_booking_for_officer, set_status};
 pub use store::BookingRow;
 pub use urgent::OpenHearings;
 
-use crate::{clock::SharedClock, kv::Kv, sms::Sms, state::AppState, store::Db};
+use crate::{clock::SharedClock, kv::Kv, sms::Sms, store::Db};
 
 /// The booking area's sub-state: what its services use (the store, Redis for the urgent lane,
 /// the clock, `[booking]`), the SMS area for its messages, and the hearings it must know of
@@ -45,7 +46,12 @@ pub struct Booking {
     pub hearings: Arc<dyn OpenHearings>,
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Booking: FromRef<S>,
+    crate::identity::Identity: FromRef<S>,
+{
     OpenApiRouter::new()
         .merge(api::router())
         .merge(admin::router())

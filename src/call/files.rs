@@ -2,7 +2,7 @@
 //! of one file with range requests. Paths come from the `recordings` table and are resolved
 //! under the recordings directory only (no `..`, no absolute paths, no symlink escapes).
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -15,10 +15,14 @@ use super::Call;
 use crate::clock::from_ms;
 use crate::error::{ApiResult, AppError};
 use crate::http::{Json, Path};
-use crate::identity::{Role, StaffAuth};
-use crate::state::AppState;
+use crate::identity::{Identity, Role, StaffAuth};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Call: FromRef<S>,
+    Identity: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(download))

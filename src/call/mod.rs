@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use signaling::rtc::{FinishedSegment, RtcConfig, RtcEngine};
 use signaling::{Hub, HubConfig, MediaEngine, NoMedia, Presence};
 use tokio::sync::mpsc;
@@ -28,7 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use config::CallConfig;
 
-use crate::{clock::SharedClock, kv::Kv, state::AppState, store::Db};
+use crate::{clock::SharedClock, error::ApiResult, identity::Identity, kv::Kv, store::Db};
 
 /// The call area's sub-state (`state.call`; handlers take `State<Call>`, `AppState` implements
 /// `FromRef`): its services and what they use (the store, Redis, the clock, `[call]` and the
@@ -221,8 +222,26 @@ fn secret_or_dev(s: &secrecy::SecretString, site: &Site, file: &str) -> anyhow::
     crate::secrets::dev_secret(&site.data_dir, file)
 }
 
+/// What the call asks the hearing area before letting a participant in (the hearing sits
+/// above the call: the server's state provides it through `FromRef`, see `state.rs`).
+#[async_trait::async_trait]
+pub trait HearingGate: Send + Sync {
+    /// Whether the hearing is closed: joins are refused in every process.
+    async fn refuses_joins(&self, hearing_id: &str) -> ApiResult<bool>;
+}
+
+/// The [`HearingGate`] a handler extracts (`State<JoinGate>`).
+#[derive(Clone)]
+pub struct JoinGate(pub Arc<dyn HearingGate>);
+
 /// The call's routes: the signalling socket and the recordings API.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Call: FromRef<S>,
+    JoinGate: FromRef<S>,
+    Identity: FromRef<S>,
+{
     ws::router().merge(files::router())
 }
 

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
@@ -18,9 +18,9 @@ use signaling::{Frame, JoinGrant, JoinRefused, JoinVerifier, Participant, Role};
 use super::nodes::Holder;
 use utoipa_axum::router::OpenApiRouter;
 
+use super::{Call, JoinGate};
 use crate::error::AppError;
 use crate::http::Path;
-use crate::state::AppState;
 
 /// The transport refuses frames and messages above the signalling limit (64 KiB) before reading
 /// them; the refusal reaches the connection as a [`WsReadError`] that closes with 1009, whatever
@@ -51,7 +51,12 @@ fn read_error(e: axum::Error) -> WsReadError {
     WsReadError { too_large }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Call: FromRef<S>,
+    JoinGate: FromRef<S>,
+{
     OpenApiRouter::new().route("/ws/hearings/{id}", get(upgrade))
 }
 
@@ -64,7 +69,8 @@ fn valid_id(id: &str) -> bool {
 }
 
 async fn upgrade(
-    State(state): State<AppState>,
+    State(call): State<Call>,
+    State(gate): State<JoinGate>,
     Path(id): Path<String>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -88,7 +94,7 @@ async fn upgrade(
         .max_frame_size(TRANSPORT_MAX)
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| serve_socket(state, id, socket))
+        .on_upgrade(move |socket| serve_socket(call, gate, id, socket))
 }
 
 fn to_axum(f: Frame) -> Message {
@@ -114,33 +120,38 @@ fn from_axum(m: Message) -> Frame {
     }
 }
 
-async fn serve_socket(state: AppState, hearing_id: String, socket: WebSocket) {
+async fn serve_socket(call: Call, gate: JoinGate, hearing_id: String, socket: WebSocket) {
     let (sink, stream) = socket.split();
     let sink = sink.with(|f: Frame| futures::future::ready(Ok::<_, axum::Error>(to_axum(f))));
     let stream = stream.map(|r| r.map(from_axum).map_err(read_error));
-    let verifier: Arc<dyn JoinVerifier> = Arc::new(TokenVerifier(state.clone()));
-    let hub = state.call.hub.clone();
+    let hub = call.hub.clone();
+    let verifier: Arc<dyn JoinVerifier> = Arc::new(TokenVerifier {
+        call: call.clone(),
+        gate,
+    });
     metrics::counter!("signaling_sockets_total").increment(1);
     let ended = signaling::serve(Box::pin(sink), stream, hub, verifier, hearing_id.clone()).await;
     tracing::debug!(%hearing_id, ?ended, "signalling socket ended");
     // The last socket of the room is gone: another process may take the hearing now.
     if matches!(ended, signaling::Ended::Left | signaling::Ended::Closed(..)) {
-        super::nodes::release_if_idle(&state.call, &hearing_id).await;
+        super::nodes::release_if_idle(&call, &hearing_id).await;
     }
 }
 
-/// Verifies join tokens against the server's key and clock.
-struct TokenVerifier(AppState);
+/// Verifies join tokens against the server's key and clock, and asks the hearing's gate.
+struct TokenVerifier {
+    call: Call,
+    gate: JoinGate,
+}
 
 #[async_trait]
 impl JoinVerifier for TokenVerifier {
     async fn verify(&self, hearing_id: &str, token: &str) -> Result<JoinGrant, JoinRefused> {
-        let state = &self.0;
+        let call = &self.call;
         let refuse = JoinRefused::new;
-        let claims = state
-            .call
+        let claims = call
             .tokens
-            .verify(token, state.clock.now_ms())
+            .verify(token, call.clock.now_ms())
             .ok_or_else(|| refuse("token_invalid", "the join token is invalid or expired"))?;
         if claims.h != hearing_id {
             return Err(refuse(
@@ -160,15 +171,15 @@ impl JoinVerifier for TokenVerifier {
                 ..refuse("unavailable", "the server cannot take the join now; retry")
             }
         };
-        if state.call.is_ended(hearing_id) {
+        if call.is_ended(hearing_id) {
             return Err(closed());
         }
-        match crate::hearing::refuses_joins(state, hearing_id).await {
+        match self.gate.0.refuses_joins(hearing_id).await {
             Ok(false) => {}
             Ok(true) => return Err(closed()),
             Err(e) => return Err(unavailable("reading the hearing", &e)),
         }
-        match super::nodes::claim(&state.call, hearing_id).await {
+        match super::nodes::claim(call, hearing_id).await {
             Ok(Holder::Me) => {}
             Ok(Holder::Other { url, .. }) => {
                 metrics::counter!("signaling_wrong_node_total").increment(1);
@@ -184,7 +195,7 @@ impl JoinVerifier for TokenVerifier {
             Err(e) => return Err(unavailable("claiming the hearing", &e)),
         }
         Ok(JoinGrant {
-            ice_servers: super::tokens::ice_servers(&state.call, &claims.p),
+            ice_servers: super::tokens::ice_servers(call, &claims.p),
             participant: Participant {
                 hearing_id: claims.h,
                 role,

@@ -33,7 +33,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn new(db: Db, kv: Kv, clock: SharedClock, config: &AuthConfig) -> Identity {
+    pub fn new((db, kv, clock): (Db, Kv, SharedClock), config: &AuthConfig) -> Identity {
         Identity {
             db,
             kv,

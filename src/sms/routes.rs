@@ -2,6 +2,7 @@
 //! configured secret, as `?secret=` or the `X-Receipt-Secret` header) and the WeChat phone
 //! binding of a logged-in citizen.
 
+use axum::extract::FromRef;
 use axum::{body::Bytes, extract::State, http::HeaderMap};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -12,12 +13,16 @@ use crate::{
     error::{ApiResult, AppError},
     http::{Json, Path, Query},
     identity::CitizenAuth,
-    state::AppState,
 };
 
 use super::{Sms, outbox, receipts};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Sms: FromRef<S>,
+    crate::identity::Identity: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(receipt))
         .routes(routes!(bind_phone))

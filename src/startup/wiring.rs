@@ -34,7 +34,7 @@ pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::
         production: config.is_production(),
     };
     let sms = Sms::new(base(), &config.sms, &config.wechat, site)?;
-    let identity = Identity::new(db.clone(), kv.clone(), clock.clone(), &config.auth);
+    let identity = Identity::new(base(), &config.auth);
     let booking = Booking {
         db: db.clone(),
         kv: kv.clone(),

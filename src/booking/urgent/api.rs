@@ -1,6 +1,7 @@
 //! The urgent lane endpoints (API.md, Urgent queue): list, claim, renew, release, and the
 //! admin's rebuild from the database.
 
+use axum::extract::FromRef;
 use axum::{
     extract::State,
     http::StatusCode,
@@ -21,10 +22,14 @@ use crate::{
     error::{ApiResult, AppError},
     http::{Json, Path},
     identity::auth::{AdminAuth, OfficerAuth},
-    state::AppState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Booking: FromRef<S>,
+    crate::identity::Identity: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(claim))
