@@ -26,6 +26,9 @@ pub struct Config {
     pub hearing: crate::hearing::HearingConfig,
     #[serde(default)]
     pub booking: BookingConfig,
+    /// The decision document: seal keys, the PDF's font.
+    #[serde(default)]
+    pub decision: crate::hearing::decision::DecisionConfig,
     /// WeChat mini-program login (enabled when `appid` is set).
     #[serde(default)]
     pub wechat: crate::sms::wechat::WechatSettings,

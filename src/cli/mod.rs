@@ -78,6 +78,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit::cli::AuditCommand,
     },
+    /// The decision document: verify a served file's seal, make a brigade's seal key, set a
+    /// brigade's decision facts.
+    Decision {
+        #[command(subcommand)]
+        command: crate::hearing::decision::cli::DecisionCommand,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -111,5 +117,6 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { store } => admin::demo(store.load()?).await,
         Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
         Command::Audit { command } => crate::audit::cli::execute(command).await,
+        Command::Decision { command } => crate::hearing::decision::cli::execute(command).await,
     }
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod after_commit;
+mod decision;
 mod no_show;
 mod outcomes;
 mod signalling;
@@ -169,7 +170,8 @@ pub(crate) fn body_of(step: &str) -> Value {
         }
         "notice" => {
             json!({"step": "notice", "facts": "2026年11月1日驾驶鲁A12345在经十路闯红灯", "legal_basis": "《中华人民共和国道路交通安全法》第九十条",
-            "proposed_fine_yuan": 200, "proposed_points": 6})
+            "proposed_fine_yuan": 200, "proposed_points": 6,
+            "records": [{"record_no": "3701001234567890", "time": "2026-11-01 08:31", "place": "经十路与舜耕路路口", "behaviour": "机动车违反信号灯通行"}]})
         }
         "notice_ack" => json!({"step": "notice_ack"}),
         "statement" => json!({"step": "statement", "waived": true}),

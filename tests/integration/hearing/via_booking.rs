@@ -54,6 +54,7 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
         if s == "notice" {
             body["proposed_fine_yuan"] = json!(100);
             body["proposed_points"] = json!(3);
+            body["records"][0]["record_no"] = json!("3701001");
         }
         if s == "ruling" {
             body["fine_yuan"] = json!(100);
