@@ -48,7 +48,11 @@ impl BrigadeFacts {
                 ));
             }
         }
-        if self.doc_code.chars().any(|c| c.is_whitespace() || "〔〕".contains(c)) {
+        if self
+            .doc_code
+            .chars()
+            .any(|c| c.is_whitespace() || "〔〕".contains(c))
+        {
             return Err(("doc_code", "no spaces or 〔〕 in the doc code".into()));
         }
         Ok(())

@@ -191,7 +191,10 @@ pub struct Inputs<'a> {
 /// The brigade's time zone; empty or unknown is an error, never a default.
 pub fn timezone(name: &str) -> Result<Tz, Incomplete> {
     if name.trim().is_empty() {
-        return Err(Incomplete::new("brigade.timezone", "the brigade has no time zone"));
+        return Err(Incomplete::new(
+            "brigade.timezone",
+            "the brigade has no time zone",
+        ));
     }
     name.parse()
         .map_err(|_| Incomplete::new("brigade.timezone", format!("unknown time zone {name:?}")))
@@ -235,7 +238,10 @@ struct StoredViolation {
 
 fn violations(stored: &str, records: &[RecordFact]) -> Result<Vec<ViolationFact>, Incomplete> {
     let list: Vec<StoredViolation> = serde_json::from_str(stored).map_err(|e| {
-        Incomplete::new("booking.violations", format!("the stored records are unreadable: {e}"))
+        Incomplete::new(
+            "booking.violations",
+            format!("the stored records are unreadable: {e}"),
+        )
     })?;
     if list.is_empty() {
         return Err(Incomplete::new("booking.violations", "no violation record"));
@@ -279,14 +285,14 @@ pub fn build(i: Inputs<'_>) -> Result<DecisionFields, Incomplete> {
         name: required("officer.name", i.officer.name)?,
         badge: required("officer.badge", i.officer.badge)?,
     };
+    let phone = required("party.phone", i.phone.to_string())?;
+    let plate = required("booking.plate", i.plate.to_string())?;
+    let violations = violations(i.violations, i.records)?;
     let party = Party {
         name: required("party.name", i.party.name)?,
         id_number: required("party.id_number", i.party.id_number)?,
         licence_no: required("party.licence_no", i.party.licence_no)?,
     };
-    let phone = required("party.phone", i.phone.to_string())?;
-    let plate = required("booking.plate", i.plate.to_string())?;
-    let violations = violations(i.violations, i.records)?;
     let (size, root) = i
         .audit_head
         .ok_or_else(|| Incomplete::new("audit_checkpoint", "the audit log has no entry"))?;

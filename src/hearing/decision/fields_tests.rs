@@ -137,7 +137,11 @@ fn the_seal_verifies_and_catches_a_change() {
     let v = seal::verify(page.as_bytes(), Some(&key)).unwrap();
     assert_eq!((v.kind, v.sha256.as_str()), ("html", sha.as_str()));
     let forged = page.replace("罚款人民币200元", "罚款人民币20元");
-    assert!(seal::verify(forged.as_bytes(), None).unwrap_err().contains("changed"));
+    assert!(
+        seal::verify(forged.as_bytes(), None)
+            .unwrap_err()
+            .contains("changed")
+    );
     let other = seal::load(&dir.path().join("b2.p8"), "b2", true).unwrap();
     let err = seal::verify(page.as_bytes(), Some(&other.verifier().to_string())).unwrap_err();
     assert!(err.contains("not by the given key"), "{err}");
@@ -164,7 +168,11 @@ fn the_pdf_embeds_the_font_states_every_field_and_is_sealed() {
     let body = crate::hearing::decision::pdf::render(&f, &sha, &note, &key, font).unwrap();
     let elapsed = started.elapsed();
     let pdf = seal::seal_pdf(&signer, body);
-    assert!(pdf.len() < 2_000_000, "the font is subset: {} bytes", pdf.len());
+    assert!(
+        pdf.len() < 2_000_000,
+        "the font is subset: {} bytes",
+        pdf.len()
+    );
     assert_eq!(seal::verify(&pdf, Some(&key)).unwrap().kind, "pdf");
     let path = dir.path().join("d.pdf");
     std::fs::write(&path, &pdf).unwrap();

@@ -105,9 +105,12 @@ pub async fn issue(
     let brigade = facts::brigade(tx, &h.brigade_id)
         .await?
         .ok_or_else(|| Incomplete::new("brigade", "the hearing's brigade does not exist"))?;
-    let bf = brigade
-        .facts
-        .ok_or_else(|| Incomplete::new("brigade.doc_code", "the brigade's decision facts are not set"))?;
+    let bf = brigade.facts.ok_or_else(|| {
+        Incomplete::new(
+            "brigade.doc_code",
+            "the brigade's decision facts are not set",
+        )
+    })?;
     let doc_code = fields::required("brigade.doc_code", bf.doc_code)?;
     let tz = fields::timezone(&brigade.timezone)?;
     let officer = officer(tx, &h.officer_id).await?;
@@ -115,7 +118,12 @@ pub async fn issue(
     let recordings = recordings(tx, &h.id).await?;
     let cfg = &state.config.decision;
     let production = state.config.is_production();
-    let key_path = seal::key_path(cfg, &state.config.server.data_dir, production, &h.brigade_id)?;
+    let key_path = seal::key_path(
+        cfg,
+        &state.config.server.data_dir,
+        production,
+        &h.brigade_id,
+    )?;
     let signer = seal::load(&key_path, &h.brigade_id, !production)?;
     let issued_at = crate::clock::from_ms(now);
     let year = chrono::Datelike::year(&issued_at.with_timezone(&tz));

@@ -44,9 +44,9 @@ pub fn wrap(text: &str, size: f32, max: f32) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for c in text.chars() {
         match tokens.last_mut() {
-            Some(t) if c.is_ascii_graphic() && t.chars().all(|x| x.is_ascii_graphic()) => {
-                t.push(c)
-            }
+            Some(t) if c.is_ascii_graphic() && t.chars().all(|x| x.is_ascii_graphic()) => t.push(c),
+            // Closing punctuation never starts a line (kinsoku).
+            Some(t) if "。，、；：）》」』！？".contains(c) => t.push(c),
             _ => tokens.push(c.to_string()),
         }
     }

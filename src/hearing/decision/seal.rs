@@ -31,7 +31,10 @@ pub fn key_path(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(Incomplete::new("seal_key", "the brigade id is not a file name"));
+        return Err(Incomplete::new(
+            "seal_key",
+            "the brigade id is not a file name",
+        ));
     }
     let dir = if !cfg.keys_dir.as_os_str().is_empty() {
         cfg.keys_dir.clone()
@@ -90,9 +93,7 @@ pub fn seal_pdf(signer: &Signer, mut pdf: Vec<u8>) -> Vec<u8> {
     let b = body(PDF_HEAD, &html::digest(&pdf));
     let note = format!("{b}\n{}\n", signer.signature_line(&b));
     pdf.extend_from_slice(PDF_MARK);
-    pdf.extend_from_slice(
-        format!("{} {}\n", signer.verifier(), STANDARD.encode(note)).as_bytes(),
-    );
+    pdf.extend_from_slice(format!("{} {}\n", signer.verifier(), STANDARD.encode(note)).as_bytes());
     pdf
 }
 
@@ -145,7 +146,9 @@ pub fn verify(bytes: &[u8], trusted: Option<&str>) -> Result<Verified, String> {
         let (n, v) = open_note(&note, key, trusted)?;
         let sha = html::digest(signed);
         if n.body != body(PDF_HEAD, &sha) {
-            return Err(format!("the PDF was changed after sealing (its digest is {sha})"));
+            return Err(format!(
+                "the PDF was changed after sealing (its digest is {sha})"
+            ));
         }
         return Ok(Verified {
             kind: "pdf",
