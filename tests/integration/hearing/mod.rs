@@ -70,7 +70,7 @@ pub(crate) struct World {
     pub(crate) booking: String,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(|_| {}).await
 }
 
