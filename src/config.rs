@@ -19,6 +19,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub auth: AuthConfig,
+    /// The citizens' identity data, encrypted at rest (src/identity/data_key.rs).
+    #[serde(default)]
+    pub identity: crate::identity::IdentityConfig,
     pub sms: SmsConfig,
     #[serde(default)]
     pub audit: AuditConfig,

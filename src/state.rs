@@ -18,6 +18,8 @@ pub struct Inner {
     pub sms: crate::sms::Sms,
     /// The bounded argon2 password hasher.
     pub passwords: crate::identity::passwords::Hasher,
+    /// The key of the citizens' identity data at rest.
+    pub identity_key: crate::identity::DataKey,
     pub audit: crate::audit::Audit,
     /// The call: signalling rooms, media engine, recordings (see `crate::call`).
     pub call: crate::call::Call,

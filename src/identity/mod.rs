@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod citizens;
 mod config;
+pub mod data_key;
+mod identity_routes;
 pub mod login_throttle;
 pub mod passwords;
 mod routes;
@@ -12,5 +14,6 @@ pub mod sessions;
 pub mod staff;
 
 pub use auth::{AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, Role, StaffAuth};
-pub use config::AuthConfig;
+pub use config::{AuthConfig, IdentityConfig};
+pub use data_key::DataKey;
 pub use routes::router;

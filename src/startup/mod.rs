@@ -58,6 +58,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         std::sync::Arc::new(crate::hearing::sealer::HearingSealer),
     )?;
     let passwords = crate::identity::passwords::Hasher::from_config(&config.auth);
+    let identity_key = crate::identity::DataKey::from_config(&config)?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -66,6 +67,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         metrics: crate::telemetry::metrics_handle(),
         sms,
         passwords,
+        identity_key,
         audit,
         call,
         hearing_subscribers: crate::hearing::after_commit::standard(),

@@ -41,14 +41,22 @@ async fn step<T: serde::de::DeserializeOwned>(
         .map_err(|e| Incomplete::new(name, format!("the stored step is unreadable: {e}")).into())
 }
 
-/// The party of the hearing (name, ID number, licence number) from the citizen's identity;
-/// empty fields when the citizen gave none ([`fields::build`] then names `party.name`).
-/// WIRING POINT for the `party` branch (identity::citizens::party).
-async fn party(_state: &AppState, _citizen_id: &str) -> Result<Party, HearingError> {
-    Ok(Party {
-        name: String::new(),
-        id_number: String::new(),
-        licence_no: String::new(),
+/// The party of the hearing (name, ID number, licence number) from the citizen's encrypted
+/// identity (`identity::citizens::party`); empty fields when the citizen gave none, so that
+/// [`fields::build`] names `party.name`. A resident's driving-licence number is the ID number.
+async fn party(state: &AppState, citizen_id: &str) -> Result<Party, HearingError> {
+    let p = crate::identity::citizens::party(&state.db, &state.identity_key, citizen_id).await?;
+    Ok(match p {
+        Some(p) => Party {
+            name: p.name,
+            licence_no: p.id_number.clone(),
+            id_number: p.id_number,
+        },
+        None => Party {
+            name: String::new(),
+            id_number: String::new(),
+            licence_no: String::new(),
+        },
     })
 }
 

@@ -71,7 +71,7 @@ pub(crate) struct World {
     pub(crate) booking: String,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(|_| {}).await
 }
 
@@ -86,6 +86,8 @@ pub(crate) async fn world_with(
     let (brigade, officer_id, officer) = app.login_officer().await;
     let phone = format!("139{:08}", rand_digits());
     let (citizen, citizen_id) = app.login_citizen(&phone).await;
+    // The party of the decision document.
+    decision::give_identity(&app, &citizen).await;
     let booking = insert_booking(&app, &brigade, &citizen_id, &phone, 10).await;
     World {
         app,
