@@ -258,3 +258,38 @@ pub async fn party(db: &Db, key: &DataKey, citizen: &str) -> Result<Option<Party
             .map(|p| p.masked()),
     }))
 }
+
+/// [`party`] read on the caller's connection (the decision document is issued inside the
+/// `service` transaction, and SQLite has one writing connection): `None` when the citizen gave
+/// no identity.
+pub async fn party_in(
+    conn: &mut AnyConnection,
+    key: &DataKey,
+    citizen: &str,
+) -> Result<Option<Party>, AppError> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT real_name_enc, id_number_enc, phone FROM citizens WHERE id = $1")
+            .bind(citizen)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((Some(name_enc), Some(id_enc), phone)) = row else {
+        return Ok(None);
+    };
+    let open = |column: &str, sealed: &str| {
+        key.open(&place(column, citizen), sealed)
+            .map_err(AppError::internal)
+    };
+    let name = PersonName::parse(&open("real_name", &name_enc)?)
+        .map_err(|_| AppError::internal("a stored name does not parse"))?;
+    let id_number = IdNumber::parse(&open("id_number", &id_enc)?)
+        .map_err(|_| AppError::internal("a stored ID number does not parse"))?;
+    Ok(Some(Party {
+        name: name.as_str().to_string(),
+        id_number_masked: id_number.masked(),
+        id_number: id_number.as_str().to_string(),
+        phone_masked: phone
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse(p).ok())
+            .map(|p| p.masked()),
+    }))
+}

@@ -42,10 +42,10 @@ async fn step<T: serde::de::DeserializeOwned>(
 }
 
 /// The party of the hearing (name, ID number, licence number) from the citizen's encrypted
-/// identity (`identity::citizens::party`); empty fields when the citizen gave none, so that
+/// identity (`identity::citizens::party_in`, on the transaction); empty fields when the citizen gave none, so that
 /// [`fields::build`] names `party.name`. A resident's driving-licence number is the ID number.
-async fn party(state: &AppState, citizen_id: &str) -> Result<Party, HearingError> {
-    let p = crate::identity::citizens::party(&state.db, &state.identity_key, citizen_id).await?;
+async fn party(state: &AppState, tx: &mut Tx, citizen_id: &str) -> Result<Party, HearingError> {
+    let p = crate::identity::citizens::party_in(&mut **tx, &state.identity_key, citizen_id).await?;
     Ok(match p {
         Some(p) => Party {
             name: p.name,
@@ -122,7 +122,7 @@ pub async fn issue(
     let doc_code = fields::required("brigade.doc_code", bf.doc_code)?;
     let tz = fields::timezone(&brigade.timezone)?;
     let officer = officer(tx, &h.officer_id).await?;
-    let party = party(state, &h.citizen_id).await?;
+    let party = party(state, tx, &h.citizen_id).await?;
     let recordings = recordings(tx, &h.id).await?;
     let cfg = &state.config.decision;
     let production = state.config.is_production();
