@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs (when missing, as root on Debian) and starts what the server and the tests need on
-# this machine: Redis always; PostgreSQL and Chromium when asked (`deps.sh postgres chromium`).
+# this machine: Redis, the PDF font and pdftotext always; PostgreSQL and Chromium when asked (`deps.sh postgres chromium`).
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+# The decision PDF: its CJK font (config decision.font_path) and pdftotext for its tests.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
 for extra in "$@"; do
   case "$extra" in
     postgres) command -v pg_ctlcluster >/dev/null || need+=(postgresql) ;;

@@ -19,6 +19,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub auth: AuthConfig,
+    /// The citizens' identity data, encrypted at rest (src/identity/data_key.rs).
+    #[serde(default)]
+    pub identity: crate::identity::IdentityConfig,
     pub sms: SmsConfig,
     #[serde(default)]
     pub audit: AuditConfig,
@@ -26,6 +29,9 @@ pub struct Config {
     pub hearing: crate::hearing::HearingConfig,
     #[serde(default)]
     pub booking: BookingConfig,
+    /// The decision document: seal keys, the PDF's font.
+    #[serde(default)]
+    pub decision: crate::hearing::decision::DecisionConfig,
     /// WeChat mini-program login (enabled when `appid` is set).
     #[serde(default)]
     pub wechat: crate::sms::wechat::WechatSettings,

@@ -33,6 +33,8 @@ pub struct Inner {
     /// The bounded argon2 password hasher (the one of `identity`).
     pub passwords: crate::identity::passwords::Hasher,
     pub booking: Booking,
+    /// The key of the citizens' identity data at rest.
+    pub identity_key: crate::identity::DataKey,
     pub audit: crate::audit::Audit,
     /// The call: signalling rooms, media engine, recordings (see `crate::call`).
     pub call: Call,

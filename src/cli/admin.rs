@@ -240,7 +240,7 @@ pub async fn demo(config: Config) -> anyhow::Result<()> {
     let brigade = match existing {
         Some((id,)) => id,
         None => {
-            create_brigade(
+            let id = create_brigade(
                 &state,
                 DEMO_BRIGADE,
                 "演示市人民路1号",
@@ -249,7 +249,16 @@ pub async fn demo(config: Config) -> anyhow::Result<()> {
                 "08:00-20:00",
                 "mon-sun",
             )
-            .await?
+            .await?;
+            let facts = crate::hearing::decision::facts::BrigadeFacts {
+                doc_code: "演公交决字".into(),
+                review_body: "演示市公安局".into(),
+                court: "演示市人民法院".into(),
+                pay_place: "交管12123 App 或演示市内代收罚款银行".into(),
+            };
+            let now = chrono::Utc::now().timestamp_millis();
+            crate::hearing::decision::facts::set(&state.db.write, &id, &facts, now).await?;
+            id
         }
     };
     println!("brigade {brigade}");

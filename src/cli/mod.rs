@@ -2,6 +2,7 @@
 //! create something print the new id alone as the last line of standard output.
 
 mod admin;
+pub mod decision;
 
 pub use admin::create_brigade;
 
@@ -78,6 +79,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit::cli::AuditCommand,
     },
+    /// The decision document: verify a served file's seal, make a brigade's seal key, set a
+    /// brigade's decision facts.
+    Decision {
+        #[command(subcommand)]
+        command: crate::cli::decision::DecisionCommand,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -111,5 +118,6 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { store } => admin::demo(store.load()?).await,
         Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
         Command::Audit { command } => crate::audit::cli::execute(command).await,
+        Command::Decision { command } => crate::cli::decision::execute(command).await,
     }
 }

@@ -3,11 +3,15 @@
 //! field in a JSON body becomes a 422 naming the field.
 
 mod code;
+mod id_number;
+mod person_name;
 mod phone;
 mod plate;
 mod record;
 
 pub use code::SmsCode;
+pub use id_number::IdNumber;
+pub use person_name::PersonName;
 pub use phone::PhoneNumber;
 pub use plate::Plate;
 pub use record::RecordNo;

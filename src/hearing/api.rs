@@ -190,9 +190,12 @@ pub struct DecisionQuery {
     format: Option<String>,
 }
 
-/// The served decision document: printable HTML, or `?format=json` for its fields.
-#[utoipa::path(get, path = "/api/v1/hearings/{id}/decision", params(("format" = Option<String>, Query)),
-    responses((status = 200, content_type = "text/html"), (status = 404, body = crate::error::ErrorBody)))]
+/// The served decision document: print-ready A4 HTML (default), `?format=pdf` for the sealed
+/// PDF, or `?format=json` for its fields. The citizen, the officer and auditors; others 404.
+#[utoipa::path(get, path = "/api/v1/hearings/{id}/decision",
+    params(("format" = Option<String>, Query, description = "`html` (default), `pdf` or `json`")),
+    responses((status = 200, content(("text/html"), ("application/pdf"), (crate::hearing::decision::DecisionFields = "application/json"))),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn decision(
     State(state): State<AppState>,
     auth: AnyAuth,
@@ -206,6 +209,27 @@ async fn decision(
     let d = store::decision(&state.db.read, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    match q.format.as_deref() {
+        None | Some("html" | "json") => {}
+        Some("pdf") => {
+            let pdf = crate::hearing::decision::issue::stored_pdf(&state.db.read, &id)
+                .await?
+                .ok_or_else(AppError::not_found)?;
+            let name = format!("attachment; filename=\"decision-{id}.pdf\"");
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, "application/pdf".to_string()),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                    (header::CONTENT_DISPOSITION, name),
+                ],
+                pdf,
+            )
+                .into_response());
+        }
+        Some(_) => {
+            return Err(AppError::unprocessable("format", "html, pdf or json"));
+        }
+    }
     if q.format.as_deref() == Some("json") {
         let mut fields: Value = serde_json::from_str(&d.fields).map_err(AppError::internal)?;
         if let Value::Object(m) = &mut fields {

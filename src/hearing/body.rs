@@ -65,6 +65,9 @@ pub struct NoticeFields {
     /// Defaults to the statutory text; a custom one must state 陈述 and 申辩.
     #[schema(value_type = String, min_length = 1, max_length = 4000)]
     pub rights_text: Option<String>,
+    /// The facts of each violation record (the decision document states them per record).
+    #[schema(value_type = Vec<crate::hearing::decision::RecordFact>, max_items = 20)]
+    pub records: Option<Vec<crate::hearing::decision::RecordFact>>,
 }
 
 /// `statement` (citizen): a statement (`text`), a waiver (`waived`), or a dispute

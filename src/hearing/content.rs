@@ -39,6 +39,9 @@ pub struct Notice {
     pub proposed_fine_yuan: FineYuan,
     pub proposed_points: Points,
     pub rights_text: RightsText,
+    /// Per violation record: time, place, behaviour (checked by [`super::decision`]).
+    #[serde(default)]
+    pub records: Vec<super::decision::RecordFact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +133,7 @@ impl TryFrom<StepRequest> for StepInput {
                     )?,
                     proposed_points: Points::parse("proposed_points", b.proposed_points)?,
                     rights_text,
+                    records: super::decision::RecordFact::parse_all(b.records)?,
                 })
             }
             StepRequest::NoticeAck => StepInput::NoticeAck,
@@ -308,6 +312,7 @@ mod tests {
             proposed_fine_yuan: FineYuan::new(200).unwrap(),
             proposed_points: Points::new(6).unwrap(),
             rights_text: RightsText::parse("r", None, RIGHTS_TEXT).unwrap(),
+            records: vec![],
         };
         let r = |fine, points| Ruling {
             fine_yuan: FineYuan::new(fine).unwrap(),

@@ -70,6 +70,10 @@ pub enum HearingError {
     /// Electronic service without the consent captured at confirmation (409, Art. 61).
     #[error("electronic service needs the citizen's consent, captured at confirmation (Art. 61)")]
     EServiceConsentMissing,
+    /// A field the decision document needs is missing or unreadable (409 `decision_incomplete`
+    /// with the field): nothing is issued, nothing defaults.
+    #[error(transparent)]
+    DecisionIncomplete(#[from] super::decision::Incomplete),
     /// A stored record is not what the hearing expects (500; the cause is logged).
     #[error("{context}")]
     Internal {
@@ -163,6 +167,9 @@ impl From<HearingError> for AppError {
                     .with_params(json!({ "fine_yuan": fine_yuan, "points": points }))
             }
             H::EServiceConsentMissing => AppError::conflict("e_service_consent_missing", message),
+            H::DecisionIncomplete(i) => {
+                AppError::conflict("decision_incomplete", message).with_field(i.field)
+            }
         }
     }
 }

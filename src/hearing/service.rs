@@ -195,8 +195,9 @@ pub async fn submit_step(
             }
         }
         StepInput::Service => {
-            let d = issue_decision(&mut tx, &h, now).await?;
-            payload = json!({"decision_no": d.decision_no, "document_sha256": d.sha256});
+            let d = decision::issue(issuer(state), &mut tx, &h, now).await?;
+            payload = json!({"decision_no": d.row.decision_no, "document_sha256": d.row.sha256,
+                "pdf_sha256": d.pdf_sha256, "seal_key": d.seal_key});
         }
         _ => {}
     }
@@ -251,64 +252,12 @@ async fn stored<T: serde::de::DeserializeOwned>(
         .map_err(|e| HearingError::internal(format!("the stored {step} step of hearing {id}"), e))
 }
 
-/// Builds, stores and returns the decision document (inside the `service` transaction).
-async fn issue_decision(
-    tx: &mut Tx,
-    h: &HearingRow,
-    now: i64,
-) -> Result<store::DecisionRow, HearingError> {
-    let notice: content::Notice = stored(tx, &h.id, "notice").await?;
-    let ruling: content::Ruling = stored(tx, &h.id, "ruling").await?;
-    let statement: content::Statement = stored(tx, &h.id, "statement").await?;
-    let confirmation: Value = stored(tx, &h.id, "confirmation").await?;
-    if confirmation["e_service_consent"] != Value::Bool(true) {
-        return Err(HearingError::EServiceConsentMissing);
+/// The parts of the state that issuing a decision takes.
+fn issuer(state: &AppState) -> decision::issue::Issuer<'_> {
+    decision::issue::Issuer {
+        identity_key: &state.identity_key,
+        config: &state.config.decision,
+        data_dir: &state.config.server.data_dir,
+        production: state.config.is_production(),
     }
-    let booking = ports::booking_tx(tx, &h.booking_id)
-        .await?
-        .ok_or(HearingError::NotFound)?;
-    let (authority, address, tz, officer_name, badge) =
-        store::parties(tx, &h.brigade_id, &h.officer_id).await?;
-    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    let issued_at = crate::clock::from_ms(now);
-    let year = chrono::Datelike::year(&issued_at.with_timezone(&tz));
-    let serial = store::next_decision_serial(tx, i64::from(year)).await?;
-    let head = ports::audit_head(tx).await?;
-    let fields = decision::build(decision::Inputs {
-        decision_no: decision::decision_no(year, serial),
-        hearing_id: &h.id,
-        issued_at,
-        tz,
-        authority,
-        authority_address: address,
-        officer_name,
-        officer_badge: badge,
-        phone: &h.phone,
-        plate: &booking.plate,
-        violations: serde_json::from_str(&booking.violations).unwrap_or(Value::Null),
-        facts: notice.facts.into_string(),
-        statement: match statement {
-            content::Statement::Text { text } => text.into_string(),
-            content::Statement::Waived => "当事人放弃陈述申辩".into(),
-            content::Statement::Disputed { text } => text.into_string(),
-        },
-        legal_basis: ruling.legal_basis.into_string(),
-        fine_yuan: ruling.fine_yuan.get(),
-        points: ruling.points.get(),
-        audit_head: head,
-    });
-    let article = decision::article(&fields);
-    let sha256 = decision::digest(&article);
-    let row = store::DecisionRow {
-        hearing_id: h.id.clone(),
-        decision_no: fields.decision_no.clone(),
-        year: i64::from(year),
-        fields: serde_json::to_string(&fields)
-            .map_err(|e| HearingError::internal("the decision fields", e))?,
-        html: decision::page(&article, &sha256),
-        sha256,
-        issued_at: now,
-    };
-    store::insert_decision(tx, &row).await?;
-    Ok(row)
 }

@@ -288,31 +288,6 @@ pub struct DecisionRow {
     pub issued_at: i64,
 }
 
-pub async fn next_decision_serial(tx: &mut Tx, year: i64) -> Result<i64, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hearing_decisions WHERE year = $1")
-        .bind(year)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(n + 1)
-}
-
-pub async fn insert_decision(tx: &mut Tx, d: &DecisionRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO hearing_decisions (hearing_id, decision_no, year, fields, html, sha256, issued_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&d.hearing_id)
-    .bind(&d.decision_no)
-    .bind(d.year)
-    .bind(&d.fields)
-    .bind(&d.html)
-    .bind(&d.sha256)
-    .bind(d.issued_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 pub async fn decision(
     pool: &AnyPool,
     hearing_id: &str,

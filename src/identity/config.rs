@@ -19,3 +19,27 @@ pub struct AuthConfig {
     /// How long a caller waits for a hashing turn at most before 503.
     pub hash_wait_ms: u64,
 }
+
+/// `[identity]`: the citizens' identity data (real name and ID number), encrypted at rest.
+#[derive(Clone, Deserialize)]
+pub struct IdentityConfig {
+    /// AES-256-GCM key: 32 bytes as 64 hex characters or base64. Required in production; empty
+    /// in development: generated once into `DATA_DIR/identity-data.key`.
+    pub data_key: secrecy::SecretString,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            data_key: secrecy::SecretString::from(""),
+        }
+    }
+}
+
+impl std::fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("data_key", &"<redacted>")
+            .finish()
+    }
+}

@@ -2,9 +2,11 @@
 //! admins: badge + argon2id password, bounded hashing, login throttles), sessions (random opaque tokens stored hashed, with an
 //! expiry), and the per-role extractors every route uses to say who may call it.
 
+mod api;
 pub mod auth;
 pub mod citizens;
 mod config;
+pub mod data_key;
 pub mod login_throttle;
 pub mod passwords;
 mod routes;
@@ -14,7 +16,8 @@ pub mod staff;
 use std::sync::Arc;
 
 pub use auth::{AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, Role, StaffAuth};
-pub use config::AuthConfig;
+pub use config::{AuthConfig, IdentityConfig};
+pub use data_key::DataKey;
 pub use routes::router;
 
 use crate::{clock::SharedClock, kv::Kv, store::Db};

@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(me))
         .routes(routes!(list_staff))
+        .merge(super::api::router())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -214,6 +215,8 @@ pub struct Me {
     brigade_id: Option<String>,
     phone_masked: Option<String>,
     phone_bound: Option<bool>,
+    /// A citizen's ID number, masked (`3701**********1234`), once given.
+    id_number_masked: Option<String>,
 }
 
 /// Who the caller is.
@@ -229,13 +232,16 @@ async fn me(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<Json<Me>>
             .as_deref()
             .and_then(|p| PhoneNumber::parse(p).ok())
             .map(|p| p.masked());
+        let identity = citizens::identity(&state.db, &state.identity_key, &auth.subject_id).await?;
+        let (name, id_number_masked) = identity.map(|i| (i.name, i.id_number_masked)).unzip();
         return Ok(Json(Me {
             role: auth.role,
             id: auth.subject_id,
-            name: None,
+            name,
             brigade_id: None,
             phone_masked: masked,
             phone_bound: Some(bound != 0),
+            id_number_masked,
         }));
     }
     let row = staff::find(&state, &auth.subject_id)
@@ -248,6 +254,7 @@ async fn me(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<Json<Me>>
         brigade_id: row.brigade_id,
         phone_masked: None,
         phone_bound: None,
+        id_number_masked: None,
     }))
 }
 

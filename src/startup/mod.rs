@@ -53,6 +53,11 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         .register_key(&db, crate::clock::to_ms(clock.now()))
         .await
         .context("registering the audit key")?;
+    let identity_key = crate::identity::DataKey::from_config(
+        &config.identity,
+        config.is_production(),
+        &config.server.data_dir,
+    )?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -63,6 +68,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         passwords: areas.identity.passwords.clone(),
         identity: areas.identity,
         booking: areas.booking,
+        identity_key,
         audit,
         call: areas.call,
         hearing_subscribers: crate::hearing::after_commit::standard(),

@@ -214,7 +214,7 @@ impl TestApp {
 
     /// A brigade open every day 08:00–20:00 (Asia/Shanghai), `seats` per slot.
     pub async fn create_brigade(&self, seats: i64) -> String {
-        remote_hearing::cli::create_brigade(
+        let id = remote_hearing::cli::create_brigade(
             &self.state,
             "测试交警大队",
             "测试路1号",
@@ -224,7 +224,22 @@ impl TestApp {
             "mon-sun",
         )
         .await
-        .unwrap()
+        .unwrap();
+        self.set_decision_facts(&id).await;
+        id
+    }
+
+    /// The facts a brigade's decisions name (doc code unique per brigade).
+    pub async fn set_decision_facts(&self, brigade: &str) {
+        let f = remote_hearing::hearing::decision::facts::BrigadeFacts {
+            doc_code: format!("测交决字{brigade}"),
+            review_body: "测试市公安局".into(),
+            court: "测试市历下区人民法院".into(),
+            pay_place: "交管12123 App 或测试市工商银行各网点".into(),
+        };
+        remote_hearing::hearing::decision::facts::set(&self.state.db.write, brigade, &f, 0)
+            .await
+            .unwrap();
     }
 
     /// Creates a staff account with password `password-<badge>`; returns its id.

@@ -11,6 +11,7 @@ mod edge_inputs;
 mod hearing;
 mod helpers;
 mod login_guard;
+mod party;
 mod scale;
 mod sms;
 mod sms_providers;

@@ -253,13 +253,27 @@ const FORMS = {
     const basis = h('textarea', { id: 'not-basis', maxlength: 4000 }, t('o.not.basisTemplate'));
     const fineIn = h('input', { id: 'not-fine', type: 'number', min: 0, max: 200, value: fine || 100 });
     const ptsIn = h('input', { id: 'not-points', type: 'number', min: 0, max: 12, value: pts || 0 });
+    // Per record: time, place and behaviour, which the decision document states.
+    const recs = (b.violations || []).map((v, i) => ({
+      record_no: v.record_no,
+      time: h('input', { id: `not-rec-${i}-time`, maxlength: 200 }),
+      place: h('input', { id: `not-rec-${i}-place`, maxlength: 200 }),
+      behaviour: h('input', { id: `not-rec-${i}-behaviour`, maxlength: 200 }),
+    }));
+    const recFields = recs.map((r, i) => h('fieldset', { class: 'record' },
+      h('legend', {}, t('o.not.record', { no: r.record_no })),
+      ...field(`not-rec-${i}-time`, 'o.not.recTime', r.time),
+      ...field(`not-rec-${i}-place`, 'o.not.recPlace', r.place),
+      ...field(`not-rec-${i}-behaviour`, 'o.not.recBehaviour', r.behaviour)));
     return [
       h('h2', {}, t('o.not.h')),
       ...field('not-facts', 'o.not.facts', facts),
       ...field('not-basis', 'o.not.basis', basis),
       h('div', { class: 'row' }, h('div', {}, ...field('not-fine', 'o.not.fine', fineIn)), h('div', {}, ...field('not-points', 'o.not.points', ptsIn))),
+      ...recFields,
       submit('o.not.submit', 'not-submit', (e) => {
-        const body = { step: 'notice', facts: facts.value.trim(), legal_basis: basis.value.trim(), proposed_fine_yuan: Number(fineIn.value), proposed_points: Number(ptsIn.value) };
+        const records = recs.map((r) => ({ record_no: r.record_no, time: r.time.value.trim(), place: r.place.value.trim(), behaviour: r.behaviour.value.trim() }));
+        const body = { step: 'notice', facts: facts.value.trim(), legal_basis: basis.value.trim(), proposed_fine_yuan: Number(fineIn.value), proposed_points: Number(ptsIn.value), records };
         sessionStorage.setItem(noticeKey(), JSON.stringify(body));
         sendStep(e.currentTarget, body);
       }),

@@ -63,6 +63,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
   before(async () => {
     server = await startServer({ log: !!process.env.E2E_LOG });
     s.brigade = server.admin(['create-brigade', '--name', '端到端测试大队', '--seats', '4', '--hours', '00:00-24:00', '--weekdays', 'mon-sun']);
+    server.decisionFacts(s.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', officer.badge, '--name', '测试民警', '--brigade', s.brigade, '--password-stdin'], officer.password + '\n');
     server.admin(['create-user', '--role', 'auditor', '--badge', auditor.badge, '--name', '测试审计员', '--password-stdin'], auditor.password + '\n');
     browser = await launch();
@@ -226,6 +227,9 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await o.click('#inq-submit');
     await o.waitForSelector('#step-card[data-step=notice]');
     await shot(o, 'officer-notice-form');
+    await o.fill('#not-rec-0-time', '2026-11-01 08:31');
+    await o.fill('#not-rec-0-place', '经十路与舜耕路路口');
+    await o.fill('#not-rec-0-behaviour', '机动车违反信号灯通行');
     await o.click('#not-submit');
     await o.waitForSelector('#step-card[data-step=notice_ack]');
 

@@ -33,6 +33,7 @@ export async function world({ env = {}, brigade = ['--hours', '00:00-24:00'] } =
   };
   try {
     w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
+    server.decisionFacts(w.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', w.officer.badge, '--name', '测试民警', '--brigade', w.brigade, '--password-stdin'], w.officer.password + '\n');
     w.browser = await launch();
     w.citizen = await (await phoneContext(w.browser, server.url)).newPage();
@@ -165,6 +166,9 @@ export async function stepsToStatement(w) {
   await o.fill('#qa-a2', '无异议。');
   await o.click('#inq-submit');
   await o.waitForSelector('#step-card[data-step=notice]');
+  await o.fill('#not-rec-0-time', '2026-11-01 08:31');
+  await o.fill('#not-rec-0-place', '经十路与舜耕路路口');
+  await o.fill('#not-rec-0-behaviour', '机动车违反信号灯通行');
   await o.click('#not-submit');
   await o.waitForSelector('#step-card[data-step=notice_ack]');
   await c.waitForSelector('#ack-notice', { timeout: 15_000 });

@@ -88,6 +88,10 @@ export async function startServer({ log = false, env: extraEnv = {} } = {}) {
     if (k === 'auditor') demo.auditor = { badge: a, password: b };
   }
   const admin = (args, input) => lastLine(run(['admin', ...args, ...common], input));
+  // The facts a brigade's decision documents name (the service step refuses without them).
+  const decisionFacts = (brigade) =>
+    run(['decision', 'facts', '--brigade', brigade, '--doc-code', `端到端${brigade.replace(/-/g, '').slice(-12)}决字`,
+      '--review-body', '测试市公安局', '--court', '测试市历下区人民法院', '--pay-place', '交管12123 App 或测试市工商银行各网点', ...common]);
 
   const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -121,6 +125,7 @@ export async function startServer({ log = false, env: extraEnv = {} } = {}) {
     dataDir,
     demo,
     admin,
+    decisionFacts,
     output: () => output,
     /** The newest SMS sent to `phone` (11 digits) after line `afterLine` of the outbox. */
     outbox() {

@@ -3,6 +3,7 @@
 
 mod access;
 mod after_commit;
+mod decision;
 mod no_show;
 mod outcomes;
 mod signalling;
@@ -70,7 +71,7 @@ pub(crate) struct World {
     pub(crate) booking: String,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(|_| {}).await
 }
 
@@ -85,6 +86,8 @@ pub(crate) async fn world_with(
     let (brigade, officer_id, officer) = app.login_officer().await;
     let phone = format!("139{:08}", rand_digits());
     let (citizen, citizen_id) = app.login_citizen(&phone).await;
+    // The party of the decision document.
+    decision::give_identity(&app, &citizen).await;
     let booking = insert_booking(&app, &brigade, &citizen_id, &phone, 10).await;
     World {
         app,
@@ -169,7 +172,8 @@ pub(crate) fn body_of(step: &str) -> Value {
         }
         "notice" => {
             json!({"step": "notice", "facts": "2026年11月1日驾驶鲁A12345在经十路闯红灯", "legal_basis": "《中华人民共和国道路交通安全法》第九十条",
-            "proposed_fine_yuan": 200, "proposed_points": 6})
+            "proposed_fine_yuan": 200, "proposed_points": 6,
+            "records": [{"record_no": "3701001234567890", "time": "2026-11-01 08:31", "place": "经十路与舜耕路路口", "behaviour": "机动车违反信号灯通行"}]})
         }
         "notice_ack" => json!({"step": "notice_ack"}),
         "statement" => json!({"step": "statement", "waived": true}),

@@ -18,6 +18,7 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
     // Sessions that outlive the night.
     let officer = long_session(&app, "officer", &officer_id).await;
     let citizen = long_session(&app, "citizen", &citizen_id).await;
+    super::decision::give_identity(&app, &citizen).await;
     let mut b = body(&brigade, &at(17, 10));
     b["phone"] = json!(phone);
     let r = book(&app, &citizen, b).await;
@@ -54,6 +55,7 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
         if s == "notice" {
             body["proposed_fine_yuan"] = json!(100);
             body["proposed_points"] = json!(3);
+            body["records"][0]["record_no"] = json!("3701001");
         }
         if s == "ruling" {
             body["fine_yuan"] = json!(100);
