@@ -83,6 +83,9 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// …or once the oldest unsigned entry has waited this long.
     pub checkpoint_interval_ms: u64,
+    /// Verifier keys `audit verify` trusts when given no `--key`/`--keys` (pinned, never
+    /// taken from a bundle).
+    pub trusted_keys: Vec<String>,
 }
 
 impl Default for AuditConfig {
@@ -92,6 +95,7 @@ impl Default for AuditConfig {
             key_file: PathBuf::new(),
             checkpoint_every: 256,
             checkpoint_interval_ms: 1000,
+            trusted_keys: vec![],
         }
     }
 }

@@ -5,7 +5,8 @@
 //! `leaf` (entry bytes), `merkle` (tree and proof generation), `proof` (verification), `note`
 //! (signed notes, checkpoints, keys), `bundle` + `verify` (offline bundles and their verdict),
 //! `store` (the [`LogStore`] trait: what the log needs from storage, and the log's operations
-//! written against it), `memory` (an in-memory store). No HTTP, database or server state: the
+//! written against it), `memory` (an in-memory store), `terminal` (a closed hearing's last
+//! entry and the verifier's completeness verdict). No HTTP, database or server state: the
 //! server implements [`LogStore`] over SQL.
 
 pub mod bundle;
@@ -15,6 +16,7 @@ pub mod merkle;
 pub mod note;
 pub mod proof;
 pub mod store;
+pub mod terminal;
 pub mod verify;
 
 pub use bundle::Actor;

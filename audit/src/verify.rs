@@ -9,6 +9,11 @@ use crate::leaf::{Leaf, decode_lower_hex, payload_digest};
 use crate::merkle::leaf_hash;
 use crate::note::{Checkpoint, Verifier, b64_decode_strict};
 use crate::proof::{verify_consistency, verify_inclusion};
+use crate::terminal::{INCOMPLETE, completeness};
+
+#[path = "verify_files.rs"]
+mod files;
+use files::check_files;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -20,10 +25,16 @@ pub struct Check {
     pub detail: String,
 }
 
-/// The verdict: `ok` only when every check is.
+/// The verdict: `ok` only when every check is; `complete` when the chain ends with its
+/// terminal entry (`terminal::completeness`; an open hearing is whole but not complete).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub ok: bool,
+    pub complete: bool,
+    /// `complete (…)` or `incomplete (hearing open or entries missing): …`; empty for a
+    /// report that is not about one hearing (the whole-log check).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub completeness: String,
     pub checks: Vec<Check>,
 }
 
@@ -48,6 +59,9 @@ impl Report {
                 c.detail
             ));
         }
+        if !self.completeness.is_empty() {
+            s.push_str(&format!("COMPLETENESS: {}\n", self.completeness));
+        }
         s.push_str(if self.ok {
             "RESULT: OK, everything verifies\n"
         } else {
@@ -60,8 +74,12 @@ impl Report {
 /// What the auditor brings besides the bundle.
 #[derive(Debug, Default, Clone)]
 pub struct Options {
-    /// Pinned verifier keys. Empty: the bundle's own keys are used (and the report says so).
+    /// Pinned verifier keys. Empty: nothing is trusted (the checkpoint check fails) unless
+    /// `trust_bundle_keys`.
     pub trusted_keys: Vec<Verifier>,
+    /// With no pinned key, trust the keys inside the bundle (the report says so): only the
+    /// bundle's internal consistency is then checked, not who signed it.
+    pub trust_bundle_keys: bool,
     /// A signed checkpoint the auditor kept from earlier (note text).
     pub older_checkpoint: Option<String>,
     /// A directory holding the recorded files, each named by its recording id (optionally
@@ -76,6 +94,8 @@ pub fn verify_bundle_text(text: &str, opts: &Options) -> Report {
         Err(e) => {
             let mut r = Report {
                 ok: true,
+                complete: false,
+                completeness: INCOMPLETE.into(),
                 checks: vec![],
             };
             r.push("bundle", false, format!("not a bundle: {e}"));
@@ -86,8 +106,11 @@ pub fn verify_bundle_text(text: &str, opts: &Options) -> Report {
 
 /// Verifies a bundle.
 pub fn verify_bundle(b: &Bundle, opts: &Options) -> Report {
+    let whole = completeness(b);
     let mut r = Report {
         ok: true,
+        complete: whole.complete,
+        completeness: whole.detail,
         checks: vec![],
     };
     r.push(
@@ -166,6 +189,14 @@ fn trusted_keys(b: &Bundle, opts: &Options, r: &mut Report) -> Vec<Verifier> {
     if !opts.trusted_keys.is_empty() {
         return opts.trusted_keys.clone();
     }
+    if !opts.trust_bundle_keys {
+        r.push(
+            "keys",
+            false,
+            "no trusted key: pin the log's key (--key, --keys or audit.trusted_keys)",
+        );
+        return vec![];
+    }
     let mut keys = Vec::new();
     for k in &b.keys {
         match Verifier::parse(k) {
@@ -176,7 +207,7 @@ fn trusted_keys(b: &Bundle, opts: &Options, r: &mut Report) -> Vec<Verifier> {
     r.push(
         "keys",
         true,
-        "no --key given: trusting the keys inside the bundle (pin a key for a real audit)",
+        "--trust-bundle-keys: trusting the keys inside the bundle (pin a key for a real audit)",
     );
     keys
 }
@@ -271,59 +302,6 @@ fn check_entry(
         },
     );
     (Some(leaf), Some(hash))
-}
-
-/// Hashes each listed recording's file in `dir` (named `<id>` or `<id>.<ext>`).
-fn check_files(b: &Bundle, dir: &std::path::Path, r: &mut Report) {
-    for rec in &b.recordings {
-        let name = format!("recording file {}", rec.id);
-        let found = std::fs::read_dir(dir).ok().and_then(|entries| {
-            entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-                p.file_stem().and_then(|s| s.to_str()) == Some(rec.id.as_str())
-                    || p.file_name().and_then(|s| s.to_str()) == Some(rec.id.as_str())
-            })
-        });
-        let Some(path) = found else {
-            r.push(
-                name,
-                false,
-                format!("no file named {} in {}", rec.id, dir.display()),
-            );
-            continue;
-        };
-        match sha256_file(&path) {
-            Ok((digest, size)) if digest == rec.sha256 && size == rec.bytes => r.push(
-                name,
-                true,
-                format!("{} matches its sealed SHA-256 and size", path.display()),
-            ),
-            Ok(_) => r.push(
-                name,
-                false,
-                format!("{} differs from its sealed SHA-256 or size", path.display()),
-            ),
-            Err(e) => r.push(name, false, format!("{}: {e}", path.display())),
-        }
-    }
-}
-
-fn sha256_file(path: &std::path::Path) -> std::io::Result<([u8; 32], u64)> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        ctx.update(&buf[..n]);
-    }
-    let mut d = [0u8; 32];
-    d.copy_from_slice(ctx.finish().as_ref());
-    Ok((d, size))
 }
 
 fn check_older(

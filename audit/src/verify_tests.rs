@@ -155,6 +155,7 @@ fn opts(s: &Signer) -> Options {
         trusted_keys: vec![s.verifier().clone()],
         older_checkpoint: None,
         recordings_dir: None,
+        trust_bundle_keys: false,
     }
 }
 
@@ -175,8 +176,22 @@ fn a_good_bundle_verifies() {
     assert!(r.ok, "{}", r.human());
     assert!(r.checks.len() >= 8);
     let text = serde_json::to_string(&b).unwrap();
-    assert!(verify_bundle_text(&text, &Options::default()).ok);
-    assert!(!verify_bundle_text("{}", &Options::default()).ok);
+    let bundle_keys = Options {
+        trust_bundle_keys: true,
+        ..Options::default()
+    };
+    assert!(verify_bundle_text(&text, &bundle_keys).ok);
+    assert!(!verify_bundle_text("{}", &bundle_keys).ok);
+    // No pinned key and no --trust-bundle-keys: nothing is trusted.
+    let r = verify_bundle_text(&text, &Options::default());
+    assert!(!r.ok);
+    assert!(
+        failing(&r)
+            .iter()
+            .any(|f| f.starts_with("keys: no trusted key")),
+        "{}",
+        r.human()
+    );
 }
 
 #[test]

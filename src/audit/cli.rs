@@ -19,18 +19,31 @@ pub enum AuditCommand {
     Verify {
         /// The bundle (JSON) file.
         bundle: PathBuf,
-        /// A pinned verifier key (`name+keyid+base64`); repeatable. Default: the bundle's keys.
+        /// A pinned verifier key (`name+keyid+base64`); repeatable.
         #[arg(long = "key")]
         keys: Vec<String>,
+        /// A file of pinned verifier keys, one per line (`#` comments and blank lines skipped).
+        #[arg(long = "keys")]
+        keys_file: Option<PathBuf>,
+        /// With no pinned key (`--key`, `--keys`, config `audit.trusted_keys`), trust the keys
+        /// inside the bundle: checks only that the bundle is self-consistent (prints a warning).
+        #[arg(long)]
+        trust_bundle_keys: bool,
+        /// Also fail (exit 1) when the bundle does not end with the hearing's terminal entry.
+        #[arg(long)]
+        require_complete: bool,
         /// A signed checkpoint kept from earlier: also check consistency with it.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
         /// A directory of recorded files named by recording id: hash them too.
         #[arg(long)]
         recordings: Option<PathBuf>,
-        /// Print `{"ok", "checks": [{"name", "ok", "detail"}]}`.
+        /// Print `{"ok", "complete", "completeness", "checks": [{"name", "ok", "detail"}]}`.
         #[arg(long)]
         json: bool,
+        /// `--config FILE` for `audit.trusted_keys`.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Check the whole log of the database: leaves, payloads, chains, nodes, checkpoints.
     VerifyLog {
@@ -57,6 +70,67 @@ pub enum AuditCommand {
 fn parse_keys(keys: &[String]) -> anyhow::Result<Vec<Verifier>> {
     keys.iter()
         .map(|k| Verifier::parse(k).map_err(|e| anyhow::anyhow!("--key {k}: {e}")))
+        .collect()
+}
+
+/// A command line that cannot be run as given (exit status 2, like clap's own usage errors).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Most keys a key file or the config may pin.
+const MAX_KEYS: usize = 64;
+
+/// The pinned keys: `--key` and `--keys FILE`, or else the config's `audit.trusted_keys`.
+fn pinned_keys(
+    keys: &[String],
+    file: Option<&std::path::Path>,
+    store: &StoreArgs,
+) -> anyhow::Result<Vec<Verifier>> {
+    let mut texts: Vec<(String, String)> = keys
+        .iter()
+        .map(|k| (format!("--key {k}"), k.clone()))
+        .collect();
+    if let Some(p) = file {
+        let meta =
+            std::fs::metadata(p).map_err(|e| UsageError(format!("--keys {}: {e}", p.display())))?;
+        if meta.len() > 64 * 1024 {
+            return Err(UsageError(format!("--keys {}: over 64 KiB", p.display())).into());
+        }
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| UsageError(format!("--keys {}: {e}", p.display())))?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if !line.is_empty() && !line.starts_with('#') {
+                texts.push((
+                    format!("--keys {}:{}", p.display(), i + 1),
+                    line.to_string(),
+                ));
+            }
+        }
+    }
+    if texts.is_empty() {
+        let config = store.load()?;
+        texts = config
+            .audit
+            .trusted_keys
+            .iter()
+            .map(|k| (format!("audit.trusted_keys {k}"), k.clone()))
+            .collect();
+    }
+    if texts.len() > MAX_KEYS {
+        return Err(UsageError(format!("at most {MAX_KEYS} trusted keys")).into());
+    }
+    texts
+        .iter()
+        .map(|(from, k)| Verifier::parse(k).map_err(|e| UsageError(format!("{from}: {e}")).into()))
         .collect()
 }
 
@@ -89,10 +163,30 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::Verify {
             bundle,
             keys,
+            keys_file,
+            trust_bundle_keys,
+            require_complete,
             checkpoint,
             recordings,
             json,
+            store,
         } => {
+            let trusted_keys = pinned_keys(&keys, keys_file.as_deref(), &store)?;
+            if trusted_keys.is_empty() && !trust_bundle_keys {
+                return Err(UsageError(
+                    "audit verify: no trusted key; pin the log's key with --key VKEY, --keys FILE \
+                     or audit.trusted_keys in the config (or accept the bundle's own keys with \
+                     --trust-bundle-keys)"
+                        .into(),
+                )
+                .into());
+            }
+            if trusted_keys.is_empty() {
+                eprintln!(
+                    "warning: --trust-bundle-keys: trusting the keys inside the bundle; this checks \
+                     only that the bundle is self-consistent, not who signed it"
+                );
+            }
             let text = std::fs::read_to_string(&bundle)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", bundle.display()))?;
             let older_checkpoint = match checkpoint {
@@ -103,11 +197,17 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let opts = Options {
-                trusted_keys: parse_keys(&keys)?,
+                trusted_keys,
+                trust_bundle_keys,
                 older_checkpoint,
                 recordings_dir: recordings,
             };
-            finish(&verify_bundle_text(&text, &opts), json)
+            let report = verify_bundle_text(&text, &opts);
+            finish(&report, json)?;
+            if require_complete && !report.complete {
+                anyhow::bail!("{}", report.completeness);
+            }
+            Ok(())
         }
         AuditCommand::VerifyLog { store, keys, json } => {
             let db = open_db(&store).await?;

@@ -13,7 +13,7 @@
 //! (the SQL `LogStore`), `service` (signing, bundles, whole-log check), `checkpointer` (job),
 //! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves).
 
-pub use ::audit::{bundle, leaf, memory, merkle, note, proof, verify};
+pub use ::audit::{bundle, leaf, memory, merkle, note, proof, terminal, verify};
 
 pub mod checkpointer;
 pub mod cli;
@@ -44,6 +44,22 @@ pub async fn append(tx: &mut Tx, entry: NewEntry) -> Result<AppendedEntry, AppEr
         AuditError::Leaf(e) => AppError::internal(anyhow::anyhow!("audit entry rejected: {e}")),
         other => AppError::from(other),
     })?;
+    metrics::counter!("audit_appends_total").increment(1);
+    Ok(appended)
+}
+
+/// Appends the terminal entry of a closed hearing (`audit::terminal`: outcome, number of
+/// entries, leaf hash of the chain's head) inside the caller's transaction `tx`.
+#[tracing::instrument(skip_all, err, fields(hearing_id = %hearing_id))]
+pub async fn close(
+    tx: &mut Tx,
+    hearing_id: &str,
+    outcome: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<AppendedEntry, AppError> {
+    let appended = terminal::close(&mut store::SqlStore(tx), hearing_id, outcome, at)
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("audit terminal entry: {e}")))?;
     metrics::counter!("audit_appends_total").increment(1);
     Ok(appended)
 }

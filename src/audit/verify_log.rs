@@ -25,6 +25,8 @@ const MAX_LISTED: usize = 50;
 pub async fn verify_log(db: &Db, pinned: &[Verifier]) -> Result<Report, AuditError> {
     let mut r = Report {
         ok: true,
+        complete: false,
+        completeness: String::new(),
         checks: vec![],
     };
     let mut conn = db.read.acquire().await?;

@@ -121,6 +121,18 @@ pub async fn audit_append(
     ))
 }
 
+/// Ends a closed hearing's audit chain with its terminal entry (outcome, number of entries,
+/// head digest); a later entry (a late recording seal) is followed by a new one.
+pub async fn audit_close(
+    tx: &mut Tx,
+    hearing_id: &str,
+    outcome: &str,
+    at_ms: i64,
+) -> ApiResult<()> {
+    crate::audit::close(tx, hearing_id, outcome, crate::clock::from_ms(at_ms)).await?;
+    Ok(())
+}
+
 /// The audit log's current size and root (hex), for the decision document.
 pub async fn audit_head(tx: &mut Tx) -> ApiResult<Option<(u64, String)>> {
     let (size, root) = crate::audit::store::current_head(tx)

@@ -51,6 +51,10 @@ pub(crate) async fn record(
         recordings,
     )
     .await?;
+    // A closed hearing's chain ends with its terminal entry (docs/audit-format.md §9).
+    if let (Some(_), Some(outcome)) = (h.closed_at, h.outcome.as_deref()) {
+        ports::audit_close(tx, &h.id, outcome, at_ms).await?;
+    }
     store::insert_step(
         tx,
         &h.id,

@@ -148,7 +148,11 @@ async fn tamper_resign_with_another_key() {
     thief.sign_checkpoint(&f.db, 5).await.unwrap();
     let bundle = thief.bundle(&f.db, "hearing-a", None, 6).await.unwrap();
     // Internally consistent: only the pinned key tells it apart.
-    assert!(verify_bundle(&bundle, &Options::default()).ok);
+    let bundle_keys = Options {
+        trust_bundle_keys: true,
+        ..Options::default()
+    };
+    assert!(verify_bundle(&bundle, &bundle_keys).ok);
     let (ok, report) = verify_with(&f, &bundle, None);
     assert!(!ok, "re-signed bundle accepted: {report}");
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL (`TEST_DATABASE_URL`), one module per area.
 
 mod audit;
+mod audit_complete;
 mod audit_crosscheck;
 mod audit_tamper;
 mod booking;

@@ -344,11 +344,13 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await shot(a, 'auditor-tampered');
     const failed = await a.$$eval('#file-result li[data-ok=false]', (ls) => ls.map((l) => l.dataset.check));
     assert.ok(failed.includes('inclusion'), `failed checks: ${failed}`);
-    // The server's own offline verifier agrees with the page on both files.
+    // The server's own offline verifier agrees with the page on both files, with the log's
+    // keys pinned from the server's key list (never the bundle's own).
+    const keys = (await api('/api/v1/audit/keys')).body.flatMap((k) => ['--key', k.vkey]);
     const cli = (b, name) => {
       const f = join(server.dataDir, name);
       writeFileSync(f, JSON.stringify(b));
-      const r = spawnSync(binaryPath(), ['audit', 'verify', f, '--json'], { encoding: 'utf8' });
+      const r = spawnSync(binaryPath(), ['audit', 'verify', f, ...keys, '--json'], { encoding: 'utf8' });
       return { code: r.status, out: r.stdout + r.stderr };
     };
     const good = cli(bundle, 'bundle.json');

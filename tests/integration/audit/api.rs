@@ -115,6 +115,7 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
             trusted_keys: vec![v],
             older_checkpoint: None,
             recordings_dir: None,
+            trust_bundle_keys: false,
         },
     );
     assert!(report.ok, "{}", report.human());

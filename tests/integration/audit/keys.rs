@@ -88,6 +88,7 @@ async fn key_rotation_keeps_old_checkpoints_verifiable() {
         ],
         older_checkpoint: Some(f.kept.clone()),
         recordings_dir: None,
+        trust_bundle_keys: false,
     };
     let r = verify_bundle(&bundle, &opts);
     assert!(r.ok, "{}", r.human());

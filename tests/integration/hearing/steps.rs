@@ -161,7 +161,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
         )
         .await;
     assert_eq!(entries[0]["step"], "service");
-    let total = 10; // opened + 9 steps
+    let total = 11; // opened + 9 steps + hearing_closed
     let mut bundle = Value::Null;
     for _ in 0..200 {
         let r = app
@@ -184,10 +184,11 @@ async fn full_procedure_serves_the_decision_and_verifies() {
     assert_eq!(service["payload"]["document_sha256"], sha, "{service}");
     let path = app.data_dir.path().join("hearing-bundle.json");
     std::fs::write(&path, bundle.to_string()).unwrap();
+    let vkey = app.state.audit.signer.verifier().to_string();
     let out = Command::new(BIN)
         .args(["audit", "verify"])
         .arg(&path)
-        .arg("--json")
+        .args(["--key", &vkey, "--json"])
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
@@ -196,6 +197,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
         "audit verify: {report} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(report["complete"], true, "{report}");
 }
 
 #[tokio::test]
