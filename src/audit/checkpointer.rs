@@ -6,10 +6,20 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::store;
-use crate::{clock::to_ms, state::AppState};
+use super::{Audit, store};
+use crate::{
+    clock::{SharedClock, to_ms},
+    store::Db,
+};
 
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+/// What the job uses: the log's signer and policy, the database, the clock.
+pub struct Checkpointer {
+    pub audit: Audit,
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+pub async fn run(state: Checkpointer, mut stop: watch::Receiver<bool>) {
     let audit = &state.audit;
     let poll = audit
         .interval
@@ -31,7 +41,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 async fn step(
-    state: &AppState,
+    state: &Checkpointer,
     pending_since: &mut Option<Instant>,
 ) -> Result<(), store::AuditError> {
     let audit = &state.audit;

@@ -147,7 +147,14 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
             state.identity.clone(),
             stop.clone(),
         )),
-        tokio::spawn(crate::audit::checkpointer::run(state.clone(), stop.clone())),
+        tokio::spawn(crate::audit::checkpointer::run(
+            crate::audit::checkpointer::Checkpointer {
+                audit: state.audit.clone(),
+                db: state.db.clone(),
+                clock: state.clock.clone(),
+            },
+            stop.clone(),
+        )),
         tokio::spawn(crate::hearing::lifecycle::no_show_job(
             state.clone(),
             stop.clone(),
