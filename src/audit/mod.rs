@@ -15,6 +15,7 @@
 pub mod bundle;
 pub mod checkpointer;
 pub mod cli;
+pub mod cosign;
 pub mod keys;
 pub mod leaf;
 pub mod merkle;
