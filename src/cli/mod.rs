@@ -78,6 +78,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit::cli::AuditCommand,
     },
+    /// A transparency-log witness (c2sp.org/tlog-witness): `keygen`, `serve`.
+    Witness {
+        #[command(subcommand)]
+        command: crate::witness::WitnessCommand,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -111,5 +116,6 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { store } => admin::demo(store.load()?).await,
         Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
         Command::Audit { command } => crate::audit::cli::execute(command).await,
+        Command::Witness { command } => crate::witness::execute(command).await,
     }
 }
