@@ -74,6 +74,10 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// …or once the oldest unsigned entry has waited this long.
     pub checkpoint_interval_ms: u64,
+    /// Witnesses that cosign each checkpoint (`[[audit.witnesses]]`, src/audit/witnessing.rs).
+    pub witnesses: Vec<crate::audit::witnessing::WitnessConfig>,
+    /// Timeout of one `add-checkpoint` request to a witness.
+    pub witness_timeout_ms: u64,
 }
 
 impl Default for AuditConfig {
@@ -83,6 +87,8 @@ impl Default for AuditConfig {
             key_file: PathBuf::new(),
             checkpoint_every: 256,
             checkpoint_interval_ms: 1000,
+            witnesses: Vec::new(),
+            witness_timeout_ms: 10_000,
         }
     }
 }

@@ -26,6 +26,8 @@ pub mod service;
 pub mod store;
 pub mod verify;
 mod verify_log;
+pub mod witness_client;
+pub mod witnessing;
 
 use std::{sync::Arc, time::Duration};
 

@@ -149,6 +149,8 @@ impl Audit {
             }
             None => None,
         };
+        // The checkpoint with the witnesses' cosignatures that have arrived.
+        let checkpoint = super::witnessing::cosigned_note(&mut conn, &cp).await?;
         let keys = store::keys(&mut conn)
             .await?
             .into_iter()
@@ -158,7 +160,7 @@ impl Audit {
             version: BUNDLE_VERSION,
             origin: self.origin().to_string(),
             hearing_id: hearing_id.to_string(),
-            checkpoint: cp.note,
+            checkpoint,
             keys,
             entries,
             recordings,

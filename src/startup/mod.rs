@@ -145,6 +145,7 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
             stop.clone(),
         )),
         tokio::spawn(crate::audit::checkpointer::run(state.clone(), stop.clone())),
+        tokio::spawn(crate::audit::witnessing::run(state.clone(), stop.clone())),
         tokio::spawn(crate::hearing::lifecycle::no_show_job(
             state.clone(),
             stop.clone(),
