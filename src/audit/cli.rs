@@ -28,6 +28,12 @@ pub enum AuditCommand {
         /// A directory of recorded files named by recording id: hash them too.
         #[arg(long)]
         recordings: Option<PathBuf>,
+        /// A trusted witness's cosignature verifier key (type 0x04); repeatable.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// How many trusted witnesses must have cosigned the checkpoint (default: all).
+        #[arg(long, requires = "witnesses")]
+        quorum: Option<usize>,
         /// Print `{"ok", "checks": [{"name", "ok", "detail"}]}`.
         #[arg(long)]
         json: bool,
@@ -91,8 +97,11 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             keys,
             checkpoint,
             recordings,
+            witnesses,
+            quorum,
             json,
         } => {
+            let policy = super::witness_policy::WitnessPolicy::parse(&witnesses, quorum)?;
             let text = std::fs::read_to_string(&bundle)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", bundle.display()))?;
             let older_checkpoint = match checkpoint {
@@ -107,7 +116,15 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
                 older_checkpoint,
                 recordings_dir: recordings,
             };
-            finish(&verify_bundle_text(&text, &opts), json)
+            let mut report = verify_bundle_text(&text, &opts);
+            if !policy.is_empty() {
+                // The bundle's checkpoint (its log signature is among the checks above).
+                let note = serde_json::from_str::<super::bundle::Bundle>(&text)
+                    .map(|b| b.checkpoint)
+                    .unwrap_or_default();
+                policy.apply(&note, &mut report);
+            }
+            finish(&report, json)
         }
         AuditCommand::VerifyLog { store, keys, json } => {
             let db = open_db(&store).await?;

@@ -27,6 +27,7 @@ pub mod store;
 pub mod verify;
 mod verify_log;
 pub mod witness_client;
+pub mod witness_policy;
 pub mod witnessing;
 
 use std::{sync::Arc, time::Duration};

@@ -182,6 +182,30 @@ async fn two_witnesses_cosign_the_servers_checkpoints() {
     let now = remote_hearing::clock::to_ms(chrono::Utc::now());
     let bundle = app.state.audit.bundle(db, "h-w", None, now).await.unwrap();
     assert_eq!(cosignatures(&bundle.checkpoint, &keys).unwrap().len(), 2);
+
+    // `audit verify --witness … --quorum 2`: passes with both witnesses, fails with a forged
+    // witness key (the right name, another key).
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, serde_json::to_string(&bundle).unwrap()).unwrap();
+    let verify = |witnesses: &[String]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["audit", "verify"])
+            .arg(&path)
+            .args(["--key", &log_vkey, "--quorum", "2"]);
+        for w in witnesses {
+            cmd.args(["--witness", w]);
+        }
+        cmd.output().unwrap()
+    };
+    let out = verify(&[keys[0].to_string(), keys[1].to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("witness quorum: 2 of 2"), "{stdout}");
+    let forged = Cosigner::from_seed("court.example/w1", &[3u8; 32]).unwrap();
+    let out = verify(&[forged.verifier().to_string(), keys[1].to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("FAIL witness court.example/w1"), "{stdout}");
 }
 
 #[tokio::test]
