@@ -102,7 +102,7 @@ async fn two_witnesses_cosign_the_servers_checkpoints() {
     let dead_url = url(&dead);
     drop(dead);
     let liar_key = Cosigner::from_seed("liar.example/w", &[1u8; 32]).unwrap();
-    let config_witnesses = vec![
+    let config_witnesses = [
         (keys[0].clone(), url(&l1)),
         (keys[1].clone(), url(&l2) + "/"),
         (
