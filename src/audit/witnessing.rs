@@ -18,7 +18,10 @@ use super::{
     store::{self, AuditError, StoredCheckpoint},
     witness_client::{self, Outcome, Witness},
 };
-use crate::{clock::to_ms, state::AppState};
+use crate::{
+    clock::{SharedClock, to_ms},
+    store::Db,
+};
 
 /// One `[[audit.witnesses]]` entry.
 #[derive(Debug, Clone, Deserialize)]
@@ -127,10 +130,21 @@ impl Follower {
     }
 }
 
+/// What the job needs: the database, the clock, the witnesses and timings.
+pub struct Job {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub witnesses: Vec<WitnessConfig>,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// How often the newest checkpoint is looked at.
+    pub poll: Duration,
+}
+
 /// Runs until `stop`; does nothing without witnesses.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run(job: Job, mut stop: watch::Receiver<bool>) {
     let mut followers: Vec<Follower> = Vec::new();
-    for c in &state.config.audit.witnesses {
+    for c in &job.witnesses {
         match c.parse() {
             Ok(w) => followers.push(Follower {
                 w,
@@ -145,44 +159,30 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         return;
     }
     let http = reqwest::Client::new();
-    let timeout = Duration::from_millis(state.config.audit.witness_timeout_ms.max(1));
-    let poll = state
-        .audit
-        .interval
-        .clamp(Duration::from_millis(20), Duration::from_millis(250));
     loop {
-        let round = futures::future::join_all(
-            followers
-                .iter_mut()
-                .map(|f| step(&state, &http, f, timeout)),
-        );
+        let round = futures::future::join_all(followers.iter_mut().map(|f| step(&job, &http, f)));
         tokio::select! {
             _ = round => {}
             _ = stop.changed() => break,
         }
-        if !crate::jobs::tick(&mut stop, poll).await {
+        if !crate::jobs::tick(&mut stop, job.poll).await {
             break;
         }
     }
 }
 
-async fn step(state: &AppState, http: &reqwest::Client, f: &mut Follower, timeout: Duration) {
+async fn step(job: &Job, http: &reqwest::Client, f: &mut Follower) {
     if Instant::now() < f.next_try {
         return;
     }
-    if let Err(e) = try_step(state, http, f, timeout).await {
+    if let Err(e) = try_step(job, http, f).await {
         tracing::warn!(witness = %f.w.key.name, error = %e, "audit witnessing");
         f.next_try = Instant::now() + f.backoff;
     }
 }
 
-async fn try_step(
-    state: &AppState,
-    http: &reqwest::Client,
-    f: &mut Follower,
-    timeout: Duration,
-) -> Result<(), AuditError> {
-    let mut conn = state.db.read.acquire().await?;
+async fn try_step(job: &Job, http: &reqwest::Client, f: &mut Follower) -> Result<(), AuditError> {
+    let mut conn = job.db.read.acquire().await?;
     let Some(cp) = store::latest_checkpoint(&mut conn).await? else {
         return Ok(());
     };
@@ -214,14 +214,14 @@ async fn try_step(
         };
         let started = Instant::now();
         let outcome =
-            witness_client::add_checkpoint(http, &f.w, at, &proof, &cp.note, timeout).await;
+            witness_client::add_checkpoint(http, &f.w, at, &proof, &cp.note, job.timeout).await;
         match outcome {
             Outcome::Cosigned(c) => {
                 metrics::histogram!("audit_witness_cosign_seconds", "witness" => f.w.key.name.clone())
                     .record(started.elapsed().as_secs_f64());
                 drop(conn);
-                let mut w = state.db.write.acquire().await?;
-                insert(&mut w, &f.w, &cp, &c, to_ms(state.clock.now())).await?;
+                let mut w = job.db.write.acquire().await?;
+                insert(&mut w, &f.w, &cp, &c, to_ms(job.clock.now())).await?;
                 f.at = Some(cp.size);
                 f.backoff = MIN_BACKOFF;
                 metrics::gauge!("audit_witness_lag", "witness" => f.w.key.name.clone())

@@ -116,6 +116,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { store } => admin::demo(store.load()?).await,
         Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
         Command::Audit { command } => crate::audit::cli::execute(command).await,
-        Command::Witness { command } => crate::witness::execute(command).await,
+        Command::Witness { command } => {
+            crate::witness::execute(command, crate::startup::shutdown_signal()).await
+        }
     }
 }

@@ -118,7 +118,11 @@ pub async fn open(key: &Path, state: &Path, logs: &[String]) -> anyhow::Result<s
     })
 }
 
-pub async fn execute(command: WitnessCommand) -> anyhow::Result<()> {
+/// Runs a command; `serve` stops when `shutdown` resolves.
+pub async fn execute(
+    command: WitnessCommand,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     match command {
         WitnessCommand::Keygen { name, out } => {
             let c = keygen(&name, &out)?;
@@ -142,7 +146,7 @@ pub async fn execute(command: WitnessCommand) -> anyhow::Result<()> {
             writeln!(out, "listening on http://{addr}")?;
             out.flush()?;
             drop(out);
-            server::serve(listener, w, crate::startup::shutdown_signal()).await
+            server::serve(listener, w, shutdown).await
         }
     }
 }
