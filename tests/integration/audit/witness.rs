@@ -178,6 +178,24 @@ async fn two_witnesses_cosign_the_servers_checkpoints() {
     let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(names, ["court.example/w1", "notary.example/w2"]);
 
+    // The lag gauge: zero for a witness that cosigned the newest checkpoint, present for the
+    // one that is down.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = app.get("/metrics", None).await.text().await.unwrap();
+        if metrics.contains("audit_witness_lag{witness=\"court.example/w1\"} 0")
+            && metrics.contains("audit_witness_lag{witness=\"down.example/w\"}")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        metrics.contains("audit_witness_lag{witness=\"court.example/w1\"} 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("audit_witness_lag{witness=\"down.example/w\"}"));
+
     // The bundle carries the cosigned checkpoint.
     let now = remote_hearing::clock::to_ms(chrono::Utc::now());
     let bundle = app.state.audit.bundle(db, "h-w", None, now).await.unwrap();
