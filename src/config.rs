@@ -86,6 +86,10 @@ pub struct AuditConfig {
     /// Verifier keys `audit verify` trusts when given no `--key`/`--keys` (pinned, never
     /// taken from a bundle).
     pub trusted_keys: Vec<String>,
+    /// Witnesses that cosign each checkpoint (`[[audit.witnesses]]`, src/audit/witnessing.rs).
+    pub witnesses: Vec<crate::audit::witnessing::WitnessConfig>,
+    /// Timeout of one `add-checkpoint` request to a witness.
+    pub witness_timeout_ms: u64,
 }
 
 impl Default for AuditConfig {
@@ -96,6 +100,8 @@ impl Default for AuditConfig {
             checkpoint_every: 256,
             checkpoint_interval_ms: 1000,
             trusted_keys: vec![],
+            witnesses: Vec::new(),
+            witness_timeout_ms: 10_000,
         }
     }
 }

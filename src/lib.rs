@@ -24,5 +24,6 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
+pub mod witness;
 
 pub use startup::{build_state, run, run_with_clock, serve};

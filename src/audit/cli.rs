@@ -38,6 +38,12 @@ pub enum AuditCommand {
         /// A directory of recorded files named by recording id: hash them too.
         #[arg(long)]
         recordings: Option<PathBuf>,
+        /// A trusted witness's cosignature verifier key (type 0x04); repeatable.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// How many trusted witnesses must have cosigned the checkpoint (default: all).
+        #[arg(long, requires = "witnesses")]
+        quorum: Option<usize>,
         /// Print `{"ok", "complete", "completeness", "checks": [{"name", "ok", "detail"}]}`.
         #[arg(long)]
         json: bool,
@@ -168,6 +174,8 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             require_complete,
             checkpoint,
             recordings,
+            witnesses,
+            quorum,
             json,
             store,
         } => {
@@ -187,6 +195,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
                      only that the bundle is self-consistent, not who signed it"
                 );
             }
+            let policy = super::witness_policy::WitnessPolicy::parse(&witnesses, quorum)?;
             let text = std::fs::read_to_string(&bundle)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", bundle.display()))?;
             let older_checkpoint = match checkpoint {
@@ -202,7 +211,14 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
                 older_checkpoint,
                 recordings_dir: recordings,
             };
-            let report = verify_bundle_text(&text, &opts);
+            let mut report = verify_bundle_text(&text, &opts);
+            if !policy.is_empty() {
+                // The bundle's checkpoint (its log signature is among the checks above).
+                let note = serde_json::from_str::<super::bundle::Bundle>(&text)
+                    .map(|b| b.checkpoint)
+                    .unwrap_or_default();
+                policy.apply(&note, &mut report);
+            }
             finish(&report, json)?;
             if require_complete && !report.complete {
                 anyhow::bail!("{}", report.completeness);

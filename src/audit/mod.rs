@@ -17,11 +17,15 @@ pub use ::audit::{bundle, leaf, memory, merkle, note, proof, terminal, verify};
 
 pub mod checkpointer;
 pub mod cli;
+pub mod cosign;
 pub mod keys;
 mod routes;
 pub mod service;
 pub mod store;
 mod verify_log;
+pub mod witness_client;
+pub mod witness_policy;
+pub mod witnessing;
 
 use std::{sync::Arc, time::Duration};
 

@@ -69,14 +69,14 @@ async fn latest(state: &AppState) -> ApiResult<store::StoredCheckpoint> {
     }
 }
 
-/// The latest signed checkpoint (C2SP signed note).
+/// The latest signed checkpoint (C2SP signed note), with the witnesses' cosignatures of it
+/// (c2sp.org/tlog-cosignature) that have arrived appended.
 #[utoipa::path(get, path = "/api/v1/audit/checkpoint", responses((status = 200, body = String, content_type = "text/plain")))]
 async fn checkpoint(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let cp = latest(&state).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        cp.note,
-    ))
+    let mut conn = state.db.read.acquire().await?;
+    let note = super::witnessing::cosigned_note(&mut conn, &cp).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
 }
 
 #[derive(Serialize, ToSchema)]

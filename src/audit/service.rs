@@ -85,6 +85,8 @@ impl Audit {
             conn = db.read.acquire().await?;
         }
         let cp = cp.ok_or(AuditError::NotFound)?;
+        // The checkpoint with the witnesses' cosignatures that have arrived.
+        let checkpoint = super::witnessing::cosigned_note(&mut conn, &cp).await?;
         let keys = store::keys(&mut conn)
             .await?
             .into_iter()
@@ -100,6 +102,10 @@ impl Audit {
             keys,
         )
         .await
+        .map(|mut bundle| {
+            bundle.checkpoint = checkpoint;
+            bundle
+        })
     }
 }
 

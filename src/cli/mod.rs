@@ -85,6 +85,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::cli::decision::DecisionCommand,
     },
+    /// A transparency-log witness (c2sp.org/tlog-witness): `keygen`, `serve`.
+    Witness {
+        #[command(subcommand)]
+        command: crate::witness::WitnessCommand,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -119,5 +124,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
         Command::Audit { command } => crate::audit::cli::execute(command).await,
         Command::Decision { command } => crate::cli::decision::execute(command).await,
+        Command::Witness { command } => {
+            crate::witness::execute(command, crate::startup::shutdown_signal()).await
+        }
     }
 }

@@ -155,6 +155,21 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
             },
             stop.clone(),
         )),
+        tokio::spawn(crate::audit::witnessing::run(
+            crate::audit::witnessing::Job {
+                db: state.db.clone(),
+                clock: state.clock.clone(),
+                witnesses: state.config.audit.witnesses.clone(),
+                timeout: std::time::Duration::from_millis(
+                    state.config.audit.witness_timeout_ms.max(1),
+                ),
+                poll: state.audit.interval.clamp(
+                    std::time::Duration::from_millis(20),
+                    std::time::Duration::from_millis(250),
+                ),
+            },
+            stop.clone(),
+        )),
         tokio::spawn(crate::hearing::lifecycle::no_show_job(
             state.clone(),
             stop.clone(),

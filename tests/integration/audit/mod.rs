@@ -5,6 +5,7 @@ mod api;
 mod keys;
 mod stored;
 mod verify;
+mod witness;
 
 use std::{process::Command, sync::Arc, time::Duration};
 
