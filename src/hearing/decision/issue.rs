@@ -45,7 +45,7 @@ async fn step<T: serde::de::DeserializeOwned>(
 /// identity (`identity::citizens::party_in`, on the transaction); empty fields when the citizen gave none, so that
 /// [`fields::build`] names `party.name`. A resident's driving-licence number is the ID number.
 async fn party(state: &AppState, tx: &mut Tx, citizen_id: &str) -> Result<Party, HearingError> {
-    let p = crate::identity::citizens::party_in(&mut **tx, &state.identity_key, citizen_id).await?;
+    let p = crate::identity::citizens::party_in(tx, &state.identity_key, citizen_id).await?;
     Ok(match p {
         Some(p) => Party {
             name: p.name,

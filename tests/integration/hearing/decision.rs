@@ -427,3 +427,34 @@ async fn numbers_are_per_brigade_and_year_and_never_collide() {
     let nb = number(&w.app, &hb, &officer_b).await;
     assert!(nb.ends_with("第000001号") && !a.contains(&nb), "{nb}");
 }
+
+#[tokio::test]
+async fn the_openapi_describes_the_pdf_and_every_reference_resolves() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app.get_json("/api/v1/openapi.json", None).await;
+    let ok = &spec["paths"]["/api/v1/hearings/{id}/decision"]["get"]["responses"]["200"]["content"];
+    assert!(ok.get("application/pdf").is_some(), "{ok}");
+    let notice = &spec["components"]["schemas"]["NoticeFields"]["properties"]["records"];
+    assert_eq!(notice["items"]["$ref"], "#/components/schemas/RecordFact");
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&spec, &mut all);
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(
+            spec["components"]["schemas"].get(name).is_some(),
+            "dangling {r}"
+        );
+    }
+}
