@@ -66,6 +66,21 @@ export async function loginCitizen(w, nth = 1) {
   await c.fill('#login-code', code);
   await c.click('#login-form button[type=submit]');
   await c.waitForSelector('[data-view=home]:not([hidden])');
+  await giveIdentity(w.server, c);
+}
+
+/**
+ * The citizen's name and resident ID number, which the decision document names, given with the
+ * page's own session (PUT /api/v1/citizens/me/identity) until the citizen page asks for them.
+ */
+export async function giveIdentity(server, page) {
+  const token = await page.evaluate(() => localStorage.getItem('rh.token.citizen'));
+  const r = await api(server, '/api/v1/citizens/me/identity', {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ name: '测试当事人', id_number: '11010519491231002X' }),
+  });
+  if (r.status !== 200) throw new Error(`identity: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
 export async function loginOfficer(w) {
