@@ -62,7 +62,7 @@ async function api(path, opts = {}) {
 describe('remote hearing end to end', { concurrency: 1 }, () => {
   before(async () => {
     server = await startServer({ log: !!process.env.E2E_LOG });
-    s.brigade = server.admin(['create-brigade', '--name', '端到端测试大队', '--seats', '4', '--hours', '00:00-24:00', '--weekdays', 'mon-sun']);
+    s.brigade = server.admin(['create-brigade', '--name', '端到端测试大队', '--address', '测试市测试路1号', '--seats', '4', '--hours', '00:00-24:00', '--weekdays', 'mon-sun']);
     server.decisionFacts(s.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', officer.badge, '--name', '测试民警', '--brigade', s.brigade, '--password-stdin'], officer.password + '\n');
     server.admin(['create-user', '--role', 'auditor', '--badge', auditor.badge, '--name', '测试审计员', '--password-stdin'], auditor.password + '\n');

@@ -32,7 +32,7 @@ export async function world({ env = {}, brigade = ['--hours', '00:00-24:00'] } =
     if (w.errors.length) console.log('browser errors seen:\n' + w.errors.join('\n'));
   };
   try {
-    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
+    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--address', '测试市测试路1号', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
     server.decisionFacts(w.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', w.officer.badge, '--name', '测试民警', '--brigade', w.brigade, '--password-stdin'], w.officer.password + '\n');
     w.browser = await launch();
