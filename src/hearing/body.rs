@@ -246,6 +246,10 @@ impl ToSchema for StepRequest {
 
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push(("QaFields".into(), QaFields::schema()));
+        schemas.push((
+            "RecordFact".into(),
+            crate::hearing::decision::RecordFact::schema(),
+        ));
         for s in Step::ALL {
             if let Some(c) = fields_component(s) {
                 schemas.push(c);

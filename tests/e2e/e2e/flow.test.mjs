@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
-import { fillUrgentBooking } from '../lib/journey.mjs';
+import { fillUrgentBooking, giveIdentity } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
 const TZ = 'Asia/Shanghai';
@@ -62,7 +62,7 @@ async function api(path, opts = {}) {
 describe('remote hearing end to end', { concurrency: 1 }, () => {
   before(async () => {
     server = await startServer({ log: !!process.env.E2E_LOG });
-    s.brigade = server.admin(['create-brigade', '--name', '端到端测试大队', '--seats', '4', '--hours', '00:00-24:00', '--weekdays', 'mon-sun']);
+    s.brigade = server.admin(['create-brigade', '--name', '端到端测试大队', '--address', '测试市测试路1号', '--seats', '4', '--hours', '00:00-24:00', '--weekdays', 'mon-sun']);
     server.decisionFacts(s.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', officer.badge, '--name', '测试民警', '--brigade', s.brigade, '--password-stdin'], officer.password + '\n');
     server.admin(['create-user', '--role', 'auditor', '--badge', auditor.badge, '--name', '测试审计员', '--password-stdin'], auditor.password + '\n');
@@ -93,6 +93,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await citizen.fill('#login-code', code);
     await citizen.click('#login-form button[type=submit]');
     await citizen.waitForSelector('[data-view=home]:not([hidden])');
+    await giveIdentity(server, citizen);
     await shot(citizen, 'citizen-home-empty');
     await officerPage.goto('/officer/');
     await officerPage.waitForSelector('[data-view=login]:not([hidden])');
@@ -267,6 +268,16 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
       hr.steps.map((x) => x.step),
       ['identity', 'inquiry', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
     );
+    // The decision PDF (citizen's session) names the party and its seal verifies offline.
+    const tok = await c.evaluate(() => localStorage.getItem('rh.token.citizen'));
+    const pdf = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/decision?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
+    assert.equal(pdf.status, 200);
+    const pdfPath = join(server.dataDir, 'decision.pdf');
+    writeFileSync(pdfPath, Buffer.from(await pdf.arrayBuffer()));
+    const v = spawnSync(binaryPath(), ['decision', 'verify', pdfPath], { encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
+    assert.match(text.stdout.replace(/\s/g, ''), /测试当事人.*11010519491231002X/s);
     done.steps = true;
   });
 

@@ -32,7 +32,7 @@ export async function world({ env = {}, brigade = ['--hours', '00:00-24:00'] } =
     if (w.errors.length) console.log('browser errors seen:\n' + w.errors.join('\n'));
   };
   try {
-    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
+    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--address', '测试市测试路1号', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
     server.decisionFacts(w.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', w.officer.badge, '--name', '测试民警', '--brigade', w.brigade, '--password-stdin'], w.officer.password + '\n');
     w.browser = await launch();
@@ -66,6 +66,21 @@ export async function loginCitizen(w, nth = 1) {
   await c.fill('#login-code', code);
   await c.click('#login-form button[type=submit]');
   await c.waitForSelector('[data-view=home]:not([hidden])');
+  await giveIdentity(w.server, c);
+}
+
+/**
+ * The citizen's name and resident ID number, which the decision document names, given with the
+ * page's own session (PUT /api/v1/citizens/me/identity) until the citizen page asks for them.
+ */
+export async function giveIdentity(server, page) {
+  const token = await page.evaluate(() => localStorage.getItem('rh.token.citizen'));
+  const r = await api(server, '/api/v1/citizens/me/identity', {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ name: '测试当事人', id_number: '11010519491231002X' }),
+  });
+  if (r.status !== 200) throw new Error(`identity: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
 export async function loginOfficer(w) {

@@ -4,6 +4,7 @@
 mod access;
 mod after_commit;
 mod decision;
+mod decision_numbers;
 mod no_show;
 mod outcomes;
 mod signalling;
