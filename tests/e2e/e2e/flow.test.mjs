@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
-import { fillUrgentBooking } from '../lib/journey.mjs';
+import { fillUrgentBooking, identityStep } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
 const TZ = 'Asia/Shanghai';
@@ -218,8 +218,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     if (!done.call) t.diagnostic('the call did not connect; steps are taken without it (API.md allows that)');
     const o = officerPage;
     const c = citizen;
-    await o.check('#id-checked');
-    await o.click('#id-submit');
+    await identityStep(o, c);
     await o.waitForSelector('#step-card[data-step=inquiry]');
     await o.fill('#qa-a1', '是本人驾驶。');
     await o.fill('#qa-a2', '无异议。');
