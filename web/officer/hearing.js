@@ -13,6 +13,8 @@ let booking = null;
 let call = null;
 let pollTimer = null;
 let renderedFor = '';
+// The ID-card still taken in this hearing (kept when the step form is drawn again).
+let still = null;
 
 export function initHearingRoom(c) {
   ctx = c;
@@ -57,6 +59,7 @@ export function closeHearingRoom() {
   call = null;
   hearing = null;
   renderedFor = '';
+  still = null;
 }
 
 async function refresh() {
@@ -219,17 +222,22 @@ function qaRow(n, q = '', a = '') {
 
 const FORMS = {
   identity() {
-    let stillId = null;
     const partyBox = h('div', { id: 'party-box', class: 'note' });
     loadParty(partyBox);
     const preview = h('img', { id: 'still-preview', alt: t('o.id.stillAlt'), hidden: true, style: 'max-width:100%' });
     const stillInfo = h('p', { id: 'still-info', class: 'small mono' });
-    const capture = h('button', { type: 'button', class: 'btn btn-ghost', id: 'id-capture', onclick: (e) => captureStill(e.currentTarget, (v, blob) => {
-      stillId = v.id;
-      stillInfo.dataset.id = v.id;
-      stillInfo.textContent = t('o.id.still', { sha: v.sha256 });
-      preview.src = URL.createObjectURL(blob);
+    const showStill = () => {
+      if (!still || still.hearing !== hearing.id) return;
+      stillInfo.dataset.id = still.id;
+      stillInfo.textContent = t('o.id.still', { sha: still.sha256 });
+      preview.src = still.url;
       preview.hidden = false;
+    };
+    showStill();
+    const capture = h('button', { type: 'button', class: 'btn btn-ghost', id: 'id-capture', onclick: (e) => captureStill(e.currentTarget, (v, blob) => {
+      if (still?.url) URL.revokeObjectURL(still.url);
+      still = { hearing: hearing.id, id: v.id, sha256: v.sha256, url: URL.createObjectURL(blob) };
+      showStill();
     }) }, t('o.id.capture'));
     const num = h('input', { type: 'checkbox', id: 'id-number-matches' });
     const face = h('input', { type: 'checkbox', id: 'face-matches' });
@@ -245,6 +253,7 @@ const FORMS = {
       h('div', { class: 'check' }, face, h('label', { for: 'face-matches' }, t('o.id.faceMatches'))),
       ...field('id-remarks', 'o.id.remarks', remarks),
       submit('o.id.submit', 'id-submit', (e) => {
+        const stillId = still?.hearing === hearing.id ? still.id : null;
         if (!stillId) {
           showError($('#step-err'), t('o.id.needStill'));
           return capture.focus();

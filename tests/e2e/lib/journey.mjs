@@ -175,6 +175,9 @@ export async function identityStep(o, c) {
   // The still is taken from the citizen's video: the officer joins the call if not in it yet.
   if (!(await o.$('.peer-video'))) await o.click('#join-call');
   await o.waitForFunction(() => document.querySelector('.peer-video')?.videoWidth > 0, null, { timeout: 20_000 });
+  // Joining turns the hearing `in_call`, which draws the step form again: wait for that first.
+  await o.waitForSelector('#hr-status[data-status=in_call]', { timeout: 20_000 });
+  await o.waitForSelector('#step-card[data-step=identity] #id-capture');
   await o.click('#id-capture');
   await o.waitForSelector('#still-info[data-id]');
   await o.check('#id-number-matches');
