@@ -15,7 +15,6 @@ pub mod decision;
 pub mod error;
 pub mod events;
 pub mod evidence;
-mod evidence_api;
 pub mod lifecycle;
 pub mod machine;
 pub mod ports;
@@ -72,5 +71,5 @@ pub async fn refuses_joins(state: &AppState, id: &str) -> crate::error::ApiResul
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    api::router().merge(evidence_api::router())
+    api::router().merge(evidence::router())
 }

@@ -12,7 +12,7 @@ use ring::{
 };
 use secrecy::ExposeSecret;
 
-use crate::config::Config;
+use super::IdentityConfig;
 
 const PREFIX: &str = "v1.";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -34,18 +34,22 @@ impl std::fmt::Debug for DataKey {
 pub struct SealError(&'static str);
 
 impl DataKey {
-    /// The configured key; in development an empty one is generated into the data directory.
-    pub fn from_config(config: &Config) -> anyhow::Result<DataKey> {
-        let text = config.identity.data_key.expose_secret().trim().to_string();
+    /// The configured key; in development an empty one is generated into `data_dir`.
+    pub fn from_config(
+        config: &IdentityConfig,
+        production: bool,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<DataKey> {
+        let text = config.data_key.expose_secret().trim().to_string();
         if !text.is_empty() {
             return DataKey::parse(&text);
         }
-        if config.is_production() {
+        if production {
             anyhow::bail!(
                 "identity.data_key must be set in production (RH_IDENTITY__DATA_KEY: 32 bytes as 64 hex characters or base64)"
             );
         }
-        let dev = crate::secrets::dev_secret(&config.server.data_dir, "identity-data.key")?;
+        let dev = crate::secrets::dev_secret(data_dir, "identity-data.key")?;
         DataKey::parse(std::str::from_utf8(&dev)?)
     }
 
@@ -161,26 +165,25 @@ mod tests {
 #[cfg(test)]
 mod config_tests {
     use super::*;
-    use crate::config::Mode;
 
     #[test]
     fn production_needs_a_key_development_generates_one() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Config::defaults().unwrap();
-        c.server.data_dir = dir.path().to_path_buf();
-        let dev = DataKey::from_config(&c).unwrap();
-        let again = DataKey::from_config(&c).unwrap();
+        let mut c = IdentityConfig::default();
+        let dev = DataKey::from_config(&c, false, dir.path()).unwrap();
+        let again = DataKey::from_config(&c, false, dir.path()).unwrap();
         let sealed = dev.seal("p", "x").unwrap();
         assert_eq!(
             again.open("p", &sealed).unwrap(),
             "x",
             "the same generated key"
         );
-        c.server.mode = Mode::Production;
-        let e = DataKey::from_config(&c).unwrap_err().to_string();
+        let e = DataKey::from_config(&c, true, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("identity.data_key"), "{e}");
-        c.identity.data_key = secrecy::SecretString::from(hex::encode([9u8; 32]));
-        assert!(DataKey::from_config(&c).is_ok());
-        assert!(!format!("{:?}", c.identity).contains("0909"));
+        c.data_key = secrecy::SecretString::from(hex::encode([9u8; 32]));
+        assert!(DataKey::from_config(&c, true, dir.path()).is_ok());
+        assert!(!format!("{c:?}").contains("0909"));
     }
 }

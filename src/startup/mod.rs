@@ -58,7 +58,11 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         std::sync::Arc::new(crate::hearing::sealer::HearingSealer),
     )?;
     let passwords = crate::identity::passwords::Hasher::from_config(&config.auth);
-    let identity_key = crate::identity::DataKey::from_config(&config)?;
+    let identity_key = crate::identity::DataKey::from_config(
+        &config.identity,
+        config.is_production(),
+        &config.server.data_dir,
+    )?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,

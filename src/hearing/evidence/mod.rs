@@ -7,6 +7,10 @@
 //! hearing's officer, its citizen and auditors. A step that uses one seals its id and SHA-256
 //! ([`still_sha256`]).
 
+mod api;
+
+pub use api::router;
+
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -14,10 +14,8 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    HearingError, Status,
-    evidence::{self, EvidenceKind, EvidenceView, MAX_IMAGE_BYTES},
-    store,
-    views::Caller,
+    super::{HearingError, Status, store, views::Caller},
+    EvidenceKind, EvidenceView, MAX_IMAGE_BYTES,
 };
 use crate::{
     error::{ApiResult, AppError},
@@ -74,7 +72,7 @@ async fn upload(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let v = evidence::upload(
+    let v = super::upload(
         &state,
         &Caller::from(auth),
         &id,
@@ -96,7 +94,7 @@ async fn image(
     Path((id, evidence_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (content_type, bytes, sha256) =
-        evidence::read(&state.db, &Caller::from(auth), &id, &evidence_id).await?;
+        super::read(&state.db, &Caller::from(auth), &id, &evidence_id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
@@ -144,7 +142,7 @@ async fn party(
     }
     let p = citizens::party(&state.db, &state.identity_key, &h.citizen_id)
         .await?
-        .ok_or_else(evidence::identity_missing)?;
+        .ok_or_else(super::identity_missing)?;
     Ok(Json(PartyView {
         name: p.name,
         id_number: p.id_number,
