@@ -33,12 +33,23 @@ pub struct QaFields {
     pub a: String,
 }
 
-/// `identity` (officer): the citizen's ID card was checked.
+/// `identity` (officer): what the officer checked against the ID card shown to the camera. Both
+/// checks `true`: the hearing goes on; either `false` (with `remarks`): the case goes to the
+/// window (`identity_not_verified`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IdentityFields {
-    /// Must be `true`.
+    /// The ID number on the card shown matches the party's (`GET /hearings/{id}/party`).
     #[schema(required = true, value_type = bool)]
-    pub id_checked: Option<bool>,
+    pub id_number_matches: Option<bool>,
+    /// The face matches the card's photo (the officer's judgement).
+    #[schema(required = true, value_type = bool)]
+    pub face_matches: Option<bool>,
+    /// Required when a check is `false` (1 to 4000 characters).
+    #[schema(value_type = String, min_length = 1, max_length = 4000)]
+    pub remarks: Option<String>,
+    /// The `id_still` evidence of this hearing (`POST /hearings/{id}/evidence?kind=id_still`).
+    #[schema(required = true, value_type = String, max_length = 64)]
+    pub still_id: Option<String>,
 }
 
 /// `inquiry` (officer): the transcript of questions and answers.
@@ -268,7 +279,8 @@ mod tests {
     fn names_and_round_trip() {
         assert_eq!(component_name(Step::NoticeAck), "NoticeAckStep");
         for s in Step::ALL {
-            let body = json!({"step": s.as_str(), "accept": true, "id_checked": true,
+            let body = json!({"step": s.as_str(), "accept": true, "id_number_matches": true,
+                "face_matches": true, "still_id": "e1",
                 "transcript": [{"q": "q", "a": "a"}], "text": "t"});
             let r = StepRequest::from_value(s, &body).unwrap();
             assert_eq!(r.step(), s);

@@ -52,6 +52,30 @@ pub enum Statement {
     Disputed { text: StepText },
 }
 
+/// What the officer checked at the identity step. The server adds the still's SHA-256 and the
+/// party's masked ID number to the stored entry (`service`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub id_number_matches: bool,
+    pub face_matches: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remarks: Option<StepText>,
+    pub still_id: String,
+}
+
+/// Longest evidence id accepted in a step body.
+pub const MAX_EVIDENCE_ID: usize = 64;
+
+/// An evidence id field: present, 1 to [`MAX_EVIDENCE_ID`] characters.
+fn evidence_id(f: &str, v: Option<String>) -> Result<String, FieldError> {
+    let v = v.ok_or_else(|| field(f, "required"))?;
+    let t = v.trim();
+    if t.is_empty() || t.len() > MAX_EVIDENCE_ID {
+        return Err(field(f, format!("1 to {MAX_EVIDENCE_ID} characters")));
+    }
+    Ok(t.to_string())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ruling {
     pub fine_yuan: FineYuan,
@@ -63,9 +87,7 @@ pub struct Ruling {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum StepInput {
-    Identity {
-        id_checked: bool,
-    },
+    Identity(Identity),
     Inquiry {
         transcript: Vec<Qa>,
     },
@@ -95,13 +117,23 @@ impl TryFrom<StepRequest> for StepInput {
     fn try_from(req: StepRequest) -> Result<StepInput, FieldError> {
         Ok(match req {
             StepRequest::Identity(b) => {
-                if b.id_checked != Some(true) {
-                    return Err(field(
-                        "id_checked",
-                        "the officer must confirm the ID card was checked (true)",
-                    ));
-                }
-                StepInput::Identity { id_checked: true }
+                let id_number_matches = b
+                    .id_number_matches
+                    .ok_or_else(|| field("id_number_matches", "required"))?;
+                let face_matches = b
+                    .face_matches
+                    .ok_or_else(|| field("face_matches", "required"))?;
+                let verified = id_number_matches && face_matches;
+                let remarks = match b.remarks {
+                    None if verified => None,
+                    r => Some(StepText::parse("remarks", r)?),
+                };
+                StepInput::Identity(Identity {
+                    id_number_matches,
+                    face_matches,
+                    remarks,
+                    still_id: evidence_id("still_id", b.still_id)?,
+                })
             }
             StepRequest::Inquiry(b) => {
                 let list = b
@@ -188,6 +220,9 @@ impl StepInput {
                 e_service_consent: false,
                 ..
             } => Effect::Refer(ReferReason::NoElectronicServiceConsent),
+            StepInput::Identity(i) if !(i.id_number_matches && i.face_matches) => {
+                Effect::Refer(ReferReason::IdentityNotVerified)
+            }
             StepInput::Receipt => Effect::Complete,
             _ => Effect::Continue,
         }
@@ -222,19 +257,31 @@ mod tests {
     }
 
     #[test]
-    fn identity_must_be_checked() {
-        assert_eq!(err(Step::Identity, json!({})), "id_checked");
+    fn identity_records_both_checks_and_the_still() {
+        let ok = json!({"id_number_matches": true, "face_matches": true, "still_id": "e1"});
+        for f in ["id_number_matches", "face_matches", "still_id"] {
+            let mut b = ok.clone();
+            b.as_object_mut().unwrap().remove(f);
+            assert_eq!(err(Step::Identity, b), f);
+        }
+        let long = "e".repeat(MAX_EVIDENCE_ID + 1);
+        let mut b = ok.clone();
+        b["still_id"] = json!(long);
+        assert_eq!(err(Step::Identity, b), "still_id");
+        let i = parse(Step::Identity, &ok).unwrap();
+        assert_eq!(i.effect(), Effect::Continue);
         assert_eq!(
-            err(Step::Identity, json!({"id_checked": false})),
-            "id_checked"
+            i.payload(),
+            json!({"id_number_matches": true, "face_matches": true, "still_id": "e1"})
         );
-        assert!(
-            parse(
-                Step::Identity,
-                &json!({"step": "identity", "id_checked": true})
-            )
-            .is_ok()
-        );
+        // A failed check needs remarks and sends the case to the window.
+        let no = json!({"id_number_matches": true, "face_matches": false, "still_id": "e1"});
+        assert_eq!(err(Step::Identity, no.clone()), "remarks");
+        let mut with = no.clone();
+        with["remarks"] = json!("相貌与证件照片不符");
+        let i = parse(Step::Identity, &with).unwrap();
+        assert_eq!(i.effect(), Effect::Refer(ReferReason::IdentityNotVerified));
+        assert_eq!(i.payload()["remarks"], "相貌与证件照片不符");
     }
 
     #[test]

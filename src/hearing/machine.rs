@@ -251,6 +251,8 @@ pub enum ReferReason {
     ConfirmationRefused,
     /// The citizen confirmed but did not consent to electronic service (Art. 61).
     NoElectronicServiceConsent,
+    /// The officer could not verify the party's identity (ID number or face).
+    IdentityNotVerified,
 }
 
 impl ReferReason {
@@ -259,6 +261,7 @@ impl ReferReason {
             ReferReason::Disputed => "disputed",
             ReferReason::ConfirmationRefused => "confirmation_refused",
             ReferReason::NoElectronicServiceConsent => "no_electronic_service_consent",
+            ReferReason::IdentityNotVerified => "identity_not_verified",
         }
     }
 }

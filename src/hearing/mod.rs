@@ -3,7 +3,7 @@
 //! call's lifecycle around it ([`lifecycle`]) and the officer's live events ([`events`]).
 //!
 //! Owns the tables of migration `…000501_hearing` (hearings, hearing_steps,
-//! hearing_decisions). Reaches booking, audit and call only through [`ports`]; must not
+//! hearing_decisions) and `hearing_evidence` ([`evidence`]). Reaches booking, audit and call only through [`ports`]; must not
 //! write their tables directly (the booking status goes through booking's own rules).
 //! The legal choices are documented in `docs/hearing.md`.
 
@@ -14,6 +14,7 @@ pub mod content;
 pub mod decision;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod lifecycle;
 pub mod machine;
 pub mod ports;
@@ -70,5 +71,5 @@ pub async fn refuses_joins(state: &AppState, id: &str) -> crate::error::ApiResul
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    api::router()
+    api::router().merge(evidence::router())
 }

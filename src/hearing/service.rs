@@ -198,6 +198,10 @@ pub async fn submit_step(
                 });
             }
         }
+        StepInput::Identity(i) => {
+            payload =
+                super::evidence::identity_entry(state, &mut tx, &h, &i.still_id, payload).await?;
+        }
         StepInput::Service => {
             let d = decision::issue(issuer(state), &mut tx, &h, now).await?;
             payload = json!({"decision_no": d.row.decision_no, "document_sha256": d.row.sha256,

@@ -187,7 +187,8 @@ pub async fn set_identity(
         tracing::info!(citizen, id_number = %id_number, "citizen identity given");
         return Ok(view);
     }
-    match stored(db, key, citizen).await? {
+    let mut conn = db.write.acquire().await?;
+    match stored(&mut conn, key, citizen).await? {
         None => Err(AppError::not_found()),
         Some(Some((n, i))) if n == *name && i == *id_number => Ok(view),
         Some(_) => Err(AppError::conflict(
@@ -199,14 +200,14 @@ pub async fn set_identity(
 
 /// The stored identity: `None` for no such citizen, `Some(None)` when none was given.
 async fn stored(
-    db: &Db,
+    conn: &mut AnyConnection,
     key: &DataKey,
     citizen: &str,
 ) -> Result<Option<Option<(PersonName, IdNumber)>>, AppError> {
     let row: Option<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT real_name_enc, id_number_enc FROM citizens WHERE id = $1")
             .bind(citizen)
-            .fetch_optional(&db.write)
+            .fetch_optional(&mut *conn)
             .await?;
     let Some(row) = row else { return Ok(None) };
     let (Some(name_enc), Some(id_enc)) = row else {
@@ -229,7 +230,17 @@ pub async fn identity(
     key: &DataKey,
     citizen: &str,
 ) -> Result<Option<IdentityView>, AppError> {
-    Ok(stored(db, key, citizen)
+    let mut conn = db.read.acquire().await?;
+    identity_on(&mut conn, key, citizen).await
+}
+
+/// [`identity`] on `conn` (a pooled connection, or the caller's transaction).
+pub async fn identity_on(
+    conn: &mut AnyConnection,
+    key: &DataKey,
+    citizen: &str,
+) -> Result<Option<IdentityView>, AppError> {
+    Ok(stored(conn, key, citizen)
         .await?
         .flatten()
         .map(|(name, id_number)| IdentityView {
@@ -241,12 +252,13 @@ pub async fn identity(
 /// The named party (clear ID number) for the decision document and the hearing's officer;
 /// `None` when the citizen gave no identity.
 pub async fn party(db: &Db, key: &DataKey, citizen: &str) -> Result<Option<Party>, AppError> {
-    let Some((name, id_number)) = stored(db, key, citizen).await?.flatten() else {
+    let mut conn = db.read.acquire().await?;
+    let Some((name, id_number)) = stored(&mut conn, key, citizen).await?.flatten() else {
         return Ok(None);
     };
     let phone: Option<String> = sqlx::query_scalar("SELECT phone FROM citizens WHERE id = $1")
         .bind(citizen)
-        .fetch_one(&db.write)
+        .fetch_one(&mut *conn)
         .await?;
     Ok(Some(Party {
         name: name.as_str().to_string(),

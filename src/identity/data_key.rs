@@ -12,6 +12,8 @@ use ring::{
 };
 use secrecy::ExposeSecret;
 
+use super::IdentityConfig;
+
 const PREFIX: &str = "v1.";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -32,9 +34,9 @@ impl std::fmt::Debug for DataKey {
 pub struct SealError(&'static str);
 
 impl DataKey {
-    /// The configured key; in development an empty one is generated into the data directory.
+    /// The configured key; in development an empty one is generated into `data_dir`.
     pub fn from_config(
-        config: &super::IdentityConfig,
+        config: &IdentityConfig,
         production: bool,
         data_dir: &std::path::Path,
     ) -> anyhow::Result<DataKey> {
@@ -163,30 +165,25 @@ mod tests {
 #[cfg(test)]
 mod config_tests {
     use super::*;
-    use crate::config::{Config, Mode};
-
-    fn from_config(c: &Config) -> anyhow::Result<DataKey> {
-        DataKey::from_config(&c.identity, c.is_production(), &c.server.data_dir)
-    }
 
     #[test]
     fn production_needs_a_key_development_generates_one() {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Config::defaults().unwrap();
-        c.server.data_dir = dir.path().to_path_buf();
-        let dev = from_config(&c).unwrap();
-        let again = from_config(&c).unwrap();
+        let mut c = IdentityConfig::default();
+        let dev = DataKey::from_config(&c, false, dir.path()).unwrap();
+        let again = DataKey::from_config(&c, false, dir.path()).unwrap();
         let sealed = dev.seal("p", "x").unwrap();
         assert_eq!(
             again.open("p", &sealed).unwrap(),
             "x",
             "the same generated key"
         );
-        c.server.mode = Mode::Production;
-        let e = from_config(&c).unwrap_err().to_string();
+        let e = DataKey::from_config(&c, true, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("identity.data_key"), "{e}");
-        c.identity.data_key = secrecy::SecretString::from(hex::encode([9u8; 32]));
-        assert!(from_config(&c).is_ok());
-        assert!(!format!("{:?}", c.identity).contains("0909"));
+        c.data_key = secrecy::SecretString::from(hex::encode([9u8; 32]));
+        assert!(DataKey::from_config(&c, true, dir.path()).is_ok());
+        assert!(!format!("{c:?}").contains("0909"));
     }
 }

@@ -2,12 +2,12 @@
 //! admins: badge + argon2id password, bounded hashing, login throttles), sessions (random opaque tokens stored hashed, with an
 //! expiry), and the per-role extractors every route uses to say who may call it.
 
-mod api;
 pub mod auth;
 pub mod citizens;
 mod config;
 pub mod data_key;
 pub mod login_throttle;
+mod me;
 pub mod passwords;
 mod routes;
 pub mod sessions;

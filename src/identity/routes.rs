@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(me))
         .routes(routes!(list_staff))
-        .merge(super::api::router())
+        .merge(super::me::router())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ mod booking;
 mod call;
 mod cli;
 mod edge_inputs;
+mod evidence;
 mod hearing;
 mod helpers;
 mod login_guard;

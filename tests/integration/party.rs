@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// A valid number (check digit 4) whose mask is `3701**********1234`.
-const ID: &str = "370102199003181234";
+pub(crate) const ID: &str = "370102199003181234";
 /// The GB 11643-1999 example, lower-case check character.
 const ID_X: &str = "11010519491231002x";
 

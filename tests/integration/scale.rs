@@ -183,7 +183,7 @@ async fn the_other_process_redirects_relays_steps_and_forwards_events() {
         .post(
             &format!("/api/v1/hearings/{id}/steps"),
             Some(&w.officer),
-            body_of("identity"),
+            w.body_for(&id, "identity").await,
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -286,7 +286,7 @@ async fn closing_on_the_other_process_ends_the_call_and_a_fresh_process_refuses(
             .post(
                 &format!("/api/v1/hearings/{id}/steps"),
                 Some(token),
-                body_of(s),
+                w.body_for(&id, s).await,
             )
             .await;
         assert_eq!(r.status(), 200, "{s}");
@@ -351,7 +351,7 @@ async fn a_recorded_call_is_sealed_by_its_process_when_the_other_closes_the_hear
             .post(
                 &format!("/api/v1/hearings/{id}/steps"),
                 Some(token),
-                body_of(s),
+                w.body_for(&id, s).await,
             )
             .await;
         assert_eq!(r.status(), 200, "{s}");

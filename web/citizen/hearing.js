@@ -187,9 +187,42 @@ async function sendStep(button, body) {
   });
 }
 
+async function showIdentity(box) {
+  try {
+    const v = await ctx.api.get('citizens/me/identity');
+    box.append(h('p', { class: 'small', id: 'identity-given' }, t('c.id.given', { name: v.name, id: v.id_number_masked })));
+  } catch (e) {
+    if (e.status !== 404) return showError($('#step-err'), e);
+    const name = h('input', { id: 'id-name', type: 'text', autocomplete: 'name', maxlength: 30 });
+    const num = h('input', { id: 'id-number', type: 'text', autocomplete: 'off', maxlength: 18, inputmode: 'text' });
+    const form = h(
+      'div',
+      { id: 'identity-form' },
+      h('p', { class: 'small' }, t('c.id.intro')),
+      h('label', { for: 'id-name' }, t('c.id.name')),
+      name,
+      h('label', { for: 'id-number' }, t('c.id.number')),
+      num,
+      h('div', { class: 'actions' }, btn('c.id.save', '', async (ev) => {
+        await busy(ev.currentTarget, $('#step-err'), async () => {
+          const v = await ctx.api.put('citizens/me/identity', { name: name.value.trim(), id_number: num.value.trim() });
+          form.replaceWith(h('p', { class: 'small', id: 'identity-given' }, t('c.id.given', { name: v.name, id: v.id_number_masked })));
+        });
+      }, 'id-save')),
+    );
+    box.append(form);
+  }
+}
+
 const btn = (key, cls, onclick, id) => h('button', { type: 'button', class: `btn ${cls || ''}`, onclick, id }, t(key));
 
 const PROMPTS = {
+  /** The officer checks the ID card; the citizen first gives the name and number if not yet. */
+  identity() {
+    const box = h('div', { id: 'identity-box' }, h('p', {}, t('c.call.identity')));
+    showIdentity(box);
+    return [box];
+  },
   notice_ack() {
     const f = stepFields(hearing, 'notice');
     const fine = f.proposed_fine_yuan;

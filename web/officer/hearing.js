@@ -13,6 +13,8 @@ let booking = null;
 let call = null;
 let pollTimer = null;
 let renderedFor = '';
+// The ID-card still taken in this hearing (kept when the step form is drawn again).
+let still = null;
 
 export function initHearingRoom(c) {
   ctx = c;
@@ -57,6 +59,7 @@ export function closeHearingRoom() {
   call = null;
   hearing = null;
   renderedFor = '';
+  still = null;
 }
 
 async function refresh() {
@@ -219,14 +222,45 @@ function qaRow(n, q = '', a = '') {
 
 const FORMS = {
   identity() {
-    const cb = h('input', { type: 'checkbox', id: 'id-checked' });
+    const partyBox = h('div', { id: 'party-box', class: 'note' });
+    loadParty(partyBox);
+    const preview = h('img', { id: 'still-preview', alt: t('o.id.stillAlt'), hidden: true, style: 'max-width:100%' });
+    const stillInfo = h('p', { id: 'still-info', class: 'small mono' });
+    const showStill = () => {
+      if (!still || still.hearing !== hearing.id) return;
+      stillInfo.dataset.id = still.id;
+      stillInfo.textContent = t('o.id.still', { sha: still.sha256 });
+      preview.src = still.url;
+      preview.hidden = false;
+    };
+    showStill();
+    const capture = h('button', { type: 'button', class: 'btn btn-ghost', id: 'id-capture', onclick: (e) => captureStill(e.currentTarget, (v, blob) => {
+      if (still?.url) URL.revokeObjectURL(still.url);
+      still = { hearing: hearing.id, id: v.id, sha256: v.sha256, url: URL.createObjectURL(blob) };
+      showStill();
+    }) }, t('o.id.capture'));
+    const num = h('input', { type: 'checkbox', id: 'id-number-matches' });
+    const face = h('input', { type: 'checkbox', id: 'face-matches' });
+    const remarks = h('textarea', { id: 'id-remarks', maxlength: 4000 });
     return [
       h('h2', {}, t('o.id.h')),
       h('p', { class: 'small' }, t('o.id.intro')),
-      h('div', { class: 'check' }, cb, h('label', { for: 'id-checked' }, t('o.id.check'))),
+      partyBox,
+      h('div', { class: 'actions' }, capture),
+      preview,
+      stillInfo,
+      h('div', { class: 'check' }, num, h('label', { for: 'id-number-matches' }, t('o.id.numberMatches'))),
+      h('div', { class: 'check' }, face, h('label', { for: 'face-matches' }, t('o.id.faceMatches'))),
+      ...field('id-remarks', 'o.id.remarks', remarks),
       submit('o.id.submit', 'id-submit', (e) => {
-        if (!cb.checked) return cb.focus();
-        sendStep(e.currentTarget, { step: 'identity', id_checked: true });
+        const stillId = still?.hearing === hearing.id ? still.id : null;
+        if (!stillId) {
+          showError($('#step-err'), t('o.id.needStill'));
+          return capture.focus();
+        }
+        const body = { step: 'identity', id_number_matches: num.checked, face_matches: face.checked, still_id: stillId };
+        if (remarks.value.trim()) body.remarks = remarks.value.trim();
+        sendStep(e.currentTarget, body);
       }),
     ];
   },
@@ -309,6 +343,37 @@ const FORMS = {
     ];
   },
 };
+
+// ---------- identity: the named party and the still of the card ----------
+async function loadParty(box) {
+  try {
+    const p = await ctx.api.get(`hearings/${hid()}/party`);
+    box.replaceChildren(h('p', { id: 'party' }, t('o.id.party', { name: p.name, id: p.id_number })));
+  } catch (e) {
+    if (e.code !== 'identity_missing') return showError($('#step-err'), e);
+    box.replaceChildren(
+      h('p', {}, t('o.id.noParty')),
+      h('button', { type: 'button', class: 'btn btn-ghost', id: 'party-reload', onclick: () => loadParty(box) }, t('o.id.reload')),
+    );
+  }
+}
+
+/** Draws the citizen's video into a canvas, uploads it as a JPEG (at most 1280 px wide). */
+async function captureStill(button, done) {
+  await busy(button, $('#step-err'), async () => {
+    const video = call?.peerVideo;
+    if (!video || !video.videoWidth) throw new Error(t('o.id.noVideo'));
+    const scale = Math.min(1, 1280 / video.videoWidth);
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
+    if (!blob) throw new Error(t('o.id.noVideo'));
+    const v = await ctx.api.request('POST', `hearings/${hid()}/evidence?kind=id_still`, blob, { contentType: 'image/jpeg' });
+    done(v, blob);
+  });
+}
 
 // ---------- summary ----------
 function summary() {

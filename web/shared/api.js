@@ -30,7 +30,11 @@ export function createApi(scope) {
       const tok = api.token;
       if (tok) headers.Authorization = `Bearer ${tok}`;
       let payload;
-      if (body !== undefined) {
+      if (body !== undefined && opts.contentType) {
+        // A raw body (an image) sent as it is.
+        headers['Content-Type'] = opts.contentType;
+        payload = body;
+      } else if (body !== undefined) {
         headers['Content-Type'] = 'application/json';
         payload = JSON.stringify(body);
       }
@@ -75,6 +79,7 @@ export function createApi(scope) {
     },
     get: (p, o) => api.request('GET', p, undefined, o),
     post: (p, b, o) => api.request('POST', p, b === undefined ? {} : b, o),
+    put: (p, b, o) => api.request('PUT', p, b === undefined ? {} : b, o),
     del: (p, o) => api.request('DELETE', p, undefined, o),
   };
   return api;
@@ -130,6 +135,14 @@ addStrings({
   'err.ineligible_case': ['该违法不符合远程处理条件（单次罚款超过 {max_fine_yuan} 元、未处理违法超过 {max_unhandled} 起，或处理后累计记分将达到 {points_ceiling} 分），请到窗口办理。', 'This case cannot be handled remotely (a fine over {max_fine_yuan} yuan, more than {max_unhandled} unhandled violations, or points reaching {points_ceiling}). Please go to a service window.'],
   'err.ineligible_case.plain': ['该违法不符合远程处理条件，请到窗口办理。', 'This case cannot be handled remotely. Please go to a service window.'],
   'err.phone_binding_immutable': ['手机号绑定后不能在线更换，请到窗口办理。', 'The bound phone number cannot be changed online. Please go to a service window.'],
+  // the party and evidence (issue 12)
+  'err.id_number_invalid': ['身份证号码有误（应为18位，校验码和出生日期须正确），请核对。', 'The ID number is not valid (18 characters with a correct check digit and birth date). Please check it.'],
+  'err.name_invalid': ['请填写身份证上的姓名（2至30个汉字，少数民族姓名可用“·”分隔）。', 'Enter the name as on the ID card (2 to 30 Chinese characters; parts may be joined with “·”).'],
+  'err.identity_immutable': ['身份信息已用于办理，不能在线修改，请到窗口办理。', 'Your identity has been used in a hearing and cannot be changed online. Please go to a service window.'],
+  'err.identity_missing': ['当事人尚未填写姓名和身份证号码。', 'The citizen has not given a name and ID number yet.'],
+  'err.not_an_image': ['上传的不是完整的 JPEG 或 PNG 图片。', 'The upload is not a complete JPEG or PNG image.'],
+  'err.evidence_limit': ['本次办理上传的图片已达上限（{max} 张）。', 'This hearing already has the most images allowed ({max}).'],
+  'err.evidence_limit.plain': ['本次办理上传的图片已达上限。', 'This hearing already has the most images allowed.'],
   // hearing and codes
   'err.invalid_state': ['当前不能进行此操作（步骤顺序不对或办理已结束），请刷新后查看。', 'This step is not possible now (out of order or the hearing is closed). Refresh to see the current state.'],
   'err.ruling_exceeds_notice': ['裁决不能重于告知时拟作出的处罚（罚款 {fine_yuan} 元、记 {points} 分）。', 'The ruling cannot be heavier than the penalty proposed in the notice ({fine_yuan} yuan, {points} points).'],

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
-import { fillUrgentBooking, giveIdentity } from '../lib/journey.mjs';
+import { fillUrgentBooking, identityStep } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
 const TZ = 'Asia/Shanghai';
@@ -93,7 +93,6 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await citizen.fill('#login-code', code);
     await citizen.click('#login-form button[type=submit]');
     await citizen.waitForSelector('[data-view=home]:not([hidden])');
-    await giveIdentity(server, citizen);
     await shot(citizen, 'citizen-home-empty');
     await officerPage.goto('/officer/');
     await officerPage.waitForSelector('[data-view=login]:not([hidden])');
@@ -220,8 +219,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     if (!done.call) t.diagnostic('the call did not connect; steps are taken without it (API.md allows that)');
     const o = officerPage;
     const c = citizen;
-    await o.check('#id-checked');
-    await o.click('#id-submit');
+    await identityStep(o, c);
     await o.waitForSelector('#step-card[data-step=inquiry]');
     await o.fill('#qa-a1', '是本人驾驶。');
     await o.fill('#qa-a2', '无异议。');
@@ -277,7 +275,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     const v = spawnSync(binaryPath(), ['decision', 'verify', pdfPath], { encoding: 'utf8' });
     assert.equal(v.status, 0, v.stdout + v.stderr);
     const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
-    assert.match(text.stdout.replace(/\s/g, ''), /测试当事人.*11010519491231002X/s);
+    assert.match(text.stdout.replace(/\s/g, ''), /张三.*370102199003181234/s);
     done.steps = true;
   });
 

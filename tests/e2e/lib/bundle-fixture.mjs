@@ -51,8 +51,8 @@ export function makeBundle() {
   const rec = { id: 'rec-1', sha256: 'cd'.repeat(32), bytes: 1234 };
   // two hearings interleaved in one log: "other" at seq 0 and 3
   const steps = [
-    ['other', 'identity', { id_checked: true }],
-    ['h-1', 'identity', { id_checked: true }],
+    ['other', 'identity', { id_number_matches: true, face_matches: true, still_id: 'ev-0', still_sha256: 'ab'.repeat(32), id_number_masked: '3701**********1234' }],
+    ['h-1', 'identity', { id_number_matches: true, face_matches: true, still_id: 'ev-1', still_sha256: 'ef'.repeat(32), id_number_masked: '1101**********002X' }],
     ['h-1', 'inquiry', { transcript: [{ q: '是否本人驾驶？', a: '是' }] }],
     ['other', 'inquiry', { transcript: [] }],
     ['h-1', 'notice', { facts: 'x', legal_basis: 'y', proposed_fine_yuan: 100, proposed_points: 3 }],

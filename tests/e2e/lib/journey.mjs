@@ -66,21 +66,6 @@ export async function loginCitizen(w, nth = 1) {
   await c.fill('#login-code', code);
   await c.click('#login-form button[type=submit]');
   await c.waitForSelector('[data-view=home]:not([hidden])');
-  await giveIdentity(w.server, c);
-}
-
-/**
- * The citizen's name and resident ID number, which the decision document names, given with the
- * page's own session (PUT /api/v1/citizens/me/identity) until the citizen page asks for them.
- */
-export async function giveIdentity(server, page) {
-  const token = await page.evaluate(() => localStorage.getItem('rh.token.citizen'));
-  const r = await api(server, '/api/v1/citizens/me/identity', {
-    method: 'PUT',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ name: '测试当事人', id_number: '11010519491231002X' }),
-  });
-  if (r.status !== 200) throw new Error(`identity: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
 export async function loginOfficer(w) {
@@ -170,12 +155,42 @@ export async function joinWithCode(w, nth) {
   await c.waitForSelector('[data-view=call]:not([hidden])');
 }
 
+/**
+ * The identity step (issue 12 §2): the citizen gives the name and ID number on the phone (when
+ * not given yet), the officer sees the named party, captures a still of the citizen's video
+ * (canvas → JPEG → evidence upload) and records both checks.
+ */
+export async function identityStep(o, c) {
+  await c.waitForSelector('#identity-given, #id-name', { timeout: 15_000 });
+  if (await c.$('#id-name')) {
+    await c.fill('#id-name', '张三');
+    await c.fill('#id-number', '370102199003181234');
+    await c.click('#id-save');
+    await c.waitForSelector('#identity-given');
+  }
+  await o.waitForSelector('#party, #party-reload');
+  if (await o.$('#party-reload')) {
+    await o.click('#party-reload');
+    await o.waitForSelector('#party');
+  }
+  // The still is taken from the citizen's video: the officer joins the call if not in it yet.
+  if (!(await o.$('.peer-video'))) await o.click('#join-call');
+  await o.waitForFunction(() => document.querySelector('.peer-video')?.videoWidth > 0, null, { timeout: 20_000 });
+  // Joining turns the hearing `in_call`, which draws the step form again: wait for that first.
+  await o.waitForSelector('#hr-status[data-status=in_call]', { timeout: 20_000 });
+  await o.waitForSelector('#step-card[data-step=identity] #id-capture');
+  await o.click('#id-capture');
+  await o.waitForSelector('#still-info[data-id]');
+  await o.check('#id-number-matches');
+  await o.check('#face-matches');
+  await o.click('#id-submit');
+}
+
 /** identity, inquiry, notice (officer), notice_ack (citizen): the citizen is asked for a statement. */
 export async function stepsToStatement(w) {
   const o = w.officerPage;
   const c = w.citizen;
-  await o.check('#id-checked');
-  await o.click('#id-submit');
+  await identityStep(o, c);
   await o.waitForSelector('#step-card[data-step=inquiry]');
   await o.fill('#qa-a1', '是本人驾驶。');
   await o.fill('#qa-a2', '无异议。');

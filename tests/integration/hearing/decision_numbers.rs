@@ -3,11 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    STEPS, World, body_of,
-    decision::{give_identity, up_to_service},
-    world,
-};
+use super::{STEPS, World, body_of, decision::up_to_service, world};
 use crate::helpers::TestApp;
 
 /// A second citizen, booking and officer in the world's brigade: a world of its own sharing
@@ -44,14 +40,18 @@ async fn second_in_brigade(w: &World, brigade: &str, badge: &str, phone: &str) -
         )
         .await;
     assert_eq!(r.status(), 200, "join");
-    give_identity(&w.app, &citizen).await;
     for s in STEPS.iter().take_while(|s| **s != "service") {
         let token = if super::is_citizen_step(s) {
             &citizen
         } else {
             &officer
         };
-        let r = w.step(&id, token, body_of(s)).await;
+        let body = if *s == "identity" {
+            crate::evidence::identity_body(&w.app, &citizen, &officer, &id).await
+        } else {
+            body_of(s)
+        };
+        let r = w.step(&id, token, body).await;
         assert_eq!(r.status(), 200, "{s}");
     }
     (id, officer)

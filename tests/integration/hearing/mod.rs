@@ -87,9 +87,17 @@ pub(crate) async fn world_with(
     let (brigade, officer_id, officer) = app.login_officer().await;
     let phone = format!("139{:08}", rand_digits());
     let (citizen, citizen_id) = app.login_citizen(&phone).await;
-    // The party of the decision document.
-    decision::give_identity(&app, &citizen).await;
     let booking = insert_booking(&app, &brigade, &citizen_id, &phone, 10).await;
+    // The party is named (issue 12 §2): the identity step needs it.
+    let r = app
+        .client
+        .put(app.url("/api/v1/citizens/me/identity"))
+        .bearer_auth(&citizen)
+        .json(&json!({"name": "张三", "id_number": crate::party::ID}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "identity");
     World {
         app,
         brigade,
@@ -113,6 +121,15 @@ impl World {
     }
 
     pub(crate) async fn step(&self, hearing: &str, token: &str, body: Value) -> reqwest::Response {
+        let mut body = body;
+        let auto = body["step"] == "identity" && body["still_id"] == "auto";
+        let still = match auto {
+            true => crate::evidence::try_upload_still(&self.app, &self.officer, hearing).await,
+            false => None,
+        };
+        if let Some(still) = still {
+            body["still_id"] = json!(still);
+        }
         self.app
             .post(
                 &format!("/api/v1/hearings/{hearing}/steps"),
@@ -151,6 +168,16 @@ impl World {
             .await
     }
 
+    /// `body_of(step)` with a still uploaded for the identity step.
+    pub(crate) async fn body_for(&self, hearing: &str, step: &str) -> Value {
+        let mut b = body_of(step);
+        if step == "identity" {
+            let still = crate::evidence::try_upload_still(&self.app, &self.officer, hearing).await;
+            b["still_id"] = json!(still.expect("upload the ID-card still"));
+        }
+        b
+    }
+
     pub(crate) async fn ok_step(&self, hearing: &str, body: Value) -> Value {
         let step = body["step"].as_str().unwrap();
         let token = match step {
@@ -167,7 +194,10 @@ impl World {
 
 pub(crate) fn body_of(step: &str) -> Value {
     match step {
-        "identity" => json!({"step": "identity", "id_checked": true}),
+        // `World::step` replaces "auto" with a still it uploads (`World::body_for`).
+        "identity" => {
+            json!({"step": "identity", "id_number_matches": true, "face_matches": true, "still_id": "auto"})
+        }
         "inquiry" => {
             json!({"step": "inquiry", "transcript": [{"q": "车辆是否本人驾驶？", "a": "是本人驾驶。"}]})
         }

@@ -14,12 +14,12 @@ async fn content_rules_and_the_ruling_bound() {
         .step(
             &id,
             &w.officer,
-            json!({"step": "identity", "id_checked": false}),
+            json!({"step": "identity", "id_number_matches": true, "still_id": "auto"}),
         )
         .await;
     assert_eq!(
         expect_error(r, 422, "invalid_field").await["error"]["field"],
-        "id_checked"
+        "face_matches"
     );
     w.ok_step(&id, body_of("identity")).await;
     let r = w

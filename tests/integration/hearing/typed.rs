@@ -36,7 +36,10 @@ async fn openapi_has_a_schema_per_step() {
     let members = req["oneOf"].as_array().expect("oneOf");
     assert_eq!(members.len(), 9);
     let required: [(&str, &[&str]); 9] = [
-        ("identity", &["id_checked"]),
+        (
+            "identity",
+            &["id_number_matches", "face_matches", "still_id"],
+        ),
         ("inquiry", &["transcript"]),
         (
             "notice",

@@ -52,6 +52,9 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
             &officer
         };
         let mut body = body_of(s);
+        if s == "identity" {
+            body = crate::evidence::identity_body(&app, &citizen, &officer, &id).await;
+        }
         if s == "notice" {
             body["proposed_fine_yuan"] = json!(100);
             body["proposed_points"] = json!(3);
@@ -129,12 +132,13 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         } else {
             &officer
         };
+        let body = if s == "identity" {
+            crate::evidence::identity_body(&app, &citizen, &officer, &id).await
+        } else {
+            body_of(s)
+        };
         let r = app
-            .post(
-                &format!("/api/v1/hearings/{id}/steps"),
-                Some(token),
-                body_of(s),
-            )
+            .post(&format!("/api/v1/hearings/{id}/steps"), Some(token), body)
             .await;
         assert_eq!(r.status(), 200, "{s}");
     }

@@ -13,7 +13,7 @@ use crate::{
     state::AppState,
 };
 
-use super::{
+use super::super::{
     CitizenAuth,
     citizens::{self, IdentityView},
 };
