@@ -70,6 +70,13 @@ pub enum HearingError {
     /// Electronic service without the consent captured at confirmation (409, Art. 61).
     #[error("electronic service needs the citizen's consent, captured at confirmation (Art. 61)")]
     EServiceConsentMissing,
+    /// A step while the call is not live (409 `call_not_live`; `params.missing` lists
+    /// `{party, missing: connection|recording}`).
+    #[error("{message}")]
+    CallNotLive {
+        message: String,
+        missing: serde_json::Value,
+    },
     /// A stored record is not what the hearing expects (500; the cause is logged).
     #[error("{context}")]
     Internal {
@@ -163,6 +170,8 @@ impl From<HearingError> for AppError {
                     .with_params(json!({ "fine_yuan": fine_yuan, "points": points }))
             }
             H::EServiceConsentMissing => AppError::conflict("e_service_consent_missing", message),
+            H::CallNotLive { missing, .. } => AppError::conflict("call_not_live", message)
+                .with_params(json!({ "missing": missing })),
         }
     }
 }

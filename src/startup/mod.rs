@@ -31,6 +31,7 @@ pub async fn run(
 
 /// Connects everything and builds the state (also used by CLI commands that need it).
 pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+    crate::hearing::live::check_config(&config)?;
     std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
         format!(
             "cannot create data dir {}",
