@@ -15,6 +15,7 @@ pub mod decision;
 pub mod error;
 pub mod events;
 pub mod gaps;
+pub mod interrupt;
 pub mod lifecycle;
 pub mod live;
 pub mod machine;

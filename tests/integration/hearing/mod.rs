@@ -3,6 +3,7 @@
 
 mod access;
 mod after_commit;
+mod interrupt;
 mod live_call;
 mod no_show;
 mod outcomes;
