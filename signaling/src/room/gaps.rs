@@ -125,3 +125,44 @@ impl Hub {
         media.recorded_ago(role)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn away_seats_become_gaps_when_back_expired_or_closed() {
+        let mut a = Away::default();
+        let mut out = vec![];
+        a.back("h", Role::Citizen, &mut out);
+        assert!(out.is_empty(), "a first join is no gap");
+        a.gone(Role::Citizen, why::CONNECTION_LOST);
+        a.gone(Role::Citizen, why::LEFT); // still the first cause
+        a.back("h", Role::Citizen, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].cause, out[0].ended),
+            (why::CONNECTION_LOST, why::RETURNED)
+        );
+        assert!(out[0].to >= out[0].from);
+        a.gone(Role::Officer, why::CONNECTION_LOST);
+        a.expired("h", Role::Officer, &mut out);
+        assert_eq!(
+            (out[1].cause, out[1].ended),
+            (why::CONNECTION_LOST, why::GRACE_EXPIRED)
+        );
+        a.gone(Role::Citizen, why::LEFT);
+        a.close("h", &mut out);
+        let ends: Vec<_> = out[2..]
+            .iter()
+            .map(|g| (g.role, g.cause, g.ended))
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                (Role::Citizen, why::LEFT, why::CALL_ENDED),
+                (Role::Officer, why::NOT_BACK_IN_GRACE, why::CALL_ENDED)
+            ]
+        );
+    }
+}
