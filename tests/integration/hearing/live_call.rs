@@ -12,14 +12,15 @@ use super::{World, body_of, wait_status, world_with, ws_join};
 use crate::call::{rtc_client, rtc_over};
 use crate::helpers::expect_error;
 
+fn live_config(c: &mut remote_hearing::config::Config) {
+    c.hearing.require_live_call = true;
+    c.hearing.presence_poll_ms = 50;
+    c.call.include_loopback = true;
+    c.call.bind_ips = vec!["127.0.0.1".into()];
+}
+
 async fn live_world() -> World {
-    world_with(|c| {
-        c.hearing.require_live_call = true;
-        c.hearing.presence_poll_ms = 50;
-        c.call.include_loopback = true;
-        c.call.bind_ips = vec!["127.0.0.1".into()];
-    })
-    .await
+    world_with(live_config).await
 }
 
 /// A party on the call with media flowing (for a minute); dropping it drops the connection.
@@ -221,6 +222,56 @@ async fn a_step_needs_both_parties_connected_and_recorded() {
     for p in [citizen, officer] {
         p.drop_connection().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_judges_the_call_from_the_holders_snapshot() {
+    let w = live_world().await;
+    let b = crate::helpers::TestApp::builder()
+        .peer_of(&w.app)
+        .config(live_config)
+        .spawn()
+        .await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
+    // Both on the call held by process A.
+    let officer = OnCall::join(&w, &officer_grant(&w, &id).await, Role::Officer).await;
+    let citizen = OnCall::join(&w, &cg, Role::Citizen).await;
+    wait_live(&w, &id, true).await;
+    let path = format!("/api/v1/hearings/{id}/steps");
+    let via_b = |body: Value| b.post(&path, Some(&w.officer), body);
+    // Process B has no room: it reads A's snapshot (at most a poll old).
+    let mut ok = false;
+    for _ in 0..100 {
+        let r = via_b(body_of("identity")).await;
+        if r.status() == 200 {
+            ok = true;
+            break;
+        }
+        expect_error(r, 409, "call_not_live").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "process B never saw the call live");
+    citizen.drop_connection().await;
+    // Once B's view (the snapshot) shows the citizen gone, B refuses the step too.
+    let mut seen_gone = false;
+    for _ in 0..100 {
+        let v: Value = b
+            .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+            .await;
+        if v["call"]["missing"] == json!([{"party": "citizen", "missing": "connection"}]) {
+            seen_gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen_gone, "process B never saw the citizen gone");
+    let e = expect_error(via_b(body_of("inquiry")).await, 409, "call_not_live").await;
+    assert_eq!(
+        e["error"]["params"]["missing"][0]["party"], "citizen",
+        "{e}"
+    );
+    officer.drop_connection().await;
 }
 
 #[tokio::test]
