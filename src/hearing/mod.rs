@@ -55,6 +55,9 @@ pub struct HearingConfig {
     /// A party's recording counts as running when its media reached the recorder at most this
     /// long ago.
     pub live_media_ms: u64,
+    /// A hearing whose call is not live and where nothing happened for this long is
+    /// interrupted by the server (0: never).
+    pub idle_ms: u64,
 }
 
 impl Default for HearingConfig {
@@ -66,6 +69,7 @@ impl Default for HearingConfig {
             presence_poll_ms: 500,
             require_live_call: true,
             live_media_ms: 3000,
+            idle_ms: 1_800_000,
         }
     }
 }

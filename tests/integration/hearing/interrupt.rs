@@ -99,3 +99,36 @@ async fn the_officer_interrupts_with_a_reason_and_resumes() {
     let v = w.ok_step(&id, body_of("inquiry")).await;
     assert_eq!(v["steps"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_hearing_idle_without_a_live_call_is_interrupted_by_the_server() {
+    let w = super::world_with(|c| c.hearing.idle_ms = 600_000).await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let sweep = || remote_hearing::hearing::interrupt::sweep_idle(&w.app.state);
+    // Opened, the citizen never joined: the no-show rules' case, not an idle one.
+    w.app.clock.advance(chrono::Duration::seconds(601));
+    assert_eq!(sweep().await.unwrap(), 0);
+    assert_eq!(w.join_with_sms_code(&id).await.status(), 200);
+    w.ok_step(&id, body_of("identity")).await;
+    // Not idle long enough after the last step.
+    w.app.clock.advance(chrono::Duration::seconds(599));
+    assert_eq!(sweep().await.unwrap(), 0);
+    w.app.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(sweep().await.unwrap(), 1);
+    let v: Value = w
+        .app
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
+    assert_eq!(v["status"], "interrupted");
+    let (by, payload): (String, String) = sqlx::query_as(
+        "SELECT by_role, payload FROM hearing_steps WHERE hearing_id = $1 AND step = 'interrupted'",
+    )
+    .bind(&id)
+    .fetch_one(&w.app.state.db.read)
+    .await
+    .unwrap();
+    assert_eq!(by, "system");
+    let p: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(p["reason"], "idle");
+    assert_eq!(sweep().await.unwrap(), 0, "once");
+}
