@@ -21,4 +21,4 @@ mod seat_tests;
 pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
 pub use media::{MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia};
 pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, SeatState, ServerMsg};
-pub use room::{Hub, HubConfig, Participant, Presence};
+pub use room::{Hub, HubConfig, Participant, Presence, SeatGap};

@@ -62,6 +62,12 @@ pub trait MediaRoom: Send + Sync {
         conn_seq: u64,
         candidate: Candidate,
     ) -> Result<(), MediaError>;
+    /// How long ago the participant's media was last handed to the recorder (`None`: never in
+    /// this room, the room does not record, or it is closed). The hearing's "recording running"
+    /// is a recent answer here.
+    fn recorded_ago(&self, _role: Role) -> Option<std::time::Duration> {
+        None
+    }
     /// The participant is gone for good (left, or the grace period ran out).
     async fn remove(&self, role: Role);
     /// The call segment ends: every peer connection closed, recordings finalised.

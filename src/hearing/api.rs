@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(steps))
         .routes(routes!(no_show))
         .routes(routes!(resume))
+        .routes(routes!(interrupt))
         .routes(routes!(decision))
         .routes(routes!(officer_events))
 }
@@ -182,6 +183,23 @@ async fn resume(
 ) -> ApiResult<Json<HearingView>> {
     Ok(Json(
         lifecycle::resume(&state, &Caller::from(&officer), &id).await?,
+    ))
+}
+
+/// Interrupts an open or in-call hearing with a reason (the hearing's officer); resume it later
+/// with `/resume`.
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/interrupt",
+    request_body = super::interrupt::InterruptRequest,
+    responses((status = 200, body = HearingView), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn interrupt(
+    State(state): State<AppState>,
+    officer: OfficerAuth,
+    Path(id): Path<String>,
+    Json(body): Json<super::interrupt::InterruptRequest>,
+) -> ApiResult<Json<HearingView>> {
+    Ok(Json(
+        super::interrupt::interrupt(&state, &Caller::from(&officer), &id, body).await?,
     ))
 }
 

@@ -74,6 +74,13 @@ pub enum HearingError {
     /// with the field): nothing is issued, nothing defaults.
     #[error(transparent)]
     DecisionIncomplete(#[from] super::decision::Incomplete),
+    /// A step while the call is not live (409 `call_not_live`; `params.missing` lists
+    /// `{party, missing: connection|recording}`).
+    #[error("{message}")]
+    CallNotLive {
+        message: String,
+        missing: serde_json::Value,
+    },
     /// A stored record is not what the hearing expects (500; the cause is logged).
     #[error("{context}")]
     Internal {
@@ -170,6 +177,8 @@ impl From<HearingError> for AppError {
             H::DecisionIncomplete(i) => {
                 AppError::conflict("decision_incomplete", message).with_field(i.field)
             }
+            H::CallNotLive { missing, .. } => AppError::conflict("call_not_live", message)
+                .with_params(json!({ "missing": missing })),
         }
     }
 }

@@ -245,13 +245,19 @@ pub async fn sweep_deadlines(state: &AppState) -> ApiResult<usize> {
     Ok(n)
 }
 
-/// Background job: [`sweep_no_shows`] and [`sweep_deadlines`] every minute.
+/// Background job: [`sweep_no_shows`], the idle sweep (`interrupt::sweep_idle`) and
+/// [`sweep_deadlines`] every minute.
 pub async fn no_show_job(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     while crate::jobs::tick(&mut stop, std::time::Duration::from_secs(60)).await {
         match sweep_no_shows(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "hearings closed as no-shows"),
             Err(e) => tracing::warn!(error = %e, "no-show sweep failed"),
+        }
+        match super::interrupt::sweep_idle(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "idle hearings interrupted"),
+            Err(e) => tracing::warn!(error = %e, "idle sweep failed"),
         }
         if let Err(e) = sweep_deadlines(&state).await {
             tracing::warn!(error = %e, "deadline sweep failed");

@@ -81,6 +81,8 @@ pub enum Trigger {
     BothJoined,
     /// Both parties are gone (left, or dropped past the grace period) during the call.
     BothGone,
+    /// The officer ends the hearing for now with a reason (`POST /{id}/interrupt`).
+    OfficerInterrupt,
     /// The officer resumes an interrupted hearing.
     Resume,
     /// The officer records that the citizen never joined.
@@ -96,6 +98,12 @@ pub enum Trigger {
 pub const STATUS_TABLE: &[(Status, Trigger, Status)] = &[
     (Status::Open, Trigger::BothJoined, Status::InCall),
     (Status::InCall, Trigger::BothGone, Status::Interrupted),
+    (Status::Open, Trigger::OfficerInterrupt, Status::Interrupted),
+    (
+        Status::InCall,
+        Trigger::OfficerInterrupt,
+        Status::Interrupted,
+    ),
     (Status::Interrupted, Trigger::Resume, Status::Open),
     (Status::Open, Trigger::NoShow, Status::NoShow),
     (Status::Open, Trigger::Refer, Status::Referred),

@@ -15,7 +15,10 @@ pub mod decision;
 pub mod error;
 pub mod events;
 pub mod evidence;
+pub mod gaps;
+pub mod interrupt;
 pub mod lifecycle;
+pub mod live;
 pub mod machine;
 pub mod ports;
 pub mod presence;
@@ -47,6 +50,15 @@ pub struct HearingConfig {
     pub sms_per_hearing: u64,
     /// How often the presence watcher looks at the calls' rooms.
     pub presence_poll_ms: u64,
+    /// A step needs the call live: both parties connected and both recorded (Administrative
+    /// Penalty Law Art. 47). May be `false` only outside production mode (startup refuses).
+    pub require_live_call: bool,
+    /// A party's recording counts as running when its media reached the recorder at most this
+    /// long ago.
+    pub live_media_ms: u64,
+    /// A hearing whose call is not live and where nothing happened for this long is
+    /// interrupted by the server (0: never).
+    pub idle_ms: u64,
 }
 
 impl Default for HearingConfig {
@@ -56,6 +68,9 @@ impl Default for HearingConfig {
             no_show_wait_s: 600,
             sms_per_hearing: 5,
             presence_poll_ms: 500,
+            require_live_call: true,
+            live_media_ms: 3000,
+            idle_ms: 1_800_000,
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::{
-    events, lifecycle,
+    events, gaps, lifecycle, live,
     machine::Status,
     ports::{self, Peer, Seen},
     store,
@@ -54,15 +54,17 @@ pub fn diff(status: Status, before: Seen, now: Seen) -> Changes {
     c
 }
 
-/// One pass over the live hearings; `seen` carries the previous observations.
+/// One pass over the live hearings.
 pub async fn poll_once(
     state: &AppState,
     seen: &mut HashMap<String, Seen>,
 ) -> crate::error::ApiResult<()> {
+    gaps::seal_finished(state).await;
     let live = store::live_statuses(&state.db.read).await?;
     seen.retain(|id, _| live.iter().any(|(l, _)| l == id));
     let ids: Vec<String> = live.iter().map(|(id, _)| id.clone()).collect();
     let elsewhere = ports::held_elsewhere(state, &ids).await;
+    let mut snapshots = vec![];
     for ((id, status), elsewhere) in live.into_iter().zip(elsewhere) {
         // Another process holds the call: its watcher judges the presence.
         if elsewhere {
@@ -72,6 +74,9 @@ pub async fn poll_once(
         let Some(status) = Status::parse(&status) else {
             continue;
         };
+        if state.call.hub.has_room(&id) {
+            snapshots.push((id.clone(), live::local(state, &id)));
+        }
         let now = ports::presence(state, &id);
         let before = seen.get(&id).copied().unwrap_or_default();
         let c = diff(status, before, now);
@@ -89,6 +94,7 @@ pub async fn poll_once(
         }
         seen.insert(id, now);
     }
+    live::publish(state, &snapshots).await;
     Ok(())
 }
 

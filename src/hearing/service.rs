@@ -39,6 +39,10 @@ pub(crate) async fn record(
     if let Value::Object(m) = &mut payload {
         m.insert("both_connected".into(), Value::Bool(both));
         m.insert("status".into(), Value::String(h.status.clone()));
+        if !state.config.hearing.require_live_call {
+            // Not a recorded-call hearing: the record says so (never in production).
+            m.insert("live_call_required".into(), Value::Bool(false));
+        }
     }
     let audit_seq = ports::audit_append(
         tx,
@@ -187,6 +191,8 @@ pub async fn submit_step(
     machine::check_step(status, last, step, party)?;
     // The body is read only now, so that role, status and order answer first.
     let input = content::parse(step, &body)?;
+    // Art. 47: nothing is taken outside the live, recorded call.
+    super::live::require(state, id).await?;
     let mut payload = input.payload();
     match &input {
         StepInput::Ruling(r) => {

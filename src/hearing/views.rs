@@ -94,6 +94,19 @@ pub struct StepView {
     pub both_connected: bool,
 }
 
+/// The call as the procedure sees it (Art. 47).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallView {
+    /// `false` only outside production (`hearing.require_live_call`): the pages show a banner
+    /// and every entry records it.
+    pub live_call_required: bool,
+    /// Both parties connected and both recorded: a step would be accepted.
+    pub live: bool,
+    /// What is missing: `{party: citizen|officer, missing: connection|recording}`.
+    #[schema(value_type = Vec<Object>)]
+    pub missing: Vec<Value>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DecisionRef {
     pub decision_no: String,
@@ -132,6 +145,7 @@ pub struct HearingView {
     pub ruling: Option<Value>,
     #[schema(value_type = Vec<Object>)]
     pub recordings: Vec<Value>,
+    pub call: CallView,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -213,7 +227,22 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
             decision_no: d.decision_no,
             sha256: d.sha256,
         });
+    let live = if status.is_closed() {
+        super::live::Live::default()
+    } else {
+        super::live::observe(state, &h.id).await
+    };
+    let call = CallView {
+        live_call_required: state.config.hearing.require_live_call,
+        live: live.is_live(),
+        missing: live
+            .missing()
+            .into_iter()
+            .map(|(p, m)| serde_json::json!({"party": p, "missing": m}))
+            .collect(),
+    };
     Ok(HearingView {
+        call,
         recordings: ports::recordings(state, &h.id).await?,
         id: h.id,
         booking_id: h.booking_id,

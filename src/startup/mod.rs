@@ -8,6 +8,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::{net::TcpListener, sync::watch};
 
+mod checks;
 pub mod routes;
 mod wiring;
 
@@ -32,6 +33,7 @@ pub async fn run(
 
 /// Connects everything and builds the state (also used by CLI commands that need it).
 pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+    checks::live_call(&config)?;
     std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
         format!(
             "cannot create data dir {}",

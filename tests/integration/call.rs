@@ -214,8 +214,17 @@ pub(crate) async fn call_client(
     role: Role,
     pid: &str,
 ) -> (rtc_client::Client, tokio::task::JoinHandle<()>) {
-    let (mut ws, j) = join(app, hearing, role, pid).await;
+    let (ws, j) = join(app, hearing, role, pid).await;
     assert_eq!(j["type"], "joined");
+    rtc_over(ws, role).await
+}
+
+/// Wires one WebRTC client through an already joined signalling socket (offer, trickle ICE,
+/// answer); the task drives the socket until it closes.
+pub(crate) async fn rtc_over(
+    mut ws: Ws,
+    role: Role,
+) -> (rtc_client::Client, tokio::task::JoinHandle<()>) {
     let mut cl = rtc_client::client(role.as_str()).await;
     let offer = cl.offer().await;
     send(&mut ws, json!({"type": "offer", "sdp": offer})).await;

@@ -3,7 +3,7 @@
 import { t, has, fmtTime } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
-import { nextStep, stepFields, renderStepList, CLOSED } from '/shared/steps.js';
+import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED } from '/shared/steps.js';
 
 const SESSION_KEY = 'rh.citizen.call';
 let ctx = null; // {api, state, goHome}
@@ -163,6 +163,7 @@ async function refreshHearing() {
 
 function renderHearing() {
   renderStepList($('#call-steps'), hearing);
+  liveCallBanner($('#call-steps'), hearing);
   if (CLOSED.has(hearing.status)) {
     leaveCall(false);
     showOutcome();

@@ -5,7 +5,7 @@
 import { t, has, fmtTime, dataLang } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, countdown, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
-import { nextStep, stepFields, renderStepList, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
+import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
 
 let ctx = null;
 let hearing = null;
@@ -96,6 +96,7 @@ function render() {
   $('#hr-status').textContent = t('status.' + st);
   $('#hr-status').dataset.status = st;
   renderStepList($('#hr-steps'), hearing, { showSeq: true });
+  liveCallBanner($('#hr-steps'), hearing);
   const closed = CLOSED.has(st);
   if (!call && 'citizen_joined' in hearing) setCitizenState(hearing.citizen_joined ? 'o.hr.citizenJoinedEarlier' : 'o.hr.citizenWaiting', hearing.citizen_joined);
   for (const id of ['#send-code', '#join-call', '#no-show']) $(id).hidden = closed;

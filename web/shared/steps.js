@@ -1,6 +1,6 @@
 // The legal steps of a hearing (API.md "Hearings"), in order, and helpers to read a hearing.
 import { h } from './ui.js';
-import { t, fmtTime } from './i18n.js';
+import { t, fmtTime, addStrings } from './i18n.js';
 
 export const ORDER = ['identity', 'inquiry', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'];
 export const CITIZEN_STEPS = new Set(['notice_ack', 'statement', 'confirmation', 'receipt']);
@@ -51,4 +51,21 @@ export function renderStepList(list, hearing, { showSeq = false } = {}) {
       );
     }),
   );
+}
+
+addStrings({
+  'live.off': ['测试模式：本次听证未强制要求全程录音录像（hearing.require_live_call = false），记录不具法律效力。',
+    'Test mode: this hearing does not enforce a live, recorded call (hearing.require_live_call = false); its record has no legal effect.'],
+});
+
+// Shows (or removes) the banner of a hearing taken without the live-call requirement, just
+// before `anchor` (issue 12: when it is off, the pages say so).
+export function liveCallBanner(anchor, hearing) {
+  const off = hearing?.call && hearing.call.live_call_required === false;
+  let el = document.getElementById('live-off');
+  if (!off) { el?.remove(); return; }
+  if (!el) {
+    el = h('div', { id: 'live-off', class: 'banner banner-warn', role: 'alert' }, t('live.off'));
+    anchor.parentNode.insertBefore(el, anchor);
+  }
 }

@@ -16,8 +16,10 @@ use tokio::sync::mpsc;
 use crate::media::{MediaEngine, MediaEvent, MediaRoom};
 use crate::msg::{IceServer, Role, ServerMsg};
 
+pub mod gaps;
 mod presence;
 
+pub use gaps::SeatGap;
 pub use presence::Presence;
 use presence::{Room, Slot};
 
@@ -113,6 +115,8 @@ pub struct Hub {
     pub config: HubConfig,
     media: Arc<dyn MediaEngine>,
     rooms: Mutex<HashMap<String, Room>>,
+    /// Finished gaps not yet taken by the server ([`Hub::take_gaps`]).
+    gaps: Mutex<Vec<SeatGap>>,
     next_conn: std::sync::atomic::AtomicU64,
     me: Weak<Hub>,
 }
@@ -123,6 +127,7 @@ impl Hub {
             config,
             media,
             rooms: Mutex::new(HashMap::new()),
+            gaps: Mutex::new(Vec::new()),
             next_conn: std::sync::atomic::AtomicU64::new(1),
             me: me.clone(),
         })
@@ -165,6 +170,9 @@ impl Hub {
         };
         if !was_present {
             room.announce(p.role, &before);
+            let mut done = vec![];
+            room.away.back(&p.hearing_id, p.role, &mut done);
+            self.queue_gaps(done);
         }
         let peer_present = room.others_present(p.role);
         metrics_gauge(&rooms);
@@ -193,10 +201,12 @@ impl Hub {
             match how {
                 Detach::Leave => {
                     *room.slot(p.role) = Slot::Left;
+                    room.away.gone(p.role, gaps::why::LEFT);
                     to_remove = room.media.clone();
                 }
                 Detach::Drop => {
                     *room.slot(p.role) = Slot::Reconnecting { conn };
+                    room.away.gone(p.role, gaps::why::CONNECTION_LOST);
                     self.schedule_grace(p.clone(), conn);
                 }
             }
@@ -204,7 +214,7 @@ impl Hub {
             if room.all_gone()
                 && let Some(room) = rooms.remove(&p.hearing_id)
             {
-                to_close = room.media;
+                to_close = self.closed(&p.hearing_id, room);
                 to_remove = None;
             }
             metrics_gauge(&rooms);
@@ -235,12 +245,15 @@ impl Hub {
             }
             let before = room.before_change(p.role);
             *room.slot(p.role) = Slot::Left;
+            let mut done = vec![];
+            room.away.expired(&p.hearing_id, p.role, &mut done);
+            self.queue_gaps(done);
             room.announce(p.role, &before);
             to_remove = room.media.clone();
             if room.all_gone()
                 && let Some(room) = rooms.remove(&p.hearing_id)
             {
-                to_close = room.media;
+                to_close = self.closed(&p.hearing_id, room);
                 to_remove = None;
             }
             metrics_gauge(&rooms);
@@ -344,7 +357,7 @@ impl Hub {
                 }
             }
             metrics_gauge(&rooms);
-            room.media
+            self.closed(hearing_id, room)
         };
         if let Some(m) = media {
             m.close().await;

@@ -52,6 +52,8 @@ pub(super) struct Room {
     seats: BTreeMap<Role, Slot>,
     /// The hearing's media room, opened on first use ([`super::Hub::media`]).
     pub media: Option<Arc<dyn MediaRoom>>,
+    /// The seats away from the call (the gaps in progress).
+    pub away: super::gaps::Away,
 }
 
 impl Room {
@@ -59,6 +61,7 @@ impl Room {
         Room {
             seats: BTreeMap::new(),
             media: None,
+            away: Default::default(),
         }
     }
     /// No seat is connected or may come back: the room can go.

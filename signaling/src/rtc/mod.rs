@@ -83,6 +83,18 @@ pub(crate) struct Shared {
     pub segment_seq: AtomicU64,
     /// Segments reported on `finished` so far.
     pub finished_count: AtomicU64,
+    /// The engine's start, the origin of [`seats::Seat::recorded_at`] (a monotonic clock: how
+    /// recent the recorded media is does not follow the injectable wall clock).
+    pub started: std::time::Instant,
+}
+
+impl Shared {
+    /// Milliseconds since the engine started, plus one (so that 0 means "never").
+    pub(crate) fn mono_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
+    }
 }
 
 /// The `webrtc`-crate media engine.
@@ -207,6 +219,7 @@ impl RtcEngine {
                     live_peers: AtomicU64::new(0),
                     segment_seq: AtomicU64::new(0),
                     finished_count: AtomicU64::new(0),
+                    started: std::time::Instant::now(),
                 }),
             },
             rx,
@@ -322,6 +335,15 @@ impl MediaRoom for RtcRoom {
         candidate: Candidate,
     ) -> Result<(), MediaError> {
         peer::candidate(self, role, conn_seq, candidate).await
+    }
+
+    fn recorded_ago(&self, role: Role) -> Option<std::time::Duration> {
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        let at = self.seats.find(role)?.recorded_at.load(Ordering::Acquire);
+        (at != 0)
+            .then(|| std::time::Duration::from_millis(self.shared.mono_ms().saturating_sub(at)))
     }
 
     async fn remove(&self, role: Role) {

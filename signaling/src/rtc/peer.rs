@@ -311,6 +311,10 @@ async fn forward(
     while let Ok((mut pkt, _)) = track.read_rtp().await {
         if let Some(t) = &tap {
             t.rtp(&pkt, (parts.shared.cfg.clock)());
+            parts
+                .seat
+                .recorded_at
+                .store(parts.shared.mono_ms(), Ordering::Release);
         }
         let (ssrc, seq, ts) = (
             pkt.header.ssrc,

@@ -84,6 +84,9 @@ pub(crate) struct Seat {
     pub current_conn: AtomicU64,
     /// Candidates that arrived before the offer was applied.
     pub early: Mutex<Vec<(u64, Candidate)>>,
+    /// When the seat's media was last handed to the recorder: milliseconds since the engine's
+    /// start, plus one (0: never).
+    pub recorded_at: AtomicU64,
     /// The links this seat sends on (a snapshot, swapped whole when a receiver is added, so the
     /// forwarding loop takes the lock only to clone an `Arc`).
     outs: Mutex<Arc<Vec<Arc<Link>>>>,
@@ -109,6 +112,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Seats {
+    /// The seat of `role` when it was ever used.
+    pub fn find(&self, role: Role) -> Option<Arc<Seat>> {
+        lock(&self.seats).get(&role).cloned()
+    }
+
     /// The seat of `role`, made on first use.
     pub fn seat(&self, role: Role) -> Arc<Seat> {
         lock(&self.seats).entry(role).or_default().clone()

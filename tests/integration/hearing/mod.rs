@@ -5,6 +5,8 @@ mod access;
 mod after_commit;
 mod decision;
 mod decision_numbers;
+mod interrupt;
+mod live_call;
 mod no_show;
 mod outcomes;
 mod signalling;

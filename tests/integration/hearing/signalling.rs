@@ -154,7 +154,16 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
         .unwrap()
         .iter()
         .map(|e| e["step"].as_str().unwrap())
+        .filter(|s| *s != "call_gap")
         .collect();
+    // Both left: each one's absence until the call ended is a sealed gap.
+    let gaps = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["step"] == "call_gap")
+        .count();
+    assert_eq!(gaps, 2, "{v}");
     assert_eq!(
         &names[..5],
         [

@@ -1,0 +1,156 @@
+//! The officer interrupts a hearing with a reason (`POST /api/v1/hearings/{id}/interrupt`,
+//! issue 12 §5): an `open` or `in_call` hearing becomes `interrupted`, the `interrupted` entry
+//! records `{reason, remarks, by: officer}`, and the officer may resume it later
+//! (`POST /{id}/resume`). A closed or already interrupted hearing answers 409 `invalid_state`.
+//! [`sweep_idle`] (the hearing's minute job) interrupts hearings idle for `hearing.idle_ms`.
+
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{
+    after_commit,
+    error::HearingError,
+    machine::{Status, Trigger},
+    service::{SYSTEM, record},
+    store,
+    subscribers::{Change, HearingEvent},
+    values::field,
+    views::{self, Caller, HearingView},
+};
+use crate::state::AppState;
+
+/// The reasons an officer may give.
+pub const REASONS: [&str; 3] = [
+    "citizen_vanished",
+    "technical_failure",
+    "citizen_asked_to_stop",
+];
+
+/// Remarks are at most this many characters.
+pub const MAX_REMARKS: usize = 500;
+
+/// `{reason, remarks?}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterruptRequest {
+    /// `citizen_vanished`, `technical_failure` or `citizen_asked_to_stop`.
+    pub reason: String,
+    /// Free text, at most 500 characters.
+    pub remarks: Option<String>,
+}
+
+/// Interrupts the hearing (its officer).
+pub async fn interrupt(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: InterruptRequest,
+) -> Result<HearingView, HearingError> {
+    if !REASONS.contains(&req.reason.as_str()) {
+        return Err(field(
+            "reason",
+            format!("reason must be one of {}", REASONS.join(", ")),
+        )
+        .into());
+    }
+    let remarks = req
+        .remarks
+        .map(|r| r.trim().to_string())
+        .unwrap_or_default();
+    if remarks.chars().count() > MAX_REMARKS {
+        return Err(field("remarks", format!("at most {MAX_REMARKS} characters")).into());
+    }
+    let payload = json!({"reason": req.reason, "remarks": remarks, "by": "officer"});
+    let by = ("officer", caller.id.as_str());
+    apply(state, id, by, &req.reason, payload, |h| {
+        caller.officer_of(h)
+    })
+    .await?;
+    Ok(views::load(state, id).await?)
+}
+
+/// Interrupts `id` in one transaction when `check` passes; `NotAccepting` when its status does
+/// not allow it.
+async fn apply(
+    state: &AppState,
+    id: &str,
+    by: (&str, &str),
+    reason: &str,
+    payload: serde_json::Value,
+    check: impl FnOnce(&store::HearingRow) -> Result<(), HearingError>,
+) -> Result<(), HearingError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let mut h = store::lock(&mut tx, id)
+        .await?
+        .ok_or(HearingError::NotFound)?;
+    check(&h)?;
+    let status = Status::parse(&h.status)
+        .ok_or_else(|| HearingError::broken(format!("bad hearing status {:?}", h.status)))?;
+    let next = status
+        .on(Trigger::OfficerInterrupt)
+        .ok_or(HearingError::NotAccepting(status))?;
+    h.status = next.as_str().into();
+    h.updated_at = now;
+    record(
+        state,
+        &mut tx,
+        &h,
+        "event",
+        "interrupted",
+        by,
+        now,
+        payload,
+        &[],
+    )
+    .await?;
+    store::save(&mut tx, &h).await?;
+    tx.commit().await?;
+    metrics::counter!("hearings_interrupted_total", "reason" => reason.to_string()).increment(1);
+    let change = Change::Lifecycle("interrupted".into());
+    after_commit::publish(state, HearingEvent { hearing: h, change }).await;
+    Ok(())
+}
+
+/// Interrupts (actor `system`, reason `idle`) the hearings nothing happened in for
+/// `hearing.idle_ms` while their call is not live: `in_call` ones, and `open` ones the citizen
+/// joined (an `open` hearing the citizen never joined is the no-show rules' case). Returns how
+/// many.
+pub async fn sweep_idle(state: &AppState) -> Result<usize, HearingError> {
+    let idle = i64::try_from(state.config.hearing.idle_ms).unwrap_or(i64::MAX);
+    if idle == 0 {
+        return Ok(0);
+    }
+    let cutoff = state.clock.now_ms().saturating_sub(idle);
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM hearings WHERE updated_at < $1 AND (status = 'in_call' \
+         OR (status = 'open' AND citizen_joined_at IS NOT NULL))",
+    )
+    .bind(cutoff)
+    .fetch_all(&state.db.read)
+    .await?;
+    let mut n = 0;
+    for id in ids {
+        if super::live::observe(state, &id).await.is_live() {
+            continue;
+        }
+        let payload = json!({"reason": "idle", "idle_ms": idle, "by": "system"});
+        let r = apply(state, &id, SYSTEM, "idle", payload, |h| {
+            if h.updated_at < cutoff {
+                Ok(())
+            } else {
+                Err(HearingError::NotAccepting(Status::Open))
+            }
+        })
+        .await;
+        match r {
+            Ok(()) => n += 1,
+            Err(HearingError::NotAccepting(_)) => {}
+            Err(e) => {
+                tracing::warn!(hearing = %id, error = %e, "interrupting an idle hearing failed")
+            }
+        }
+    }
+    Ok(n)
+}
