@@ -17,6 +17,7 @@ pub mod note;
 pub mod proof;
 pub mod store;
 pub mod terminal;
+pub mod tiles;
 pub mod verify;
 
 pub use bundle::Actor;
