@@ -64,9 +64,7 @@ impl TilePath {
         if path.len() > MAX_PATH_LEN {
             return Err(TilePathError("path too long"));
         }
-        let (head, rest) = path
-            .split_once('/')
-            .ok_or(TilePathError("missing index"))?;
+        let (head, rest) = path.split_once('/').ok_or(TilePathError("missing index"))?;
         let kind = if head == "entries" {
             TileKind::Entries
         } else {
@@ -154,7 +152,10 @@ impl TilePath {
         // The last node must cover leaves that fit in u64.
         end.checked_shl(tree_level)
             .filter(|e| (e >> tree_level) == end)?;
-        Some((NodeId::new(u8::try_from(tree_level).ok()?, first), self.width()))
+        Some((
+            NodeId::new(u8::try_from(tree_level).ok()?, first),
+            self.width(),
+        ))
     }
 
     /// Whether the tile exists in a tree of `size` leaves: a full tile once the tree covers
@@ -174,7 +175,9 @@ impl TilePath {
         let shift = u32::from(self.level()) * TILE_HEIGHT;
         let end = self.index * TILE_WIDTH + self.width();
         let lo = end << shift;
-        let hi = (end + 1).checked_shl(shift).filter(|h| h >> shift == end + 1);
+        let hi = (end + 1)
+            .checked_shl(shift)
+            .filter(|h| h >> shift == end + 1);
         Some((lo, hi.unwrap_or(u64::MAX)))
     }
 }

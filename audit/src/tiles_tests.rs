@@ -61,7 +61,10 @@ fn partial_tiles_of_the_spec_example() {
     // tile, a level-1 partial of 17, a level-2 partial of 1.
     let s = 70_000;
     assert_eq!(partial_tile(0, s, false).unwrap().encode(), "0/273.p/112");
-    assert_eq!(partial_tile(0, s, true).unwrap().encode(), "entries/273.p/112");
+    assert_eq!(
+        partial_tile(0, s, true).unwrap().encode(),
+        "entries/273.p/112"
+    );
     assert_eq!(partial_tile(1, s, false).unwrap().encode(), "1/001.p/17");
     assert_eq!(partial_tile(2, s, false).unwrap().encode(), "2/000.p/1");
     assert_eq!(partial_tile(3, s, false), None);
@@ -84,12 +87,18 @@ fn partial_tiles_of_the_spec_example() {
 fn tile_hashes_are_stored_nodes() {
     let (first, n) = p("1/x001/002.p/9").unwrap().nodes().unwrap();
     assert_eq!((first, n), (NodeId::new(8, 1002 * 256), 9));
-    assert_eq!(p("7/000.p/1").unwrap().nodes().unwrap().0, NodeId::new(56, 0));
+    assert_eq!(
+        p("7/000.p/1").unwrap().nodes().unwrap().0,
+        NodeId::new(56, 0)
+    );
     // A full level-7 tile would cover 2^64 leaves.
     assert_eq!(p("7/000").unwrap().nodes(), None);
     assert_eq!(p("8/000").unwrap().nodes(), None);
     assert!(!p("8/000.p/1").unwrap().exists_at(u64::MAX));
-    assert_eq!(p("0/x018/x446/x744/x073/x709/x551/615").unwrap().nodes(), None);
+    assert_eq!(
+        p("0/x018/x446/x744/x073/x709/x551/615").unwrap().nodes(),
+        None
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub mod keys;
 mod routes;
 pub mod service;
 pub mod store;
+pub mod tiles;
 mod verify_log;
 
 use std::{sync::Arc, time::Duration};
