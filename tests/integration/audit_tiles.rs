@@ -256,7 +256,7 @@ async fn edge_cases(app: &TestApp, auditor: &str) {
     }
     // Entry bundles name hearings and actors: auditors and admins only.
     assert_eq!(status(app, "/audit/log/tile/entries/000", None).await, 401);
-    let (officer, _, _) = app.login_officer().await;
+    let (_, _, officer) = app.login_officer().await;
     assert_eq!(
         status(app, "/audit/log/tile/entries/000", Some(&officer)).await,
         403
