@@ -163,8 +163,9 @@ async fn independent_reader_recomputes_the_root_from_tiles() {
     }
     let read_time = t1.elapsed();
     eprintln!(
-        "downloaded {} tiles + bundles ({bytes} bytes) in {read_time:?}",
-        tiles.len()
+        "downloaded {} hash tiles + {} entry bundles ({bytes} bytes) in {read_time:?}",
+        tiles.len(),
+        cp.size().div_ceil(256)
     );
     assert_eq!(leaves.len() as u64, SIZE);
 
