@@ -6,7 +6,8 @@
 //! (signed notes, checkpoints, keys), `bundle` + `verify` (offline bundles and their verdict),
 //! `store` (the [`LogStore`] trait: what the log needs from storage, and the log's operations
 //! written against it), `memory` (an in-memory store), `terminal` (a closed hearing's last
-//! entry and the verifier's completeness verdict). No HTTP, database or server state: the
+//! entry and the verifier's completeness verdict), `tiles` (c2sp.org/tlog-tiles paths and
+//! entry bundles). No HTTP, database or server state: the
 //! server implements [`LogStore`] over SQL.
 
 pub mod bundle;
@@ -17,6 +18,7 @@ pub mod note;
 pub mod proof;
 pub mod store;
 pub mod terminal;
+pub mod tiles;
 pub mod verify;
 
 pub use bundle::Actor;

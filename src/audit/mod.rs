@@ -11,7 +11,8 @@
 //! (verification), `note` (signed notes, checkpoints, keys), `bundle` + `verify` (offline
 //! bundles), and the `LogStore` trait with the log's operations. Here, with storage: `store`
 //! (the SQL `LogStore`), `service` (signing, bundles, whole-log check), `checkpointer` (job),
-//! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves).
+//! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves), `tiles`
+//! (the log in the c2sp.org/tlog-tiles read format, over the pure `audit::tiles`).
 
 pub use ::audit::{bundle, leaf, memory, merkle, note, proof, terminal, verify};
 
@@ -22,6 +23,7 @@ pub mod keys;
 mod routes;
 pub mod service;
 pub mod store;
+pub mod tiles;
 mod verify_log;
 pub mod witness_client;
 pub mod witness_policy;

@@ -20,6 +20,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::identity::router())
         .merge(crate::audit::router())
+        .merge(crate::audit::tiles::router())
         .merge(crate::hearing::router())
         .merge(crate::booking::router())
         .merge(crate::sms::router())

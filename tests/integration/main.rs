@@ -5,6 +5,7 @@ mod audit;
 mod audit_complete;
 mod audit_crosscheck;
 mod audit_tamper;
+mod audit_tiles;
 mod booking;
 mod call;
 mod cli;
