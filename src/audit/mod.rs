@@ -13,7 +13,7 @@
 //! (the SQL `LogStore`), `service` (signing, bundles, whole-log check), `checkpointer` (job),
 //! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves).
 
-pub use ::audit::{bundle, leaf, memory, merkle, note, proof, terminal, verify};
+pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
 
 pub mod checkpointer;
 pub mod cli;
