@@ -11,12 +11,15 @@ import { decodeLeaf, payloadCommitment } from './leaf.js';
  * them (the bundle's own `keys` are not trusted). Returns {ok, erased, checks: [{name, args, ok, detail}]}:
  * `erased` lists the hearing_seq of version-2 entries whose payload and salt were deleted
  * (retention, §10): their inclusion is checked, their missing payload is not a failure.
+ * `complete` / `completeness` (§9, like the CLI): whether the chain ends with its valid
+ * `hearing_closed` terminal entry; reported beside the checks, not as one.
  */
 export async function verifyBundle(bundle, trustedKeys) {
   const checks = [];
   const add = (name, ok, detail = '', args = {}) => checks.push({ name, ok: !!ok, detail: String(detail), args });
   const erased = [];
-  const done = () => ({ ok: checks.length > 0 && checks.every((c) => c.ok), erased, checks });
+  const whole = completeness(bundle);
+  const done = () => ({ ok: checks.length > 0 && checks.every((c) => c.ok), erased, ...whole, checks });
 
   // 1. version and shape
   const shapeOk = bundle && typeof bundle === 'object' && typeof bundle.checkpoint === 'string' && Array.isArray(bundle.entries);
@@ -128,4 +131,31 @@ export async function verifyBundle(bundle, trustedKeys) {
   add('recordings', recProblems.length === 0, recProblems.join(', ') || `${listed.length} sealed`);
 
   return done();
+}
+
+export const INCOMPLETE = 'incomplete (hearing open or entries missing)';
+
+/** §9: {complete, completeness} of a bundle, the rules of the audit crate's `terminal::completeness`. */
+export function completeness(bundle) {
+  const no = (why) => ({ complete: false, completeness: `${INCOMPLETE}: ${why}` });
+  const entries = bundle && Array.isArray(bundle.entries) ? bundle.entries : [];
+  if (!entries.length) return no('no entries');
+  const last = entries.reduce((a, b) => (b.hearing_seq > a.hearing_seq ? b : a));
+  let leaf;
+  try {
+    if (typeof last.leaf_hex !== 'string' || /[A-F]/.test(last.leaf_hex)) throw new Error();
+    leaf = decodeLeaf(hex.decode(last.leaf_hex));
+  } catch {
+    return no("the last entry's leaf does not decode");
+  }
+  if (leaf.step !== 'hearing_closed') return no(`the last entry is "${leaf.step}", not hearing_closed`);
+  const p = last.payload && typeof last.payload === 'object' ? last.payload : {};
+  if (typeof p.outcome !== 'string' || !p.outcome) return no('the terminal entry has no outcome');
+  if (p.entries !== leaf.hearing_seq || entries.length !== leaf.hearing_seq + 1) {
+    return no(`the terminal entry counts ${Number.isInteger(p.entries) ? p.entries : 'no'} entries before it; the bundle has ${entries.length - 1} before it at position ${leaf.hearing_seq}`);
+  }
+  if (typeof p.head !== 'string' || !/^[0-9a-f]{64}$/.test(p.head) || p.head !== hex.encode(leaf.prev_hash)) {
+    return no("the terminal entry's head is not the entry it chains onto");
+  }
+  return { complete: true, completeness: `complete (outcome ${p.outcome}, ${leaf.hearing_seq} entries before the terminal entry)` };
 }

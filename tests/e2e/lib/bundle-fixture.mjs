@@ -43,7 +43,8 @@ function auditPath(m, ls) {
 }
 
 /** version 2: salted payload commitments (docs/audit-format.md §10), each entry carrying its salt. */
-export function makeBundle({ version = 1 } = {}) {
+/** close: an outcome to end hearing h-1 with its hearing_closed terminal entry (§9). */
+export function makeBundle({ version = 1, close = null } = {}) {
   const origin = 'test.example/audit';
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
   const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
@@ -63,7 +64,9 @@ export function makeBundle({ version = 1 } = {}) {
   const counts = {};
   const leaves = [];
   const entries = [];
+  if (close) steps.push(['h-1', 'hearing_closed', null]);
   steps.forEach(([hid, step, payload], seq) => {
+    if (step === 'hearing_closed') payload = { outcome: close, entries: counts[hid], head: prev[hid].toString('hex') };
     const hseq = counts[hid] ?? 0;
     counts[hid] = hseq + 1;
     const at = 1795000000000 + seq * 1000;

@@ -115,3 +115,23 @@ test('version-2 bundles verify, erased entries are reported, forged ones fail', 
   assert.equal(r.ok, false, 'a version-1 entry cannot be erased');
   assert.deepEqual(r.checks.filter((c) => !c.ok).map((c) => c.name), ['payload']);
 });
+
+test('completeness of §9, like the CLI', async () => {
+  const { completeness, INCOMPLETE } = await importWeb('shared/bundle.js');
+  const { bundle, trusted } = makeBundle({ version: 2, close: 'completed' });
+  const r = await verifyBundle(bundle, trusted);
+  assert.equal(r.ok, true, JSON.stringify(r.checks.filter((c) => !c.ok)));
+  assert.equal(r.complete, true, r.completeness);
+  assert.match(r.completeness, /^complete \(outcome completed, 4 entries/);
+  const cut = structuredClone(bundle);
+  cut.entries.pop();
+  const c = await verifyBundle(cut, trusted);
+  assert.equal(c.ok, true, 'a cut bundle passes every check');
+  assert.equal(c.complete, false);
+  assert.ok(c.completeness.startsWith(INCOMPLETE));
+  const open = makeBundle();
+  assert.equal(completeness(open.bundle).complete, false);
+  const forged = structuredClone(bundle);
+  forged.entries.at(-1).payload.entries = 3;
+  assert.equal(completeness(forged).complete, false);
+});
