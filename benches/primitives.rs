@@ -39,6 +39,7 @@ const TREE_LEAVES: u64 = 1 << 20;
 
 fn sample_leaf(recordings: usize) -> Leaf {
     Leaf {
+        version: audit::leaf::VERSION_2,
         hearing_id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
         hearing_seq: 7,
         prev_leaf_hash: [0x5a; 32],

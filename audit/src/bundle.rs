@@ -43,8 +43,15 @@ pub struct BundleEntry {
     pub actor: Actor,
     /// The leaf bytes (see docs/audit-format.md), lowercase hex.
     pub leaf_hex: String,
-    /// The payload whose canonical JSON digest the leaf carries.
+    /// The payload the leaf commits to; `null` when erased.
     pub payload: Value,
+    /// Version-2 leaves: the 16-byte salt, 32 lowercase hex digits (absent for version 1
+    /// and for an erased entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// The payload and salt were deleted (retention): only the leaf's inclusion is provable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
     /// Inclusion proof of the leaf in the checkpoint's tree, base64 hashes.
     pub proof: Vec<String>,
 }

@@ -77,6 +77,18 @@ impl LogStore for MemoryLog {
         Ok(())
     }
 
+    async fn erase_payload(&mut self, seq: u64) -> Result<(), LogError> {
+        let e = self
+            .entries
+            .iter_mut()
+            .find(|e| e.seq == seq)
+            .ok_or(LogError::Invalid("no such entry"))?;
+        e.payload.clear();
+        e.salt = None;
+        e.erased = true;
+        Ok(())
+    }
+
     async fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, LogError> {
         Ok(self.checkpoints.iter().max_by_key(|c| c.size).cloned())
     }

@@ -16,9 +16,10 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
 
 use crate::bundle::{Actor, BUNDLE_VERSION, Bundle, BundleEntry, ConsistencyProof};
-use crate::leaf::{Leaf, LeafError, RecordingDigest, canonical_json, payload_digest};
+use crate::leaf::{Leaf, LeafError, RecordingDigest, VERSION_2, canonical_json};
 use crate::merkle::{self, Hash, NodeId, ProofError, ProofPlan};
 use crate::note::{Checkpoint, Signer};
+use crate::payload::{Salt, new_salt, salted_digest};
 
 /// Errors of the log's operations (a store wraps them in its own error type).
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +70,12 @@ pub struct StoredEntry {
     pub leaf: Vec<u8>,
     /// The stored leaf hash, lowercase hex (checked against `leaf` before chaining onto it).
     pub leaf_hash: String,
-    /// Canonical JSON text.
+    /// Canonical JSON text; empty once erased.
     pub payload: String,
+    /// The version-2 salt (`None` for version 1, and once erased).
+    pub salt: Option<Salt>,
+    /// Payload and salt were deleted ([`crate::erase`]); the leaf stays.
+    pub erased: bool,
 }
 
 /// A signed checkpoint as stored.
@@ -123,6 +128,8 @@ pub trait LogStore: Send {
         &mut self,
         e: &StoredEntry,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Deletes the payload and salt of entry `seq` and marks it erased (the leaf stays).
+    fn erase_payload(&mut self, seq: u64) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// The newest checkpoint (largest size, then newest).
     fn latest_checkpoint(
         &mut self,
@@ -139,7 +146,8 @@ pub trait LogStore: Send {
 /// head disagree with what they copy.
 pub async fn append<S: LogStore>(s: &mut S, e: &NewEntry) -> Result<AppendedEntry, S::Error> {
     let payload = canonical_json(&e.payload).map_err(LogError::from)?;
-    let payload_sha256 = payload_digest(&e.payload).map_err(LogError::from)?;
+    let salt = new_salt().map_err(LogError::from)?;
+    let payload_sha256 = salted_digest(&salt, &payload);
     // First: take the log's lock.
     let (seq, frontier) = s.grow().await?;
     check_peaks(s, seq, &frontier).await?;
@@ -160,6 +168,7 @@ pub async fn append<S: LogStore>(s: &mut S, e: &NewEntry) -> Result<AppendedEntr
         None => (0, [0u8; 32]),
     };
     let leaf = Leaf {
+        version: VERSION_2,
         hearing_id: e.hearing_id.clone(),
         hearing_seq,
         prev_leaf_hash,
@@ -190,6 +199,8 @@ pub async fn append<S: LogStore>(s: &mut S, e: &NewEntry) -> Result<AppendedEntr
         leaf: bytes,
         leaf_hash: hex::encode(leaf_hash),
         payload,
+        salt: Some(salt),
+        erased: false,
     })
     .await?;
     Ok(AppendedEntry {
@@ -327,7 +338,13 @@ pub async fn bundle_of<S: LogStore>(
             at: DateTime::from_timestamp_millis(r.at_ms).unwrap_or_default(),
             actor: r.actor,
             leaf_hex: hex::encode(&r.leaf),
-            payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null),
+            payload: if r.erased {
+                serde_json::Value::Null
+            } else {
+                serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null)
+            },
+            salt: r.salt.filter(|_| !r.erased).map(hex::encode),
+            erased: r.erased,
             proof,
         });
     }

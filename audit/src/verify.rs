@@ -5,9 +5,10 @@
 //! Owns: what "the bundle verifies" means. It never talks to the server or the database.
 
 use crate::bundle::{BUNDLE_VERSION, Bundle, BundleEntry};
-use crate::leaf::{Leaf, decode_lower_hex, payload_digest};
+use crate::leaf::{Leaf, decode_lower_hex};
 use crate::merkle::leaf_hash;
 use crate::note::{Checkpoint, Verifier, b64_decode_strict};
+use crate::payload::{self, PayloadCheck};
 use crate::proof::{verify_consistency, verify_inclusion};
 use crate::terminal::{INCOMPLETE, completeness};
 
@@ -35,6 +36,10 @@ pub struct Report {
     /// report that is not about one hearing (the whole-log check).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub completeness: String,
+    /// `hearing_seq` of the entries whose payload and salt were erased (retention): their
+    /// inclusion is verified, their content is gone by design (not a failure).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erased: Vec<u64>,
     pub checks: Vec<Check>,
 }
 
@@ -57,6 +62,13 @@ impl Report {
                 if c.ok { "OK" } else { "FAIL" },
                 c.name,
                 c.detail
+            ));
+        }
+        if !self.erased.is_empty() {
+            let list: Vec<String> = self.erased.iter().map(|n| format!("#{n}")).collect();
+            s.push_str(&format!(
+                "ERASED: {} (payload and salt deleted; leaf and inclusion verified)\n",
+                list.join(", ")
             ));
         }
         if !self.completeness.is_empty() {
@@ -96,6 +108,7 @@ pub fn verify_bundle_text(text: &str, opts: &Options) -> Report {
                 ok: true,
                 complete: false,
                 completeness: INCOMPLETE.into(),
+                erased: vec![],
                 checks: vec![],
             };
             r.push("bundle", false, format!("not a bundle: {e}"));
@@ -111,6 +124,7 @@ pub fn verify_bundle(b: &Bundle, opts: &Options) -> Report {
         ok: true,
         complete: whole.complete,
         completeness: whole.detail,
+        erased: vec![],
         checks: vec![],
     };
     r.push(
@@ -268,11 +282,14 @@ fn check_entry(
     {
         fails.push("step, actor or time differ from the leaf".into());
     }
-    match payload_digest(&e.payload) {
-        Ok(d) if d == leaf.payload_sha256 => {}
-        Ok(_) => fails.push("payload digest does not match the leaf".into()),
-        Err(err) => fails.push(format!("payload: {err}")),
-    }
+    let erased = match payload::check(&leaf, &e.payload, e.salt.as_deref(), e.erased) {
+        PayloadCheck::Verified => false,
+        PayloadCheck::Erased => true,
+        PayloadCheck::Failed(why) => {
+            fails.push(why);
+            false
+        }
+    };
     match cp {
         None => fails.push("no trusted checkpoint to prove inclusion against".into()),
         Some(cp) => {
@@ -292,11 +309,19 @@ fn check_entry(
         }
     }
     let ok = fails.is_empty();
+    if ok && erased {
+        r.erased.push(e.hearing_seq);
+    }
     r.push(
         label,
         ok,
-        if ok {
-            "leaf, payload, chain and inclusion verified".into()
+        if ok && erased {
+            "erased: payload and salt deleted; leaf, chain and inclusion verified".into()
+        } else if ok {
+            format!(
+                "v{} leaf, payload, chain and inclusion verified",
+                leaf.version
+            )
         } else {
             fails.join("; ")
         },

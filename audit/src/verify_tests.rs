@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::bundle::{Actor, ConsistencyProof};
-use crate::leaf::RecordingDigest;
+use crate::leaf::{RecordingDigest, VERSION_1, payload_digest};
 use crate::merkle::{MemoryStore, prove_consistency, prove_inclusion, tree_root};
 use crate::note::Signer;
 use base64::Engine as _;
@@ -41,6 +41,7 @@ impl Log {
             .map(|(s, h)| (s + 1, *h))
             .unwrap_or((0, [0; 32]));
         let leaf = Leaf {
+            version: VERSION_1,
             hearing_id: hearing.into(),
             hearing_seq: hseq,
             prev_leaf_hash: prev,
@@ -94,6 +95,8 @@ impl Log {
                 },
                 leaf_hex: hex::encode(&row.leaf),
                 payload: row.payload.clone(),
+                salt: None,
+                erased: false,
                 proof: prove_inclusion(&self.store, seq as u64, size)
                     .unwrap()
                     .iter()
@@ -238,6 +241,15 @@ fn tampering_is_detected() {
     let mut b = good.clone();
     b.entries[1].payload = json!({"i": 1, "text": "改"});
     assert_detected("edit a payload", &b, &o);
+
+    // Version-1 leaves have no salt, and their payload cannot be erased.
+    let mut b = good.clone();
+    b.entries[1].salt = Some("00".repeat(16));
+    assert_detected("a salt on a version-1 entry", &b, &o);
+    let mut b = good.clone();
+    b.entries[1].erased = true;
+    b.entries[1].payload = Value::Null;
+    assert_detected("a version-1 entry marked erased", &b, &o);
 
     let mut b = good.clone();
     b.entries.remove(2);

@@ -14,7 +14,7 @@
 //! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves), `tiles`
 //! (the log in the c2sp.org/tlog-tiles read format, over the pure `audit::tiles`).
 
-pub use ::audit::{bundle, leaf, memory, merkle, note, proof, terminal, verify};
+pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
 
 pub mod checkpointer;
 pub mod cli;

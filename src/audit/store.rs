@@ -12,6 +12,7 @@
 use super::bundle::Actor;
 use super::leaf::{LeafError, decode_lower_hex};
 use super::merkle::{Hash, NodeId, ProofError};
+use ::audit::payload::salt_from_hex;
 use ::audit::{LogError, LogStore, store as log};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
@@ -144,8 +145,8 @@ impl LogStore for SqlStore<'_> {
 
     async fn put_entry(&mut self, e: &StoredEntry) -> Result<(), AuditError> {
         sqlx::query(
-            "INSERT INTO audit_entries (seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, leaf_hash, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO audit_entries (seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, leaf_hash, payload, payload_salt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(to_i64(e.seq)?)
         .bind(&e.hearing_id)
@@ -157,8 +158,23 @@ impl LogStore for SqlStore<'_> {
         .bind(hex::encode(&e.leaf))
         .bind(&e.leaf_hash)
         .bind(&e.payload)
+        .bind(e.salt.map(hex::encode))
         .execute(&mut *self.0)
         .await?;
+        Ok(())
+    }
+
+    async fn erase_payload(&mut self, seq: u64) -> Result<(), AuditError> {
+        let done = sqlx::query(
+            "UPDATE audit_entries SET payload = '', payload_salt = NULL, erased_at = $2 WHERE seq = $1",
+        )
+        .bind(to_i64(seq)?)
+        .bind(chrono::Utc::now().timestamp_millis())
+        .execute(&mut *self.0)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(AuditError::NotFound);
+        }
         Ok(())
     }
 
@@ -174,6 +190,26 @@ impl LogStore for SqlStore<'_> {
 /// Appends one entry inside the caller's transaction (`conn` is `&mut *tx`).
 pub async fn append(conn: &mut AnyConnection, e: &NewEntry) -> Result<AppendedEntry, AuditError> {
     log::append(&mut SqlStore(conn), e).await
+}
+
+/// Erases the payload and salt of every version-2 entry of a hearing but its terminal one,
+/// inside the caller's transaction (retention, PIPL Art. 47): the leaves, the tree and every
+/// proof stay unchanged, and bundles carry those entries as `erased`. Version-1 entries are
+/// kept (counted in the result).
+pub async fn erase_hearing(
+    conn: &mut AnyConnection,
+    hearing_id: &str,
+) -> Result<::audit::erase::Erased, AuditError> {
+    ::audit::erase::erase_hearing(&mut SqlStore(conn), hearing_id).await
+}
+
+/// Erases the payload and salt of one version-2 entry (see [`erase_hearing`]).
+pub async fn erase_entry(
+    conn: &mut AnyConnection,
+    hearing_id: &str,
+    hearing_seq: u64,
+) -> Result<(), AuditError> {
+    ::audit::erase::erase_entry(&mut SqlStore(conn), hearing_id, hearing_seq).await
 }
 
 /// The current tree size and head (from the state row: one read).
@@ -232,8 +268,8 @@ pub async fn consistency_proof(
     log::consistency_proof(&mut SqlStore(conn), size1, size2).await
 }
 
-const ENTRY_COLS: &str =
-    "seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, leaf_hash, payload";
+const ENTRY_COLS: &str = "seq, hearing_id, hearing_seq, step, at, actor_role, actor_id, leaf_hex, \
+     leaf_hash, payload, payload_salt, erased_at";
 
 fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEntry, AuditError> {
     Ok(StoredEntry {
@@ -254,6 +290,16 @@ fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<StoredEntry, AuditError> {
         })?,
         leaf_hash: r.try_get("leaf_hash")?,
         payload: r.try_get("payload")?,
+        salt: match r.try_get::<Option<String>, _>("payload_salt")? {
+            None => None,
+            Some(h) => Some(salt_from_hex(&h).ok_or_else(|| {
+                AuditError::Corrupt(format!(
+                    "entry {}: payload_salt is not 32 lowercase hex digits",
+                    r.try_get::<i64, _>("seq").unwrap_or(-1)
+                ))
+            })?),
+        },
+        erased: r.try_get::<Option<i64>, _>("erased_at")?.is_some(),
     })
 }
 

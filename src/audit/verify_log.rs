@@ -9,9 +9,10 @@ use std::collections::HashMap;
 
 use super::{
     bundle::Actor,
-    leaf::{Leaf, payload_digest},
+    leaf::Leaf,
     merkle::{self, HashStore, MemoryStore},
     note::{Checkpoint, Verifier},
+    payload::{self, PayloadCheck},
     store::{self, AuditError},
     verify::{Check, Report},
 };
@@ -27,6 +28,7 @@ pub async fn verify_log(db: &Db, pinned: &[Verifier]) -> Result<Report, AuditErr
         ok: true,
         complete: false,
         completeness: String::new(),
+        erased: vec![],
         checks: vec![],
     };
     let mut conn = db.read.acquire().await?;
@@ -138,10 +140,14 @@ async fn check_entries(
             {
                 bad.push(format!("entry {}: columns differ from the leaf", e.seq));
             }
-            let digest = serde_json::from_str(&e.payload)
-                .ok()
-                .and_then(|v| payload_digest(&v).ok());
-            if digest != Some(leaf.payload_sha256) {
+            let payload = if e.erased {
+                Some(serde_json::Value::Null)
+            } else {
+                serde_json::from_str(&e.payload).ok()
+            };
+            let salt = e.salt.map(hex::encode);
+            let verdict = payload.map(|p| payload::check(&leaf, &p, salt.as_deref(), e.erased));
+            if let Some(PayloadCheck::Failed(_)) | None = verdict {
                 bad.push(format!("entry {}: payload digest does not match", e.seq));
             }
         }

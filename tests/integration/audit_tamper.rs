@@ -87,6 +87,7 @@ async fn tamper_insert_a_forged_entry() {
     // A well-formed leaf chained to A's last entry, written straight into the table.
     let last = f.entry("hearing-a", 4).await;
     let forged = Leaf {
+        version: audit::leaf::VERSION_1,
         hearing_id: "hearing-a".into(),
         hearing_seq: 5,
         prev_leaf_hash: merkle::leaf_hash(&last.leaf),

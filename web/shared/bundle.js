@@ -4,16 +4,22 @@
 // fields, payload digest and RFC 6962 inclusion proof, and the sealed recordings. Every check is
 // reported; none is skipped.
 import { b64, hex, equal, leafHash, verifyInclusion, verifyNote, parseCheckpoint } from './verify.js';
-import { decodeLeaf, payloadDigest } from './leaf.js';
+import { decodeLeaf, payloadCommitment } from './leaf.js';
 
 /**
  * bundle: the parsed JSON. trustedKeys: [{vkey, from_size, to_size?}] as GET /audit/keys lists
- * them (the bundle's own `keys` are not trusted). Returns {ok, checks: [{name, args, ok, detail}]}.
+ * them (the bundle's own `keys` are not trusted). Returns {ok, erased, checks: [{name, args, ok, detail}]}:
+ * `erased` lists the hearing_seq of version-2 entries whose payload and salt were deleted
+ * (retention, §10): their inclusion is checked, their missing payload is not a failure.
+ * `complete` / `completeness` (§9, like the CLI): whether the chain ends with its valid
+ * `hearing_closed` terminal entry; reported beside the checks, not as one.
  */
 export async function verifyBundle(bundle, trustedKeys) {
   const checks = [];
   const add = (name, ok, detail = '', args = {}) => checks.push({ name, ok: !!ok, detail: String(detail), args });
-  const done = () => ({ ok: checks.length > 0 && checks.every((c) => c.ok), checks });
+  const erased = [];
+  const whole = completeness(bundle);
+  const done = () => ({ ok: checks.length > 0 && checks.every((c) => c.ok), erased, ...whole, checks });
 
   // 1. version and shape
   const shapeOk = bundle && typeof bundle === 'object' && typeof bundle.checkpoint === 'string' && Array.isArray(bundle.entries);
@@ -86,14 +92,20 @@ export async function verifyBundle(bundle, trustedKeys) {
       chainProblems.push(`link ${i}`);
     }
     prevHash = lh;
-    // 3.6: the payload digest
-    let pd = null;
-    try {
-      pd = await payloadDigest(e.payload);
-    } catch (err) {
-      add('payload', false, err.message, args);
+    // 3.6: the payload commitment (v1 plain digest, v2 salted; §10: an erased v2 entry has none)
+    if (e.erased === true) {
+      const ok = leaf.version === 2 && (e.payload === null || e.payload === undefined) && e.salt == null;
+      if (ok) erased.push(i);
+      add('payload', ok, ok ? 'erased (payload and salt deleted)' : leaf.version === 2 ? 'marked erased but still carries a payload or salt' : 'only version-2 payloads can be erased', args);
+    } else {
+      try {
+        const pd = await payloadCommitment(leaf.version, e.salt ?? null, e.payload);
+        const ok = equal(pd, leaf.payload_sha256);
+        add('payload', ok, ok ? `v${leaf.version} ` + hex.encode(pd).slice(0, 16) + '…' : 'payload differs from its sealed digest', args);
+      } catch (err) {
+        add('payload', false, err.message, args);
+      }
     }
-    if (pd) add('payload', equal(pd, leaf.payload_sha256), equal(pd, leaf.payload_sha256) ? hex.encode(pd).slice(0, 16) + '…' : 'payload differs from its sealed digest', args);
     // 3.7: inclusion under the checkpoint
     let proof = null;
     try {
@@ -119,4 +131,31 @@ export async function verifyBundle(bundle, trustedKeys) {
   add('recordings', recProblems.length === 0, recProblems.join(', ') || `${listed.length} sealed`);
 
   return done();
+}
+
+export const INCOMPLETE = 'incomplete (hearing open or entries missing)';
+
+/** §9: {complete, completeness} of a bundle, the rules of the audit crate's `terminal::completeness`. */
+export function completeness(bundle) {
+  const no = (why) => ({ complete: false, completeness: `${INCOMPLETE}: ${why}` });
+  const entries = bundle && Array.isArray(bundle.entries) ? bundle.entries : [];
+  if (!entries.length) return no('no entries');
+  const last = entries.reduce((a, b) => (b.hearing_seq > a.hearing_seq ? b : a));
+  let leaf;
+  try {
+    if (typeof last.leaf_hex !== 'string' || /[A-F]/.test(last.leaf_hex)) throw new Error();
+    leaf = decodeLeaf(hex.decode(last.leaf_hex));
+  } catch {
+    return no("the last entry's leaf does not decode");
+  }
+  if (leaf.step !== 'hearing_closed') return no(`the last entry is "${leaf.step}", not hearing_closed`);
+  const p = last.payload && typeof last.payload === 'object' ? last.payload : {};
+  if (typeof p.outcome !== 'string' || !p.outcome) return no('the terminal entry has no outcome');
+  if (p.entries !== leaf.hearing_seq || entries.length !== leaf.hearing_seq + 1) {
+    return no(`the terminal entry counts ${Number.isInteger(p.entries) ? p.entries : 'no'} entries before it; the bundle has ${entries.length - 1} before it at position ${leaf.hearing_seq}`);
+  }
+  if (typeof p.head !== 'string' || !/^[0-9a-f]{64}$/.test(p.head) || p.head !== hex.encode(leaf.prev_hash)) {
+    return no("the terminal entry's head is not the entry it chains onto");
+  }
+  return { complete: true, completeness: `complete (outcome ${p.outcome}, ${leaf.hearing_seq} entries before the terminal entry)` };
 }

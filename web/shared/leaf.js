@@ -1,5 +1,6 @@
-// The audit leaf, version 1, decoded strictly as docs/audit-format.md §2 specifies, and the
-// canonical JSON of §3 whose SHA-256 is the leaf's payload digest.
+// The audit leaf, versions 1 and 2, decoded strictly as docs/audit-format.md §2 specifies, and
+// the canonical JSON of §3 the leaf's payload commitment covers: SHA-256(canonical payload) in
+// version 1, SHA-256(salt || canonical payload) with a 16-byte salt in version 2 (§10).
 import { sha256, hex } from './verify.js';
 
 const TAG = 'remote-hearing/audit-leaf';
@@ -41,12 +42,12 @@ class Reader {
   }
 }
 
-/** Decodes a version-1 leaf; throws on anything §2 rejects. */
+/** Decodes a version-1 or version-2 leaf; throws on anything §2 rejects. */
 export function decodeLeaf(bytes) {
   const r = new Reader(bytes);
   if (r.str(0, 65535, null, 'tag') !== TAG) throw new Error('not an audit leaf (tag)');
   const version = r.u8();
-  if (version !== 1) throw new Error(`unknown leaf version ${version}`);
+  if (version !== 1 && version !== 2) throw new Error(`unknown leaf version ${version}`);
   const hearing_id = r.str(1, 128, PRINTABLE, 'hearing id');
   const seq = r.u64();
   if (seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('hearing_seq too large');
@@ -72,7 +73,7 @@ export function decodeLeaf(bytes) {
     recordings.push({ id: rid, sha256: digest, bytes: Number(size) });
   }
   if (r.o !== bytes.length) throw new Error(`${bytes.length - r.o} bytes left over`);
-  return { hearing_id, hearing_seq, prev_hash, step, at_ms, actor: { role, id }, payload_sha256, recordings };
+  return { version, hearing_id, hearing_seq, prev_hash, step, at_ms, actor: { role, id }, payload_sha256, recordings };
 }
 
 function cmpUtf8(a, b) {
@@ -115,4 +116,21 @@ export function canonicalJson(v) {
 
 export async function payloadDigest(payload) {
   return sha256(enc.encode(canonicalJson(payload === undefined ? null : payload)));
+}
+
+/**
+ * The commitment of a leaf of `version` to `payload` (§10): version 2 needs `saltHex`, 32
+ * lowercase hex digits; version 1 takes none. Throws on a wrong or missing salt.
+ */
+export async function payloadCommitment(version, saltHex, payload) {
+  const text = enc.encode(canonicalJson(payload === undefined ? null : payload));
+  if (version === 1) {
+    if (saltHex != null) throw new Error('a version-1 entry has no salt');
+    return sha256(text);
+  }
+  if (typeof saltHex !== 'string' || !/^[0-9a-f]{32}$/.test(saltHex)) throw new Error('a version-2 entry needs a salt of 32 lowercase hex digits');
+  const buf = new Uint8Array(16 + text.length);
+  buf.set(hex.decode(saltHex), 0);
+  buf.set(text, 16);
+  return sha256(buf);
 }

@@ -20,12 +20,12 @@ function canon(v) {
   if (Array.isArray(v)) return `[${v.map(canon).join(',')}]`;
   return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon(v[k])}`).join(',')}}`;
 }
-function encodeLeaf({ hid, seq, prev, step, at, role, actor, payload, recs = [] }) {
+function encodeLeaf({ version = 1, salt = null, hid, seq, prev, step, at, role, actor, payload, recs = [] }) {
   const r = Buffer.alloc(2);
   r.writeUInt16BE(recs.length);
   return Buffer.concat([
-    str('remote-hearing/audit-leaf'), Buffer.from([1]), str(hid), u64(seq), prev, str(step), u64(at), str(role), str(actor),
-    sha(Buffer.from(canon(payload))), r, ...recs.flatMap((x) => [str(x.id), Buffer.from(x.sha256, 'hex'), u64(x.bytes)]),
+    str('remote-hearing/audit-leaf'), Buffer.from([version]), str(hid), u64(seq), prev, str(step), u64(at), str(role), str(actor),
+    version === 2 ? sha(salt, Buffer.from(canon(payload))) : sha(Buffer.from(canon(payload))), r, ...recs.flatMap((x) => [str(x.id), Buffer.from(x.sha256, 'hex'), u64(x.bytes)]),
   ]);
 }
 const lh = (leaf) => sha(Buffer.from([0]), leaf);
@@ -42,7 +42,9 @@ function auditPath(m, ls) {
   return m < k ? [...auditPath(m, ls.slice(0, k)), mth(ls.slice(k))] : [...auditPath(m - k, ls.slice(k)), mth(ls.slice(0, k))];
 }
 
-export function makeBundle() {
+/** version 2: salted payload commitments (docs/audit-format.md §10), each entry carrying its salt. */
+/** close: an outcome to end hearing h-1 with its hearing_closed terminal entry (§9). */
+export function makeBundle({ version = 1, close = null } = {}) {
   const origin = 'test.example/audit';
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
   const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
@@ -62,14 +64,17 @@ export function makeBundle() {
   const counts = {};
   const leaves = [];
   const entries = [];
+  if (close) steps.push(['h-1', 'hearing_closed', null]);
   steps.forEach(([hid, step, payload], seq) => {
+    if (step === 'hearing_closed') payload = { outcome: close, entries: counts[hid], head: prev[hid].toString('hex') };
     const hseq = counts[hid] ?? 0;
     counts[hid] = hseq + 1;
     const at = 1795000000000 + seq * 1000;
-    const leaf = encodeLeaf({ hid, seq: hseq, prev: prev[hid] || Buffer.alloc(32), step, at, role: 'officer', actor: 'u7', payload, recs: step === 'recording_sealed' ? [rec] : [] });
+    const salt = version === 2 ? crypto.randomBytes(16) : null;
+    const leaf = encodeLeaf({ version, salt, hid, seq: hseq, prev: prev[hid] || Buffer.alloc(32), step, at, role: 'officer', actor: 'u7', payload, recs: step === 'recording_sealed' ? [rec] : [] });
     prev[hid] = lh(leaf);
     leaves.push(lh(leaf));
-    if (hid === 'h-1') entries.push({ seq, hearing_seq: hseq, step, at: new Date(at).toISOString(), actor: { role: 'officer', id: 'u7' }, leaf_hex: leaf.toString('hex'), payload });
+    if (hid === 'h-1') entries.push({ seq, hearing_seq: hseq, step, at: new Date(at).toISOString(), actor: { role: 'officer', id: 'u7' }, leaf_hex: leaf.toString('hex'), payload, ...(salt ? { salt: salt.toString('hex') } : {}) });
   });
   for (const e of entries) e.proof = auditPath(e.seq, leaves).map((x) => x.toString('base64'));
   const body = `${origin}\n${leaves.length}\n${mth(leaves).toString('base64')}\n`;

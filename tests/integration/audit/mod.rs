@@ -2,6 +2,7 @@
 //! checkpoint) that these tests and `audit_tamper` build on; one file per area below.
 
 mod api;
+mod erase;
 mod keys;
 mod stored;
 mod verify;

@@ -19,7 +19,7 @@ use axum::{
 use sqlx::{AnyConnection, Row};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::store::{self, AuditError, StoredCheckpoint, hash_from_hex};
+use crate::audit::store::{self, AuditError, StoredCheckpoint, hash_from_hex};
 use crate::{
     clock::to_ms,
     error::{ApiResult, AppError},
@@ -61,7 +61,7 @@ async fn checkpoint(State(state): State<AppState>) -> ApiResult<Response> {
     let cp = latest_checkpoint(&state).await?;
     // With the witnesses' cosignatures that have arrived (as /api/v1/audit/checkpoint).
     let mut conn = state.db.read.acquire().await.map_err(AuditError::from)?;
-    let note = super::witnessing::cosigned_note(&mut conn, &cp).await?;
+    let note = crate::audit::witnessing::cosigned_note(&mut conn, &cp).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
