@@ -141,6 +141,17 @@ impl fmt::Debug for Verifier {
     }
 }
 
+/// An Ed25519 key pair from a PKCS#8 (v1 or v2) document (the log's and witnesses' keys).
+pub fn keypair_from_pkcs8(der: &[u8]) -> Result<Ed25519KeyPair, NoteError> {
+    Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+        .map_err(|_| NoteError::BadKey("not a PKCS#8 Ed25519 key"))
+}
+
+/// An Ed25519 key pair from a raw 32-byte seed.
+pub fn keypair_from_seed(seed: &[u8]) -> Result<Ed25519KeyPair, NoteError> {
+    Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| NoteError::BadKey("not a 32-byte seed"))
+}
+
 /// A private key that signs notes. `Debug` never shows the key.
 pub struct Signer {
     keypair: Ed25519KeyPair,
@@ -165,16 +176,12 @@ impl Signer {
 
     /// From a PKCS#8 (v1 or v2) Ed25519 private key document.
     pub fn from_pkcs8(name: &str, der: &[u8]) -> Result<Self, NoteError> {
-        let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|_| NoteError::BadKey("not a PKCS#8 Ed25519 key"))?;
-        Self::from_keypair(name, kp)
+        Self::from_keypair(name, keypair_from_pkcs8(der)?)
     }
 
     /// From a raw 32-byte Ed25519 seed.
     pub fn from_seed(name: &str, seed: &[u8]) -> Result<Self, NoteError> {
-        let kp = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| NoteError::BadKey("not a 32-byte seed"))?;
-        Self::from_keypair(name, kp)
+        Self::from_keypair(name, keypair_from_seed(seed)?)
     }
 
     /// A fresh PKCS#8 v2 document from the system's random source.

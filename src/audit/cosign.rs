@@ -167,16 +167,12 @@ impl Cosigner {
 
     /// From a PKCS#8 Ed25519 private key document.
     pub fn from_pkcs8(name: &str, der: &[u8]) -> Result<Self, NoteError> {
-        let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|_| NoteError::BadKey("not a PKCS#8 Ed25519 key"))?;
-        Self::from_keypair(name, kp)
+        Self::from_keypair(name, crate::audit::note::keypair_from_pkcs8(der)?)
     }
 
     /// From a raw 32-byte Ed25519 seed.
     pub fn from_seed(name: &str, seed: &[u8]) -> Result<Self, NoteError> {
-        let kp = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| NoteError::BadKey("not a 32-byte seed"))?;
-        Self::from_keypair(name, kp)
+        Self::from_keypair(name, crate::audit::note::keypair_from_seed(seed)?)
     }
 
     pub fn verifier(&self) -> &CosignVerifier {

@@ -75,15 +75,7 @@ pub(crate) async fn identity_body(
     officer: &str,
     hearing: &str,
 ) -> Value {
-    let r = app
-        .client
-        .put(app.url("/api/v1/citizens/me/identity"))
-        .bearer_auth(citizen)
-        .json(&json!({"name": "张三", "id_number": crate::party::ID}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "identity");
+    crate::hearing::decision::give_identity(app, citizen).await;
     let mut b = body_of("identity");
     b["still_id"] = json!(
         try_upload_still(app, officer, hearing)

@@ -3,7 +3,7 @@
 
 mod access;
 mod after_commit;
-mod decision;
+pub(crate) mod decision;
 mod decision_numbers;
 mod interrupt;
 mod live_call;
