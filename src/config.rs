@@ -67,44 +67,9 @@ pub struct ServerConfig {
 }
 
 pub use crate::{
-    booking::BookingConfig, identity::AuthConfig, kv::RedisConfig, sms::SmsConfig,
-    store::DatabaseConfig,
+    audit::AuditConfig, booking::BookingConfig, identity::AuthConfig, kv::RedisConfig,
+    sms::SmsConfig, store::DatabaseConfig,
 };
-
-/// The signed audit log (src/audit).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct AuditConfig {
-    /// The log's origin: checkpoint first line and signing key name.
-    pub origin: String,
-    /// PKCS#8 Ed25519 key file (`remote-hearing keygen`); required in production.
-    pub key_file: PathBuf,
-    /// Sign a checkpoint once this many entries are unsigned…
-    pub checkpoint_every: u64,
-    /// …or once the oldest unsigned entry has waited this long.
-    pub checkpoint_interval_ms: u64,
-    /// Verifier keys `audit verify` trusts when given no `--key`/`--keys` (pinned, never
-    /// taken from a bundle).
-    pub trusted_keys: Vec<String>,
-    /// Witnesses that cosign each checkpoint (`[[audit.witnesses]]`, src/audit/witnessing.rs).
-    pub witnesses: Vec<crate::audit::witnessing::WitnessConfig>,
-    /// Timeout of one `add-checkpoint` request to a witness.
-    pub witness_timeout_ms: u64,
-}
-
-impl Default for AuditConfig {
-    fn default() -> Self {
-        AuditConfig {
-            origin: "remote-hearing.localhost/audit".into(),
-            key_file: PathBuf::new(),
-            checkpoint_every: 256,
-            checkpoint_interval_ms: 1000,
-            trusted_keys: vec![],
-            witnesses: Vec::new(),
-            witness_timeout_ms: 10_000,
-        }
-    }
-}
 
 impl Config {
     /// Loads defaults, then `file` if given, then the environment.

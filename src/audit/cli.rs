@@ -239,7 +239,11 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             let config = store.load()?;
             let db = crate::store::Db::connect(&config.database, &config.server.data_dir).await?;
             db.migrate().await?;
-            let audit = super::Audit::from_config(&config)?;
+            let audit = super::Audit::from_config(
+                &config.audit,
+                config.is_production(),
+                &config.server.data_dir,
+            )?;
             let now = crate::clock::to_ms(crate::clock::Clock::now(&crate::clock::SystemClock));
             audit.register_key(&db, now).await?;
             let b = audit

@@ -6,8 +6,8 @@ use std::{io::Write, path::Path};
 
 use anyhow::Context;
 
+use super::AuditConfig;
 use super::note::Signer;
-use crate::config::Config;
 
 /// File name of the development key inside the data dir.
 pub const DEV_KEY_FILE: &str = "audit-signing-key.p8";
@@ -56,18 +56,21 @@ fn load(name: &str, path: &Path) -> anyhow::Result<Signer> {
 
 /// The signer the server uses: the configured key file; in development without one, a key
 /// generated once in the data dir.
-pub fn load_signer(config: &Config) -> anyhow::Result<Signer> {
-    let a = &config.audit;
+pub fn load_signer(
+    a: &AuditConfig,
+    production: bool,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Signer> {
     if !a.key_file.as_os_str().is_empty() {
         return load(&a.origin, &a.key_file);
     }
-    if config.is_production() {
+    if production {
         anyhow::bail!(
             "audit: no signing key configured in production (set audit.key_file or RH_AUDIT__KEY_FILE; create one with `remote-hearing keygen --name {} --out FILE`)",
             a.origin
         );
     }
-    let path = config.server.data_dir.join(DEV_KEY_FILE);
+    let path = data_dir.join(DEV_KEY_FILE);
     if path.exists() {
         return load(&a.origin, &path);
     }
@@ -83,7 +86,11 @@ pub fn load_signer(config: &Config) -> anyhow::Result<Signer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Mode;
+    use crate::config::{Config, Mode};
+
+    fn load_signer(c: &Config) -> anyhow::Result<Signer> {
+        super::load_signer(&c.audit, c.is_production(), &c.server.data_dir)
+    }
 
     #[test]
     fn production_refuses_without_a_key_and_development_makes_one_once() {

@@ -16,6 +16,8 @@
 
 pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
 
+mod config;
+pub use config::AuditConfig;
 pub mod checkpointer;
 pub mod cli;
 pub mod cosign;
@@ -37,7 +39,7 @@ pub use routes::router;
 pub use service::Audit;
 pub use store::{AppendedEntry, AuditError, NewEntry};
 
-use crate::{config::Config, error::AppError, store::Tx};
+use crate::{error::AppError, store::Tx};
 
 /// Appends `entry` to the log inside the caller's transaction `tx`: it becomes visible, and
 /// is covered by the next checkpoint, only when the caller commits. Appends are serialised
@@ -72,10 +74,13 @@ pub async fn close(
 
 impl Audit {
     /// The signer and policy from config (see `keys::load_signer`).
-    pub fn from_config(config: &Config) -> anyhow::Result<Audit> {
-        let a = &config.audit;
+    pub fn from_config(
+        a: &AuditConfig,
+        production: bool,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Audit> {
         Ok(Audit {
-            signer: Arc::new(keys::load_signer(config)?),
+            signer: Arc::new(keys::load_signer(a, production, data_dir)?),
             every: a.checkpoint_every.max(1),
             interval: Duration::from_millis(a.checkpoint_interval_ms.max(1)),
         })

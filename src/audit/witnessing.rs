@@ -9,7 +9,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 
@@ -23,16 +22,7 @@ use crate::{
     store::Db,
 };
 
-/// One `[[audit.witnesses]]` entry.
-#[derive(Debug, Clone, Deserialize)]
-pub struct WitnessConfig {
-    /// The witness's name (must be its key's name).
-    pub name: String,
-    /// Its cosignature verifier key (type 0x04).
-    pub vkey: String,
-    /// Its submission prefix (`<url>/add-checkpoint` is posted to).
-    pub url: String,
-}
+pub use super::config::WitnessConfig;
 
 impl WitnessConfig {
     pub fn parse(&self) -> anyhow::Result<Witness> {

@@ -50,7 +50,11 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     db.migrate().await?;
     let kv = Kv::connect(&config.redis).await?;
     let areas = wiring::areas(&config, &db, &kv, &clock)?;
-    let audit = crate::audit::Audit::from_config(&config)?;
+    let audit = crate::audit::Audit::from_config(
+        &config.audit,
+        config.is_production(),
+        &config.server.data_dir,
+    )?;
     audit
         .register_key(&db, crate::clock::to_ms(clock.now()))
         .await
