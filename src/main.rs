@@ -13,7 +13,9 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
-            if e.is::<remote_hearing::audit::cli::UsageError>() {
+            if e.is::<remote_hearing::audit::monitor::ForkError>() {
+                ExitCode::from(3)
+            } else if e.is::<remote_hearing::audit::cli::UsageError>() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

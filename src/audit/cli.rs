@@ -71,6 +71,9 @@ pub enum AuditCommand {
         #[arg(long)]
         consistency_from: Option<u64>,
     },
+    /// Follow a log's signed checkpoints (tlog-tiles prefix URL) and check each is consistent
+    /// with the last seen; exit 3 on a fork, 2 on a bad key or signature.
+    Monitor(super::monitor::MonitorArgs),
 }
 
 fn parse_keys(keys: &[String]) -> anyhow::Result<Vec<Verifier>> {
@@ -256,6 +259,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        AuditCommand::Monitor(args) => super::monitor::run(args).await,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod checkpointer;
 pub mod cli;
 pub mod cosign;
 pub mod keys;
+pub mod monitor;
 mod routes;
 pub mod service;
 pub mod store;

@@ -4,6 +4,7 @@
 mod audit;
 mod audit_complete;
 mod audit_crosscheck;
+mod audit_monitor;
 mod audit_tamper;
 mod audit_tiles;
 mod booking;
