@@ -9,7 +9,11 @@
 //! Exit: 0 consistent, 2 bad key or signature, 3 fork (both checkpoints printed), 1 other
 //! errors (network, unreadable state).
 
-use std::{collections::HashMap, path::PathBuf, time::Duration};
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    path::PathBuf,
+    time::Duration,
+};
 
 use ::audit::tiles::{HASH_SIZE, TileKind, TilePath};
 
@@ -200,11 +204,10 @@ impl Monitor {
             let base_level = u32::from(tile_level) * 8;
             let first = id.index << k;
             let n = first / TILE_WIDTH;
-            if !tiles.contains_key(&(tile_level, n)) {
+            if let Entry::Vacant(slot) = tiles.entry((tile_level, n)) {
                 let count = size2 >> base_level;
                 let width = (count - n * TILE_WIDTH).min(TILE_WIDTH);
-                let tile = self.tile(tile_level, n, width).await?;
-                tiles.insert((tile_level, n), tile);
+                slot.insert(self.tile(tile_level, n, width).await?);
             }
             let tile = &tiles[&(tile_level, n)];
             let lo = usize::try_from(first % TILE_WIDTH)?;
