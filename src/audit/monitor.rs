@@ -133,7 +133,14 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<()> {
 impl Monitor {
     /// Checks the note's log signature with the pinned keys.
     fn open(&self, text: &str) -> Result<Seen, String> {
-        let (cp, _) = Checkpoint::open(text, None, &self.keys).map_err(|e| e.to_string())?;
+        let (cp, by) = Checkpoint::open(text, None, &self.keys).map_err(|e| e.to_string())?;
+        // The signing key's name is the log's origin (C2SP signed-note convention).
+        if !by.iter().any(|v| v.name == cp.origin) {
+            return Err(format!(
+                "origin {} is not the name of its signing key",
+                cp.origin
+            ));
+        }
         Ok(Seen {
             note: text.to_string(),
             cp,
@@ -157,6 +164,13 @@ impl Monitor {
             ForkError(format!("fork: {why}"))
         };
         if let Some(old) = last {
+            if new.cp.origin != old.cp.origin {
+                return Err(UsageError(format!(
+                    "the log's origin changed from {} to {} (another log?)",
+                    old.cp.origin, new.cp.origin
+                ))
+                .into());
+            }
             if new.cp.size < old.cp.size {
                 return Err(fork("the tree is smaller than before", old).into());
             }

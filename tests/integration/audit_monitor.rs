@@ -110,4 +110,12 @@ async fn monitor_follows_the_log_and_catches_a_fork() {
     assert_eq!(std::fs::read_to_string(&state).unwrap(), seen);
     let (code, _) = monitor(&b, &vkey, &state).await;
     assert_eq!(code, 3);
+
+    // Having seen the other history's larger tree, the first log looks rolled back.
+    let rolled = keys_dir.path().join("rolled.state");
+    std::fs::write(&rolled, &b_note).unwrap();
+    let (code, out) = monitor(&a, &vkey, &rolled).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("smaller than before"), "{out}");
+    assert!(out.contains(&seen) && out.contains(&b_note), "{out}");
 }
