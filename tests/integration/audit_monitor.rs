@@ -1,10 +1,14 @@
 //! `remote-hearing audit monitor` (issue 13 §3) run as a process against running servers: it
 //! follows the checkpoints across new entries (exit 0), and catches a fork — a second log
-//! signed with the same key but holding another history — printing both checkpoints (exit 3).
+//! signed with the same key but holding another history — printing both checkpoints (exit 3);
+//! with `--witness` it reports each trusted witness's cosignature.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc, time::Duration};
 
-use remote_hearing::audit::{Actor, NewEntry, keys, store};
+use remote_hearing::{
+    audit::{Actor, NewEntry, cosign::Cosigner, keys, store},
+    witness::{self, server},
+};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -35,8 +39,13 @@ async fn grow(app: &TestApp, n: u64, tag: &str) {
 }
 
 async fn monitor(app: &TestApp, key: &str, state: &Path) -> (i32, String) {
+    monitor_with(app, &["--key", key], state).await
+}
+
+async fn monitor_with(app: &TestApp, args: &[&str], state: &Path) -> (i32, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_remote-hearing"))
-        .args(["audit", "monitor", &app.url("/audit/log"), "--key", key])
+        .args(["audit", "monitor", &app.url("/audit/log")])
+        .args(args)
         .arg("--state")
         .arg(state)
         .arg("--once")
@@ -118,4 +127,75 @@ async fn monitor_follows_the_log_and_catches_a_fork() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("smaller than before"), "{out}");
     assert!(out.contains(&seen) && out.contains(&b_note), "{out}");
+}
+
+#[tokio::test]
+async fn monitor_reports_each_trusted_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("log.key");
+    let origin = remote_hearing::config::Config::defaults()
+        .unwrap()
+        .audit
+        .origin;
+    let vkey = keys::keygen(&origin, &key_file)
+        .unwrap()
+        .verifier()
+        .to_string();
+    let wkey = dir.path().join("w1.key");
+    witness::keygen("court.example/w1", &wkey).unwrap();
+    let w = Arc::new(
+        witness::open(&wkey, &dir.path().join("w1"), std::slice::from_ref(&vkey))
+            .await
+            .unwrap(),
+    );
+    let w1 = w.cosigner.verifier().clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let wurl = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, server::router(w)).await });
+    let w1c = w1.clone();
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.audit.key_file = key_file;
+            c.audit.checkpoint_interval_ms = 20;
+            c.audit.witnesses = vec![
+                serde_json::from_value(
+                    json!({"name": w1c.name, "vkey": w1c.to_string(), "url": wurl}),
+                )
+                .unwrap(),
+            ];
+        })
+        .spawn()
+        .await;
+    grow(&app, 3, "w").await;
+    // Wait until the served checkpoint of size 3 carries w1's cosignature.
+    let mut note = String::new();
+    for _ in 0..1200 {
+        note = app
+            .get("/audit/log/checkpoint", None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        if note.contains("\n3\n") && note.contains("court.example/w1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(note.contains("court.example/w1"), "{note}");
+    let absent = Cosigner::from_seed("notary.example/w2", &[7u8; 32])
+        .unwrap()
+        .verifier()
+        .to_string();
+    let w1s = w1.to_string();
+    let args = ["--key", &vkey, "--witness", &w1s, "--witness", &absent];
+    let (code, out) = monitor_with(&app, &args, &dir.path().join("state")).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("ok witness court.example/w1: cosigned at"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MISSING witness notary.example/w2: no cosignature"),
+        "{out}"
+    );
 }
