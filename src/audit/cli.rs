@@ -82,17 +82,7 @@ fn parse_keys(keys: &[String]) -> anyhow::Result<Vec<Verifier>> {
         .collect()
 }
 
-/// A command line that cannot be run as given (exit status 2, like clap's own usage errors).
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
+pub use super::usage::UsageError;
 
 /// Most keys a key file or the config may pin.
 const MAX_KEYS: usize = 64;

@@ -27,6 +27,7 @@ mod routes;
 pub mod service;
 pub mod store;
 pub mod tiles;
+pub mod usage;
 mod verify_log;
 pub mod witness_client;
 pub mod witness_policy;

@@ -18,10 +18,10 @@ use std::{
 use ::audit::tiles::{HASH_SIZE, TileKind, TilePath};
 
 use super::{
-    cli::UsageError,
     merkle::{Hash, NodeId, consistency_plan, node_hash},
     note::{Checkpoint, Verifier},
     proof::verify_consistency,
+    usage::UsageError,
     witness_policy::WitnessPolicy,
 };
 
