@@ -213,14 +213,7 @@ async fn stored(
     let (Some(name_enc), Some(id_enc)) = row else {
         return Ok(Some(None));
     };
-    let open = |column: &str, sealed: &str| {
-        key.open(&place(column, citizen), sealed)
-            .map_err(AppError::internal)
-    };
-    let name = PersonName::parse(&open("real_name", &name_enc)?)
-        .map_err(|_| AppError::internal("a stored name does not parse"))?;
-    let id_number = IdNumber::parse(&open("id_number", &id_enc)?)
-        .map_err(|_| AppError::internal("a stored ID number does not parse"))?;
+    let (name, id_number) = open_identity(key, citizen, &name_enc, &id_enc)?;
     Ok(Some(Some((name, id_number))))
 }
 
@@ -287,14 +280,7 @@ pub async fn party_in(
     let Some((Some(name_enc), Some(id_enc), phone)) = row else {
         return Ok(None);
     };
-    let open = |column: &str, sealed: &str| {
-        key.open(&place(column, citizen), sealed)
-            .map_err(AppError::internal)
-    };
-    let name = PersonName::parse(&open("real_name", &name_enc)?)
-        .map_err(|_| AppError::internal("a stored name does not parse"))?;
-    let id_number = IdNumber::parse(&open("id_number", &id_enc)?)
-        .map_err(|_| AppError::internal("a stored ID number does not parse"))?;
+    let (name, id_number) = open_identity(key, citizen, &name_enc, &id_enc)?;
     Ok(Some(Party {
         name: name.as_str().to_string(),
         id_number_masked: id_number.masked(),
@@ -304,4 +290,22 @@ pub async fn party_in(
             .and_then(|p| PhoneNumber::parse(p).ok())
             .map(|p| p.masked()),
     }))
+}
+
+/// Decrypts and parses a citizen's stored name and ID number (bound to their row and column).
+fn open_identity(
+    key: &DataKey,
+    citizen: &str,
+    name_enc: &str,
+    id_enc: &str,
+) -> Result<(PersonName, IdNumber), AppError> {
+    let open = |column: &str, sealed: &str| {
+        key.open(&place(column, citizen), sealed)
+            .map_err(AppError::internal)
+    };
+    let name = PersonName::parse(&open("real_name", name_enc)?)
+        .map_err(|_| AppError::internal("a stored name does not parse"))?;
+    let id_number = IdNumber::parse(&open("id_number", id_enc)?)
+        .map_err(|_| AppError::internal("a stored ID number does not parse"))?;
+    Ok((name, id_number))
 }
