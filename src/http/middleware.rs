@@ -1,5 +1,6 @@
-//! Middleware: request ids, a tracing span per request keyed on the matched route, request
-//! metrics, security headers and redaction of credentials from logs.
+//! Middleware: durable acknowledgement (`durable`), request ids, a tracing span per request
+//! keyed on the matched route, request metrics, security headers and redaction of credentials
+//! from logs.
 
 use std::time::Instant;
 
@@ -53,7 +54,12 @@ pub fn wrap(router: Router, state: &AppState) -> Router {
         let rid = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
         tracing::info_span!("request", method = %req.method(), route = %route_of(req), request_id = %rid)
     });
+    // Innermost: the fsync wait is part of the request's latency in the metrics and the span.
     let mut router = router
+        .layer(middleware::from_fn_with_state(
+            state.db.clone(),
+            super::durable::acknowledge,
+        ))
         .layer(middleware::from_fn(record_metrics))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -1,9 +1,10 @@
 //! The HTTP layer: the app around the API router that `startup` composes, the JSON, path and
-//! query extractors with our error shape, middleware (request ids, tracing spans on the matched
-//! route, metrics, security
-//! headers, body limits), operations endpoints and the embedded web pages.
+//! query extractors with our error shape, middleware (durable acknowledgement, request ids,
+//! tracing spans on the matched route, metrics, security headers, body limits), operations
+//! endpoints and the embedded web pages.
 
 mod client_ip;
+mod durable;
 mod extract;
 mod json;
 mod middleware;

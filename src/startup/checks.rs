@@ -1,7 +1,7 @@
 //! Start-up refusals of configurations the law does not allow in production (composition: they
 //! read several areas' sections).
 
-use crate::config::Config;
+use crate::{config::Config, store::Db};
 
 /// Refuses a configuration that would take a step outside a recorded call in production.
 pub fn live_call(config: &Config) -> anyhow::Result<()> {
@@ -16,6 +16,24 @@ pub fn live_call(config: &Config) -> anyhow::Result<()> {
             "the call must be recorded in production mode (call.media_enabled and call.recording_enabled)"
         );
     }
+    Ok(())
+}
+
+/// Refuses, in production, a database that would answer 2xx before a write is on disk
+/// (PostgreSQL `synchronous_commit = off` or `fsync = off`, SQLite `database.durable_ack =
+/// false`): the law needs every acknowledged step, booking and cancel to survive a power cut.
+/// In development it starts, with a warning on stderr and in the log.
+pub async fn durability(config: &Config, db: &Db) -> anyhow::Result<()> {
+    let Some(problem) = db.durability_problem().await? else {
+        return Ok(());
+    };
+    if config.is_production() {
+        anyhow::bail!(
+            "the database does not make acknowledged writes durable ({problem}); refused in production mode"
+        );
+    }
+    eprintln!("WARNING: acknowledged writes are not durable: {problem}");
+    tracing::warn!(%problem, "acknowledged writes are not durable");
     Ok(())
 }
 

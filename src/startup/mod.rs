@@ -47,6 +47,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         )
     })?;
     let db = Db::connect(&config.database, &config.server.data_dir).await?;
+    checks::durability(&config, &db).await?;
     db.migrate().await?;
     let kv = Kv::connect(&config.redis).await?;
     let areas = wiring::areas(&config, &db, &kv, &clock)?;

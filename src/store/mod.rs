@@ -11,16 +11,27 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
 };
 
-/// `[database]`: the URL (empty: SQLite in the data dir) and the pool size.
+/// `[database]`: the URL (empty: SQLite in the data dir), the pool size and whether a write
+/// is acknowledged only once fsynced.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct DatabaseConfig {
     /// A database URL may carry a password: kept secret.
     pub url: secrecy::SecretString,
     pub max_connections: u32,
+    /// SQLite: a request that wrote answers only after the commit barrier's fsync (`durable`).
+    /// `false` is today's benchmarks' "non-durable" mode, refused in production.
+    #[serde(default = "yes")]
+    pub durable_ack: bool,
 }
 
+fn yes() -> bool {
+    true
+}
+
+pub mod durable;
 pub mod fault;
 mod migrations;
+mod settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -29,12 +40,14 @@ pub enum Backend {
 }
 
 /// Reads go to `read`; writes and transactions to `write` (one connection on SQLite, so that
-/// writers queue in-process instead of failing with SQLITE_BUSY).
+/// writers queue in-process instead of failing with SQLITE_BUSY). `barrier`: the commit
+/// barrier of a SQLite file (`durable`); none on PostgreSQL, whose commits are fsynced.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: AnyPool,
     pub write: AnyPool,
     pub backend: Backend,
+    pub barrier: Option<durable::Barrier>,
 }
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -64,6 +77,7 @@ impl Db {
                     read: pool.clone(),
                     write: pool,
                     backend,
+                    barrier: None,
                 })
             }
             Backend::Sqlite => {
@@ -72,10 +86,16 @@ impl Db {
                     .with_context(|| format!("cannot open SQLite database {shown}"))?;
                 write.execute("PRAGMA journal_mode=WAL").await?;
                 let read = sqlite_pool(&url, config.max_connections.max(2)).await?;
+                let barrier = match config.durable_ack {
+                    true => settings::sqlite_file(&write).await?.map(durable::wal_flush),
+                    false => None,
+                }
+                .map(durable::Barrier::new);
                 Ok(Db {
                     read,
                     write,
                     backend,
+                    barrier,
                 })
             }
         }
@@ -94,20 +114,44 @@ impl Db {
         self.write.begin().await
     }
 
+    /// Returns once every commit made before the call is on disk: on SQLite it waits for the
+    /// commit barrier's next fsync (group commit: one fsync for all waiting); on PostgreSQL
+    /// (`synchronous_commit` on, checked at start) and without a barrier it returns at once.
+    /// A failed fsync is a storage fault (`sqlx::Error::Io`: 503 `storage_unavailable`).
+    pub async fn durable(&self) -> Result<(), sqlx::Error> {
+        match &self.barrier {
+            Some(b) => b.wait().await.map_err(sqlx::Error::Io),
+            None => Ok(()),
+        }
+    }
+
+    /// What makes this database's acknowledged commits not durable, if anything (PostgreSQL
+    /// `synchronous_commit = off` or `fsync = off`; SQLite with `durable_ack = false`).
+    pub async fn durability_problem(&self) -> Result<Option<String>, sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => settings::postgres_problem(&self.read).await,
+            Backend::Sqlite if self.barrier.is_none() => Ok(Some(
+                "database.durable_ack = false: a write is answered before it is fsynced".into(),
+            )),
+            Backend::Sqlite => Ok(None),
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
     }
 
-    /// A real write: the one-row `heartbeat` updated in a committed write transaction. `/readyz`
-    /// uses it, because a database that still answers reads may refuse every write (full disk,
-    /// read-only file system).
+    /// A real write: the one-row `heartbeat` updated in a committed write transaction, made
+    /// durable. `/readyz` uses it, because a database that still answers reads may refuse every
+    /// write (full disk, read-only file system) or every fsync (a poisoned barrier).
     pub async fn write_probe(&self, now_ms: i64) -> Result<(), sqlx::Error> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE heartbeat SET at = $1 WHERE id = 1")
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.durable().await
     }
 }
 

@@ -10,6 +10,7 @@ mod audit_tiles;
 mod booking;
 mod call;
 mod cli;
+mod durable;
 mod edge_inputs;
 mod evidence;
 mod hearing;
