@@ -4,11 +4,13 @@
 //! (`POST /{id}/resume`). A closed or already interrupted hearing answers 409 `invalid_state`.
 //! [`sweep_idle`] (the hearing's minute job) interrupts hearings idle for `hearing.idle_ms`.
 
+use axum::extract::FromRef;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{
+    access::Caller,
     after_commit,
     error::HearingError,
     machine::{Status, Trigger},
@@ -16,9 +18,7 @@ use super::{
     store,
     subscribers::{Change, HearingEvent},
     values::field,
-    views::{self, Caller, HearingView},
 };
-use crate::state::AppState;
 
 /// The reasons an officer may give.
 pub const REASONS: [&str; 3] = [
@@ -42,11 +42,11 @@ pub struct InterruptRequest {
 
 /// Interrupts the hearing (its officer).
 pub async fn interrupt(
-    state: &AppState,
+    state: &Hearing,
     caller: &Caller,
     id: &str,
     req: InterruptRequest,
-) -> Result<HearingView, HearingError> {
+) -> Result<(), HearingError> {
     if !REASONS.contains(&req.reason.as_str()) {
         return Err(field(
             "reason",
@@ -66,14 +66,13 @@ pub async fn interrupt(
     apply(state, id, by, &req.reason, payload, |h| {
         caller.officer_of(h)
     })
-    .await?;
-    Ok(views::load(state, id).await?)
+    .await
 }
 
 /// Interrupts `id` in one transaction when `check` passes; `NotAccepting` when its status does
 /// not allow it.
 async fn apply(
-    state: &AppState,
+    state: &Hearing,
     id: &str,
     by: (&str, &str),
     reason: &str,
@@ -117,8 +116,12 @@ async fn apply(
 /// `hearing.idle_ms` while their call is not live: `in_call` ones, and `open` ones the citizen
 /// joined (an `open` hearing the citizen never joined is the no-show rules' case). Returns how
 /// many.
-pub async fn sweep_idle(state: &AppState) -> Result<usize, HearingError> {
-    let idle = i64::try_from(state.config.hearing.idle_ms).unwrap_or(i64::MAX);
+pub async fn sweep_idle<S>(state: &S) -> Result<usize, HearingError>
+where
+    Hearing: FromRef<S>,
+{
+    let state = &Hearing::from_ref(state);
+    let idle = i64::try_from(state.config.idle_ms).unwrap_or(i64::MAX);
     if idle == 0 {
         return Ok(0);
     }
@@ -153,4 +156,5 @@ pub async fn sweep_idle(state: &AppState) -> Result<usize, HearingError> {
         }
     }
     Ok(n)
-}
+}use super::Hearing;
+

@@ -15,13 +15,17 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     error::{ApiResult, AppError},
-    hearing::{HearingError, store, views::Caller},
+    hearing::{Hearing, HearingError, store, views::Caller},
     http::{Json, Path, Query},
     identity::AnyAuth,
-    state::AppState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Hearing: axum::extract::FromRef<S>,
+    crate::identity::Identity: axum::extract::FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(transcript))
         .routes(routes!(proof_of_service))
@@ -51,7 +55,7 @@ pub struct TranscriptView {
 }
 
 /// The caller may read the hearing; any refusal is 404 (nothing is revealed).
-async fn readable(state: &AppState, auth: AnyAuth, id: &str) -> ApiResult<()> {
+async fn readable(state: &Hearing, auth: AnyAuth, id: &str) -> ApiResult<()> {
     let h = store::get(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -65,7 +69,7 @@ async fn readable(state: &AppState, auth: AnyAuth, id: &str) -> ApiResult<()> {
 #[utoipa::path(get, path = "/api/v1/hearings/{id}/transcript",
     responses((status = 200, body = TranscriptView), (status = 404, body = crate::error::ErrorBody)))]
 async fn transcript(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TranscriptView>> {
@@ -86,7 +90,7 @@ pub struct ProofQuery {
     responses((status = 200, content(("text/html"), ("application/pdf"), (super::proof::ProofFields = "application/json"))),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn proof_of_service(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
     Query(q): Query<ProofQuery>,
