@@ -170,29 +170,31 @@ async fn cancel_booking(
     Ok(Json(service::cancel(&state, &auth.citizen_id, &id).await?))
 }
 
-/// Marks a booking of the officer's brigade as a no-show once its slot has started.
+/// A booking's no-show is never recorded here: only on its hearing
+/// (`POST /api/v1/hearings/{id}/no-show`), once the officer opened it and the join code went out
+/// at least 10 minutes before. A booking of the officer's brigade answers 409
+/// `hearing_not_opened` (still `booked`: open the hearing and send the code; its slot over, it
+/// becomes `missed_by_brigade`) or `invalid_state`.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", params(("id" = String, Path)),
-    responses((status = 200, body = BookingView), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn no_show(
     State(state): State<Booking>,
     auth: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<BookingView>> {
     let row = service::get_booking_for_officer(&state, auth.brigade_id.as_deref(), &id).await?;
-    if state.clock.now_ms() < row.slot_start {
+    if row.status == "booked" {
         return Err(AppError::conflict(
-            "invalid_state",
-            "the slot has not started",
+            "hearing_not_opened",
+            "a no-show is recorded only on a hearing the officer opened and whose code was sent \
+             at least 10 minutes before: open the hearing and send the code",
         ));
     }
-    if !service::mark_no_show(&state, &row, "officer").await? {
-        return Err(AppError::conflict(
-            "invalid_state",
-            format!("a booking in status {} cannot become a no-show", row.status),
-        ));
-    }
-    let row = store::booking(&state.db.read, &id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    Ok(Json(BookingView::from(&row)))
+    Err(AppError::conflict(
+        "invalid_state",
+        format!(
+            "a booking in status {} cannot become a no-show here; use its hearing",
+            row.status
+        ),
+    ))
 }

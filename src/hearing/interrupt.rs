@@ -70,9 +70,9 @@ pub async fn interrupt(
     Ok(views::load(state, id).await?)
 }
 
-/// Interrupts `id` in one transaction when `check` passes; `NotAccepting` when its status does
-/// not allow it.
-async fn apply(
+/// Interrupts `id` in one transaction when `check` passes (the booking is freed,
+/// `fate::booking_follows`); `NotAccepting` when its status does not allow it.
+pub(super) async fn apply(
     state: &AppState,
     id: &str,
     by: (&str, &str),
@@ -91,6 +91,8 @@ async fn apply(
     let next = status
         .on(Trigger::OfficerInterrupt)
         .ok_or(HearingError::NotAccepting(status))?;
+    let trigger = Trigger::OfficerInterrupt;
+    super::fate::booking_follows(&mut tx, &h, (status, next), trigger, reason, now).await?;
     h.status = next.as_str().into();
     h.updated_at = now;
     record(
