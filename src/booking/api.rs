@@ -1,5 +1,7 @@
 //! The booking endpoints (API.md, Booking): brigades, slots, bookings with ownership (another
-//! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
+//! citizen's booking is 404; an officer sees only the own brigade's), the officer's no-show
+//! (refused: only a hearing records one), and the officer's cancel and move (issue 12 §5,
+//! `brigade_changes`).
 
 use axum::extract::FromRef;
 use axum::{extract::State, http::StatusCode};
@@ -10,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     Booking,
+    brigade_changes::{self, CancelByBrigade, MoveByBrigade},
     model::{BookingView, BrigadeView, CreateBooking, SlotView},
     service, store,
 };
@@ -34,6 +37,8 @@ where
         .routes(routes!(create_booking, list_bookings))
         .routes(routes!(get_booking, cancel_booking))
         .routes(routes!(no_show))
+        .routes(routes!(cancel_by_brigade))
+        .routes(routes!(move_by_brigade))
 }
 
 fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<NaiveDate>> {
@@ -196,5 +201,42 @@ async fn no_show(
             "a booking in status {} cannot become a no-show here; use its hearing",
             row.status
         ),
+    ))
+}
+
+/// Cancels a booked booking of the officer's brigade with a reason (`cancelled_by_brigade`; the
+/// seat is freed; never held against the citizen); the citizen gets an SMS with the reason and
+/// the link to book again.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel-by-brigade", params(("id" = String, Path)),
+    request_body = CancelByBrigade,
+    responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn cancel_by_brigade(
+    State(state): State<Booking>,
+    auth: OfficerAuth,
+    Path(id): Path<String>,
+    Json(req): Json<CancelByBrigade>,
+) -> ApiResult<Json<BookingView>> {
+    let b = auth.brigade_id.as_deref();
+    Ok(Json(
+        brigade_changes::cancel_by_brigade(&state, b, &id, req).await?,
+    ))
+}
+
+/// Moves a booked booking of the officer's brigade to another slot of it with a reason; the
+/// citizen gets an SMS (from, to, reason) and a new reminder.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/move-by-brigade", params(("id" = String, Path)),
+    request_body = MoveByBrigade,
+    responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn move_by_brigade(
+    State(state): State<Booking>,
+    auth: OfficerAuth,
+    Path(id): Path<String>,
+    Json(req): Json<MoveByBrigade>,
+) -> ApiResult<Json<BookingView>> {
+    let b = auth.brigade_id.as_deref();
+    Ok(Json(
+        brigade_changes::move_by_brigade(&state, b, &id, req).await?,
     ))
 }

@@ -14,7 +14,6 @@ mod brigade_changes;
 mod config;
 pub mod expiry;
 pub mod fate;
-mod fate_api;
 pub mod jobs;
 mod metrics;
 pub mod model;
@@ -61,7 +60,6 @@ where
         .merge(api::router())
         .merge(admin::router())
         .merge(urgent::router())
-        .merge(fate_api::router())
 }
 
 /// `config` with its `rebook_url` filled in: when empty, the citizen page under `public_url`.

@@ -6,20 +6,18 @@
 //!   minutes; production refuses less, `startup::checks`) ([`code_rule`], 409 `code_not_sent` /
 //!   `code_sent_too_recently` with the reason);
 //! - an opened hearing whose slot ended without a code that could make a no-show is interrupted
-//!   by the server (reason `code_not_sent`, [`interrupt_without_code`]), which frees the booking.
+//!   by the server (reason [`CODE_NOT_SENT`], `interrupt::interrupt_without_code`), which frees
+//!   the booking.
 
 use serde_json::json;
 
 use super::{
-    error::HearingError,
     machine::{Status, Trigger},
     ports,
-    service::SYSTEM,
     store::HearingRow,
 };
 use crate::{
     error::{ApiResult, AppError},
-    state::AppState,
     store::Tx,
 };
 
@@ -81,25 +79,6 @@ pub fn code_rule(sent_at: Option<i64>, now_ms: i64, after_s: u64) -> ApiResult<(
         .with_params(json!({"minutes_left": minutes})));
     }
     Ok(())
-}
-
-/// Interrupts (actor `system`, reason [`CODE_NOT_SENT`]) an open hearing nobody joined whose
-/// slot is over but whose code never made a no-show possible: the brigade's failing, so the
-/// booking is freed, never a no-show. True when it did.
-pub async fn interrupt_without_code(state: &AppState, id: &str) -> Result<bool, HearingError> {
-    let payload = json!({"reason": CODE_NOT_SENT, "by": "system"});
-    let r = super::interrupt::apply(state, id, SYSTEM, CODE_NOT_SENT, payload, |h| {
-        match h.citizen_joined_at.is_none() && h.last_step.is_none() {
-            true => Ok(()),
-            false => Err(HearingError::CitizenJoined),
-        }
-    })
-    .await;
-    match r {
-        Ok(()) => Ok(true),
-        Err(HearingError::NotAccepting(_) | HearingError::CitizenJoined) => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

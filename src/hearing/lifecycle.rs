@@ -201,7 +201,7 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
 
 /// Records the no-shows nobody recorded: open hearings the citizen never joined, once the slot
 /// has ended (and the wait after opening passed), whose code went out at least 10 minutes
-/// before; one without any code is interrupted instead (`fate::interrupt_without_code`: the
+/// before; one without any code is interrupted instead (`interrupt::interrupt_without_code`: the
 /// booking is freed, never a no-show). Returns how many no-shows.
 pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
     let (wait, now) = (wait_ms(state), state.clock.now_ms());
@@ -221,7 +221,7 @@ pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
         match r {
             Ok(Some(_)) => n += 1,
             Err(e) if e.code == "code_not_sent" => {
-                if let Err(e) = super::fate::interrupt_without_code(state, &id).await {
+                if let Err(e) = super::interrupt::interrupt_without_code(state, &id).await {
                     tracing::warn!(hearing = %id, error = %e, "interrupting a hearing without a code failed");
                 }
             }

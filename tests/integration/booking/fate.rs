@@ -114,8 +114,8 @@ async fn the_officer_moves_a_booking_to_another_slot() {
     let app = TestApp::spawn().await;
     let (brigade, _, officer) = app.login_officer().await;
     let (_, _, stranger) = app.login_officer().await;
-    let phone = "13800000022";
-    let (alice, _) = app.login_citizen(phone).await;
+    let alice_phone = "13800000022";
+    let (alice, _) = app.login_citizen(alice_phone).await;
     let id = booked(&app, &alice, &brigade, &at(17, 9)).await;
     let path = format!("/api/v1/bookings/{id}/move-by-brigade");
     let to = |slot: String| json!({"slot_start": slot, "reason": "原时段民警外出"});
@@ -170,7 +170,7 @@ async fn the_officer_moves_a_booking_to_another_slot() {
     assert_eq!(v["reason"], "原时段民警外出");
     assert_eq!(remaining(&app, &brigade, &at(17, 9)).await, 4);
     assert_eq!(remaining(&app, &brigade, &at(18, 10)).await, 3);
-    let text = sms_with(&app, phone, "改至").await;
+    let text = sms_with(&app, alice_phone, "改至").await;
     assert!(
         text.contains("11月17日 09:00")
             && text.contains("11月18日 10:00")

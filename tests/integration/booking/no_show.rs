@@ -30,13 +30,8 @@ async fn three_no_shows_in_a_month_blacklist_for_a_month() {
             .set(local(&format!("2026-11-{day}T08:50:00+08:00")));
         let h: Value = expect_json(app.open_hearing(&officer, &id).await, 201).await;
         let hid = h["id"].as_str().unwrap().to_string();
-        let no_show = || {
-            app.post(
-                &format!("/api/v1/hearings/{hid}/no-show"),
-                Some(&officer),
-                json!({}),
-            )
-        };
+        let no_show_path = format!("/api/v1/hearings/{hid}/no-show");
+        let no_show = || app.post(&no_show_path, Some(&officer), json!({}));
         let r = app
             .post(
                 &format!("/api/v1/hearings/{hid}/sms-code"),
