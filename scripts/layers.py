@@ -58,14 +58,14 @@ def module_of(path):
     return parts
 
 
-IO_RE = re.compile(r"\b(AppState|Sms|Identity|Booking|Call|Db|Tx|sqlx|redis|Kv|tokio)\b")
+IO_RE = re.compile(r"\b(AppState|Sms|Identity|Booking|Call|Hearing|Db|Tx|sqlx|redis|Kv|tokio)\b")
 ROLES = ["handler", "service", "store", "model"]
 
 
 def role(module):
     """handler (0), service (1), store (2) or model (3: no I/O at all), by the file: an area's
     mod.rs is its face (0); api/routes/views/ws/files/admin are handlers; store is the store; a
-    file that names no AppState, area sub-state (Sms, Identity, Booking, Call), Db, Tx, sqlx,
+    file that names no AppState, area sub-state (Sms, Identity, Booking, Call, Hearing), Db, Tx, sqlx,
     redis, Kv or tokio is a pure model."""
     f = file_of(module)
     if f is None or f.name == "mod.rs":

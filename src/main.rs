@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&e));
             if e.is::<remote_hearing::audit::monitor::ForkError>() {
                 ExitCode::from(3)
-            } else if e.is::<remote_hearing::audit::cli::UsageError>() {
+            } else if e.is::<remote_hearing::audit::usage::UsageError>() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

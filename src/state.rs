@@ -1,5 +1,5 @@
 //! `AppState`: the one shared state the server is composed of, built in `startup`. It holds
-//! each area's sub-state (`Sms`, `Identity`, `Booking`, `Call`) and implements axum's
+//! each area's sub-state (`Sms`, `Identity`, `Booking`, `Call`, `Hearing`) and implements axum's
 //! `FromRef` for each, so a handler takes only its area's (`State<Booking>`), and an area's
 //! services never name `AppState`: dependencies point down.
 
@@ -12,6 +12,7 @@ use crate::{
     call::{Call, JoinGate},
     clock::SharedClock,
     config::Config,
+    hearing::Hearing,
     identity::Identity,
     kv::Kv,
     sms::Sms,
@@ -34,12 +35,12 @@ pub struct Inner {
     pub passwords: crate::identity::passwords::Hasher,
     pub booking: Booking,
     /// The key of the citizens' identity data at rest.
-    pub identity_key: crate::identity::DataKey,
+    pub identity_key: Arc<crate::identity::DataKey>,
     pub audit: crate::audit::Audit,
     /// The call: signalling rooms, media engine, recordings (see `crate::call`).
     pub call: Call,
-    /// The after-commit work of hearings (registered in `startup`).
-    pub hearing_subscribers: crate::hearing::subscribers::Subscribers<AppState>,
+    /// The hearing: its services, config and after-commit subscribers (see `crate::hearing`).
+    pub hearing: Hearing,
 }
 
 impl Deref for AppState {
@@ -73,8 +74,14 @@ impl FromRef<AppState> for Call {
     }
 }
 
+impl FromRef<AppState> for Hearing {
+    fn from_ref(state: &AppState) -> Hearing {
+        state.hearing.clone()
+    }
+}
+
 /// The call's join check asks the hearing area whether the hearing is closed.
-struct HearingJoins(AppState);
+struct HearingJoins(Hearing);
 
 #[async_trait::async_trait]
 impl crate::call::HearingGate for HearingJoins {
@@ -85,6 +92,6 @@ impl crate::call::HearingGate for HearingJoins {
 
 impl FromRef<AppState> for JoinGate {
     fn from_ref(state: &AppState) -> JoinGate {
-        JoinGate(Arc::new(HearingJoins(state.clone())))
+        JoinGate(Arc::new(HearingJoins(state.hearing.clone())))
     }
 }

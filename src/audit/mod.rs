@@ -11,15 +11,16 @@
 //! (verification), `note` (signed notes, checkpoints, keys), `bundle` + `verify` (offline
 //! bundles), and the `LogStore` trait with the log's operations. Here, with storage: `store`
 //! (the SQL `LogStore`), `service` (signing, bundles, whole-log check), `checkpointer` (job),
-//! `keys`, `routes`, `cli`, `verify_log` (the whole stored log against its leaves), `tiles`
-//! (the log in the c2sp.org/tlog-tiles read format, over the pure `audit::tiles`).
+//! `keys`, `routes`, `verify_log` (the whole stored log against its leaves), `tiles`
+//! (the log in the c2sp.org/tlog-tiles read format, over the pure `audit::tiles`). Its
+//! command line (`remote-hearing audit …`, `keygen`) is `cli::audit`: it loads the whole
+//! configuration, so it sits with the other commands.
 
 pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
 
 mod config;
 pub use config::AuditConfig;
 pub mod checkpointer;
-pub mod cli;
 pub mod cosign;
 pub mod keys;
 pub mod monitor;

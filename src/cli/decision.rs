@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::cli::StoreArgs;
+use super::args::StoreArgs;
 use crate::hearing::decision::{facts, seal};
 
 #[derive(Subcommand, Debug)]

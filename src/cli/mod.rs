@@ -2,9 +2,12 @@
 //! create something print the new id alone as the last line of standard output.
 
 mod admin;
+mod args;
+pub mod audit;
 pub mod decision;
 
 pub use admin::create_brigade;
+pub use args::StoreArgs;
 
 use std::path::PathBuf;
 
@@ -21,27 +24,6 @@ use crate::config::Config;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options every command that touches the store takes.
-#[derive(clap::Args, Debug, Clone)]
-pub struct StoreArgs {
-    /// A TOML file overriding config/default.toml.
-    #[arg(long, global = true)]
-    pub config: Option<PathBuf>,
-    /// Where the SQLite file, keys and recordings live.
-    #[arg(long, global = true)]
-    pub data_dir: Option<PathBuf>,
-}
-
-impl StoreArgs {
-    pub fn load(&self) -> anyhow::Result<Config> {
-        let mut config = Config::load(self.config.as_deref())?;
-        if let Some(d) = &self.data_dir {
-            config.server.data_dir = d.clone();
-        }
-        Ok(config)
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,7 +59,7 @@ pub enum Command {
     /// The audit log: verify a bundle offline, check a database's whole log, export a bundle.
     Audit {
         #[command(subcommand)]
-        command: crate::audit::cli::AuditCommand,
+        command: crate::cli::audit::AuditCommand,
     },
     /// The decision document: verify a served file's seal, make a brigade's seal key, set a
     /// brigade's decision facts.
@@ -121,8 +103,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { store, command } => admin::execute(store.load()?, command).await,
         Command::Demo { store } => admin::demo(store.load()?).await,
-        Command::Keygen { name, out } => crate::audit::cli::keygen(&name, &out),
-        Command::Audit { command } => crate::audit::cli::execute(command).await,
+        Command::Keygen { name, out } => crate::cli::audit::keygen(&name, &out),
+        Command::Audit { command } => crate::cli::audit::execute(command).await,
         Command::Decision { command } => crate::cli::decision::execute(command).await,
         Command::Witness { command } => {
             crate::witness::execute(command, crate::startup::shutdown_signal()).await

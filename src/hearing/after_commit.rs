@@ -11,10 +11,9 @@ use super::{
     events, ports,
     subscribers::{Change, HearingEvent, Subscriber, Subscribers},
 };
-use crate::state::AppState;
 
 /// The hearing's own subscribers, in order.
-pub fn standard() -> Subscribers<AppState> {
+pub fn standard() -> Subscribers<Hearing> {
     Subscribers::new(vec![
         Arc::new(CallFrame),
         Arc::new(OfficerStream),
@@ -24,8 +23,8 @@ pub fn standard() -> Subscribers<AppState> {
 }
 
 /// Announces a committed change of `state`'s hearing to its subscribers.
-pub async fn publish(state: &AppState, event: HearingEvent) {
-    state.hearing_subscribers.publish(state, event).await;
+pub async fn publish(state: &Hearing, event: HearingEvent) {
+    state.subscribers.publish(state, event).await;
 }
 
 /// The call's `hearing {status, step}` frame to every participant.
@@ -33,11 +32,11 @@ pub async fn publish(state: &AppState, event: HearingEvent) {
 struct CallFrame;
 
 #[async_trait]
-impl Subscriber<AppState> for CallFrame {
+impl Subscriber<Hearing> for CallFrame {
     fn name(&self) -> &'static str {
         "call_frame"
     }
-    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+    async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
         let step = match &e.change {
             Change::Step(s) => Some(s.as_str()),
             Change::Lifecycle(_) => None,
@@ -51,11 +50,11 @@ impl Subscriber<AppState> for CallFrame {
 struct OfficerStream;
 
 #[async_trait]
-impl Subscriber<AppState> for OfficerStream {
+impl Subscriber<Hearing> for OfficerStream {
     fn name(&self) -> &'static str {
         "officer_stream"
     }
-    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+    async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
         let h = &e.hearing;
         let (kind, extra) = match &e.change {
             Change::Step(s) => ("step", json!({"step": s, "status": h.status})),
@@ -70,11 +69,11 @@ impl Subscriber<AppState> for OfficerStream {
 struct EndCall;
 
 #[async_trait]
-impl Subscriber<AppState> for EndCall {
+impl Subscriber<Hearing> for EndCall {
     fn name(&self) -> &'static str {
         "end_call"
     }
-    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+    async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
         if !e.closed() {
             return Ok(());
         }
@@ -87,11 +86,11 @@ impl Subscriber<AppState> for EndCall {
 struct UrgentLane;
 
 #[async_trait]
-impl Subscriber<AppState> for UrgentLane {
+impl Subscriber<Hearing> for UrgentLane {
     fn name(&self) -> &'static str {
         "urgent_lane"
     }
-    async fn on(&self, state: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+    async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
         if !e.closed() {
             return Ok(());
         }
@@ -100,3 +99,4 @@ impl Subscriber<AppState> for UrgentLane {
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
+use super::Hearing;

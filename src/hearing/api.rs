@@ -11,22 +11,27 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::Hearing;
 use super::{
     body::StepRequest,
     events, lifecycle,
     ports::JoinGrant,
     service, store,
-    views::{Caller, HearingView},
+    views::{self, Caller, HearingView},
 };
 use crate::{
     domain::SmsCode,
     error::{ApiResult, AppError},
     http::{Json, Path, Query},
     identity::{AnyAuth, CitizenAuth, OfficerAuth},
-    state::AppState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Hearing: axum::extract::FromRef<S>,
+    crate::identity::Identity: axum::extract::FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(open, list))
         .routes(routes!(join))
@@ -51,11 +56,12 @@ pub struct OpenHearing {
 #[utoipa::path(post, path = "/api/v1/hearings", request_body = OpenHearing,
     responses((status = 201, body = HearingView), (status = 409, body = crate::error::ErrorBody)))]
 async fn open(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     officer: OfficerAuth,
     Json(req): Json<OpenHearing>,
 ) -> ApiResult<(StatusCode, Json<HearingView>)> {
-    let v = service::open(&state, &officer, &req.booking_id).await?;
+    let id = service::open(&state, &officer, &req.booking_id).await?;
+    let v = views::load(&state, &id).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -68,7 +74,7 @@ pub struct ListQuery {
 /// auditors), newest first; empty when none.
 #[utoipa::path(get, path = "/api/v1/hearings", params(ListQuery), responses((status = 200, body = Vec<HearingView>)))]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<HearingView>>> {
@@ -80,7 +86,7 @@ async fn list(
 /// A hearing (its officer's brigade, its citizen, auditors; others 404).
 #[utoipa::path(get, path = "/api/v1/hearings/{id}", responses((status = 200, body = HearingView)))]
 async fn get(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<HearingView>> {
@@ -99,7 +105,7 @@ pub struct CodeSent {
     responses((status = 202, body = CodeSent), (status = 429, body = crate::error::ErrorBody,
         description = "`sms_throttled`: the hearing's or the phone's hearing-code budget (Retry-After)")))]
 async fn sms_code(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     officer: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
@@ -118,7 +124,7 @@ pub struct JoinRequest {
 #[utoipa::path(post, path = "/api/v1/hearings/join", request_body = JoinRequest,
     responses((status = 200, body = JoinGrant), (status = 422, body = crate::error::ErrorBody)))]
 async fn join(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     citizen: CitizenAuth,
     Json(req): Json<JoinRequest>,
 ) -> ApiResult<Json<JoinGrant>> {
@@ -130,7 +136,7 @@ async fn join(
 /// The officer's join grant.
 #[utoipa::path(post, path = "/api/v1/hearings/{id}/join-token", responses((status = 200, body = JoinGrant)))]
 async fn join_token(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     officer: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JoinGrant>> {
@@ -146,7 +152,7 @@ async fn join_token(
 #[utoipa::path(post, path = "/api/v1/hearings/{id}/steps", request_body = StepRequest,
     responses((status = 200, body = HearingView), (status = 409, body = crate::error::ErrorBody)))]
 async fn steps(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
     Json(body): Json<Value>,
@@ -157,33 +163,30 @@ async fn steps(
             "send an object {step, ...fields}",
         ));
     }
-    Ok(Json(
-        service::submit_step(&state, &Caller::from(auth), &id, body).await?,
-    ))
+    service::submit_step(&state, &Caller::from(auth), &id, body).await?;
+    Ok(Json(views::load(&state, &id).await?))
 }
 
 /// Records that the citizen never joined (the hearing's officer).
 #[utoipa::path(post, path = "/api/v1/hearings/{id}/no-show", responses((status = 200, body = HearingView)))]
 async fn no_show(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     officer: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<HearingView>> {
-    Ok(Json(
-        lifecycle::no_show(&state, &Caller::from(&officer), &id).await?,
-    ))
+    lifecycle::no_show(&state, &Caller::from(&officer), &id).await?;
+    Ok(Json(views::load(&state, &id).await?))
 }
 
 /// Resumes an interrupted hearing (the hearing's officer).
 #[utoipa::path(post, path = "/api/v1/hearings/{id}/resume", responses((status = 200, body = HearingView)))]
 async fn resume(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     officer: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<HearingView>> {
-    Ok(Json(
-        lifecycle::resume(&state, &Caller::from(&officer), &id).await?,
-    ))
+    lifecycle::resume(&state, &Caller::from(&officer), &id).await?;
+    Ok(Json(views::load(&state, &id).await?))
 }
 
 /// Interrupts an open or in-call hearing with a reason (the hearing's officer); resume it later
@@ -193,14 +196,13 @@ async fn resume(
     responses((status = 200, body = HearingView), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
 async fn interrupt(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     officer: OfficerAuth,
     Path(id): Path<String>,
     Json(body): Json<super::interrupt::InterruptRequest>,
 ) -> ApiResult<Json<HearingView>> {
-    Ok(Json(
-        super::interrupt::interrupt(&state, &Caller::from(&officer), &id, body).await?,
-    ))
+    super::interrupt::interrupt(&state, &Caller::from(&officer), &id, body).await?;
+    Ok(Json(views::load(&state, &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -215,7 +217,7 @@ pub struct DecisionQuery {
     responses((status = 200, content(("text/html"), ("application/pdf"), (crate::hearing::decision::DecisionFields = "application/json"))),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn decision(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
     Query(q): Query<DecisionQuery>,
@@ -268,10 +270,7 @@ async fn decision(
 /// Server-sent events for the officer's brigade (citizen waiting/joined/reconnecting/left,
 /// steps, interruptions, urgent deadlines near).
 #[utoipa::path(get, path = "/api/v1/officer/events", responses((status = 200, content_type = "text/event-stream")))]
-async fn officer_events(
-    State(state): State<AppState>,
-    officer: OfficerAuth,
-) -> ApiResult<Response> {
+async fn officer_events(State(state): State<Hearing>, officer: OfficerAuth) -> ApiResult<Response> {
     let brigade = officer.brigade_id.ok_or_else(AppError::not_found)?;
     Ok(events::stream(&state, &brigade).await?.into_response())
 }

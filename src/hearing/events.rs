@@ -13,15 +13,16 @@ use futures::{Stream, StreamExt};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
+use super::Hearing;
 use super::store::HearingRow;
-use crate::{error::ApiResult, error::AppError, state::AppState};
+use crate::{error::ApiResult, error::AppError};
 
-pub fn channel(state: &AppState, brigade_id: &str) -> String {
+pub fn channel(state: &Hearing, brigade_id: &str) -> String {
     state.kv.key(&format!("events:brigade:{brigade_id}"))
 }
 
 /// Publishes an event about a hearing to its brigade (best effort: logged on failure).
-pub async fn publish(state: &AppState, h: &HearingRow, kind: &str, extra: Value) {
+pub async fn publish(state: &Hearing, h: &HearingRow, kind: &str, extra: Value) {
     if let Err(e) = try_publish(state, h, kind, extra).await {
         tracing::warn!(error = %e, "publishing an officer event failed");
     }
@@ -29,7 +30,7 @@ pub async fn publish(state: &AppState, h: &HearingRow, kind: &str, extra: Value)
 
 /// [`publish`], telling whether Redis took it.
 pub async fn try_publish(
-    state: &AppState,
+    state: &Hearing,
     h: &HearingRow,
     kind: &str,
     extra: Value,
@@ -55,10 +56,10 @@ pub async fn try_publish(
 
 /// The SSE stream of the officer's brigade.
 pub async fn stream(
-    state: &AppState,
+    state: &Hearing,
     brigade_id: &str,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>> {
-    let client = redis::Client::open(state.config.redis.url.expose_secret())
+    let client = redis::Client::open(state.redis_url.expose_secret())
         .map_err(|e| AppError::unavailable(format!("redis: {e}")))?;
     let mut pubsub = tokio::time::timeout(Duration::from_secs(5), client.get_async_pubsub())
         .await

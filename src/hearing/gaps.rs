@@ -10,6 +10,7 @@
 
 use serde_json::json;
 
+use super::Hearing;
 use super::{
     after_commit,
     machine::Status,
@@ -17,10 +18,10 @@ use super::{
     store,
     subscribers::{Change, HearingEvent},
 };
-use crate::{error::ApiResult, state::AppState};
+use crate::error::ApiResult;
 
 /// Seals every finished gap of this process's calls. Returns how many were sealed.
-pub async fn seal_finished(state: &AppState) -> usize {
+pub async fn seal_finished(state: &Hearing) -> usize {
     let mut n = 0;
     for g in state.call.hub.take_gaps() {
         match seal(state, &g).await {
@@ -35,14 +36,14 @@ pub async fn seal_finished(state: &AppState) -> usize {
 }
 
 /// The wall-clock time (ms) of an instant in the past.
-fn ms_of(state: &AppState, at: std::time::Instant) -> i64 {
+fn ms_of(state: &Hearing, at: std::time::Instant) -> i64 {
     let ago = i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX);
     state.clock.now_ms().saturating_sub(ago)
 }
 
 /// Appends the `call_gap` entry in its own transaction; `false` when the hearing is unknown or
 /// its call had not started.
-async fn seal(state: &AppState, g: &signaling::SeatGap) -> ApiResult<bool> {
+async fn seal(state: &Hearing, g: &signaling::SeatGap) -> ApiResult<bool> {
     let (from, to) = (ms_of(state, g.from), ms_of(state, g.to));
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;

@@ -5,11 +5,13 @@
 //! [`sweep_idle`] (the hearing's minute job) interrupts hearings idle for `hearing.idle_ms`, and
 //! [`interrupt_without_code`] opened ones whose slot ended without a join code (issue 12 §5).
 
+use axum::extract::FromRef;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{
+    access::Caller,
     after_commit,
     error::HearingError,
     machine::{Status, Trigger},
@@ -17,9 +19,7 @@ use super::{
     store,
     subscribers::{Change, HearingEvent},
     values::field,
-    views::{self, Caller, HearingView},
 };
-use crate::state::AppState;
 
 /// The reasons an officer may give.
 pub const REASONS: [&str; 3] = [
@@ -43,11 +43,11 @@ pub struct InterruptRequest {
 
 /// Interrupts the hearing (its officer).
 pub async fn interrupt(
-    state: &AppState,
+    state: &Hearing,
     caller: &Caller,
     id: &str,
     req: InterruptRequest,
-) -> Result<HearingView, HearingError> {
+) -> Result<(), HearingError> {
     if !REASONS.contains(&req.reason.as_str()) {
         return Err(field(
             "reason",
@@ -67,14 +67,13 @@ pub async fn interrupt(
     apply(state, id, by, &req.reason, payload, |h| {
         caller.officer_of(h)
     })
-    .await?;
-    Ok(views::load(state, id).await?)
+    .await
 }
 
 /// Interrupts `id` in one transaction when `check` passes (the booking is freed,
 /// `fate::booking_follows`); `NotAccepting` when its status does not allow it.
 async fn apply(
-    state: &AppState,
+    state: &Hearing,
     id: &str,
     by: (&str, &str),
     reason: &str,
@@ -120,8 +119,12 @@ async fn apply(
 /// `hearing.idle_ms` while their call is not live: `in_call` ones, and `open` ones the citizen
 /// joined (an `open` hearing the citizen never joined is the no-show rules' case). Returns how
 /// many.
-pub async fn sweep_idle(state: &AppState) -> Result<usize, HearingError> {
-    let idle = i64::try_from(state.config.hearing.idle_ms).unwrap_or(i64::MAX);
+pub async fn sweep_idle<S>(state: &S) -> Result<usize, HearingError>
+where
+    Hearing: FromRef<S>,
+{
+    let state = &Hearing::from_ref(state);
+    let idle = i64::try_from(state.config.idle_ms).unwrap_or(i64::MAX);
     if idle == 0 {
         return Ok(0);
     }
@@ -161,14 +164,19 @@ pub async fn sweep_idle(state: &AppState) -> Result<usize, HearingError> {
 /// Interrupts (actor `system`, reason `code_not_sent`) an open hearing nobody joined whose
 /// slot is over but whose code never made a no-show possible: the brigade's failing, so the
 /// booking is freed, never a no-show. True when it did.
-pub async fn interrupt_without_code(state: &AppState, id: &str) -> Result<bool, HearingError> {
+pub async fn interrupt_without_code(state: &Hearing, id: &str) -> Result<bool, HearingError> {
     let payload = json!({"reason": super::fate::CODE_NOT_SENT, "by": "system"});
-    let r = apply(state, id, SYSTEM, super::fate::CODE_NOT_SENT, payload, |h| {
-        match h.citizen_joined_at.is_none() && h.last_step.is_none() {
+    let r = apply(
+        state,
+        id,
+        SYSTEM,
+        super::fate::CODE_NOT_SENT,
+        payload,
+        |h| match h.citizen_joined_at.is_none() && h.last_step.is_none() {
             true => Ok(()),
             false => Err(HearingError::CitizenJoined),
-        }
-    })
+        },
+    )
     .await;
     match r {
         Ok(()) => Ok(true),
@@ -176,3 +184,5 @@ pub async fn interrupt_without_code(state: &AppState, id: &str) -> Result<bool, 
         Err(e) => Err(e),
     }
 }
+
+use super::Hearing;

@@ -2,9 +2,12 @@
 //! (in call, interrupted), the officer's resume and no-show, and what closing does (ends the
 //! call, seals the recordings into the audit log, takes the urgent item off the lane).
 
+use axum::extract::FromRef;
 use serde_json::json;
 
+use super::Hearing;
 use super::{
+    access::Caller,
     after_commit,
     error::HearingError,
     events,
@@ -13,12 +16,10 @@ use super::{
     service::{SYSTEM, record},
     store::{self, HearingRow},
     subscribers::{Change, HearingEvent},
-    views::{self, Caller, HearingView},
 };
 use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
-    state::AppState,
 };
 
 fn status_of(h: &HearingRow) -> ApiResult<Status> {
@@ -33,7 +34,7 @@ fn closed_error(s: Status) -> HearingError {
 /// The hearing's own budget (`sms::budget`): `sms_per_hearing` sends that went out per local day
 /// of the brigade, and the phone's hearing-code windows; login codes and notifications spend
 /// none of it.
-pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult<u64> {
+pub async fn send_code(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<u64> {
     let h = store::get(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -44,13 +45,13 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult
     }
     let phone = PhoneNumber::parse(&h.phone).map_err(AppError::internal)?;
     let day = ports::brigade_day(state, &h.brigade_id, state.clock.now_ms()).await?;
-    let per_day = state.config.hearing.sms_per_hearing;
+    let per_day = state.config.sms_per_hearing;
     crate::sms::send_hearing_code(state, &h.id, &phone, day, per_day).await
 }
 
 /// POST /hearings/join: the citizen exchanges the code for a join grant.
 pub async fn join_citizen(
-    state: &AppState,
+    state: &Hearing,
     citizen_id: &str,
     id: &str,
     code: &SmsCode,
@@ -80,7 +81,7 @@ pub async fn join_citizen(
 }
 
 /// POST /{id}/join-token: the officer's grant (also for an interrupted hearing).
-pub async fn officer_token(state: &AppState, caller: &Caller, id: &str) -> ApiResult<JoinGrant> {
+pub async fn officer_token(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<JoinGrant> {
     let h = store::get(&state.db.read, id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -95,7 +96,7 @@ pub async fn officer_token(state: &AppState, caller: &Caller, id: &str) -> ApiRe
 /// Applies a status trigger in its own transaction, recording `event`. `None` when the table
 /// does not allow it from the current status.
 async fn transition(
-    state: &AppState,
+    state: &Hearing,
     id: &str,
     trigger: Trigger,
     event: &str,
@@ -136,7 +137,7 @@ async fn transition(
 }
 
 /// POST /{id}/resume: the officer resumes an interrupted hearing.
-pub async fn resume(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
+pub async fn resume(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<()> {
     let by = caller.id.clone();
     let h = transition(
         state,
@@ -148,7 +149,7 @@ pub async fn resume(state: &AppState, caller: &Caller, id: &str) -> ApiResult<He
     )
     .await?;
     match h {
-        Some(h) => views::load(state, &h.id).await,
+        Some(_) => Ok(()),
         None => Err(HearingError::NotInterrupted.into()),
     }
 }
@@ -169,16 +170,16 @@ fn no_show_check(h: &HearingRow, now: i64, wait_ms: i64) -> ApiResult<()> {
     Ok(())
 }
 
-fn wait_ms(state: &AppState) -> i64 {
-    i64::try_from(state.config.hearing.no_show_wait_s).unwrap_or(0) * 1000
+fn wait_ms(state: &Hearing) -> i64 {
+    i64::try_from(state.config.no_show_wait_s).unwrap_or(0) * 1000
 }
 
 /// POST /{id}/no-show: the citizen never joined within the wait after the slot started, and the
 /// join code went out at least 10 minutes before (`fate::code_rule`).
-pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
+pub async fn no_show(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<()> {
     let (wait, now) = (wait_ms(state), state.clock.now_ms());
     let sent = ports::code_first_sent(&state.db, id).await?;
-    let after_code = state.config.hearing.no_show_after_code_s;
+    let after_code = state.config.no_show_after_code_s;
     let by = caller.id.clone();
     let h = transition(
         state,
@@ -194,7 +195,7 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
     )
     .await?;
     match h {
-        Some(h) => views::load(state, &h.id).await,
+        Some(_) => Ok(()),
         None => Err(HearingError::NotOpen.into()),
     }
 }
@@ -203,9 +204,13 @@ pub async fn no_show(state: &AppState, caller: &Caller, id: &str) -> ApiResult<H
 /// has ended (and the wait after opening passed), whose code went out at least 10 minutes
 /// before; one without any code is interrupted instead (`interrupt::interrupt_without_code`: the
 /// booking is freed, never a no-show). Returns how many no-shows.
-pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
+pub async fn sweep_no_shows<S>(state: &S) -> ApiResult<usize>
+where
+    Hearing: FromRef<S>,
+{
+    let state = &Hearing::from_ref(state);
     let (wait, now) = (wait_ms(state), state.clock.now_ms());
-    let after_code = state.config.hearing.no_show_after_code_s;
+    let after_code = state.config.no_show_after_code_s;
     let mut n = 0;
     for id in store::unjoined_open(&state.db.read).await? {
         let sent = ports::code_first_sent(&state.db, &id).await?;
@@ -234,10 +239,14 @@ pub async fn sweep_no_shows(state: &AppState) -> ApiResult<usize> {
 /// Warns the dashboard (once per hearing) when a live hearing of an urgent booking nears the
 /// booking's deadline (booking's `alert_before_s`; booking itself alerts unclaimed items).
 /// Returns how many were announced.
-pub async fn sweep_deadlines(state: &AppState) -> ApiResult<usize> {
+pub async fn sweep_deadlines<S>(state: &S) -> ApiResult<usize>
+where
+    Hearing: FromRef<S>,
+{
+    let state = &Hearing::from_ref(state);
     let now = state.clock.now_ms();
     let horizon =
-        now.saturating_add(i64::try_from(state.config.booking.alert_before_s).unwrap_or(0) * 1000);
+        now.saturating_add(i64::try_from(state.booking.config.alert_before_s).unwrap_or(0) * 1000);
     let mut n = 0;
     for (id, deadline) in store::urgent_near_deadline(&state.db.read, horizon).await? {
         let key = state.kv.key(&format!("hearing:deadline-alerted:{id}"));
@@ -264,7 +273,7 @@ pub async fn sweep_deadlines(state: &AppState) -> ApiResult<usize> {
 
 /// Background job: [`sweep_no_shows`], the idle sweep (`interrupt::sweep_idle`) and
 /// [`sweep_deadlines`] every minute.
-pub async fn no_show_job(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn no_show_job(state: Hearing, mut stop: tokio::sync::watch::Receiver<bool>) {
     while crate::jobs::tick(&mut stop, std::time::Duration::from_secs(60)).await {
         match sweep_no_shows(&state).await {
             Ok(0) => {}
@@ -284,7 +293,7 @@ pub async fn no_show_job(state: AppState, mut stop: tokio::sync::watch::Receiver
 
 /// The call's presence changed: both connected → `in_call`; both gone during the call →
 /// `interrupted`. Called by the presence watcher; errors are logged.
-pub async fn presence_changed(state: &AppState, id: &str, both_connected: bool, both_gone: bool) {
+pub async fn presence_changed(state: &Hearing, id: &str, both_connected: bool, both_gone: bool) {
     let r = if both_connected {
         transition(
             state,
@@ -310,12 +319,16 @@ pub async fn presence_changed(state: &AppState, id: &str, both_connected: bool, 
 
 /// Appends a `recordings_sealed` entry (the files' digests in the leaf) to the hearing's chain
 /// and, when the hearing is known, records it among its events. Returns the audit `seq`.
-pub async fn seal_entry(
-    state: &AppState,
+pub async fn seal_entry<S>(
+    state: &S,
     id: &str,
     files: &[ports::SealedFile],
     mut payload: serde_json::Value,
-) -> ApiResult<Option<i64>> {
+) -> ApiResult<Option<i64>>
+where
+    Hearing: FromRef<S>,
+{
+    let state = &Hearing::from_ref(state);
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let list: Vec<_> = files

@@ -15,7 +15,6 @@ use super::{
     error::HearingError,
     ports::{self, Peer},
 };
-use crate::state::AppState;
 
 /// One party's side of the call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,14 +80,14 @@ impl Live {
     }
 }
 
-fn key(state: &AppState, id: &str) -> String {
+fn key(state: &Hearing, id: &str) -> String {
     state.kv.key(&format!("hearing:{id}:live"))
 }
 
 /// The call as this process sees it (its own room only).
-pub fn local(state: &AppState, id: &str) -> Live {
+pub fn local(state: &Hearing, id: &str) -> Live {
     let seen = ports::presence(state, id);
-    let fresh = std::time::Duration::from_millis(state.config.hearing.live_media_ms);
+    let fresh = std::time::Duration::from_millis(state.config.live_media_ms);
     let side = |peer: Peer, role: signaling::Role| Side {
         connected: peer == Peer::Joined,
         recording: state
@@ -105,7 +104,7 @@ pub fn local(state: &AppState, id: &str) -> Live {
 
 /// The call wherever it is held: this process's room, or the holder's snapshot in Redis (none:
 /// nobody is connected anywhere).
-pub async fn observe(state: &AppState, id: &str) -> Live {
+pub async fn observe(state: &Hearing, id: &str) -> Live {
     if state.call.hub.has_room(id) {
         return local(state, id);
     }
@@ -124,11 +123,11 @@ pub async fn observe(state: &AppState, id: &str) -> Live {
 }
 
 /// Publishes this process's view of the calls it holds (the presence watcher, every poll).
-pub async fn publish(state: &AppState, calls: &[(String, Live)]) {
+pub async fn publish(state: &Hearing, calls: &[(String, Live)]) {
     if calls.is_empty() {
         return;
     }
-    let ttl = state.config.hearing.presence_poll_ms.max(50) * 4;
+    let ttl = state.config.presence_poll_ms.max(50) * 4;
     let mut pipe = redis::pipe();
     for (id, live) in calls {
         let v = serde_json::to_string(live).unwrap_or_default();
@@ -145,8 +144,8 @@ pub async fn publish(state: &AppState, calls: &[(String, Live)]) {
 }
 
 /// Refuses a step unless the call is live (or the deployment does not require it).
-pub async fn require(state: &AppState, id: &str) -> Result<(), HearingError> {
-    if !state.config.hearing.require_live_call {
+pub async fn require(state: &Hearing, id: &str) -> Result<(), HearingError> {
+    if !state.config.require_live_call {
         return Ok(());
     }
     let live = observe(state, id).await;
@@ -196,3 +195,4 @@ mod tests {
         );
     }
 }
+use super::Hearing;

@@ -7,6 +7,7 @@
 //! write their tables directly (the booking status goes through booking's own rules).
 //! The legal choices are documented in `docs/hearing.md`.
 
+pub mod access;
 pub mod after_commit;
 mod api;
 pub mod body;
@@ -30,6 +31,9 @@ pub mod subscribers;
 pub mod values;
 pub mod views;
 
+use std::{ops::Deref, path::PathBuf, sync::Arc};
+
+use axum::extract::FromRef;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -37,7 +41,71 @@ pub use error::HearingError;
 pub use machine::{Party, Status, Step};
 pub use views::HearingView;
 
-use crate::state::AppState;
+use crate::{
+    booking::Booking, call::Call, clock::SharedClock, identity::DataKey, kv::Kv, sms::Sms,
+    store::Db,
+};
+
+/// The hearing area's state (handlers take `State<Hearing>`; the server's state implements
+/// `FromRef`): what its services use, and the lower areas they reach (`Sms`, `Booking`,
+/// `Call`, each given on by `FromRef` to their own functions). Built in `startup::wiring`.
+#[derive(Clone, Debug)]
+pub struct Hearing(Arc<Inner>);
+
+/// The parts of [`Hearing`].
+#[derive(Debug)]
+pub struct Inner {
+    pub db: Db,
+    pub kv: Kv,
+    pub clock: SharedClock,
+    pub config: HearingConfig,
+    /// `[decision]`: the served decision document.
+    pub decision: decision::DecisionConfig,
+    /// The key of the citizens' identity data at rest (the identity step's masked ID number,
+    /// the decision's party).
+    pub identity_key: Arc<DataKey>,
+    /// `server.data_dir` (the brigades' seal keys in development) and production mode.
+    pub data_dir: PathBuf,
+    pub production: bool,
+    /// Redis, for the officers' event stream's own subscription connection.
+    pub redis_url: secrecy::SecretString,
+    pub sms: Sms,
+    pub booking: Booking,
+    pub call: Call,
+    /// The after-commit work (registered in `startup`, see [`after_commit::standard`]).
+    pub subscribers: subscribers::Subscribers<Hearing>,
+}
+
+impl Hearing {
+    pub fn new(inner: Inner) -> Hearing {
+        Hearing(Arc::new(inner))
+    }
+}
+
+impl Deref for Hearing {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl FromRef<Hearing> for Sms {
+    fn from_ref(h: &Hearing) -> Sms {
+        h.sms.clone()
+    }
+}
+
+impl FromRef<Hearing> for Booking {
+    fn from_ref(h: &Hearing) -> Booking {
+        h.booking.clone()
+    }
+}
+
+impl FromRef<Hearing> for Call {
+    fn from_ref(h: &Hearing) -> Call {
+        h.call.clone()
+    }
+}
 
 /// `[hearing]` configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,13 +151,18 @@ impl Default for HearingConfig {
 /// Whether the call must refuse joins: the hearing exists and is closed (read from the
 /// database, so a process that never saw the hearing refuses too). A call without a hearing row
 /// (tools, tests) is not refused.
-pub async fn refuses_joins(state: &AppState, id: &str) -> crate::error::ApiResult<bool> {
+pub async fn refuses_joins(state: &Hearing, id: &str) -> crate::error::ApiResult<bool> {
     Ok(store::get(&state.db.read, id)
         .await?
         .and_then(|h| Status::parse(&h.status))
         .is_some_and(Status::is_closed))
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Hearing: FromRef<S>,
+    crate::identity::Identity: FromRef<S>,
+{
     api::router().merge(evidence::router())
 }

@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::Hearing;
 use crate::{
     error::{ApiResult, AppError},
-    state::AppState,
     store::Tx,
 };
 
@@ -63,7 +63,7 @@ pub async fn code_first_sent(db: &crate::store::Db, hearing_id: &str) -> ApiResu
 
 /// The brigade's local day at `now_ms` and the instant (ms) it ends (the next local midnight).
 pub async fn brigade_day(
-    state: &AppState,
+    state: &Hearing,
     brigade_id: &str,
     now_ms: i64,
 ) -> ApiResult<(chrono::NaiveDate, i64)> {
@@ -79,7 +79,7 @@ pub async fn brigade_day(
 }
 
 /// The officer holding a live claim on an urgent booking.
-pub async fn urgent_holder(state: &AppState, booking_id: &str) -> ApiResult<Option<String>> {
+pub async fn urgent_holder(state: &Hearing, booking_id: &str) -> ApiResult<Option<String>> {
     Ok(crate::booking::urgent::holder(state, booking_id)
         .await?
         .map(|h| h.officer_id))
@@ -87,7 +87,7 @@ pub async fn urgent_holder(state: &AppState, booking_id: &str) -> ApiResult<Opti
 
 /// Takes the booking off the urgent lane (after the closing commit).
 /// Takes an urgent booking off the urgent lane (a booking that is not urgent: nothing).
-pub async fn urgent_remove_if_urgent(state: &AppState, booking_id: &str) -> ApiResult<()> {
+pub async fn urgent_remove_if_urgent(state: &Hearing, booking_id: &str) -> ApiResult<()> {
     let mut conn = state.db.read.acquire().await?;
     let urgent = crate::booking::store::booking_tx(&mut conn, booking_id).await?;
     if urgent.is_some_and(|b| b.urgent) {
@@ -186,7 +186,7 @@ pub struct Seen {
 }
 
 /// Who is in the hearing's call right now (this process's rooms).
-pub fn presence(state: &AppState, hearing_id: &str) -> Seen {
+pub fn presence(state: &Hearing, hearing_id: &str) -> Seen {
     use signaling::PeerState;
     let p = state.call.presence(hearing_id);
     let peer = |s: Option<PeerState>| match s {
@@ -202,13 +202,13 @@ pub fn presence(state: &AppState, hearing_id: &str) -> Seen {
 }
 
 /// Whether both parties are connected to the call right now.
-pub fn both_connected(state: &AppState, hearing_id: &str) -> bool {
+pub fn both_connected(state: &Hearing, hearing_id: &str) -> bool {
     state.call.presence(hearing_id).both_connected()
 }
 
 /// Pushes a `hearing {status, step}` frame to both parties (in whichever process holds the call).
 pub async fn push_hearing(
-    state: &AppState,
+    state: &Hearing,
     hearing_id: &str,
     status: &str,
     step: Option<&str>,
@@ -219,7 +219,7 @@ pub async fn push_hearing(
 /// For each hearing: whether another server process holds its call (its presence is judged
 /// there). When the map cannot be read, only hearings with a room here are judged here (a
 /// process must not interrupt a call it cannot see).
-pub async fn held_elsewhere(state: &AppState, ids: &[String]) -> Vec<bool> {
+pub async fn held_elsewhere(state: &Hearing, ids: &[String]) -> Vec<bool> {
     crate::call::nodes::held_elsewhere(state, ids)
         .await
         .unwrap_or_else(|e| {
@@ -234,7 +234,7 @@ pub type JoinGrant = crate::call::tokens::JoinGrant;
 /// Mints a join token for a participant of the hearing (the caller has checked who may join);
 /// `ws_url` points at the process holding the call when another one does.
 pub async fn mint_join(
-    state: &AppState,
+    state: &Hearing,
     hearing_id: &str,
     role: &str,
     participant_id: &str,
@@ -254,12 +254,12 @@ pub async fn mint_join(
 /// [`crate::hearing::sealer::HearingSealer`].
 /// Ends the hearing's call wherever it is held; the holding process seals the recordings
 /// (its recordings job calls `hearing::sealer`, which appends `recordings_sealed`).
-pub async fn end_call(state: &AppState, hearing_id: &str) -> redis::RedisResult<()> {
+pub async fn end_call(state: &Hearing, hearing_id: &str) -> redis::RedisResult<()> {
     crate::call::bus::end_hearing(state, hearing_id).await
 }
 
 /// The hearing's recordings as API.md lists them.
-pub async fn recordings(state: &AppState, hearing_id: &str) -> ApiResult<Vec<Value>> {
+pub async fn recordings(state: &Hearing, hearing_id: &str) -> ApiResult<Vec<Value>> {
     type Row = (String, Option<String>, String, String, i64, String);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, participant, kind, format, bytes, sha256 FROM recordings WHERE hearing_id = $1 \

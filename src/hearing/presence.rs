@@ -16,7 +16,6 @@ use super::{
     ports::{self, Peer, Seen},
     store,
 };
-use crate::state::AppState;
 
 /// What a change of presence means.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +55,7 @@ pub fn diff(status: Status, before: Seen, now: Seen) -> Changes {
 
 /// One pass over the live hearings.
 pub async fn poll_once(
-    state: &AppState,
+    state: &Hearing,
     seen: &mut HashMap<String, Seen>,
 ) -> crate::error::ApiResult<()> {
     gaps::seal_finished(state).await;
@@ -99,8 +98,8 @@ pub async fn poll_once(
 }
 
 /// Background job: polls presence every `presence_poll_ms`.
-pub async fn watcher(state: AppState, mut stop: watch::Receiver<bool>) {
-    let period = std::time::Duration::from_millis(state.config.hearing.presence_poll_ms.max(50));
+pub async fn watcher(state: Hearing, mut stop: watch::Receiver<bool>) {
+    let period = std::time::Duration::from_millis(state.config.presence_poll_ms.max(50));
     let mut seen = HashMap::new();
     while crate::jobs::tick(&mut stop, period).await {
         if let Err(e) = poll_once(&state, &mut seen).await {
@@ -170,3 +169,4 @@ mod tests {
         assert!(!c.both_gone);
     }
 }
+use super::Hearing;

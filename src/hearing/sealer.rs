@@ -5,13 +5,11 @@
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::Hearing;
 use super::{lifecycle, ports::SealedFile};
-use crate::{
-    call::sealer::{RecordingSealer, SealRequest},
-    state::AppState,
-};
+use crate::call::sealer::{RecordingSealer, SealRequest};
 
-pub struct HearingSealer(pub AppState);
+pub struct HearingSealer(pub Hearing);
 
 fn digest(hex_str: &str) -> anyhow::Result<[u8; 32]> {
     let v = hex::decode(hex_str)?;

@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
+use super::Hearing;
 use super::{
+    access::Caller,
     after_commit,
     content::{self, StepInput},
     decision,
@@ -15,9 +17,8 @@ use super::{
     store::{self, HearingRow, StepRow},
     subscribers::{Change, HearingEvent},
     values::field,
-    views::{self, Caller, HearingView},
 };
-use crate::{error::ApiResult, identity::OfficerAuth, state::AppState, store::Tx};
+use crate::{error::ApiResult, identity::OfficerAuth, store::Tx};
 
 /// The actor of server-made entries (presence changes).
 pub const SYSTEM: (&str, &str) = ("system", "server");
@@ -25,7 +26,7 @@ pub const SYSTEM: (&str, &str) = ("system", "server");
 /// Stores a step or event and appends its audit entry, in `tx`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record(
-    state: &AppState,
+    state: &Hearing,
     tx: &mut Tx,
     h: &HearingRow,
     kind: &str,
@@ -39,7 +40,7 @@ pub(crate) async fn record(
     if let Value::Object(m) = &mut payload {
         m.insert("both_connected".into(), Value::Bool(both));
         m.insert("status".into(), Value::String(h.status.clone()));
-        if !state.config.hearing.require_live_call {
+        if !state.config.require_live_call {
             // Not a recorded-call hearing: the record says so (never in production).
             m.insert("live_call_required".into(), Value::Bool(false));
         }
@@ -78,13 +79,13 @@ pub(crate) async fn record(
     Ok(audit_seq)
 }
 
-/// POST /api/v1/hearings: the officer opens the hearing of a booking.
+/// POST /api/v1/hearings: the officer opens the hearing of a booking. Returns its id.
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn open(
-    state: &AppState,
+    state: &Hearing,
     officer: &OfficerAuth,
     booking_id: &str,
-) -> Result<HearingView, HearingError> {
+) -> Result<String, HearingError> {
     let brigade = officer
         .brigade_id
         .as_deref()
@@ -106,14 +107,14 @@ pub async fn open(
     if b.status != "booked" {
         return Err(HearingError::BookingNotHearable(b.status));
     }
-    let before = i64::try_from(state.config.hearing.open_before_s).unwrap_or(0) * 1000;
+    let before = i64::try_from(state.config.open_before_s).unwrap_or(0) * 1000;
     let in_slot = now >= b.slot_start - before && now <= b.slot_end;
     let claimed = b.urgent
         && holder.as_deref() == Some(officer.user_id.as_str())
         && b.deadline.is_some_and(|d| now < d);
     if !(in_slot || claimed) {
         return Err(HearingError::OutsideHearingWindow {
-            minutes: state.config.hearing.open_before_s / 60,
+            minutes: state.config.open_before_s / 60,
         });
     }
     ports::set_booking_status(&mut tx, booking_id, "in_hearing", now).await?;
@@ -151,7 +152,7 @@ pub async fn open(
     .await?;
     tx.commit().await?;
     metrics::counter!("hearings_opened_total").increment(1);
-    Ok(views::load(state, &h.id).await?)
+    Ok(h.id)
 }
 
 impl From<Refusal> for HearingError {
@@ -165,14 +166,14 @@ impl From<Refusal> for HearingError {
     }
 }
 
-/// POST /api/v1/hearings/{id}/steps.
+/// POST /api/v1/hearings/{id}/steps (the handler then shows the hearing).
 #[tracing::instrument(skip_all, err(level = "info"))]
 pub async fn submit_step(
-    state: &AppState,
+    state: &Hearing,
     caller: &Caller,
     id: &str,
     body: Value,
-) -> Result<HearingView, HearingError> {
+) -> Result<(), HearingError> {
     let step_name = body
         .get("step")
         .and_then(Value::as_str)
@@ -250,7 +251,7 @@ pub async fn submit_step(
     metrics::counter!("hearing_steps_total", "step" => step.as_str()).increment(1);
     let change = Change::Step(step.as_str().to_string());
     after_commit::publish(state, HearingEvent { hearing: h, change }).await;
-    Ok(views::load(state, id).await?)
+    Ok(())
 }
 
 /// The stored payload of an earlier step.
@@ -267,11 +268,11 @@ async fn stored<T: serde::de::DeserializeOwned>(
 }
 
 /// The parts of the state that issuing a decision takes.
-fn issuer(state: &AppState) -> decision::issue::Issuer<'_> {
+fn issuer(state: &Hearing) -> decision::issue::Issuer<'_> {
     decision::issue::Issuer {
         identity_key: &state.identity_key,
-        config: &state.config.decision,
-        data_dir: &state.config.server.data_dir,
-        production: state.config.is_production(),
+        config: &state.decision,
+        data_dir: &state.data_dir,
+        production: state.production,
     }
 }

@@ -1,87 +1,19 @@
-//! Who may see or act on a hearing ([`Caller`]), and the hearing as the API shows it.
+//! The hearing as the API shows it (to a [`Caller`], see `access`).
 
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::Hearing;
 use super::{
     error::HearingError,
     machine::{self, Party, Step},
     ports,
     store::{self, HearingRow},
 };
-use crate::{
-    error::{ApiResult, AppError},
-    identity::{AnyAuth, OfficerAuth, Role},
-    state::AppState,
-};
+use crate::error::{ApiResult, AppError};
 
-/// The caller of a hearing endpoint.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub role: Role,
-    pub id: String,
-    pub brigade_id: Option<String>,
-}
-
-impl From<AnyAuth> for Caller {
-    fn from(a: AnyAuth) -> Self {
-        Caller {
-            role: a.role,
-            id: a.subject_id,
-            brigade_id: a.brigade_id,
-        }
-    }
-}
-
-impl From<&OfficerAuth> for Caller {
-    fn from(o: &OfficerAuth) -> Self {
-        Caller {
-            role: Role::Officer,
-            id: o.user_id.clone(),
-            brigade_id: o.brigade_id.clone(),
-        }
-    }
-}
-
-impl Caller {
-    /// Reading: the citizen owner, officers of the brigade, auditors. Another citizen's or
-    /// another brigade's hearing is 404; an admin is 403.
-    pub fn can_read(&self, h: &HearingRow) -> Result<(), HearingError> {
-        match self.role {
-            Role::Citizen if self.id == h.citizen_id => Ok(()),
-            Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => Ok(()),
-            Role::Auditor => Ok(()),
-            Role::Admin => Err(HearingError::Forbidden),
-            _ => Err(HearingError::NotFound),
-        }
-    }
-
-    /// Acting as a party: the hearing's citizen or its officer. Another officer of the same
-    /// brigade is 403; others 404 (auditors and admins 403).
-    pub fn party_for(&self, h: &HearingRow) -> Result<Party, HearingError> {
-        match self.role {
-            Role::Citizen if self.id == h.citizen_id => Ok(Party::Citizen),
-            Role::Officer if self.brigade_id.as_deref() == Some(h.brigade_id.as_str()) => {
-                if self.id == h.officer_id {
-                    Ok(Party::Officer)
-                } else {
-                    Err(HearingError::NotYourHearing)
-                }
-            }
-            Role::Auditor | Role::Admin => Err(HearingError::Forbidden),
-            _ => Err(HearingError::NotFound),
-        }
-    }
-
-    /// The hearing's officer (for officer-only actions).
-    pub fn officer_of(&self, h: &HearingRow) -> Result<(), HearingError> {
-        match self.party_for(h)? {
-            Party::Officer => Ok(()),
-            Party::Citizen => Err(HearingError::Forbidden),
-        }
-    }
-}
+pub use super::access::Caller;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StepView {
@@ -153,17 +85,14 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// Reads a hearing for `caller` (404/403 as [`Caller::can_read`]).
-pub async fn get_for(state: &AppState, caller: &Caller, id: &str) -> ApiResult<HearingView> {
-    let h = store::get(&state.db.read, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    caller.can_read(&h)?;
+pub async fn get_for(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<HearingView> {
+    let h = super::access::readable(&state.db, caller, id).await?;
     render(state, h).await
 }
 
 /// The hearings of a booking the caller may read, newest first.
 pub async fn list_for(
-    state: &AppState,
+    state: &Hearing,
     caller: &Caller,
     booking_id: &str,
 ) -> ApiResult<Vec<HearingView>> {
@@ -177,14 +106,14 @@ pub async fn list_for(
 }
 
 /// Reads a hearing without access checks (after a write by an authorised caller).
-pub async fn load(state: &AppState, id: &str) -> ApiResult<HearingView> {
+pub async fn load(state: &Hearing, id: &str) -> ApiResult<HearingView> {
     let h = store::get(&state.db.write, id)
         .await?
         .ok_or_else(AppError::not_found)?;
     render(state, h).await
 }
 
-async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
+async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
     let rows = store::steps(&state.db.write, &h.id).await?;
     let (mut steps, mut events) = (vec![], vec![]);
     let (mut notice, mut ruling) = (None, None);
@@ -233,7 +162,7 @@ async fn render(state: &AppState, h: HearingRow) -> ApiResult<HearingView> {
         super::live::observe(state, &h.id).await
     };
     let call = CallView {
-        live_call_required: state.config.hearing.require_live_call,
+        live_call_required: state.config.require_live_call,
         live: live.is_live(),
         missing: live
             .missing()

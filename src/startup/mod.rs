@@ -59,11 +59,12 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         .register_key(&db, crate::clock::to_ms(clock.now()))
         .await
         .context("registering the audit key")?;
-    let identity_key = crate::identity::DataKey::from_config(
+    let identity_key = Arc::new(crate::identity::DataKey::from_config(
         &config.identity,
         config.is_production(),
         &config.server.data_dir,
-    )?;
+    )?);
+    let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -77,7 +78,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         identity_key,
         audit,
         call: areas.call,
-        hearing_subscribers: crate::hearing::after_commit::standard(),
+        hearing,
     })))
 }
 
@@ -177,11 +178,11 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
             stop.clone(),
         )),
         tokio::spawn(crate::hearing::lifecycle::no_show_job(
-            state.clone(),
+            state.hearing.clone(),
             stop.clone(),
         )),
         tokio::spawn(crate::hearing::presence::watcher(
-            state.clone(),
+            state.hearing.clone(),
             stop.clone(),
         )),
         tokio::spawn(crate::booking::urgent::sweeper(
@@ -198,7 +199,7 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
         )),
     ];
     // The call seals finished recordings into the hearing's audit chain.
-    let sealer = Arc::new(crate::hearing::sealer::HearingSealer(state.clone()));
+    let sealer = Arc::new(crate::hearing::sealer::HearingSealer(state.hearing.clone()));
     jobs.extend(crate::call::spawn_jobs(&state.call, sealer, stop.clone()));
     jobs
 }

@@ -1,4 +1,4 @@
-//! The areas' sub-states, built from the configuration and the shared connections, and the
+//! The areas' sub-states (SMS, identity, booking, call, hearing), built from the configuration and the shared connections, and the
 //! adapters that let a lower area use a higher one through a trait the lower area owns.
 
 use std::sync::Arc;
@@ -11,7 +11,8 @@ use crate::{
     clock::SharedClock,
     config::Config,
     error::ApiResult,
-    identity::Identity,
+    hearing::Hearing,
+    identity::{DataKey, Identity},
     kv::Kv,
     sms::Sms,
     store::Db,
@@ -64,6 +65,30 @@ pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::
         identity,
         booking,
         call,
+    })
+}
+
+/// The hearing's sub-state over the lower areas' (its subscribers: `after_commit::standard`).
+pub fn hearing(
+    config: &Config,
+    (db, kv, clock): (&Db, &Kv, &SharedClock),
+    areas: &Areas,
+    identity_key: Arc<DataKey>,
+) -> Hearing {
+    Hearing::new(crate::hearing::Inner {
+        db: db.clone(),
+        kv: kv.clone(),
+        clock: clock.clone(),
+        config: config.hearing.clone(),
+        decision: config.decision.clone(),
+        identity_key,
+        data_dir: config.server.data_dir.clone(),
+        production: config.is_production(),
+        redis_url: config.redis.url.clone(),
+        sms: areas.sms.clone(),
+        booking: areas.booking.clone(),
+        call: areas.call.clone(),
+        subscribers: crate::hearing::after_commit::standard(),
     })
 }
 

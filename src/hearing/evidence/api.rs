@@ -17,14 +17,19 @@ use super::{
     super::{HearingError, Status, store, views::Caller},
     EvidenceKind, EvidenceView, MAX_IMAGE_BYTES,
 };
+use crate::hearing::Hearing;
 use crate::{
     error::{ApiResult, AppError},
     http::{Json, Path, Query},
     identity::{AnyAuth, Role, citizens},
-    state::AppState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Hearing: axum::extract::FromRef<S>,
+    crate::identity::Identity: axum::extract::FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(upload))
         // The body is read up to one byte over the limit, so that a larger one is 413.
@@ -51,7 +56,7 @@ pub struct UploadQuery {
         (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
         (status = 422, description = "`not_an_image`: not a whole JPEG/PNG of the declared type", body = crate::error::ErrorBody)))]
 async fn upload(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
     Query(q): Query<UploadQuery>,
@@ -89,7 +94,7 @@ async fn upload(
     responses((status = 200, content_type = "image/jpeg", description = "the image as uploaded (image/jpeg or image/png)"),
         (status = 404, body = crate::error::ErrorBody)))]
 async fn image(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path((id, evidence_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
@@ -123,7 +128,7 @@ pub struct PartyView {
     responses((status = 200, body = PartyView), (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "`invalid_state`: the hearing is closed; `identity_missing`", body = crate::error::ErrorBody)))]
 async fn party(
-    State(state): State<AppState>,
+    State(state): State<Hearing>,
     auth: AnyAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PartyView>> {

@@ -15,17 +15,17 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Hearing;
 use super::{
+    access::Caller,
     error::HearingError,
     machine::{Party, Status},
     store,
     values::field,
-    views::Caller,
 };
 use crate::{
     error::AppError,
     identity::Role,
-    state::AppState,
     store::{Db, Tx},
 };
 
@@ -153,7 +153,7 @@ pub fn check_image(content_type: Option<&str>, data: &[u8]) -> Result<Image, App
 /// Stores an upload of `kind` for hearing `id` (its officer: `id_still`; its citizen:
 /// `signature`; while the hearing is not closed).
 pub async fn upload(
-    state: &AppState,
+    state: &Hearing,
     caller: &Caller,
     id: &str,
     kind: EvidenceKind,
@@ -271,7 +271,7 @@ pub fn identity_missing() -> AppError {
 /// The stored `identity` entry: what the officer checked, plus the still's SHA-256 and the
 /// party's masked ID number (the citizen must have given one: 409 `identity_missing`).
 pub async fn identity_entry(
-    state: &AppState,
+    state: &Hearing,
     tx: &mut Tx,
     h: &store::HearingRow,
     still_id: &str,

@@ -5,9 +5,9 @@ use std::{
     time::Duration,
 };
 
-use remote_hearing::{
-    hearing::subscribers::{Change, HearingEvent, Subscriber},
-    state::AppState,
+use remote_hearing::hearing::{
+    Hearing,
+    subscribers::{Change, HearingEvent, Subscriber},
 };
 
 use super::{body_of, world};
@@ -21,11 +21,11 @@ struct Flaky {
 }
 
 #[async_trait::async_trait]
-impl Subscriber<AppState> for Flaky {
+impl Subscriber<Hearing> for Flaky {
     fn name(&self) -> &'static str {
         "flaky_probe"
     }
-    async fn on(&self, _: &AppState, e: &HearingEvent) -> anyhow::Result<()> {
+    async fn on(&self, _: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
         let n = {
             let mut c = self.calls.lock().unwrap();
             *c += 1;
@@ -42,7 +42,7 @@ impl Subscriber<AppState> for Flaky {
 #[tokio::test]
 async fn a_failing_subscriber_is_retried_until_it_succeeds() {
     let w = world().await;
-    let subs = &w.app.state.hearing_subscribers;
+    let subs = &w.app.state.hearing.subscribers;
     assert_eq!(
         subs.names(),
         ["call_frame", "officer_stream", "end_call", "urgent_lane"]

@@ -108,7 +108,7 @@ async fn a_hearing_resumes_only_on_the_day_it_was_interrupted() {
 async fn a_call_both_parties_left_frees_the_booking_too() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    let state = &w.app.state;
+    let state = &w.app.state.hearing;
     remote_hearing::hearing::lifecycle::presence_changed(state, &id, true, false).await;
     remote_hearing::hearing::lifecycle::presence_changed(state, &id, false, true).await;
     let b = my_booking(&w, &w.booking).await;

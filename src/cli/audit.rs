@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::{
+use super::args::StoreArgs;
+use crate::audit::{
     keys,
     note::Verifier,
     service,
     verify::{Options, Report, verify_bundle_text},
 };
-use crate::cli::StoreArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
@@ -73,7 +73,7 @@ pub enum AuditCommand {
     },
     /// Follow a log's signed checkpoints (tlog-tiles prefix URL) and check each is consistent
     /// with the last seen; exit 3 on a fork, 2 on a bad key or signature.
-    Monitor(super::monitor::MonitorArgs),
+    Monitor(crate::audit::monitor::MonitorArgs),
 }
 
 fn parse_keys(keys: &[String]) -> anyhow::Result<Vec<Verifier>> {
@@ -82,7 +82,7 @@ fn parse_keys(keys: &[String]) -> anyhow::Result<Vec<Verifier>> {
         .collect()
 }
 
-pub use super::usage::UsageError;
+pub use crate::audit::usage::UsageError;
 
 /// Most keys a key file or the config may pin.
 const MAX_KEYS: usize = 64;
@@ -188,7 +188,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
                      only that the bundle is self-consistent, not who signed it"
                 );
             }
-            let policy = super::witness_policy::WitnessPolicy::parse(&witnesses, quorum)?;
+            let policy = crate::audit::witness_policy::WitnessPolicy::parse(&witnesses, quorum)?;
             let text = std::fs::read_to_string(&bundle)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", bundle.display()))?;
             let older_checkpoint = match checkpoint {
@@ -207,7 +207,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             let mut report = verify_bundle_text(&text, &opts);
             if !policy.is_empty() {
                 // The bundle's checkpoint (its log signature is among the checks above).
-                let note = serde_json::from_str::<super::bundle::Bundle>(&text)
+                let note = serde_json::from_str::<crate::audit::bundle::Bundle>(&text)
                     .map(|b| b.checkpoint)
                     .unwrap_or_default();
                 policy.apply(&note, &mut report);
@@ -232,7 +232,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             let config = store.load()?;
             let db = crate::store::Db::connect(&config.database, &config.server.data_dir).await?;
             db.migrate().await?;
-            let audit = super::Audit::from_config(
+            let audit = crate::audit::Audit::from_config(
                 &config.audit,
                 config.is_production(),
                 &config.server.data_dir,
@@ -249,7 +249,7 @@ pub async fn execute(cmd: AuditCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AuditCommand::Monitor(args) => super::monitor::run(args).await,
+        AuditCommand::Monitor(args) => crate::audit::monitor::run(args).await,
     }
 }
 
