@@ -165,7 +165,7 @@ addStrings({
   'reason.hearing_not_opened': ['大队未按时开启办理（不计爽约）', 'The brigade did not open the hearing (not a no-show)'],
   'status.open': ['已开启', 'Open'],
   'status.in_call': ['通话中', 'In call'],
-  'status.interrupted': ['已中断（可重新预约）', 'Interrupted (you may book again)'],
+  'status.interrupted': ['已中断', 'Interrupted'],
   'step.identity': ['身份核验', 'Identity check'],
   'step.inquiry': ['询问', 'Inquiry'],
   'step.notice': ['告知', 'Notice'],

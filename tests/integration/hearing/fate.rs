@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use super::{World, booking_status, world};
-use crate::booking::{at, body};
+use crate::booking::{at, body, long_session};
 use crate::helpers::{expect_error, expect_json};
 
 async fn interrupt(w: &World, id: &str, reason: &str) {
@@ -90,6 +90,9 @@ async fn an_interrupted_hearing_frees_the_booking_and_a_resume_takes_it_back() {
 #[tokio::test]
 async fn a_hearing_resumes_only_on_the_day_it_was_interrupted() {
     let w = world().await;
+    // A session that outlives the 15 hours the clock moves.
+    let officer = long_session(&w.app, "officer", &w.officer_id).await;
+    let w = World { officer, ..w };
     let id = w.open().await["id"].as_str().unwrap().to_string();
     interrupt(&w, &id, "citizen_asked_to_stop").await;
     // 2026-11-16 09:00 Shanghai + 14 h 59 min: 23:59 the same local day.
