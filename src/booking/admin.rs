@@ -245,6 +245,8 @@ where
         .await?
         .ok_or_else(AppError::not_found)?;
     let b = apply(old, s)?;
+    let closing = s.closed_dates.as_deref().unwrap_or_default();
+    super::brigade_changes::check_date_free(state, id, closing).await?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "UPDATE brigades SET name = $1, address = $2, timezone = $3, seats_per_slot = $4, slot_minutes = $5, hours = $6, \
@@ -291,9 +293,11 @@ fn date_param(d: &str) -> ApiResult<NaiveDate> {
     d.parse().map_err(|_| invalid("date", "a date YYYY-MM-DD"))
 }
 
-/// Closes a brigade on a date (holiday). Existing bookings on it stay.
+/// Closes a brigade on a date (holiday). A date with active bookings answers 409
+/// `date_has_bookings` listing them (`params.bookings`): move or cancel each first.
 #[utoipa::path(put, path = "/api/v1/admin/brigades/{id}/closed-dates/{date}",
-    params(("id" = String, Path), ("date" = String, Path)), responses((status = 204)))]
+    params(("id" = String, Path), ("date" = String, Path)),
+    responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 async fn close_date(
     State(state): State<Booking>,
     _a: AdminAuth,
@@ -303,6 +307,7 @@ async fn close_date(
     store::brigade(&state.db.read, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    super::brigade_changes::check_date_free(&state, &id, &[date]).await?;
     add_closed(&state, &id, &[date]).await?;
     Ok(StatusCode::NO_CONTENT)
 }

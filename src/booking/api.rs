@@ -1,5 +1,7 @@
 //! The booking endpoints (API.md, Booking): brigades, slots, bookings with ownership (another
-//! citizen's booking is 404; an officer sees only the own brigade's), and the officer's no-show.
+//! citizen's booking is 404; an officer sees only the own brigade's), the officer's no-show
+//! (refused: only a hearing records one), and the officer's cancel and move (issue 12 §5,
+//! `brigade_changes`).
 
 use axum::extract::FromRef;
 use axum::{extract::State, http::StatusCode};
@@ -10,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     Booking,
+    brigade_changes::{self, CancelByBrigade, MoveByBrigade},
     model::{BookingView, BrigadeView, CreateBooking, SlotView},
     service, store,
 };
@@ -34,6 +37,8 @@ where
         .routes(routes!(create_booking, list_bookings))
         .routes(routes!(get_booking, cancel_booking))
         .routes(routes!(no_show))
+        .routes(routes!(cancel_by_brigade))
+        .routes(routes!(move_by_brigade))
 }
 
 fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<NaiveDate>> {
@@ -170,29 +175,68 @@ async fn cancel_booking(
     Ok(Json(service::cancel(&state, &auth.citizen_id, &id).await?))
 }
 
-/// Marks a booking of the officer's brigade as a no-show once its slot has started.
+/// A booking's no-show is never recorded here: only on its hearing
+/// (`POST /api/v1/hearings/{id}/no-show`), once the officer opened it and the join code went out
+/// at least 10 minutes before. A booking of the officer's brigade answers 409
+/// `hearing_not_opened` (still `booked`: open the hearing and send the code; its slot over, it
+/// becomes `missed_by_brigade`) or `invalid_state`.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/no-show", params(("id" = String, Path)),
-    responses((status = 200, body = BookingView), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn no_show(
     State(state): State<Booking>,
     auth: OfficerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<BookingView>> {
     let row = service::get_booking_for_officer(&state, auth.brigade_id.as_deref(), &id).await?;
-    if state.clock.now_ms() < row.slot_start {
+    if row.status == "booked" {
         return Err(AppError::conflict(
-            "invalid_state",
-            "the slot has not started",
+            "hearing_not_opened",
+            "a no-show is recorded only on a hearing the officer opened and whose code was sent \
+             at least 10 minutes before: open the hearing and send the code",
         ));
     }
-    if !service::mark_no_show(&state, &row, "officer").await? {
-        return Err(AppError::conflict(
-            "invalid_state",
-            format!("a booking in status {} cannot become a no-show", row.status),
-        ));
-    }
-    let row = store::booking(&state.db.read, &id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    Ok(Json(BookingView::from(&row)))
+    Err(AppError::conflict(
+        "invalid_state",
+        format!(
+            "a booking in status {} cannot become a no-show here; use its hearing",
+            row.status
+        ),
+    ))
+}
+
+/// Cancels a booked booking of the officer's brigade with a reason (`cancelled_by_brigade`; the
+/// seat is freed; never held against the citizen); the citizen gets an SMS with the reason and
+/// the link to book again.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel-by-brigade", params(("id" = String, Path)),
+    request_body = CancelByBrigade,
+    responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn cancel_by_brigade(
+    State(state): State<Booking>,
+    auth: OfficerAuth,
+    Path(id): Path<String>,
+    Json(req): Json<CancelByBrigade>,
+) -> ApiResult<Json<BookingView>> {
+    let b = auth.brigade_id.as_deref();
+    Ok(Json(
+        brigade_changes::cancel_by_brigade(&state, b, &id, req).await?,
+    ))
+}
+
+/// Moves a booked booking of the officer's brigade to another slot of it with a reason; the
+/// citizen gets an SMS (from, to, reason) and a new reminder.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/move-by-brigade", params(("id" = String, Path)),
+    request_body = MoveByBrigade,
+    responses((status = 200, body = BookingView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn move_by_brigade(
+    State(state): State<Booking>,
+    auth: OfficerAuth,
+    Path(id): Path<String>,
+    Json(req): Json<MoveByBrigade>,
+) -> ApiResult<Json<BookingView>> {
+    let b = auth.brigade_id.as_deref();
+    Ok(Json(
+        brigade_changes::move_by_brigade(&state, b, &id, req).await?,
+    ))
 }

@@ -31,10 +31,14 @@ pub struct BookingConfig {
     pub reconcile_interval_s: u64,
     /// Alert when an unclaimed urgent item's deadline is this close, seconds.
     pub alert_before_s: u64,
-    /// A booking not heard by the end of its slot plus this grace becomes a no-show, seconds.
+    /// A booking whose hearing the brigade never opened by the end of its slot plus this grace
+    /// becomes `missed_by_brigade` (never a no-show), seconds.
     pub no_show_grace_s: u64,
-    /// How often the no-show job runs, seconds.
+    /// How often that job runs, seconds.
     pub no_show_interval_s: u64,
+    /// The link to book again in the SMS of a missed or cancelled booking. Empty: the citizen
+    /// page under `server.public_url` (`<public_url>/citizen/`).
+    pub rebook_url: String,
 }
 
 impl Default for BookingConfig {
@@ -55,6 +59,7 @@ impl Default for BookingConfig {
             alert_before_s: 7200,
             no_show_grace_s: 900,
             no_show_interval_s: 60,
+            rebook_url: String::new(),
         }
     }
 }

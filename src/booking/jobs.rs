@@ -1,30 +1,20 @@
-//! The no-show job: a booking still `booked` after the end of its slot plus a grace becomes a
-//! no-show (which feeds the blacklist) — except an urgent booking an officer holds a claim on.
+//! The missed-booking job: a booking still `booked` after the end of its slot plus a grace (the
+//! brigade never opened its hearing) becomes `missed_by_brigade` — never a no-show — and the
+//! citizen gets an SMS apology (`fate::mark_missed`); an urgent booking an officer holds a claim
+//! on waits.
 
 use axum::extract::FromRef;
 use tokio::sync::watch;
 
-use super::{Booking, service, store, urgent};
+use super::{Booking, fate};
 use crate::error::ApiResult;
 
-/// One pass; returns how many bookings were marked.
+/// One pass; returns how many bookings became `missed_by_brigade`.
 pub async fn mark_overdue<S>(state: &S) -> ApiResult<usize>
 where
     Booking: FromRef<S>,
 {
-    let state = &Booking::from_ref(state);
-    let grace_ms = (state.config.no_show_grace_s as i64).saturating_mul(1000);
-    let before = state.clock.now_ms().saturating_sub(grace_ms);
-    let mut marked = 0;
-    for b in store::overdue(&state.db.read, before, 500).await? {
-        if b.urgent && urgent::holder::<Booking>(state, &b.id).await?.is_some() {
-            continue;
-        }
-        if service::mark_no_show(state, &b, "job").await? {
-            marked += 1;
-        }
-    }
-    Ok(marked)
+    fate::mark_missed(state).await
 }
 
 pub async fn no_show_job(state: Booking, mut stop: watch::Receiver<bool>) {
@@ -32,8 +22,8 @@ pub async fn no_show_job(state: Booking, mut stop: watch::Receiver<bool>) {
     while crate::jobs::tick(&mut stop, period).await {
         match mark_overdue(&state).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(marked = n, "no-shows marked"),
-            Err(e) => tracing::warn!(error = %e.message, "no-show job failed"),
+            Ok(n) => tracing::info!(marked = n, "bookings missed by the brigade"),
+            Err(e) => tracing::warn!(error = %e.message, "missed-booking job failed"),
         }
     }
 }

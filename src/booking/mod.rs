@@ -4,12 +4,16 @@
 //!
 //! Owns the tables of migration `…000301_booking` and the Redis keys under `<prefix>:urgent`.
 //! Must not touch hearings or the audit log. For the hearing module: [`get_booking_for_officer`],
-//! [`set_status`], [`urgent::remove`], [`urgent::holder`].
+//! [`set_status`], [`fate::follow_interrupt`], [`fate::follow_resume`], [`urgent::remove`],
+//! [`urgent::holder`]. A booking's fates (interrupted, missed or cancelled by the brigade,
+//! moved) are in `fate` and `brigade_changes`.
 
 pub mod admin;
 mod api;
+mod brigade_changes;
 mod config;
 pub mod expiry;
+pub mod fate;
 pub mod jobs;
 mod metrics;
 pub mod model;
@@ -56,4 +60,13 @@ where
         .merge(api::router())
         .merge(admin::router())
         .merge(urgent::router())
+}
+
+/// `config` with its `rebook_url` filled in: when empty, the citizen page under `public_url`.
+pub fn with_rebook_url(config: &BookingConfig, public_url: &str) -> BookingConfig {
+    let mut c = config.clone();
+    if c.rebook_url.trim().is_empty() {
+        c.rebook_url = format!("{}/citizen/", public_url.trim_end_matches('/'));
+    }
+    c
 }

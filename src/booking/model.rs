@@ -22,6 +22,13 @@ pub enum BookingStatus {
     Completed,
     NoShow,
     Referred,
+    /// The hearing was interrupted: the booking is freed (never a no-show); the officer may
+    /// resume the hearing the same local day, and the booking follows it again.
+    Interrupted,
+    /// The brigade never opened the hearing by the end of the slot (never a no-show).
+    MissedByBrigade,
+    /// An officer of the brigade cancelled it (with a reason).
+    CancelledByBrigade,
 }
 
 impl BookingStatus {
@@ -33,6 +40,9 @@ impl BookingStatus {
             BookingStatus::Completed => "completed",
             BookingStatus::NoShow => "no_show",
             BookingStatus::Referred => "referred",
+            BookingStatus::Interrupted => "interrupted",
+            BookingStatus::MissedByBrigade => "missed_by_brigade",
+            BookingStatus::CancelledByBrigade => "cancelled_by_brigade",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -43,6 +53,9 @@ impl BookingStatus {
             "completed" => BookingStatus::Completed,
             "no_show" => BookingStatus::NoShow,
             "referred" => BookingStatus::Referred,
+            "interrupted" => BookingStatus::Interrupted,
+            "missed_by_brigade" => BookingStatus::MissedByBrigade,
+            "cancelled_by_brigade" => BookingStatus::CancelledByBrigade,
             _ => return None,
         })
     }
@@ -110,6 +123,13 @@ pub struct BookingView {
     pub unhandled_count: i64,
     pub current_points: i64,
     pub created_at: String,
+    /// Why the booking left its course (`interrupted`, `missed_by_brigade`,
+    /// `cancelled_by_brigade`, or moved by the brigade): the reason the citizen is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The slot start the brigade moved this booking from (RFC 3339), when it was moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -150,6 +170,8 @@ impl From<&BookingRow> for BookingView {
             unhandled_count: b.unhandled_count,
             current_points: b.current_points,
             created_at: rfc3339(tz, b.created_at),
+            reason: b.status_reason.clone(),
+            moved_from: b.moved_from.map(|m| rfc3339(tz, m)),
         }
     }
 }
@@ -193,4 +215,8 @@ pub struct BookingRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub timezone: String,
+    /// Why the booking left its course (see [`BookingView::reason`]).
+    pub status_reason: Option<String>,
+    /// The slot start (ms) the brigade moved it from.
+    pub moved_from: Option<i64>,
 }

@@ -209,6 +209,8 @@ async fn create_inner(
         created_at: now_ms,
         updated_at: now_ms,
         timezone: brigade.timezone.clone(),
+        status_reason: None,
+        moved_from: None,
     };
     store::insert_booking(&mut tx, &row).await?;
     tx.commit().await?;
@@ -285,9 +287,11 @@ pub async fn cancel(state: &Booking, citizen: &str, id: &str) -> ApiResult<Booki
 }
 
 /// Sets a booking's status inside the caller's transaction (for the hearing module):
-/// `in_hearing` from `booked`; `completed`/`referred`/`no_show`/`booked` from `in_hearing` or
-/// `booked`. A no-show is recorded for the blacklist. The caller removes an urgent item from
-/// the queue after commit (`booking::urgent::remove`).
+/// `in_hearing` from `booked`; `completed`/`referred`/`no_show` from `in_hearing` or `booked`.
+/// A no-show is recorded for the blacklist (the hearing has checked the no-show rule: opened,
+/// code sent at least 10 minutes before). The fates have their own entry points
+/// (`fate::follow_interrupt`, `fate::follow_resume`); the caller removes an urgent item from the
+/// queue after commit (`booking::urgent::remove`).
 pub async fn set_status(
     tx: &mut Tx,
     booking_id: &str,
@@ -299,8 +303,15 @@ pub async fn set_status(
         .ok_or_else(AppError::not_found)?;
     let from: &[&str] = match status {
         BookingStatus::InHearing => &["booked"],
-        BookingStatus::Cancelled => &["booked"],
-        _ => &["booked", "in_hearing"],
+        BookingStatus::Completed | BookingStatus::Referred | BookingStatus::NoShow => {
+            &["booked", "in_hearing"]
+        }
+        other => {
+            return Err(AppError::internal(format!(
+                "set_status cannot set {}",
+                other.as_str()
+            )));
+        }
     };
     if !store::set_status_from(tx, booking_id, status.as_str(), from, now_ms).await? {
         return Err(AppError::conflict(
@@ -308,34 +319,13 @@ pub async fn set_status(
             format!("booking is {}, cannot become {}", b.status, status.as_str()),
         ));
     }
-    match status {
-        BookingStatus::NoShow => store::record_no_show(tx, &b, "officer", now_ms).await?,
-        BookingStatus::Cancelled => {
-            store::free_seat(tx, &b.brigade_id, b.slot_start).await?;
-            store::record_cancel(tx, &b, now_ms).await?;
-        }
-        _ => {}
+    if status == BookingStatus::NoShow {
+        store::record_no_show(tx, &b, "officer", now_ms).await?;
     }
     if status != BookingStatus::InHearing {
         metrics::outcome(status.as_str());
     }
     Ok(())
-}
-
-/// Marks a booked booking as a no-show (officer action or the no-show job).
-pub async fn mark_no_show(state: &Booking, b: &BookingRow, by: &str) -> ApiResult<bool> {
-    let now_ms = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    if !store::set_status_from(&mut tx, &b.id, "no_show", &["booked"], now_ms).await? {
-        return Ok(false);
-    }
-    store::record_no_show(&mut tx, b, by, now_ms).await?;
-    tx.commit().await?;
-    if b.urgent {
-        urgent::remove_quietly(state, &b.id).await;
-    }
-    metrics::outcome("no_show");
-    Ok(true)
 }
 
 /// Slots of a brigade in local dates `from..=to` with remaining seats.

@@ -256,7 +256,7 @@ pub async fn other_non_owner_drivers(
 
 pub const BOOKING_SELECT: &str = "SELECT b.id, b.citizen_id, b.brigade_id, b.slot_start, b.slot_end, b.slot_date, \
     b.status, b.phone, b.plate, b.owner, b.violations, b.unhandled_count, b.current_points, b.urgent, b.urgent_kind, \
-    b.registration_date, b.deadline, b.created_at, b.updated_at, br.timezone \
+    b.registration_date, b.deadline, b.created_at, b.updated_at, br.timezone, b.status_reason, b.moved_from \
     FROM bookings b JOIN brigades br ON br.id = b.brigade_id";
 
 impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
@@ -283,6 +283,8 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
             timezone: r.try_get("timezone")?,
+            status_reason: r.try_get("status_reason")?,
+            moved_from: r.try_get("moved_from")?,
         })
     }
 }

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::args::StoreArgs;
 use crate::audit::{
     keys,
     note::Verifier,
     service,
     verify::{Options, Report, verify_bundle_text},
 };
-use super::args::StoreArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {

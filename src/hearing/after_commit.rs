@@ -98,5 +98,5 @@ impl Subscriber<Hearing> for UrgentLane {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
-}use super::Hearing;
-
+}
+use super::Hearing;

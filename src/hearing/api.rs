@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::Hearing;
 use super::{
     body::StepRequest,
     events, lifecycle,
@@ -18,7 +19,6 @@ use super::{
     service, store,
     views::{self, Caller, HearingView},
 };
-use super::Hearing;
 use crate::{
     domain::SmsCode,
     error::{ApiResult, AppError},
@@ -270,10 +270,7 @@ async fn decision(
 /// Server-sent events for the officer's brigade (citizen waiting/joined/reconnecting/left,
 /// steps, interruptions, urgent deadlines near).
 #[utoipa::path(get, path = "/api/v1/officer/events", responses((status = 200, content_type = "text/event-stream")))]
-async fn officer_events(
-    State(state): State<Hearing>,
-    officer: OfficerAuth,
-) -> ApiResult<Response> {
+async fn officer_events(State(state): State<Hearing>, officer: OfficerAuth) -> ApiResult<Response> {
     let brigade = officer.brigade_id.ok_or_else(AppError::not_found)?;
     Ok(events::stream(&state, &brigade).await?.into_response())
 }

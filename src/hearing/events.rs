@@ -13,8 +13,8 @@ use futures::{Stream, StreamExt};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use super::store::HearingRow;
 use super::Hearing;
+use super::store::HearingRow;
 use crate::{error::ApiResult, error::AppError};
 
 pub fn channel(state: &Hearing, brigade_id: &str) -> String {

@@ -10,6 +10,7 @@
 
 use serde_json::json;
 
+use super::Hearing;
 use super::{
     after_commit,
     machine::Status,
@@ -17,7 +18,6 @@ use super::{
     store,
     subscribers::{Change, HearingEvent},
 };
-use super::Hearing;
 use crate::error::ApiResult;
 
 /// Seals every finished gap of this process's calls. Returns how many were sealed.

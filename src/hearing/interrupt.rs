@@ -2,7 +2,8 @@
 //! issue 12 §5): an `open` or `in_call` hearing becomes `interrupted`, the `interrupted` entry
 //! records `{reason, remarks, by: officer}`, and the officer may resume it later
 //! (`POST /{id}/resume`). A closed or already interrupted hearing answers 409 `invalid_state`.
-//! [`sweep_idle`] (the hearing's minute job) interrupts hearings idle for `hearing.idle_ms`.
+//! [`sweep_idle`] (the hearing's minute job) interrupts hearings idle for `hearing.idle_ms`, and
+//! [`interrupt_without_code`] opened ones whose slot ended without a join code (issue 12 §5).
 
 use axum::extract::FromRef;
 use serde::Deserialize;
@@ -69,8 +70,8 @@ pub async fn interrupt(
     .await
 }
 
-/// Interrupts `id` in one transaction when `check` passes; `NotAccepting` when its status does
-/// not allow it.
+/// Interrupts `id` in one transaction when `check` passes (the booking is freed,
+/// `fate::booking_follows`); `NotAccepting` when its status does not allow it.
 async fn apply(
     state: &Hearing,
     id: &str,
@@ -90,6 +91,8 @@ async fn apply(
     let next = status
         .on(Trigger::OfficerInterrupt)
         .ok_or(HearingError::NotAccepting(status))?;
+    let trigger = Trigger::OfficerInterrupt;
+    super::fate::booking_follows(&mut tx, &h, (status, next), trigger, reason, now).await?;
     h.status = next.as_str().into();
     h.updated_at = now;
     record(
@@ -156,5 +159,30 @@ where
         }
     }
     Ok(n)
-}use super::Hearing;
+}
 
+/// Interrupts (actor `system`, reason `code_not_sent`) an open hearing nobody joined whose
+/// slot is over but whose code never made a no-show possible: the brigade's failing, so the
+/// booking is freed, never a no-show. True when it did.
+pub async fn interrupt_without_code(state: &Hearing, id: &str) -> Result<bool, HearingError> {
+    let payload = json!({"reason": super::fate::CODE_NOT_SENT, "by": "system"});
+    let r = apply(
+        state,
+        id,
+        SYSTEM,
+        super::fate::CODE_NOT_SENT,
+        payload,
+        |h| match h.citizen_joined_at.is_none() && h.last_step.is_none() {
+            true => Ok(()),
+            false => Err(HearingError::CitizenJoined),
+        },
+    )
+    .await;
+    match r {
+        Ok(()) => Ok(true),
+        Err(HearingError::NotAccepting(_) | HearingError::CitizenJoined) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+use super::Hearing;

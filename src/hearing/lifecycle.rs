@@ -5,6 +5,7 @@
 use axum::extract::FromRef;
 use serde_json::json;
 
+use super::Hearing;
 use super::{
     access::Caller,
     after_commit,
@@ -16,7 +17,6 @@ use super::{
     store::{self, HearingRow},
     subscribers::{Change, HearingEvent},
 };
-use super::Hearing;
 use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
@@ -109,9 +109,11 @@ async fn transition(
         .await?
         .ok_or_else(AppError::not_found)?;
     check(&h)?;
-    let Some(next) = status_of(&h)?.on(trigger) else {
+    let from = status_of(&h)?;
+    let Some(next) = from.on(trigger) else {
         return Ok(None);
     };
+    super::fate::booking_follows(&mut tx, &h, (from, next), trigger, event, now).await?;
     h.status = next.as_str().into();
     h.updated_at = now;
     if next.is_closed() {
@@ -172,9 +174,12 @@ fn wait_ms(state: &Hearing) -> i64 {
     i64::try_from(state.config.no_show_wait_s).unwrap_or(0) * 1000
 }
 
-/// POST /{id}/no-show: the citizen never joined within the wait after the slot started.
+/// POST /{id}/no-show: the citizen never joined within the wait after the slot started, and the
+/// join code went out at least 10 minutes before (`fate::code_rule`).
 pub async fn no_show(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<()> {
     let (wait, now) = (wait_ms(state), state.clock.now_ms());
+    let sent = ports::code_first_sent(&state.db, id).await?;
+    let after_code = state.config.no_show_after_code_s;
     let by = caller.id.clone();
     let h = transition(
         state,
@@ -184,7 +189,8 @@ pub async fn no_show(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<()
         ("officer", &by),
         |h| {
             caller.officer_of(h)?;
-            no_show_check(h, now, wait)
+            no_show_check(h, now, wait)?;
+            super::fate::code_rule(sent, now, after_code)
         },
     )
     .await?;
@@ -195,25 +201,36 @@ pub async fn no_show(state: &Hearing, caller: &Caller, id: &str) -> ApiResult<()
 }
 
 /// Records the no-shows nobody recorded: open hearings the citizen never joined, once the slot
-/// has ended (and the wait after opening passed). Returns how many.
+/// has ended (and the wait after opening passed), whose code went out at least 10 minutes
+/// before; one without any code is interrupted instead (`interrupt::interrupt_without_code`: the
+/// booking is freed, never a no-show). Returns how many no-shows.
 pub async fn sweep_no_shows<S>(state: &S) -> ApiResult<usize>
 where
     Hearing: FromRef<S>,
 {
     let state = &Hearing::from_ref(state);
     let (wait, now) = (wait_ms(state), state.clock.now_ms());
+    let after_code = state.config.no_show_after_code_s;
     let mut n = 0;
     for id in store::unjoined_open(&state.db.read).await? {
+        let sent = ports::code_first_sent(&state.db, &id).await?;
         let r = transition(state, &id, Trigger::NoShow, "no_show", SYSTEM, |h| {
             let end = h.slot_end;
             if now < end.max(h.opened_at + wait) {
                 return Err(AppError::conflict("too_early", "not yet"));
             }
-            no_show_check(h, now, wait)
+            no_show_check(h, now, wait)?;
+            super::fate::code_rule(sent, now, after_code)
         })
         .await;
-        if let Ok(Some(_)) = r {
-            n += 1;
+        match r {
+            Ok(Some(_)) => n += 1,
+            Err(e) if e.code == "code_not_sent" => {
+                if let Err(e) = super::interrupt::interrupt_without_code(state, &id).await {
+                    tracing::warn!(hearing = %id, error = %e, "interrupting a hearing without a code failed");
+                }
+            }
+            _ => {}
         }
     }
     Ok(n)

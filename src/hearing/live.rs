@@ -194,5 +194,5 @@ mod tests {
             .is_live()
         );
     }
-}use super::Hearing;
-
+}
+use super::Hearing;

@@ -17,6 +17,7 @@ pub mod decision;
 pub mod error;
 pub mod events;
 pub mod evidence;
+pub mod fate;
 pub mod gaps;
 pub mod interrupt;
 pub mod lifecycle;
@@ -116,6 +117,9 @@ pub struct HearingConfig {
     pub open_before_s: u64,
     /// A no-show may be recorded this long after the slot started (or the hearing opened).
     pub no_show_wait_s: u64,
+    /// … and only this long after the first join code went out (DOMAIN.md: 10 minutes;
+    /// production refuses less than 600).
+    pub no_show_after_code_s: u64,
     /// SMS join codes sent per hearing per local day of the brigade (refusals do not count).
     pub sms_per_hearing: u64,
     /// How often the presence watcher looks at the calls' rooms.
@@ -136,6 +140,7 @@ impl Default for HearingConfig {
         HearingConfig {
             open_before_s: 900,
             no_show_wait_s: 600,
+            no_show_after_code_s: 600,
             sms_per_hearing: 5,
             presence_poll_ms: 500,
             require_live_call: true,

@@ -39,6 +39,28 @@ pub async fn set_booking_status(tx: &mut Tx, id: &str, status: &str, now_ms: i64
     crate::booking::set_status(tx, id, status, now_ms).await
 }
 
+/// The hearing was interrupted for `reason`: booking frees the booking (`interrupted`, never a
+/// no-show), in the caller's transaction.
+pub async fn booking_interrupted(
+    tx: &mut Tx,
+    id: &str,
+    reason: &str,
+    now_ms: i64,
+) -> ApiResult<()> {
+    crate::booking::fate::follow_interrupt(tx, id, reason, now_ms).await
+}
+
+/// The hearing was resumed: booking takes the booking back (`in_hearing`) when its rules allow
+/// (the same local day; the citizen has not booked again), in the caller's transaction.
+pub async fn booking_resumed(tx: &mut Tx, id: &str, now_ms: i64) -> ApiResult<()> {
+    crate::booking::fate::follow_resume(tx, id, now_ms).await
+}
+
+/// When the hearing's first join code went out (the SMS area's outbox), if one did.
+pub async fn code_first_sent(db: &crate::store::Db, hearing_id: &str) -> ApiResult<Option<i64>> {
+    crate::sms::outbox::hearing_code_first_sent(db, hearing_id).await
+}
+
 /// The brigade's local day at `now_ms` and the instant (ms) it ends (the next local midnight).
 pub async fn brigade_day(
     state: &Hearing,

@@ -168,5 +168,5 @@ mod tests {
         );
         assert!(!c.both_gone);
     }
-}use super::Hearing;
-
+}
+use super::Hearing;

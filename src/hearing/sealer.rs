@@ -5,11 +5,9 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{lifecycle, ports::SealedFile};
 use super::Hearing;
-use crate::{
-    call::sealer::{RecordingSealer, SealRequest},
-};
+use super::{lifecycle, ports::SealedFile};
+use crate::call::sealer::{RecordingSealer, SealRequest};
 
 pub struct HearingSealer(pub Hearing);
 

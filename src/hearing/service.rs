@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::Hearing;
 use super::{
     access::Caller,
     after_commit,
@@ -17,7 +18,6 @@ use super::{
     subscribers::{Change, HearingEvent},
     values::field,
 };
-use super::Hearing;
 use crate::{error::ApiResult, identity::OfficerAuth, store::Tx};
 
 /// The actor of server-made entries (presence changes).

@@ -4,16 +4,14 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::Hearing;
 use super::{
     error::HearingError,
     machine::{self, Party, Step},
     ports,
     store::{self, HearingRow},
 };
-use super::Hearing;
-use crate::{
-    error::{ApiResult, AppError},
-};
+use crate::error::{ApiResult, AppError};
 
 pub use super::access::Caller;
 

@@ -1,5 +1,6 @@
-//! The message templates: login code, hearing code, booking confirmation and the reminder the day
-//! before. Each has a stable key (the outbox `template` column and the provider template-id maps
+//! The message templates: login code, hearing code, booking confirmation, the reminder the day
+//! before, and the booking's fates the citizen is told of (missed by the brigade, cancelled or
+//! moved by the brigade). Each has a stable key (the outbox `template` column and the provider template-id maps
 //! in config), named parameters in the order the provider templates use them, and the text the
 //! console provider writes. Owns the wording only.
 
@@ -11,14 +12,21 @@ pub enum Template {
     HearingCode,
     BookingConfirmation,
     BookingReminder,
+    /// The brigade never opened the hearing: an apology and the link to book again.
+    BookingMissed,
+    BookingCancelledByBrigade,
+    BookingMoved,
 }
 
 impl Template {
-    pub const ALL: [Template; 4] = [
+    pub const ALL: [Template; 7] = [
         Template::LoginCode,
         Template::HearingCode,
         Template::BookingConfirmation,
         Template::BookingReminder,
+        Template::BookingMissed,
+        Template::BookingCancelledByBrigade,
+        Template::BookingMoved,
     ];
 
     pub fn key(self) -> &'static str {
@@ -27,6 +35,9 @@ impl Template {
             Template::HearingCode => "hearing_code",
             Template::BookingConfirmation => "booking_confirmation",
             Template::BookingReminder => "booking_reminder",
+            Template::BookingMissed => "booking_missed",
+            Template::BookingCancelledByBrigade => "booking_cancelled_by_brigade",
+            Template::BookingMoved => "booking_moved",
         }
     }
 
@@ -39,6 +50,9 @@ impl Template {
         match self {
             Template::LoginCode | Template::HearingCode => &["code", "minutes"],
             Template::BookingConfirmation | Template::BookingReminder => &["brigade", "time"],
+            Template::BookingMissed => &["brigade", "time", "link"],
+            Template::BookingCancelledByBrigade => &["brigade", "time", "reason", "link"],
+            Template::BookingMoved => &["brigade", "from", "time", "reason"],
         }
     }
 
@@ -61,6 +75,15 @@ impl Template {
             }
             Template::BookingReminder => {
                 "【远程执法】提醒：您预约的{brigade}远程处理将于{time}开始，届时民警将发送视频验证码。"
+            }
+            Template::BookingMissed => {
+                "【远程执法】很抱歉，{brigade}未能在您预约的{time}为您办理，此次不计爽约。请重新预约：{link}"
+            }
+            Template::BookingCancelledByBrigade => {
+                "【远程执法】很抱歉，{brigade}取消了您{time}的预约，原因：{reason}。此次不计爽约，请重新预约：{link}"
+            }
+            Template::BookingMoved => {
+                "【远程执法】{brigade}已将您的预约由{from}改至{time}，原因：{reason}。如不便，可取消后重新预约。"
             }
         };
         let mut out = text.to_string();

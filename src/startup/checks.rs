@@ -3,13 +3,20 @@
 
 use crate::{config::Config, store::Db};
 
-/// Refuses a configuration that would take a step outside a recorded call in production.
+/// Refuses a configuration that would take a step outside a recorded call in production, or
+/// record a no-show less than 10 minutes after the join code.
 pub fn live_call(config: &Config) -> anyhow::Result<()> {
     if !config.is_production() {
         return Ok(());
     }
     if !config.hearing.require_live_call {
         anyhow::bail!("hearing.require_live_call = false is not allowed in production mode");
+    }
+    if config.hearing.no_show_after_code_s < crate::hearing::fate::MIN_NO_SHOW_AFTER_CODE_S {
+        anyhow::bail!(
+            "hearing.no_show_after_code_s below 600 is not allowed in production mode (a no-show \
+             needs the code sent at least 10 minutes before)"
+        );
     }
     if !config.call.media_enabled || !config.call.recording_enabled {
         anyhow::bail!(
@@ -52,6 +59,9 @@ mod tests {
         assert!(live_call(&c).is_err());
         c.call.recording_enabled = true;
         assert!(live_call(&c).is_ok());
+        c.hearing.no_show_after_code_s = 599;
+        assert!(live_call(&c).is_err());
+        c.hearing.no_show_after_code_s = 600;
         c.server.mode = crate::config::Mode::Development;
         c.hearing.require_live_call = false;
         assert!(live_call(&c).is_ok());

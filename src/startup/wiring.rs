@@ -40,7 +40,10 @@ pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::
         db: db.clone(),
         kv: kv.clone(),
         clock: clock.clone(),
-        config: Arc::new(config.booking.clone()),
+        config: Arc::new(crate::booking::with_rebook_url(
+            &config.booking,
+            &server.public_url,
+        )),
         sms: sms.clone(),
         hearings: Arc::new(HearingsOfBookings(db.clone())),
     };

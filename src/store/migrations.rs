@@ -1,7 +1,7 @@
 //! The schema's migrations: `migrations/common/` runs on every backend; `migrations/sqlite/`
 //! and `migrations/postgres/` hold only what differs (a version there replaces the common one
-//! of the same number on that backend, a new version runs there alone). Today every migration
-//! is common.
+//! of the same number on that backend, a new version runs there alone). SQLite has its own
+//! `…200002_booking_fate_status` (a table rebuild: its CHECK cannot be altered).
 
 use std::collections::BTreeMap;
 

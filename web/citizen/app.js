@@ -1,7 +1,7 @@
 // Citizen page: phone login, my booking, the booking form (with the urgent 3-day rule), the device
 // self-test. The waiting room, the call and the decision are in hearing.js.
 import './strings.js';
-import { t, fmtTime, setData, stampLang, dataLang, setZone, getZone } from '/shared/i18n.js';
+import { t, has, fmtTime, setData, stampLang, dataLang, setZone, getZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
@@ -63,7 +63,14 @@ export function bookingCard(b) {
     h('dd', { lang: dataLang(b.plate) }, b.plate),
     h('dt', {}, t('c.bk.status')),
     h('dd', {}, h('span', { class: 'pill', 'data-status': b.status, id: 'booking-status' }, t('status.' + b.status))),
+    b.moved_from ? [h('dt', {}, t('c.bk.movedFrom')), h('dd', { class: 'moved-from' }, fmtTime(b.moved_from))] : null,
+    b.reason ? [h('dt', {}, t('c.bk.reason')), h('dd', { class: 'booking-reason', lang: has('reason.' + b.reason) ? undefined : dataLang(b.reason) }, reasonText(b.reason))] : null,
   );
+}
+
+/** A fate's reason: the server's codes in words, an officer's own reason as written. */
+function reasonText(r) {
+  return has('reason.' + r) ? t('reason.' + r) : r;
 }
 
 async function goHome() {

@@ -29,6 +29,8 @@ addStrings({
   'c.bk.time': ['时间', 'Time'],
   'c.bk.plate': ['号牌', 'Plate'],
   'c.bk.status': ['状态', 'Status'],
+  'c.bk.reason': ['原因', 'Reason'],
+  'c.bk.movedFrom': ['原预约时间', 'Moved from'],
   'c.bk.deadline': ['须在此前办理', 'Must be heard before'],
   'c.bk.urgentTag': ['加急', 'Urgent'],
   'c.book.h': ['预约远程处理', 'Book a remote hearing'],

@@ -100,18 +100,52 @@ function renderToday() {
       : canOpen
         ? h('button', { type: 'button', class: 'btn', 'data-booking': b.id, onclick: (e) => openFor(e.currentTarget, b) }, t('o.open'))
         : null;
+    const change = canOpen
+      ? [
+        ' ',
+        h('button', { type: 'button', class: 'btn btn-ghost', 'data-cancel': b.id, onclick: (e) => cancelBooking(e.currentTarget, b) }, t('o.cancel')),
+        ' ',
+        h('button', { type: 'button', class: 'btn btn-ghost', 'data-move': b.id, onclick: (e) => moveBooking(e.currentTarget, b) }, t('o.move')),
+      ]
+      : null;
     return h(
       'tr',
       { 'data-booking-id': b.id },
       h('td', {}, `${fmtTime(b.slot_start, { date: false })}–${fmtTime(b.slot_end, { date: false })}`, b.urgent ? [' ', h('span', { class: 'pill', 'data-status': 'in_hearing' }, t('o.urgentTag'))] : null),
       h('td', { lang: dataLang(b.plate) }, b.plate),
       h('td', {}, h('span', { class: 'pill', 'data-status': b.status }, t('status.' + b.status))),
-      h('td', {}, action),
+      h('td', {}, action, change),
     );
   });
   $('#today').replaceChildren(
     h('table', {}, h('thead', {}, h('tr', {}, ...['o.today.slot', 'o.today.plate', 'o.today.status', 'o.today.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
   );
+}
+
+/** Cancels a booked booking with a reason (the server sends the citizen an SMS). */
+async function cancelBooking(button, b) {
+  const reason = (prompt(t('o.cancelReason')) || '').trim();
+  if (!reason) return;
+  await busy(button, $('#dash-err'), async () => {
+    await api.post(`bookings/${encodeURIComponent(b.id)}/cancel-by-brigade`, { reason });
+    announce(t('o.cancelled'));
+    await refreshDash();
+  });
+}
+
+/** Moves a booked booking to another slot (brigade time, the booking's UTC offset). */
+async function moveBooking(button, b) {
+  const to = (prompt(t('o.moveTo')) || '').trim();
+  if (!to) return;
+  const reason = (prompt(t('o.moveReason')) || '').trim();
+  if (!reason) return;
+  const offset = /([+-]\d\d:\d\d|Z)$/.exec(b.slot_start)?.[1] || 'Z';
+  const slot = `${to.replace(' ', 'T')}:00${offset}`;
+  await busy(button, $('#dash-err'), async () => {
+    await api.post(`bookings/${encodeURIComponent(b.id)}/move-by-brigade`, { slot_start: slot, reason });
+    announce(t('o.moved'));
+    await refreshDash();
+  });
 }
 
 async function openFor(button, b) {

@@ -15,6 +15,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Hearing;
 use super::{
     access::Caller,
     error::HearingError,
@@ -22,7 +23,6 @@ use super::{
     store,
     values::field,
 };
-use super::Hearing;
 use crate::{
     error::AppError,
     identity::Role,

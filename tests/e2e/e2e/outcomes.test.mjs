@@ -112,15 +112,16 @@ describe('a refused confirmation refers the hearing to the window', { concurrenc
 describe('a citizen who never comes is recorded as a no-show', { concurrency: 1 }, () => {
   it('the officer records the absence; both dashboards show it; it counts toward the blacklist', T, async (t) => {
     // Five-minute slots from the next minute boundary at least 40 s away, so that the slot
-    // starts soon after it is booked; no wait after the slot start; one no-show a month
-    // blacklists (config), so that the count is seen at once.
+    // starts soon after it is booked; no wait after the slot start nor after the join code (the
+    // code must still have been sent: issue 12 §5); one no-show a month blacklists (config), so
+    // that the count is seen at once.
     const start = Math.ceil((Date.now() + 40_000) / 60_000) * 60_000;
     if (localDate(start) !== localDate(start + 10 * 60_000)) {
       t.skip('too close to midnight in Asia/Shanghai for a slot today');
       return;
     }
     const w = await world({
-      env: { RH_HEARING__NO_SHOW_WAIT_S: '0', RH_BOOKING__NO_SHOWS_PER_MONTH: '1' },
+      env: { RH_HEARING__NO_SHOW_WAIT_S: '0', RH_HEARING__NO_SHOW_AFTER_CODE_S: '0', RH_BOOKING__NO_SHOWS_PER_MONTH: '1' },
       brigade: ['--slot-minutes', '5', '--hours', `${localTime(start)}-24:00`],
     });
     try {
@@ -133,6 +134,9 @@ describe('a citizen who never comes is recorded as a no-show', { concurrency: 1 
       assert.equal(new Date(slot.start).getTime(), start, 'the first slot starts at the brigade’s opening');
       const bookingId = await bookUrgent(w, slot);
       const hearingId = await claimAndOpen(w, bookingId);
+      // A no-show needs the join code sent (issue 12 §5): the officer sends it, nobody comes.
+      await o.click('#send-code');
+      await w.server.waitForCode(w.phone, 2);
       await c.click('#go-wait');
       await c.waitForSelector('[data-view=wait]:not([hidden])');
 

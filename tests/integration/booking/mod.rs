@@ -3,6 +3,7 @@
 //! (helpers::default_now).
 
 mod admin;
+mod fate;
 mod no_show;
 mod ownership;
 mod rules;

@@ -5,6 +5,7 @@ mod access;
 mod after_commit;
 pub(crate) mod decision;
 mod decision_numbers;
+mod fate;
 mod interrupt;
 mod live_call;
 mod no_show;
@@ -168,6 +169,19 @@ impl World {
                 json!({"hearing_id": hearing, "code": code}),
             )
             .await
+    }
+
+    /// The officer sends the hearing's join code.
+    pub(crate) async fn send_code(&self, hearing: &str) {
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/hearings/{hearing}/sms-code"),
+                Some(&self.officer),
+                json!({}),
+            )
+            .await;
+        assert!(r.status().is_success(), "sms-code: {}", r.status());
     }
 
     async fn no_show(&self, hearing: &str, token: &str) -> reqwest::Response {

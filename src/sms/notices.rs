@@ -1,0 +1,130 @@
+//! The booking's fates the citizen is told of by SMS (issue 12 §5): the brigade never opened the
+//! hearing (an apology and the link to book again), the brigade cancelled the booking (its
+//! reason and the link), the brigade moved it (from, to, reason). Each goes through the outbox
+//! like every notification; a moved or cancelled booking's pending reminder is cancelled here.
+//! Owns the wording's parameters only (the text is in `templates`).
+
+use std::collections::BTreeMap;
+
+use axum::extract::FromRef;
+use chrono::{DateTime, Utc};
+
+use super::{Sms, Template, notify, outbox};
+use crate::{domain::PhoneNumber, error::AppError};
+
+/// What every notice names: the booking, its phone, its brigade and the slot (shown in `tz`).
+#[derive(Debug, Clone)]
+pub struct BookingNotice<'a> {
+    pub booking_id: &'a str,
+    pub phone: &'a PhoneNumber,
+    pub brigade_name: &'a str,
+    pub slot_start: DateTime<Utc>,
+    pub tz: chrono_tz::Tz,
+}
+
+fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%m月%d日 %H:%M").to_string()
+}
+
+fn params(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The brigade never opened the hearing: an apology, not a no-show, and `link` to book again.
+pub async fn booking_missed<S>(state: &S, n: &BookingNotice<'_>, link: &str) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
+    let p = params(&[
+        ("brigade", n.brigade_name.to_string()),
+        ("time", local(n.slot_start, n.tz)),
+        ("link", link.to_string()),
+    ]);
+    notify::<Sms>(
+        &sms,
+        n.phone,
+        Template::BookingMissed,
+        p,
+        Some(n.booking_id),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The brigade cancelled the booking for `reason`; its reminder is not sent.
+pub async fn booking_cancelled_by_brigade<S>(
+    state: &S,
+    n: &BookingNotice<'_>,
+    reason: &str,
+    link: &str,
+) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
+    outbox::cancel(
+        &sms.db,
+        sms.clock.now_ms(),
+        n.booking_id,
+        Template::BookingReminder,
+    )
+    .await?;
+    let p = params(&[
+        ("brigade", n.brigade_name.to_string()),
+        ("time", local(n.slot_start, n.tz)),
+        ("reason", reason.to_string()),
+        ("link", link.to_string()),
+    ]);
+    let t = Template::BookingCancelledByBrigade;
+    notify::<Sms>(&sms, n.phone, t, p, Some(n.booking_id), None).await?;
+    Ok(())
+}
+
+/// The brigade moved the booking from `from` to `n.slot_start` for `reason`: the old reminder is
+/// cancelled, the notice goes now and a new reminder the day before the new slot.
+pub async fn booking_moved<S>(
+    state: &S,
+    n: &BookingNotice<'_>,
+    from: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
+    outbox::cancel(
+        &sms.db,
+        sms.clock.now_ms(),
+        n.booking_id,
+        Template::BookingReminder,
+    )
+    .await?;
+    let time = local(n.slot_start, n.tz);
+    let p = params(&[
+        ("brigade", n.brigade_name.to_string()),
+        ("from", local(from, n.tz)),
+        ("time", time.clone()),
+        ("reason", reason.to_string()),
+    ]);
+    notify::<Sms>(
+        &sms,
+        n.phone,
+        Template::BookingMoved,
+        p,
+        Some(n.booking_id),
+        None,
+    )
+    .await?;
+    let remind_at = n.slot_start - chrono::Duration::days(1);
+    if remind_at > sms.clock.now() {
+        let p = params(&[("brigade", n.brigade_name.to_string()), ("time", time)]);
+        let t = Template::BookingReminder;
+        notify::<Sms>(&sms, n.phone, t, p, Some(n.booking_id), Some(remind_at)).await?;
+    }
+    Ok(())
+}
