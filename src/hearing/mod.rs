@@ -15,6 +15,7 @@ pub mod decision;
 pub mod error;
 pub mod events;
 pub mod evidence;
+mod files;
 pub mod gaps;
 pub mod interrupt;
 pub mod lifecycle;
@@ -86,5 +87,7 @@ pub async fn refuses_joins(state: &AppState, id: &str) -> crate::error::ApiResul
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    api::router().merge(evidence::router())
+    api::router()
+        .merge(evidence::router())
+        .merge(files::router())
 }

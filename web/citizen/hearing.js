@@ -23,6 +23,7 @@ export function initHearing(c) {
     ctx.goHome();
   });
   $('#doc-save').addEventListener('click', saveDecision);
+  $('#doc-proof').addEventListener('click', saveProof);
   document.addEventListener('langchange', () => {
     if (!hearing) return;
     if (document.body.dataset.currentView === 'call') renderHearing();
@@ -333,6 +334,14 @@ async function showOutcome() {
     $('#doc-body').replaceChildren(
       h('dl', { id: 'decision-fields' }, ...rows.map(([k, v]) => [h('dt', {}, DOC_LABELS[k]?.[lang] || k), h('dd', {}, /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtTime(v) : String(v))])),
     );
+  });
+}
+
+/** The hearing's proof file (its audit bundle to a witnessed checkpoint), exactly as served. */
+async function saveProof(ev) {
+  await busy(ev.currentTarget, $('#doc-err'), async () => {
+    const r = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/proof`, { raw: true, accept: 'application/json' });
+    download(`办理证明-${hearingId}.json`, await r.blob(), 'application/json');
   });
 }
 
