@@ -11,9 +11,18 @@ function rawPublic(privateKey) {
   return Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x, 'base64url');
 }
 
+/** The Ed25519 key of a PKCS#8 file (ring writes version 2, which OpenSSL does not read: take
+ * the 32-byte seed after `04 22 04 20` and wrap it as version 1). */
+function fromPkcs8(der) {
+  const i = der.indexOf(Buffer.from('04220420', 'hex'));
+  if (i < 0) throw new Error('not an Ed25519 PKCS#8 key');
+  const v1 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), der.subarray(i + 4, i + 36)]);
+  return createPrivateKey({ key: v1, format: 'der', type: 'pkcs8' });
+}
+
 /** A key: {name, type (1 log, 4 witness), privateKey, vkey, keyId}. From a PKCS#8 DER file when `file`. */
 export function key(name, type = 1, file = null) {
-  const privateKey = file ? createPrivateKey({ key: readFileSync(file), format: 'der', type: 'pkcs8' }) : generateKeyPairSync('ed25519').privateKey;
+  const privateKey = file ? fromPkcs8(readFileSync(file)) : generateKeyPairSync('ed25519').privateKey;
   const pk = rawPublic(privateKey);
   const keyId = sha(name, Buffer.of(0x0a, type), pk).subarray(0, 4);
   const vkey = `${name}+${keyId.toString('hex')}+${Buffer.concat([Buffer.of(type), pk]).toString('base64')}`;
