@@ -24,6 +24,12 @@ pub struct AuditConfig {
     pub witnesses: Vec<WitnessConfig>,
     /// Timeout of one `add-checkpoint` request to a witness.
     pub witness_timeout_ms: u64,
+    /// How many of `witnesses` must cosign a checkpoint for the pages to accept it
+    /// (`GET /api/v1/audit/witnesses`); unset: all of them.
+    pub witness_quorum: Option<usize>,
+    /// A witness that has not cosigned the newest checkpoint for this long raises an alert
+    /// (an error log line, `audit_witness_behind_alerts_total{witness}`).
+    pub witness_alert_after_s: u64,
 }
 
 impl Default for AuditConfig {
@@ -36,6 +42,8 @@ impl Default for AuditConfig {
             trusted_keys: vec![],
             witnesses: Vec::new(),
             witness_timeout_ms: 10_000,
+            witness_quorum: None,
+            witness_alert_after_s: 300,
         }
     }
 }

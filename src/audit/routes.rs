@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checkpoint))
         .routes(routes!(keys))
+        .routes(routes!(witnesses))
         .routes(routes!(entries))
         .routes(routes!(proof))
         .routes(routes!(consistency))
@@ -101,6 +102,39 @@ async fn keys(State(state): State<AppState>) -> ApiResult<axum::Json<Vec<KeyInfo
             })
             .collect(),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WitnessInfo {
+    name: String,
+    vkey: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WitnessesOut {
+    witnesses: Vec<WitnessInfo>,
+    /// How many of them must cosign a checkpoint (`audit.witness_quorum`, default all).
+    quorum: usize,
+}
+
+/// The witnesses of `[[audit.witnesses]]` (their cosignature verifier keys, type 0x04) and the
+/// quorum, for the pages to pin at first use (docs/audit-format.md §13).
+#[utoipa::path(get, path = "/api/v1/audit/witnesses", responses((status = 200, body = WitnessesOut)))]
+async fn witnesses(State(state): State<AppState>) -> axum::Json<WitnessesOut> {
+    let a = &state.config.audit;
+    let witnesses: Vec<WitnessInfo> = a
+        .witnesses
+        .iter()
+        .map(|w| WitnessInfo {
+            name: w.name.clone(),
+            vkey: w.vkey.clone(),
+        })
+        .collect();
+    let quorum = a
+        .witness_quorum
+        .unwrap_or(witnesses.len())
+        .clamp(witnesses.len().min(1), witnesses.len());
+    axum::Json(WitnessesOut { witnesses, quorum })
 }
 
 #[derive(Deserialize, IntoParams)]

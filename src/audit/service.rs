@@ -70,12 +70,44 @@ impl Audit {
         consistency_from: Option<u64>,
         now_ms: i64,
     ) -> Result<Bundle, AuditError> {
+        self.bundle_to(db, hearing_id, consistency_from, false, now_ms)
+            .await
+    }
+
+    /// The citizen's proof file (docs/audit-format.md §13): the hearing's bundle proving to
+    /// the checkpoint covering all its entries that most witnesses cosigned (the newest of
+    /// those), or to the newest checkpoint while none covering it is cosigned yet.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn witnessed_bundle(
+        &self,
+        db: &Db,
+        hearing_id: &str,
+        now_ms: i64,
+    ) -> Result<Bundle, AuditError> {
+        self.bundle_to(db, hearing_id, None, true, now_ms).await
+    }
+
+    async fn bundle_to(
+        &self,
+        db: &Db,
+        hearing_id: &str,
+        consistency_from: Option<u64>,
+        witnessed: bool,
+        now_ms: i64,
+    ) -> Result<Bundle, AuditError> {
         let mut conn = db.read.acquire().await?;
         let rows = store::hearing_entries(&mut conn, hearing_id).await?;
-        if rows.is_empty() {
+        let Some(last) = rows.iter().map(|r| r.seq).max() else {
             return Err(AuditError::NotFound);
-        }
-        let mut cp = store::latest_checkpoint(&mut conn).await?;
+        };
+        let mut cp = if witnessed {
+            match store::best_witnessed_checkpoint(&mut conn, last + 1).await? {
+                Some(cp) => Some(cp),
+                None => store::latest_checkpoint(&mut conn).await?,
+            }
+        } else {
+            store::latest_checkpoint(&mut conn).await?
+        };
         if cp
             .as_ref()
             .is_none_or(|c| rows.iter().any(|r| r.seq >= c.size))

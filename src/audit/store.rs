@@ -19,7 +19,10 @@ use std::collections::HashMap;
 
 mod checkpoints;
 pub use ::audit::store::{AppendedEntry, NewEntry, StoredCheckpoint, StoredEntry};
-pub use checkpoints::{StoredKey, ensure_current_key, insert_checkpoint, keys, latest_checkpoint};
+pub use checkpoints::{
+    StoredKey, best_witnessed_checkpoint, ensure_current_key, insert_checkpoint, keys,
+    latest_checkpoint,
+};
 
 /// Errors of the audit store.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,10 @@
 //!
 //! Per witness: the size it is at (from our stored cosignatures, corrected by its 409s), and
 //! an exponential backoff (1 s … 5 min) after a refusal, a bad answer or a timeout. Gauge
-//! `audit_witness_lag{witness}` = newest checkpoint size − the witness's cosigned size.
+//! `audit_witness_lag{witness}` = newest checkpoint size − the witness's cosigned size; gauge
+//! `audit_witness_behind_seconds{witness}` = how long it has lacked the newest checkpoint
+//! without cosigning anything new, and past `audit.witness_alert_after_s` one alert (an error
+//! line and `audit_witness_behind_alerts_total{witness}`) until it cosigns again.
 
 use std::time::{Duration, Instant};
 
@@ -106,6 +109,11 @@ struct Follower {
     at: Option<u64>,
     backoff: Duration,
     next_try: Instant,
+    /// The newest checkpoint size seen.
+    newest: u64,
+    /// Since when the witness lacks the newest checkpoint, and whether that was alerted.
+    behind_since: Option<Instant>,
+    alerted: bool,
 }
 
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
@@ -118,6 +126,37 @@ impl Follower {
         self.next_try = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
+
+    /// It cosigned something new: a stall (if any) is over.
+    fn progressed(&mut self) {
+        if self.alerted {
+            tracing::info!(witness = %self.w.key.name, size = self.newest, "witness cosigning again");
+        }
+        self.behind_since = None;
+        self.alerted = false;
+    }
+
+    /// The behind gauge (time without progress while lacking the newest checkpoint: under a
+    /// steady append rate a live witness is always a checkpoint or two behind, but it moves)
+    /// and one alert per stall longer than `alert_after`.
+    fn track(&mut self, alert_after: Duration) {
+        let name = self.w.key.name.clone();
+        let behind = self.at.is_some_and(|a| a < self.newest);
+        if !behind {
+            self.progressed();
+            metrics::gauge!("audit_witness_behind_seconds", "witness" => name).set(0.0);
+            return;
+        }
+        let for_ = self.behind_since.get_or_insert_with(Instant::now).elapsed();
+        metrics::gauge!("audit_witness_behind_seconds", "witness" => name.clone())
+            .set(for_.as_secs_f64());
+        if for_ >= alert_after && !self.alerted {
+            self.alerted = true;
+            metrics::counter!("audit_witness_behind_alerts_total", "witness" => name.clone())
+                .increment(1);
+            tracing::error!(witness = %name, behind_s = for_.as_secs(), at = ?self.at, newest = self.newest, "witness is behind: it has not cosigned the newest checkpoint");
+        }
+    }
 }
 
 /// What the job needs: the database, the clock, the witnesses and timings.
@@ -129,6 +168,8 @@ pub struct Job {
     pub timeout: Duration,
     /// How often the newest checkpoint is looked at.
     pub poll: Duration,
+    /// Alert once a witness lacks the newest checkpoint this long.
+    pub alert_after: Duration,
 }
 
 /// Runs until `stop`; does nothing without witnesses.
@@ -141,6 +182,9 @@ pub async fn run(job: Job, mut stop: watch::Receiver<bool>) {
                 at: None,
                 backoff: MIN_BACKOFF,
                 next_try: Instant::now(),
+                newest: 0,
+                behind_since: None,
+                alerted: false,
             }),
             Err(e) => tracing::error!(error = %e, "audit witness ignored"),
         }
@@ -162,13 +206,13 @@ pub async fn run(job: Job, mut stop: watch::Receiver<bool>) {
 }
 
 async fn step(job: &Job, http: &reqwest::Client, f: &mut Follower) {
-    if Instant::now() < f.next_try {
-        return;
-    }
-    if let Err(e) = try_step(job, http, f).await {
+    if Instant::now() >= f.next_try
+        && let Err(e) = try_step(job, http, f).await
+    {
         tracing::warn!(witness = %f.w.key.name, error = %e, "audit witnessing");
         f.next_try = Instant::now() + f.backoff;
     }
+    f.track(job.alert_after);
 }
 
 async fn try_step(job: &Job, http: &reqwest::Client, f: &mut Follower) -> Result<(), AuditError> {
@@ -181,6 +225,7 @@ async fn try_step(job: &Job, http: &reqwest::Client, f: &mut Follower) -> Result
         None => witnessed_size(&mut conn, &f.w).await?,
     };
     f.at = Some(at);
+    f.newest = cp.size;
     let lag = |at: u64| cp.size.saturating_sub(at) as f64;
     metrics::gauge!("audit_witness_lag", "witness" => f.w.key.name.clone()).set(lag(at));
     if at == cp.size {
@@ -214,6 +259,7 @@ async fn try_step(job: &Job, http: &reqwest::Client, f: &mut Follower) -> Result
                 insert(&mut w, &f.w, &cp, &c, to_ms(job.clock.now())).await?;
                 f.at = Some(cp.size);
                 f.backoff = MIN_BACKOFF;
+                f.progressed();
                 metrics::gauge!("audit_witness_lag", "witness" => f.w.key.name.clone())
                     .set(lag(cp.size));
                 tracing::debug!(witness = %f.w.key.name, size = cp.size, "checkpoint cosigned");

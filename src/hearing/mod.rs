@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod evidence;
 pub mod fate;
+pub mod files;
 pub mod gaps;
 pub mod interrupt;
 pub mod lifecycle;

@@ -18,6 +18,7 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/v1/brigades/{id}/slots"),
     ("get", "/api/v1/audit/checkpoint"),
     ("get", "/api/v1/audit/keys"),
+    ("get", "/api/v1/audit/witnesses"),
     ("post", "/api/v1/sms/receipts/{provider}"),
 ];
 

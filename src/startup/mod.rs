@@ -175,6 +175,9 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
                     std::time::Duration::from_millis(20),
                     std::time::Duration::from_millis(250),
                 ),
+                alert_after: std::time::Duration::from_secs(
+                    state.config.audit.witness_alert_after_s,
+                ),
             },
             stop.clone(),
         )),

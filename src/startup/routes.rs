@@ -22,6 +22,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::audit::router())
         .merge(crate::audit::tiles::router())
         .merge(crate::hearing::router())
+        .merge(crate::hearing::files::router())
         .merge(crate::booking::router())
         .merge(crate::sms::router())
         .merge(crate::call::router())

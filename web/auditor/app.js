@@ -9,9 +9,10 @@ import { bootPage, staffLoginForm, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, download } from '/shared/ui.js';
 import { verifyBundle } from '/shared/bundle.js';
 import { sha256, hex } from '/shared/verify.js';
+import { checkLog } from './logstate.js';
 
 const api = createApi('staff');
-const state = { me: null, entries: [], hearings: [], current: null, bundle: null, lastResult: null };
+const state = { me: null, entries: [], hearings: [], current: null, bundle: null, lastResult: null, trust: null };
 window.__rh = { api, state };
 
 // ---------- login ----------
@@ -94,6 +95,7 @@ async function showList() {
   $('#logout').hidden = false;
   setData($('#who'), state.me?.name || '');
   showView('list');
+  state.trust = await checkLog(api, $('#log-status'));
   await busy(null, $('#list-err'), loadEntries);
   renderList();
 }
@@ -101,12 +103,10 @@ for (const id of ['#f-id', '#f-from', '#f-to', '#f-outcome']) $(id).addEventList
 $('#list-refresh').addEventListener('click', showList);
 
 // ---------- verification ----------
-async function publishedKeys() {
-  try {
-    return await api.get('audit/keys');
-  } catch {
-    return null;
-  }
+/** The pinned keys (logstate.js), checked once per visit. */
+async function pinned() {
+  if (!state.trust) state.trust = await checkLog(api, $('#log-status'));
+  return state.trust || { keys: [], witnesses: [], quorum: 0 };
 }
 
 /** Results on screen, by box, to render again after the zh/en switch. */
@@ -121,6 +121,10 @@ function renderResult(box, result, source) {
     h('h2', {}, t('a.v.h')),
     h('p', { class: 'verdict', id: 'verdict', 'data-ok': String(ok), role: 'status' }, ok ? '✓ ' + t('a.v.ok') : '✗ ' + t('a.v.bad')),
     h('p', { class: 'small muted' }, t('a.v.source', { s: typeof source === 'function' ? source() : source })),
+    result.completeness
+      ? h('p', { id: 'completeness', 'data-complete': String(!!result.complete), class: result.complete ? 'banner banner-ok' : 'banner banner-warn' }, t(result.complete ? 'a.v.complete' : 'a.v.incomplete', { c: result.completeness }))
+      : null,
+    result.erased?.length ? h('p', { id: 'erased', class: 'small' }, t('a.v.erased', { list: result.erased.join(', ') })) : null,
     h(
       'ul',
       { class: 'checks' },
@@ -135,7 +139,8 @@ async function runVerify(box, bundle, source) {
   box.replaceChildren(h('p', { role: 'status' }, t('a.v.running')));
   let result;
   try {
-    result = await verifyBundle(bundle, await publishedKeys());
+    const tr = await pinned();
+    result = await verifyBundle(bundle, tr.keys, { witnesses: tr.witnesses, quorum: tr.quorum });
   } catch (e) {
     result = { ok: false, checks: [{ name: 'format', ok: false, detail: e.message, args: {} }] };
   }

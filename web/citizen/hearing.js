@@ -26,6 +26,7 @@ export function initHearing(c) {
   });
   $('#doc-save').addEventListener('click', saveDecision);
   $('#doc-proof').addEventListener('click', saveProof);
+  $('#doc-pos').addEventListener('click', savePos);
   document.addEventListener('langchange', () => {
     if (!hearing) return;
     if (document.body.dataset.currentView === 'call') renderHearing();
@@ -372,7 +373,7 @@ async function showOutcome() {
   out.className = status === 'completed' ? 'banner banner-ok' : 'banner banner-warn';
   const hasDoc = (hearing?.steps || []).some((s) => s.step === 'service');
   $('#doc-save').hidden = !hasDoc;
-  $('#doc-proof').hidden = !(hearing?.steps || []).some((s) => s.step === 'receipt');
+  $('#doc-pos').hidden = !(hearing?.steps || []).some((s) => s.step === 'receipt');
   $('#doc-body').hidden = !hasDoc;
   if (!hasDoc) return;
   await busy(null, $('#doc-err'), async () => {
@@ -388,6 +389,14 @@ async function showOutcome() {
   });
 }
 
+/** The hearing's proof file (its audit bundle to a witnessed checkpoint), exactly as served. */
+async function saveProof(ev) {
+  await busy(ev.currentTarget, $('#doc-err'), async () => {
+    const r = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/proof`, { raw: true, accept: 'application/json' });
+    download(`办理证明-${hearingId}.json`, await r.blob(), 'application/json');
+  });
+}
+
 async function saveDecision(ev) {
   await busy(ev.currentTarget, $('#doc-err'), async () => {
     const html = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision`, { accept: 'text/html' });
@@ -396,7 +405,7 @@ async function saveDecision(ev) {
 }
 
 /** The proof of service (送达回证) PDF, issued with the receipt. */
-async function saveProof(ev) {
+async function savePos(ev) {
   await busy(ev.currentTarget, $('#doc-err'), async () => {
     const res = await fetch(`/api/v1/hearings/${encodeURIComponent(hearingId)}/proof-of-service?format=pdf`, {
       headers: { Authorization: `Bearer ${ctx.api.token}` },

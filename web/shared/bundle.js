@@ -5,6 +5,7 @@
 // reported; none is skipped.
 import { b64, hex, equal, leafHash, verifyInclusion, verifyNote, parseCheckpoint } from './verify.js';
 import { decodeLeaf, payloadCommitment } from './leaf.js';
+import { witnessChecks } from './witness.js';
 
 /**
  * bundle: the parsed JSON. trustedKeys: [{vkey, from_size, to_size?}] as GET /audit/keys lists
@@ -13,8 +14,10 @@ import { decodeLeaf, payloadCommitment } from './leaf.js';
  * (retention, §10): their inclusion is checked, their missing payload is not a failure.
  * `complete` / `completeness` (§9, like the CLI): whether the chain ends with its valid
  * `hearing_closed` terminal entry; reported beside the checks, not as one.
+ * `policy` {witnesses: [vkey], quorum}: with trusted witnesses, one `witness` check each and a
+ * `quorum` check on the checkpoint's cosignatures (§10), like `audit verify --witness`.
  */
-export async function verifyBundle(bundle, trustedKeys) {
+export async function verifyBundle(bundle, trustedKeys, policy = null) {
   const checks = [];
   const add = (name, ok, detail = '', args = {}) => checks.push({ name, ok: !!ok, detail: String(detail), args });
   const erased = [];
@@ -51,6 +54,7 @@ export async function verifyBundle(bundle, trustedKeys) {
   add('key', !!cp, cp ? 'the checkpoint is signed by a published key' : sig.detail);
   add('signature', sig.ok, sig.detail);
   add('origin', !!cp && cp.origin === bundle.origin, cp ? `${cp.origin}` : 'no verified checkpoint');
+  if (policy?.witnesses?.length) for (const c of await witnessChecks(bundle.checkpoint, policy.witnesses, policy.quorum)) checks.push(c);
 
   // 3. entries in hearing_seq order
   const entries = [...bundle.entries].sort((a, b) => a.hearing_seq - b.hearing_seq);

@@ -193,3 +193,47 @@ export function parseCheckpoint(body) {
   if (root.length !== 32) throw new Error('root hash is not 32 bytes');
   return { origin, size, root, extensions: lines.slice(3, -1) };
 }
+
+/** Whether n (a safe integer) is a power of two. */
+function isPow2(n) {
+  if (n < 1) return false;
+  while (n % 2 === 0) n /= 2;
+  return n === 1;
+}
+
+/**
+ * RFC 9162 §2.1.4.2: whether `proof` (32-byte hashes) proves that the tree (size1, root1) is a
+ * prefix of the tree (size2, root2). Sizes must satisfy 0 < size1 <= size2 (a proof from 0 is
+ * rejected, docs/audit-format.md §4); equal sizes need an empty proof and equal roots.
+ */
+export async function verifyConsistency(size1, size2, root1, root2, proof) {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size1 > size2) return false;
+  if ([root1, root2, ...proof].some((x) => !x || x.length !== 32)) return false;
+  if (size1 === size2) return proof.length === 0 && equal(root1, root2);
+  if (!proof.length) return false;
+  const path = isPow2(size1) ? [root1, ...proof] : [...proof];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, root1) && equal(sr, root2);
+}

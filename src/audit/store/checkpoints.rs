@@ -33,6 +33,34 @@ pub async fn latest_checkpoint(
     .transpose()
 }
 
+/// The checkpoint of at least `min_size` entries with the most stored witness cosignatures
+/// (then the largest): what a citizen's proof file proves to. None when no checkpoint that
+/// large has been cosigned yet.
+pub async fn best_witnessed_checkpoint(
+    conn: &mut AnyConnection,
+    min_size: u64,
+) -> Result<Option<StoredCheckpoint>, AuditError> {
+    let row = sqlx::query(
+        "SELECT c.size, c.root, c.note, c.key_id, c.created_at, COUNT(*) AS n \
+         FROM audit_checkpoints c JOIN audit_cosignatures w ON w.size = c.size AND w.root = c.root \
+         WHERE c.size >= $1 GROUP BY c.size, c.root, c.note, c.key_id, c.created_at \
+         ORDER BY n DESC, c.size DESC, c.created_at DESC LIMIT 1",
+    )
+    .bind(to_i64(min_size)?)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(StoredCheckpoint {
+            size: to_u64(r.try_get("size")?)?,
+            root: hash_from_hex(&r.try_get::<String, _>("root")?)?,
+            note: r.try_get("note")?,
+            key_id: r.try_get("key_id")?,
+            created_at_ms: r.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
 /// Stores a signed checkpoint (idempotent per size and key).
 pub async fn insert_checkpoint(
     conn: &mut AnyConnection,

@@ -1,6 +1,7 @@
 // Accessibility audit with axe-core: every view a user reaches (citizen login, booking form, home,
 // hearing view; officer login, dashboard, hearing view; auditor login, list, hearing with its
-// verification, a bundle file's result), in Chinese and again after the zh/en switch (which must
+// verification, a bundle file's result; the public proof check /verify/, empty and with a proof
+// file), in Chinese and again after the zh/en switch (which must
 // move <html lang>). Fails on any axe violation of impact serious or critical, and on Chinese text
 // not marked lang="zh-CN" while the page is in English (WCAG 3.1.2, which axe does not check: a
 // view that did not follow the switch, or data such as names and plates). The counts go to
@@ -125,6 +126,18 @@ describe('accessibility (axe-core)', { concurrency: 1 }, () => {
       await a.setInputFiles('#bundle-file', { name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"version":1}') });
       await a.waitForSelector('#file-result :is(#verdict, .alert, li)', { timeout: 10_000 });
       await check(a, 'auditor bundle file result');
+
+      // The public proof check (/verify/, no login): empty, then the citizen's proof file.
+      const v = await (await desktopContext(w.browser, w.server.url)).newPage();
+      watch(v, 'verify', w.errors);
+      await v.goto('/verify/');
+      await v.waitForSelector('#trust-state');
+      await check(v, 'verify page');
+      const tok = await c.evaluate(() => localStorage.getItem('rh.token.citizen'));
+      const proof = await (await fetch(`${w.server.url}/api/v1/hearings/${hearingId}/proof`, { headers: { Authorization: `Bearer ${tok}` } })).text();
+      await v.setInputFiles('#proof-file', { name: 'proof.json', mimeType: 'application/json', buffer: Buffer.from(proof) });
+      await v.waitForSelector('#verdict[data-ok]');
+      await check(v, 'verify page result');
     } finally {
       mkdirSync(join(repoRoot, 'artifacts'), { recursive: true });
       writeFileSync(join(repoRoot, 'artifacts', 'a11y.json'), JSON.stringify(report, null, 2));

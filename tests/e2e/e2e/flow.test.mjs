@@ -299,7 +299,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.match(text.stdout.replace(/\s/g, ''), /张三.*370102199003181234/s);
     // The proof of service (送达回证): the page offers it; it carries the receipt signature's
     // digest and its seal verifies offline.
-    await c.waitForSelector('#doc-proof:not([hidden])');
+    await c.waitForSelector('#doc-pos:not([hidden])');
     const proof = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/proof-of-service?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
     assert.equal(proof.status, 200);
     assert.equal(proof.headers.get('content-type'), 'application/pdf');
@@ -311,7 +311,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     const proofText = spawnSync('pdftotext', [proofPath, '-'], { encoding: 'utf8' }).stdout.replace(/\s/g, '');
     assert.ok(proofText.includes('送达回证'), proofText);
     assert.ok(proofText.includes(receiptSig.sha256), 'the proof names the receipt signature digest');
-    const [download] = await Promise.all([c.waitForEvent('download'), c.click('#doc-proof')]);
+    const [download] = await Promise.all([c.waitForEvent('download'), c.click('#doc-pos')]);
     assert.match(download.suggestedFilename(), /送达回证/);
     done.steps = true;
   });

@@ -13,13 +13,13 @@ export const localTime = (ms) =>
 
 let seq = 0;
 /**
- * Its own server (extra `env`), a brigade (`brigade`: create-brigade arguments replacing the
+ * Its own server (extra `env`, extra command `args`), a brigade (`brigade`: create-brigade arguments replacing the
  * defaults: open around the clock every day), an officer of it, a citizen phone, Chromium with the
  * citizen on a phone and the officer on a desktop. `close()` stops all of it.
  */
-export async function world({ env = {}, brigade = ['--hours', '00:00-24:00'] } = {}) {
+export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-24:00'] } = {}) {
   seq += 1;
-  const server = await startServer({ log: !!process.env.E2E_LOG, env });
+  const server = await startServer({ log: !!process.env.E2E_LOG, env, args });
   const w = {
     server,
     errors: [],

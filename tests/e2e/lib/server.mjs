@@ -54,8 +54,9 @@ async function ensureRedis() {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-/** `env`: extra environment for every command (e.g. RH_HEARING__NO_SHOW_WAIT_S). */
-export async function startServer({ log = false, env: extraEnv = {} } = {}) {
+/** `env`: extra environment for every command (e.g. RH_HEARING__NO_SHOW_WAIT_S); `args`: extra
+ * arguments for every command (e.g. `--config FILE`). */
+export async function startServer({ log = false, env: extraEnv = {}, args = [] } = {}) {
   const bin = binaryPath();
   if (!existsSync(bin)) throw new Error(`server binary not found at ${bin}: run cargo build (or set RH_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'rh-e2e-'));
@@ -68,7 +69,7 @@ export async function startServer({ log = false, env: extraEnv = {} } = {}) {
     ...extraEnv,
   };
   if (process.env.E2E_WEB_DIR) env.RH_SERVER__WEB_DIR = join(repoRoot, 'web');
-  const common = ['--data-dir', dataDir];
+  const common = ['--data-dir', dataDir, ...args];
 
   const run = (args, input) => {
     const r = spawnSync(bin, args, { env, input, encoding: 'utf8', timeout: 60000 });

@@ -12,7 +12,7 @@ globalThis.localStorage ??= { getItem: () => null, setItem() {}, removeItem() {}
 const i18n = await importWeb('shared/i18n.js');
 await importWeb('shared/api.js');
 await importWeb('shared/steps.js');
-for (const page of ['citizen', 'officer', 'auditor']) await importWeb(`${page}/strings.js`);
+for (const page of ['citizen', 'officer', 'auditor', 'verify']) await importWeb(`${page}/strings.js`);
 
 function files(dir, ext) {
   return readdirSync(join(webRoot, dir)).filter((f) => f.endsWith(ext)).map((f) => join(webRoot, dir, f));
@@ -20,7 +20,7 @@ function files(dir, ext) {
 
 test('every key used by the pages has a Chinese and an English text', () => {
   const missing = [];
-  const all = ['shared', 'citizen', 'officer', 'auditor'].flatMap((d) => [...files(d, '.js'), ...files(d, '.html')]);
+  const all = ['shared', 'citizen', 'officer', 'auditor', 'verify'].flatMap((d) => [...files(d, '.js'), ...files(d, '.html')]);
   for (const f of all) {
     const src = readFileSync(f, 'utf8');
     const keys = [
@@ -47,7 +47,7 @@ test('every error code of API.md has its own message', () => {
 test('no string key is defined twice (a later table would silently replace the earlier text)', () => {
   const seen = new Map();
   const twice = [];
-  const all = ['shared', 'citizen', 'officer', 'auditor'].flatMap((d) => files(d, '.js'));
+  const all = ['shared', 'citizen', 'officer', 'auditor', 'verify'].flatMap((d) => files(d, '.js'));
   for (const f of all) {
     const src = readFileSync(f, 'utf8');
     for (const m of src.matchAll(/^\s*'([a-z]\w*\.[\w.]*\w)': \[/gm)) {

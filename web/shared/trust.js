@@ -1,0 +1,123 @@
+// Trust on first use for the pages that verify (the auditor page, /verify/): the log's verifier
+// keys and the witnesses' keys are pinned in localStorage the first time they are seen, shown by
+// fingerprint, and compared with what the server publishes on every visit — a change is
+// reported loudly and the pinned set keeps being used until the person accepts the new one.
+// Also the log's memory: the newest checkpoint seen, against which a new one must be consistent
+// (RFC 9162 consistency proof): a smaller tree is a rollback, another root a fork.
+import { b64, hex, sha256, verifyNote, parseCheckpoint, parseNote, verifyConsistency } from './verify.js';
+
+const PIN_KEY = 'rh.trust.pins';
+const CP_KEY = 'rh.trust.checkpoint';
+
+/** A key's fingerprint: SHA-256 of its verifier-key text, first 8 bytes, grouped by 2. */
+export async function fingerprint(vkey) {
+  const h = hex.encode((await sha256(String(vkey))).slice(0, 8));
+  return h.match(/..../g).join(' ');
+}
+
+/** What the server publishes: {keys: [{vkey, from_size, to_size?}], witnesses: [vkey], quorum}. */
+export async function published(getJson) {
+  const keys = (await getJson('/api/v1/audit/keys')) || [];
+  let w = { witnesses: [], quorum: 0 };
+  try {
+    w = (await getJson('/api/v1/audit/witnesses')) || w;
+  } catch {
+    /* a server without witnesses configured answers an empty list */
+  }
+  return { keys, witnesses: (w.witnesses || []).map((x) => x.vkey), quorum: w.quorum || 0 };
+}
+
+export function loadPins(storage = localStorage) {
+  try {
+    return JSON.parse(storage.getItem(PIN_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+export function savePins(trust, storage = localStorage) {
+  storage.setItem(PIN_KEY, JSON.stringify({ ...trust, pinned_at: new Date().toISOString() }));
+}
+
+const sorted = (xs) => [...new Set(xs.map(String))].sort();
+
+/** The differences between the pinned set and a published one, in words (empty: the same). */
+export function differences(pinned, now) {
+  const out = [];
+  const cmp = (label, a, b) => {
+    for (const x of b) if (!a.includes(x)) out.push(`${label} added: ${x}`);
+    for (const x of a) if (!b.includes(x)) out.push(`${label} removed: ${x}`);
+  };
+  cmp('log key', sorted(pinned.keys.map((k) => k.vkey)), sorted(now.keys.map((k) => k.vkey)));
+  cmp('witness key', sorted(pinned.witnesses), sorted(now.witnesses));
+  if (pinned.quorum !== now.quorum) out.push(`witness quorum ${pinned.quorum} → ${now.quorum}`);
+  return out;
+}
+
+/**
+ * Pins at first use: returns {trust (what to verify with: always the pinned set once there is
+ * one), first, changed: [differences], now (the published set)}.
+ */
+export async function pinnedTrust(getJson, storage = localStorage) {
+  const now = await published(getJson);
+  const pinned = loadPins(storage);
+  if (!pinned) {
+    savePins(now, storage);
+    return { trust: now, first: true, changed: [], now };
+  }
+  return { trust: pinned, first: false, changed: differences(pinned, now), now };
+}
+
+async function openCheckpoint(note, keys) {
+  for (const k of keys) {
+    const r = await verifyNote(note, k.vkey);
+    if (r.ok) return parseCheckpoint(r.body);
+  }
+  return null;
+}
+
+/**
+ * The log only grew: compares checkpoint `note` (fresh from the server) with the one remembered
+ * in `storage`, both opened with the pinned log `keys`. `consistency(from, to)` fetches the
+ * RFC 9162 proof (base64 hashes). Returns {ok, kind, detail, size}; kind is `first`, `same`,
+ * `grew`, or the alarm: `unsigned` (the new one does not verify), `stored-invalid`,
+ * `origin`, `rollback`, `fork`. The memory moves forward only when ok.
+ */
+export async function checkGrowth(note, keys, consistency, storage = localStorage) {
+  const fresh = await openCheckpoint(note, keys);
+  if (!fresh) return { ok: false, kind: 'unsigned', detail: 'the served checkpoint is not signed by a pinned log key' };
+  const keep = () => storage.setItem(CP_KEY, note);
+  const storedNote = storage.getItem(CP_KEY);
+  if (!storedNote) {
+    keep();
+    return { ok: true, kind: 'first', detail: `remembered tree size ${fresh.size}`, size: fresh.size };
+  }
+  let old = null;
+  try {
+    parseNote(storedNote);
+    old = await openCheckpoint(storedNote, keys);
+  } catch {
+    old = null;
+  }
+  if (!old) return { ok: false, kind: 'stored-invalid', detail: 'the remembered checkpoint does not verify with the pinned keys', size: fresh.size };
+  if (old.origin !== fresh.origin) return { ok: false, kind: 'origin', detail: `origin ${old.origin} → ${fresh.origin}`, size: fresh.size };
+  if (old.size > fresh.size) {
+    return { ok: false, kind: 'rollback', detail: `the server shows tree size ${fresh.size}, smaller than the ${old.size} seen before`, size: fresh.size, old: old.size };
+  }
+  const same = b64.encode(old.root) === b64.encode(fresh.root);
+  if (old.size === fresh.size) {
+    if (!same) return { ok: false, kind: 'fork', detail: `two different roots for tree size ${fresh.size}`, size: fresh.size, old: old.size };
+    return { ok: true, kind: 'same', detail: `tree size ${fresh.size}, as before`, size: fresh.size };
+  }
+  let proof;
+  try {
+    proof = (await consistency(old.size, fresh.size)).map((x) => b64.decode(x));
+  } catch (e) {
+    return { ok: false, kind: 'fork', detail: `no consistency proof from ${old.size} to ${fresh.size}: ${e.message}`, size: fresh.size, old: old.size };
+  }
+  if (!(await verifyConsistency(old.size, fresh.size, old.root, fresh.root, proof))) {
+    return { ok: false, kind: 'fork', detail: `tree ${fresh.size} is not an extension of tree ${old.size} (consistency proof fails)`, size: fresh.size, old: old.size };
+  }
+  keep();
+  return { ok: true, kind: 'grew', detail: `grew from ${old.size} to ${fresh.size} (consistency proof verified)`, size: fresh.size, old: old.size };
+}
