@@ -13,8 +13,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
-
 #[derive(Parser, Debug)]
 #[command(
     name = "remote-hearing",

@@ -2,6 +2,7 @@
 //! officers' event stream, and at close the end of the call and the urgent lane. `startup`
 //! registers [`standard`]; [`publish`] is how the hearing's services announce a commit.
 
+use super::Hearing;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -99,4 +100,3 @@ impl Subscriber<Hearing> for UrgentLane {
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
-use super::Hearing;

@@ -5,6 +5,7 @@
 //! [`sweep_idle`] (the hearing's minute job) interrupts hearings idle for `hearing.idle_ms`, and
 //! [`interrupt_without_code`] opened ones whose slot ended without a join code (issue 12 §5).
 
+use super::Hearing;
 use axum::extract::FromRef;
 use serde::Deserialize;
 use serde_json::json;
@@ -184,5 +185,3 @@ pub async fn interrupt_without_code(state: &Hearing, id: &str) -> Result<bool, H
         Err(e) => Err(e),
     }
 }
-
-use super::Hearing;

@@ -8,6 +8,7 @@
 //! snapshot the holder's presence watcher writes to Redis on every poll
 //! (`<prefix>:hearing:<id>:live`, expiring after a few polls), so it may lag by one poll.
 
+use super::Hearing;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -195,4 +196,3 @@ mod tests {
         );
     }
 }
-use super::Hearing;

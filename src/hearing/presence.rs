@@ -5,6 +5,7 @@
 //! skips the hearings another process holds (the hearing → process map), so with several
 //! processes each call is judged once, by the process holding it.
 
+use super::Hearing;
 use std::collections::HashMap;
 
 use serde_json::json;
@@ -169,4 +170,3 @@ mod tests {
         assert!(!c.both_gone);
     }
 }
-use super::Hearing;
