@@ -135,13 +135,12 @@ impl World {
             body["still_id"] = json!(still);
         }
         // `signature_id: "auto"`: the citizen signs first (a fresh signature for each step).
-        if body["signature_id"] == "auto" {
-            if let Some(sig) =
+        if body["signature_id"] == "auto"
+            && let Some(sig) =
                 crate::hearing::signatures::try_upload_signature(&self.app, &self.citizen, hearing)
                     .await
-            {
-                body["signature_id"] = json!(sig);
-            }
+        {
+            body["signature_id"] = json!(sig);
         }
         self.app
             .post(
