@@ -242,8 +242,7 @@ pub async fn step_payload(
     step: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT payload FROM hearing_steps WHERE hearing_id = $1 AND step = $2 AND kind = 'step' \
-         ORDER BY idx DESC LIMIT 1",
+        "SELECT payload FROM hearing_steps WHERE hearing_id = $1 AND step = $2 AND kind = 'step'",
     )
     .bind(hearing_id)
     .bind(step)

@@ -120,7 +120,9 @@ async fn an_open_hearing_is_incomplete_and_a_no_show_is_complete() {
         "{r}"
     );
 
-    // The same hearing closes as a no-show after the wait.
+    // The same hearing closes as a no-show after the wait, the join code sent 10 minutes
+    // before (issue 12 §5).
+    w.send_code(&open).await;
     w.app.clock.advance(TimeDelta::minutes(21));
     let r = w
         .app

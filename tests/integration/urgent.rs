@@ -392,8 +392,9 @@ async fn no_show_job_spares_a_claimed_urgent_booking() {
         }
     };
     assert_eq!(status(claimed.clone()).await, "booked");
-    assert_eq!(status(free.clone()).await, "no_show");
-    // The no-show left the lane; the claimed one stays.
+    // Never opened by the brigade: missed, not a no-show (issue 12 §5).
+    assert_eq!(status(free.clone()).await, "missed_by_brigade");
+    // The missed booking left the lane; the claimed one stays.
     let l = lane(&app, &officer).await;
     assert_eq!(l["depth"], 1);
     assert_eq!(l["items"][0]["booking_id"], claimed);

@@ -11,7 +11,6 @@ mod live_call;
 mod no_show;
 mod outcomes;
 mod signalling;
-pub(crate) mod signatures;
 mod sms_code;
 mod steps;
 mod typed;
@@ -134,14 +133,6 @@ impl World {
         if let Some(still) = still {
             body["still_id"] = json!(still);
         }
-        // `signature_id: "auto"`: the citizen signs first (a fresh signature for each step).
-        if body["signature_id"] == "auto"
-            && let Some(sig) =
-                crate::hearing::signatures::try_upload_signature(&self.app, &self.citizen, hearing)
-                    .await
-        {
-            body["signature_id"] = json!(sig);
-        }
         self.app
             .post(
                 &format!("/api/v1/hearings/{hearing}/steps"),
@@ -206,9 +197,7 @@ impl World {
     pub(crate) async fn ok_step(&self, hearing: &str, body: Value) -> Value {
         let step = body["step"].as_str().unwrap();
         let token = match step {
-            "transcript_ack" | "notice_ack" | "statement" | "confirmation" | "receipt" => {
-                &self.citizen
-            }
+            "notice_ack" | "statement" | "confirmation" | "receipt" => &self.citizen,
             _ => &self.officer,
         };
         let r = self.step(hearing, token, body.clone()).await;
@@ -228,10 +217,6 @@ pub(crate) fn body_of(step: &str) -> Value {
         "inquiry" => {
             json!({"step": "inquiry", "transcript": [{"q": "车辆是否本人驾驶？", "a": "是本人驾驶。"}]})
         }
-        // `World::step` replaces "auto" with a signature the citizen uploads.
-        "transcript_ack" => {
-            json!({"step": "transcript_ack", "accept": true, "signature_id": "auto"})
-        }
         "notice" => {
             json!({"step": "notice", "facts": "2026年11月1日驾驶鲁A12345在经十路闯红灯", "legal_basis": "《中华人民共和国道路交通安全法》第九十条",
             "proposed_fine_yuan": 200, "proposed_points": 6,
@@ -243,18 +228,17 @@ pub(crate) fn body_of(step: &str) -> Value {
             json!({"step": "ruling", "fine_yuan": 200, "points": 6, "legal_basis": "《中华人民共和国道路交通安全法》第九十条"})
         }
         "confirmation" => {
-            json!({"step": "confirmation", "accept": true, "e_service_consent": true, "signature_id": "auto"})
+            json!({"step": "confirmation", "accept": true, "e_service_consent": true})
         }
         "service" => json!({"step": "service"}),
-        "receipt" => json!({"step": "receipt", "signature_id": "auto"}),
+        "receipt" => json!({"step": "receipt"}),
         _ => unreachable!(),
     }
 }
 
-pub(crate) const STEPS: [&str; 10] = [
+pub(crate) const STEPS: [&str; 9] = [
     "identity",
     "inquiry",
-    "transcript_ack",
     "notice",
     "notice_ack",
     "statement",
@@ -265,10 +249,7 @@ pub(crate) const STEPS: [&str; 10] = [
 ];
 
 pub(crate) fn is_citizen_step(s: &str) -> bool {
-    matches!(
-        s,
-        "transcript_ack" | "notice_ack" | "statement" | "confirmation" | "receipt"
-    )
+    matches!(s, "notice_ack" | "statement" | "confirmation" | "receipt")
 }
 
 /// Reads the officer's event stream into `seen` until it holds `event`.

@@ -34,7 +34,6 @@ async fn content_rules_and_the_ruling_bound() {
         "transcript"
     );
     w.ok_step(&id, body_of("inquiry")).await;
-    w.ok_step(&id, body_of("transcript_ack")).await;
     let r = w
         .step(
             &id,
@@ -91,13 +90,7 @@ async fn content_rules_and_the_ruling_bound() {
 async fn disputed_statement_is_referred() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    for s in [
-        "identity",
-        "inquiry",
-        "transcript_ack",
-        "notice",
-        "notice_ack",
-    ] {
+    for s in ["identity", "inquiry", "notice", "notice_ack"] {
         w.ok_step(&id, body_of(s)).await;
     }
     let v = w

@@ -107,7 +107,7 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     let mut o = ws_join(&w.app, &og).await;
     // Both connected: the hearing is in the call.
     wait_status(&w, &id, "in_call").await;
-    for s in ["identity", "inquiry", "transcript_ack", "notice"] {
+    for s in ["identity", "inquiry", "notice"] {
         let v = w.ok_step(&id, body_of(s)).await;
         assert_eq!(
             v["steps"].as_array().unwrap().last().unwrap()["both_connected"],
