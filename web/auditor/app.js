@@ -101,6 +101,10 @@ async function showList() {
 }
 for (const id of ['#f-id', '#f-from', '#f-to', '#f-outcome']) $(id).addEventListener('input', renderList);
 $('#list-refresh').addEventListener('click', showList);
+// The log card is written in the language of the moment: check and write it again after the zh/en switch.
+document.addEventListener('langchange', async () => {
+  if (state.trust) state.trust = await checkLog(api, $('#log-status'));
+});
 
 // ---------- verification ----------
 /** The pinned keys (logstate.js), checked once per visit. */
