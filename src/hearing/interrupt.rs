@@ -37,8 +37,10 @@ pub const MAX_REMARKS: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct InterruptRequest {
     /// `citizen_vanished`, `technical_failure` or `citizen_asked_to_stop`.
+    #[schema(pattern = "^(citizen_vanished|technical_failure|citizen_asked_to_stop)$")]
     pub reason: String,
     /// Free text, at most 500 characters.
+    #[schema(max_length = 500)]
     pub remarks: Option<String>,
 }
 
