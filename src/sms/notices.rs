@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
 
-use super::{Sms, Template, notify, outbox};
+use super::{Sms, Template, notify};
 use crate::{domain::PhoneNumber, error::AppError};
 
 /// What every notice names: the booking, its phone, its brigade and the slot (shown in `tz`).
@@ -66,14 +66,8 @@ pub async fn booking_cancelled_by_brigade<S>(
 where
     Sms: FromRef<S>,
 {
+    super::booking_cancelled(state, n.booking_id).await?;
     let sms = Sms::from_ref(state);
-    outbox::cancel(
-        &sms.db,
-        sms.clock.now_ms(),
-        n.booking_id,
-        Template::BookingReminder,
-    )
-    .await?;
     let p = params(&[
         ("brigade", n.brigade_name.to_string()),
         ("time", local(n.slot_start, n.tz)),
@@ -96,14 +90,8 @@ pub async fn booking_moved<S>(
 where
     Sms: FromRef<S>,
 {
+    super::booking_cancelled(state, n.booking_id).await?;
     let sms = Sms::from_ref(state);
-    outbox::cancel(
-        &sms.db,
-        sms.clock.now_ms(),
-        n.booking_id,
-        Template::BookingReminder,
-    )
-    .await?;
     let time = local(n.slot_start, n.tz);
     let p = params(&[
         ("brigade", n.brigade_name.to_string()),
