@@ -32,7 +32,8 @@ export async function checkLog(api, box) {
     ...pin.trust.witnesses.map(async (w) => h('li', { 'data-vkey': w }, `${t('a.log.witnessKey')} ${w.split('+')[0]} · ${t('a.log.fp')} `, h('span', { class: 'mono' }, await fingerprint(w)))),
   ]);
   const quorumOk = !witnesses.length || witnesses[witnesses.length - 1].ok;
-  box.replaceChildren(
+  // replaceChildren writes a null as the text "null": only the parts that apply.
+  const parts = [
     h('p', { id: 'keys-state', 'data-state': keyState, class: keyState === 'changed' ? 'alert' : 'banner banner-ok', role: keyState === 'changed' ? 'alert' : 'status' }, t('a.log.keys.' + keyState)),
     keyState === 'changed' ? h('ul', { id: 'keys-diff', class: 'small mono' }, ...pin.changed.map((d) => h('li', {}, d))) : null,
     keyState === 'changed'
@@ -48,6 +49,7 @@ export async function checkLog(api, box) {
       ? h('ul', { class: 'checks', id: 'log-witnesses', 'data-ok': String(quorumOk) }, ...witnesses.map((c) => h('li', { 'data-ok': String(c.ok), 'data-check': c.name }, h('strong', {}, (c.ok ? '✓ ' : '… ') + t('chk.' + c.name, c.args)), h('div', { class: 'small mono' }, c.detail))))
       : null,
     h('ul', { class: 'small', id: 'log-keys' }, ...fps),
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
   return pin.trust;
 }
