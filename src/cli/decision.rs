@@ -11,7 +11,8 @@ use crate::hearing::decision::{facts, seal};
 
 #[derive(Subcommand, Debug)]
 pub enum DecisionCommand {
-    /// Verify the electronic seal of a decision file (HTML page or PDF) offline.
+    /// Verify the electronic seal of a decision or proof-of-service file (HTML page or PDF)
+    /// offline.
     Verify {
         file: PathBuf,
         /// The brigade's verifier key (`name+keyid+base64`): also check the seal is by it.
@@ -55,8 +56,9 @@ pub async fn execute(cmd: DecisionCommand) -> anyhow::Result<()> {
             match seal::verify(&bytes, key.as_deref()) {
                 Ok(v) => {
                     println!(
-                        "OK: the {} decision's seal verifies (sha256 {}, key {}){}",
+                        "OK: the {} {}'s seal verifies (sha256 {}, key {}){}",
                         v.kind,
+                        v.document.name(),
                         v.sha256,
                         v.key,
                         if key.is_some() {

@@ -105,15 +105,43 @@ pub struct RulingFields {
     pub legal_basis: Option<String>,
 }
 
-/// `confirmation` (citizen): accepts the ruling; `e_service_consent: false` declines
-/// electronic service (the case goes to the window).
+/// `transcript_ack` (citizen): the citizen has read the inquiry transcript. `accept: true` with
+/// a `signature_id` (以上笔录我已看过，与我所说相符) moves on to `notice`; `accept: false` with a
+/// `correction` sends it back to the officer for a new `inquiry` version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TranscriptAckFields {
+    #[schema(required = true, value_type = bool)]
+    pub accept: Option<bool>,
+    /// Required with `accept: true`: a `signature` evidence of this hearing uploaded by its
+    /// citizen (`POST /hearings/{id}/evidence?kind=signature`), not used by another step.
+    #[schema(value_type = String, max_length = 64)]
+    pub signature_id: Option<String>,
+    /// Required with `accept: false`: what is wrong in the transcript (1 to 4000 characters).
+    #[schema(value_type = String, min_length = 1, max_length = 4000)]
+    pub correction: Option<String>,
+}
+
+/// `confirmation` (citizen): accepts the ruling (or not), and says explicitly whether the
+/// citizen consents to electronic service (Art. 61; `false`: the case goes to the window), signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConfirmationFields {
     #[schema(required = true, value_type = bool)]
     pub accept: Option<bool>,
-    /// Defaults to `true` when accepting.
-    #[schema(value_type = bool)]
+    /// Required, no default: consent is given explicitly, never by an omitted field.
+    #[schema(required = true, value_type = bool)]
     pub e_service_consent: Option<bool>,
+    /// A `signature` evidence of this hearing uploaded by its citizen, not used by another step.
+    #[schema(required = true, value_type = String, max_length = 64)]
+    pub signature_id: Option<String>,
+}
+
+/// `receipt` (citizen): the citizen signs for the served decision; the server issues the proof
+/// of service (送达回证) with this signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptFields {
+    /// A `signature` evidence of this hearing uploaded by its citizen, not used by another step.
+    #[schema(required = true, value_type = String, max_length = 64)]
+    pub signature_id: Option<String>,
 }
 
 /// A step request as sent: the `step` tag and that step's fields.
@@ -122,6 +150,7 @@ pub struct ConfirmationFields {
 pub enum StepRequest {
     Identity(IdentityFields),
     Inquiry(InquiryFields),
+    TranscriptAck(TranscriptAckFields),
     Notice(NoticeFields),
     NoticeAck,
     Statement(StatementFields),
@@ -129,7 +158,7 @@ pub enum StepRequest {
     Confirmation(ConfirmationFields),
     /// The server fills in the decision document.
     Service,
-    Receipt,
+    Receipt(ReceiptFields),
 }
 
 /// Deserializes `body` into `T`, naming the offending field (`body` for the whole object).
@@ -152,13 +181,14 @@ impl StepRequest {
         Ok(match step {
             Step::Identity => StepRequest::Identity(de(body)?),
             Step::Inquiry => StepRequest::Inquiry(de(body)?),
+            Step::TranscriptAck => StepRequest::TranscriptAck(de(body)?),
             Step::Notice => StepRequest::Notice(de(body)?),
             Step::NoticeAck => StepRequest::NoticeAck,
             Step::Statement => StepRequest::Statement(de(body)?),
             Step::Ruling => StepRequest::Ruling(de(body)?),
             Step::Confirmation => StepRequest::Confirmation(de(body)?),
             Step::Service => StepRequest::Service,
-            Step::Receipt => StepRequest::Receipt,
+            Step::Receipt => StepRequest::Receipt(de(body)?),
         })
     }
 
@@ -166,13 +196,14 @@ impl StepRequest {
         match self {
             StepRequest::Identity(_) => Step::Identity,
             StepRequest::Inquiry(_) => Step::Inquiry,
+            StepRequest::TranscriptAck(_) => Step::TranscriptAck,
             StepRequest::Notice(_) => Step::Notice,
             StepRequest::NoticeAck => Step::NoticeAck,
             StepRequest::Statement(_) => Step::Statement,
             StepRequest::Ruling(_) => Step::Ruling,
             StepRequest::Confirmation(_) => Step::Confirmation,
             StepRequest::Service => Step::Service,
-            StepRequest::Receipt => Step::Receipt,
+            StepRequest::Receipt(_) => Step::Receipt,
         }
     }
 }
@@ -199,11 +230,13 @@ fn fields_component(step: Step) -> Option<(String, RefOr<Schema>)> {
     match step {
         Step::Identity => named::<IdentityFields>(),
         Step::Inquiry => named::<InquiryFields>(),
+        Step::TranscriptAck => named::<TranscriptAckFields>(),
         Step::Notice => named::<NoticeFields>(),
         Step::Statement => named::<StatementFields>(),
         Step::Ruling => named::<RulingFields>(),
         Step::Confirmation => named::<ConfirmationFields>(),
-        Step::NoticeAck | Step::Service | Step::Receipt => None,
+        Step::Receipt => named::<ReceiptFields>(),
+        Step::NoticeAck | Step::Service => None,
     }
 }
 
@@ -280,7 +313,7 @@ mod tests {
         assert_eq!(component_name(Step::NoticeAck), "NoticeAckStep");
         for s in Step::ALL {
             let body = json!({"step": s.as_str(), "accept": true, "id_number_matches": true,
-                "face_matches": true, "still_id": "e1",
+                "face_matches": true, "still_id": "e1", "signature_id": "s1", "e_service_consent": true,
                 "transcript": [{"q": "q", "a": "a"}], "text": "t"});
             let r = StepRequest::from_value(s, &body).unwrap();
             assert_eq!(r.step(), s);

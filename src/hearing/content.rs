@@ -76,6 +76,17 @@ fn evidence_id(f: &str, v: Option<String>) -> Result<String, FieldError> {
     Ok(t.to_string())
 }
 
+/// The citizen's answer to the transcript: accepted and signed, or a correction request. The
+/// server adds the transcript's version, and for a signature its SHA-256 (`signing`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptAck {
+    pub accept: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<StepText>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ruling {
     pub fine_yuan: FineYuan,
@@ -91,6 +102,7 @@ pub enum StepInput {
     Inquiry {
         transcript: Vec<Qa>,
     },
+    TranscriptAck(TranscriptAck),
     Notice(Notice),
     NoticeAck,
     Statement(Statement),
@@ -99,10 +111,14 @@ pub enum StepInput {
         accept: bool,
         e_service_consent: bool,
         consent_text: Option<String>,
+        signature_id: String,
     },
     /// The server fills in the document fields.
     Service,
-    Receipt,
+    /// The server adds the proof of service (送达回证).
+    Receipt {
+        signature_id: String,
+    },
 }
 
 /// Parses the fields of `step` from the request body (which also carries `step`).
@@ -168,6 +184,31 @@ impl TryFrom<StepRequest> for StepInput {
                     records: super::decision::RecordFact::parse_all(b.records)?,
                 })
             }
+            StepRequest::TranscriptAck(b) => {
+                let accept = b.accept.ok_or_else(|| field("accept", "required"))?;
+                if accept {
+                    if b.correction.is_some() {
+                        return Err(field(
+                            "correction",
+                            "only when asking for a correction (accept: false)",
+                        ));
+                    }
+                    StepInput::TranscriptAck(TranscriptAck {
+                        accept,
+                        signature_id: Some(evidence_id("signature_id", b.signature_id)?),
+                        correction: None,
+                    })
+                } else {
+                    if b.signature_id.is_some() {
+                        return Err(field("signature_id", "only when accepting the transcript"));
+                    }
+                    StepInput::TranscriptAck(TranscriptAck {
+                        accept,
+                        signature_id: None,
+                        correction: Some(StepText::parse("correction", b.correction)?),
+                    })
+                }
+            }
             StepRequest::NoticeAck => StepInput::NoticeAck,
             StepRequest::Statement(b) => {
                 let s = match (b.disputed, b.waived) {
@@ -191,17 +232,26 @@ impl TryFrom<StepRequest> for StepInput {
             }),
             StepRequest::Confirmation(b) => {
                 let accept = b.accept.ok_or_else(|| field("accept", "required"))?;
-                // Confirming is done on a page that shows the consent text: `accept: true`
-                // alone consents; `e_service_consent: false` declines electronic service.
-                let consent = accept && b.e_service_consent.unwrap_or(true);
+                // Consent is given explicitly (Art. 61): an omitted field is refused, never
+                // read as a yes.
+                let given = b.e_service_consent.ok_or_else(|| {
+                    field(
+                        "e_service_consent",
+                        "required: say explicitly whether you consent to electronic service",
+                    )
+                })?;
+                let consent = accept && given;
                 StepInput::Confirmation {
                     accept,
                     e_service_consent: consent,
                     consent_text: consent.then(|| E_SERVICE_CONSENT_TEXT.to_string()),
+                    signature_id: evidence_id("signature_id", b.signature_id)?,
                 }
             }
             StepRequest::Service => StepInput::Service,
-            StepRequest::Receipt => StepInput::Receipt,
+            StepRequest::Receipt(b) => StepInput::Receipt {
+                signature_id: evidence_id("signature_id", b.signature_id)?,
+            },
         })
     }
 }
@@ -223,8 +273,20 @@ impl StepInput {
             StepInput::Identity(i) if !(i.id_number_matches && i.face_matches) => {
                 Effect::Refer(ReferReason::IdentityNotVerified)
             }
-            StepInput::Receipt => Effect::Complete,
+            StepInput::Receipt { .. } => Effect::Complete,
+            StepInput::TranscriptAck(TranscriptAck { accept: false, .. }) => Effect::Redo,
             _ => Effect::Continue,
+        }
+    }
+
+    /// The citizen's signature this step carries, if any.
+    pub fn signature_id(&self) -> Option<&str> {
+        match self {
+            StepInput::TranscriptAck(a) => a.signature_id.as_deref(),
+            StepInput::Confirmation { signature_id, .. } | StepInput::Receipt { signature_id } => {
+                Some(signature_id)
+            }
+            _ => None,
         }
     }
 
@@ -374,30 +436,115 @@ mod tests {
 
     #[test]
     fn confirmation_and_consent() {
-        let yes = parse(Step::Confirmation, &json!({"accept": true})).unwrap();
+        let c = |v: Value| parse(Step::Confirmation, &v);
+        let yes =
+            c(json!({"accept": true, "e_service_consent": true, "signature_id": "s1"})).unwrap();
         assert_eq!(yes.effect(), Effect::Continue);
         assert_eq!(yes.payload()["e_service_consent"], true);
-        let no = parse(Step::Confirmation, &json!({"accept": false})).unwrap();
+        assert_eq!(yes.payload()["signature_id"], "s1");
+        assert_eq!(yes.signature_id(), Some("s1"));
+        let no =
+            c(json!({"accept": false, "e_service_consent": true, "signature_id": "s1"})).unwrap();
         assert_eq!(no.effect(), Effect::Refer(ReferReason::ConfirmationRefused));
-        let paper = parse(
-            Step::Confirmation,
-            &json!({"accept": true, "e_service_consent": false}),
-        )
-        .unwrap();
+        assert_eq!(no.payload()["e_service_consent"], false);
+        let paper =
+            c(json!({"accept": true, "e_service_consent": false, "signature_id": "s1"})).unwrap();
         assert_eq!(
             paper.effect(),
             Effect::Refer(ReferReason::NoElectronicServiceConsent)
         );
+        // Consent is never implied by an omitted field.
+        assert_eq!(
+            err(
+                Step::Confirmation,
+                json!({"accept": true, "signature_id": "s1"})
+            ),
+            "e_service_consent"
+        );
+        assert_eq!(
+            err(
+                Step::Confirmation,
+                json!({"accept": true, "e_service_consent": true})
+            ),
+            "signature_id"
+        );
         assert_eq!(err(Step::Confirmation, json!({})), "accept");
         assert_eq!(err(Step::Confirmation, json!({"accept": "yes"})), "accept");
+        assert_eq!(
+            err(
+                Step::Confirmation,
+                json!({"accept": true, "e_service_consent": "yes"})
+            ),
+            "e_service_consent"
+        );
+    }
+
+    #[test]
+    fn transcript_ack_accepts_signed_or_asks_for_a_correction() {
+        let ok = parse(
+            Step::TranscriptAck,
+            &json!({"accept": true, "signature_id": "s1"}),
+        )
+        .unwrap();
+        assert_eq!(ok.effect(), Effect::Continue);
+        assert_eq!(ok.payload(), json!({"accept": true, "signature_id": "s1"}));
+        assert_eq!(ok.signature_id(), Some("s1"));
+        let fix = parse(
+            Step::TranscriptAck,
+            &json!({"accept": false, "correction": "第二问我答的是“不是本人”"}),
+        )
+        .unwrap();
+        assert_eq!(fix.effect(), Effect::Redo);
+        assert_eq!(fix.signature_id(), None);
+        assert_eq!(fix.payload()["correction"], "第二问我答的是“不是本人”");
+        assert_eq!(
+            err(Step::TranscriptAck, json!({"accept": true})),
+            "signature_id"
+        );
+        assert_eq!(
+            err(Step::TranscriptAck, json!({"accept": false})),
+            "correction"
+        );
+        assert_eq!(
+            err(
+                Step::TranscriptAck,
+                json!({"accept": false, "correction": "  "})
+            ),
+            "correction"
+        );
+        assert_eq!(
+            err(
+                Step::TranscriptAck,
+                json!({"accept": false, "correction": "x".repeat(MAX_TEXT + 1)})
+            ),
+            "correction"
+        );
+        assert_eq!(
+            err(
+                Step::TranscriptAck,
+                json!({"accept": true, "signature_id": "s1", "correction": "x"})
+            ),
+            "correction"
+        );
+        assert_eq!(
+            err(
+                Step::TranscriptAck,
+                json!({"accept": false, "signature_id": "s1", "correction": "x"})
+            ),
+            "signature_id"
+        );
+        assert_eq!(err(Step::TranscriptAck, json!({})), "accept");
     }
 
     #[test]
     fn receipt_completes() {
         assert_eq!(
-            parse(Step::Receipt, &json!({})).unwrap().effect(),
+            parse(Step::Receipt, &json!({"signature_id": "s1"}))
+                .unwrap()
+                .effect(),
             Effect::Complete
         );
+        assert_eq!(err(Step::Receipt, json!({})), "signature_id");
         assert_eq!(
             parse(Step::NoticeAck, &json!({})).unwrap().payload(),
             json!({})

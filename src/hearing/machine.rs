@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub enum Step {
     Identity,
     Inquiry,
+    TranscriptAck,
     Notice,
     NoticeAck,
     Statement,
@@ -58,10 +59,11 @@ pub struct StepRule {
 }
 
 /// The procedure, in order. The single source of truth for order and roles.
-pub const STEP_TABLE: [StepRule; 9] = [
+pub const STEP_TABLE: [StepRule; 10] = [
     rule(Step::Identity, Party::Officer, None),
     rule(Step::Inquiry, Party::Officer, Some(Step::Identity)),
-    rule(Step::Notice, Party::Officer, Some(Step::Inquiry)),
+    rule(Step::TranscriptAck, Party::Citizen, Some(Step::Inquiry)),
+    rule(Step::Notice, Party::Officer, Some(Step::TranscriptAck)),
     rule(Step::NoticeAck, Party::Citizen, Some(Step::Notice)),
     rule(Step::Statement, Party::Citizen, Some(Step::NoticeAck)),
     rule(Step::Ruling, Party::Officer, Some(Step::Statement)),
@@ -113,9 +115,10 @@ pub const STATUS_TABLE: &[(Status, Trigger, Status)] = &[
 ];
 
 impl Step {
-    pub const ALL: [Step; 9] = [
+    pub const ALL: [Step; 10] = [
         Step::Identity,
         Step::Inquiry,
+        Step::TranscriptAck,
         Step::Notice,
         Step::NoticeAck,
         Step::Statement,
@@ -129,6 +132,7 @@ impl Step {
         match self {
             Step::Identity => "identity",
             Step::Inquiry => "inquiry",
+            Step::TranscriptAck => "transcript_ack",
             Step::Notice => "notice",
             Step::NoticeAck => "notice_ack",
             Step::Statement => "statement",
@@ -202,6 +206,32 @@ impl Status {
     }
 }
 
+/// Steps that send the procedure back to an earlier step, by their content (the citizen asks
+/// for a correction of the transcript: the officer submits a new `inquiry` version). The step
+/// goes back to `to`; the cursor becomes `to`'s predecessor, so `to` is the next step again.
+pub const REDO_TABLE: &[(Step, Step)] = &[(Step::TranscriptAck, Step::Inquiry)];
+
+/// The step a step with content `Effect::Redo` sends the procedure back to, if the table
+/// allows it.
+pub fn redo_target(from: Step) -> Option<Step> {
+    REDO_TABLE
+        .iter()
+        .find(|(f, _)| *f == from)
+        .map(|(_, to)| *to)
+}
+
+/// The hearing's cursor (`last_step`) after `step` was accepted with `effect`: the step itself,
+/// or, for a redo, the predecessor of the step redone.
+pub fn cursor_after(step: Step, effect: Effect) -> Option<Step> {
+    match effect {
+        Effect::Redo => match redo_target(step) {
+            Some(to) => to.rule().after,
+            None => Some(step),
+        },
+        _ => Some(step),
+    }
+}
+
 /// The step expected after `last` (`None`: the procedure is over).
 pub fn next_step(last: Option<Step>) -> Option<Step> {
     STEP_TABLE.iter().find(|r| r.after == last).map(|r| r.step)
@@ -244,6 +274,8 @@ pub fn check_step(
 pub enum Effect {
     /// The procedure goes on.
     Continue,
+    /// The procedure goes back (see [`REDO_TABLE`]); the status does not change.
+    Redo,
     /// The hearing ends: the case goes to the window.
     Refer(ReferReason),
     /// The hearing ends as completed (`receipt`).
@@ -277,7 +309,7 @@ impl ReferReason {
 /// The status after an accepted step with `effect`, through the status table.
 pub fn status_after(status: Status, effect: Effect) -> Option<Status> {
     match effect {
-        Effect::Continue => Some(status),
+        Effect::Continue | Effect::Redo => Some(status),
         Effect::Refer(_) => status.on(Trigger::Refer),
         Effect::Complete => status.on(Trigger::Complete),
     }
@@ -305,7 +337,7 @@ mod tests {
         for s in [Identity, Inquiry, Notice, Ruling, Service] {
             assert_eq!(s.party(), Party::Officer, "{s:?}");
         }
-        for s in [NoticeAck, Statement, Confirmation, Receipt] {
+        for s in [TranscriptAck, NoticeAck, Statement, Confirmation, Receipt] {
             assert_eq!(s.party(), Party::Citizen, "{s:?}");
         }
     }
@@ -388,6 +420,91 @@ mod tests {
                 Err(Refusal::NotAccepting(st))
             );
         }
+    }
+
+    #[test]
+    fn the_citizen_acknowledges_the_transcript_between_inquiry_and_notice() {
+        assert_eq!(next_step(Some(Step::Inquiry)), Some(Step::TranscriptAck));
+        assert_eq!(next_step(Some(Step::TranscriptAck)), Some(Step::Notice));
+        // The officer may not acknowledge for the citizen, nor skip it with the notice.
+        assert_eq!(
+            check_step(
+                Status::InCall,
+                Some(Step::Inquiry),
+                Step::TranscriptAck,
+                Party::Officer
+            ),
+            Err(Refusal::WrongParty)
+        );
+        assert_eq!(
+            check_step(
+                Status::InCall,
+                Some(Step::Inquiry),
+                Step::Notice,
+                Party::Officer
+            ),
+            Err(Refusal::OutOfOrder {
+                expected: Some(Step::TranscriptAck)
+            })
+        );
+        // Before the inquiry there is nothing to acknowledge.
+        assert_eq!(
+            check_step(
+                Status::InCall,
+                Some(Step::Identity),
+                Step::TranscriptAck,
+                Party::Citizen
+            ),
+            Err(Refusal::OutOfOrder {
+                expected: Some(Step::Inquiry)
+            })
+        );
+        assert_eq!(
+            check_step(
+                Status::Interrupted,
+                Some(Step::Inquiry),
+                Step::TranscriptAck,
+                Party::Citizen
+            ),
+            Err(Refusal::NotAccepting(Status::Interrupted))
+        );
+    }
+
+    #[test]
+    fn a_correction_request_sends_the_procedure_back_to_the_inquiry() {
+        let cursor = cursor_after(Step::TranscriptAck, Effect::Redo);
+        assert_eq!(cursor, Some(Step::Identity));
+        assert_eq!(next_step(cursor), Some(Step::Inquiry));
+        // Only the officer answers it, with a new inquiry; the citizen cannot ack again first.
+        assert_eq!(
+            check_step(Status::InCall, cursor, Step::Inquiry, Party::Officer),
+            Ok(())
+        );
+        assert_eq!(
+            check_step(Status::InCall, cursor, Step::TranscriptAck, Party::Citizen),
+            Err(Refusal::OutOfOrder {
+                expected: Some(Step::Inquiry)
+            })
+        );
+        assert_eq!(
+            check_step(Status::InCall, cursor, Step::Notice, Party::Officer),
+            Err(Refusal::OutOfOrder {
+                expected: Some(Step::Inquiry)
+            })
+        );
+        // An accepted ack moves on; no other step redoes.
+        assert_eq!(
+            cursor_after(Step::TranscriptAck, Effect::Continue),
+            Some(Step::TranscriptAck)
+        );
+        for s in Step::ALL.into_iter().filter(|s| *s != Step::TranscriptAck) {
+            assert_eq!(redo_target(s), None, "{s:?}");
+            assert_eq!(cursor_after(s, Effect::Redo), Some(s));
+        }
+        assert_eq!(
+            status_after(Status::InCall, Effect::Redo),
+            Some(Status::InCall)
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! call's lifecycle around it ([`lifecycle`]) and the officer's live events ([`events`]).
 //!
 //! Owns the tables of migration `…000501_hearing` (hearings, hearing_steps,
-//! hearing_decisions) and `hearing_evidence` ([`evidence`]). Reaches booking, audit and call only through [`ports`]; must not
+//! hearing_decisions) and `hearing_evidence` ([`evidence`]); the citizen's signatures, the
+//! transcript's versions and the proof of service are [`signing`]. Reaches booking, audit and call only through [`ports`]; must not
 //! write their tables directly (the booking status goes through booking's own rules).
 //! The legal choices are documented in `docs/hearing.md`.
 
@@ -27,6 +28,7 @@ pub mod ports;
 pub mod presence;
 pub mod sealer;
 pub mod service;
+pub mod signing;
 pub mod store;
 pub mod subscribers;
 pub mod values;
@@ -165,5 +167,7 @@ where
     Hearing: FromRef<S>,
     crate::identity::Identity: FromRef<S>,
 {
-    api::router().merge(evidence::router())
+    api::router()
+        .merge(evidence::router())
+        .merge(signing::router())
 }

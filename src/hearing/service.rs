@@ -194,7 +194,8 @@ pub async fn submit_step(
     let input = content::parse(step, &body)?;
     // Art. 47: nothing is taken outside the live, recorded call.
     super::live::require(state, id).await?;
-    let mut payload = input.payload();
+    let (mut payload, signature) =
+        super::signing::step_entry(&mut tx, &h, &input, step, input.payload()).await?;
     match &input {
         StepInput::Ruling(r) => {
             let notice = stored::<content::Notice>(&mut tx, id, "notice").await?;
@@ -214,11 +215,25 @@ pub async fn submit_step(
             payload = json!({"decision_no": d.row.decision_no, "document_sha256": d.row.sha256,
                 "pdf_sha256": d.pdf_sha256, "seal_key": d.seal_key});
         }
+        StepInput::Receipt { .. } => {
+            let sig = signature
+                .as_ref()
+                .ok_or_else(|| HearingError::broken("the receipt's signature was not sealed"))?;
+            let p = super::signing::proof::issue(issuer(state), &mut tx, &h, now, sig).await?;
+            if let Value::Object(m) = &mut payload {
+                m.insert(
+                    "proof_of_service".into(),
+                    json!({"decision_no": p.fields.decision_no,
+                        "decision_sha256": p.fields.decision_sha256, "sha256": p.sha256,
+                        "pdf_sha256": p.pdf_sha256, "seal_key": p.seal_key}),
+                );
+            }
+        }
         _ => {}
     }
     let effect = input.effect();
     let next = machine::status_after(status, effect).ok_or(HearingError::NotAccepting(status))?;
-    h.last_step = Some(step.as_str().into());
+    h.last_step = machine::cursor_after(step, effect).map(|s| s.as_str().to_string());
     h.updated_at = now;
     let by_id = match party {
         Party::Officer => h.officer_id.clone(),

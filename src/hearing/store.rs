@@ -242,7 +242,8 @@ pub async fn step_payload(
     step: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT payload FROM hearing_steps WHERE hearing_id = $1 AND step = $2 AND kind = 'step'",
+        "SELECT payload FROM hearing_steps WHERE hearing_id = $1 AND step = $2 AND kind = 'step' \
+         ORDER BY idx DESC LIMIT 1",
     )
     .bind(hearing_id)
     .bind(step)

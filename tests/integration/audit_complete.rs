@@ -64,11 +64,11 @@ async fn a_finished_hearing_is_complete_and_its_cut_tail_is_not() {
     let id = completed(&w).await;
     let b = bundle(&w, &id).await;
     let entries = b["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 11, "opened + 9 steps + terminal");
+    assert_eq!(entries.len(), 12, "opened + 10 steps + terminal");
     let last = entries.last().unwrap();
     assert_eq!(last["step"], TERMINAL_STEP);
     assert_eq!(last["payload"]["outcome"], "completed");
-    assert_eq!(last["payload"]["entries"], 10);
+    assert_eq!(last["payload"]["entries"], 11);
     let key = vkey(&w);
     let whole = write(&w, "whole.json", &b);
     let out = verify(&whole, &["--key", &key, "--json", "--require-complete"]);
@@ -170,7 +170,7 @@ async fn recordings_sealed_after_the_close_are_followed_by_a_new_terminal_entry(
     assert_eq!(r["complete"], true, "{r}");
     assert_eq!(
         b["entries"].as_array().unwrap().last().unwrap()["payload"]["entries"],
-        12
+        13
     );
 }
 

@@ -190,6 +190,7 @@ async fn a_full_disk_loses_no_acknowledged_write() {
     let steps = [
         "identity",
         "inquiry",
+        "transcript_ack",
         "notice",
         "notice_ack",
         "statement",

@@ -1,9 +1,11 @@
 // Citizen: waiting room, joining with the SMS code, the call with its step prompts
-// (notice_ack, statement, confirmation, receipt), and the decision document.
+// (transcript_ack, notice_ack, statement, confirmation, receipt; the signed ones with a
+// handwritten signature, ./signature.js), the decision document and the proof of service.
 import { t, has, fmtTime } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED } from '/shared/steps.js';
+import { signaturePad } from './signature.js';
 
 const SESSION_KEY = 'rh.citizen.call';
 let ctx = null; // {api, state, goHome}
@@ -24,6 +26,7 @@ export function initHearing(c) {
   });
   $('#doc-save').addEventListener('click', saveDecision);
   $('#doc-proof').addEventListener('click', saveProof);
+  $('#doc-service-proof').addEventListener('click', saveServiceProof);
   document.addEventListener('langchange', () => {
     if (!hearing) return;
     if (document.body.dataset.currentView === 'call') renderHearing();
@@ -181,8 +184,16 @@ function renderHearing() {
   }
 }
 
-async function sendStep(button, body) {
+async function sendStep(button, body, pad) {
   await busy(button, $('#step-err'), async () => {
+    if (pad) {
+      // The signature is uploaded first; the step names it (and seals its SHA-256).
+      if (pad.isEmpty()) {
+        pad.canvas.focus();
+        throw new Error(t('c.sig.empty'));
+      }
+      body = { ...body, signature_id: (await pad.upload(ctx.api, hearingId)).id };
+    }
     hearing = await ctx.api.post(`hearings/${encodeURIComponent(hearingId)}/steps`, body);
     announce(t('c.sent'));
     renderHearing();
@@ -224,6 +235,41 @@ const PROMPTS = {
     const box = h('div', { id: 'identity-box' }, h('p', {}, t('c.call.identity')));
     showIdentity(box);
     return [box];
+  },
+  /** The citizen reads the inquiry transcript, then signs it or asks for a correction. */
+  transcript_ack() {
+    const list = h('dl', { class: 'doc', id: 'tr-list' });
+    const version = h('p', { class: 'small', id: 'tr-version' });
+    ctx.api
+      .get(`hearings/${encodeURIComponent(hearingId)}/transcript`)
+      .then((v) => {
+        version.textContent = t('c.tr.version', { v: v.version });
+        list.replaceChildren(...(v.transcript || []).flatMap((qa) => [h('dt', {}, `${t('c.tr.q')}：${qa.q}`), h('dd', {}, `${t('c.tr.a')}：${qa.a}`)]));
+      })
+      .catch((e) => showError($('#step-err'), e));
+    const pad = signaturePad('tr-sig');
+    const fix = h('textarea', { id: 'tr-correction', maxlength: 4000 });
+    return [
+      h('h2', {}, t('c.tr.h')),
+      version,
+      list,
+      h('p', { class: 'note', id: 'tr-statement' }, t('c.tr.statement')),
+      pad.el,
+      h('div', { class: 'actions' }, btn('c.tr.accept', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'transcript_ack', accept: true }, pad), 'tr-accept')),
+      h('label', { for: 'tr-correction' }, t('c.tr.correction')),
+      fix,
+      h(
+        'div',
+        { class: 'actions' },
+        btn('c.tr.ask', 'btn-ghost', (e) => {
+          if (!fix.value.trim()) {
+            showError($('#step-err'), t('err.withField', { field: t('c.tr.correction'), text: t('err.http.422') }));
+            return fix.focus();
+          }
+          sendStep(e.currentTarget, { step: 'transcript_ack', accept: false, correction: fix.value.trim() });
+        }, 'tr-ask'),
+      ),
+    ];
   },
   notice_ack() {
     const f = stepFields(hearing, 'notice');
@@ -270,12 +316,14 @@ const PROMPTS = {
   confirmation() {
     const f = stepFields(hearing, 'ruling');
     const consent = h('input', { type: 'checkbox', id: 'conf-consent' });
+    const pad = signaturePad('conf-sig');
     return [
       h('h2', {}, t('c.conf.h')),
       f.fine_yuan != null ? h('p', { class: 'note' }, t('c.conf.ruling', { f: f.fine_yuan, p: f.points ?? 0 })) : null,
       f.legal_basis ? h('p', { class: 'small' }, f.legal_basis) : null,
       hearing.e_service_consent_text ? h('p', { class: 'note small', id: 'conf-consent-text' }, hearing.e_service_consent_text) : null,
       h('div', { class: 'check' }, consent, h('label', { for: 'conf-consent', 'aria-describedby': hearing.e_service_consent_text ? 'conf-consent-text' : null }, t('c.conf.consent'))),
+      pad.el,
       h(
         'div',
         { class: 'actions' },
@@ -284,17 +332,20 @@ const PROMPTS = {
             showError($('#step-err'), t('c.conf.needConsent'));
             return consent.focus();
           }
-          sendStep(e.currentTarget, { step: 'confirmation', accept: true, e_service_consent: true });
+          // Consent is sent explicitly (Art. 61), never left out.
+          sendStep(e.currentTarget, { step: 'confirmation', accept: true, e_service_consent: consent.checked }, pad);
         }, 'conf-accept'),
-        btn('c.conf.refuse', 'btn-danger', (e) => confirm(t('c.conf.refuseConfirm')) && sendStep(e.currentTarget, { step: 'confirmation', accept: false }), 'conf-refuse'),
+        btn('c.conf.refuse', 'btn-danger', (e) => confirm(t('c.conf.refuseConfirm')) && sendStep(e.currentTarget, { step: 'confirmation', accept: false, e_service_consent: consent.checked }, pad), 'conf-refuse'),
       ),
     ];
   },
   receipt() {
+    const pad = signaturePad('rc-sig');
     return [
       h('h2', {}, t('c.rc.h')),
       h('p', {}, t('c.rc.intro')),
-      h('div', { class: 'actions' }, btn('c.rc.ack', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'receipt' }), 'receipt-ack')),
+      pad.el,
+      h('div', { class: 'actions' }, btn('c.rc.ack', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'receipt' }, pad), 'receipt-ack')),
     ];
   },
 };
@@ -322,6 +373,7 @@ async function showOutcome() {
   out.className = status === 'completed' ? 'banner banner-ok' : 'banner banner-warn';
   const hasDoc = (hearing?.steps || []).some((s) => s.step === 'service');
   $('#doc-save').hidden = !hasDoc;
+  $('#doc-service-proof').hidden = !(hearing?.steps || []).some((s) => s.step === 'receipt');
   $('#doc-body').hidden = !hasDoc;
   if (!hasDoc) return;
   await busy(null, $('#doc-err'), async () => {
@@ -349,5 +401,13 @@ async function saveDecision(ev) {
   await busy(ev.currentTarget, $('#doc-err'), async () => {
     const html = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision`, { accept: 'text/html' });
     download(`处罚决定书-${hearingId}.html`, typeof html === 'string' ? html : JSON.stringify(html), 'text/html');
+  });
+}
+
+/** The proof of service (送达回证) PDF, issued with the receipt. */
+async function saveServiceProof(ev) {
+  await busy(ev.currentTarget, $('#doc-err'), async () => {
+    const r = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/proof-of-service?format=pdf`, { raw: true, accept: 'application/pdf' });
+    download(`送达回证-${hearingId}.pdf`, await r.blob(), 'application/pdf');
   });
 }

@@ -267,8 +267,21 @@ const FORMS = {
   },
   inquiry() {
     const list = h('div', { id: 'qa-list' }, qaRow(1, t('o.inq.q1')), qaRow(2, t('o.inq.q2')));
+    // After the citizen asked for a correction: the request, and the last version to edit.
+    const fixBox = h('div', { id: 'inq-correction', class: 'note', hidden: true });
+    ctx.api
+      .get(`hearings/${hid()}/transcript`)
+      .then((v) => {
+        const last = (v.corrections || []).filter((c) => c.version === v.version).pop();
+        if (!last || !Array.isArray(v.transcript)) return;
+        fixBox.hidden = false;
+        fixBox.replaceChildren(h('b', {}, t('o.inq.fixAsked', { v: v.version })), h('p', { id: 'inq-correction-text' }, last.correction));
+        list.replaceChildren(...v.transcript.map((qa, i) => qaRow(i + 1, qa.q, qa.a)));
+      })
+      .catch(() => {});
     return [
       h('h2', {}, t('o.inq.h')),
+      fixBox,
       list,
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => list.append(qaRow(list.children.length + 1)) }, t('o.inq.add')),
       submit('o.inq.submit', 'inq-submit', (e) => {

@@ -73,6 +73,7 @@ addStrings({
   'o.inq.q': ['问', 'Question'],
   'o.inq.a': ['答', 'Answer'],
   'o.inq.add': ['添加问答', 'Add a question'],
+  'o.inq.fixAsked': ['当事人申请更正第 {v} 版笔录，请修改后重新保存：', 'The citizen asked to correct version {v} of the transcript; edit and save it again:'],
   'o.inq.submit': ['保存询问笔录', 'Save the transcript'],
   'o.inq.q1': ['请问违法时车辆是否由您本人驾驶？', 'Were you driving the vehicle at the time?'],
   'o.inq.q2': ['您对违法记录的时间、地点、行为有无异议？', 'Do you dispute the time, place or conduct in the record?'],

@@ -192,6 +192,9 @@ addStrings({
   'err.hearing_not_open': ['办理尚未开始或已结束。', 'The hearing is not open.'],
   'err.hearing_window': ['还未到可开启办理的时间（时段开始前 {minutes} 分钟起）。', 'Too early to open this hearing (from {minutes} minutes before the slot).'],
   'err.hearing_window.plain': ['还未到可开启办理的时间。', 'Too early to open this hearing.'],
+  'err.signature_invalid': ['签名无效，请重新签名。', 'The signature is not valid; please sign again.'],
+  'err.signature_reused': ['每一步都需要重新签名。', 'Each step needs its own signature; please sign again.'],
+  'err.correction_limit': ['笔录更正次数已达上限，请与民警沟通。', 'The transcript cannot be corrected again; please talk to the officer.'],
   'err.join_token_invalid': ['入会凭证已失效，请重新输入验证码。', 'The join pass is no longer valid. Enter a new code.'],
   // by HTTP status, when the code is unknown
   'err.http.400': ['请求格式不正确。', 'The request was malformed.'],

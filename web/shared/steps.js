@@ -2,8 +2,8 @@
 import { h } from './ui.js';
 import { t, fmtTime, addStrings } from './i18n.js';
 
-export const ORDER = ['identity', 'inquiry', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'];
-export const CITIZEN_STEPS = new Set(['notice_ack', 'statement', 'confirmation', 'receipt']);
+export const ORDER = ['identity', 'inquiry', 'transcript_ack', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'];
+export const CITIZEN_STEPS = new Set(['transcript_ack', 'notice_ack', 'statement', 'confirmation', 'receipt']);
 export const CLOSED = new Set(['completed', 'referred', 'no_show', 'interrupted']);
 
 export function doneSteps(hearing) {

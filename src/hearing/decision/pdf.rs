@@ -7,9 +7,10 @@ use std::{path::Path, sync::Arc};
 
 use krilla::{
     Document,
-    geom::Point,
+    geom::{PathBuilder, Point, Rect},
     metadata::Metadata,
     page::PageSettings,
+    paint::Fill,
     text::{Font, TextDirection},
 };
 
@@ -18,8 +19,8 @@ use super::{fields::DecisionFields, html};
 const PAGE_W: f32 = 595.28;
 const PAGE_H: f32 = 841.89;
 const MARGIN: f32 = 56.0;
-const BODY: f32 = 10.5;
-const SMALL: f32 = 7.5;
+pub const BODY: f32 = 10.5;
+pub const SMALL: f32 = 7.5;
 /// Width of an ASCII glyph as a share of the size (CJK glyphs are one em); generous, so a
 /// line never overflows the margin.
 const ASCII_EM: f32 = 0.62;
@@ -78,21 +79,53 @@ pub fn wrap(text: &str, size: f32, max: f32) -> Vec<String> {
     lines
 }
 
-/// Draws lines onto pages, starting a new page when one is full.
-struct Writer {
+/// A black-and-white picture as runs of dark pixels: `(row, first column, past the last)`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bitmap {
+    pub width: usize,
+    pub height: usize,
+    pub runs: Vec<(usize, usize, usize)>,
+}
+
+/// What a page carries.
+enum Item {
+    Text(f32, f32, f32, String),
+    /// Filled rectangles (x, y, w, h): a bitmap drawn as vector runs.
+    Rects(Vec<(f32, f32, f32, f32)>),
+}
+
+/// Draws lines (and bitmaps) onto A4 pages, starting a new page when one is full. Shared by
+/// the decision and the proof of service (`hearing::signing::proof`).
+pub struct Writer {
     doc: Document,
     font: Font,
-    pages: Vec<Vec<(f32, f32, f32, String)>>,
+    pages: Vec<Vec<Item>>,
     y: f32,
 }
 
 impl Writer {
-    fn line(&mut self, text: String, size: f32, centred: bool) {
-        let lead = size * 1.7;
-        if self.pages.is_empty() || self.y + lead > PAGE_H - MARGIN {
+    /// A document titled `title` (zh-CN) written in `font`.
+    pub fn new(title: String, font: Font) -> Writer {
+        let mut doc = Document::new();
+        doc.set_metadata(Metadata::new().title(title).language("zh-CN".into()));
+        Writer {
+            doc,
+            font,
+            pages: Vec::new(),
+            y: MARGIN,
+        }
+    }
+
+    fn room(&mut self, height: f32) {
+        if self.pages.is_empty() || self.y + height > PAGE_H - MARGIN {
             self.pages.push(Vec::new());
             self.y = MARGIN;
         }
+    }
+
+    pub fn line(&mut self, text: String, size: f32, centred: bool) {
+        let lead = size * 1.7;
+        self.room(lead);
         self.y += lead;
         let x = if centred {
             ((PAGE_W - width(&text, size)) / 2.0).max(MARGIN)
@@ -100,30 +133,73 @@ impl Writer {
             MARGIN
         };
         if let Some(p) = self.pages.last_mut() {
-            p.push((x, self.y, size, text));
+            p.push(Item::Text(x, self.y, size, text));
         }
     }
 
-    fn para(&mut self, text: &str, size: f32) {
+    pub fn para(&mut self, text: &str, size: f32) {
         for l in wrap(text, size, PAGE_W - 2.0 * MARGIN) {
             self.line(l, size, false);
         }
     }
 
-    fn finish(mut self) -> Result<Vec<u8>, String> {
+    /// Draws `b` scaled to fit `max_w` × `max_h` points (never enlarged beyond 1 pt a pixel).
+    pub fn bitmap(&mut self, b: &Bitmap, max_w: f32, max_h: f32) {
+        if b.width == 0 || b.height == 0 {
+            return;
+        }
+        let (w, h) = (b.width as f32, b.height as f32);
+        let scale = (max_w.min(PAGE_W - 2.0 * MARGIN) / w)
+            .min(max_h / h)
+            .min(1.0);
+        self.room(h * scale + 8.0);
+        let top = self.y + 4.0;
+        let rects = b
+            .runs
+            .iter()
+            .map(|&(row, x0, x1)| {
+                (
+                    MARGIN + x0 as f32 * scale,
+                    top + row as f32 * scale,
+                    (x1 - x0) as f32 * scale,
+                    scale,
+                )
+            })
+            .collect();
+        if let Some(p) = self.pages.last_mut() {
+            p.push(Item::Rects(rects));
+        }
+        self.y = top + h * scale + 4.0;
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, String> {
         let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or("bad page size")?;
-        for lines in &self.pages {
+        for items in &self.pages {
             let mut page = self.doc.start_page_with(settings.clone());
             let mut surface = page.surface();
-            for (x, y, size, text) in lines {
-                surface.draw_text(
-                    Point::from_xy(*x, *y),
-                    self.font.clone(),
-                    *size,
-                    text,
-                    false,
-                    TextDirection::Auto,
-                );
+            for item in items {
+                match item {
+                    Item::Text(x, y, size, text) => surface.draw_text(
+                        Point::from_xy(*x, *y),
+                        self.font.clone(),
+                        *size,
+                        text,
+                        false,
+                        TextDirection::Auto,
+                    ),
+                    Item::Rects(rects) => {
+                        let mut pb = PathBuilder::new();
+                        for &(x, y, w, h) in rects {
+                            if let Some(r) = Rect::from_xywh(x, y, w, h) {
+                                pb.push_rect(r);
+                            }
+                        }
+                        if let Some(path) = pb.finish() {
+                            surface.set_fill(Some(Fill::default()));
+                            surface.draw_path(&path);
+                        }
+                    }
+                }
             }
             surface.finish();
             page.finish();
@@ -142,18 +218,10 @@ pub fn render(
     verifier: &str,
     font: Font,
 ) -> Result<Vec<u8>, String> {
-    let mut doc = Document::new();
-    doc.set_metadata(
-        Metadata::new()
-            .title(format!("公安交通管理行政处罚决定书 {}", f.decision_no))
-            .language("zh-CN".into()),
-    );
-    let mut w = Writer {
-        doc,
+    let mut w = Writer::new(
+        format!("公安交通管理行政处罚决定书 {}", f.decision_no),
         font,
-        pages: Vec::new(),
-        y: MARGIN,
-    };
+    );
     w.line(f.authority.clone(), 16.0, true);
     w.line("公安交通管理行政处罚决定书".into(), 18.0, true);
     w.para(&format!("编号：{}", f.decision_no), BODY);

@@ -12,12 +12,52 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use super::{DecisionConfig, fields::Incomplete, html};
 use crate::audit::note::{Note, Signer, Verifier};
 
-/// First line of the note over an HTML article.
-const HTML_HEAD: &str = "remote-hearing decision seal v1 html";
-/// First line of the note over a PDF.
-const PDF_HEAD: &str = "remote-hearing decision seal v1 pdf";
 /// Starts the PDF's seal line.
 pub const PDF_MARK: &[u8] = b"%RH-SEAL ";
+
+/// Which document a seal is over: the decision, or the proof of service issued with the
+/// receipt (`hearing::signing::proof`). Each has its own note heads and article element, so
+/// one cannot pass for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    Decision,
+    ProofOfService,
+}
+
+impl Document {
+    pub const ALL: [Document; 2] = [Document::Decision, Document::ProofOfService];
+
+    /// First line of the note over an HTML article.
+    fn html_head(self) -> &'static str {
+        match self {
+            Document::Decision => "remote-hearing decision seal v1 html",
+            Document::ProofOfService => "remote-hearing proof-of-service seal v1 html",
+        }
+    }
+
+    /// First line of the note over a PDF.
+    fn pdf_head(self) -> &'static str {
+        match self {
+            Document::Decision => "remote-hearing decision seal v1 pdf",
+            Document::ProofOfService => "remote-hearing proof-of-service seal v1 pdf",
+        }
+    }
+
+    /// The opening tag of the document proper on its HTML page.
+    pub fn article_open(self) -> &'static str {
+        match self {
+            Document::Decision => html::ARTICLE_OPEN,
+            Document::ProofOfService => "<article id=\"proof-of-service\">",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Document::Decision => "decision",
+            Document::ProofOfService => "proof of service",
+        }
+    }
+}
 
 /// The brigade's key file: `<keys_dir>/<id>.p8`, or in development `DATA_DIR/decision-keys/`.
 pub fn key_path(
@@ -79,18 +119,28 @@ fn body(head: &str, sha256: &str) -> String {
     format!("{head}\n{sha256}\n")
 }
 
-/// The signed note over an article's digest.
+/// The signed note over a decision article's digest.
 pub fn seal_html(signer: &Signer, article_sha256: &str) -> String {
-    let b = body(HTML_HEAD, article_sha256);
+    seal_html_as(Document::Decision, signer, article_sha256)
+}
+
+/// The signed note over the digest of `doc`'s article.
+pub fn seal_html_as(doc: Document, signer: &Signer, article_sha256: &str) -> String {
+    let b = body(doc.html_head(), article_sha256);
     format!("{b}\n{}\n", signer.signature_line(&b))
 }
 
-/// The PDF with its seal line appended.
-pub fn seal_pdf(signer: &Signer, mut pdf: Vec<u8>) -> Vec<u8> {
+/// The decision PDF with its seal line appended.
+pub fn seal_pdf(signer: &Signer, pdf: Vec<u8>) -> Vec<u8> {
+    seal_pdf_as(Document::Decision, signer, pdf)
+}
+
+/// `doc`'s PDF with its seal line appended.
+pub fn seal_pdf_as(doc: Document, signer: &Signer, mut pdf: Vec<u8>) -> Vec<u8> {
     if !pdf.ends_with(b"\n") {
         pdf.push(b'\n');
     }
-    let b = body(PDF_HEAD, &html::digest(&pdf));
+    let b = body(doc.pdf_head(), &html::digest(&pdf));
     let note = format!("{b}\n{}\n", signer.signature_line(&b));
     pdf.extend_from_slice(PDF_MARK);
     pdf.extend_from_slice(format!("{} {}\n", signer.verifier(), STANDARD.encode(note)).as_bytes());
@@ -102,6 +152,8 @@ pub fn seal_pdf(signer: &Signer, mut pdf: Vec<u8>) -> Vec<u8> {
 pub struct Verified {
     /// `html` or `pdf`.
     pub kind: &'static str,
+    /// The decision or the proof of service.
+    pub document: Document,
     pub sha256: String,
     pub key: String,
 }
@@ -145,21 +197,22 @@ pub fn verify(bytes: &[u8], trusted: Option<&str>) -> Result<Verified, String> {
             .ok_or("the seal note is not base64 text")?;
         let (n, v) = open_note(&note, key, trusted)?;
         let sha = html::digest(signed);
-        if n.body != body(PDF_HEAD, &sha) {
-            return Err(format!(
-                "the PDF was changed after sealing (its digest is {sha})"
-            ));
-        }
+        let document = Document::ALL
+            .into_iter()
+            .find(|d| n.body == body(d.pdf_head(), &sha))
+            .ok_or_else(|| format!("the PDF was changed after sealing (its digest is {sha})"))?;
         return Ok(Verified {
             kind: "pdf",
+            document,
             sha256: sha,
             key: v.to_string(),
         });
     }
     let text = std::str::from_utf8(bytes).map_err(|_| "neither a PDF nor a UTF-8 HTML page")?;
-    let start = text
-        .find(html::ARTICLE_OPEN)
-        .ok_or("no decision article in the file")?;
+    let (document, start) = Document::ALL
+        .into_iter()
+        .find_map(|d| text.find(d.article_open()).map(|at| (d, at)))
+        .ok_or("no decision or proof-of-service article in the file")?;
     let len = text[start..]
         .find(html::ARTICLE_CLOSE)
         .ok_or("the decision article is not closed")?
@@ -169,13 +222,14 @@ pub fn verify(bytes: &[u8], trusted: Option<&str>) -> Result<Verified, String> {
     let key = between(text, html::KEY_OPEN, "</code>").ok_or("the page names no seal key")?;
     let (n, v) = open_note(&html::unesc(note), &html::unesc(key), trusted)?;
     let sha = html::digest(article.as_bytes());
-    if n.body != body(HTML_HEAD, &sha) {
+    if n.body != body(document.html_head(), &sha) {
         return Err(format!(
             "the document was changed after sealing (its digest is {sha})"
         ));
     }
     Ok(Verified {
         kind: "html",
+        document,
         sha256: sha,
         key: v.to_string(),
     })

@@ -173,6 +173,10 @@ pub async fn upload(
         return Err(HearingError::Closed(status).into());
     }
     let image = check_image(content_type, data)?;
+    if kind == EvidenceKind::Signature {
+        // Drawn into the proof of service: a PNG the signing module can read.
+        super::signing::check_signature_image(&image, data)?;
+    }
     let count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM hearing_evidence WHERE hearing_id = $1")
             .bind(id)
@@ -289,7 +293,7 @@ pub async fn identity_entry(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A 4×3 white PNG.

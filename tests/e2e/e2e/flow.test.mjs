@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
-import { fillUrgentBooking, identityStep } from '../lib/journey.mjs';
+import { fillUrgentBooking, identityStep, drawSignature, signTranscript } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
 const TZ = 'Asia/Shanghai';
@@ -224,7 +224,22 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await o.fill('#qa-a1', '是本人驾驶。');
     await o.fill('#qa-a2', '无异议。');
     await o.click('#inq-submit');
-    await o.waitForSelector('#step-card[data-step=notice]');
+    // The citizen reads the transcript and asks for a correction; the officer edits the
+    // answer (a second inquiry version); the citizen then signs it.
+    await o.waitForSelector('#step-card[data-step=transcript_ack]');
+    await c.waitForSelector('#tr-list dt', { timeout: 15_000 });
+    await shot(c, 'citizen-transcript');
+    await c.fill('#tr-correction', '第二问我答的是：对地点有异议，是舜耕路北口。');
+    await c.click('#tr-ask');
+    await o.waitForSelector('#step-card[data-step=inquiry] #inq-correction:not([hidden])', { timeout: 15_000 });
+    assert.match(await o.textContent('#inq-correction-text'), /舜耕路北口/);
+    await shot(o, 'officer-inquiry-correction');
+    await o.fill('#qa-a2', '对地点有异议，是舜耕路北口。');
+    await o.click('#inq-submit');
+    await c.waitForFunction(() => /2/.test(document.querySelector('#tr-version')?.textContent || ''), null, { timeout: 15_000 });
+    assert.match(await c.textContent('#tr-list'), /舜耕路北口/);
+    await signTranscript(c);
+    await o.waitForSelector('#step-card[data-step=notice]', { timeout: 15_000 });
     await shot(o, 'officer-notice-form');
     await o.fill('#not-rec-0-time', '2026-11-01 08:31');
     await o.fill('#not-rec-0-place', '经十路与舜耕路路口');
@@ -245,6 +260,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
 
     await c.waitForSelector('#conf-accept', { timeout: 15_000 });
     await c.check('#conf-consent');
+    await drawSignature(c, '#conf-sig');
     await shot(c, 'citizen-confirmation');
     await c.click('#conf-accept');
 
@@ -252,8 +268,13 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await o.click('#srv-submit');
 
     await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
+    await drawSignature(c, '#rc-sig');
     await shot(c, 'citizen-receipt');
+    const sigUpload = c.waitForResponse((r) => r.url().includes('/evidence?kind=signature') && r.request().method() === 'POST');
     await c.click('#receipt-ack');
+    const sigResp = await sigUpload;
+    assert.equal(sigResp.status(), 201, 'the receipt signature was uploaded');
+    const receiptSig = await sigResp.json();
     await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
     await shot(c, 'citizen-decision');
 
@@ -264,7 +285,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.equal(hr.status, 'completed');
     assert.deepEqual(
       hr.steps.map((x) => x.step),
-      ['identity', 'inquiry', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
+      ['identity', 'inquiry', 'transcript_ack', 'inquiry', 'transcript_ack', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
     );
     // The decision PDF (citizen's session) names the party and its seal verifies offline.
     const tok = await c.evaluate(() => localStorage.getItem('rh.token.citizen'));
@@ -276,6 +297,22 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.equal(v.status, 0, v.stdout + v.stderr);
     const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
     assert.match(text.stdout.replace(/\s/g, ''), /张三.*370102199003181234/s);
+    // The proof of service (送达回证): the page offers it; it carries the receipt signature's
+    // digest and its seal verifies offline.
+    await c.waitForSelector('#doc-service-proof:not([hidden])');
+    const proof = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/proof-of-service?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
+    assert.equal(proof.status, 200);
+    assert.equal(proof.headers.get('content-type'), 'application/pdf');
+    const proofPath = join(server.dataDir, 'proof-of-service.pdf');
+    writeFileSync(proofPath, Buffer.from(await proof.arrayBuffer()));
+    const pv = spawnSync(binaryPath(), ['decision', 'verify', proofPath], { encoding: 'utf8' });
+    assert.equal(pv.status, 0, pv.stdout + pv.stderr);
+    assert.match(pv.stdout, /proof of service/);
+    const proofText = spawnSync('pdftotext', [proofPath, '-'], { encoding: 'utf8' }).stdout.replace(/\s/g, '');
+    assert.ok(proofText.includes('送达回证'), proofText);
+    assert.ok(proofText.includes(receiptSig.sha256), 'the proof names the receipt signature digest');
+    const [download] = await Promise.all([c.waitForEvent('download'), c.click('#doc-service-proof')]);
+    assert.match(download.suggestedFilename(), /送达回证/);
     done.steps = true;
   });
 

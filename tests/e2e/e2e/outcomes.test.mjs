@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot } from '../lib/browser.mjs';
-import { world, api, loginCitizen, loginOfficer, toStatement, freeSlot, bookUrgent, fillUrgentBooking, claimAndOpen, localTime, localDate } from '../lib/journey.mjs';
+import { world, api, loginCitizen, loginOfficer, toStatement, freeSlot, bookUrgent, fillUrgentBooking, claimAndOpen, localTime, localDate, drawSignature } from '../lib/journey.mjs';
 
 const T = { timeout: 240_000 };
 
@@ -58,7 +58,7 @@ describe('a disputed statement refers the hearing to the window', { concurrency:
       assert.equal(hr.outcome, 'disputed');
       assert.deepEqual(
         hr.steps.map((x) => x.step),
-        ['identity', 'inquiry', 'notice', 'notice_ack', 'statement'],
+        ['identity', 'inquiry', 'transcript_ack', 'notice', 'notice_ack', 'statement'],
       );
       assert.equal((await bookingOf(w, bookingId)).status, 'referred');
     } finally {
@@ -78,6 +78,8 @@ describe('a refused confirmation refers the hearing to the window', { concurrenc
       await o.waitForSelector('#rul-submit', { timeout: 15_000 });
       await o.click('#rul-submit');
       await c.waitForSelector('#conf-refuse', { timeout: 15_000 });
+      // Refusing is signed too (the signature is sealed in the confirmation entry).
+      await drawSignature(c, '#conf-sig');
       await shot(c, 'citizen-confirmation-refuse');
       let asked = '';
       c.once('dialog', (d) => (asked = d.message()));

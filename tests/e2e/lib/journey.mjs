@@ -186,7 +186,40 @@ export async function identityStep(o, c) {
   await o.click('#id-submit');
 }
 
-/** identity, inquiry, notice (officer), notice_ack (citizen): the citizen is asked for a statement. */
+/**
+ * Signs by hand on a signature canvas (`#<id>`): a few strokes with the mouse, as a finger or pen
+ * would draw them (the page takes pointer events).
+ */
+export async function drawSignature(page, selector) {
+  const el = await page.waitForSelector(selector, { timeout: 15_000 });
+  await el.scrollIntoViewIfNeeded();
+  const b = await el.boundingBox();
+  const at = (fx, fy) => [b.x + b.width * fx, b.y + b.height * fy];
+  for (const stroke of [
+    [[0.1, 0.6], [0.2, 0.3], [0.3, 0.7], [0.4, 0.35]],
+    [[0.5, 0.5], [0.65, 0.4], [0.8, 0.65], [0.9, 0.45]],
+  ]) {
+    await page.mouse.move(...at(...stroke[0]));
+    await page.mouse.down();
+    for (const p of stroke.slice(1)) await page.mouse.move(...at(...p), { steps: 6 });
+    await page.mouse.up();
+  }
+}
+
+/**
+ * The citizen reads the transcript and signs it (`transcript_ack`); the upload of the signature
+ * (evidence kind=signature) must answer 201 before the step is sent.
+ */
+export async function signTranscript(c) {
+  await c.waitForSelector('#tr-list dt', { timeout: 15_000 });
+  await drawSignature(c, '#tr-sig');
+  const uploaded = c.waitForResponse((r) => r.url().includes('/evidence?kind=signature') && r.request().method() === 'POST');
+  await c.click('#tr-accept');
+  const r = await uploaded;
+  if (r.status() !== 201) throw new Error(`signature upload: ${r.status()}`);
+}
+
+/** identity, inquiry (officer), transcript_ack (citizen signs), notice (officer), notice_ack (citizen): the citizen is asked for a statement. */
 export async function stepsToStatement(w) {
   const o = w.officerPage;
   const c = w.citizen;
@@ -195,7 +228,9 @@ export async function stepsToStatement(w) {
   await o.fill('#qa-a1', '是本人驾驶。');
   await o.fill('#qa-a2', '无异议。');
   await o.click('#inq-submit');
-  await o.waitForSelector('#step-card[data-step=notice]');
+  await o.waitForSelector('#step-card[data-step=transcript_ack]');
+  await signTranscript(c);
+  await o.waitForSelector('#step-card[data-step=notice]', { timeout: 15_000 });
   await o.fill('#not-rec-0-time', '2026-11-01 08:31');
   await o.fill('#not-rec-0-place', '经十路与舜耕路路口');
   await o.fill('#not-rec-0-behaviour', '机动车违反信号灯通行');

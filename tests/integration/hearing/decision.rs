@@ -36,7 +36,7 @@ pub(crate) async fn up_to_service(w: &World) -> String {
     id
 }
 
-async fn get_bytes(w: &World, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+pub(crate) async fn get_bytes(w: &World, path: &str, token: &str) -> (u16, String, Vec<u8>) {
     let r = w.app.get(path, Some(token)).await;
     let status = r.status().as_u16();
     let ct = r
@@ -47,7 +47,7 @@ async fn get_bytes(w: &World, path: &str, token: &str) -> (u16, String, Vec<u8>)
     (status, ct, r.bytes().await.unwrap().to_vec())
 }
 
-fn verify(path: &std::path::Path, key: Option<&str>) -> (bool, String) {
+pub(crate) fn verify(path: &std::path::Path, key: Option<&str>) -> (bool, String) {
     let mut c = Command::new(BIN);
     c.args(["decision", "verify"]).arg(path);
     if let Some(k) = key {
@@ -61,7 +61,7 @@ fn verify(path: &std::path::Path, key: Option<&str>) -> (bool, String) {
 }
 
 /// The text of an HTML page (tags dropped, the five escapes undone).
-fn strip_tags(html: &str) -> String {
+pub(crate) fn strip_tags(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {
@@ -77,7 +77,7 @@ fn strip_tags(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn pdftotext(path: &std::path::Path) -> String {
+pub(crate) fn pdftotext(path: &std::path::Path) -> String {
     let out = Command::new("pdftotext")
         .arg(path)
         .arg("-")

@@ -11,6 +11,7 @@ mod live_call;
 mod no_show;
 mod outcomes;
 mod signalling;
+pub(crate) mod signatures;
 mod sms_code;
 mod steps;
 mod typed;
@@ -73,6 +74,9 @@ pub(crate) struct World {
     pub(crate) citizen: String,
     pub(crate) phone: String,
     pub(crate) booking: String,
+    /// An uploaded signature a refused step left unsealed, kept for the next `"auto"` of the
+    /// same hearing (a test that tries every step at every point would reach the evidence limit).
+    spare_signature: std::sync::Mutex<Option<(String, String)>>,
 }
 
 pub(crate) async fn world() -> World {
@@ -109,6 +113,7 @@ pub(crate) async fn world_with(
         citizen,
         phone,
         booking,
+        spare_signature: std::sync::Mutex::new(None),
     }
 }
 
@@ -133,13 +138,31 @@ impl World {
         if let Some(still) = still {
             body["still_id"] = json!(still);
         }
-        self.app
+        // `signature_id: "auto"`: the citizen signs first (a fresh signature for each step, or
+        // the one a refused step left unsealed).
+        let spare = match body["signature_id"] == "auto" {
+            true => self.spare_signature.lock().unwrap().take(),
+            false => None,
+        };
+        let signed = match spare {
+            Some((h, id)) if h == hearing => {
+                body["signature_id"] = json!(id);
+                Some(id)
+            }
+            _ => crate::hearing::signatures::sign_auto(&self.app, token, hearing, &mut body).await,
+        };
+        let r = self
+            .app
             .post(
                 &format!("/api/v1/hearings/{hearing}/steps"),
                 Some(token),
                 body,
             )
-            .await
+            .await;
+        if let Some(sig) = signed.filter(|_| r.status() != 200) {
+            *self.spare_signature.lock().unwrap() = Some((hearing.to_string(), sig));
+        }
+        r
     }
 
     /// The officer sends the hearing's SMS code; the citizen exchanges it for a join grant.
@@ -184,20 +207,24 @@ impl World {
             .await
     }
 
-    /// `body_of(step)` with a still uploaded for the identity step.
+    /// `body_of(step)` with a still uploaded for the identity step and a signature for the steps
+    /// the citizen signs.
     pub(crate) async fn body_for(&self, hearing: &str, step: &str) -> Value {
         let mut b = body_of(step);
         if step == "identity" {
             let still = crate::evidence::try_upload_still(&self.app, &self.officer, hearing).await;
             b["still_id"] = json!(still.expect("upload the ID-card still"));
         }
+        crate::hearing::signatures::sign_auto(&self.app, &self.citizen, hearing, &mut b).await;
         b
     }
 
     pub(crate) async fn ok_step(&self, hearing: &str, body: Value) -> Value {
         let step = body["step"].as_str().unwrap();
         let token = match step {
-            "notice_ack" | "statement" | "confirmation" | "receipt" => &self.citizen,
+            "transcript_ack" | "notice_ack" | "statement" | "confirmation" | "receipt" => {
+                &self.citizen
+            }
             _ => &self.officer,
         };
         let r = self.step(hearing, token, body.clone()).await;
@@ -217,6 +244,10 @@ pub(crate) fn body_of(step: &str) -> Value {
         "inquiry" => {
             json!({"step": "inquiry", "transcript": [{"q": "车辆是否本人驾驶？", "a": "是本人驾驶。"}]})
         }
+        // `World::step` replaces "auto" with a signature the citizen uploads.
+        "transcript_ack" => {
+            json!({"step": "transcript_ack", "accept": true, "signature_id": "auto"})
+        }
         "notice" => {
             json!({"step": "notice", "facts": "2026年11月1日驾驶鲁A12345在经十路闯红灯", "legal_basis": "《中华人民共和国道路交通安全法》第九十条",
             "proposed_fine_yuan": 200, "proposed_points": 6,
@@ -228,17 +259,18 @@ pub(crate) fn body_of(step: &str) -> Value {
             json!({"step": "ruling", "fine_yuan": 200, "points": 6, "legal_basis": "《中华人民共和国道路交通安全法》第九十条"})
         }
         "confirmation" => {
-            json!({"step": "confirmation", "accept": true, "e_service_consent": true})
+            json!({"step": "confirmation", "accept": true, "e_service_consent": true, "signature_id": "auto"})
         }
         "service" => json!({"step": "service"}),
-        "receipt" => json!({"step": "receipt"}),
+        "receipt" => json!({"step": "receipt", "signature_id": "auto"}),
         _ => unreachable!(),
     }
 }
 
-pub(crate) const STEPS: [&str; 9] = [
+pub(crate) const STEPS: [&str; 10] = [
     "identity",
     "inquiry",
+    "transcript_ack",
     "notice",
     "notice_ack",
     "statement",
@@ -249,7 +281,10 @@ pub(crate) const STEPS: [&str; 9] = [
 ];
 
 pub(crate) fn is_citizen_step(s: &str) -> bool {
-    matches!(s, "notice_ack" | "statement" | "confirmation" | "receipt")
+    matches!(
+        s,
+        "transcript_ack" | "notice_ack" | "statement" | "confirmation" | "receipt"
+    )
 }
 
 /// Reads the officer's event stream into `seen` until it holds `event`.

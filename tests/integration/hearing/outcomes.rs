@@ -34,6 +34,7 @@ async fn content_rules_and_the_ruling_bound() {
         "transcript"
     );
     w.ok_step(&id, body_of("inquiry")).await;
+    w.ok_step(&id, body_of("transcript_ack")).await;
     let r = w
         .step(
             &id,
@@ -66,7 +67,7 @@ async fn content_rules_and_the_ruling_bound() {
     w.ok_step(&id, lighter).await;
     // A refused confirmation ends the remote procedure: the case goes to the window.
     let v = w
-        .ok_step(&id, json!({"step": "confirmation", "accept": false}))
+        .ok_step(&id, json!({"step": "confirmation", "accept": false, "e_service_consent": false, "signature_id": "auto"}))
         .await;
     assert_eq!(v["status"], "referred");
     assert_eq!(v["outcome"], "confirmation_refused");
@@ -90,7 +91,13 @@ async fn content_rules_and_the_ruling_bound() {
 async fn disputed_statement_is_referred() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    for s in ["identity", "inquiry", "notice", "notice_ack"] {
+    for s in [
+        "identity",
+        "inquiry",
+        "transcript_ack",
+        "notice",
+        "notice_ack",
+    ] {
         w.ok_step(&id, body_of(s)).await;
     }
     let v = w

@@ -107,7 +107,7 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     let mut o = ws_join(&w.app, &og).await;
     // Both connected: the hearing is in the call.
     wait_status(&w, &id, "in_call").await;
-    for s in ["identity", "inquiry", "notice"] {
+    for s in ["identity", "inquiry", "transcript_ack", "notice"] {
         let v = w.ok_step(&id, body_of(s)).await;
         assert_eq!(
             v["steps"].as_array().unwrap().last().unwrap()["both_connected"],
@@ -141,7 +141,7 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
     let mut c = ws_join(&w.app, &cg).await;
     let mut o = ws_join(&w.app, &og).await;
     wait_status(&w, &id, "in_call").await;
-    for s in &STEPS[3..] {
+    for s in &STEPS[4..] {
         w.ok_step(&id, body_of(s)).await;
         let f = hearing_frame(&mut c).await;
         assert_eq!(f["step"], *s);

@@ -79,7 +79,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
     assert_eq!(last["outcome"], "completed");
     assert_eq!(last["next_step"], Value::Null);
     let steps = last["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 9);
+    assert_eq!(steps.len(), STEPS.len());
     for (i, s) in steps.iter().enumerate() {
         assert_eq!(s["step"], STEPS[i]);
         assert!(s["audit_seq"].as_i64().is_some(), "{s}");
@@ -153,7 +153,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
             .status(),
         200
     );
-    let service_seq = steps[7]["audit_seq"].as_i64().unwrap();
+    let service_seq = steps[8]["audit_seq"].as_i64().unwrap();
     let entries: Value = app
         .get_json(
             &format!("/api/v1/audit/entries?from={service_seq}&limit=1"),
@@ -161,7 +161,7 @@ async fn full_procedure_serves_the_decision_and_verifies() {
         )
         .await;
     assert_eq!(entries[0]["step"], "service");
-    let total = 11; // opened + 9 steps + hearing_closed
+    let total = 12; // opened + 10 steps + hearing_closed
     let mut bundle = Value::Null;
     for _ in 0..200 {
         let r = app

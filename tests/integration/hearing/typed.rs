@@ -34,13 +34,14 @@ async fn openapi_has_a_schema_per_step() {
     let req = &spec["components"]["schemas"]["StepRequest"];
     assert_eq!(req["discriminator"]["propertyName"], "step", "{req}");
     let members = req["oneOf"].as_array().expect("oneOf");
-    assert_eq!(members.len(), 9);
-    let required: [(&str, &[&str]); 9] = [
+    assert_eq!(members.len(), 10);
+    let required: [(&str, &[&str]); 10] = [
         (
             "identity",
             &["id_number_matches", "face_matches", "still_id"],
         ),
         ("inquiry", &["transcript"]),
+        ("transcript_ack", &["accept"]),
         (
             "notice",
             &[
@@ -53,9 +54,12 @@ async fn openapi_has_a_schema_per_step() {
         ("notice_ack", &[]),
         ("statement", &[]),
         ("ruling", &["fine_yuan", "points", "legal_basis"]),
-        ("confirmation", &["accept"]),
+        (
+            "confirmation",
+            &["accept", "e_service_consent", "signature_id"],
+        ),
         ("service", &[]),
-        ("receipt", &[]),
+        ("receipt", &["signature_id"]),
     ];
     for (step, fields) in required {
         let target = req["discriminator"]["mapping"][step]
@@ -129,7 +133,14 @@ async fn refusals_carry_their_numbers_as_params() {
     // The ruling may not exceed the notice: the notice's numbers.
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    for s in ["identity", "inquiry", "notice", "notice_ack", "statement"] {
+    for s in [
+        "identity",
+        "inquiry",
+        "transcript_ack",
+        "notice",
+        "notice_ack",
+        "statement",
+    ] {
         w.ok_step(&id, body_of(s)).await;
     }
     let heavier = json!({"step": "ruling", "fine_yuan": 300, "points": 6, "legal_basis": "x"});

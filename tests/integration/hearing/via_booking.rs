@@ -64,6 +64,7 @@ async fn a_booking_made_through_the_api_is_heard_and_completed() {
             body["fine_yuan"] = json!(100);
             body["points"] = json!(3);
         }
+        super::signatures::sign_auto(&app, token, &id, &mut body).await;
         let r = app
             .post(&format!("/api/v1/hearings/{id}/steps"), Some(token), body)
             .await;
@@ -126,17 +127,24 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         .as_str()
         .unwrap()
         .to_string();
-    for s in ["identity", "inquiry", "notice", "notice_ack"] {
+    for s in [
+        "identity",
+        "inquiry",
+        "transcript_ack",
+        "notice",
+        "notice_ack",
+    ] {
         let token = if is_citizen_step(s) {
             &citizen
         } else {
             &officer
         };
-        let body = if s == "identity" {
+        let mut body = if s == "identity" {
             crate::evidence::identity_body(&app, &citizen, &officer, &id).await
         } else {
             body_of(s)
         };
+        super::signatures::sign_auto(&app, token, &id, &mut body).await;
         let r = app
             .post(&format!("/api/v1/hearings/{id}/steps"), Some(token), body)
             .await;
