@@ -351,17 +351,29 @@ const PROMPTS = {
 };
 
 // ---------- outcome and decision ----------
+/** The decision's fields (GET …/decision?format=json) in the document's order, with their labels. */
 const DOC_LABELS = {
   decision_no: ['决定书编号', 'Decision number'], authority: ['处罚机关', 'Authority'], authority_address: ['机关地址', 'Address'],
-  issued_at: ['作出时间', 'Issued'], party_phone_masked: ['当事人手机', 'Phone'], plate: ['号牌', 'Plate'],
-  facts: ['违法事实', 'Facts'], statement: ['陈述申辩', 'Statement'], legal_basis: ['法律依据', 'Legal basis'],
-  fine_yuan: ['罚款（元）', 'Fine (yuan)'], points: ['记分', 'Points'], pay_by: ['缴款期限', 'Pay by'],
-  pay_where: ['缴款方式', 'Where to pay'], review_days: ['申请复议期限（日）', 'Review within (days)'], review_by: ['复议机关', 'Review body'],
-  litigation_months: ['提起诉讼期限（月）', 'Litigation within (months)'], litigation_by: ['管辖法院', 'Court'],
-  service: ['送达方式', 'Service'], officer_name: ['执法民警', 'Officer'], officer_badge: ['警号', 'Badge'],
+  party: ['当事人', 'Party'], party_phone_masked: ['当事人手机', 'Phone'], plate: ['号牌', 'Plate'],
+  violations: ['违法记录', 'Violation records'], facts: ['违法事实', 'Facts'], statement: ['陈述申辩', 'Statement'],
+  recording_id: ['录音录像编号', 'Recording'], recording_scope: ['录音录像范围', 'What is recorded'], recording_access: ['查阅方式', 'How to obtain it'],
+  recordings: ['录像文件', 'Recorded files'], id_still_sha256: ['身份证影像 SHA-256', 'ID-card still SHA-256'],
+  legal_basis: ['法律依据', 'Legal basis'], fine_yuan: ['罚款（元）', 'Fine (yuan)'], points: ['记分', 'Points'],
+  pay_by: ['缴款期限', 'Pay by'], pay_where: ['缴款方式', 'Where to pay'], late_fee: ['加处罚款', 'Late fee'],
+  review_days: ['申请复议期限（日）', 'Review within (days)'], review_body: ['复议机关', 'Review body'],
+  litigation_months: ['提起诉讼期限（月）', 'Litigation within (months)'], court: ['管辖法院', 'Court'],
+  service: ['送达方式', 'Service'], officers: ['执法民警', 'Officers'], issued_at: ['作出时间', 'Issued'],
   hearing_id: ['办理编号', 'Hearing'], audit_checkpoint: ['审计检查点', 'Audit checkpoint'], sha256: ['文书 SHA-256', 'Document SHA-256'],
-  document_no: ['文书编号', 'Document number'],
 };
+
+/** One field's value as text: the lists and the party in the words of the document. */
+function docText(key, v) {
+  if (key === 'party') return [v.name, v.id_number, v.licence_no && `驾驶证 ${v.licence_no}`].filter(Boolean).join('，');
+  if (key === 'officers') return v.map((o) => `${o.name}（警号 ${o.badge}）`).join('、');
+  if (key === 'violations') return v.map((r) => `${r.record_no}：${r.time}，${r.place}，${r.behaviour}`).join('；');
+  if (key === 'recordings') return v.length ? v.map((r) => `${r.id}（${r.participant || r.kind}）SHA-256 ${r.sha256}`).join('；') : '—';
+  return /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtTime(v) : String(v);
+}
 
 async function showOutcome() {
   showView('decision');
@@ -379,12 +391,9 @@ async function showOutcome() {
   await busy(null, $('#doc-err'), async () => {
     const doc = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision?format=json`);
     const lang = document.documentElement.lang === 'en' ? 1 : 0;
-    const order = Object.keys(DOC_LABELS);
-    const rows = Object.entries(doc || {})
-      .filter(([, v]) => v !== null && typeof v !== 'object')
-      .sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+    const rows = Object.keys(DOC_LABELS).filter((k) => doc?.[k] !== undefined && doc[k] !== null);
     $('#doc-body').replaceChildren(
-      h('dl', { id: 'decision-fields' }, ...rows.map(([k, v]) => [h('dt', {}, DOC_LABELS[k]?.[lang] || k), h('dd', {}, /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtTime(v) : String(v))])),
+      h('dl', { id: 'decision-fields' }, ...rows.map((k) => [h('dt', {}, DOC_LABELS[k][lang]), h('dd', { 'data-field': k }, docText(k, doc[k]))])),
     );
   });
 }

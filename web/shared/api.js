@@ -91,7 +91,7 @@ export function errorText(err) {
   if (!(err instanceof ApiError) && !err?.code) return t('err.unexpected', { msg: String(err?.message || err) });
   const code = err.code;
   let text;
-  if (code && has(`err.${code}`)) text = errText(code, err.params || {});
+  if (code && has(`err.${code}`)) text = errText(code, paramsOf(code, err.params || {}));
   else if (has(`err.http.${err.status}`)) text = t(`err.http.${err.status}`);
   else text = t('err.unexpected', { msg: err.message });
   if (err.field) {
@@ -106,6 +106,13 @@ export function errorText(err) {
  * The words for `code` with the refusal's `params` filled in. A string that names a parameter
  * the server did not send falls back to its `.plain` variant (no number), so no `{days}` shows.
  */
+/** The refusal's params in words: `call_not_live` lists who is missing what. */
+function paramsOf(code, params) {
+  if (code !== 'call_not_live' || !Array.isArray(params.missing)) return params;
+  const who = params.missing.map((m) => (has(`live.${m.party}.${m.missing}`) ? t(`live.${m.party}.${m.missing}`) : `${m.party}: ${m.missing}`));
+  return { ...params, who: who.join(t('live.sep')) };
+}
+
 function errText(code, params) {
   const text = t(`err.${code}`, params);
   if (/\{[a-z_]+\}/.test(text) && has(`err.${code}.plain`)) return t(`err.${code}.plain`);
@@ -144,6 +151,13 @@ addStrings({
   'err.evidence_limit': ['本次办理上传的图片已达上限（{max} 张）。', 'This hearing already has the most images allowed ({max}).'],
   'err.evidence_limit.plain': ['本次办理上传的图片已达上限。', 'This hearing already has the most images allowed.'],
   // hearing and codes
+  'err.call_not_live': ['通话中断或录像未在进行（{who}），本步骤不能进行：全程录像是法定要求，请等待双方都回到通话中。', 'The call is not live ({who}); no step can be taken until both are back in the recorded call (the law requires recording throughout).'],
+  'err.call_not_live.plain': ['通话中断或录像未在进行，本步骤不能进行，请等待双方都回到通话中。', 'The call is not live; no step can be taken until both are back in the recorded call.'],
+  'live.citizen.connection': ['当事人不在通话中', 'the citizen is not connected'],
+  'live.citizen.recording': ['当事人的录像未在进行', 'the citizen is not being recorded'],
+  'live.officer.connection': ['民警不在通话中', 'the officer is not connected'],
+  'live.officer.recording': ['民警的录像未在进行', 'the officer is not being recorded'],
+  'live.sep': ['；', '; '],
   'err.invalid_state': ['当前不能进行此操作（步骤顺序不对或办理已结束），请刷新后查看。', 'This step is not possible now (out of order or the hearing is closed). Refresh to see the current state.'],
   'err.ruling_exceeds_notice': ['裁决不能重于告知时拟作出的处罚（罚款 {fine_yuan} 元、记 {points} 分）。', 'The ruling cannot be heavier than the penalty proposed in the notice ({fine_yuan} yuan, {points} points).'],
   'err.ruling_exceeds_notice.plain': ['裁决不能重于告知时拟作出的处罚。', 'The ruling cannot be heavier than the penalty proposed in the notice.'],

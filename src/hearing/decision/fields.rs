@@ -145,6 +145,9 @@ pub struct DecisionFields {
     pub recording_scope: String,
     pub recording_access: String,
     pub recordings: Vec<RecordingRef>,
+    /// SHA-256 of the still of the ID card the officer took from the citizen's video at the
+    /// identity step (sealed in its entry).
+    pub id_still_sha256: String,
     pub legal_basis: String,
     pub fine_yuan: i64,
     pub points: i64,
@@ -185,6 +188,8 @@ pub struct Inputs<'a> {
     pub fine_yuan: i64,
     pub points: i64,
     pub recordings: Vec<RecordingRef>,
+    /// The identity entry's `still_sha256`.
+    pub id_still_sha256: Option<String>,
     pub audit_head: Option<(u64, String)>,
 }
 
@@ -317,6 +322,7 @@ pub fn build(i: Inputs<'_>) -> Result<DecisionFields, Incomplete> {
         facts: required("notice.facts", i.facts)?,
         statement: required("statement", i.statement)?,
         recordings: i.recordings,
+        id_still_sha256: required("identity.still_sha256", i.id_still_sha256.unwrap_or_default())?,
         legal_basis: required("ruling.legal_basis", i.legal_basis)?,
         fine_yuan: i.fine_yuan,
         points: i.points,

@@ -46,6 +46,7 @@ fn inputs(records: &[RecordFact]) -> Inputs<'_> {
             participant: Some("citizen".into()),
             sha256: "ab".repeat(32),
         }],
+        id_still_sha256: Some("ef".repeat(32)),
         audit_head: Some((5, "cd".into())),
     }
 }
@@ -74,6 +75,9 @@ fn nothing_defaults() {
     let mut i = inputs(&r);
     i.violations = "{corrupt";
     assert_eq!(build(i).unwrap_err().field, "booking.violations");
+    let mut i = inputs(&r);
+    i.id_still_sha256 = None;
+    assert_eq!(build(i).unwrap_err().field, "identity.still_sha256");
     let none: Vec<RecordFact> = vec![];
     assert_eq!(build(inputs(&none)).unwrap_err().field, "notice.records");
     assert_eq!(timezone("").unwrap_err().field, "brigade.timezone");
@@ -108,6 +112,7 @@ fn article_is_escaped_complete_and_has_no_dates_under_review_and_court() {
         "机动车违反禁令标志指示",
         "rec1",
         &"ab".repeat(32),
+        &"ef".repeat(32),
         "60日内向测试市公安局申请行政复议",
         "6个月内依法向测试市历下区人民法院提起行政诉讼",
         "罚款人民币200元",

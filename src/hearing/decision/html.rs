@@ -70,6 +70,11 @@ pub fn paragraphs(f: &DecisionFields) -> Vec<(&'static str, String)> {
         f.recording_scope,
         f.recording_access
     );
+    let _ = write!(
+        evidence,
+        " 4. 身份核验时自视频截取的当事人居民身份证影像，SHA-256 {}。",
+        f.id_still_sha256
+    );
     if f.recordings.is_empty() {
         evidence.push_str("录像文件于通话结束时封存，其摘要记入本案审计记录。");
     }

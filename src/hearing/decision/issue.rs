@@ -114,6 +114,7 @@ pub async fn issue(
     let ruling: content::Ruling = step(tx, &h.id, "ruling").await?;
     let statement: content::Statement = step(tx, &h.id, "statement").await?;
     let confirmation: Value = step(tx, &h.id, "confirmation").await?;
+    let identity: Value = step(tx, &h.id, "identity").await?;
     if confirmation["e_service_consent"] != Value::Bool(true) {
         return Err(HearingError::EServiceConsentMissing);
     }
@@ -167,6 +168,7 @@ pub async fn issue(
         fine_yuan: ruling.fine_yuan.get(),
         points: ruling.points.get(),
         recordings,
+        id_still_sha256: identity["still_sha256"].as_str().map(str::to_string),
         audit_head: head,
     })?;
     let article = html::article(&f);

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
 import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
-import { fillUrgentBooking, identityStep, drawSignature, signTranscript } from '../lib/journey.mjs';
+import { fillUrgentBooking, identityStep, drawSignature, signTranscript, awayAndBack, clickDownload } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
 const TZ = 'Asia/Shanghai';
@@ -223,7 +223,17 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await o.waitForSelector('#step-card[data-step=inquiry]');
     await o.fill('#qa-a1', '是本人驾驶。');
     await o.fill('#qa-a2', '无异议。');
-    await o.click('#inq-submit');
+    // The citizen drops mid-way: the inquiry is refused while the citizen is away (the law wants
+    // the whole procedure recorded), then taken once the citizen's page has rejoined; the absence
+    // is a sealed call_gap (checked below).
+    const refusal = await awayAndBack(o, c, server.url, s.hearingId, (p) => p.click('#inq-submit'), {
+      step: 'inquiry',
+      transcript: [{ q: '车辆是否本人驾驶？', a: '是本人驾驶。' }],
+    });
+    assert.equal(refusal.status, 409, JSON.stringify(refusal.body));
+    assert.equal(refusal.body.error.code, 'call_not_live');
+    assert.deepEqual(refusal.body.error.params.missing, [{ party: 'citizen', missing: 'connection' }]);
+    await shot(o, 'officer-step-refused-citizen-away');
     // The citizen reads the transcript and asks for a correction; the officer edits the
     // answer (a second inquiry version); the citizen then signs it.
     await o.waitForSelector('#step-card[data-step=transcript_ack]');
@@ -277,6 +287,11 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     const receiptSig = await sigResp.json();
     await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
     await shot(c, 'citizen-decision');
+    // The document fits the phone (long digests wrap) and names the party in words, no raw keys.
+    const fit = await c.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth, party: document.querySelector('#decision-fields dd[data-field=party]')?.textContent, dts: [...document.querySelectorAll('#decision-fields dt')].map((d) => d.textContent) }));
+    assert.ok(fit.page <= fit.view, `the decision view is ${fit.page}px wide on a ${fit.view}px phone`);
+    assert.match(fit.party || '', /张三/);
+    assert.deepEqual(fit.dts.filter((d) => /^[a-z_0-9]+$/.test(d)), [], 'every field has a label');
 
     await o.waitForSelector('#summary-status', { timeout: 15_000 });
     await o.waitForFunction(() => document.querySelector('#checkpoint')?.textContent.length > 5);
@@ -287,6 +302,8 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
       hr.steps.map((x) => x.step),
       ['identity', 'inquiry', 'transcript_ack', 'inquiry', 'transcript_ack', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
     );
+    // The citizen's absence mid-way is on the record (its payload is checked in the bundle below).
+    assert.ok(hr.events.some((e) => e.step === 'call_gap'), JSON.stringify(hr.events.map((e) => e.step)));
     // The decision PDF (citizen's session) names the party and its seal verifies offline.
     const tok = await c.evaluate(() => localStorage.getItem('rh.token.citizen'));
     const pdf = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/decision?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
@@ -297,6 +314,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.equal(v.status, 0, v.stdout + v.stderr);
     const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
     assert.match(text.stdout.replace(/\s/g, ''), /张三.*370102199003181234/s);
+    s.decisionText = text.stdout.replace(/\s/g, '');
     // The proof of service (送达回证): the page offers it; it carries the receipt signature's
     // digest and its seal verifies offline.
     await c.waitForSelector('#doc-service-proof:not([hidden])');
@@ -311,7 +329,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     const proofText = spawnSync('pdftotext', [proofPath, '-'], { encoding: 'utf8' }).stdout.replace(/\s/g, '');
     assert.ok(proofText.includes('送达回证'), proofText);
     assert.ok(proofText.includes(receiptSig.sha256), 'the proof names the receipt signature digest');
-    const [download] = await Promise.all([c.waitForEvent('download'), c.click('#doc-service-proof')]);
+    const download = await clickDownload(c, '#doc-service-proof');
     assert.match(download.suggestedFilename(), /送达回证/);
     done.steps = true;
   });
@@ -332,6 +350,21 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     const failed = await a.$$eval('#verify-result li[data-ok=false]', (ls) => ls.map((l) => l.textContent));
     assert.deepEqual(failed, [], 'no failed check');
     assert.equal(await a.getAttribute('#verify-result #verdict', 'data-ok'), 'true');
+    // The bundle the page verified lists the citizen's absence mid-way (a call_gap between the
+    // identity step and the inquiry), the ID-card still and every signature, by digest.
+    const atok = await a.evaluate(() => localStorage.getItem('rh.token.staff'));
+    const bundle = await (await fetch(`${server.url}/api/v1/audit/hearings/${s.hearingId}/bundle`, { headers: { Authorization: `Bearer ${atok}` } })).json();
+    const entry = (step) => bundle.entries.find((e) => e.step === step);
+    const identityAt = Date.parse(entry('identity').at);
+    const inquiryAt = Date.parse(entry('inquiry').at);
+    const midway = bundle.entries.filter((e) => e.step === 'call_gap' && e.payload.who === 'citizen' && Date.parse(e.payload.from) >= identityAt && Date.parse(e.payload.from) < inquiryAt);
+    assert.equal(midway.length, 1, `one sealed gap for the citizen's absence mid-way: ${JSON.stringify(bundle.entries.filter((e) => e.step === 'call_gap'))}`);
+    assert.ok(midway[0].payload.duration_ms > 0 && midway[0].payload.reason, JSON.stringify(midway[0].payload));
+    assert.match(entry('identity').payload.still_sha256, /^[0-9a-f]{64}$/);
+    const signed = bundle.entries.filter((e) => ['transcript_ack', 'confirmation', 'receipt'].includes(e.step) && e.payload.accept !== false);
+    assert.ok(signed.length >= 3 && signed.every((e) => /^[0-9a-f]{64}$/.test(e.payload.signature_sha256)), JSON.stringify(signed.map((e) => [e.step, e.payload.signature_sha256])));
+    // The decision PDF carries the still's digest (checked here, where the bundle is at hand).
+    assert.ok(s.decisionText.includes(entry('identity').payload.still_sha256), 'the decision names the ID-card still by its digest');
     done.audit = true;
     // Recordings (when the call recorded any): each file's SHA-256, computed in the page, matches.
     const recs = await a.$$('#recordings [data-recording-id]');

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binaryPath } from '../lib/server.mjs';
 import { shot, phoneContext, desktopContext } from '../lib/browser.mjs';
-import { world, toStatement } from '../lib/journey.mjs';
+import { world, toStatement, drawSignature, clickDownload } from '../lib/journey.mjs';
 import { key, checkpointBody, logLine, note } from '../lib/notes.mjs';
 
 const T = { timeout: 300_000 };
@@ -76,10 +76,7 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     if (dir && !process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
   });
 
-  // KNOWN DEFECT (closing note, issue 13 §4): in the merged tree the citizen page's download button
-  // gave no download within 30 s (a 404 in the citizen's console); the route itself is tested in
-  // tests/integration/audit_proof.rs. Marked todo until fixed: it still runs and reports.
-  it('the citizen downloads the proof of the served hearing; /verify/ turns it green', { ...T, todo: 'the citizen page download gives no file in the merged tree' }, async () => {
+  it('the citizen downloads the proof of the served hearing; /verify/ turns it green', T, async () => {
     const { hearingId } = await toStatement(w);
     s.hearingId = hearingId;
     const c = w.citizen;
@@ -89,10 +86,12 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     await o.click('#rul-submit');
     await c.waitForSelector('#conf-accept', { timeout: 15_000 });
     await c.check('#conf-consent');
+    await drawSignature(c, '#conf-sig');
     await c.click('#conf-accept');
     await o.waitForSelector('#srv-submit', { timeout: 15_000 });
     await o.click('#srv-submit');
     await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
+    await drawSignature(c, '#rc-sig');
     await c.click('#receipt-ack');
     await c.waitForSelector('[data-view=decision]:not([hidden]) #doc-proof', { timeout: 15_000 });
 
@@ -109,7 +108,7 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     }
     assert.equal(cosigners(served), 2, `the proof's checkpoint carries both cosignatures:\n${served.checkpoint}`);
 
-    const [dl] = await Promise.all([c.waitForEvent('download'), c.click('#doc-proof')]);
+    const dl = await clickDownload(c, '#doc-proof');
     const text = readFileSync(await dl.path(), 'utf8');
     const proof = JSON.parse(text);
     assert.equal(proof.hearing_id, hearingId);

@@ -69,6 +69,10 @@ export function watch(page, label, sink) {
   page.on('console', (m) => {
     if (m.type() === 'error') sink.push(`${label} console: ${m.text()}`);
   });
+  // The console's "Failed to load resource" names no URL: the responses do.
+  page.on('response', (r) => {
+    if (r.status() >= 400) sink.push(`${label} ${r.request().method()} ${new URL(r.url()).pathname} → ${r.status()}`);
+  });
 }
 
 /** Video frames decoded from the peer, from the page's RTCPeerConnection stats. */

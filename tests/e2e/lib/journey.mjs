@@ -187,6 +187,60 @@ export async function identityStep(o, c) {
 }
 
 /**
+ * The citizen's network goes away mid-way (issue 12 §1): the officer's next step is refused
+ * with `call_not_live` on the page (which says who is missing) and on the API (409, nothing
+ * written: `apiBody` is posted as the officer); back on the network the citizen's page rejoins
+ * by itself and the officer's step (`tryStep(o)` clicks its submit) goes through. Returns the
+ * API's refusal.
+ */
+export async function awayAndBack(o, c, url, hearingId, tryStep, apiBody) {
+  const net = c.context();
+  const staff = await staffFetch(url, o);
+  const steps = async () => (await (await staff(`hearings/${hearingId}`)).json()).steps.length;
+  const before = await steps();
+  await net.setOffline(true);
+  await c.evaluate(() => window.__rhCall.ws.close());
+  await o.waitForSelector('#citizen-state[data-key="o.hr.citizenDropped"]', { timeout: 15_000 });
+  await tryStep(o);
+  await o.waitForSelector('#step-err:not([hidden])', { timeout: 15_000 });
+  const shown = await o.textContent('#step-err');
+  if (!/当事人不在通话中/.test(shown)) throw new Error(`the officer's page does not say the citizen is missing: ${shown}`);
+  const r = await staff(`hearings/${hearingId}/steps`, { method: 'POST', body: JSON.stringify(apiBody) });
+  const refusal = { status: r.status, body: await r.json() };
+  if ((await steps()) !== before) throw new Error('a refused step was written');
+  await net.setOffline(false);
+  await o.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]', { timeout: 30_000 });
+  // Back: the recording restarts with the new connection; the officer tries again until the
+  // server sees the call live (as an officer would, watching the banner).
+  for (let i = 0; i < 40 && (await steps()) === before; i++) {
+    await tryStep(o);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  return refusal;
+}
+
+/**
+ * Clicks a download button and returns the download; when the page shows an error in `errSel`
+ * instead, fails with its text (a bare timeout says nothing).
+ */
+export async function clickDownload(page, selector, errSel = '#doc-err') {
+  const dl = page.waitForEvent('download', { timeout: 20_000 });
+  await page.click(selector);
+  const err = page.waitForSelector(`${errSel}:not([hidden])`, { timeout: 20_000 }).then(async () => {
+    throw new Error(`${selector}: the page shows ${JSON.stringify(await page.textContent(errSel))}`);
+  });
+  err.catch(() => {});
+  return Promise.race([dl, err]);
+}
+
+/** `fetch` of /api/v1 with the officer page's session. */
+async function staffFetch(url, o) {
+  const tok = await o.evaluate(() => localStorage.getItem('rh.token.staff'));
+  const headers = { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' };
+  return (path, opts = {}) => fetch(`${url}/api/v1/${path}`, { headers, ...opts });
+}
+
+/**
  * Signs by hand on a signature canvas (`#<id>`): a few strokes with the mouse, as a finger or pen
  * would draw them (the page takes pointer events).
  */

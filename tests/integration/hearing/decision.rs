@@ -158,8 +158,10 @@ async fn the_served_decision_names_everything_in_html_and_pdf_and_its_seal_verif
         j["issued_date"].as_str().unwrap(),
         j["pay_by"].as_str().unwrap(),
         j["sha256"].as_str().unwrap(),
+        j["id_still_sha256"].as_str().unwrap(),
         "电子印章",
     ];
+    assert_eq!(j["id_still_sha256"].as_str().unwrap().len(), 64);
     let html_flat: String = strip_tags(&html).split_whitespace().collect();
     for n in needles {
         let n: String = n.split_whitespace().collect();
