@@ -19,7 +19,7 @@ use std::{
 
 use remote_hearing::{
     audit::{
-        self, Actor, Audit, NewEntry,
+        self, Audit,
         leaf::{Leaf, payload_digest},
         merkle::{self, MemoryStore},
         note::{Checkpoint, Signer},
@@ -30,7 +30,10 @@ use remote_hearing::{
 };
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use secrecy::SecretString;
-use serde_json::json;
+
+mod support;
+
+use support::entry;
 
 fn rate(n: u64, d: Duration) -> String {
     format!(
@@ -38,20 +41,6 @@ fn rate(n: u64, d: Duration) -> String {
         n as f64 / d.as_secs_f64(),
         d.as_secs_f64()
     )
-}
-
-fn entry(i: u64) -> NewEntry {
-    NewEntry {
-        hearing_id: format!("0193a1b2-c3d4-7e5f-8a9b-{:012x}", i / 9),
-        step: "statement".into(),
-        actor: Actor {
-            role: "officer".into(),
-            id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
-        },
-        at: chrono::DateTime::from_timestamp_millis(1_795_000_000_000 + i as i64).unwrap(),
-        payload: json!({"text": "当事人陈述：对违法事实无异议。", "n": i, "both_connected": true}),
-        recordings: vec![],
-    }
 }
 
 fn raw_rates(n: u64) {

@@ -22,7 +22,7 @@ use std::{
 };
 
 use remote_hearing::{
-    audit::{self, Actor, NewEntry},
+    audit,
     config::Config,
     store::{
         Db,
@@ -34,7 +34,7 @@ use serde_json::json;
 
 mod support;
 
-use support::{env_num, percentile};
+use support::{entry, env_num, percentile};
 
 #[derive(Clone, Copy)]
 struct Figure {
@@ -86,20 +86,6 @@ fn raw_fsync(dir: &std::path::Path, n: usize) -> Figure {
     figure(n, t.elapsed(), lat)
 }
 
-fn entry(i: usize) -> NewEntry {
-    NewEntry {
-        hearing_id: format!("0193a1b2-c3d4-7e5f-8a9b-{:012x}", i / 9),
-        step: "statement".into(),
-        actor: Actor {
-            role: "officer".into(),
-            id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
-        },
-        at: chrono::DateTime::from_timestamp_millis(1_795_000_000_000 + i as i64).unwrap(),
-        payload: json!({"text": "当事人陈述：对违法事实无异议。", "n": i, "both_connected": true}),
-        recordings: vec![],
-    }
-}
-
 async fn open(dir: &std::path::Path, durable: bool) -> Db {
     std::fs::create_dir_all(dir).unwrap();
     let mut config = Config::defaults().unwrap();
@@ -148,7 +134,7 @@ async fn appends(db: &Db, n: usize, tasks: usize) -> Figure {
             for i in 0..n / tasks {
                 let s = Instant::now();
                 let mut tx = db.begin().await.unwrap();
-                audit::append(&mut tx, entry(k * 1_000_000 + i))
+                audit::append(&mut tx, entry((k * 1_000_000 + i) as u64))
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();
@@ -225,7 +211,7 @@ async fn http_bookings(durable: bool, clients: usize, n: usize) -> anyhow::Resul
     let state = remote_hearing::build_state(config, clock).await?;
     let settings = remote_hearing::booking::admin::BrigadeSettings {
         name: Some("bench durable".into()),
-        seats: Some(10_000),
+        seats: Some(1_000),
         hours: Some("00:00-24:00".into()),
         weekdays: Some("mon-sun".into()),
         ..Default::default()

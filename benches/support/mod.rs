@@ -1,6 +1,7 @@
 //! What the load benchmarks share: the real server binary started as its own process (so that
 //! its CPU, RSS and file descriptors are measured apart from the load generator's), join tokens
-//! signed with the key the benchmark gives it, `/proc` readings and percentiles.
+//! signed with the key the benchmark gives it, `/proc` readings, percentiles and the audit
+//! entry the log benchmarks append.
 
 #![allow(dead_code)]
 
@@ -126,5 +127,22 @@ pub async fn wait_for(ws: &mut Ws, needle: &str) -> anyhow::Result<()> {
             Some(Err(e)) => return Err(e.into()),
             None => anyhow::bail!("closed while waiting for {needle}"),
         }
+    }
+}
+
+/// The `i`-th audit entry the log benchmarks append: a statement of about 200 bytes, nine
+/// entries per hearing.
+pub fn entry(i: u64) -> remote_hearing::audit::NewEntry {
+    use remote_hearing::audit::{Actor, NewEntry};
+    NewEntry {
+        hearing_id: format!("0193a1b2-c3d4-7e5f-8a9b-{:012x}", i / 9),
+        step: "statement".into(),
+        actor: Actor {
+            role: "officer".into(),
+            id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+        },
+        at: chrono::DateTime::from_timestamp_millis(1_795_000_000_000 + i as i64).unwrap(),
+        payload: serde_json::json!({"text": "当事人陈述：对违法事实无异议。", "n": i, "both_connected": true}),
+        recordings: vec![],
     }
 }

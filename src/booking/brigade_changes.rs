@@ -13,7 +13,6 @@ use super::{
     Booking, fate, metrics,
     model::BookingView,
     rules::{self, DateLimits, Refusal},
-    schedule::SlotLookup,
     store::{self, BookingRow, BrigadeRow},
     urgent,
 };
@@ -147,16 +146,9 @@ pub async fn move_by_brigade(
     let local_date = start.with_timezone(&tz).date_naive();
     let closed = store::closed_dates(&state.db.read, &brigade.id, local_date, local_date).await?;
     let sched = brigade.schedule(closed)?;
-    let (slot, open) = match sched.lookup(start) {
-        SlotLookup::Open(s) => (s, true),
-        SlotLookup::Closed(s) => (s, false),
-        SlotLookup::OffGrid => {
-            return Err(AppError::unprocessable(
-                "slot_start",
-                "not a slot start of this brigade's schedule",
-            ));
-        }
-    };
+    let (slot, open) = sched.lookup(start).slot().ok_or_else(|| {
+        AppError::unprocessable("slot_start", "not a slot start of this brigade's schedule")
+    })?;
     let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
     if start_ms == b.slot_start {
         return Err(AppError::unprocessable(

@@ -224,6 +224,17 @@ pub enum SlotLookup {
     OffGrid,
 }
 
+impl SlotLookup {
+    /// The slot and whether the brigade is open then; `None` off the grid.
+    pub fn slot(self) -> Option<(Slot, bool)> {
+        match self {
+            SlotLookup::Open(s) => Some((s, true)),
+            SlotLookup::Closed(s) => Some((s, false)),
+            SlotLookup::OffGrid => None,
+        }
+    }
+}
+
 impl Schedule {
     pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.tz).date_naive()

@@ -10,7 +10,6 @@ use super::{
     model::{BookingStatus, BookingView, CreateBooking},
     rules,
     rules::{CaseLimits, DateLimits, PhoneDecision, Refusal, ViolationFacts},
-    schedule::SlotLookup,
     store::{self, BookingRow},
     urgent,
 };
@@ -98,16 +97,9 @@ async fn create_inner(
             "the registration date is after today",
         ));
     }
-    let (slot, open) = match sched.lookup(start) {
-        SlotLookup::Open(s) => (s, true),
-        SlotLookup::Closed(s) => (s, false),
-        SlotLookup::OffGrid => {
-            return Err(AppError::unprocessable(
-                "slot_start",
-                "not a slot start of this brigade's schedule",
-            ));
-        }
-    };
+    let (slot, open) = sched.lookup(start).slot().ok_or_else(|| {
+        AppError::unprocessable("slot_start", "not a slot start of this brigade's schedule")
+    })?;
 
     // Rules 1-6: pure.
     let limits = DateLimits {

@@ -341,13 +341,7 @@ async fn a_recorded_call_is_sealed_by_its_process_when_the_other_closes_the_hear
     let _ = tokio::time::timeout(T, async { (p1.await, p2.await) }).await;
     wait_status(&w, &id, "in_call").await;
     // B closes the hearing (a disputed statement refers it).
-    for s in [
-        "identity",
-        "inquiry",
-        "transcript_ack",
-        "notice",
-        "notice_ack",
-    ] {
+    for s in crate::hearing::STEPS.into_iter().take(5) {
         let token = if crate::hearing::is_citizen_step(s) {
             &w.citizen
         } else {

@@ -229,8 +229,20 @@ pub fn render(
         w.para(&format!("{label}：{text}"), BODY);
     }
     w.para("（印章）", BODY);
+    seal_footer(w, "HTML 文书", article_sha256, seal_note, verifier)
+}
+
+/// The sealed footer every document PDF ends with: the digest of the HTML article (`what` names
+/// the document), the seal note's lines and the seal's verifier key.
+pub fn seal_footer(
+    mut w: Writer,
+    what: &str,
+    article_sha256: &str,
+    seal_note: &str,
+    verifier: &str,
+) -> Result<Vec<u8>, String> {
     w.para(
-        &format!("文书摘要（SHA-256，覆盖 HTML 文书 article 元素）：{article_sha256}"),
+        &format!("文书摘要（SHA-256，覆盖 {what} article 元素）：{article_sha256}"),
         SMALL,
     );
     w.para(

@@ -149,19 +149,7 @@ pub fn render(
     }
     w.para("受送达人签名：", BODY);
     w.bitmap(signature, 260.0, 110.0);
-    w.para(
-        &format!("文书摘要（SHA-256，覆盖 HTML 送达回证 article 元素）：{article_sha256}"),
-        SMALL,
-    );
-    w.para(
-        "电子印章（Ed25519 签名；本 PDF 另以文件末尾的印章行签名，验证：remote-hearing decision verify 本文件）：",
-        SMALL,
-    );
-    for l in seal_note.lines().filter(|l| !l.is_empty()) {
-        w.para(l, SMALL);
-    }
-    w.para(&format!("印章公钥：{verifier}"), SMALL);
-    w.finish()
+    pdf::seal_footer(w, "HTML 送达回证", article_sha256, seal_note, verifier)
 }
 
 fn missing(field: &str, message: &str) -> HearingError {

@@ -91,13 +91,7 @@ async fn content_rules_and_the_ruling_bound() {
 async fn disputed_statement_is_referred() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    for s in [
-        "identity",
-        "inquiry",
-        "transcript_ack",
-        "notice",
-        "notice_ack",
-    ] {
+    for s in super::STEPS.into_iter().take(5) {
         w.ok_step(&id, body_of(s)).await;
     }
     let v = w

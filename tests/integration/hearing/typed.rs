@@ -133,14 +133,7 @@ async fn refusals_carry_their_numbers_as_params() {
     // The ruling may not exceed the notice: the notice's numbers.
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    for s in [
-        "identity",
-        "inquiry",
-        "transcript_ack",
-        "notice",
-        "notice_ack",
-        "statement",
-    ] {
+    for s in super::STEPS.into_iter().take(6) {
         w.ok_step(&id, body_of(s)).await;
     }
     let heavier = json!({"step": "ruling", "fine_yuan": 300, "points": 6, "legal_basis": "x"});

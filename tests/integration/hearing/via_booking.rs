@@ -127,13 +127,7 @@ async fn a_claimed_urgent_booking_opens_before_its_deadline_and_leaves_the_lane(
         .as_str()
         .unwrap()
         .to_string();
-    for s in [
-        "identity",
-        "inquiry",
-        "transcript_ack",
-        "notice",
-        "notice_ack",
-    ] {
+    for s in super::STEPS.into_iter().take(5) {
         let token = if is_citizen_step(s) {
             &citizen
         } else {
