@@ -20,7 +20,7 @@ use crate::{
             DecisionFields, facts, fields,
             html::{self, esc},
             issue::Issuer,
-            pdf::{self, BODY, SMALL},
+            pdf::{self, BODY},
             seal::{self, Document},
         },
         store::HearingRow,
