@@ -145,3 +145,60 @@ pub struct Records {
     pub db: Db,
     pub identity_key: Arc<DataKey>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(provider: &str, url: &str, secret: &str) -> RecordsConfig {
+        RecordsConfig {
+            provider: provider.into(),
+            url: url.into(),
+            secret: secrecy::SecretString::from(secret),
+            ..RecordsConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_provider_is_chosen_and_checked_at_start() {
+        assert_eq!(RecordsConfig::default().provider, "manual");
+        let a = adapter(&RecordsConfig::default(), true).unwrap();
+        assert_eq!(a.provider(), "manual");
+        let fake = config("fake", "http://127.0.0.1:8090", "s3cret-value");
+        assert_eq!(adapter(&fake, false).unwrap().provider(), "fake");
+        assert!(adapter(&fake, true).is_err(), "fake in production");
+        assert!(
+            adapter(&config("http", "http://h", ""), true).is_err(),
+            "no secret"
+        );
+        assert!(adapter(&config("http", "ftp://h", "s"), true).is_err());
+        assert!(adapter(&config("soap", "http://h", "s"), false).is_err());
+        // The secret never shows in Debug.
+        assert!(!format!("{fake:?} {:?}", adapter(&fake, false).unwrap()).contains("s3cret"));
+    }
+
+    #[test]
+    fn errors_map_to_stable_codes() {
+        let code = |e: RecordsError| {
+            let a = AppError::from(e);
+            (a.status.as_u16(), a.code)
+        };
+        assert_eq!(code(RecordsError::Manual), (409, "records_manual"));
+        assert_eq!(
+            code(RecordsError::Unavailable("x".into())),
+            (503, "records_unavailable")
+        );
+        assert_eq!(
+            code(RecordsError::Invalid("x".into())),
+            (502, "records_invalid")
+        );
+        assert_eq!(
+            code(RecordsError::Refused("x".into())),
+            (502, "records_invalid")
+        );
+        assert_eq!(
+            code(RecordsError::NotFound("driver".into())),
+            (404, "records_not_found")
+        );
+    }
+}
