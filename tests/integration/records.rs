@@ -351,3 +351,14 @@ async fn manual_provider_answers_records_manual() {
     let (token, _) = app.login_citizen("13800138006").await;
     expect_error(app.get(PATH, Some(&token)).await, 409, "records_manual").await;
 }
+
+#[tokio::test]
+async fn a_driver_the_platform_does_not_know_is_records_not_found() {
+    let fake = start_fake().await;
+    let app = app_with(fake.url.clone()).await;
+    let (token, _) = app.login_citizen("13800138007").await;
+    // A valid ID number that is not in the seed.
+    give_identity(&app, &token, "370102199003181234").await;
+    let body = expect_error(app.get(PATH, Some(&token)).await, 404, "records_not_found").await;
+    assert!(!body.to_string().contains("370102199003181234"));
+}
