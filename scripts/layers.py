@@ -3,7 +3,7 @@
 
 Layers, low to high (a file may import its own layer or lower ones):
   base         clock ids secrets domain kv store telemetry error throttle jobs (`tick` only)
-  domain       audit < witness < sms < identity < booking < call < hearing (an area may use lower areas)
+  domain       audit < witness < sms < identity < records < booking < call < hearing (an area may use lower areas)
   edge         http state config (the whole Config is composition: an area owns its section)
   composition  startup cli lib main
 Inside an area, by file: store.rs is the store, api.rs/routes.rs/views.rs/ws.rs/files.rs/admin.rs
@@ -33,7 +33,7 @@ HEADER = (
     "# here and on a line that no longer matches: delete lines as they are fixed, never add.\n"
 )
 BASE = "clock ids secrets domain kv store telemetry error throttle jobs".split()
-DOMAIN = "audit witness sms identity booking call hearing".split()
+DOMAIN = "audit witness sms identity records booking call hearing".split()
 EDGE = "http state config".split()
 COMPOSITION = "startup cli lib main".split()
 HANDLER_FILES = {"api", "routes", "views", "ws", "files", "admin"}

@@ -36,6 +36,9 @@ pub struct Config {
     #[serde(default)]
     pub wechat: crate::sms::wechat::WechatSettings,
     pub call: crate::call::CallConfig,
+    /// The system of record (src/records/): `manual`, `fake` or `http`.
+    #[serde(default)]
+    pub records: crate::records::RecordsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod ids;
 pub mod jobs;
 pub mod kv;
+pub mod records;
 pub mod secrets;
 pub mod sms;
 pub mod startup;

@@ -15,6 +15,7 @@ use crate::{
     hearing::Hearing,
     identity::Identity,
     kv::Kv,
+    records::Records,
     sms::Sms,
     store::Db,
 };
@@ -41,6 +42,8 @@ pub struct Inner {
     pub call: Call,
     /// The hearing: its services, config and after-commit subscribers (see `crate::hearing`).
     pub hearing: Hearing,
+    /// The system of record (see `crate::records`).
+    pub records: Records,
 }
 
 impl Deref for AppState {
@@ -77,6 +80,12 @@ impl FromRef<AppState> for Call {
 impl FromRef<AppState> for Hearing {
     fn from_ref(state: &AppState) -> Hearing {
         state.hearing.clone()
+    }
+}
+
+impl FromRef<AppState> for Records {
+    fn from_ref(state: &AppState) -> Records {
+        state.records.clone()
     }
 }
 

@@ -70,6 +70,18 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::witness::WitnessCommand,
     },
+    /// The fake system of record (docs/records-api.md), for tests and development.
+    RecordsFake {
+        /// The seed JSON file (e.g. tests/data/records-fake.json).
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on (port 0 picks one).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The shared HMAC secret (records.secret of the server).
+        #[arg(long, env = "RH_RECORDS__SECRET", hide_env_values = true)]
+        secret: String,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -104,6 +116,14 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen { name, out } => crate::cli::audit::keygen(&name, &out),
         Command::Audit { command } => crate::cli::audit::execute(command).await,
         Command::Decision { command } => crate::cli::decision::execute(command).await,
+        Command::RecordsFake {
+            data,
+            listen,
+            secret,
+        } => {
+            crate::records::fake::run(&data, &listen, &secret, crate::startup::shutdown_signal())
+                .await
+        }
         Command::Witness { command } => {
             crate::witness::execute(command, crate::startup::shutdown_signal()).await
         }

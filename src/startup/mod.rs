@@ -66,6 +66,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         &config.server.data_dir,
     )?);
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
+    let records = wiring::records(&config, &db, identity_key.clone())?;
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -80,6 +81,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         audit,
         call: areas.call,
         hearing,
+        records,
     })))
 }
 

@@ -26,4 +26,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::booking::router())
         .merge(crate::sms::router())
         .merge(crate::call::router())
+        .merge(crate::records::router())
 }

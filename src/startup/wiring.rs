@@ -92,6 +92,25 @@ pub fn hearing(
     })
 }
 
+/// The records area's sub-state: the adapter `[records]` names, the `[booking]` limits.
+pub fn records(
+    config: &Config,
+    db: &Db,
+    identity_key: Arc<DataKey>,
+) -> anyhow::Result<crate::records::Records> {
+    let b = &config.booking;
+    Ok(crate::records::Records {
+        adapter: crate::records::adapter(&config.records, config.is_production())?,
+        limits: crate::records::eligibility::Limits {
+            max_fine_per_violation: b.max_fine_per_violation,
+            max_unhandled: b.max_unhandled,
+            points_ceiling: b.points_ceiling,
+        },
+        db: db.clone(),
+        identity_key,
+    })
+}
+
 /// The hearing area's open hearings, for the urgent lane's rebuild.
 #[derive(Debug)]
 struct HearingsOfBookings(Db);

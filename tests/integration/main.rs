@@ -19,6 +19,7 @@ mod hearing;
 mod helpers;
 mod login_guard;
 mod party;
+mod records;
 mod scale;
 mod sms;
 mod sms_providers;
