@@ -65,10 +65,11 @@ export async function showOutcome(hearing) {
     const rows = Object.keys(DOC_LABELS).filter((k) => doc?.[k] !== undefined && doc[k] !== null);
     const field = (k) => [h('dt', {}, DOC_LABELS[k][lang]), h('dd', { 'data-field': k }, docText(k, doc[k]))];
     const fold = rows.filter((k) => VERIFY_ONLY.has(k));
+    const open = !!$('#doc-verify')?.open; // kept open across the zh/en switch
     $('#doc-body').replaceChildren(
       h('dl', { id: 'decision-fields' }, ...rows.filter((k) => !VERIFY_ONLY.has(k)).map(field)),
       fold.length
-        ? h('details', { id: 'doc-verify', class: 'fold' }, h('summary', {}, t('c.doc.verifyInfo')), h('dl', { id: 'decision-verify' }, ...fold.map(field)))
+        ? h('details', { id: 'doc-verify', class: 'fold', open }, h('summary', {}, t('c.doc.verifyInfo')), h('dl', { id: 'decision-verify' }, ...fold.map(field)))
         : null,
     );
   });

@@ -45,7 +45,11 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       await c.setViewportSize(PHONES[0]);
     }
     try {
+      await c.goto('/');
+      await c.waitForSelector('[data-view=login]:not([hidden])');
+      await check('login', { action: '#login-send', inCall: false });
       await loginCitizen(w);
+      await check('home', { action: '#go-book', inCall: false });
       await loginOfficer(w);
       const slot = await freeSlot(w);
       assert.ok(slot, 'a free slot in the next days');
@@ -122,7 +126,9 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       assert.equal(await c.getAttribute('#doc-verify', 'open'), null, 'the fold starts closed');
       await check('decision', { inCall: false });
       await c.click('#doc-verify summary');
+      await c.waitForSelector('#decision-verify dd[data-field=sha256]');
       await check('decision-verify', { inCall: false });
+      assert.equal(await c.getAttribute('#doc-verify', 'open'), '', 'the fold stays open across the language switch');
     } finally {
       await w.close();
     }
