@@ -83,6 +83,8 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       const after = await c.evaluate(() => ({ top: document.querySelector('#ack-notice').getBoundingClientRect().top, page: window.scrollY }));
       assert.equal(after.top, before, 'the action does not move when the text scrolls');
       assert.equal(after.page, 0, 'the page itself does not scroll');
+      // The step's status message is a line in the action bar, not a toast over the text.
+      assert.equal(await c.evaluate(() => !!document.querySelector('#action-bar #toast.toast-inline')), true, 'the toast lives in the action bar');
       await c.click('#ack-notice');
 
       await c.waitForSelector('#st-waive', { timeout: 15_000 });
@@ -129,6 +131,10 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       await c.waitForSelector('#decision-verify dd[data-field=sha256]');
       await check('decision-verify', { inCall: false });
       assert.equal(await c.getAttribute('#doc-verify', 'open'), '', 'the fold stays open across the language switch');
+      // The rules catch what they are meant to: a too-wide line, a small button, an action off screen.
+      await c.evaluate(() => document.querySelector('#doc-body').append(Object.assign(document.createElement('div'), { id: 'too-wide', style: 'width:900px;height:10px' }), Object.assign(document.createElement('button'), { id: 'too-small', textContent: 'x', style: 'min-height:0;padding:0' })));
+      const caught = await layoutProblems(c, { action: '#doc-home' });
+      for (const want of [/page is \d+px wide/, /div#too-wide/, /button#too-small/, /#doc-home is off screen/]) assert.ok(caught.some((p) => want.test(p)), `${want} in ${caught.join(' | ')}`);
     } finally {
       await w.close();
     }

@@ -10,10 +10,11 @@
  * may cover it), `noPageScroll` (the document itself must not scroll), `minTap` (44).
  */
 export async function layoutProblems(page, opts = {}) {
-  return page.evaluate(({ action, text, noPageScroll, minTap }) => {
+  // The screen's size as set, not window.innerWidth: a mobile browser widens its layout viewport
+  // (zooming out) to fit a too-wide page, which would hide the very overflow looked for.
+  const { width, height } = page.viewportSize();
+  return page.evaluate(({ action, text, noPageScroll, minTap, vw, vh }) => {
     const out = [];
-    const vw = window.innerWidth;
-    const vh = window.innerHeight;
     const name = (el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : ''}`;
     const shown = (el) => {
       if (!el.isConnected || el.closest('[hidden]')) return false;
@@ -74,7 +75,7 @@ export async function layoutProblems(page, opts = {}) {
     }
     if (small.length) out.push(`tap targets under ${minTap}px: ${small.join(', ')}`);
     return out;
-  }, { action: opts.action || null, text: opts.text || null, noPageScroll: !!opts.noPageScroll, minTap: opts.minTap || 44 });
+  }, { action: opts.action || null, text: opts.text || null, noPageScroll: !!opts.noPageScroll, minTap: opts.minTap || 44, vw: width, vh: height });
 }
 
 /** The phone sizes of issue 21. */
