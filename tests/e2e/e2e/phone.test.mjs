@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot } from '../lib/browser.mjs';
 import { layoutProblems, PHONES } from '../lib/layout.mjs';
-import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode, identityStep, signTranscript, drawSignature } from '../lib/journey.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, fillUrgentBooking, claimAndOpen, joinWithCode, identityStep, signTranscript, drawSignature } from '../lib/journey.mjs';
 
 const T = { timeout: 300_000 };
 
@@ -20,10 +20,10 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
     const c = w.citizen;
     const o = w.officerPage;
     /** The layout at each phone size in each language, with a screenshot; back to zh at 390×844. */
-    async function check(name, { action, stage, inCall = true } = {}) {
+    async function check(name, { action, stage, inCall = true, langs = ['zh-CN', 'en'] } = {}) {
       for (const size of PHONES) {
         await c.setViewportSize(size);
-        for (const lang of ['zh-CN', 'en']) {
+        for (const lang of langs) {
           if ((await c.getAttribute('html', 'lang')) !== lang) {
             await c.click('#lang');
             await c.waitForSelector(`html[lang="${lang}"]`);
@@ -40,8 +40,10 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
           await shot(c, `phone-${name}-${size.width}-${lang === 'en' ? 'en' : 'zh'}`);
         }
       }
-      await c.click('#lang');
-      await c.waitForSelector('html[lang="zh-CN"]');
+      if ((await c.getAttribute('html', 'lang')) !== 'zh-CN') {
+        await c.click('#lang');
+        await c.waitForSelector('html[lang="zh-CN"]');
+      }
       await c.setViewportSize(PHONES[0]);
     }
     try {
@@ -53,7 +55,11 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       await loginOfficer(w);
       const slot = await freeSlot(w);
       assert.ok(slot, 'a free slot in the next days');
-      const bookingId = await bookUrgent(w, slot);
+      // The filled booking form (in zh only: the switch would redraw the slots).
+      await fillUrgentBooking(w, slot, { beforeSubmit: () => check('booking', { inCall: false, langs: ['zh-CN'] }) });
+      await c.waitForSelector('[data-view=home]:not([hidden]) #booking-status', { timeout: 15_000 });
+      const bookingId = await c.getAttribute('[data-booking-id]', 'data-booking-id');
+      await check('booked', { action: '#go-wait', inCall: false });
       await claimAndOpen(w, bookingId);
       await joinWithCode(w, 2);
 
