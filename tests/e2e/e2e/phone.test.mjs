@@ -83,6 +83,12 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       await o.click('#not-submit');
       await c.waitForSelector('#ack-notice', { timeout: 15_000 });
       await check('notice', { action: '#ack-notice', stage: 'notice' });
+      // On a desktop the same screen holds too.
+      await c.setViewportSize({ width: 1280, height: 800 });
+      await c.waitForTimeout(250);
+      problems.push(...(await layoutProblems(c, { action: '#ack-notice', text: '#call-scroll', noPageScroll: true })).map((p) => `notice 1280×800: ${p}`));
+      await shot(c, 'desktop-notice-1280');
+      await c.setViewportSize(PHONES[0]);
       // The legal text scrolls inside its box; the action stays where it is.
       const before = await c.evaluate(() => document.querySelector('#ack-notice').getBoundingClientRect().top);
       await c.evaluate(() => document.querySelector('#call-scroll').scrollTo(0, 10_000));
