@@ -1,11 +1,14 @@
 // Citizen: waiting room, joining with the SMS code, the call with its step prompts
 // (transcript_ack, notice_ack, statement, confirmation, receipt; the signed ones with a
-// handwritten signature, ./signature.js), the decision document and the proof of service.
-import { t, has, fmtTime } from '/shared/i18n.js';
-import { $, h, showView, busy, showError, announce, download } from '/shared/ui.js';
+// handwritten signature, ./signature.js). On a phone the call is one screen: the step bar, a
+// compact video, the text being read (it scrolls) and the action bar at the bottom, where each
+// prompt's `actionBar(...)` part goes. The decision is ./decision.js.
+import { t, fmtTime } from '/shared/i18n.js';
+import { $, h, showView, busy, showError, announce } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
-import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED } from '/shared/steps.js';
+import { nextStep, stepFields, renderStepBar, liveCallBanner, CLOSED } from '/shared/steps.js';
 import { signaturePad } from './signature.js';
+import { initDecision, showOutcome as showDecision } from './decision.js';
 
 const SESSION_KEY = 'rh.citizen.call';
 let ctx = null; // {api, state, goHome}
@@ -19,14 +22,15 @@ let waitRefresh = null; // the waiting room's status line, again after the zh/en
 export function initHearing(c) {
   ctx = c;
   $('#join-form').addEventListener('submit', onJoin);
-  $('#call-leave').addEventListener('click', () => leaveCall(true));
-  $('#doc-home').addEventListener('click', () => {
+  $('#call-leave').addEventListener('click', () => {
+    // Leaving an open hearing interrupts it: asked first.
+    if (hearing && !CLOSED.has(hearing.status) && !confirm(t('c.call.leaveConfirm'))) return;
+    leaveCall(true);
+  });
+  initDecision(c, () => hearingId, () => {
     stopAll();
     ctx.goHome();
   });
-  $('#doc-save').addEventListener('click', saveDecision);
-  $('#doc-proof').addEventListener('click', saveProof);
-  $('#doc-service-proof').addEventListener('click', saveServiceProof);
   document.addEventListener('langchange', () => {
     if (!hearing) return;
     if (document.body.dataset.currentView === 'call') renderHearing();
@@ -165,9 +169,11 @@ async function refreshHearing() {
   }
 }
 
+const showOutcome = () => showDecision(hearing);
+
 function renderHearing() {
-  renderStepList($('#call-steps'), hearing);
-  liveCallBanner($('#call-steps'), hearing);
+  renderStepBar($('#call-stepbar'), hearing);
+  liveCallBanner($('#prompt'), hearing);
   if (CLOSED.has(hearing.status)) {
     leaveCall(false);
     showOutcome();
@@ -176,13 +182,21 @@ function renderHearing() {
   const next = nextStep(hearing);
   const box = $('#prompt');
   box.dataset.step = next || '';
+  $('#action-bar').dataset.step = next || '';
   const form = PROMPTS[next];
-  box.replaceChildren(...(form ? form() : [h('p', {}, t(next === 'identity' ? 'c.call.identity' : 'c.call.waitOfficer'))]));
+  const parts = form ? form() : [h('p', {}, t(next === 'identity' ? 'c.call.identity' : 'c.call.waitOfficer'))];
+  const isBar = (n) => n?.dataset?.bar !== undefined;
+  box.replaceChildren(...parts.filter((n) => n && !isBar(n)));
+  $('#action-slot').replaceChildren(...parts.filter(isBar));
+  $('#call-scroll').scrollTop = 0;
   if (form) {
-    box.focus();
+    box.focus({ preventScroll: true });
     announce(t('step.' + next));
   }
 }
+
+/** The part of a prompt that goes to the action bar at the bottom of the screen. */
+const actionBar = (...children) => h('div', { class: 'bar-part', 'data-bar': '' }, ...children);
 
 async function sendStep(button, body, pad) {
   await busy(button, $('#step-err'), async () => {
@@ -200,12 +214,17 @@ async function sendStep(button, body, pad) {
   });
 }
 
-async function showIdentity(box) {
+/** The identity prompt: the name and ID number given, or a form for them (its button in `bar`). */
+async function showIdentity(box, bar) {
   try {
     const v = await ctx.api.get('citizens/me/identity');
     box.append(h('p', { class: 'small', id: 'identity-given' }, t('c.id.given', { name: v.name, id: v.id_number_masked })));
+    bar.remove();
   } catch (e) {
-    if (e.status !== 404) return showError($('#step-err'), e);
+    if (e.status !== 404) {
+      bar.remove();
+      return showError($('#step-err'), e);
+    }
     const name = h('input', { id: 'id-name', type: 'text', autocomplete: 'name', maxlength: 30 });
     const num = h('input', { id: 'id-number', type: 'text', autocomplete: 'off', maxlength: 18, inputmode: 'text' });
     const form = h(
@@ -216,13 +235,15 @@ async function showIdentity(box) {
       name,
       h('label', { for: 'id-number' }, t('c.id.number')),
       num,
-      h('div', { class: 'actions' }, btn('c.id.save', '', async (ev) => {
-        await busy(ev.currentTarget, $('#step-err'), async () => {
-          const v = await ctx.api.put('citizens/me/identity', { name: name.value.trim(), id_number: num.value.trim() });
-          form.replaceWith(h('p', { class: 'small', id: 'identity-given' }, t('c.id.given', { name: v.name, id: v.id_number_masked })));
-        });
-      }, 'id-save')),
     );
+    bar.append(h('div', { class: 'actions' }, btn('c.id.save', '', async (ev) => {
+      await busy(ev.currentTarget, $('#step-err'), async () => {
+        const v = await ctx.api.put('citizens/me/identity', { name: name.value.trim(), id_number: num.value.trim() });
+        form.replaceWith(h('p', { class: 'small', id: 'identity-given' }, t('c.id.given', { name: v.name, id: v.id_number_masked })));
+        bar.remove();
+      });
+    }, 'id-save')));
+    bar.hidden = false;
     box.append(form);
   }
 }
@@ -233,8 +254,10 @@ const PROMPTS = {
   /** The officer checks the ID card; the citizen first gives the name and number if not yet. */
   identity() {
     const box = h('div', { id: 'identity-box' }, h('p', {}, t('c.call.identity')));
-    showIdentity(box);
-    return [box];
+    const bar = actionBar();
+    bar.hidden = true;
+    showIdentity(box, bar);
+    return [box, bar];
   },
   /** The citizen reads the inquiry transcript, then signs it or asks for a correction. */
   transcript_ack() {
@@ -254,8 +277,7 @@ const PROMPTS = {
       version,
       list,
       h('p', { class: 'note', id: 'tr-statement' }, t('c.tr.statement')),
-      pad.el,
-      h('div', { class: 'actions' }, btn('c.tr.accept', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'transcript_ack', accept: true }, pad), 'tr-accept')),
+      actionBar(pad.el, h('div', { class: 'actions' }, btn('c.tr.accept', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'transcript_ack', accept: true }, pad), 'tr-accept'))),
       h('label', { for: 'tr-correction' }, t('c.tr.correction')),
       fix,
       h(
@@ -286,7 +308,7 @@ const PROMPTS = {
         fine != null ? [h('dt', {}, t('c.notice.penalty')), h('dd', {}, t('c.notice.penaltyVal', { f: fine, p: pts ?? 0 }))] : null,
         [h('dt', {}, t('c.notice.rights')), h('dd', { class: 'small' }, f.rights_text || hearing.rights_text || t('c.notice.rightsDefault'))],
       ),
-      h('div', { class: 'actions' }, btn('c.notice.ack', '', (e) => sendStep(e.currentTarget, { step: 'notice_ack' }), 'ack-notice')),
+      actionBar(h('div', { class: 'actions' }, btn('c.notice.ack', '', (e) => sendStep(e.currentTarget, { step: 'notice_ack' }), 'ack-notice'))),
     ];
   },
   statement() {
@@ -304,13 +326,13 @@ const PROMPTS = {
       h('p', { class: 'small' }, t('c.st.intro')),
       h('label', { for: 'st-text' }, t('c.st.text')),
       ta,
-      h(
+      actionBar(h(
         'div',
         { class: 'actions' },
         btn('c.st.give', '', (e) => need(e) && sendStep(e.currentTarget, { step: 'statement', text: ta.value.trim() }), 'st-give'),
         btn('c.st.waive', 'btn-ghost', (e) => sendStep(e.currentTarget, { step: 'statement', waived: true }), 'st-waive'),
         btn('c.st.dispute', 'btn-danger', (e) => need(e) && confirm(t('c.st.disputeConfirm')) && sendStep(e.currentTarget, { step: 'statement', disputed: true, text: ta.value.trim() }), 'st-dispute'),
-      ),
+      )),
     ];
   },
   confirmation() {
@@ -322,9 +344,10 @@ const PROMPTS = {
       f.fine_yuan != null ? h('p', { class: 'note' }, t('c.conf.ruling', { f: f.fine_yuan, p: f.points ?? 0 })) : null,
       f.legal_basis ? h('p', { class: 'small' }, f.legal_basis) : null,
       hearing.e_service_consent_text ? h('p', { class: 'note small', id: 'conf-consent-text' }, hearing.e_service_consent_text) : null,
-      h('div', { class: 'check' }, consent, h('label', { for: 'conf-consent', 'aria-describedby': hearing.e_service_consent_text ? 'conf-consent-text' : null }, t('c.conf.consent'))),
-      pad.el,
-      h(
+      actionBar(
+        h('div', { class: 'check' }, consent, h('label', { for: 'conf-consent', 'aria-describedby': hearing.e_service_consent_text ? 'conf-consent-text' : null }, t('c.conf.consent'))),
+        pad.el,
+        h(
         'div',
         { class: 'actions' },
         btn('c.conf.accept', 'btn-ok', (e) => {
@@ -336,6 +359,7 @@ const PROMPTS = {
           sendStep(e.currentTarget, { step: 'confirmation', accept: true, e_service_consent: consent.checked }, pad);
         }, 'conf-accept'),
         btn('c.conf.refuse', 'btn-danger', (e) => confirm(t('c.conf.refuseConfirm')) && sendStep(e.currentTarget, { step: 'confirmation', accept: false, e_service_consent: consent.checked }, pad), 'conf-refuse'),
+        ),
       ),
     ];
   },
@@ -345,78 +369,7 @@ const PROMPTS = {
       h('h2', {}, t('c.rc.h')),
       h('p', {}, t('c.rc.intro')),
       pad.el,
-      h('div', { class: 'actions' }, btn('c.rc.ack', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'receipt' }, pad), 'receipt-ack')),
+      actionBar(pad.el, h('div', { class: 'actions' }, btn('c.rc.ack', 'btn-ok', (e) => sendStep(e.currentTarget, { step: 'receipt' }, pad), 'receipt-ack'))),
     ];
   },
 };
-
-// ---------- outcome and decision ----------
-/** The decision's fields (GET …/decision?format=json) in the document's order, with their labels. */
-const DOC_LABELS = {
-  decision_no: ['决定书编号', 'Decision number'], authority: ['处罚机关', 'Authority'], authority_address: ['机关地址', 'Address'],
-  party: ['当事人', 'Party'], party_phone_masked: ['当事人手机', 'Phone'], plate: ['号牌', 'Plate'],
-  violations: ['违法记录', 'Violation records'], facts: ['违法事实', 'Facts'], statement: ['陈述申辩', 'Statement'],
-  recording_id: ['录音录像编号', 'Recording'], recording_scope: ['录音录像范围', 'What is recorded'], recording_access: ['查阅方式', 'How to obtain it'],
-  recordings: ['录像文件', 'Recorded files'], id_still_sha256: ['身份证影像 SHA-256', 'ID-card still SHA-256'],
-  legal_basis: ['法律依据', 'Legal basis'], fine_yuan: ['罚款（元）', 'Fine (yuan)'], points: ['记分', 'Points'],
-  pay_by: ['缴款期限', 'Pay by'], pay_where: ['缴款方式', 'Where to pay'], late_fee: ['加处罚款', 'Late fee'],
-  review_days: ['申请复议期限（日）', 'Review within (days)'], review_body: ['复议机关', 'Review body'],
-  litigation_months: ['提起诉讼期限（月）', 'Litigation within (months)'], court: ['管辖法院', 'Court'],
-  service: ['送达方式', 'Service'], officers: ['执法民警', 'Officers'], issued_at: ['作出时间', 'Issued'],
-  hearing_id: ['办理编号', 'Hearing'], audit_checkpoint: ['审计检查点', 'Audit checkpoint'], sha256: ['文书 SHA-256', 'Document SHA-256'],
-};
-
-/** One field's value as text: the lists and the party in the words of the document. */
-function docText(key, v) {
-  if (key === 'party') return [v.name, v.id_number, v.licence_no && `驾驶证 ${v.licence_no}`].filter(Boolean).join('，');
-  if (key === 'officers') return v.map((o) => `${o.name}（警号 ${o.badge}）`).join('、');
-  if (key === 'violations') return v.map((r) => `${r.record_no}：${r.time}，${r.place}，${r.behaviour}`).join('；');
-  if (key === 'recordings') return v.length ? v.map((r) => `${r.id}（${r.participant || r.kind}）SHA-256 ${r.sha256}`).join('；') : '—';
-  return /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtTime(v) : String(v);
-}
-
-async function showOutcome() {
-  showView('decision');
-  $('#logout').hidden = false;
-  const status = hearing?.status;
-  const out = $('#doc-outcome');
-  const reason = hearing?.outcome && has('c.why.' + hearing.outcome) ? t('c.why.' + hearing.outcome) : '';
-  out.textContent = `${t('c.done.' + (status || 'completed'))} ${reason}`.trim();
-  out.className = status === 'completed' ? 'banner banner-ok' : 'banner banner-warn';
-  const hasDoc = (hearing?.steps || []).some((s) => s.step === 'service');
-  $('#doc-save').hidden = !hasDoc;
-  $('#doc-service-proof').hidden = !(hearing?.steps || []).some((s) => s.step === 'receipt');
-  $('#doc-body').hidden = !hasDoc;
-  if (!hasDoc) return;
-  await busy(null, $('#doc-err'), async () => {
-    const doc = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision?format=json`);
-    const lang = document.documentElement.lang === 'en' ? 1 : 0;
-    const rows = Object.keys(DOC_LABELS).filter((k) => doc?.[k] !== undefined && doc[k] !== null);
-    $('#doc-body').replaceChildren(
-      h('dl', { id: 'decision-fields' }, ...rows.map((k) => [h('dt', {}, DOC_LABELS[k][lang]), h('dd', { 'data-field': k }, docText(k, doc[k]))])),
-    );
-  });
-}
-
-/** The hearing's proof file (its audit bundle to a witnessed checkpoint), exactly as served. */
-async function saveProof(ev) {
-  await busy(ev.currentTarget, $('#doc-err'), async () => {
-    const r = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/proof`, { raw: true, accept: 'application/json' });
-    download(`办理证明-${hearingId}.json`, await r.blob(), 'application/json');
-  });
-}
-
-async function saveDecision(ev) {
-  await busy(ev.currentTarget, $('#doc-err'), async () => {
-    const html = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/decision`, { accept: 'text/html' });
-    download(`处罚决定书-${hearingId}.html`, typeof html === 'string' ? html : JSON.stringify(html), 'text/html');
-  });
-}
-
-/** The proof of service (送达回证) PDF, issued with the receipt. */
-async function saveServiceProof(ev) {
-  await busy(ev.currentTarget, $('#doc-err'), async () => {
-    const r = await ctx.api.get(`hearings/${encodeURIComponent(hearingId)}/proof-of-service?format=pdf`, { raw: true, accept: 'application/pdf' });
-    download(`送达回证-${hearingId}.pdf`, await r.blob(), 'application/pdf');
-  });
-}

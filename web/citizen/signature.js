@@ -8,13 +8,12 @@ import { h } from '/shared/ui.js';
 export function signaturePad(id) {
   const canvas = h('canvas', {
     id,
-    class: 'sig-canvas',
-    width: 600,
+    width: 800,
     height: 200,
     role: 'img',
     tabindex: '0',
     'aria-label': t('c.sig.label'),
-    style: 'width:100%;max-width:600px;height:auto;aspect-ratio:3/1;border:1px solid #888;border-radius:6px;background:#fff;touch-action:none',
+    class: 'sig-canvas',
   });
   const g = canvas.getContext('2d');
   g.lineWidth = 4;
@@ -56,7 +55,7 @@ export function signaturePad(id) {
     strokes = 0;
     info.textContent = '';
   } }, t('c.sig.clear'));
-  const el = h('div', { class: 'sig' }, h('p', { class: 'small', id: `${id}-label` }, t('c.sig.label')), canvas, h('div', { class: 'actions' }, clear), info);
+  const el = h('div', { class: 'sig' }, h('div', { class: 'sig-head' }, h('p', { class: 'small', id: `${id}-label` }, t('c.sig.label')), clear), canvas, info);
   return {
     el,
     canvas,

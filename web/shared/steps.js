@@ -53,7 +53,49 @@ export function renderStepList(list, hearing, { showSeq = false } = {}) {
   );
 }
 
+/** The seven stages a citizen sees (the step bar), each covering its steps of ORDER. */
+export const STAGES = [
+  ['identity', ['identity']],
+  ['inquiry', ['inquiry', 'transcript_ack']],
+  ['notice', ['notice', 'notice_ack']],
+  ['statement', ['statement']],
+  ['ruling', ['ruling']],
+  ['confirmation', ['confirmation']],
+  ['service', ['service', 'receipt']],
+];
+
+/**
+ * <ol class="stepbar">: the numbered stages (身份核验 → … → 送达), done / current marks, the
+ * current stage's name written out ("3/7 告知") and aria-current on it.
+ */
+export function renderStepBar(list, hearing) {
+  const done = doneSteps(hearing);
+  const next = nextStep(hearing);
+  const closed = CLOSED.has(hearing?.status);
+  list.replaceChildren(
+    ...STAGES.map(([name, steps], i) => {
+      const current = !closed && steps.includes(next);
+      const finished = steps.every((s) => done.has(s));
+      return h(
+        'li',
+        { 'data-stage': name, 'data-done': String(finished && !current), 'data-current': String(current), 'aria-current': current ? 'step' : null },
+        h('span', { class: 'stage-no', 'aria-hidden': 'true' }, String(i + 1)),
+        h('span', { class: 'stage-name' }, t('stage.' + name)),
+        current ? h('span', { class: 'sr-only' }, t('stage.of', { n: i + 1, total: STAGES.length })) : null,
+      );
+    }),
+  );
+}
+
 addStrings({
+  'stage.identity': ['身份核验', 'Identity'],
+  'stage.inquiry': ['询问', 'Inquiry'],
+  'stage.notice': ['告知', 'Notice'],
+  'stage.statement': ['陈述申辩', 'Statement'],
+  'stage.ruling': ['裁决', 'Ruling'],
+  'stage.confirmation': ['确认', 'Confirm'],
+  'stage.service': ['送达', 'Service'],
+  'stage.of': ['（第 {n} 步，共 {total} 步）', ' (step {n} of {total})'],
   'live.off': ['测试模式：本次听证未强制要求全程录音录像（hearing.require_live_call = false），记录不具法律效力。',
     'Test mode: this hearing does not enforce a live, recorded call (hearing.require_live_call = false); its record has no legal effect.'],
 });

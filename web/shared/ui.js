@@ -39,12 +39,21 @@ export function showView(name, { focus = true } = {}) {
   return view;
 }
 
-/** Polite screen-reader + visible status message. */
+/**
+ * Polite screen-reader + visible status message. A shown view with a `[data-toast-home]` (the
+ * citizen's call: its action bar) takes it as a line there, so that it never covers the text
+ * being read; elsewhere it floats at the bottom of the screen.
+ */
 export function announce(text, kind = 'info') {
   let box = $('#toast');
-  if (!box) {
-    box = h('div', { id: 'toast', role: 'status', 'aria-live': 'polite', class: 'toast' });
-    document.body.append(box);
+  if (!box) box = h('div', { id: 'toast', role: 'status', 'aria-live': 'polite' });
+  const home = $('[data-view]:not([hidden]) [data-toast-home]');
+  if (home) {
+    if (box.parentNode !== home) home.prepend(box);
+    box.className = 'toast-inline';
+  } else {
+    if (box.parentNode !== document.body) document.body.append(box);
+    box.className = 'toast';
   }
   box.textContent = text;
   stampLang(box);

@@ -288,7 +288,9 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
     await shot(c, 'citizen-decision');
     // The document fits the phone (long digests wrap) and names the party in words, no raw keys.
-    const fit = await c.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth, party: document.querySelector('#decision-fields dd[data-field=party]')?.textContent, dts: [...document.querySelectorAll('#decision-fields dt')].map((d) => d.textContent) }));
+    const fit = await c.evaluate(() => ({ page: document.documentElement.scrollWidth, party: document.querySelector('#decision-fields dd[data-field=party]')?.textContent, dts: [...document.querySelectorAll('#decision-fields dt')].map((d) => d.textContent) }));
+    // The phone's width as set: innerWidth grows with a too-wide page (a mobile browser zooms out).
+    fit.view = c.viewportSize().width;
     assert.ok(fit.page <= fit.view, `the decision view is ${fit.page}px wide on a ${fit.view}px phone`);
     assert.match(fit.party || '', /张三/);
     assert.deepEqual(fit.dts.filter((d) => /^[a-z_0-9]+$/.test(d)), [], 'every field has a label');
