@@ -40,9 +40,9 @@ export function initDecision(c, hearingId, onHome) {
   ctx = c;
   current = hearingId;
   $('#doc-home').addEventListener('click', onHome);
-  $('#doc-save').addEventListener('click', saveDecision);
-  $('#doc-proof').addEventListener('click', saveProof);
-  $('#doc-service-proof').addEventListener('click', saveServiceProof);
+  $('#doc-save').addEventListener('click', saver('decision', '处罚决定书', 'html', 'text/html'));
+  $('#doc-proof').addEventListener('click', saver('proof', '办理证明', 'json', 'application/json'));
+  $('#doc-service-proof').addEventListener('click', saver('proof-of-service?format=pdf', '送达回证', 'pdf', 'application/pdf'));
 }
 
 /** The outcome banner and, when served, the decision's fields. */
@@ -75,25 +75,16 @@ export async function showOutcome(hearing) {
   });
 }
 
-/** The hearing's proof file (its audit bundle to a witnessed checkpoint), exactly as served. */
-async function saveProof(ev) {
-  await busy(ev.currentTarget, $('#doc-err'), async () => {
-    const r = await ctx.api.get(`hearings/${encodeURIComponent(current())}/proof`, { raw: true, accept: 'application/json' });
-    download(`办理证明-${current()}.json`, await r.blob(), 'application/json');
-  });
-}
-
-async function saveDecision(ev) {
-  await busy(ev.currentTarget, $('#doc-err'), async () => {
-    const html = await ctx.api.get(`hearings/${encodeURIComponent(current())}/decision`, { accept: 'text/html' });
-    download(`处罚决定书-${current()}.html`, typeof html === 'string' ? html : JSON.stringify(html), 'text/html');
-  });
-}
-
-/** The proof of service (送达回证) PDF, issued with the receipt. */
-async function saveServiceProof(ev) {
-  await busy(ev.currentTarget, $('#doc-err'), async () => {
-    const r = await ctx.api.get(`hearings/${encodeURIComponent(current())}/proof-of-service?format=pdf`, { raw: true, accept: 'application/pdf' });
-    download(`送达回证-${current()}.pdf`, await r.blob(), 'application/pdf');
-  });
+/**
+ * A click handler saving what `hearings/{id}/<path>` serves, exactly as served, as
+ * `<name>-<id>.<ext>`: the decision (HTML), the hearing's proof file (its audit bundle to a
+ * witnessed checkpoint) and the proof of service (送达回证, PDF, issued with the receipt).
+ */
+function saver(path, name, ext, accept) {
+  return (ev) =>
+    busy(ev.currentTarget, $('#doc-err'), async () => {
+      const id = current();
+      const r = await ctx.api.get(`hearings/${encodeURIComponent(id)}/${path}`, { raw: true, accept });
+      download(`${name}-${id}.${ext}`, await r.blob(), accept);
+    });
 }

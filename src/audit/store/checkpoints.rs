@@ -12,6 +12,17 @@ pub struct StoredKey {
     pub to_size: Option<u64>,
 }
 
+/// A checkpoint row (`size, root, note, key_id, created_at`).
+fn checkpoint_of(r: &sqlx::any::AnyRow) -> Result<StoredCheckpoint, AuditError> {
+    Ok(StoredCheckpoint {
+        size: to_u64(r.try_get("size")?)?,
+        root: hash_from_hex(&r.try_get::<String, _>("root")?)?,
+        note: r.try_get("note")?,
+        key_id: r.try_get("key_id")?,
+        created_at_ms: r.try_get("created_at")?,
+    })
+}
+
 /// The newest checkpoint (largest size, then newest).
 pub async fn latest_checkpoint(
     conn: &mut AnyConnection,
@@ -21,16 +32,7 @@ pub async fn latest_checkpoint(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        Ok(StoredCheckpoint {
-            size: to_u64(r.try_get("size")?)?,
-            root: hash_from_hex(&r.try_get::<String, _>("root")?)?,
-            note: r.try_get("note")?,
-            key_id: r.try_get("key_id")?,
-            created_at_ms: r.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(checkpoint_of).transpose()
 }
 
 /// The checkpoint of at least `min_size` entries with the most stored witness cosignatures
@@ -49,16 +51,7 @@ pub async fn best_witnessed_checkpoint(
     .bind(to_i64(min_size)?)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| {
-        Ok(StoredCheckpoint {
-            size: to_u64(r.try_get("size")?)?,
-            root: hash_from_hex(&r.try_get::<String, _>("root")?)?,
-            note: r.try_get("note")?,
-            key_id: r.try_get("key_id")?,
-            created_at_ms: r.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(checkpoint_of).transpose()
 }
 
 /// Stores a signed checkpoint (idempotent per size and key).

@@ -2,21 +2,14 @@
 // RFC 6962 inclusion vectors from transparency-dev/merkle and the C2SP signed-note vectors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importWeb } from '../lib/webmodule.mjs';
+import { jsonFiles } from '../lib/vectors.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const v = await importWeb('shared/verify.js');
-
-function* jsonFiles(dir) {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) yield* jsonFiles(p);
-    else if (name.endsWith('.json')) yield p;
-  }
-}
 
 const dec = (s) => (s ? v.b64.decode(s) : new Uint8Array());
 
