@@ -168,7 +168,7 @@ addStrings({
   'status.interrupted': ['已中断', 'Interrupted'],
   'step.identity': ['身份核验', 'Identity check'],
   'step.inquiry': ['询问', 'Inquiry'],
-  'step.transcript_ack': ['确认笔录', 'Transcript signed'],
+  'step.transcript_ack': ['确认笔录', 'Transcript confirmation'],
   'step.notice': ['告知', 'Notice'],
   'step.notice_ack': ['确认告知', 'Notice acknowledged'],
   'step.statement': ['陈述申辩', 'Statement and defence'],

@@ -226,14 +226,18 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     // The citizen drops mid-way: the inquiry is refused while the citizen is away (the law wants
     // the whole procedure recorded), then taken once the citizen's page has rejoined; the absence
     // is a sealed call_gap (checked below).
-    const refusal = await awayAndBack(o, c, server.url, s.hearingId, (p) => p.click('#inq-submit'), {
-      step: 'inquiry',
-      transcript: [{ q: '车辆是否本人驾驶？', a: '是本人驾驶。' }],
-    });
+    const refusal = await awayAndBack(
+      o,
+      c,
+      server.url,
+      s.hearingId,
+      (p) => p.click('#inq-submit'),
+      { step: 'inquiry', transcript: [{ q: '车辆是否本人驾驶？', a: '是本人驾驶。' }] },
+      (p) => shot(p, 'officer-step-refused-citizen-away'),
+    );
     assert.equal(refusal.status, 409, JSON.stringify(refusal.body));
     assert.equal(refusal.body.error.code, 'call_not_live');
     assert.deepEqual(refusal.body.error.params.missing, [{ party: 'citizen', missing: 'connection' }]);
-    await shot(o, 'officer-step-refused-citizen-away');
     // The citizen reads the transcript and asks for a correction; the officer edits the
     // answer (a second inquiry version); the citizen then signs it.
     await o.waitForSelector('#step-card[data-step=transcript_ack]');

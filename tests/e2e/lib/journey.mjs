@@ -190,10 +190,10 @@ export async function identityStep(o, c) {
  * The citizen's network goes away mid-way (issue 12 §1): the officer's next step is refused
  * with `call_not_live` on the page (which says who is missing) and on the API (409, nothing
  * written: `apiBody` is posted as the officer); back on the network the citizen's page rejoins
- * by itself and the officer's step (`tryStep(o)` clicks its submit) goes through. Returns the
- * API's refusal.
+ * by itself and the officer's step (`tryStep(o)` clicks its submit) goes through. `onRefused(o)`
+ * runs while the officer's page shows the refusal (a screenshot). Returns the API's refusal.
  */
-export async function awayAndBack(o, c, url, hearingId, tryStep, apiBody) {
+export async function awayAndBack(o, c, url, hearingId, tryStep, apiBody, onRefused = async () => {}) {
   const net = c.context();
   const staff = await staffFetch(url, o);
   const steps = async () => (await (await staff(`hearings/${hearingId}`)).json()).steps.length;
@@ -205,6 +205,7 @@ export async function awayAndBack(o, c, url, hearingId, tryStep, apiBody) {
   await o.waitForSelector('#step-err:not([hidden])', { timeout: 15_000 });
   const shown = await o.textContent('#step-err');
   if (!/当事人不在通话中/.test(shown)) throw new Error(`the officer's page does not say the citizen is missing: ${shown}`);
+  await onRefused(o);
   const r = await staff(`hearings/${hearingId}/steps`, { method: 'POST', body: JSON.stringify(apiBody) });
   const refusal = { status: r.status, body: await r.json() };
   if ((await steps()) !== before) throw new Error('a refused step was written');
