@@ -250,6 +250,12 @@ where
         rate: cfg.rate_per_sec,
         burst: cfg.rate_burst,
     };
+    let mut chat_bucket = Bucket {
+        tokens: crate::chat::CHAT_BURST,
+        last: Instant::now(),
+        rate: crate::chat::CHAT_PER_SEC,
+        burst: crate::chat::CHAT_BURST,
+    };
     let mut abuse = 0u32;
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
@@ -320,6 +326,12 @@ where
                     Ok(ClientMsg::Seats {}) => {
                         hub.subscribe_seats(p, conn);
                         None
+                    }
+                    Ok(ClientMsg::Chat { text }) if chat_bucket.take() => {
+                        crate::chat::relay(hub, p, text).await
+                    }
+                    Ok(ClientMsg::Chat { .. }) => {
+                        Some(ServerMsg::error("chat_rate_limited", "at most one message a second"))
                     }
                     Ok(ClientMsg::Leave {}) => {
                         close(sink, hub, close_code::NORMAL, "left").await;

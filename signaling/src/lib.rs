@@ -7,6 +7,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod chat;
 pub mod conn;
 pub mod media;
 pub mod msg;
@@ -14,10 +15,13 @@ pub mod room;
 pub mod rtc;
 
 #[cfg(test)]
+mod chat_tests;
+#[cfg(test)]
 mod conn_tests;
 #[cfg(test)]
 mod seat_tests;
 
+pub use chat::{ChatRecorder, ChatRefused, ChatSealed};
 pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
 pub use media::{MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia};
 pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, SeatState, ServerMsg};

@@ -15,6 +15,8 @@ pub const MAX_CANDIDATE_BYTES: usize = 1024;
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Largest `sdpMid` / `usernameFragment`.
 pub const MAX_SHORT_BYTES: usize = 256;
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 500;
 
 /// The role of a participant in a hearing: a call has one seat per role.
 ///
@@ -94,6 +96,10 @@ pub enum ClientMsg {
     /// Subscribes this connection to the seat roster: the server answers `seats` and from then on
     /// sends `seat {role, state}` instead of the aggregated `peer {state}`.
     Seats {},
+    /// A text message to everyone in the call (sealed into the record before it is relayed).
+    Chat {
+        text: String,
+    },
     // struct variants so that `deny_unknown_fields` applies to them too
     Leave {},
     Ping {},
@@ -146,6 +152,14 @@ pub enum ServerMsg {
     Hearing {
         status: String,
         step: Option<String>,
+    },
+    /// A chat message, sealed: to every connected seat, the sender included (its `seq` in the
+    /// audit log, `at` RFC 3339).
+    Chat {
+        from: Role,
+        text: String,
+        seq: Option<i64>,
+        at: String,
     },
     Pong,
     Error {
@@ -239,6 +253,17 @@ impl ClientMsg {
                 }
                 Ok(())
             }
+            ClientMsg::Chat { text } => {
+                if text.chars().count() > MAX_CHAT_CHARS {
+                    return Err(ParseError::FieldTooLong("text"));
+                }
+                if text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\n') {
+                    return Err(ParseError::Malformed(
+                        "chat text must not be empty or hold control characters".into(),
+                    ));
+                }
+                Ok(())
+            }
             ClientMsg::Seats {} | ClientMsg::Leave {} | ClientMsg::Ping {} => Ok(()),
         }
     }
@@ -250,6 +275,7 @@ impl ClientMsg {
             ClientMsg::Offer { .. } => "offer",
             ClientMsg::Candidate(_) => "candidate",
             ClientMsg::Seats {} => "seats",
+            ClientMsg::Chat { .. } => "chat",
             ClientMsg::Leave {} => "leave",
             ClientMsg::Ping {} => "ping",
         }

@@ -18,12 +18,13 @@ use super::{
     ports::JoinGrant,
     service, store,
     views::{self, Caller, HearingView},
+    web_ticket::{self, WebTicket},
 };
 use crate::{
     domain::SmsCode,
     error::{ApiResult, AppError},
     http::{Json, Path, Query},
-    identity::{AnyAuth, CitizenAuth, OfficerAuth},
+    identity::{AnyAuth, CitizenAuth, Identity, OfficerAuth, Role},
 };
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -44,6 +45,8 @@ where
         .routes(routes!(interrupt))
         .routes(routes!(decision))
         .routes(routes!(officer_events))
+        .routes(routes!(web_ticket))
+        .routes(routes!(redeem_web_ticket))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -273,4 +276,47 @@ async fn decision(
 async fn officer_events(State(state): State<Hearing>, officer: OfficerAuth) -> ApiResult<Response> {
     let brigade = officer.brigade_id.ok_or_else(AppError::not_found)?;
     Ok(events::stream(&state, &brigade).await?.into_response())
+}
+
+/// A one-time ticket for the H5 call page (the hearing's citizen; the mini program puts it in
+/// the `web-view` URL instead of its session token). Valid 60 s, redeemable once.
+#[utoipa::path(post, path = "/api/v1/hearings/{id}/web-ticket",
+    responses((status = 200, body = WebTicket), (status = 404, body = crate::error::ErrorBody)))]
+async fn web_ticket(
+    State(state): State<Hearing>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebTicket>> {
+    Ok(Json(
+        web_ticket::mint(&state, &Caller::from(auth), &id).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RedeemTicket {
+    ticket: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketSession {
+    /// A citizen session of the H5 page's own.
+    token: String,
+    hearing_id: String,
+}
+
+/// The H5 page exchanges a web ticket for a citizen session of its own (401 `ticket_invalid`
+/// when unknown, used or expired).
+#[utoipa::path(post, path = "/api/v1/auth/web-ticket", request_body = RedeemTicket,
+    responses((status = 200, body = TicketSession), (status = 401, body = crate::error::ErrorBody)))]
+async fn redeem_web_ticket(
+    State(state): State<Hearing>,
+    State(identity): State<Identity>,
+    Json(req): Json<RedeemTicket>,
+) -> ApiResult<Json<TicketSession>> {
+    let r = web_ticket::redeem(&state, &req.ticket).await?;
+    let token = crate::identity::sessions::create(&identity, Role::Citizen, &r.citizen_id).await?;
+    Ok(Json(TicketSession {
+        token,
+        hearing_id: r.hearing_id,
+    }))
 }

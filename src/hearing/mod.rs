@@ -12,6 +12,7 @@ pub mod access;
 pub mod after_commit;
 mod api;
 pub mod body;
+pub mod chat;
 pub mod content;
 pub mod decision;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod store;
 pub mod subscribers;
 pub mod values;
 pub mod views;
+pub mod web_ticket;
 
 use std::{ops::Deref, path::PathBuf, sync::Arc};
 

@@ -14,6 +14,7 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/sms-code"),
     ("post", "/api/v1/auth/citizen"),
     ("post", "/api/v1/auth/officer"),
+    ("post", "/api/v1/auth/web-ticket"),
     ("get", "/api/v1/brigades"),
     ("get", "/api/v1/brigades/{id}/slots"),
     ("get", "/api/v1/audit/checkpoint"),
@@ -125,6 +126,11 @@ fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
             json!({"minLength": 1, "maxLength": 256}),
         ),
         ("JoinRequest", "code", json!({"pattern": "^[0-9]{6}$"})),
+        (
+            "RedeemTicket",
+            "ticket",
+            json!({"pattern": "^[0-9a-f]{64}$"}),
+        ),
         (
             "BindPhone",
             "phone_code",

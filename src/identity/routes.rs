@@ -155,7 +155,7 @@ async fn officer_login(
     ClientIp(ip): ClientIp,
     Json(req): Json<OfficerLogin>,
 ) -> ApiResult<Json<StaffSession>> {
-    if req.badge.is_empty() || req.badge.len() > 32 {
+    if req.badge.is_empty() || req.badge.chars().count() > 32 {
         return Err(AppError::unprocessable(
             "badge",
             "badge must be 1 to 32 characters",

@@ -34,7 +34,7 @@ where
     if new.role == Role::Citizen {
         anyhow::bail!("staff role must be officer, auditor or admin");
     }
-    if new.badge.trim().is_empty() || new.badge.len() > 32 {
+    if new.badge.trim().is_empty() || new.badge.chars().count() > 32 {
         anyhow::bail!("badge must be 1 to 32 characters");
     }
     if new.role == Role::Officer && new.brigade_id.is_none() {

@@ -109,7 +109,7 @@ async fn bind_phone(
     auth: CitizenAuth,
     Json(req): Json<BindPhone>,
 ) -> ApiResult<Json<PhoneBinding>> {
-    if req.phone_code.is_empty() || req.phone_code.len() > 128 {
+    if req.phone_code.is_empty() || req.phone_code.chars().count() > 128 {
         return Err(AppError::unprocessable(
             "phone_code",
             "phone_code must be 1 to 128 characters",

@@ -42,7 +42,7 @@ where
 {
     let sms = Sms::from_ref(state);
     let wx = sms.wechat.as_ref().ok_or_else(not_configured)?;
-    if wx_code.is_empty() || wx_code.len() > 128 {
+    if wx_code.is_empty() || wx_code.chars().count() > 128 {
         return Err(AppError::unprocessable(
             "wx_code",
             "wx_code must be 1 to 128 characters",

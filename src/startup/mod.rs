@@ -67,6 +67,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     )?);
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     let records = wiring::records(&config, &db, identity_key.clone())?;
+    // Chat in the call is sealed into the hearing's record before it is relayed.
+    let chat = crate::hearing::chat::HearingChat(hearing.clone());
+    areas.call.hub.set_chat_recorder(Arc::new(chat));
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,
@@ -206,6 +209,7 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
     ];
     // The call seals finished recordings into the hearing's audit chain.
     let sealer = Arc::new(crate::hearing::sealer::HearingSealer(state.hearing.clone()));
+
     jobs.extend(crate::call::spawn_jobs(&state.call, sealer, stop.clone()));
     jobs
 }

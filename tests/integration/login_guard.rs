@@ -133,3 +133,14 @@ async fn logins_beyond_the_hashing_queue_get_503_with_retry_after() {
         .await;
     expect_error(r, 401, "bad_credentials").await;
 }
+
+/// The schema limits a badge to 32 characters, not bytes: a 32-character badge of four-byte
+/// characters is a wrong badge (401), a 33-character one is refused as a field (422).
+#[tokio::test]
+async fn the_badge_limit_counts_characters_not_bytes() {
+    let app = TestApp::spawn().await;
+    let r = login_from(&app, "198.51.100.1", &"𶴶".repeat(32), "x").await;
+    assert_eq!(r.status(), 401);
+    let r = login_from(&app, "198.51.100.1", &"b".repeat(33), "x").await;
+    expect_error(r, 422, "invalid_field").await;
+}

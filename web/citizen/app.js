@@ -328,7 +328,36 @@ bootPage({
 });
 initHearing({ api, state, goHome });
 
+/**
+ * The mini program's web-view opens `/citizen/?ticket=…`: the one-time ticket becomes this
+ * page's own session and leaves the address at once (only the hearing stays in it), so it is
+ * never in the history, a bookmark or a shared link. True when the page now has a session.
+ */
+async function redeemTicket() {
+  const params = new URLSearchParams(location.search);
+  const ticket = params.get('ticket');
+  if (!ticket) return false;
+  params.delete('ticket');
+  const clean = () => history.replaceState(null, '', `${location.pathname}${[...params].length ? `?${params}` : ''}`);
+  clean();
+  try {
+    const r = await api.post('auth/web-ticket', { ticket });
+    api.setToken(r.token);
+    params.set('hearing', r.hearing_id);
+    clean();
+    return true;
+  } catch (e) {
+    showError(null, e);
+    return false;
+  }
+}
+
 (async () => {
+  if (await redeemTicket()) {
+    state.me = null;
+    if (await resumeCall()) return;
+    return enterWaitingRoom(null);
+  }
   if (!(await signedIn(api, state))) return showLogin();
   if (await resumeCall()) return;
   await goHome();

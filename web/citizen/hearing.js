@@ -52,6 +52,7 @@ export function enterWaitingRoom(booking) {
   const fromUrl = new URLSearchParams(location.search).get('hearing');
   const known = booking?.hearing_id || fromUrl || $('#join-hearing').value;
   if (known) $('#join-hearing').value = known;
+  if (fromUrl) $('#join-hearing-box').hidden = true; // opened for this hearing: nothing to type
   const refresh = async () => {
     if (!booking) return;
     try {
@@ -136,6 +137,7 @@ async function startCall(session) {
   showView('call');
   $('#logout').hidden = true;
   call = new CallView($('#call-box'), {
+    me: 'citizen',
     peerLabelKey: 'c.call.officer',
     onHearing: () => refreshHearing(),
     onError: (e) => e?.code && showError($('#step-err'), e),

@@ -149,6 +149,7 @@ async function joinCall(ev) {
   await busy(ev.currentTarget, $('#hr-err'), async () => {
     const r = await ctx.api.post(`hearings/${hid()}/join-token`);
     call = new CallView($('#call-box'), {
+      me: 'officer',
       peerLabelKey: 'o.hr.citizenView',
       onHearing: () => refresh(),
       onPeer: (s) =>

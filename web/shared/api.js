@@ -146,6 +146,7 @@ addStrings({
   'err.id_number_invalid': ['身份证号码有误（应为18位，校验码和出生日期须正确），请核对。', 'The ID number is not valid (18 characters with a correct check digit and birth date). Please check it.'],
   'err.name_invalid': ['请填写身份证上的姓名（2至30个汉字，少数民族姓名可用“·”分隔）。', 'Enter the name as on the ID card (2 to 30 Chinese characters; parts may be joined with “·”).'],
   'err.identity_immutable': ['身份信息已用于办理，不能在线修改，请到窗口办理。', 'Your identity has been used in a hearing and cannot be changed online. Please go to a service window.'],
+  'err.ticket_invalid': ['入口链接已失效（只能使用一次，有效期1分钟），请回到小程序重新进入。', 'This entry link has expired (it works once, for one minute). Go back to the mini program and open the hearing again.'],
   'err.identity_missing': ['当事人尚未填写姓名和身份证号码。', 'The citizen has not given a name and ID number yet.'],
   'err.not_an_image': ['上传的不是完整的 JPEG 或 PNG 图片。', 'The upload is not a complete JPEG or PNG image.'],
   'err.evidence_limit': ['本次办理上传的图片已达上限（{max} 张）。', 'This hearing already has the most images allowed ({max}).'],

@@ -175,6 +175,9 @@ export class CallSession extends EventTarget {
       case 'hearing':
         this.emit('hearing', msg);
         break;
+      case 'chat':
+        this.emit('chat', msg);
+        break;
       case 'error':
         if (msg.code === 'wrong_node' && msg.node_url) this.nodeUrl = msg.node_url;
         else this.emit('error', msg);

@@ -1,11 +1,12 @@
 // The call's on-screen part shared by the citizen and officer pages: peer video, self view,
 // connection quality, the reconnecting banner, mute/camera controls. Wraps a CallSession.
 import { CallSession, getLocalMedia } from './call.js';
+import { CallChat } from './chat.js';
 import { h } from './ui.js';
 import { t } from './i18n.js';
 
 export class CallView {
-  /** container: an element to fill; opts: {peerLabelKey, onHearing, onPeer, onState, onError} */
+  /** container: an element to fill; opts: {me ('citizen' | 'officer'), peerLabelKey, onHearing, onPeer, onState, onError} */
   constructor(container, opts = {}) {
     this.opts = opts;
     this.peerVideo = h('video', { class: 'peer-video', autoplay: true, playsinline: true, 'aria-label': t(opts.peerLabelKey || 'call.peer') });
@@ -17,10 +18,11 @@ export class CallView {
     this.stateLine = h('span', { class: 'call-state', 'data-state': 'idle' });
     this.muteBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'aria-pressed': 'false', onclick: () => this.toggle('audio') }, t('call.mute'));
     this.camBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'aria-pressed': 'false', onclick: () => this.toggle('video') }, t('call.camOff'));
+    this.chat = new CallChat(() => this.session, opts.me);
     container.replaceChildren(
       this.banner,
       h('div', { class: 'stage' }, this.peerVideo, this.peerWaiting, this.selfVideo),
-      h('div', { class: 'call-bar' }, this.stateLine, this.quality, this.muteBtn, this.camBtn),
+      h('div', { class: 'call-bar' }, this.stateLine, this.quality, this.muteBtn, this.camBtn, this.chat.button),
     );
     this.renderQuality({ level: 'unknown' });
     this.session = null;
@@ -64,7 +66,10 @@ export class CallView {
       this.opts.onPeer?.(st);
     });
     s.addEventListener('hearing', (e) => this.opts.onHearing?.(e.detail));
-    s.addEventListener('error', (e) => this.opts.onError?.(e.detail));
+    s.addEventListener('chat', (e) => this.chat.add(e.detail));
+    s.addEventListener('error', (e) => {
+      if (!this.chat.error(e.detail)) this.opts.onError?.(e.detail);
+    });
     s.start();
     return s;
   }
@@ -115,6 +120,7 @@ export class CallView {
 
   stop() {
     document.removeEventListener('langchange', this.onLang);
+    this.chat.stop();
     this.session?.leave();
     for (const tr of this.stream?.getTracks() || []) tr.stop();
     this.stream = null;

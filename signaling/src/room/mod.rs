@@ -8,11 +8,12 @@
 //! besides queueing frames to connections.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::chat::ChatRecorder;
 use crate::media::{MediaEngine, MediaEvent, MediaRoom};
 use crate::msg::{IceServer, Role, ServerMsg};
 
@@ -118,6 +119,8 @@ pub struct Hub {
     /// Finished gaps not yet taken by the server ([`Hub::take_gaps`]).
     gaps: Mutex<Vec<SeatGap>>,
     next_conn: std::sync::atomic::AtomicU64,
+    /// Seals chat messages before they are relayed ([`crate::chat`]).
+    chat: OnceLock<Arc<dyn ChatRecorder>>,
     me: Weak<Hub>,
 }
 
@@ -129,6 +132,7 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             gaps: Mutex::new(Vec::new()),
             next_conn: std::sync::atomic::AtomicU64::new(1),
+            chat: OnceLock::new(),
             me: me.clone(),
         })
     }
@@ -292,13 +296,18 @@ impl Hub {
     /// Pushes a `hearing` frame to every connected seat (the hearing module calls this on
     /// every accepted step). Returns how many connections it was queued to.
     pub fn push_hearing(&self, hearing_id: &str, status: &str, step: Option<&str>) -> usize {
-        let rooms = self.lock();
-        let Some(room) = rooms.get(hearing_id) else {
-            return 0;
-        };
         let msg = ServerMsg::Hearing {
             status: status.to_owned(),
             step: step.map(str::to_owned),
+        };
+        self.push_all(hearing_id, &msg)
+    }
+
+    /// Queues `msg` to every connected seat of the hearing; how many it was queued to.
+    pub fn push_all(&self, hearing_id: &str, msg: &ServerMsg) -> usize {
+        let rooms = self.lock();
+        let Some(room) = rooms.get(hearing_id) else {
+            return 0;
         };
         let mut n = 0;
         for role in room.connected() {
@@ -306,6 +315,16 @@ impl Hub {
             n += 1;
         }
         n
+    }
+
+    /// Installs the server's chat recorder (once; later calls are ignored). Without one, chat
+    /// frames are refused with `chat_unavailable`.
+    pub fn set_chat_recorder(&self, r: Arc<dyn ChatRecorder>) {
+        let _ = self.chat.set(r);
+    }
+
+    pub(crate) fn chat_recorder(&self) -> Option<&Arc<dyn ChatRecorder>> {
+        self.chat.get()
     }
 
     /// Subscribes a participant's current connection to the seat roster: the `seats` frame is

@@ -3,6 +3,7 @@
 
 mod access;
 mod after_commit;
+mod chat;
 pub(crate) mod decision;
 mod decision_numbers;
 mod fate;
@@ -16,6 +17,7 @@ mod sms_code;
 mod steps;
 mod typed;
 mod via_booking;
+mod web_ticket;
 
 pub(crate) use signalling::{Ws, hearing_frame, wait_status, ws_join};
 

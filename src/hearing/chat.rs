@@ -1,0 +1,78 @@
+//! The hearing's side of text in the call (issue 14 §4, `signaling::chat`): a message is a
+//! `chat` event of the hearing's record — `{from, text}` by the sending party, with the call's
+//! presence like every entry — appended in one transaction and on disk (the commit barrier)
+//! before the call relays it, so the record has every message either party saw. Only an open
+//! or in-call hearing takes messages (`chat_closed` otherwise).
+
+use async_trait::async_trait;
+use serde_json::json;
+use signaling::{ChatRecorder, ChatRefused, ChatSealed, Role};
+
+use super::Hearing;
+use super::{machine::Status, service::record, store};
+use crate::error::ApiResult;
+
+/// Installed on the call's hub in `startup`.
+pub struct HearingChat(pub Hearing);
+
+fn refused(code: &str, message: &str) -> ChatRefused {
+    ChatRefused {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+#[async_trait]
+impl ChatRecorder for HearingChat {
+    async fn record(
+        &self,
+        hearing_id: &str,
+        from: Role,
+        participant_id: &str,
+        text: &str,
+    ) -> Result<ChatSealed, ChatRefused> {
+        match seal(&self.0, hearing_id, from, participant_id, text).await {
+            Ok(Some(sealed)) => Ok(sealed),
+            Ok(None) => Err(refused(
+                "chat_closed",
+                "the hearing is not in progress: nothing more can be added to its record",
+            )),
+            Err(e) => {
+                tracing::error!(hearing = %hearing_id, error = %e, "sealing a chat message failed");
+                Err(refused(
+                    "chat_not_recorded",
+                    "the message could not be recorded; send it again",
+                ))
+            }
+        }
+    }
+}
+
+/// Appends the `chat` entry and waits until it is on disk; `None` when the hearing is unknown
+/// or takes no more entries.
+async fn seal(
+    state: &Hearing,
+    hearing_id: &str,
+    from: Role,
+    participant_id: &str,
+    text: &str,
+) -> ApiResult<Option<ChatSealed>> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let Some(h) = store::lock(&mut tx, hearing_id).await? else {
+        return Ok(None);
+    };
+    if !Status::parse(&h.status).is_some_and(Status::accepts_steps) {
+        return Ok(None);
+    }
+    let payload = json!({"from": from.as_str(), "text": text});
+    let by = (from.as_str(), participant_id);
+    let seq = record(state, &mut tx, &h, "event", "chat", by, now, payload, &[]).await?;
+    tx.commit().await?;
+    state.db.durable().await?;
+    metrics::counter!("hearing_chat_messages_total").increment(1);
+    Ok(Some(ChatSealed {
+        seq,
+        at: crate::clock::from_ms(now).to_rfc3339(),
+    }))
+}
