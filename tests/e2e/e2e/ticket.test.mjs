@@ -48,6 +48,10 @@ describe('the web ticket of the mini program', { concurrency: 1 }, () => {
 
       // Text in the call: the citizen writes; the officer's closed panel counts it; the reply.
       const o = w.officerPage;
+      await o.click('#join-call');
+      // Both on the call (the chat goes to the seats connected when it is sealed).
+      await o.waitForSelector('#call-box .call-state[data-state=connected]', { timeout: 20_000 });
+      await p.waitForSelector('#call-box .call-state[data-state=connected]', { timeout: 20_000 });
       await p.click('.chat-toggle');
       await p.fill('.chat-input', '我听不清，请打字。');
       await p.click('.chat-form button[type=submit]');
