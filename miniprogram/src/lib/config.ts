@@ -1,0 +1,16 @@
+/**
+ * Where the server is. SERVER is the deployment's https origin: the same origin must be in the
+ * mini program's request, socket and web-view business domains (README.md).
+ */
+export const SERVER = 'https://hearing.example.gov.cn';
+
+/** The REST API under SERVER. */
+export const API_BASE = `${SERVER}/api/v1`;
+
+/** Storage keys (wx storage, per device). */
+export const KEYS = {
+  token: 'rh.token.citizen',
+  citizen: 'rh.citizen',
+  lang: 'rh.lang',
+  care: 'rh.care',
+} as const;
