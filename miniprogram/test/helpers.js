@@ -18,7 +18,10 @@ const BUILD = path.join(__dirname, '..', '.build');
 const lib = (name) => require(path.join(BUILD, 'lib', name));
 const { API_BASE, SERVER } = lib('config');
 
-/** Routes are 'METHOD path' (path under /api/v1, query included) → handler(req) → {status, data, header}. */
+/**
+ * Routes are 'METHOD path' (path under /api/v1; with its query, or without it to match any query)
+ * → handler(req) → {status, data, header}, or 'network' for a failed request.
+ */
 function fakeServer() {
   const server = { routes: {}, calls: [] };
   server.on = (route, handler) => {
@@ -62,7 +65,7 @@ function mockWx(opts = {}) {
       const p = o.url.slice(API_BASE.length + 1);
       const call = { method: o.method || 'GET', path: p, body: o.data, header: o.header || {} };
       server.calls.push(call);
-      const handler = server.routes[`${call.method} ${p}`];
+      const handler = server.routes[`${call.method} ${p}`] || server.routes[`${call.method} ${p.split('?')[0]}`];
       setTimeout(() => {
         if (!handler) return o.success({ statusCode: 404, data: { error: { code: 'not_found', message: 'no route in the fake' } }, header: {} });
         const r = handler(call);
@@ -120,8 +123,9 @@ function text(comp, sel) {
   return el ? el.dom.textContent.trim() : '';
 }
 
+/** Taps `sel` (a selector, or an element of comp.querySelectorAll). */
 async function tap(comp, sel, detail) {
-  const el = comp.querySelector(sel);
+  const el = typeof sel === 'string' ? comp.querySelector(sel) : sel;
   if (!el) throw new Error(`nothing matches ${sel}`);
   el.dispatchEvent('tap', detail ? { detail } : undefined);
   await settle();
