@@ -1,5 +1,7 @@
-// Builds the mini program for the tests: tsc emits src/**/*.ts as CommonJS into .build/, and the
-// WXML, WXSS and JSON files are copied beside them, so .build/ is the project as WeChat runs it.
+// Builds the mini program for the tests and type-checks the whole project: tsc (strict,
+// noEmitOnError: any type error fails the run, as `npm run check` = tsc --noEmit would) emits
+// src/**/*.ts as CommonJS into .build/, and the WXML, WXSS and JSON files are copied beside them,
+// so .build/ is the project as WeChat runs it.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -10,7 +12,12 @@ const src = path.join(root, 'src');
 const out = path.join(root, '.build');
 
 fs.rmSync(out, { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+} catch {
+  console.error('build: tsc found errors (above); nothing was built');
+  process.exit(1);
+}
 
 (function copy(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
