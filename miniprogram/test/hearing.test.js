@@ -55,25 +55,25 @@ test('hearing: a closed hearing shows its outcome and the decision, and stops po
 test('ticket: the call page asks for a one-time ticket and opens the H5 page with it, never with the token', async () => {
   const env = mockWx({ storage: SIGNED_IN });
   let n = 0;
-  env.server.on('POST hearings/hr-1/web-ticket', () => ({ data: { ticket: `tk-${++n}`, expires_at: '2026-12-07T09:06:00Z' } }));
+  env.server.on('POST hearings/hr-1/web-ticket', () => ({ data: { ticket: `tk-${++n}`, hearing_id: 'hr-1', expires_at: '2026-12-07T09:06:00Z' } }));
   const page = loadPage('call');
   await page.instance.onLoad({ hearing: 'hr-1' });
   await settle();
   const call = env.server.find('POST hearings/hr-1/web-ticket');
   assert.equal(call.length, 1);
   assert.equal(call[0].header.Authorization, `Bearer ${TOKEN}`, 'the token travels in the header');
-  assert.equal(page.data.src, `${SERVER}/citizen/?ticket=tk-1`);
+  assert.equal(page.data.src, `${SERVER}/?ticket=tk-1`);
   assert.ok(!page.data.src.includes(TOKEN));
   const view = page.querySelector('#call-view');
   assert.ok(view, 'the web-view is shown');
   // The web-view fails (a spent or expired ticket): the retry asks for a fresh ticket.
-  view.dispatchEvent('error', { detail: { url: `${SERVER}/citizen/?ticket=tk-1` } });
+  view.dispatchEvent('error', { detail: { url: `${SERVER}/?ticket=tk-1` } });
   await settle();
   assert.equal(page.data.src, '');
-  assert.equal(text(page, '#call-err'), `无法打开视频页面 (${SERVER}/citizen/)`);
+  assert.equal(text(page, '#call-err'), `无法打开视频页面 (${SERVER}/)`);
   await tap(page, '#call-retry');
   assert.equal(env.server.find('POST hearings/hr-1/web-ticket').length, 2);
-  assert.equal(page.data.src, `${SERVER}/citizen/?ticket=tk-2`);
+  assert.equal(page.data.src, `${SERVER}/?ticket=tk-2`);
 });
 
 test('ticket: a refused ticket is shown in words; a URL holding the session token is refused', async () => {
@@ -92,7 +92,7 @@ test('ticket: a refused ticket is shown in words; a URL holding the session toke
   const { webViewUrl } = lib('hearing');
   assert.throws(() => webViewUrl(`a${TOKEN}b`), /refused/);
   assert.throws(() => webViewUrl(''), /refused/);
-  assert.equal(webViewUrl('a b&c'), `${SERVER}/citizen/?ticket=a%20b%26c`);
+  assert.equal(webViewUrl('a b&c'), `${SERVER}/?ticket=a%20b%26c`);
 });
 
 test('decision: the fields, the PDFs opened and the proof file shared, each downloaded with the header', async () => {

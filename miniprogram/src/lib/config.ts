@@ -4,6 +4,12 @@
  */
 export const SERVER = 'https://hearing.example.gov.cn';
 
+/**
+ * The H5 citizen page the call's web-view opens (served at `/`; `/citizen/` serves the same
+ * page), with `?ticket=…`.
+ */
+export const H5_PAGE = `${SERVER}/`;
+
 /** The REST API under SERVER. */
 export const API_BASE = `${SERVER}/api/v1`;
 

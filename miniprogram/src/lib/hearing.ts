@@ -1,11 +1,12 @@
 /**
  * A booking's hearing and the way into its call: the hearing found by booking
  * (`GET /hearings?booking_id=`), its status and steps in words, and the web-view URL of the H5
- * call page with a one-time ticket (`POST /hearings/{id}/web-ticket` → `{ticket, expires_at}`,
- * `/citizen/?ticket=…`). The session token never goes into a URL: webViewUrl refuses one.
+ * citizen page with a one-time ticket (`POST /hearings/{id}/web-ticket` →
+ * `{ticket, hearing_id, expires_at}`, `/?ticket=…`). The session token never goes into a URL:
+ * webViewUrl refuses one.
  */
 import { api, getToken } from './api';
-import { SERVER } from './config';
+import { H5_PAGE } from './config';
 import { t } from './i18n';
 
 export const CLOSED = ['completed', 'referred', 'no_show', 'interrupted'];
@@ -28,6 +29,7 @@ export interface Hearing {
 
 export interface Ticket {
   ticket: string;
+  hearing_id?: string;
   expires_at: string;
 }
 
@@ -70,7 +72,7 @@ export function hearingView(h: Hearing) {
 export function webViewUrl(ticket: string): string {
   const tok = getToken();
   if (!ticket || (tok && ticket.indexOf(tok) >= 0)) throw new Error('web-view URL refused: not a ticket');
-  const url = `${SERVER}/citizen/?ticket=${encodeURIComponent(ticket)}`;
+  const url = `${H5_PAGE}?ticket=${encodeURIComponent(ticket)}`;
   if (tok && url.indexOf(tok) >= 0) throw new Error('web-view URL refused: it holds the session token');
   return url;
 }

@@ -160,7 +160,6 @@ export const STRINGS: Record<string, [string, string]> = {
   'err.wx_code_invalid': ['微信登录凭证无效或已使用，请重新登录。', 'The WeChat sign-in code is invalid or used. Sign in again.'],
   'err.wx_throttled': ['微信登录过于频繁，请稍后再试。', 'Too many WeChat sign-ins; please wait a moment.'],
   'err.wx_blocked': ['微信安全策略拒绝了本次登录，请稍后再试或到窗口办理。', 'WeChat’s risk control refused this sign-in. Try later or go to a service window.'],
-  'err.ticket_invalid': ['视频入口已失效，请返回后重新进入。', 'The video link is no longer valid. Go back and open it again.'],
   'err.invalid_state': ['当前不能进行此操作（步骤顺序不对或办理已结束），请刷新后查看。', 'This step is not possible now (out of order or the hearing is closed). Refresh to see the current state.'],
   'err.not_found': ['未找到相关记录。', 'Not found.'],
   'err.unavailable': ['服务暂时不可用，请稍后再试。', 'The service is temporarily unavailable.'],
