@@ -4,7 +4,7 @@
  * The language and 关怀模式 switches live here.
  */
 import { ApiError } from '../../lib/api';
-import { Booking, BookingCard, activeBooking, bookingCard, loadBookings } from '../../lib/booking';
+import { BookingCard, activeBooking, bookingCard, loadBookings } from '../../lib/booking';
 import { loadBrigades } from '../../lib/brigades';
 import { careMode, setCare } from '../../lib/care';
 import { getLang, setLang, t } from '../../lib/i18n';
@@ -24,7 +24,6 @@ Component({
     phoneBound: false,
     phoneText: '',
     active: null as BookingCard | null,
-    bookings: [] as Booking[],
   },
   methods: {
     onShow() {
@@ -37,7 +36,7 @@ Component({
         this.setData({ signedIn: true, phoneBound: citizen.phone_bound, phoneText: phoneText(citizen) });
         const [bookings, brigades] = await withSession(() => Promise.all([loadBookings(), loadBrigades()]));
         const b = activeBooking(bookings);
-        this.setData({ bookings, active: b ? bookingCard(b, brigades) : null });
+        this.setData({ active: b ? bookingCard(b, brigades) : null });
       } catch (e) {
         this.setData({ error: `${t('mp.login.failed')}：${errorText(e)}` });
       } finally {
