@@ -108,18 +108,20 @@ test('decision: the fields, the PDFs opened and the proof file shared, each down
   assert.equal(text(page, '#doc-outcome'), '办理完成。');
   const fields = page.querySelectorAll('.doc-row').map((r) => [...r.dom.children].map((c) => c.textContent.trim()).join(' '));
   assert.deepEqual(fields, ['罚款（元） 100', '记分 3', '决定书编号 京公交决字〔2026〕1号', '执法民警 王警官（警号 010001）', `文书 SHA-256 ${'ab'.repeat(32)}`]);
+  const base = `${SERVER}/api/v1/hearings/hr-1`;
+  assert.deepEqual(env.downloads.map((d) => [d.url, d.filePath]), [[`${base}/proof`, 'wxfile://usr/proof-hr-1.json']], 'the proof file is saved when the page opens');
+  assert.ok(page.querySelector('#doc-proof-saved'));
+  await tap(page, '#doc-proof');
+  assert.equal(env.downloads.length, 1, 'the tap only shares (wx.shareFileMessage works straight from a tap)');
   await tap(page, '#doc-pdf');
   await tap(page, '#doc-service-proof');
-  await tap(page, '#doc-proof');
-  const base = `${SERVER}/api/v1/hearings/hr-1`;
-  assert.deepEqual(env.downloads.map((d) => d.url), [`${base}/decision?format=pdf`, `${base}/proof-of-service?format=pdf`, `${base}/proof`]);
+  assert.deepEqual(env.downloads.map((d) => d.url), [`${base}/proof`, `${base}/decision?format=pdf`, `${base}/proof-of-service?format=pdf`]);
   for (const d of env.downloads) {
     assert.equal(d.header.Authorization, `Bearer ${TOKEN}`);
     assert.ok(!d.url.includes(TOKEN));
   }
   assert.deepEqual(env.opened.map((o) => o.fileType), ['pdf', 'pdf']);
   assert.deepEqual(env.shared.map((s) => [s.filePath, s.fileName]), [['wxfile://usr/proof-hr-1.json', 'proof-hr-1.json']]);
-  assert.ok(page.querySelector('#doc-proof-saved'));
 });
 
 test('decision: none served yet; a failed download is shown', async () => {

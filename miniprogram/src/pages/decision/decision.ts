@@ -2,7 +2,9 @@
  * The served decision and its proofs: the hearing's outcome, the decision's fields, the decision
  * and the proof of service as PDFs (wx.openDocument), and the hearing proof file (its audit
  * bundle, `GET /hearings/{id}/proof`) saved and handed to WeChat's file sharing, for the
- * proof-check page on a computer. Every download carries the session in its header.
+ * proof-check page on a computer. wx.shareFileMessage works only straight from a tap, so the
+ * proof file is downloaded when the page opens and the tap only shares it. Every download
+ * carries the session in its header.
  */
 import { DocRow, decisionRows, paths } from '../../lib/decision';
 import { download, openPdf, shareFile } from '../../lib/files';
@@ -28,6 +30,7 @@ Component({
     main: [] as DocRow[],
     verify: [] as DocRow[],
     proofSaved: false,
+    proofPath: '',
   },
   methods: {
     async onLoad(query: Record<string, string | undefined>) {
@@ -46,6 +49,7 @@ Component({
           const doc = await api.get<Record<string, unknown>>(paths.decisionJson(id));
           const tz = typeof doc.timezone === 'string' ? doc.timezone : DEFAULT_ZONE;
           this.setData(decisionRows(doc, tz));
+          await this.fetchProof();
         }
       } catch (e) {
         this.setData({ error: errorText(e) });
@@ -66,14 +70,21 @@ Component({
         this.setData({ error: errorText(e) });
       }
     },
-    /** The proof file, exactly as served, saved as proof-<id>.json and offered to send. */
-    async saveProof() {
+    /** The proof file, exactly as served, saved as proof-<id>.json. */
+    async fetchProof() {
       const id = this.data.hearingId;
-      const name = `proof-${id}.json`;
       try {
-        const file = await withSession(() => download(paths.proof(id), `${wx.env.USER_DATA_PATH}/${name}`));
-        this.setData({ proofSaved: true });
-        await shareFile(file, name);
+        const file = await withSession(() => download(paths.proof(id), `${wx.env.USER_DATA_PATH}/proof-${id}.json`));
+        this.setData({ proofPath: file, proofSaved: true });
+      } catch (e) {
+        this.setData({ error: errorText(e) });
+      }
+    },
+    /** Sends the saved proof file to a chat (fetched first if the page could not). */
+    async saveProof() {
+      if (!this.data.proofPath) return this.fetchProof();
+      try {
+        await shareFile(this.data.proofPath, `proof-${this.data.hearingId}.json`);
       } catch (e) {
         this.setData({ error: errorText(e) });
       }
