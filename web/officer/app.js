@@ -88,11 +88,23 @@ async function refreshDash() {
       renderUrgent();
     }),
   ]);
+  renderToday();
+}
+
+/** The case in one line: plate, slot, and the violations (count, fines, points). */
+function caseLine(b) {
+  const v = b.violations || [];
+  const fine = v.reduce((n, x) => n + (x.fine_yuan || 0), 0);
+  const pts = v.reduce((n, x) => n + (x.points || 0), 0);
+  return t('o.case', { plate: b.plate, slot: `${fmtTime(b.slot_start)}–${fmtTime(b.slot_end, { date: false })}`, n: v.length, fine, pts, phone: b.phone_masked || '' });
 }
 
 function renderToday() {
-  if (!state.bookings.length) return $('#today').replaceChildren(h('p', { class: 'muted' }, t('o.today.none')));
-  const rows = state.bookings.map((b) => {
+  // One case is listed once: a booking waiting in the urgent lane is there, with its one action.
+  const inLane = new Set((state.urgent?.items || []).map((it) => it.booking_id));
+  const shown = state.bookings.filter((b) => !(b.status === 'booked' && inLane.has(b.id)));
+  if (!shown.length) return $('#today').replaceChildren(h('p', { class: 'muted' }, t(state.bookings.length ? 'o.today.allUrgent' : 'o.today.none')));
+  const rows = shown.map((b) => {
     const hid = knownHearing(b);
     const canOpen = b.status === 'booked';
     const action = hid && b.status !== 'booked'
@@ -184,6 +196,7 @@ function renderUrgent() {
         h(
           'div',
           { style: 'flex:1' },
+          it.booking ? h('div', { class: 'urgent-case', lang: dataLang(it.booking.plate) }, caseLine(it.booking)) : null,
           h('div', { class: left < 3600 ? 'rec' : '' }, left > 0 ? t('o.urgent.deadline', { d: fmtTime(it.deadline), left: fmtDuration(left) }) : t('o.urgent.overdue')),
           it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
         ),

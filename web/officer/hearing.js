@@ -100,6 +100,8 @@ function render() {
   const closed = CLOSED.has(st);
   if (!call && 'citizen_joined' in hearing) setCitizenState(hearing.citizen_joined ? 'o.hr.citizenJoinedEarlier' : 'o.hr.citizenWaiting', hearing.citizen_joined);
   for (const id of ['#send-code', '#join-call', '#no-show']) $(id).hidden = closed;
+  // A citizen who joined is no no-show (the server refuses it too).
+  if (hearing.citizen_joined) $('#no-show').hidden = true;
   $('#resume').hidden = st !== 'interrupted';
   if (call) $('#join-call').hidden = true;
   const next = nextStep(hearing);
@@ -150,12 +152,14 @@ async function joinCall(ev) {
     const r = await ctx.api.post(`hearings/${hid()}/join-token`);
     call = new CallView($('#call-box'), {
       me: 'officer',
+      peerBanner: false, // the citizen's state has its own line above the video
       peerLabelKey: 'o.hr.citizenView',
       onHearing: () => refresh(),
       onPeer: (s) =>
         setCitizenState({ joined: 'o.hr.citizenJoined', reconnecting: 'o.hr.citizenDropped', left: 'o.hr.citizenLeft' }[s] || 'o.hr.citizenWaiting', s === 'joined'),
       onState: (s) => ($('#rec').hidden = s !== 'connected'),
-      onError: (e) => e?.code && showError($('#hr-err'), e),
+      // A closed hearing ends the call: the summary says how, it is no error.
+      onError: (e) => e?.code && e.code !== 'hearing_closed' && showError($('#hr-err'), e),
     });
     const s = await call.start({ hearingId: hearing.id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers });
     s.addEventListener('joined', (e) => setCitizenState(e.detail.peer_present ? 'o.hr.citizenJoined' : 'o.hr.citizenWaiting', !!e.detail.peer_present));
@@ -398,11 +402,11 @@ function summary() {
   const hasDoc = (hearing.steps || []).some((s) => s.step === 'service');
   return [
     h('h2', {}, t('o.sum.h')),
+    hearing.status === 'completed' ? h('p', { class: 'banner banner-ok', id: 'summary-done' }, t(hasDoc ? 'o.sum.doneServed' : 'o.sum.done')) : null,
     h('p', { id: 'summary-status' }, h('span', { class: 'pill', 'data-status': hearing.status }, t('o.sum.status', { s: t('status.' + hearing.status) })), hearing.outcome ? [' ', h('span', { class: 'muted' }, has('o.why.' + hearing.outcome) ? t('o.why.' + hearing.outcome) : hearing.outcome)] : null),
     hearing.decision ? h('p', { class: 'small' }, `${t('o.sum.decisionNo')}: `, h('span', { class: 'mono' }, hearing.decision.decision_no), h('br'), h('span', { class: 'mono muted' }, `SHA-256 ${hearing.decision.sha256}`)) : null,
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, t('o.sum.step')), h('th', {}, t('o.sum.at')), h('th', {}, t('o.sum.seq')))), h('tbody', {}, ...rows)),
-    h('h3', {}, t('o.sum.checkpoint')),
-    h('pre', { id: 'checkpoint', class: 'mono small', style: 'white-space:pre-wrap' }, '…'),
+    h('details', { class: 'fold' }, h('summary', {}, t('o.sum.checkpoint')), h('pre', { id: 'checkpoint', class: 'mono small', style: 'white-space:pre-wrap' }, '…')),
     hasDoc
       ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => saveDecision(e.currentTarget) }, t('o.sum.decision')))
       : null,

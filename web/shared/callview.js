@@ -6,7 +6,7 @@ import { h } from './ui.js';
 import { t } from './i18n.js';
 
 export class CallView {
-  /** container: an element to fill; opts: {me ('citizen' | 'officer'), peerLabelKey, onHearing, onPeer, onState, onError} */
+  /** container: an element to fill; opts: {me ('citizen' | 'officer'), peerLabelKey, peerBanner (false: no banner for the other party's state), onHearing, onPeer, onState, onError} */
   constructor(container, opts = {}) {
     this.opts = opts;
     this.peerVideo = h('video', { class: 'peer-video', autoplay: true, playsinline: true, 'aria-label': t(opts.peerLabelKey || 'call.peer') });
@@ -60,7 +60,9 @@ export class CallView {
     s.addEventListener('peer', (e) => {
       const st = e.detail.state;
       this.setPeerPresent(st === 'joined');
-      if (st === 'reconnecting') this.showBanner(t('peer.reconnecting'));
+      // A page that shows the other party's state itself (the officer's) asks for no banner.
+      if (this.opts.peerBanner === false) this.hideBanner();
+      else if (st === 'reconnecting') this.showBanner(t('peer.reconnecting'));
       else if (st === 'joined') this.hideBanner();
       else if (st === 'left') this.showBanner(t('peer.left'));
       this.opts.onPeer?.(st);

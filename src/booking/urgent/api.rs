@@ -16,7 +16,7 @@ use super::{RebuildReport, lane, rebuild_all};
 use crate::booking::Booking;
 use crate::{
     booking::{
-        model::{BookingStatus, rfc3339},
+        model::{BookingStatus, BookingView, rfc3339},
         store,
     },
     error::{ApiResult, AppError},
@@ -46,7 +46,14 @@ pub struct UrgentItem {
     claimed_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lease_until: Option<String>,
+    /// The case (plate, slot, violations, masked phone), so that the officer sees what they
+    /// claim; absent for an item past the first [`DETAILED`] or whose booking is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    booking: Option<BookingView>,
 }
+
+/// Items of the lane listed with their booking.
+const DETAILED: usize = 50;
 
 #[derive(Serialize, ToSchema)]
 pub struct UrgentLane {
@@ -100,15 +107,21 @@ async fn list(State(state): State<Booking>, auth: OfficerAuth) -> ApiResult<Json
         .list(&mut state.kv.conn(), &brigade, state.clock.now_ms())
         .await?;
     let claimed = items.iter().filter(|i| i.claimed_by.is_some()).count();
-    let items: Vec<UrgentItem> = items
-        .into_iter()
-        .map(|i| UrgentItem {
+    let mut out = Vec::with_capacity(items.len());
+    for (n, i) in items.into_iter().enumerate() {
+        let booking = match n < DETAILED {
+            true => store::booking(&state.db.read, &i.booking_id).await?,
+            false => None,
+        };
+        out.push(UrgentItem {
             booking_id: i.booking_id,
             deadline: rfc3339(tz, i.deadline_ms),
             claimed_by: i.claimed_by,
             lease_until: i.lease_until_ms.map(|l| rfc3339(tz, l)),
-        })
-        .collect();
+            booking: booking.as_ref().map(BookingView::from),
+        });
+    }
+    let items = out;
     Ok(Json(UrgentLane {
         depth: items.len(),
         waiting: items.len() - claimed,

@@ -77,7 +77,7 @@ describe('accessibility (axe-core)', { concurrency: 1 }, () => {
       const bookingId = await bookUrgent(w, slot);
       await o.click('#dash-refresh');
       await o.waitForSelector(`#urgent-list li[data-booking-id="${bookingId}"]`);
-      await o.waitForSelector(`#today tr[data-booking-id="${bookingId}"]`);
+      await o.waitForSelector(`#today tr[data-booking-id="${bookingId}"]`, { state: 'detached' });
       await check(o, 'officer dashboard');
       const hearingId = await claimAndOpen(w, bookingId);
       await check(o, 'officer hearing view');

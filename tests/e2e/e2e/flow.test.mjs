@@ -146,6 +146,9 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     if (!(await serverHas(t, 'hearings', 'POST', '/api/v1/hearings'))) return;
     await officerPage.click('#dash-refresh');
     await officerPage.waitForSelector(`#urgent-list li[data-booking-id="${s.bookingId}"]`);
+    // The lane shows the case, and the case is listed once (not also in the day's list).
+    assert.match(await officerPage.textContent(`#urgent-list li[data-booking-id="${s.bookingId}"] .urgent-case`), /^鲁A12345 · .* · 违法 1 起，罚款 100 元，记 3 分 · 1\d\d\*{4}\d{4}$/);
+    await officerPage.waitForSelector(`#today tr[data-booking-id="${s.bookingId}"]`, { state: 'detached' });
     await shot(officerPage, 'officer-dashboard');
     await officerPage.click('#urgent-claim');
     const open = `#urgent-list li[data-booking-id="${s.bookingId}"] button.btn:not(.btn-ghost)`;
@@ -200,6 +203,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     await citizen.evaluate(() => window.__rhCall.ws.close());
     await citizen.waitForSelector('.call-state[data-state=reconnecting]', { timeout: 5_000 }).catch(() => {});
     await officerPage.waitForSelector('#citizen-state[data-key="o.hr.citizenDropped"]', { timeout: 10_000 });
+    assert.equal(await officerPage.isVisible('#call-box > .banner'), false, 'one state of the citizen at a time');
     await shot(officerPage, 'officer-citizen-dropped');
     await officerPage.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]', { timeout: 20_000 });
     await citizen.waitForSelector('.call-state[data-state=connected]', { timeout: 20_000 });
@@ -301,6 +305,10 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
 
     await o.waitForSelector('#summary-status', { timeout: 15_000 });
     await o.waitForFunction(() => document.querySelector('#checkpoint')?.textContent.length > 5);
+    // Success in green, no error left over from the call's end; the checkpoint behind a fold.
+    assert.match(await o.textContent('#summary-done'), /已办结/);
+    assert.equal(await o.isVisible('#hr-err'), false, 'the end of the call is no error');
+    assert.equal(await o.isVisible('#checkpoint'), false, 'the raw checkpoint is folded');
     await shot(o, 'officer-summary');
     const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), s.hearingId);
     assert.equal(hr.status, 'completed');

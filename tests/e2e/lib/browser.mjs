@@ -45,7 +45,7 @@ export async function phoneContext(browser, baseURL) {
 export async function desktopContext(browser, baseURL) {
   return browser.newContext({
     baseURL,
-    viewport: { width: 1366, height: 900 },
+    viewport: { width: 1440, height: 900 },
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
     permissions: ['camera', 'microphone'],
