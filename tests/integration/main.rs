@@ -9,6 +9,7 @@ mod audit_proof;
 mod audit_tamper;
 mod audit_tiles;
 mod audit_witness_lag;
+mod backup;
 mod booking;
 mod call;
 mod cli;
