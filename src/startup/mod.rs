@@ -129,7 +129,13 @@ pub async fn serve_with_ops(
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let jobs = spawn_jobs(&state, stop_rx.clone());
-    let app = crate::http::app(state.clone(), routes::api());
+    // Every staff read of a hearing, recording, evidence or bundle goes to the access log
+    // (inside the shared middleware: request id, headers and metrics cover it too).
+    let api = routes::api().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::hearing::reads::record,
+    ));
+    let app = crate::http::app(state.clone(), api);
     let addr = listener.local_addr()?;
     state.call.node.listening_on(addr);
     println!("listening on http://{addr}");

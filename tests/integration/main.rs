@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real server on port 0, real Redis, real SQLite or
 //! PostgreSQL (`TEST_DATABASE_URL`), one module per area.
 
+mod access_log;
 mod audit;
 mod audit_complete;
 mod audit_crosscheck;
