@@ -212,6 +212,13 @@ async fn access(
     if !(1..=1000).contains(&limit) {
         return Err(AppError::unprocessable("limit", "limit must be 1 to 1000"));
     }
+    // No stored id holds a NUL (PostgreSQL text cannot even bind one): nothing matches.
+    if [&q.hearing_id, &q.actor]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|s| s.contains('\0')))
+    {
+        return Ok(axum::Json(vec![]));
+    }
     let rows = store::list(
         &state.db,
         q.hearing_id.as_deref(),
