@@ -39,7 +39,29 @@ pub struct Config {
     /// The system of record (src/records/): `manual`, `fake` or `http`.
     #[serde(default)]
     pub records: crate::records::RecordsConfig,
+    /// The operations listener (`/metrics`), apart from the public one.
+    #[serde(default)]
+    pub ops: OpsConfig,
 }
+
+/// `[ops]`: the operations listener (`http::ops_app`: `/metrics`, `/healthz`, `/readyz`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpsConfig {
+    /// `HOST:PORT` of the listener serving `/metrics`; empty: no such listener (and no
+    /// metrics endpoint at all).
+    pub listen: String,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            listen: DEFAULT_OPS_LISTEN.into(),
+        }
+    }
+}
+
+/// Loopback only: Prometheus on the same host, or an SSH tunnel.
+pub const DEFAULT_OPS_LISTEN: &str = "127.0.0.1:9464";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

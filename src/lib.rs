@@ -27,4 +27,4 @@ pub mod telemetry;
 pub mod throttle;
 pub mod witness;
 
-pub use startup::{build_state, run, run_with_clock, serve};
+pub use startup::{bind_ops, build_state, run, run_with_clock, serve, serve_with_ops};

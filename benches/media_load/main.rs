@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use common::SampleMedia;
 use peer::{Synth, WINDOW, now_us};
-use support::{cpu_time, env_num, percentile, proc_status, start_server};
+use support::{cpu_time, env_num, percentile, proc_status, start_server_ops};
 use tokio::sync::Semaphore;
 use webrtc::api::API;
 
@@ -74,7 +74,8 @@ struct Row {
     recording_dropped: u64,
 }
 
-/// A value from the server's `/metrics` (`None` when absent or unreachable).
+/// A value from the server's `/metrics` at `addr`, its operations listener (`None` when absent
+/// or unreachable).
 async fn metric_value(addr: &str, name: &str) -> Option<f64> {
     let resp = reqwest::get(format!("http://{addr}/metrics")).await.ok()?;
     let text = resp.text().await.ok()?;
@@ -107,7 +108,7 @@ fn dir_size(dir: &std::path::Path) -> (u64, usize) {
 
 async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
-    let (mut child, addr) = start_server(
+    let (mut child, addr, ops) = start_server_ops(
         dir.path(),
         &[
             ("RH_CALL__INCLUDE_LOOPBACK", "true"),
@@ -139,7 +140,7 @@ async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> a
     let server_cpu = (cpu_time(pid) - srv0).as_secs_f64() / wall * 100.0;
     let gen_cpu = (cpu_time(std::process::id()) - gen0).as_secs_f64() / wall * 100.0;
     let rss_kb = proc_status(pid, "VmRSS:");
-    let recording_dropped = metric(&addr, "recording_dropped_packets_total").await;
+    let recording_dropped = metric(&ops, "recording_dropped_packets_total").await;
     tokio::time::sleep(Duration::from_secs(2)).await; // let the last packets arrive
     stop.store(true, Ordering::Relaxed);
     for p in pumps {

@@ -13,7 +13,7 @@ use webrtc::api::API;
 
 use crate::common::SampleMedia;
 use crate::peer;
-use crate::support::{open_fds, percentile, proc_status, start_server};
+use crate::support::{open_fds, percentile, proc_status, start_server_ops};
 
 /// What the soak reads from the server process.
 struct Reading {
@@ -84,7 +84,7 @@ async fn settled(addr: &str, within: Duration) -> [f64; 3] {
 
 pub async fn run(cycles: usize, media: &Arc<SampleMedia>, api: &Arc<API>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let (mut child, addr) = start_server(
+    let (mut child, addr, ops) = start_server_ops(
         dir.path(),
         &[
             ("RH_CALL__INCLUDE_LOOPBACK", "true"),
@@ -102,14 +102,14 @@ pub async fn run(cycles: usize, media: &Arc<SampleMedia>, api: &Arc<API>) -> any
     for i in 0..warm {
         one(i).await;
     }
-    settled(&addr, Duration::from_secs(10)).await;
+    settled(&ops, Duration::from_secs(10)).await;
     let before = read(pid);
     let t0 = Instant::now();
     for i in warm..cycles {
         one(i).await;
     }
     let elapsed = t0.elapsed();
-    let gauges = settled(&addr, Duration::from_secs(10)).await;
+    let gauges = settled(&ops, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(1)).await; // recordings finalised, threads gone
     let after = read(pid);
     let _ = child.kill();

@@ -78,6 +78,12 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
 /// Starts `remote-hearing serve` on a free loopback port with a fresh SQLite data dir and Redis
 /// keyspace; returns the child and its `host:port`.
 pub fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
+    let (child, addr, _) = start_server_ops(dir, env);
+    (child, addr)
+}
+
+/// [`start_server`], also returning the operations listener's `host:port` (`/metrics`).
+pub fn start_server_ops(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_remote-hearing"));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
@@ -86,6 +92,7 @@ pub fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, Stri
             format!("bench:{}", uuid::Uuid::new_v4().simple()),
         )
         .env("RH_CALL__TOKEN_KEY", KEY)
+        .env("RH_OPS__LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -100,9 +107,18 @@ pub fn start_server(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, Stri
                 .and_then(|l| l.strip_prefix("listening on http://").map(str::to_string))
         })
         .expect("listening line");
+    let ops = lines
+        .find_map(|l| {
+            l.ok().and_then(|l| {
+                l.strip_prefix("metrics on http://")
+                    .and_then(|a| a.strip_suffix("/metrics"))
+                    .map(str::to_string)
+            })
+        })
+        .expect("metrics line");
     // keep draining stdout so that the server never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
-    (child, addr.trim_end_matches('/').to_owned())
+    (child, addr.trim_end_matches('/').to_owned(), ops)
 }
 
 /// Connects to `ws://{addr}/ws/hearings/{hearing}` and joins; returns the socket once `joined`

@@ -40,6 +40,11 @@ fn write_private(path: &Path, der: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The verifier key (`name+keyid+base64`, public) of a key file.
+pub fn verifier_of(name: &str, path: &Path) -> anyhow::Result<String> {
+    Ok(load(name, path)?.verifier().to_string())
+}
+
 fn load(name: &str, path: &Path) -> anyhow::Result<Signer> {
     let der =
         std::fs::read(path).with_context(|| format!("cannot read audit key {}", path.display()))?;

@@ -1,10 +1,14 @@
-//! The command line (API.md, Operations): `serve`, `migrate`, `admin …`, `demo`. Commands that
+//! The command line (API.md, Operations): `serve`, `migrate`, `admin …`, `demo`, `backup`,
+//! `restore`. Commands that
 //! create something print the new id alone as the last line of standard output.
 
 mod admin;
 mod args;
 pub mod audit;
+mod backup;
 pub mod decision;
+mod manifest;
+mod restore;
 
 pub use admin::create_brigade;
 pub use args::StoreArgs;
@@ -82,6 +86,28 @@ pub enum Command {
         #[arg(long, env = "RH_RECORDS__SECRET", hide_env_values = true)]
         secret: String,
     },
+    /// Copy the database (online: SQLite snapshot or pg_dump), the recordings and the public
+    /// signing keys into OUT_DIR (new or empty) with manifest.json (SHA-256 of every file).
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Where the backup goes (must be missing or empty).
+        out_dir: PathBuf,
+        /// Also copy the data dir's generated private keys and secrets into OUT_DIR/secrets/
+        /// (docs/operations.md: keep such a backup as secret as the keys).
+        #[arg(long)]
+        include_secrets: bool,
+    },
+    /// Restore a backup into --data-dir EMPTY_DIR after checking every file against the
+    /// manifest; refuses a non-empty target (exit 2).
+    Restore {
+        #[command(flatten)]
+        store: StoreArgs,
+        backup_dir: PathBuf,
+        /// The manifest's own SHA-256 as `backup` printed it: checked first.
+        #[arg(long)]
+        manifest_sha256: Option<String>,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -113,6 +139,16 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { store, command } => admin::execute(store.load()?, command).await,
         Command::Demo { store } => admin::demo(store.load()?).await,
+        Command::Backup {
+            store,
+            out_dir,
+            include_secrets,
+        } => backup::run(&store, &out_dir, include_secrets).await,
+        Command::Restore {
+            store,
+            backup_dir,
+            manifest_sha256,
+        } => restore::run(&store, &backup_dir, manifest_sha256.as_deref()).await,
         Command::Keygen { name, out } => crate::cli::audit::keygen(&name, &out),
         Command::Audit { command } => crate::cli::audit::execute(command).await,
         Command::Decision { command } => crate::cli::decision::execute(command).await,

@@ -27,6 +27,7 @@ pub mod live;
 pub mod machine;
 pub mod ports;
 pub mod presence;
+pub mod reads;
 pub mod sealer;
 pub mod service;
 pub mod signing;

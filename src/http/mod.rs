@@ -33,3 +33,9 @@ pub fn app(state: AppState, api: utoipa_axum::router::OpenApiRouter<AppState>) -
         .with_state(state.clone());
     middleware::wrap(router, &state)
 }
+
+/// The operations listener's app (`ops.listen`): `/metrics`, `/healthz`, `/readyz`; anything
+/// else 404.
+pub fn ops_app(state: AppState) -> Router {
+    ops::ops_router().with_state(state)
+}

@@ -1,4 +1,6 @@
-//! Operations endpoints: `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
+//! Operations endpoints: `/healthz`, `/readyz` and `/api/v1/openapi.json` on the public
+//! listener; `/metrics` (with `/healthz`, `/readyz`) only on the operations listener
+//! `ops.listen` (`[ops]`, loopback by default), so the internet never sees the metrics.
 
 use std::sync::Arc;
 
@@ -13,19 +15,26 @@ use serde_json::json;
 
 use crate::state::AppState;
 
-/// `openapi`: the completed document (`super::openapi::document`).
-pub fn router(openapi: Arc<serde_json::Value>) -> Router<AppState> {
+fn health() -> Router<AppState> {
     Router::new()
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
-        )
+}
+
+/// The operations listener's routes: `/metrics`, `/healthz`, `/readyz`.
+pub fn ops_router() -> Router<AppState> {
+    health().route("/metrics", get(metrics))
+}
+
+/// `openapi`: the completed document (`super::openapi::document`).
+pub fn router(openapi: Arc<serde_json::Value>) -> Router<AppState> {
+    health().route(
+        "/api/v1/openapi.json",
+        get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+    )
 }
 
 /// Ready when the database takes a write (not only a read), the data directory takes a file

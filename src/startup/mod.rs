@@ -99,19 +99,67 @@ pub async fn run_with_clock(
     serve(state, listener, shutdown).await
 }
 
-/// Serves an already built state until `shutdown` resolves, then stops the jobs.
+/// Serves an already built state until `shutdown` resolves, then stops the jobs; the
+/// operations listener is bound from `ops.listen`.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let ops = bind_ops(&state.config.ops).await?;
+    serve_with_ops(state, listener, ops, shutdown).await
+}
+
+/// The operations listener of `ops.listen` (`None` when empty); one clear line when taken.
+pub async fn bind_ops(ops: &crate::config::OpsConfig) -> anyhow::Result<Option<TcpListener>> {
+    let listen = ops.listen.trim();
+    if listen.is_empty() {
+        return Ok(None);
+    }
+    TcpListener::bind(listen).await.map(Some).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on ops.listen {listen}: {e} (set RH_OPS__LISTEN to a free address, or to \"\" for no metrics listener)"
+        )
+    })
+}
+
+/// [`serve`] with the operations listener given (tests bind one on port 0).
+pub async fn serve_with_ops(
+    state: AppState,
+    listener: TcpListener,
+    ops: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let jobs = spawn_jobs(&state, stop_rx);
-    let app = crate::http::app(state.clone(), routes::api());
+    let jobs = spawn_jobs(&state, stop_rx.clone());
+    // Every staff read of a hearing, recording, evidence or bundle goes to the access log
+    // (inside the shared middleware: request id, headers and metrics cover it too).
+    let api = routes::api().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::hearing::reads::record,
+    ));
+    let app = crate::http::app(state.clone(), api);
     let addr = listener.local_addr()?;
     state.call.node.listening_on(addr);
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    let ops_server = match ops {
+        Some(l) => {
+            let ops_addr = l.local_addr()?;
+            println!("metrics on http://{ops_addr}/metrics");
+            tracing::info!(%ops_addr, "operations listener");
+            let mut stop = stop_rx;
+            let app = crate::http::ops_app(state.clone());
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(l, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }))
+        }
+        None => None,
+    };
     // Small signalling and API frames must not wait for delayed ACKs (Nagle).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -126,7 +174,7 @@ pub async fn serve(
     // Hand the calls over before the jobs stop (the recordings job still indexes what closes).
     crate::call::nodes::leave(&state.call).await;
     let _ = stop_tx.send(true);
-    for job in jobs {
+    for job in jobs.into_iter().chain(ops_server) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), job).await;
     }
     tracing::info!("stopped");

@@ -27,4 +27,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::sms::router())
         .merge(crate::call::router())
         .merge(crate::records::router())
+        .merge(crate::hearing::reads::router())
 }

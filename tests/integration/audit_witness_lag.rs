@@ -137,7 +137,7 @@ async fn cosigning_latency_and_witness_lag_under_appends() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let appended = writer.await.unwrap();
     let rate = appended as f64 / secs as f64;
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.metrics().await;
     let metric = |name: &str| {
         metrics
             .lines()

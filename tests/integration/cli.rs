@@ -19,10 +19,13 @@ struct Env {
 impl Env {
     async fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let mut vars = vec![(
-            "RH_REDIS__PREFIX".to_string(),
-            format!("test:{}", uuid::Uuid::new_v4().simple()),
-        )];
+        let mut vars = vec![
+            (
+                "RH_REDIS__PREFIX".to_string(),
+                format!("test:{}", uuid::Uuid::new_v4().simple()),
+            ),
+            ("RH_OPS__LISTEN".to_string(), "127.0.0.1:0".to_string()),
+        ];
         if let Ok(u) = std::env::var("TEST_REDIS_URL") {
             vars.push(("REDIS_URL".into(), u));
         }

@@ -15,6 +15,8 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The operations listener (`ops.listen`): `/metrics`.
+    pub ops_addr: SocketAddr,
     pub client: reqwest::Client,
     pub clock: Arc<MockClock>,
     pub state: AppState,
@@ -91,10 +93,12 @@ impl Builder {
             .expect("build state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ops_addr = ops.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let st = state.clone();
         let server = tokio::spawn(async move {
-            let _ = remote_hearing::serve(st, listener, async {
+            let _ = remote_hearing::serve_with_ops(st, listener, Some(ops), async {
                 let _ = rx.await;
             })
             .await;
@@ -105,6 +109,7 @@ impl Builder {
             .unwrap();
         TestApp {
             addr,
+            ops_addr,
             client,
             clock,
             state,
@@ -164,6 +169,18 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The Prometheus text of the operations listener's `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("http://{}/metrics", self.ops_addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "/metrics on the operations listener");
+        r.text().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real server on port 0, real Redis, real SQLite or
 //! PostgreSQL (`TEST_DATABASE_URL`), one module per area.
 
+mod access_log;
 mod audit;
 mod audit_complete;
 mod audit_crosscheck;
@@ -9,6 +10,7 @@ mod audit_proof;
 mod audit_tamper;
 mod audit_tiles;
 mod audit_witness_lag;
+mod backup;
 mod booking;
 mod call;
 mod cli;

@@ -76,7 +76,7 @@ async fn tencent_delivers_and_its_receipt_marks_the_message_delivered() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["result"], 0);
     assert_eq!(rows(&app, phone).await[0].1, "delivered");
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.metrics().await;
     for name in ["sms_sent_total", "sms_delivered_total"] {
         assert!(
             metrics

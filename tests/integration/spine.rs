@@ -25,9 +25,14 @@ async fn health_ready_metrics_openapi_and_headers() {
         spec["paths"]["/api/v1/auth/officer"]["post"].is_object(),
         "{spec}"
     );
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/readyz\""), "{metrics}");
+    // Metrics only on the operations listener (issue 15 §4); it serves nothing else.
+    assert_eq!(app.get("/metrics", None).await.status(), 404);
+    let ops = |p: &str| app.client.get(format!("http://{}{p}", app.ops_addr)).send();
+    assert_eq!(ops("/healthz").await.unwrap().status(), 200);
+    assert_eq!(ops("/api/v1/openapi.json").await.unwrap().status(), 404);
 }
 
 #[tokio::test]

@@ -324,7 +324,7 @@ async fn sweeper_alerts_once_near_the_deadline() {
     let (alice, _) = app.login_citizen("13800000001").await;
     new_urgent(&app, &alice, &brigade, &at(16, 19), "2015-11-16").await;
     let alerts = || async {
-        let m = app.get("/metrics", None).await.text().await.unwrap();
+        let m = app.metrics().await;
         m.lines()
             .find(|l| l.starts_with("urgent_deadline_alerts_total") && l.contains(&brigade))
             .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -334,7 +334,7 @@ async fn sweeper_alerts_once_near_the_deadline() {
         .await
         .unwrap();
     assert_eq!(alerts().await, 0.0);
-    let m = app.get("/metrics", None).await.text().await.unwrap();
+    let m = app.metrics().await;
     assert!(
         m.lines().any(|l| l.starts_with("urgent_queue_depth")
             && l.contains(&brigade)

@@ -65,6 +65,8 @@ export async function startServer({ log = false, env: extraEnv = {}, args = [] }
     ...process.env,
     REDIS_URL: redis.url,
     RH_REDIS__PREFIX: `e2e-${randomBytes(6).toString('hex')}`,
+    // Port 0: several servers (and the developer's own) never fight over the metrics port.
+    RH_OPS__LISTEN: '127.0.0.1:0',
     RUST_LOG: process.env.RUST_LOG || 'warn',
     ...extraEnv,
   };

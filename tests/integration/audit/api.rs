@@ -126,6 +126,6 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
         404
     );
 
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("audit_log_size"), "{metrics}");
 }

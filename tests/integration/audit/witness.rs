@@ -182,7 +182,7 @@ async fn two_witnesses_cosign_the_servers_checkpoints() {
     // one that is down.
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = app.get("/metrics", None).await.text().await.unwrap();
+        metrics = app.metrics().await;
         if metrics.contains("audit_witness_lag{witness=\"court.example/w1\"} 0")
             && metrics.contains("audit_witness_lag{witness=\"down.example/w\"}")
         {

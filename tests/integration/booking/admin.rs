@@ -95,7 +95,7 @@ async fn metrics_count_outcomes_and_refusals() {
         "active_booking_exists",
     )
     .await;
-    let m = app.get("/metrics", None).await.text().await.unwrap();
+    let m = app.metrics().await;
     assert!(m.contains("bookings_total{outcome=\"booked\"}"), "{m}");
     assert!(
         m.contains("booking_refusals_total{code=\"active_booking_exists\"}"),
