@@ -50,6 +50,16 @@ async fn staff_reads_are_logged_sealed_and_searchable_by_auditors() {
     }
     let r = app.get("/api/v1/recordings/nope", Some(&auditor)).await;
     assert_eq!(r.status(), 404);
+    // A player's later ranges continue the read logged above; they are not logged again.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/recordings/{rec_id}")))
+        .bearer_auth(&auditor)
+        .header("range", "bytes=2-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
 
     let q = format!("/api/v1/audit/access?hearing_id={id}");
     let reads: Vec<Value> = expect_json(app.get(&q, Some(&auditor)).await, 200).await;

@@ -83,6 +83,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let Some(&(_, action, object)) = read else {
         return next.run(req).await;
     };
+    // A player reads a recording in many ranges: the read is the one that starts at byte 0
+    // (every whole read needs it), later ranges continue it and are not logged again.
+    if matches!(object, Object::Recording) && continues_a_read(req.headers()) {
+        return next.run(req).await;
+    }
     let (mut parts, body) = req.into_parts();
     // The session is cached in the request, so the handler's own extractor does not look again.
     let staff = AnyAuth::from_request_parts(&mut parts, &state)
@@ -146,6 +151,18 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             e.into_response()
         }
     }
+}
+
+/// A `Range` request that does not start at the first byte.
+fn continues_a_read(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+        .is_some_and(|r| {
+            r.split(',')
+                .all(|one| one.trim().split('-').next() != Some("0"))
+        })
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
