@@ -30,6 +30,13 @@ pub async fn booking_tx(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>>
     Ok(crate::booking::store::booking_tx(tx, id).await?)
 }
 
+/// Where the booking's facts come from (`citizen` or `records`), for the views.
+pub async fn booking_facts_source(state: &Hearing, id: &str) -> ApiResult<Option<String>> {
+    Ok(crate::booking::store::booking(&state.db.read, id)
+        .await?
+        .map(|b| b.facts_source))
+}
+
 /// Sets the booking's status in the caller's transaction through booking's rules
 /// (`in_hearing` from `booked`; the closing statuses from `booked` or `in_hearing`; a no-show
 /// is recorded for the blacklist). 409 `invalid_state` when it cannot.

@@ -43,12 +43,17 @@ pub struct CallView {
 pub struct DecisionRef {
     pub decision_no: String,
     pub sha256: String,
+    /// `citizen` (decided on typed-in facts) or `records` (facts from the system of record).
+    pub facts_source: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HearingView {
     pub id: String,
     pub booking_id: String,
+    /// Where the booking's facts come from: `citizen` (typed in) or `records` (the system of
+    /// record).
+    pub facts_source: String,
     pub status: machine::Status,
     /// The accepted legal steps, in order.
     pub steps: Vec<StepView>,
@@ -155,6 +160,7 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
         .map(|d| DecisionRef {
             decision_no: d.decision_no,
             sha256: d.sha256,
+            facts_source: d.facts_source,
         });
     let live = if status.is_closed() {
         super::live::Live::default()
@@ -170,7 +176,11 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
             .map(|(p, m)| serde_json::json!({"party": p, "missing": m}))
             .collect(),
     };
+    let facts_source = ports::booking_facts_source(state, &h.booking_id)
+        .await?
+        .unwrap_or_else(|| "citizen".into());
     Ok(HearingView {
+        facts_source,
         call,
         recordings: ports::recordings(state, &h.id).await?,
         id: h.id,

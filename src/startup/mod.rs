@@ -50,7 +50,6 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     checks::durability(&config, &db).await?;
     db.migrate().await?;
     let kv = Kv::connect(&config.redis).await?;
-    let areas = wiring::areas(&config, &db, &kv, &clock)?;
     let audit = crate::audit::Audit::from_config(
         &config.audit,
         config.is_production(),
@@ -65,8 +64,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         config.is_production(),
         &config.server.data_dir,
     )?);
-    let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     let records = wiring::records(&config, &db, identity_key.clone())?;
+    let areas = wiring::areas(&config, &db, &kv, &clock, &records)?;
+    let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,

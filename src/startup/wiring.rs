@@ -27,7 +27,13 @@ pub struct Areas {
 }
 
 /// Builds every area's sub-state (each with its own config section and only what it uses).
-pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::Result<Areas> {
+pub fn areas(
+    config: &Config,
+    db: &Db,
+    kv: &Kv,
+    clock: &SharedClock,
+    records: &crate::records::Records,
+) -> anyhow::Result<Areas> {
     let base = || (db.clone(), kv.clone(), clock.clone());
     let server = &config.server;
     let site = crate::sms::Site {
@@ -46,6 +52,7 @@ pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::
         )),
         sms: sms.clone(),
         hearings: Arc::new(HearingsOfBookings(db.clone())),
+        records: records.clone(),
     };
     let node = Node::new(
         &server.node_id,

@@ -20,6 +20,7 @@ mod helpers;
 mod login_guard;
 mod party;
 mod records;
+mod records_booking;
 mod scale;
 mod sms;
 mod sms_providers;

@@ -199,6 +199,7 @@ pub async fn issue(
         html: page,
         sha256,
         issued_at: now,
+        facts_source: booking.facts_source.clone(),
     };
     insert(tx, &row, &h.brigade_id, serial, &pdf, &pdf_sha256, &note).await?;
     Ok(Issued {
@@ -220,7 +221,8 @@ async fn insert(
     use base64::Engine as _;
     sqlx::query(
         "INSERT INTO hearing_decisions (hearing_id, decision_no, year, fields, html, sha256, issued_at, \
-         brigade_id, serial, pdf, pdf_sha256, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         brigade_id, serial, pdf, pdf_sha256, seal, facts_source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&d.hearing_id)
     .bind(&d.decision_no)
@@ -234,6 +236,7 @@ async fn insert(
     .bind(base64::engine::general_purpose::STANDARD.encode(pdf))
     .bind(pdf_sha256)
     .bind(seal_note)
+    .bind(&d.facts_source)
     .execute(&mut **tx)
     .await?;
     Ok(())
