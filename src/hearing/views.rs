@@ -45,6 +45,9 @@ pub struct DecisionRef {
     pub sha256: String,
     /// `citizen` (decided on typed-in facts) or `records` (facts from the system of record).
     pub facts_source: String,
+    /// The decision's write-back to the system of record (`records` decisions only):
+    /// `pending`, `accepted` or `rejected` with the platform's reason.
+    pub write_back: Option<crate::records::outbox::WriteBackStatus>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,13 +158,15 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
     } else {
         machine::next_step(h.last_step.as_deref().and_then(Step::parse))
     };
-    let decision = store::decision(&state.db.write, &h.id)
-        .await?
-        .map(|d| DecisionRef {
+    let decision = match store::decision(&state.db.write, &h.id).await? {
+        Some(d) => Some(DecisionRef {
             decision_no: d.decision_no,
             sha256: d.sha256,
             facts_source: d.facts_source,
-        });
+            write_back: ports::records_write_back(state, &h.id).await?,
+        }),
+        None => None,
+    };
     let live = if status.is_closed() {
         super::live::Live::default()
     } else {

@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod fake;
 pub mod http;
 pub mod model;
+pub mod outbox;
 pub mod routes;
 pub mod signing;
 
@@ -22,7 +23,7 @@ use async_trait::async_trait;
 pub use config::RecordsConfig;
 pub use routes::router;
 
-use crate::{error::AppError, identity::DataKey, store::Db};
+use crate::{clock::SharedClock, error::AppError, identity::DataKey, store::Db};
 use model::{Decision, Driver, Subject, Vehicle, Violations, WriteBack};
 
 /// Why the system of record gave no usable answer.
@@ -136,14 +137,18 @@ pub fn adapter(
     })
 }
 
-/// The records area's sub-state: the adapter, the eligibility limits, and what the citizen's
-/// route reads (the store and the identity key, for the citizen's ID number).
+/// The records area's sub-state: the adapter, the eligibility limits, what the citizen's
+/// route reads (the store and the identity key, for the citizen's ID number), and the
+/// write-back outbox's clock and wake-up ([`outbox`]).
 #[derive(Clone, Debug)]
 pub struct Records {
     pub adapter: Arc<dyn RecordsAdapter>,
     pub limits: eligibility::Limits,
     pub db: Db,
     pub identity_key: Arc<DataKey>,
+    pub clock: SharedClock,
+    /// Wakes the outbox worker (after a decision's commit).
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         config.is_production(),
         &config.server.data_dir,
     )?);
-    let records = wiring::records(&config, &db, identity_key.clone())?;
+    let records = wiring::records(&config, &db, &clock, identity_key.clone())?;
     let areas = wiring::areas(&config, &db, &kv, &clock, &records)?;
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     Ok(AppState(Arc::new(Inner {
@@ -201,6 +201,10 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
         )),
         tokio::spawn(crate::sms::delivery::run_worker(
             state.sms.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::records::outbox::run_worker(
+            state.records.clone(),
             stop.clone(),
         )),
     ];

@@ -95,6 +95,7 @@ pub fn hearing(
         sms: areas.sms.clone(),
         booking: areas.booking.clone(),
         call: areas.call.clone(),
+        records: areas.booking.records.clone(),
         subscribers: crate::hearing::after_commit::standard(),
     })
 }
@@ -103,6 +104,7 @@ pub fn hearing(
 pub fn records(
     config: &Config,
     db: &Db,
+    clock: &SharedClock,
     identity_key: Arc<DataKey>,
 ) -> anyhow::Result<crate::records::Records> {
     let b = &config.booking;
@@ -115,6 +117,8 @@ pub fn records(
         },
         db: db.clone(),
         identity_key,
+        clock: clock.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
