@@ -54,6 +54,11 @@ pub async fn records_write_back(
     crate::records::outbox::status_of(&state.db, hearing_id).await
 }
 
+/// The booking, read on the read pool (outside any transaction).
+pub async fn booking(state: &Hearing, id: &str) -> ApiResult<Option<BookingInfo>> {
+    Ok(crate::booking::store::booking(&state.db.read, id).await?)
+}
+
 /// Where the booking's facts come from (`citizen` or `records`), for the views.
 pub async fn booking_facts_source(state: &Hearing, id: &str) -> ApiResult<Option<String>> {
     Ok(crate::booking::store::booking(&state.db.read, id)

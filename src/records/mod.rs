@@ -24,7 +24,7 @@ pub use config::RecordsConfig;
 pub use routes::router;
 
 use crate::{clock::SharedClock, error::AppError, identity::DataKey, store::Db};
-use model::{Decision, Driver, Subject, Vehicle, Violations, WriteBack};
+use model::{Decision, Driver, Photo, Subject, Vehicle, Violations, WriteBack};
 
 /// Why the system of record gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +94,8 @@ pub trait RecordsAdapter: Send + Sync + std::fmt::Debug {
     async fn violations(&self, subject: &Subject) -> Result<Violations, RecordsError>;
     /// Writes a decision back (idempotent on `decision_no`).
     async fn write_back(&self, decision: &Decision) -> Result<WriteBack, RecordsError>;
+    /// One evidence photo by a URL of a violation's `photos` (on the platform's origin only).
+    async fn photo(&self, url: &str) -> Result<Photo, RecordsError>;
 }
 
 /// No connection: every call is [`RecordsError::Manual`].
@@ -115,6 +117,9 @@ impl RecordsAdapter for Manual {
         Err(RecordsError::Manual)
     }
     async fn write_back(&self, _: &Decision) -> Result<WriteBack, RecordsError> {
+        Err(RecordsError::Manual)
+    }
+    async fn photo(&self, _: &str) -> Result<Photo, RecordsError> {
         Err(RecordsError::Manual)
     }
 }

@@ -21,6 +21,7 @@ mod login_guard;
 mod party;
 mod records;
 mod records_booking;
+mod records_photos;
 mod records_writeback;
 mod scale;
 mod sms;

@@ -20,10 +20,10 @@ use crate::{
 };
 
 /// Driver B's one violation in the seed.
-const REC: &str = "3701031000200001";
+pub(crate) const REC: &str = "3701031000200001";
 
 /// A hearing world whose booking was made from the record (REC), talking to `fake`.
-async fn records_world(fake: &Fake) -> World {
+pub(crate) async fn records_world(fake: &Fake) -> World {
     let url = fake.url.clone();
     let w = world_with(move |c| c.records = config(&url, SECRET, 300, 1)).await;
     sqlx::query("UPDATE bookings SET facts_source = 'records', violations = $1 WHERE id = $2")
@@ -32,11 +32,14 @@ async fn records_world(fake: &Fake) -> World {
         .execute(&w.app.state.db.write)
         .await
         .unwrap();
+    // The party is driver B, whose record it is (the notice fetches its photos by it).
+    crate::records::give_identity(&w.app, &w.citizen, crate::records::B).await;
     w
 }
 
-/// Opens the hearing, joins and takes every step up to and including `service`.
-async fn decide(w: &World) -> String {
+/// Opens the hearing, joins and takes every step up to and including `service` (the platform
+/// failing twice just before it when `down` is given).
+async fn decide(w: &World, down: Option<&Fake>) -> String {
     let h = w.open().await;
     let id = h["id"].as_str().unwrap().to_string();
     assert_eq!(w.join_with_sms_code(&id).await.status(), 200, "join");
@@ -50,6 +53,9 @@ async fn decide(w: &World) -> String {
         if *s == "ruling" {
             b["fine_yuan"] = json!(100);
             b["points"] = json!(3);
+        }
+        if let (true, Some(fake)) = (*s == "service", down) {
+            fake.fault("status:503", 2).await;
         }
         w.ok_step(&id, b).await;
     }
@@ -82,8 +88,7 @@ async fn a_decision_is_written_back_once_even_when_the_server_dies_between_sendi
     let fake = start_fake().await;
     let mut w = records_world(&fake).await;
     // The platform is down when the decision is issued: the write-back waits, pending.
-    fake.fault("status:503", 2).await;
-    let id = decide(&w).await;
+    let id = decide(&w, Some(&fake)).await;
     let officer = w.officer.clone();
     wait_for(&w.app, &officer, &id, |b| b["last_error"].is_string()).await;
     let b = write_back(&w.app, &officer, &id).await;
@@ -158,7 +163,7 @@ async fn a_rejected_write_back_shows_the_reason_and_is_never_sent_again() {
     };
     direct.write_back(&earlier).await.unwrap();
     let w = records_world(&fake).await;
-    let id = decide(&w).await;
+    let id = decide(&w, None).await;
     wait_for(&w.app, &w.officer, &id, |b| b["status"] == "rejected").await;
     let b = write_back(&w.app, &w.officer, &id).await;
     assert!(
