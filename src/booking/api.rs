@@ -100,10 +100,16 @@ async fn list_slots(
     Ok(Json(service::slots(&state, &brigade, from, to).await?))
 }
 
-/// Books a slot (citizen). Refusals: 409 with the rule's code; nothing is written.
+/// Books a slot (citizen). Refusals: 409 with the rule's code; nothing is written. With the
+/// system of record (`records.provider` `fake`/`http`) the body picks `record_nos` and the facts
+/// are read from the platform; with `manual` the citizen types them (`violations`).
 #[utoipa::path(post, path = "/api/v1/bookings", request_body = CreateBooking,
-    responses((status = 201, body = BookingView), (status = 409, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = BookingView),
+        (status = 404, description = "`records_not_found`: the platform has no driver, licence or vehicle by what was given", body = crate::error::ErrorBody),
+        (status = 409, description = "a booking rule's code; `record_already_booked`; `identity_missing` (records); `records_manual`: `record_nos` sent without a connection to the system of record", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+        (status = 502, description = "`records_invalid`: the platform's answer was malformed or inconsistent", body = crate::error::ErrorBody),
+        (status = 503, description = "`records_unavailable`: the platform is down or slow; nothing was written", body = crate::error::ErrorBody)))]
 async fn create_booking(
     State(state): State<Booking>,
     auth: CitizenAuth,

@@ -81,6 +81,23 @@ pub fn grant_urgent(
     let refuse = |why: String| Refusal::NotUrgentEligible { why, window_days };
     let expiry = next_anniversary(reg, today)
         .ok_or_else(|| refuse("the registration date is after today".into()))?;
+    grant_expiry(tz, expiry, today, window_days, slot_start)
+}
+
+/// Decides an urgent request on a known expiry date (the system of record's inspection due
+/// date, or [`next_anniversary`] of a registration date): it must lie within
+/// `today..=today+window`, and the slot must start before the end of that day.
+pub fn grant_expiry(
+    tz: Tz,
+    expiry: NaiveDate,
+    today: NaiveDate,
+    window_days: u32,
+    slot_start: DateTime<Utc>,
+) -> Result<UrgentGrant, Refusal> {
+    let refuse = |why: String| Refusal::NotUrgentEligible { why, window_days };
+    if expiry < today {
+        return Err(refuse(format!("the expiry {expiry} has passed")));
+    }
     let last = today + Duration::days(i64::from(window_days));
     if expiry > last {
         return Err(refuse(format!(

@@ -11,9 +11,11 @@
 pub mod admin;
 mod api;
 mod brigade_changes;
+mod claims;
 mod config;
 pub mod expiry;
 pub mod fate;
+pub mod from_record;
 pub mod jobs;
 mod metrics;
 pub mod model;
@@ -34,7 +36,7 @@ pub use service::{get_booking_for_officer, set_status};
 pub use store::BookingRow;
 pub use urgent::OpenHearings;
 
-use crate::{clock::SharedClock, kv::Kv, sms::Sms, store::Db};
+use crate::{clock::SharedClock, kv::Kv, records::Records, sms::Sms, store::Db};
 
 /// The booking area's sub-state: what its services use (the store, Redis for the urgent lane,
 /// the clock, `[booking]`), the SMS area for its messages, and the hearings it must know of
@@ -48,6 +50,8 @@ pub struct Booking {
     pub config: Arc<BookingConfig>,
     pub sms: Sms,
     pub hearings: Arc<dyn OpenHearings>,
+    /// The system of record: where a booking's facts come from (`from_record`).
+    pub records: Records,
 }
 
 pub fn router<S>() -> OpenApiRouter<S>

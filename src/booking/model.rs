@@ -77,8 +77,19 @@ pub struct UrgentIn {
     /// `licence` or `inspection`.
     #[schema(value_type = String)]
     pub kind: UrgentKind,
-    #[schema(value_type = String, format = Date)]
-    pub registration_date: NaiveDate,
+    /// The licence's first-issue or the vehicle's registration date, typed by the citizen:
+    /// required when the brigade has no connection to the system of record
+    /// (`records.provider = "manual"`), refused otherwise (the date is read from the record).
+    #[schema(value_type = Option<String>, format = Date)]
+    pub registration_date: Option<NaiveDate>,
+    /// With the system of record and `kind: licence`: the licence file number (档案编号) the
+    /// licence is looked up by (1 to 32 characters).
+    #[schema(min_length = 1, max_length = 32)]
+    pub licence_file_no: Option<String>,
+    /// With the system of record and `kind: inspection`: the plate type (GA 24.7, default `02`,
+    /// small car; 1 to 8 characters).
+    #[schema(min_length = 1, max_length = 8)]
+    pub plate_type: Option<String>,
 }
 
 /// `POST /api/v1/bookings`.
@@ -92,10 +103,18 @@ pub struct CreateBooking {
     pub plate: Plate,
     #[serde(default)]
     pub owner: bool,
+    /// The violations as the citizen typed them (`records.provider = "manual"` only; with the
+    /// system of record send `record_nos` instead).
+    #[serde(default)]
     pub violations: Vec<ViolationIn>,
-    /// Unhandled violations on the licence (default: the number of `violations`).
+    /// The violation records picked from `GET /api/v1/citizens/me/violations` (with the system
+    /// of record only; 1 to 32, each once): fine, points, camera capture, the licence's points
+    /// and the count of unhandled violations are then read from the record, never typed.
+    #[schema(min_items = 1, max_items = 32)]
+    pub record_nos: Option<Vec<RecordNo>>,
+    /// Unhandled violations on the licence (default: the number of `violations`; manual only).
     pub unhandled_count: Option<i64>,
-    /// Points already on the licence (default 0).
+    /// Points already on the licence (default 0; manual only).
     pub current_points: Option<i64>,
     pub urgent: Option<UrgentIn>,
 }
@@ -122,6 +141,9 @@ pub struct BookingView {
     pub violations: Vec<ViolationView>,
     pub unhandled_count: i64,
     pub current_points: i64,
+    /// Where the facts above come from: `citizen` (typed in; no connection to the system of
+    /// record) or `records` (read from the traffic management platform).
+    pub facts_source: String,
     pub created_at: String,
     /// Why the booking left its course (`interrupted`, `missed_by_brigade`,
     /// `cancelled_by_brigade`, or moved by the brigade): the reason the citizen is shown.
@@ -137,6 +159,13 @@ pub struct ViolationView {
     pub record_no: String,
     pub fine_yuan: i64,
     pub points: i64,
+    /// From the system of record only: when (RFC 3339), where and what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<String>,
 }
 
 /// RFC 3339 in `tz`.
@@ -169,6 +198,7 @@ impl From<&BookingRow> for BookingView {
             violations: serde_json::from_str(&b.violations).unwrap_or_default(),
             unhandled_count: b.unhandled_count,
             current_points: b.current_points,
+            facts_source: b.facts_source.clone(),
             created_at: rfc3339(tz, b.created_at),
             reason: b.status_reason.clone(),
             moved_from: b.moved_from.map(|m| rfc3339(tz, m)),
@@ -219,4 +249,6 @@ pub struct BookingRow {
     pub status_reason: Option<String>,
     /// The slot start (ms) the brigade moved it from.
     pub moved_from: Option<i64>,
+    /// `citizen` or `records` (see [`BookingView::facts_source`]).
+    pub facts_source: String,
 }

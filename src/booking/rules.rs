@@ -36,6 +36,10 @@ pub enum Refusal {
     IneligibleCase { why: String, limits: CaseLimits },
     #[error("the bound phone number cannot be changed")]
     PhoneBindingImmutable,
+    /// A violation record picked from the system of record is already handled in another
+    /// booking (booked, in a hearing, or completed).
+    #[error("violation record {0} is already being handled in another booking")]
+    RecordAlreadyBooked(String),
 }
 
 impl Refusal {
@@ -54,6 +58,7 @@ impl Refusal {
             Refusal::NotUrgentEligible { .. } => "not_urgent_eligible",
             Refusal::IneligibleCase { .. } => "ineligible_case",
             Refusal::PhoneBindingImmutable => "phone_binding_immutable",
+            Refusal::RecordAlreadyBooked(_) => "record_already_booked",
         }
     }
 
@@ -68,6 +73,7 @@ impl Refusal {
                 json!({ "until": until.to_string(), "no_shows": no_shows })
             }
             Refusal::VehicleDriverLimit(drivers) => json!({ "drivers": drivers }),
+            Refusal::RecordAlreadyBooked(record) => json!({ "record_no": record }),
             Refusal::NotUrgentEligible { window_days, .. } => json!({ "days": window_days }),
             Refusal::IneligibleCase { limits, .. } => json!({
                 "max_fine_yuan": limits.max_fine_per_violation,
@@ -79,7 +85,7 @@ impl Refusal {
     }
 
     /// Every code, for metrics pre-registration and docs.
-    pub const CODES: [&'static str; 12] = [
+    pub const CODES: [&'static str; 13] = [
         "slot_in_past",
         "same_day_not_allowed",
         "too_far_ahead",
@@ -92,6 +98,7 @@ impl Refusal {
         "rebook_after_cancel",
         "vehicle_driver_limit",
         "slot_full",
+        "record_already_booked",
     ];
 }
 
@@ -519,6 +526,7 @@ mod tests {
                 limits: CaseLimits::default(),
             },
             Refusal::PhoneBindingImmutable,
+            Refusal::RecordAlreadyBooked("1".into()),
         ];
         for r in &all {
             assert!(Refusal::CODES.contains(&r.code()));

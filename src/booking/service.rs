@@ -6,10 +6,10 @@ use axum::extract::FromRef;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    Booking, expiry, metrics,
+    Booking, claims, from_record, metrics,
     model::{BookingStatus, BookingView, CreateBooking},
     rules,
-    rules::{CaseLimits, DateLimits, PhoneDecision, Refusal, ViolationFacts},
+    rules::{CaseLimits, DateLimits, PhoneDecision, Refusal},
     store::{self, BookingRow},
     urgent,
 };
@@ -70,16 +70,10 @@ async fn create_inner(
             )
         })?
         .with_timezone(&Utc);
-    let facts: Vec<ViolationFacts> = req
-        .violations
-        .iter()
-        .map(|v| ViolationFacts {
-            fine_yuan: v.fine_yuan,
-            points: v.points,
-        })
-        .collect();
-    let unhandled = req.unhandled_count.unwrap_or(facts.len() as i64);
-    let current_points = req.current_points.unwrap_or(0);
+    // The facts: typed (manual), or read from the system of record before anything is written.
+    let case = from_record::case(state, citizen, &req).await?;
+    let facts = case.facts();
+    let (unhandled, current_points) = (case.unhandled, case.current_points);
     rules::validate_case(&facts, unhandled, current_points)?;
     let brigade = store::brigade(&state.db.read, &req.brigade_id)
         .await?
@@ -89,8 +83,9 @@ async fn create_inner(
     let closed = store::closed_dates(&state.db.read, &brigade.id, local_date, local_date).await?;
     let sched = brigade.schedule(closed)?;
     let today = sched.today(now);
-    if let Some(u) = &req.urgent
-        && u.registration_date > today
+    if let Some(u) = &case.urgent
+        && case.facts_source == from_record::CITIZEN
+        && u.date() > today
     {
         return Err(AppError::unprocessable(
             "urgent.registration_date",
@@ -105,23 +100,20 @@ async fn create_inner(
     let limits = DateLimits {
         max_days_ahead: cfg.max_days_ahead,
     };
-    rules::check_dates(&sched, now, &slot, open, req.urgent.is_some(), limits)?;
-    let grant = match &req.urgent {
-        Some(u) => Some(expiry::grant_urgent(
-            tz,
-            u.registration_date,
-            today,
-            cfg.urgent_window_days,
-            slot.start,
-        )?),
+    rules::check_dates(&sched, now, &slot, open, case.urgent.is_some(), limits)?;
+    let grant = match &case.urgent {
+        Some(u) => Some(u.grant(tz, today, cfg.urgent_window_days, slot.start)?),
         None => None,
     };
-    let case = CaseLimits {
+    let limits_case = CaseLimits {
         max_fine_per_violation: cfg.max_fine_per_violation,
         max_unhandled: cfg.max_unhandled,
         points_ceiling: cfg.points_ceiling,
     };
-    rules::check_case(&facts, unhandled, current_points, case)?;
+    if let Some(refusal) = case.refusal.clone() {
+        return Err(refusal.into());
+    }
+    rules::check_case(&facts, unhandled, current_points, limits_case)?;
 
     // Rules 7-12: in the write transaction.
     let mut tx = state.db.begin().await?;
@@ -158,6 +150,9 @@ async fn create_inner(
                 .await?;
         rules::check_vehicle_drivers(req.owner, others, cfg.non_owner_driver_limit)?;
     }
+    let id = ids::new_id();
+    let now_ms = to_ms(now);
+    claims::claim(&mut tx, &case.claimed(), &id, now_ms).await?;
     let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
     if !store::take_seat(
         &mut tx,
@@ -178,10 +173,9 @@ async fn create_inner(
             p
         }
     };
-    let now_ms = to_ms(now);
-    let violations = serde_json::to_string(&req.violations).map_err(AppError::internal)?;
+    let violations = serde_json::to_string(&case.violations).map_err(AppError::internal)?;
     let row = BookingRow {
-        id: ids::new_id(),
+        id,
         citizen_id: citizen.to_string(),
         brigade_id: brigade.id.clone(),
         slot_start: start_ms,
@@ -195,14 +189,15 @@ async fn create_inner(
         unhandled_count: unhandled,
         current_points,
         urgent: grant.is_some(),
-        urgent_kind: req.urgent.as_ref().map(|u| u.kind.as_str().to_string()),
-        registration_date: req.urgent.as_ref().map(|u| u.registration_date.to_string()),
+        urgent_kind: case.urgent.map(|u| u.kind.as_str().to_string()),
+        registration_date: case.urgent.map(|u| u.date().to_string()),
         deadline: grant.map(|g| to_ms(g.deadline)),
         created_at: now_ms,
         updated_at: now_ms,
         timezone: brigade.timezone.clone(),
         status_reason: None,
         moved_from: None,
+        facts_source: case.facts_source.to_string(),
     };
     store::insert_booking(&mut tx, &row).await?;
     tx.commit().await?;

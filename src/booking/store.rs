@@ -256,7 +256,8 @@ pub async fn other_non_owner_drivers(
 
 pub const BOOKING_SELECT: &str = "SELECT b.id, b.citizen_id, b.brigade_id, b.slot_start, b.slot_end, b.slot_date, \
     b.status, b.phone, b.plate, b.owner, b.violations, b.unhandled_count, b.current_points, b.urgent, b.urgent_kind, \
-    b.registration_date, b.deadline, b.created_at, b.updated_at, br.timezone, b.status_reason, b.moved_from \
+    b.registration_date, b.deadline, b.created_at, b.updated_at, br.timezone, b.status_reason, b.moved_from, \
+    b.facts_source \
     FROM bookings b JOIN brigades br ON br.id = b.brigade_id";
 
 impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
@@ -285,6 +286,7 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
             timezone: r.try_get("timezone")?,
             status_reason: r.try_get("status_reason")?,
             moved_from: r.try_get("moved_from")?,
+            facts_source: r.try_get("facts_source")?,
         })
     }
 }
@@ -292,8 +294,8 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
 pub async fn insert_booking(tx: &mut Tx, b: &BookingRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO bookings (id, citizen_id, brigade_id, slot_start, slot_end, slot_date, status, phone, plate, owner, \
-         violations, unhandled_count, current_points, urgent, urgent_kind, registration_date, deadline, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         violations, unhandled_count, current_points, urgent, urgent_kind, registration_date, deadline, created_at, updated_at, facts_source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(&b.id)
     .bind(&b.citizen_id)
@@ -314,6 +316,7 @@ pub async fn insert_booking(tx: &mut Tx, b: &BookingRow) -> Result<(), sqlx::Err
     .bind(b.deadline)
     .bind(b.created_at)
     .bind(b.updated_at)
+    .bind(&b.facts_source)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,5 +1,6 @@
 //! The hearing's after-commit subscribers (see `subscribers`): the call's `hearing` frame, the
-//! officers' event stream, and at close the end of the call and the urgent lane. `startup`
+//! officers' event stream, at close the end of the call and the urgent lane, and after a
+//! decision the records outbox's wake-up. `startup`
 //! registers [`standard`]; [`publish`] is how the hearing's services announce a commit.
 
 use super::Hearing;
@@ -20,6 +21,7 @@ pub fn standard() -> Subscribers<Hearing> {
         Arc::new(OfficerStream),
         Arc::new(EndCall),
         Arc::new(UrgentLane),
+        Arc::new(RecordsWriteBack),
     ])
 }
 
@@ -98,5 +100,24 @@ impl Subscriber<Hearing> for UrgentLane {
         ports::urgent_remove_if_urgent(state, &e.hearing.booking_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+/// After the decision's commit (`service` step): the records outbox's worker sends the queued
+/// write-back now rather than at its next poll. The row itself was written in the decision's
+/// transaction, so a lost wake-up only delays it.
+#[derive(Debug)]
+struct RecordsWriteBack;
+
+#[async_trait]
+impl Subscriber<Hearing> for RecordsWriteBack {
+    fn name(&self) -> &'static str {
+        "records_write_back"
+    }
+    async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
+        if e.change == Change::Step("service".into()) {
+            ports::records_wake(state);
+        }
+        Ok(())
     }
 }

@@ -78,6 +78,8 @@ pub struct Inner {
     pub sms: Sms,
     pub booking: Booking,
     pub call: Call,
+    /// The system of record: the decisions' write-back outbox (through [`ports`]).
+    pub records: crate::records::Records,
     /// The after-commit work (registered in `startup`, see [`after_commit::standard`]).
     pub subscribers: subscribers::Subscribers<Hearing>,
 }

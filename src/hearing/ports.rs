@@ -30,6 +30,42 @@ pub async fn booking_tx(tx: &mut Tx, id: &str) -> ApiResult<Option<BookingInfo>>
     Ok(crate::booking::store::booking_tx(tx, id).await?)
 }
 
+/// Queues a decision made on facts from the record for the platform, in the decision's
+/// transaction (`records::outbox`).
+pub async fn records_enqueue(
+    tx: &mut Tx,
+    hearing_id: &str,
+    decision: &crate::records::model::Decision,
+    now_ms: i64,
+) -> ApiResult<()> {
+    crate::records::outbox::enqueue(tx, hearing_id, decision, now_ms).await
+}
+
+/// Wakes the records outbox's worker (after the decision's commit).
+pub fn records_wake(state: &Hearing) {
+    state.records.wake.notify_one();
+}
+
+/// The write-back of the hearing's decision, if one was queued.
+pub async fn records_write_back(
+    state: &Hearing,
+    hearing_id: &str,
+) -> ApiResult<Option<crate::records::outbox::WriteBackStatus>> {
+    crate::records::outbox::status_of(&state.db, hearing_id).await
+}
+
+/// The booking, read on the read pool (outside any transaction).
+pub async fn booking(state: &Hearing, id: &str) -> ApiResult<Option<BookingInfo>> {
+    Ok(crate::booking::store::booking(&state.db.read, id).await?)
+}
+
+/// Where the booking's facts come from (`citizen` or `records`), for the views.
+pub async fn booking_facts_source(state: &Hearing, id: &str) -> ApiResult<Option<String>> {
+    Ok(crate::booking::store::booking(&state.db.read, id)
+        .await?
+        .map(|b| b.facts_source))
+}
+
 /// Sets the booking's status in the caller's transaction through booking's rules
 /// (`in_hearing` from `booked`; the closing statuses from `booked` or `in_hearing`; a no-show
 /// is recorded for the blacklist). 409 `invalid_state` when it cannot.

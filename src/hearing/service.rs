@@ -180,6 +180,10 @@ pub async fn submit_step(
         .ok_or_else(|| field("step", "step is required"))?;
     let step = Step::parse(step_name)
         .ok_or_else(|| field("step", format!("unknown step {step_name:?}")))?;
+    if step == Step::Notice {
+        // The evidence photos come from the platform, fetched before the step's transaction.
+        super::evidence::photos::prefetch(state, caller, id).await?;
+    }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let mut h = store::lock(&mut tx, id)
@@ -204,6 +208,14 @@ pub async fn submit_step(
                     fine_yuan: notice.proposed_fine_yuan.get(),
                     points: notice.proposed_points.get(),
                 });
+            }
+        }
+        StepInput::Notice(_) => {
+            let photos = super::evidence::photos::sealed(&mut tx, id).await?;
+            if let (Value::Object(m), false) = (&mut payload, photos.is_empty()) {
+                let v = serde_json::to_value(photos)
+                    .map_err(|e| HearingError::internal("the notice's photos", e))?;
+                m.insert("photos".into(), v);
             }
         }
         StepInput::Identity(i) => {

@@ -287,6 +287,8 @@ pub struct DecisionRow {
     pub html: String,
     pub sha256: String,
     pub issued_at: i64,
+    /// The booking's: `citizen` (typed-in facts) or `records` (the system of record).
+    pub facts_source: String,
 }
 
 pub async fn decision(
@@ -294,7 +296,8 @@ pub async fn decision(
     hearing_id: &str,
 ) -> Result<Option<DecisionRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT hearing_id, decision_no, year, fields, html, sha256, issued_at FROM hearing_decisions WHERE hearing_id = $1",
+        "SELECT hearing_id, decision_no, year, fields, html, sha256, issued_at, facts_source \
+         FROM hearing_decisions WHERE hearing_id = $1",
     )
     .bind(hearing_id)
     .fetch_optional(pool)
@@ -308,6 +311,7 @@ pub async fn decision(
             html: r.try_get("html")?,
             sha256: r.try_get("sha256")?,
             issued_at: r.try_get("issued_at")?,
+            facts_source: r.try_get("facts_source")?,
         })
     })
     .transpose()

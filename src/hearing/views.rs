@@ -43,12 +43,20 @@ pub struct CallView {
 pub struct DecisionRef {
     pub decision_no: String,
     pub sha256: String,
+    /// `citizen` (decided on typed-in facts) or `records` (facts from the system of record).
+    pub facts_source: String,
+    /// The decision's write-back to the system of record (`records` decisions only):
+    /// `pending`, `accepted` or `rejected` with the platform's reason.
+    pub write_back: Option<crate::records::outbox::WriteBackStatus>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HearingView {
     pub id: String,
     pub booking_id: String,
+    /// Where the booking's facts come from: `citizen` (typed in) or `records` (the system of
+    /// record).
+    pub facts_source: String,
     pub status: machine::Status,
     /// The accepted legal steps, in order.
     pub steps: Vec<StepView>,
@@ -150,12 +158,15 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
     } else {
         machine::next_step(h.last_step.as_deref().and_then(Step::parse))
     };
-    let decision = store::decision(&state.db.write, &h.id)
-        .await?
-        .map(|d| DecisionRef {
+    let decision = match store::decision(&state.db.write, &h.id).await? {
+        Some(d) => Some(DecisionRef {
             decision_no: d.decision_no,
             sha256: d.sha256,
-        });
+            facts_source: d.facts_source,
+            write_back: ports::records_write_back(state, &h.id).await?,
+        }),
+        None => None,
+    };
     let live = if status.is_closed() {
         super::live::Live::default()
     } else {
@@ -170,7 +181,11 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
             .map(|(p, m)| serde_json::json!({"party": p, "missing": m}))
             .collect(),
     };
+    let facts_source = ports::booking_facts_source(state, &h.booking_id)
+        .await?
+        .unwrap_or_else(|| "citizen".into());
     Ok(HearingView {
+        facts_source,
         call,
         recordings: ports::recordings(state, &h.id).await?,
         id: h.id,

@@ -31,6 +31,18 @@ pub enum IneligibleReason {
     PointsLimit,
 }
 
+impl IneligibleReason {
+    /// The stable snake_case name (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IneligibleReason::NotCameraCaptured => "not_camera_captured",
+            IneligibleReason::FineOverLimit => "fine_over_limit",
+            IneligibleReason::TooManyUnhandled => "too_many_unhandled",
+            IneligibleReason::PointsLimit => "points_limit",
+        }
+    }
+}
+
 /// One unhandled violation as the citizen sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ViolationView {

@@ -4,7 +4,10 @@
 //! stale or wrong one), keeps the decisions written back in memory (idempotent on the decision
 //! number; a handled record leaves the unhandled list) and answers with faults on demand: the
 //! `X-Fake-Fault` header of one request, or `POST /_fake/fault` for the next N requests
-//! (`delay:MS`, `status:CODE`, `malformed`, `negative_fine`). For tests and development only.
+//! (`delay:MS`, `status:CODE`, `malformed`, `negative_fine`). Evidence photos: the seed's photo
+//! URLs on `http://127.0.0.1:8090` are answered on the fake's own address, and
+//! `GET /photos/NAME` (signed) serves a small JPEG-marked body per name; `GET /_fake/photos`
+//! counts the photo requests served. For tests and development only.
 
 use std::{
     collections::HashMap,
@@ -93,7 +96,14 @@ struct Shared {
     /// The next `.1` requests get the fault `.0`.
     fault: Mutex<Option<(Fault, u32)>>,
     decisions: Mutex<HashMap<String, Decision>>,
+    /// The fake's own base URL (`http://ADDR`), put in place of the seed's photo origin.
+    base: String,
+    /// Photo requests served.
+    photos_served: std::sync::atomic::AtomicU64,
 }
+
+/// The origin of the seed file's photo URLs.
+pub const SEED_PHOTO_ORIGIN: &str = "http://127.0.0.1:8090";
 
 /// Reads and checks a seed file.
 pub fn load(path: &Path) -> anyhow::Result<Data> {
@@ -104,17 +114,21 @@ pub fn load(path: &Path) -> anyhow::Result<Data> {
     Ok(data)
 }
 
-/// The fake's router over `data`, checking signatures with `secret`.
-pub fn router(data: Data, secret: &str) -> Router {
+/// The fake's router over `data`, checking signatures with `secret`, reachable at `base`.
+pub fn router(data: Data, secret: &str, base: &str) -> Router {
     let shared = Arc::new(Shared {
         data,
         secret: secret.as_bytes().to_vec(),
         fault: Mutex::new(None),
         decisions: Mutex::new(HashMap::new()),
+        base: base.trim_end_matches('/').to_string(),
+        photos_served: std::sync::atomic::AtomicU64::new(0),
     });
     Router::new()
         .route("/_fake/fault", post(set_fault))
         .route("/_fake/decisions", get(decisions))
+        .route("/_fake/photos", get(photos_served))
+        .route("/photos/{name}", get(photo))
         .fallback(handle)
         .with_state(shared)
 }
@@ -129,11 +143,13 @@ pub async fn run(
     if secret.is_empty() {
         anyhow::bail!("--secret is required");
     }
-    let app = router(load(data)?, secret);
+    let data = load(data)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    println!("listening on http://{}", listener.local_addr()?);
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = router(data, secret, &base);
+    println!("listening on {base}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -170,6 +186,52 @@ async fn decisions(State(s): State<Arc<Shared>>) -> Response {
         .map(|d| d.values().cloned().collect())
         .unwrap_or_default();
     Json(all).into_response()
+}
+
+async fn photos_served(State(s): State<Arc<Shared>>) -> Response {
+    let n = s.photos_served.load(std::sync::atomic::Ordering::SeqCst);
+    Json(json!({ "served": n })).into_response()
+}
+
+/// A signed `GET /photos/NAME`: a small body that starts and ends like a JPEG and names NAME.
+async fn photo(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let ok = signing::verify(
+        &s.secret,
+        "GET",
+        uri.path(),
+        b"",
+        header(signing::TIMESTAMP_HEADER),
+        header(signing::SIGNATURE_HEADER),
+        chrono::Utc::now().timestamp(),
+    );
+    if ok.is_err() {
+        return error(StatusCode::UNAUTHORIZED, "bad_signature");
+    }
+    if let Some(Fault::Status(code)) = fault_of(&s, &headers) {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+        return error(status, "fault");
+    }
+    let known = s.data.violations.iter().any(|v| {
+        v.record
+            .photos
+            .iter()
+            .any(|p| p.ends_with(&format!("/photos/{name}")))
+    });
+    if !known {
+        return error(StatusCode::NOT_FOUND, "unknown");
+    }
+    s.photos_served
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut body = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    body.extend_from_slice(format!("fake evidence photo {name}").as_bytes());
+    body.extend_from_slice(&[0xFF, 0xD9]);
+    ([("content-type", "image/jpeg")], body).into_response()
 }
 
 fn error(status: StatusCode, code: &str) -> Response {
@@ -316,12 +378,20 @@ fn violations(s: &Shared, id_number: &str, plate: &str, plate_type: &str) -> Opt
             v.plate == plate && v.plate_type == plate_type
         }
     };
-    let list: Vec<&Violation> = s
+    let list: Vec<Violation> = s
         .data
         .violations
         .iter()
         .filter(|v| mine(v) && !handled(s, &v.record.record_no))
-        .map(|v| &v.record)
+        .map(|v| {
+            let mut r = v.record.clone();
+            for p in &mut r.photos {
+                if let Some(rest) = p.strip_prefix(SEED_PHOTO_ORIGIN) {
+                    *p = format!("{}{rest}", s.base);
+                }
+            }
+            r
+        })
         .collect();
     Some(json!({ "licence_points": points, "violations": list }))
 }

@@ -14,12 +14,14 @@ use serde_json::json;
 
 use super::{
     RecordsAdapter, RecordsConfig, RecordsError,
-    model::{Decision, Driver, Subject, Vehicle, Violations, WriteBack},
+    model::{Decision, Driver, Photo, Subject, Vehicle, Violations, WriteBack},
     signing,
 };
 
 /// The largest answer read (bytes).
 pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The largest evidence photo read (bytes).
+pub const MAX_PHOTO_BYTES: usize = 4 << 20;
 
 /// The HTTP adapter (`provider` is `http`, or `fake` when it talks to `records-fake`).
 #[derive(Debug, Clone)]
@@ -107,7 +109,7 @@ impl HttpRecords {
                 tracing::warn!(attempt, error = %last, "records request failed");
                 continue;
             }
-            let bytes = match read_limited(resp).await {
+            let bytes = match read_limited(resp, MAX_ANSWER_BYTES).await {
                 Ok(b) => b,
                 Err(e) => {
                     last = format!("{path}: {e}");
@@ -128,11 +130,84 @@ impl HttpRecords {
     }
 }
 
+impl HttpRecords {
+    /// One evidence photo by the URL the platform gave: only a URL on the platform's own origin
+    /// (scheme, host and port of `records.url`) is fetched — never another host — with a
+    /// signed `GET` (empty body), within the retry budget; the answer must be a JPEG or PNG of at
+    /// most [`MAX_PHOTO_BYTES`].
+    pub async fn get_photo(&self, url: &str) -> Result<Photo, RecordsError> {
+        let u = url::Url::parse(url).map_err(|e| invalid(format!("photo URL: {e}")))?;
+        if u.origin() != self.base.origin() {
+            return Err(invalid(
+                "a photo URL is not on the platform's origin".into(),
+            ));
+        }
+        let mut last = String::new();
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+            }
+            let ts = chrono::Utc::now().timestamp();
+            let sig = signing::sign(
+                self.secret.expose_secret().as_bytes(),
+                "GET",
+                u.path(),
+                ts,
+                b"",
+            );
+            let sent = self
+                .client
+                .get(u.clone())
+                .header(signing::TIMESTAMP_HEADER, ts.to_string())
+                .header(signing::SIGNATURE_HEADER, sig)
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(r) if r.status().is_server_error() => {
+                    last = format!("photo: HTTP {}", r.status());
+                    continue;
+                }
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("photo: {e}");
+                    continue;
+                }
+            };
+            let status = resp.status();
+            if status.as_u16() == 404 {
+                return Err(RecordsError::NotFound("photo".into()));
+            }
+            if !status.is_success() {
+                return Err(RecordsError::Refused(format!("photo: HTTP {status}")));
+            }
+            let bytes = match read_limited(resp, MAX_PHOTO_BYTES).await {
+                Ok(b) => b,
+                Err(e) => {
+                    last = format!("photo: {e}");
+                    continue;
+                }
+            };
+            let content_type = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+                "image/jpeg"
+            } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+                "image/png"
+            } else {
+                return Err(invalid("a photo that is neither JPEG nor PNG".into()));
+            };
+            return Ok(Photo {
+                content_type,
+                bytes,
+            });
+        }
+        Err(RecordsError::Unavailable(last))
+    }
+}
+
 /// The body, or an error once it passes [`MAX_ANSWER_BYTES`].
-async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
-        if out.len() + chunk.len() > MAX_ANSWER_BYTES {
+        if out.len() + chunk.len() > max {
             return Err("answer too large".into());
         }
         out.extend_from_slice(&chunk);
@@ -189,5 +264,34 @@ impl RecordsAdapter for HttpRecords {
             return Err(invalid("a rejection without a usable reason".into()));
         }
         Ok(answer)
+    }
+
+    async fn photo(&self, url: &str) -> Result<Photo, RecordsError> {
+        self.get_photo(url).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_photo_on_another_origin_is_never_requested() {
+        let config = RecordsConfig {
+            provider: "http".into(),
+            url: "http://127.0.0.1:9/base/".into(),
+            secret: SecretString::from("s3cret"),
+            ..RecordsConfig::default()
+        };
+        let rec = HttpRecords::new(&config, "http").unwrap();
+        for url in [
+            "http://169.254.169.254/latest/meta-data",
+            "https://127.0.0.1:9/photos/1.jpg",
+            "http://127.0.0.1:10/photos/1.jpg",
+            "file:///etc/passwd",
+        ] {
+            let err = rec.get_photo(url).await.unwrap_err();
+            assert!(matches!(err, RecordsError::Invalid(_)), "{url}: {err:?}");
+        }
     }
 }

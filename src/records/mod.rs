@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod fake;
 pub mod http;
 pub mod model;
+pub mod outbox;
 pub mod routes;
 pub mod signing;
 
@@ -22,8 +23,8 @@ use async_trait::async_trait;
 pub use config::RecordsConfig;
 pub use routes::router;
 
-use crate::{error::AppError, identity::DataKey, store::Db};
-use model::{Decision, Driver, Subject, Vehicle, Violations, WriteBack};
+use crate::{clock::SharedClock, error::AppError, identity::DataKey, store::Db};
+use model::{Decision, Driver, Photo, Subject, Vehicle, Violations, WriteBack};
 
 /// Why the system of record gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +94,8 @@ pub trait RecordsAdapter: Send + Sync + std::fmt::Debug {
     async fn violations(&self, subject: &Subject) -> Result<Violations, RecordsError>;
     /// Writes a decision back (idempotent on `decision_no`).
     async fn write_back(&self, decision: &Decision) -> Result<WriteBack, RecordsError>;
+    /// One evidence photo by a URL of a violation's `photos` (on the platform's origin only).
+    async fn photo(&self, url: &str) -> Result<Photo, RecordsError>;
 }
 
 /// No connection: every call is [`RecordsError::Manual`].
@@ -116,6 +119,9 @@ impl RecordsAdapter for Manual {
     async fn write_back(&self, _: &Decision) -> Result<WriteBack, RecordsError> {
         Err(RecordsError::Manual)
     }
+    async fn photo(&self, _: &str) -> Result<Photo, RecordsError> {
+        Err(RecordsError::Manual)
+    }
 }
 
 /// The adapter `config` names (`manual`, `fake`, `http`); `fake` is refused in production.
@@ -136,14 +142,18 @@ pub fn adapter(
     })
 }
 
-/// The records area's sub-state: the adapter, the eligibility limits, and what the citizen's
-/// route reads (the store and the identity key, for the citizen's ID number).
+/// The records area's sub-state: the adapter, the eligibility limits, what the citizen's
+/// route reads (the store and the identity key, for the citizen's ID number), and the
+/// write-back outbox's clock and wake-up ([`outbox`]).
 #[derive(Clone, Debug)]
 pub struct Records {
     pub adapter: Arc<dyn RecordsAdapter>,
     pub limits: eligibility::Limits,
     pub db: Db,
     pub identity_key: Arc<DataKey>,
+    pub clock: SharedClock,
+    /// Wakes the outbox worker (after a decision's commit).
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 #[cfg(test)]

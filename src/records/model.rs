@@ -81,6 +81,13 @@ pub enum WriteBack {
     Rejected { reason: String },
 }
 
+/// An evidence photo as fetched from the platform (JPEG or PNG, checked by its first bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Photo {
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
 /// At most this many violations in one answer.
 pub const MAX_VIOLATIONS: usize = 100;
 /// At most this many evidence photos per violation.

@@ -50,7 +50,6 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     checks::durability(&config, &db).await?;
     db.migrate().await?;
     let kv = Kv::connect(&config.redis).await?;
-    let areas = wiring::areas(&config, &db, &kv, &clock)?;
     let audit = crate::audit::Audit::from_config(
         &config.audit,
         config.is_production(),
@@ -65,8 +64,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         config.is_production(),
         &config.server.data_dir,
     )?);
+    let records = wiring::records(&config, &db, &clock, identity_key.clone())?;
+    let areas = wiring::areas(&config, &db, &kv, &clock, &records)?;
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
-    let records = wiring::records(&config, &db, identity_key.clone())?;
     // Chat in the call is sealed into the hearing's record before it is relayed.
     let chat = crate::hearing::chat::HearingChat(hearing.clone());
     areas.call.hub.set_chat_recorder(Arc::new(chat));
@@ -252,6 +252,10 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
         )),
         tokio::spawn(crate::sms::delivery::run_worker(
             state.sms.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::records::outbox::run_worker(
+            state.records.clone(),
             stop.clone(),
         )),
     ];

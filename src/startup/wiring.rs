@@ -27,7 +27,13 @@ pub struct Areas {
 }
 
 /// Builds every area's sub-state (each with its own config section and only what it uses).
-pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::Result<Areas> {
+pub fn areas(
+    config: &Config,
+    db: &Db,
+    kv: &Kv,
+    clock: &SharedClock,
+    records: &crate::records::Records,
+) -> anyhow::Result<Areas> {
     let base = || (db.clone(), kv.clone(), clock.clone());
     let server = &config.server;
     let site = crate::sms::Site {
@@ -46,6 +52,7 @@ pub fn areas(config: &Config, db: &Db, kv: &Kv, clock: &SharedClock) -> anyhow::
         )),
         sms: sms.clone(),
         hearings: Arc::new(HearingsOfBookings(db.clone())),
+        records: records.clone(),
     };
     let node = Node::new(
         &server.node_id,
@@ -88,6 +95,7 @@ pub fn hearing(
         sms: areas.sms.clone(),
         booking: areas.booking.clone(),
         call: areas.call.clone(),
+        records: areas.booking.records.clone(),
         subscribers: crate::hearing::after_commit::standard(),
     })
 }
@@ -96,6 +104,7 @@ pub fn hearing(
 pub fn records(
     config: &Config,
     db: &Db,
+    clock: &SharedClock,
     identity_key: Arc<DataKey>,
 ) -> anyhow::Result<crate::records::Records> {
     let b = &config.booking;
@@ -108,6 +117,8 @@ pub fn records(
         },
         db: db.clone(),
         identity_key,
+        clock: clock.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 

@@ -17,21 +17,21 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{TestApp, expect_error, expect_json};
 
-const SECRET: &str = "rh-records-test-secret";
+pub(crate) const SECRET: &str = "rh-records-test-secret";
 /// Seeded drivers (tests/data/records-fake.json): 3 points, four violations.
-const A: &str = "370102198503120011";
+pub(crate) const A: &str = "370102198503120011";
 /// No points, one violation.
-const B: &str = "370103199207080028";
+pub(crate) const B: &str = "370103199207080028";
 /// Six violations.
-const C: &str = "370112197809150035";
+pub(crate) const C: &str = "370112197809150035";
 
 /// A running fake; the process is killed when dropped.
-struct Fake {
-    url: String,
+pub(crate) struct Fake {
+    pub(crate) url: String,
     _child: tokio::process::Child,
 }
 
-async fn start_fake() -> Fake {
+pub(crate) async fn start_fake() -> Fake {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/records-fake.json");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_remote-hearing"))
         .args(["records-fake", "--data", data, "--listen", "127.0.0.1:0"])
@@ -51,7 +51,7 @@ async fn start_fake() -> Fake {
 }
 
 impl Fake {
-    async fn fault(&self, fault: &str, times: u32) {
+    pub(crate) async fn fault(&self, fault: &str, times: u32) {
         let r = reqwest::Client::new()
             .post(format!("{}/_fake/fault", self.url))
             .json(&json!({ "fault": fault, "times": times }))
@@ -60,7 +60,7 @@ impl Fake {
             .unwrap();
         assert_eq!(r.status(), 204);
     }
-    async fn decisions(&self) -> Vec<Value> {
+    pub(crate) async fn decisions(&self) -> Vec<Value> {
         reqwest::get(format!("{}/_fake/decisions", self.url))
             .await
             .unwrap()
@@ -70,7 +70,7 @@ impl Fake {
     }
 }
 
-fn config(url: &str, secret: &str, timeout_ms: u64, retries: u32) -> RecordsConfig {
+pub(crate) fn config(url: &str, secret: &str, timeout_ms: u64, retries: u32) -> RecordsConfig {
     RecordsConfig {
         provider: "fake".into(),
         url: url.into(),
@@ -234,14 +234,14 @@ async fn faults_are_unavailable_or_invalid_and_nothing_is_written() {
     );
 }
 
-async fn app_with(url: String) -> TestApp {
+pub(crate) async fn app_with(url: String) -> TestApp {
     TestApp::builder()
         .config(move |c| c.records = config(&url, SECRET, 300, 1))
         .spawn()
         .await
 }
 
-async fn give_identity(app: &TestApp, token: &str, id: &str) {
+pub(crate) async fn give_identity(app: &TestApp, token: &str, id: &str) {
     let r = app
         .client
         .put(app.url("/api/v1/citizens/me/identity"))

@@ -112,6 +112,7 @@ pub async fn issue(
 ) -> Result<Issued, HearingError> {
     let notice: content::Notice = step(tx, &h.id, "notice").await?;
     let ruling: content::Ruling = step(tx, &h.id, "ruling").await?;
+    let (ruling_fine, ruling_points) = (ruling.fine_yuan.get(), ruling.points.get());
     let statement: content::Statement = step(tx, &h.id, "statement").await?;
     let confirmation: Value = step(tx, &h.id, "confirmation").await?;
     let identity: Value = step(tx, &h.id, "identity").await?;
@@ -133,6 +134,7 @@ pub async fn issue(
     let doc_code = fields::required("brigade.doc_code", bf.doc_code)?;
     let tz = fields::timezone(&brigade.timezone)?;
     let officer = officer(tx, &h.officer_id).await?;
+    let badge = officer.badge.clone();
     let party = party(issuer.identity_key, tx, &h.citizen_id).await?;
     let recordings = recordings(tx, &h.id).await?;
     let (cfg, production) = (issuer.config, issuer.production);
@@ -165,8 +167,8 @@ pub async fn issue(
             content::Statement::Disputed { text } => text.into_string(),
         },
         legal_basis: ruling.legal_basis.into_string(),
-        fine_yuan: ruling.fine_yuan.get(),
-        points: ruling.points.get(),
+        fine_yuan: ruling_fine,
+        points: ruling_points,
         recordings,
         id_still_sha256: identity["still_sha256"].as_str().map(str::to_string),
         audit_head: head,
@@ -199,8 +201,21 @@ pub async fn issue(
         html: page,
         sha256,
         issued_at: now,
+        facts_source: booking.facts_source.clone(),
     };
     insert(tx, &row, &h.brigade_id, serial, &pdf, &pdf_sha256, &note).await?;
+    if booking.facts_source == "records" {
+        // The platform learns of it through the outbox, queued in this very transaction.
+        let back = crate::records::model::Decision {
+            decision_no: f.decision_no.clone(),
+            record_nos: f.violations.iter().map(|v| v.record_no.clone()).collect(),
+            fine_yuan: ruling_fine,
+            points: ruling_points,
+            officer: badge,
+            decided_at: issued_at.with_timezone(&tz).fixed_offset(),
+        };
+        ports::records_enqueue(tx, &h.id, &back, now).await?;
+    }
     Ok(Issued {
         row,
         pdf_sha256,
@@ -220,7 +235,8 @@ async fn insert(
     use base64::Engine as _;
     sqlx::query(
         "INSERT INTO hearing_decisions (hearing_id, decision_no, year, fields, html, sha256, issued_at, \
-         brigade_id, serial, pdf, pdf_sha256, seal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         brigade_id, serial, pdf, pdf_sha256, seal, facts_source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&d.hearing_id)
     .bind(&d.decision_no)
@@ -234,6 +250,7 @@ async fn insert(
     .bind(base64::engine::general_purpose::STANDARD.encode(pdf))
     .bind(pdf_sha256)
     .bind(seal_note)
+    .bind(&d.facts_source)
     .execute(&mut **tx)
     .await?;
     Ok(())

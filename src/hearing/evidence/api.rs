@@ -1,6 +1,7 @@
 //! The evidence endpoints (`POST /api/v1/hearings/{id}/evidence?kind=…` with a raw image body,
 //! `GET /api/v1/hearings/{id}/evidence/{evidence_id}`) and the party as the hearing's officer
-//! sees it during the hearing (`GET /api/v1/hearings/{id}/party`). The upload route has its own
+//! sees it during the hearing (`GET /api/v1/hearings/{id}/party`), and the violations' evidence
+//! photos fetched at the notice (`GET /api/v1/hearings/{id}/photos/{record_no}/{index}`). The upload route has its own
 //! body limit (2 MiB) instead of the server's JSON one.
 
 use axum::{
@@ -37,6 +38,7 @@ where
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(image))
+                .routes(routes!(photo))
                 .routes(routes!(party)),
         )
 }
@@ -100,6 +102,31 @@ async fn image(
 ) -> ApiResult<Response> {
     let (content_type, bytes, sha256) =
         super::read(&state.db, &Caller::from(auth), &id, &evidence_id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::HeaderName::from_static("x-content-sha256"), sha256),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// An evidence photo of a violation, fetched from the system of record at the notice (its
+/// SHA-256 is sealed in the notice's entry, `notice.photos`). The hearing's officer (brigade),
+/// its citizen and auditors; anyone else 404.
+#[utoipa::path(get, path = "/api/v1/hearings/{id}/photos/{record_no}/{index}",
+    params(("id" = String, Path), ("record_no" = String, Path), ("index" = i64, Path)),
+    responses((status = 200, content_type = "image/jpeg", description = "the photo as fetched (image/jpeg or image/png)"),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn photo(
+    State(state): State<Hearing>,
+    auth: AnyAuth,
+    Path((id, record_no, index)): Path<(String, String, i64)>,
+) -> ApiResult<Response> {
+    let (content_type, bytes, sha256) =
+        super::photos::read(&state.db, &Caller::from(auth), &id, &record_no, index).await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

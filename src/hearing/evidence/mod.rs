@@ -8,6 +8,7 @@
 //! ([`still_sha256`]).
 
 mod api;
+pub mod photos;
 
 pub use api::router;
 

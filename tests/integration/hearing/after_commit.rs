@@ -45,7 +45,13 @@ async fn a_failing_subscriber_is_retried_until_it_succeeds() {
     let subs = &w.app.state.hearing.subscribers;
     assert_eq!(
         subs.names(),
-        ["call_frame", "officer_stream", "end_call", "urgent_lane"]
+        [
+            "call_frame",
+            "officer_stream",
+            "end_call",
+            "urgent_lane",
+            "records_write_back"
+        ]
     );
     let probe = Arc::new(Flaky {
         fails: 2,
