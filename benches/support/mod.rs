@@ -101,21 +101,20 @@ pub fn start_server_ops(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, 
     }
     let mut child = cmd.spawn().expect("start the server binary");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = lines
-        .find_map(|l| {
-            l.ok()
-                .and_then(|l| l.strip_prefix("listening on http://").map(str::to_string))
-        })
-        .expect("listening line");
-    let ops = lines
-        .find_map(|l| {
-            l.ok().and_then(|l| {
-                l.strip_prefix("metrics on http://")
-                    .and_then(|a| a.strip_suffix("/metrics"))
-                    .map(str::to_string)
-            })
-        })
-        .expect("metrics line");
+    // "metrics on …" comes first, "listening on …" last.
+    let (mut addr, mut ops) = (None, None);
+    for l in lines.by_ref() {
+        let l = l.expect("server stdout");
+        if let Some(a) = l.strip_prefix("metrics on http://") {
+            ops = a.strip_suffix("/metrics").map(str::to_string);
+        }
+        if let Some(a) = l.strip_prefix("listening on http://") {
+            addr = Some(a.to_string());
+            break;
+        }
+    }
+    let addr = addr.expect("listening line");
+    let ops = ops.expect("metrics line");
     // keep draining stdout so that the server never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
     (child, addr.trim_end_matches('/').to_owned(), ops)

@@ -123,6 +123,13 @@ pub async fn bind_ops(ops: &crate::config::OpsConfig) -> anyhow::Result<Option<T
     })
 }
 
+/// A line on stdout for whoever started us; a closed stdout is no reason to stop serving
+/// (`println!` would panic on it).
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// [`serve`] with the operations listener given (tests bind one on port 0).
 pub async fn serve_with_ops(
     state: AppState,
@@ -141,12 +148,10 @@ pub async fn serve_with_ops(
     let app = crate::http::app(state.clone(), api);
     let addr = listener.local_addr()?;
     state.call.node.listening_on(addr);
-    println!("listening on http://{addr}");
-    tracing::info!(%addr, "listening");
     let ops_server = match ops {
         Some(l) => {
             let ops_addr = l.local_addr()?;
-            println!("metrics on http://{ops_addr}/metrics");
+            say(&format!("metrics on http://{ops_addr}/metrics"));
             tracing::info!(%ops_addr, "operations listener");
             let mut stop = stop_rx;
             let app = crate::http::ops_app(state.clone());
@@ -160,6 +165,9 @@ pub async fn serve_with_ops(
         }
         None => None,
     };
+    // The last line printed: whoever waits for it may close our stdout right after.
+    say(&format!("listening on http://{addr}"));
+    tracing::info!(%addr, "listening");
     // Small signalling and API frames must not wait for delayed ACKs (Nagle).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
