@@ -40,7 +40,7 @@ export function initDecision(c, hearingId, onHome) {
   ctx = c;
   current = hearingId;
   $('#doc-home').addEventListener('click', onHome);
-  $('#doc-save').addEventListener('click', saver('decision', '处罚决定书', 'html', 'text/html'));
+  $('#doc-save').addEventListener('click', saver('decision', '处罚决定书', 'pdf', 'application/pdf'));
   $('#doc-proof').addEventListener('click', saver('proof', '办理证明', 'json', 'application/json'));
   $('#doc-service-proof').addEventListener('click', saver('proof-of-service?format=pdf', '送达回证', 'pdf', 'application/pdf'));
 }

@@ -148,7 +148,7 @@ addStrings({
   'c.why.completed': ['', ''],
   'c.doc.h': ['处罚决定书', 'Decision document'],
   'c.doc.view': ['查看处罚决定书', 'View the decision document'],
-  'c.doc.save': ['保存决定书', 'Save the document'],
+  'c.doc.save': ['保存决定书（PDF）', 'Save the decision (PDF)'],
   'c.doc.proof': ['下载办理证明', 'Download the hearing proof'],
   'c.doc.proofHelp': ['办理证明是本次办理全部记录的签名证据（经独立见证方副署），可随时在“证明核验”页面自行核验。', 'The hearing proof is the signed record of every step of this hearing (cosigned by independent witnesses); check it yourself at any time on the proof-check page.'],
   'c.doc.verifyLink': ['证明核验', 'Proof check'],

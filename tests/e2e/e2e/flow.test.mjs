@@ -345,6 +345,13 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.ok(proofText.includes(receiptSig.sha256), 'the proof names the receipt signature digest');
     const download = await clickDownload(c, '#doc-service-proof');
     assert.match(download.suggestedFilename(), /送达回证/);
+    // The decision itself is saved as the sealed PDF, which verifies offline.
+    const doc = await clickDownload(c, '#doc-save');
+    assert.match(doc.suggestedFilename(), /^处罚决定书-.*\.pdf$/);
+    const docPath = join(server.dataDir, 'decision.pdf');
+    await doc.saveAs(docPath);
+    const dv = spawnSync(binaryPath(), ['decision', 'verify', docPath], { encoding: 'utf8' });
+    assert.equal(dv.status, 0, dv.stdout + dv.stderr);
     done.steps = true;
   });
 
