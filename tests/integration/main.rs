@@ -18,6 +18,7 @@ mod evidence;
 mod hearing;
 mod helpers;
 mod login_guard;
+mod netns;
 mod party;
 mod records;
 mod scale;
