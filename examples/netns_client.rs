@@ -1,4 +1,4 @@
-//! A one-shot WebRTC participant for the network-namespace tests (tests/integration/netns.rs):
+//! A one-shot WebRTC participant for the network-namespace tests (tests/integration/netns/):
 //! joins a hearing through the signalling socket, takes the ICE servers from `joined`, sends
 //! Opus silence, and prints what happened on stdout, one fact a line:
 //! `connected ms=<since start> local=<candidate type>/<protocol> remote=<candidate type>`,

@@ -1,13 +1,5 @@
-//! The call across emulated networks (issue 14 §1): Linux network namespaces, veth pairs and
-//! iptables. The server (the real binary) runs in the root namespace on a veth address (Redis
-//! stays reachable on loopback); the citizen is `examples/netns_client` started with
-//! `ip netns exec` in its own namespace behind a router namespace; the officer is the same client
-//! in the root namespace. `Net` deletes the namespaces (and with them the veths) and stops every
-//! process it started when dropped, also when a test fails.
-//!
-//! Needs root, `ip` and `iptables` (and `turnserver` for the TURN test): otherwise each test
-//! prints why and passes, unless `RH_NETNS_TESTS=require` (set by .ci/run), where it fails.
-//! They run in the SQLite pass only (they touch no SQL).
+//! The emulated network of one namespace test: namespaces, veths, NAT and firewall rules, the
+//! processes started in it (server, coturn, clients), and their cleanup on drop.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -16,53 +8,7 @@ use std::time::Duration;
 
 use remote_hearing::call::tokens::{Claims, TokenKey};
 
-const KEY: &str = "netns-test-token-key";
-const TURN_SECRET: &str = "netns-turn-secret";
-
-/// Why these tests cannot run here, if they cannot.
-fn unavailable(need_turn: bool) -> Option<String> {
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
-        return Some("they run in the SQLite pass only".into());
-    }
-    // SAFETY-free check of the effective uid: /proc/self/status `Uid:` line.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        == Some("0");
-    if !root {
-        return Some("not root".into());
-    }
-    let mut tools = vec!["ip", "iptables"];
-    if need_turn {
-        tools.push("turnserver");
-    }
-    for t in tools {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!(
-                "`{t}` is missing (scripts/deps.sh netns installs it)"
-            ));
-        }
-    }
-    None
-}
-
-/// True when the test should return early (after saying why).
-fn skip(test: &str, need_turn: bool) -> bool {
-    let Some(why) = unavailable(need_turn) else {
-        return false;
-    };
-    if std::env::var("RH_NETNS_TESTS").as_deref() == Ok("require") && !why.contains("SQLite") {
-        panic!("{test}: cannot run: {why} (RH_NETNS_TESTS=require)");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    true
-}
+use super::{KEY, TURN_SECRET};
 
 fn run(args: &[&str]) {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
@@ -75,14 +21,14 @@ fn run(args: &[&str]) {
 
 /// Client ns `rhc{n}` (10.231.n.2) — router ns `rhr{n}` (10.231.n.1 | 10.232.n.2, MASQUERADE) —
 /// root namespace veth `rhh{n}` (10.232.n.1, where the server and coturn listen).
-struct Net {
+pub(super) struct Net {
     n: u32,
     dir: tempfile::TempDir,
     children: Vec<(String, Child)>,
 }
 
 impl Net {
-    fn new(slot: u32) -> Net {
+    pub(super) fn new(slot: u32) -> Net {
         let n = (std::process::id() * 4 + slot) % 250;
         let net = Net {
             n,
@@ -193,12 +139,12 @@ impl Net {
     }
 
     /// The server side's address (root namespace).
-    fn server_ip(&self) -> String {
+    pub(super) fn server_ip(&self) -> String {
         format!("10.232.{}.1", self.n)
     }
 
     /// The router drops every UDP datagram it would forward (a network that blocks UDP).
-    fn block_udp(&self) {
+    pub(super) fn block_udp(&self) {
         let r = format!("rhr{}", self.n);
         run(&[
             "ip", "netns", "exec", &r, "iptables", "-A", "FORWARD", "-p", "udp", "-j", "DROP",
@@ -210,7 +156,7 @@ impl Net {
     }
 
     /// coturn on the server side, UDP and TCP 3478, REST secret `TURN_SECRET`.
-    fn start_coturn(&mut self) {
+    pub(super) fn start_coturn(&mut self) {
         let ip = self.server_ip();
         let child = Command::new("turnserver")
             .args(["-n", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint"])
@@ -240,7 +186,7 @@ impl Net {
     }
 
     /// The server binary on the server side; returns its `host:port`.
-    fn start_server(&mut self, env: &[(&str, String)]) -> String {
+    pub(super) fn start_server(&mut self, env: &[(&str, String)]) -> String {
         let ip = self.server_ip();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_remote-hearing"));
         cmd.args(["serve", "--listen", &format!("{ip}:0"), "--data-dir"])
@@ -278,7 +224,7 @@ impl Net {
 
     /// The citizen's client alone (its peer connection is with the server, so it connects
     /// without the officer); returns its stdout.
-    fn citizen_alone(&self, addr: &str, args: &[&str]) -> String {
+    pub(super) fn citizen_alone(&self, addr: &str, args: &[&str]) -> String {
         let hearing = uuid::Uuid::new_v4().simple().to_string();
         let out = Command::new("ip")
             .args(["netns", "exec", &self.client_ns()])
@@ -293,7 +239,7 @@ impl Net {
 
     /// Runs the officer (root namespace) and the citizen (client namespace) clients of one
     /// hearing together; returns (officer, citizen) stdout.
-    fn call(&self, addr: &str, citizen_args: &[&str]) -> (String, String) {
+    pub(super) fn call(&self, addr: &str, citizen_args: &[&str]) -> (String, String) {
         let hearing = uuid::Uuid::new_v4().simple().to_string();
         let ws = format!("ws://{addr}/ws/hearings/{hearing}");
         let client = client_bin();
@@ -370,72 +316,4 @@ fn token(hearing: &str, role: &str) -> String {
         n: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
     };
     TokenKey::new(KEY.as_bytes()).sign(&claims)
-}
-
-/// The `key=value` of a client's line starting with `prefix`.
-fn field(out: &str, prefix: &str, key: &str) -> Option<String> {
-    let line = out.lines().find(|l| l.starts_with(prefix))?;
-    line.split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_owned))
-}
-
-/// Connected, and media from the other party arrived.
-fn assert_media(who: &str, out: &str) {
-    assert!(out.contains("connected "), "{who} never connected:\n{out}");
-    let bytes: u64 = field(out, "received ", "bytes")
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(0);
-    assert!(bytes > 0, "{who} received no media:\n{out}");
-}
-
-#[test]
-fn citizen_behind_nat_connects_directly() {
-    if skip("citizen_behind_nat_connects_directly", false) {
-        return;
-    }
-    let mut net = Net::new(0);
-    let addr = net.start_server(&[]);
-    let (officer, citizen) = net.call(&addr, &[]);
-    eprintln!("{citizen}");
-    assert_media("officer", &officer);
-    assert_media("citizen", &citizen);
-    // no TURN configured: the pair is the citizen's host candidate (translated by the NAT, seen
-    // as peer-reflexive by the server) and the server's host candidate
-    assert_eq!(
-        field(&citizen, "connected ", "local").as_deref(),
-        Some("host/udp"),
-        "{citizen}"
-    );
-    assert_eq!(
-        field(&citizen, "connected ", "remote").as_deref(),
-        Some("host"),
-        "{citizen}"
-    );
-}
-
-#[test]
-fn citizen_without_udp_connects_through_coturn_over_tcp() {
-    if skip("citizen_without_udp_connects_through_coturn_over_tcp", true) {
-        return;
-    }
-    let mut net = Net::new(1);
-    net.block_udp();
-    net.start_coturn();
-    let turn = format!("[\"turn:{}:3478?transport=tcp\"]", net.server_ip());
-    let addr = net.start_server(&[
-        ("RH_CALL__TURN_URLS", turn),
-        ("RH_CALL__TURN_SECRET", TURN_SECRET.to_owned()),
-    ]);
-    // UDP really is blocked: without TURN over TCP the citizen cannot connect at all
-    let alone = net.citizen_alone(&addr, &["--timeout", "5"]);
-    assert!(!alone.contains("connected "), "UDP not blocked:\n{alone}");
-    let (officer, citizen) = net.call(&addr, &["--turn-tcp"]);
-    eprintln!("{citizen}");
-    assert_media("officer", &officer);
-    assert_media("citizen", &citizen);
-    assert_eq!(
-        field(&citizen, "connected ", "local").as_deref(),
-        Some("relay/udp"),
-        "{citizen}"
-    );
 }
