@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing, as root on Debian) and starts what the server and the tests need on
-# this machine: Redis, the PDF font and pdftotext always; PostgreSQL and Chromium when asked (`deps.sh postgres chromium`).
+# this machine: Redis, the PDF font and pdftotext always; PostgreSQL and Chromium when asked
+# (`deps.sh postgres chromium`); coturn, iproute2 and iptables for TURN (scripts/dev.sh TURN=1)
+# and the network-namespace tests (`deps.sh netns`).
 set -euo pipefail
 
 need=()
@@ -16,6 +18,12 @@ for extra in "$@"; do
       # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test)
       command -v node >/dev/null || need+=(nodejs)
       command -v npm >/dev/null || need+=(npm)
+      ;;
+    turn) command -v turnserver >/dev/null || need+=(coturn) ;;
+    netns)
+      command -v turnserver >/dev/null || need+=(coturn)
+      command -v ip >/dev/null || need+=(iproute2)
+      command -v iptables >/dev/null || need+=(iptables)
       ;;
   esac
 done

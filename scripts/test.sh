@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 extras=()
 [ "${E2E:-1}" = 1 ] && extras+=(chromium)
 [ -n "${TEST_DATABASE_URL:-}" ] && extras+=(postgres)
+# the network-namespace tests (tests/integration/netns/) need root, coturn, ip and iptables
+[ "$(id -u)" = 0 ] && extras+=(netns)
 bash scripts/deps.sh "${extras[@]}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 

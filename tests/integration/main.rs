@@ -20,6 +20,7 @@ mod evidence;
 mod hearing;
 mod helpers;
 mod login_guard;
+mod netns;
 mod party;
 mod records;
 mod records_booking;
