@@ -196,6 +196,7 @@ impl Net {
                 format!("netns:{}", uuid::Uuid::new_v4().simple()),
             )
             .env("RH_CALL__TOKEN_KEY", KEY)
+            .env("RH_OPS__LISTEN", "127.0.0.1:0")
             .env("RH_CALL__BIND_IPS", format!("[\"{ip}\"]"))
             .env("RH_CALL__RECORDING_ENABLED", "false")
             .env("RUST_LOG", "warn")
