@@ -73,58 +73,67 @@ impl HttpRecords {
             .map_err(|e| RecordsError::Invalid(format!("bad path {path}: {e}")))?;
         let body =
             serde_json::to_vec(body).map_err(|e| RecordsError::Invalid(format!("request: {e}")))?;
+        let (status, bytes) = self
+            .send_signed(reqwest::Method::POST, &url, body, MAX_ANSWER_BYTES, path)
+            .await?;
+        match status.as_u16() {
+            200..=299 => serde_json::from_slice(&bytes)
+                .map_err(|e| RecordsError::Invalid(format!("{path}: malformed answer: {e}"))),
+            404 => Err(RecordsError::NotFound(what.to_string())),
+            401 | 403 => Err(RecordsError::Refused(format!(
+                "{path}: HTTP {status} (signature or secret refused)"
+            ))),
+            _ => Err(RecordsError::Refused(format!("{path}: HTTP {status}"))),
+        }
+    }
+
+    /// A signed request within the retry budget: a transport error, a 5xx or an answer that
+    /// cannot be read (over `limit` bytes included) is tried again; any other answer is
+    /// returned with its status. `Unavailable` with the last failure once the budget is spent.
+    async fn send_signed(
+        &self,
+        method: reqwest::Method,
+        url: &url::Url,
+        body: Vec<u8>,
+        limit: usize,
+        what: &str,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), RecordsError> {
         let mut last = String::new();
         for attempt in 0..=self.retries {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
             }
             let ts = chrono::Utc::now().timestamp();
-            let sig = signing::sign(
-                self.secret.expose_secret().as_bytes(),
-                "POST",
-                url.path(),
-                ts,
-                &body,
-            );
-            let sent = self
+            let secret = self.secret.expose_secret().as_bytes();
+            let sig = signing::sign(secret, method.as_str(), url.path(), ts, &body);
+            let mut req = self
                 .client
-                .post(url.clone())
-                .header("content-type", "application/json")
+                .request(method.clone(), url.clone())
                 .header(signing::TIMESTAMP_HEADER, ts.to_string())
-                .header(signing::SIGNATURE_HEADER, sig)
-                .body(body.clone())
-                .send()
-                .await;
-            let resp = match sent {
+                .header(signing::SIGNATURE_HEADER, sig);
+            if method == reqwest::Method::POST {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+            }
+            let resp = match req.send().await {
+                Ok(r) if r.status().is_server_error() => {
+                    last = format!("{what}: HTTP {}", r.status());
+                    tracing::warn!(attempt, error = %last, "records request failed");
+                    continue;
+                }
                 Ok(r) => r,
                 Err(e) => {
-                    last = format!("{path}: {e}");
+                    last = format!("{what}: {e}");
                     tracing::warn!(attempt, error = %last, "records request failed");
                     continue;
                 }
             };
             let status = resp.status();
-            if status.is_server_error() {
-                last = format!("{path}: HTTP {status}");
-                tracing::warn!(attempt, error = %last, "records request failed");
-                continue;
+            match read_limited(resp, limit).await {
+                Ok(bytes) => return Ok((status, bytes)),
+                Err(e) => last = format!("{what}: {e}"),
             }
-            let bytes = match read_limited(resp, MAX_ANSWER_BYTES).await {
-                Ok(b) => b,
-                Err(e) => {
-                    last = format!("{path}: {e}");
-                    continue;
-                }
-            };
-            return match status.as_u16() {
-                200..=299 => serde_json::from_slice(&bytes)
-                    .map_err(|e| RecordsError::Invalid(format!("{path}: malformed answer: {e}"))),
-                404 => Err(RecordsError::NotFound(what.to_string())),
-                401 | 403 => Err(RecordsError::Refused(format!(
-                    "{path}: HTTP {status} (signature or secret refused)"
-                ))),
-                _ => Err(RecordsError::Refused(format!("{path}: HTTP {status}"))),
-            };
         }
         Err(RecordsError::Unavailable(last))
     }
@@ -142,64 +151,32 @@ impl HttpRecords {
                 "a photo URL is not on the platform's origin".into(),
             ));
         }
-        let mut last = String::new();
-        for attempt in 0..=self.retries {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-            }
-            let ts = chrono::Utc::now().timestamp();
-            let sig = signing::sign(
-                self.secret.expose_secret().as_bytes(),
-                "GET",
-                u.path(),
-                ts,
-                b"",
-            );
-            let sent = self
-                .client
-                .get(u.clone())
-                .header(signing::TIMESTAMP_HEADER, ts.to_string())
-                .header(signing::SIGNATURE_HEADER, sig)
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) if r.status().is_server_error() => {
-                    last = format!("photo: HTTP {}", r.status());
-                    continue;
-                }
-                Ok(r) => r,
-                Err(e) => {
-                    last = format!("photo: {e}");
-                    continue;
-                }
-            };
-            let status = resp.status();
-            if status.as_u16() == 404 {
-                return Err(RecordsError::NotFound("photo".into()));
-            }
-            if !status.is_success() {
-                return Err(RecordsError::Refused(format!("photo: HTTP {status}")));
-            }
-            let bytes = match read_limited(resp, MAX_PHOTO_BYTES).await {
-                Ok(b) => b,
-                Err(e) => {
-                    last = format!("photo: {e}");
-                    continue;
-                }
-            };
-            let content_type = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-                "image/jpeg"
-            } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-                "image/png"
-            } else {
-                return Err(invalid("a photo that is neither JPEG nor PNG".into()));
-            };
-            return Ok(Photo {
-                content_type,
-                bytes,
-            });
+        let (status, bytes) = self
+            .send_signed(
+                reqwest::Method::GET,
+                &u,
+                Vec::new(),
+                MAX_PHOTO_BYTES,
+                "photo",
+            )
+            .await?;
+        if status.as_u16() == 404 {
+            return Err(RecordsError::NotFound("photo".into()));
         }
-        Err(RecordsError::Unavailable(last))
+        if !status.is_success() {
+            return Err(RecordsError::Refused(format!("photo: HTTP {status}")));
+        }
+        let content_type = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            "image/jpeg"
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            "image/png"
+        } else {
+            return Err(invalid("a photo that is neither JPEG nor PNG".into()));
+        };
+        Ok(Photo {
+            content_type,
+            bytes,
+        })
     }
 }
 

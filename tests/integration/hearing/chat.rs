@@ -4,7 +4,7 @@
 use futures::SinkExt;
 use serde_json::{Value, json};
 
-use super::signalling::{wait_status, ws_join, ws_recv};
+use super::signalling::{both_in_call, ws_recv};
 use super::world_with;
 
 #[tokio::test]
@@ -14,19 +14,7 @@ async fn a_chat_message_is_in_the_record_and_reaches_both_parties() {
         c.call.media_enabled = false;
     })
     .await;
-    let id = w.open().await["id"].as_str().unwrap().to_string();
-    let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
-    let og: Value = w
-        .app
-        .post_json(
-            &format!("/api/v1/hearings/{id}/join-token"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
-    let mut c = ws_join(&w.app, &cg).await;
-    let mut o = ws_join(&w.app, &og).await;
-    wait_status(&w, &id, "in_call").await;
+    let (id, mut c, mut o, _) = both_in_call(&w).await;
     let text = "我听不见声音，请打字说明。";
     let frame = json!({"type": "chat", "text": text}).to_string();
     c.send(tokio_tungstenite::tungstenite::Message::Text(frame.into()))

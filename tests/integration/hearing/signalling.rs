@@ -72,6 +72,26 @@ async fn leave(ws: &mut Ws) {
     .unwrap();
 }
 
+/// Opens the hearing, joins the citizen (SMS code) and the officer over signalling and waits
+/// until the hearing is in the call: (hearing id, citizen socket, officer socket, their join
+/// grants to rejoin with).
+pub(crate) async fn both_in_call(w: &World) -> (String, Ws, Ws, [Value; 2]) {
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
+    let og: Value = w
+        .app
+        .post_json(
+            &format!("/api/v1/hearings/{id}/join-token"),
+            Some(&w.officer),
+            json!({}),
+        )
+        .await;
+    let c = ws_join(&w.app, &cg).await;
+    let o = ws_join(&w.app, &og).await;
+    wait_status(w, &id, "in_call").await;
+    (id, c, o, [cg, og])
+}
+
 pub(crate) async fn wait_status(w: &World, id: &str, status: &str) -> Value {
     for _ in 0..100 {
         let v: Value = w
@@ -93,20 +113,7 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
         c.call.media_enabled = false;
     })
     .await;
-    let id = w.open().await["id"].as_str().unwrap().to_string();
-    let cg: Value = w.join_with_sms_code(&id).await.json().await.unwrap();
-    let og: Value = w
-        .app
-        .post_json(
-            &format!("/api/v1/hearings/{id}/join-token"),
-            Some(&w.officer),
-            json!({}),
-        )
-        .await;
-    let mut c = ws_join(&w.app, &cg).await;
-    let mut o = ws_join(&w.app, &og).await;
-    // Both connected: the hearing is in the call.
-    wait_status(&w, &id, "in_call").await;
+    let (id, mut c, mut o, [cg, og]) = both_in_call(&w).await;
     for s in ["identity", "inquiry", "transcript_ack", "notice"] {
         let v = w.ok_step(&id, body_of(s)).await;
         assert_eq!(
