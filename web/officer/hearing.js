@@ -405,12 +405,23 @@ function summary() {
     hearing.status === 'completed' ? h('p', { class: 'banner banner-ok', id: 'summary-done' }, t(hasDoc ? 'o.sum.doneServed' : 'o.sum.done')) : null,
     h('p', { id: 'summary-status' }, h('span', { class: 'pill', 'data-status': hearing.status }, t('o.sum.status', { s: t('status.' + hearing.status) })), hearing.outcome ? [' ', h('span', { class: 'muted' }, has('o.why.' + hearing.outcome) ? t('o.why.' + hearing.outcome) : hearing.outcome)] : null),
     hearing.decision ? h('p', { class: 'small' }, `${t('o.sum.decisionNo')}: `, h('span', { class: 'mono' }, hearing.decision.decision_no), h('br'), h('span', { class: 'mono muted' }, `SHA-256 ${hearing.decision.sha256}`)) : null,
+    writeBack(hearing.decision),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, t('o.sum.step')), h('th', {}, t('o.sum.at')), h('th', {}, t('o.sum.seq')))), h('tbody', {}, ...rows)),
     h('details', { class: 'fold' }, h('summary', {}, t('o.sum.checkpoint')), h('pre', { id: 'checkpoint', class: 'mono small', style: 'white-space:pre-wrap' }, '…')),
     hasDoc
       ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => saveDecision(e.currentTarget) }, t('o.sum.decision')))
       : null,
   ];
+}
+
+/** Whether the decision reached the traffic management system (issue 16), or that it was made on typed facts. */
+function writeBack(d) {
+  if (!d) return null;
+  if (!d.write_back) return d.facts_source === 'citizen' ? h('p', { class: 'small muted', id: 'write-back', 'data-status': 'manual' }, t('o.wb.manual')) : null;
+  const wb = d.write_back;
+  const kind = { accepted: 'banner-ok', rejected: 'banner-warn' }[wb.status] || '';
+  const text = wb.status === 'rejected' ? t('o.wb.rejected', { r: wb.reason || '—' }) : wb.status === 'accepted' ? t('o.wb.accepted') : t('o.wb.pending', { n: wb.attempts });
+  return h('p', { class: `small ${kind ? 'banner ' + kind : 'muted'}`, id: 'write-back', 'data-status': wb.status }, text);
 }
 
 async function loadCheckpoint() {

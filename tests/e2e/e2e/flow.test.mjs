@@ -309,6 +309,8 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.match(await o.textContent('#summary-done'), /已办结/);
     assert.equal(await o.isVisible('#hr-err'), false, 'the end of the call is no error');
     assert.equal(await o.isVisible('#checkpoint'), false, 'the raw checkpoint is folded');
+    // Typed-in facts (records.provider = manual): the officer is told the decision must be entered in the traffic system.
+    assert.match(await o.textContent('#write-back[data-status=manual]'), /当事人填报/);
     await shot(o, 'officer-summary');
     const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), s.hearingId);
     assert.equal(hr.status, 'completed');
