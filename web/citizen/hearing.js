@@ -140,7 +140,18 @@ async function startCall(session) {
     me: 'citizen',
     peerLabelKey: 'c.call.officer',
     onHearing: () => refreshHearing(),
-    onError: (e) => e?.code && showError($('#step-err'), e),
+    // A failed connection is said once, by the call's banner (with its retry button); other
+    // errors of the call go to the step's error line and leave it when the call is back.
+    onError: (e) => {
+      if (!e?.code || call?.session?.state === 'failed') return;
+      showError($('#step-err'), e);
+      $('#step-err').dataset.fromCall = '1';
+    },
+    onState: (st) => {
+      if (st !== 'connected' || !$('#step-err').dataset.fromCall) return;
+      showError($('#step-err'), null);
+      delete $('#step-err').dataset.fromCall;
+    },
   });
   try {
     await call.start(session);

@@ -122,6 +122,16 @@ export class CallSession extends EventTarget {
     };
   }
 
+  /** After a failure that may mend (the network, the grace period): start over at once. */
+  retryNow() {
+    if (this.state !== 'failed' || this.left) return;
+    this.failure = null;
+    this.dropSince = 0;
+    this.retry = 0;
+    this.setState('connecting');
+    this.connect();
+  }
+
   onDrop() {
     if (this.left || this.state === 'failed') return;
     if (!this.dropSince) this.dropSince = Date.now();
@@ -138,6 +148,7 @@ export class CallSession extends EventTarget {
   }
 
   fail(err) {
+    this.failure = err;
     this.setState('failed');
     this.emit('error', err);
     this.closePc();

@@ -5,6 +5,9 @@ import { CallChat } from './chat.js';
 import { h } from './ui.js';
 import { t } from './i18n.js';
 
+/** Failures that another try cannot mend. */
+const FINAL = new Set(['hearing_closed', 'ws_replaced', 'join_token_invalid']);
+
 export class CallView {
   /** container: an element to fill; opts: {me ('citizen' | 'officer'), peerLabelKey, peerBanner (false: no banner for the other party's state), onHearing, onPeer, onState, onError} */
   constructor(container, opts = {}) {
@@ -81,13 +84,27 @@ export class CallView {
     this.peerWaiting.hidden = present;
   }
 
+  /**
+   * One state of the connection at a time: while reconnecting, a banner counting the seconds
+   * and no quality badge; when it failed, the reason and a button to try again (unless the
+   * failure is final: the hearing closed, the token refused); connected clears all of it.
+   */
   onState(state) {
     this.stateLine.dataset.state = state;
     const key = { connecting: 'call.connecting', connected: 'call.connected', reconnecting: 'call.reconnecting', failed: 'call.failed', closed: 'peer.left' }[state];
     this.stateLine.textContent = key ? t(key) : '';
-    if (state === 'reconnecting') this.showBanner(t('call.reconnecting'));
-    else if (state === 'failed') this.showBanner(t('call.failed'));
-    else if (state === 'connected') this.hideBanner();
+    this.quality.hidden = state !== 'connected';
+    clearInterval(this.downTimer);
+    if (state === 'reconnecting') {
+      const since = Date.now();
+      const show = () => this.showBanner(t('call.reconnectingN', { n: Math.round((Date.now() - since) / 1000) }));
+      show();
+      this.downTimer = setInterval(show, 1000);
+    } else if (state === 'failed') {
+      const final = FINAL.has(this.session?.failure?.code);
+      this.showBanner(t('call.failed'));
+      if (!final) this.banner.append(' ', h('button', { type: 'button', class: 'btn btn-sm', id: 'call-retry', onclick: () => this.session?.retryNow() }, t('call.retry')));
+    } else if (state === 'connected') this.hideBanner();
     this.opts.onState?.(state);
   }
 
@@ -121,6 +138,7 @@ export class CallView {
   }
 
   stop() {
+    clearInterval(this.downTimer);
     document.removeEventListener('langchange', this.onLang);
     this.chat.stop();
     this.session?.leave();

@@ -188,6 +188,8 @@ addStrings({
   'peer.left': ['对方已离开', 'The other party left'],
   'peer.reconnecting': ['对方网络中断，正在等待重连…', 'The other party dropped; waiting for them to reconnect…'],
   'call.reconnecting': ['网络中断，正在重新连接…', 'Connection lost, reconnecting…'],
+  'call.reconnectingN': ['网络中断，正在重新连接（{n} 秒）…', 'Connection lost, reconnecting ({n} s)…'],
+  'call.retry': ['重新连接', 'Reconnect'],
   'call.connecting': ['正在连接…', 'Connecting…'],
   'call.connected': ['已连接', 'Connected'],
   'call.failed': ['无法连接，请检查网络后重试', 'Could not connect; check the network and retry'],

@@ -201,6 +201,9 @@ export async function awayAndBack(o, c, url, hearingId, tryStep, apiBody, onRefu
   await net.setOffline(true);
   await c.evaluate(() => window.__rhCall.ws.close());
   await o.waitForSelector('#citizen-state[data-key="o.hr.citizenDropped"]', { timeout: 15_000 });
+  // The citizen's phone says one thing: reconnecting, for how long; no quality badge beside it.
+  await c.waitForFunction(() => /正在重新连接（\d+ 秒）/.test(document.querySelector('#call-box > .banner:not([hidden])')?.textContent || ''), null, { timeout: 10_000 });
+  if (await c.isVisible('#call-box .quality')) throw new Error('the quality badge shows while reconnecting');
   await tryStep(o);
   await o.waitForSelector('#step-err:not([hidden])', { timeout: 15_000 });
   const shown = await o.textContent('#step-err');
@@ -211,6 +214,8 @@ export async function awayAndBack(o, c, url, hearingId, tryStep, apiBody, onRefu
   if ((await steps()) !== before) throw new Error('a refused step was written');
   await net.setOffline(false);
   await o.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]', { timeout: 30_000 });
+  await c.waitForSelector('#call-box > .banner', { state: 'hidden', timeout: 15_000 });
+  if (await c.isVisible('#step-err')) throw new Error(`an error stays on the phone after the call is back: ${await c.textContent('#step-err')}`);
   // Back: the recording restarts with the new connection; the officer tries again until the
   // server sees the call live (as an officer would, watching the banner).
   for (let i = 0; i < 40 && (await steps()) === before; i++) {
