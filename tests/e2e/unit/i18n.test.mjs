@@ -12,6 +12,7 @@ globalThis.localStorage ??= { getItem: () => null, setItem() {}, removeItem() {}
 const i18n = await importWeb('shared/i18n.js');
 await importWeb('shared/api.js');
 await importWeb('shared/steps.js');
+await importWeb('shared/chat.js');
 for (const page of ['citizen', 'officer', 'auditor', 'verify']) await importWeb(`${page}/strings.js`);
 
 function files(dir, ext) {
