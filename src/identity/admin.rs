@@ -1,7 +1,7 @@
 //! Staff administration endpoints (admin role only, issue 15 §1): list, create, disable,
 //! enable, reset password. The rules and the audit entries live in `staff_admin`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{AdminAuth, Role, staff, staff_admin};
 use crate::{
     error::{ApiResult, AppError},
-    http::Json,
+    http::{Json, Path},
     state::AppState,
 };
 
@@ -69,10 +69,19 @@ impl From<staff::StaffRow> for StaffListItem {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateStaff {
     role: StaffRole,
-    /// 1 to 32 characters, not only spaces (trimmed).
-    #[schema(min_length = 1, max_length = 32, pattern = r"\S")]
+    /// 1 to 32 characters, not only spaces (trimmed), no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+    )]
     badge: String,
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// 1 to 100 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+    )]
     name: String,
     /// Required for an officer; an existing brigade.
     #[schema(max_length = 64)]

@@ -39,6 +39,12 @@ pub fn check_password(p: &SecretString) -> ApiResult<()> {
     Ok(())
 }
 
+/// 1 to `max` characters, not only spaces, no C0 control character or DEL: the schema's
+/// `TEXT_PATTERN` in src/identity/admin.rs says the same.
+fn text_ok(s: &str, max: usize) -> bool {
+    !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(|c| c < ' ' || c == '\x7f')
+}
+
 /// A new account as the admin API receives it.
 pub struct NewAccount {
     pub role: Role,
@@ -51,16 +57,16 @@ pub struct NewAccount {
 /// Creates a staff account (and its `staff_created` entry); returns its id.
 pub async fn create(ident: &Identity, admin_id: &str, new: NewAccount) -> ApiResult<String> {
     let badge = new.badge.trim().to_string();
-    if badge.is_empty() || new.badge.chars().count() > BADGE_MAX {
+    if !text_ok(&new.badge, BADGE_MAX) {
         return Err(AppError::unprocessable(
             "badge",
-            "badge must be 1 to 32 characters",
+            "badge must be 1 to 32 characters, no control characters",
         ));
     }
-    if new.name.trim().is_empty() || new.name.chars().count() > NAME_MAX {
+    if !text_ok(&new.name, NAME_MAX) {
         return Err(AppError::unprocessable(
             "name",
-            "name must be 1 to 100 characters",
+            "name must be 1 to 100 characters, no control characters",
         ));
     }
     if new.role == Role::Citizen {
@@ -77,11 +83,12 @@ pub async fn create(ident: &Identity, admin_id: &str, new: NewAccount) -> ApiRes
     }
     check_password(&new.password)?;
     if let Some(b) = &new.brigade_id {
+        // PostgreSQL text cannot bind a NUL: such an id names no brigade.
         let found: Option<(String,)> = sqlx::query_as("SELECT id FROM brigades WHERE id = $1")
-            .bind(b)
+            .bind(b.replace('\0', ""))
             .fetch_optional(&ident.db.read)
             .await?;
-        if found.is_none() {
+        if b.contains('\0') || found.is_none() {
             return Err(AppError::unprocessable("brigade_id", "no such brigade"));
         }
     }
@@ -120,9 +127,7 @@ pub async fn set_disabled(
             "an admin cannot disable their own account",
         ));
     }
-    let row = staff::find(ident, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let row = find_account(ident, id).await?;
     let now = ident.clock.now_ms();
     let mut tx = ident.db.begin().await?;
     let at = disabled.then_some(now);
@@ -155,9 +160,7 @@ pub async fn reset_password(
     password: SecretString,
 ) -> ApiResult<()> {
     check_password(&password)?;
-    let row = staff::find(ident, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let row = find_account(ident, id).await?;
     let hash = ident.passwords.hash_api(password).await?;
     let now = ident.clock.now_ms();
     let mut tx = ident.db.begin().await?;
@@ -171,6 +174,16 @@ pub async fn reset_password(
     append(&mut tx, "staff_password_reset", admin_id, now, payload).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The account `id` or 404 (an id with a NUL names none: PostgreSQL text cannot bind one).
+async fn find_account(ident: &Identity, id: &str) -> ApiResult<staff::StaffRow> {
+    if id.contains('\0') {
+        return Err(AppError::not_found());
+    }
+    staff::find(ident, id)
+        .await?
+        .ok_or_else(AppError::not_found)
 }
 
 /// Deletes every session of staff account `id`; returns how many there were.

@@ -198,6 +198,13 @@ async fn other_roles_get_403_and_bad_input_is_422_with_the_field() {
             "brigade_id",
         ),
     ];
+    let control =
+        json!({"role": "auditor", "badge": "X\u{0}1", "name": "X", "password": "long-enough-pw"});
+    let nul_brigade = json!({"role": "auditor", "badge": "X1", "name": "X", "brigade_id": "b\u{0}", "password": "long-enough-pw"});
+    let cases = cases.into_iter().chain([
+        (control, "invalid_field", "badge"),
+        (nul_brigade, "invalid_field", "brigade_id"),
+    ]);
     for (body, code, field) in cases {
         let e = expect_error(
             app.post("/api/v1/admin/staff", Some(&admin), body).await,
@@ -224,6 +231,10 @@ async fn other_roles_get_403_and_bad_input_is_422_with_the_field() {
     )
     .await;
     assert_eq!(e["error"]["field"], "password");
+    let r = app
+        .post("/api/v1/admin/staff/%00/disable", Some(&admin), json!({}))
+        .await;
+    expect_error(r, 404, "not_found").await;
     // Nothing refused was audited.
     let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM audit_entries WHERE hearing_id = 'admin'")
