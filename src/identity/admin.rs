@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AdminAuth, Role, staff, staff_admin};
+use super::{AdminAuth, AnyAuth, Role, staff, staff_admin};
 use crate::{
     error::{ApiResult, AppError},
     http::{Json, Path},
@@ -172,7 +172,8 @@ async fn enable_staff(
     Ok(Json(StaffDone { id, active: true }))
 }
 
-/// Sets a new password for a staff account; every session of it ends.
+/// Sets a new password for a staff account; every session of it ends (but the caller's own,
+/// when an admin resets their own password).
 #[utoipa::path(post, path = "/api/v1/admin/staff/{id}/reset-password", params(("id" = String, Path)),
     request_body = ResetPassword,
     responses((status = 200, body = StaffDone), (status = 401, body = crate::error::ErrorBody),
@@ -181,11 +182,14 @@ async fn enable_staff(
 async fn reset_password(
     State(state): State<AppState>,
     admin: AdminAuth,
+    session: AnyAuth,
     Path(id): Path<String>,
     Json(req): Json<ResetPassword>,
 ) -> ApiResult<Json<StaffDone>> {
     let ident = &state.identity;
-    staff_admin::reset_password(ident, &admin.user_id, &id, req.password).await?;
+    // An admin resetting their own password keeps the session they did it with.
+    let keep = (id == admin.user_id).then_some(session.token_hash.as_str());
+    staff_admin::reset_password(ident, &admin.user_id, &id, req.password, keep).await?;
     let row = staff::find(ident, &id)
         .await?
         .ok_or_else(AppError::not_found)?;

@@ -137,7 +137,7 @@ pub async fn set_disabled(
         .execute(&mut *tx)
         .await?;
     let ended = if disabled {
-        end_sessions(&mut tx, id).await?
+        end_sessions(&mut tx, id, None).await?
     } else {
         0
     };
@@ -152,12 +152,14 @@ pub async fn set_disabled(
     Ok(())
 }
 
-/// Sets a new password chosen by the admin and ends all the account's sessions.
+/// Sets a new password chosen by the admin and ends all the account's sessions, except the
+/// session `keep` (the token hash of the admin's own request when they reset their own).
 pub async fn reset_password(
     ident: &Identity,
     admin_id: &str,
     id: &str,
     password: SecretString,
+    keep: Option<&str>,
 ) -> ApiResult<()> {
     check_password(&password)?;
     let row = find_account(ident, id).await?;
@@ -169,7 +171,7 @@ pub async fn reset_password(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let ended = end_sessions(&mut tx, id).await?;
+    let ended = end_sessions(&mut tx, id, keep).await?;
     let payload = json!({"staff_id": id, "badge": row.badge, "sessions_ended": ended});
     append(&mut tx, "staff_password_reset", admin_id, now, payload).await?;
     tx.commit().await?;
@@ -186,12 +188,15 @@ async fn find_account(ident: &Identity, id: &str) -> ApiResult<staff::StaffRow> 
         .ok_or_else(AppError::not_found)
 }
 
-/// Deletes every session of staff account `id`; returns how many there were.
-async fn end_sessions(tx: &mut Tx, id: &str) -> ApiResult<i64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE subject_id = $1 AND role <> 'citizen'")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+/// Deletes every session of staff account `id` but `keep` (a token hash); returns how many.
+async fn end_sessions(tx: &mut Tx, id: &str, keep: Option<&str>) -> ApiResult<i64> {
+    let r = sqlx::query(
+        "DELETE FROM sessions WHERE subject_id = $1 AND role <> 'citizen' AND token_hash <> $2",
+    )
+    .bind(id)
+    .bind(keep.unwrap_or(""))
+    .execute(&mut **tx)
+    .await?;
     Ok(i64::try_from(r.rows_affected()).unwrap_or(i64::MAX))
 }
 

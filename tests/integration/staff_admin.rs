@@ -114,6 +114,14 @@ async fn admin_manages_staff_and_sessions_end_at_once() {
     let new = token_of(login(&app, "P9001", "second-password-2").await).await;
     assert_eq!(app.get("/api/v1/auth/me", Some(&new)).await.status(), 200);
 
+    // An admin resetting their own password keeps the session they did it with.
+    let own = format!("/api/v1/admin/staff/{admin_id}/reset-password");
+    let r = app
+        .post(&own, Some(&admin), json!({"password": "admin-password-3"}))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.get("/api/v1/auth/me", Some(&admin)).await.status(), 200);
+
     // Unknown account: 404.
     let r = app
         .post("/api/v1/admin/staff/nope/disable", Some(&admin), json!({}))
@@ -134,7 +142,8 @@ async fn admin_manages_staff_and_sessions_end_at_once() {
             "staff_created",
             "staff_disabled",
             "staff_enabled",
-            "staff_password_reset"
+            "staff_password_reset",
+            "staff_password_reset",
         ]
     );
     assert!(
