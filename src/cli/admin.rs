@@ -83,6 +83,16 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a staff account: it can no longer log in and its sessions end at once.
+    DisableUser {
+        #[arg(long)]
+        badge: String,
+    },
+    /// Enable a disabled staff account again.
+    EnableUser {
+        #[arg(long)]
+        badge: String,
+    },
 }
 
 async fn state_for(config: Config) -> anyhow::Result<AppState> {
@@ -183,7 +193,21 @@ pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             .await?;
             println!("{id}");
         }
+        AdminCommand::DisableUser { badge } => set_disabled(&state, &badge, true).await?,
+        AdminCommand::EnableUser { badge } => set_disabled(&state, &badge, false).await?,
     }
+    Ok(())
+}
+
+/// Disables or enables the account with `badge` (audit actor: admin `cli`); prints its id.
+async fn set_disabled(state: &AppState, badge: &str, disabled: bool) -> anyhow::Result<()> {
+    let row = staff::find_by_badge(state, badge)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("--badge no staff account has badge {badge}"))?;
+    crate::identity::staff_admin::set_disabled(&state.identity, "cli", &row.id, disabled)
+        .await
+        .map_err(cli_error)?;
+    println!("{}", row.id);
     Ok(())
 }
 

@@ -77,7 +77,7 @@ where
         let hash = ids::token_hash(token);
         let row: Option<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT s.role, s.subject_id, st.brigade_id FROM sessions s LEFT JOIN staff st ON st.id = s.subject_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND st.disabled_at IS NULL",
         )
         .bind(&hash)
         .bind(id.clock.now_ms())

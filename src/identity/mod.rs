@@ -2,6 +2,7 @@
 //! admins: badge + argon2id password, bounded hashing, login throttles), sessions (random opaque tokens stored hashed, with an
 //! expiry), and the per-role extractors every route uses to say who may call it.
 
+mod admin;
 pub mod auth;
 pub mod citizens;
 mod config;
@@ -12,6 +13,7 @@ pub mod passwords;
 mod routes;
 pub mod sessions;
 pub mod staff;
+pub mod staff_admin;
 
 use std::sync::Arc;
 

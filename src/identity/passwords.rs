@@ -102,6 +102,12 @@ impl Hasher {
             .map_err(anyhow::Error::new)
     }
 
+    /// Hashes a new password like [`Hasher::hash`], with the API's errors (503 while busy).
+    pub async fn hash_api(&self, password: SecretString) -> Result<String, AppError> {
+        self.run(move |memory| hash_with(memory, password.expose_secret().as_bytes()))
+            .await
+    }
+
     /// Verifies `password` against `stored` (or a dummy hash when `None`, returning false).
     pub async fn verify(
         &self,

@@ -14,7 +14,7 @@ use crate::{
     state::AppState,
 };
 
-use super::{AdminAuth, AnyAuth, Role, citizens, login_throttle, sessions, staff};
+use super::{AnyAuth, Role, citizens, login_throttle, sessions, staff};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(officer_login))
         .routes(routes!(logout))
         .routes(routes!(me))
-        .routes(routes!(list_staff))
+        .merge(super::admin::router())
         .merge(super::me::router())
 }
 
@@ -176,6 +176,13 @@ async fn officer_login(
     let stored = row.as_ref().map(|r| r.password_hash.clone());
     let ok = state.passwords.verify(req.password, stored).await?;
     let row = match row {
+        Some(r) if ok && r.disabled_at.is_some() => {
+            return Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "account_disabled",
+                "this account is disabled; ask an administrator",
+            ));
+        }
         Some(r) if ok => r,
         _ => {
             login_throttle::failed(windows(&state), &state.config.auth, &req.badge).await?;
@@ -256,39 +263,6 @@ async fn me(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<Json<Me>>
         phone_bound: None,
         id_number_masked: None,
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StaffListItem {
-    id: String,
-    badge: String,
-    name: String,
-    role: String,
-    brigade_id: Option<String>,
-}
-
-/// Staff accounts (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/staff", responses((status = 200, body = [StaffListItem])))]
-async fn list_staff(
-    State(state): State<AppState>,
-    _admin: AdminAuth,
-) -> ApiResult<Json<Vec<StaffListItem>>> {
-    let rows: Vec<staff::StaffRow> = sqlx::query_as(
-        "SELECT id, badge, name, role, brigade_id, password_hash FROM staff ORDER BY badge",
-    )
-    .fetch_all(&state.db.read)
-    .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| StaffListItem {
-                id: r.id,
-                badge: r.badge,
-                name: r.name,
-                role: r.role,
-                brigade_id: r.brigade_id,
-            })
-            .collect(),
-    ))
 }
 
 /// Counts a login attempt from `ip` against the per-address window.

@@ -15,6 +15,8 @@ pub struct StaffRow {
     pub role: String,
     pub brigade_id: Option<String>,
     pub password_hash: String,
+    /// When an admin disabled the account (ms); `None` while it is active.
+    pub disabled_at: Option<i64>,
 }
 
 pub struct NewStaff {
@@ -51,23 +53,53 @@ where
     }
     let hash = ident.passwords.hash(new.password).await?;
     let id = ids::new_id();
-    sqlx::query(
-        "INSERT INTO staff (id, badge, name, role, brigade_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let mut conn = ident.db.write.acquire().await?;
+    insert(
+        &mut conn,
+        &id,
+        &new.badge,
+        &new.name,
+        new.role,
+        new.brigade_id.as_deref(),
+        &hash,
+        ident.clock.now_ms(),
     )
-    .bind(&id)
-    .bind(new.badge.trim())
-    .bind(&new.name)
-    .bind(new.role.as_str())
-    .bind(&new.brigade_id)
-    .bind(hash)
-    .bind(ident.clock.now_ms())
-    .execute(&ident.db.write)
     .await
     .map_err(|e| match crate::error::AppError::from(e) {
-        app if app.code == "badge_taken" => anyhow::anyhow!("badge {} is already registered", new.badge),
+        app if app.code == "badge_taken" => {
+            anyhow::anyhow!("badge {} is already registered", new.badge)
+        }
         app => anyhow::anyhow!("{}", app.message),
     })?;
     Ok(id)
+}
+
+/// Inserts a staff row (the badge trimmed) on `conn`: the CLI's [`create`] and the admin API's
+/// transaction (src/identity/staff_admin.rs) share it.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    badge: &str,
+    name: &str,
+    role: Role,
+    brigade_id: Option<&str>,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO staff (id, badge, name, role, brigade_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(badge.trim())
+    .bind(name)
+    .bind(role.as_str())
+    .bind(brigade_id)
+    .bind(password_hash)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn find_by_badge<S>(state: &S, badge: &str) -> Result<Option<StaffRow>, sqlx::Error>
@@ -75,7 +107,7 @@ where
     Identity: FromRef<S>,
 {
     sqlx::query_as(
-        "SELECT id, badge, name, role, brigade_id, password_hash FROM staff WHERE badge = $1",
+        "SELECT id, badge, name, role, brigade_id, password_hash, disabled_at FROM staff WHERE badge = $1",
     )
     .bind(badge)
     .fetch_optional(&Identity::from_ref(state).db.read)
@@ -87,7 +119,7 @@ where
     Identity: FromRef<S>,
 {
     sqlx::query_as(
-        "SELECT id, badge, name, role, brigade_id, password_hash FROM staff WHERE id = $1",
+        "SELECT id, badge, name, role, brigade_id, password_hash, disabled_at FROM staff WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&Identity::from_ref(state).db.read)

@@ -153,6 +153,29 @@ async fn demo_is_idempotent_and_admin_creates_things() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // `admin disable-user` on the running server's data: its token and its login answer 401.
+    let (ok, _, err) = env.run(&["admin", "disable-user", "--badge", "P777"], None);
+    assert!(ok, "{err}");
+    let me = reqwest::Client::new()
+        .get(format!("{url}/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let r = reqwest::Client::new()
+        .post(format!("{url}/api/v1/auth/officer"))
+        .json(&json!({"badge": "P777", "password": "a-strong-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let (ok, _, err) = env.run(&["admin", "disable-user", "--badge", "NOPE"], None);
+    assert!(!ok && err.contains("NOPE"), "{err}");
     let _ = child.kill();
     let _ = child.wait();
 }

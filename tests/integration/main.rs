@@ -31,6 +31,7 @@ mod sms;
 mod sms_providers;
 mod sms_wechat;
 mod spine;
+mod staff_admin;
 mod storage;
 mod urgent;
 mod urgent_loss;
