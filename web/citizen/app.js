@@ -156,9 +156,9 @@ function recordRow(v) {
     h('input', { type: 'checkbox', id, name: 'record', value: v.record_no, disabled: !v.eligible, 'aria-describedby': `${id}-d` }),
     h(
       'label',
-      { for: id },
-      h('b', { lang: dataLang(v.behaviour) }, v.behaviour),
-      h('span', { class: 'hint', id: `${id}-d` },
+      { for: id, style: 'display:block' },
+      h('b', { lang: dataLang(v.behaviour), style: 'display:block' }, v.behaviour),
+      h('span', { class: 'hint', id: `${id}-d`, style: 'display:block' },
         h('span', { class: 'rec-facts', lang: dataLang(v.place) }, t('c.book.recordFacts', { time: fmtTime(v.time), place: v.place })),
         ' · ',
         h('span', { class: 'rec-money' }, t('c.book.recordMoney', { f: v.fine_yuan, p: v.points })),
