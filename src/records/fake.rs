@@ -6,7 +6,7 @@
 //! `X-Fake-Fault` header of one request, or `POST /_fake/fault` for the next N requests
 //! (`delay:MS`, `status:CODE`, `malformed`, `negative_fine`). Evidence photos: the seed's photo
 //! URLs on `http://127.0.0.1:8090` are answered on the fake's own address, and
-//! `GET /photos/NAME` (signed) serves a small JPEG-marked body per name; `GET /_fake/photos`
+//! `GET /photos/NAME` (signed) serves a small PNG drawn per name (`fake_photo`); `GET /_fake/photos`
 //! counts the photo requests served. For tests and development only.
 
 use std::{
@@ -228,10 +228,11 @@ async fn photo(
     }
     s.photos_served
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let mut body = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    body.extend_from_slice(format!("fake evidence photo {name}").as_bytes());
-    body.extend_from_slice(&[0xFF, 0xD9]);
-    ([("content-type", "image/jpeg")], body).into_response()
+    (
+        [("content-type", "image/png")],
+        super::fake_photo::png(&name),
+    )
+        .into_response()
 }
 
 fn error(status: StatusCode, code: &str) -> Response {

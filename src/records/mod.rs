@@ -10,6 +10,7 @@
 pub mod config;
 pub mod eligibility;
 pub mod fake;
+pub mod fake_photo;
 pub mod http;
 pub mod model;
 pub mod outbox;

@@ -62,7 +62,7 @@ async fn the_notice_seals_the_records_photos_fetched_once() {
         for token in [&w.officer, &w.citizen] {
             let r = w.app.get(&path, Some(token)).await;
             assert_eq!(r.status(), 200);
-            assert_eq!(r.headers()["content-type"], "image/jpeg");
+            assert_eq!(r.headers()["content-type"], "image/png");
             let body = r.bytes().await.unwrap();
             let sha = hex::encode(ring::digest::digest(&ring::digest::SHA256, &body));
             assert_eq!(p["sha256"], sha.as_str());

@@ -61,6 +61,9 @@ export function bookingCard(b) {
     b.deadline ? [h('dt', {}, t('c.bk.deadline')), h('dd', {}, fmtTime(b.deadline))] : null,
     h('dt', {}, t('c.bk.plate')),
     h('dd', { lang: dataLang(b.plate) }, b.plate),
+    b.facts_source === 'records' && b.violations?.length
+      ? [h('dt', {}, t('c.bk.records')), h('dd', { class: 'booking-records' }, h('ul', {}, ...b.violations.map((v) => h('li', { dataset: { recordNo: v.record_no } }, `${v.behaviour || ''} · ${v.time ? fmtTime(v.time) : ''} · ${v.place || ''} · ${t('c.book.recordMoney', { f: v.fine_yuan, p: v.points })}`))))]
+      : null,
     h('dt', {}, t('c.bk.status')),
     h('dd', {}, h('span', { class: 'pill', 'data-status': b.status, id: 'booking-status' }, t('status.' + b.status))),
     b.moved_from ? [h('dt', {}, t('c.bk.movedFrom')), h('dd', { class: 'moved-from' }, fmtTime(b.moved_from))] : null,
@@ -132,8 +135,61 @@ $('#bk-add').addEventListener('click', () => {
   row.querySelector('input').focus();
 });
 
+// With a system of record (provider not manual) the case is picked from the citizen's own
+// violations; `citizens/me/violations` answering 409 records_manual means the typed form.
+let recordsMode = false;
+function setRecordsMode(on) {
+  recordsMode = on;
+  $('#bk-records').hidden = !on;
+  $('#bk-manual').hidden = on;
+  for (const el of $('#bk-manual').querySelectorAll('input, button')) el.disabled = on;
+  $('#bk-regdate-box').hidden = on;
+  $('#bk-licence-box').hidden = !on;
+}
+
+function recordRow(v) {
+  const id = `bk-rec-${v.record_no}`;
+  const why = v.eligible ? null : has('c.book.why.' + v.ineligible_reason) ? t('c.book.why.' + v.ineligible_reason) : t('c.book.why.other');
+  return h(
+    'div',
+    { class: 'check record', dataset: { recordNo: v.record_no, eligible: String(!!v.eligible) } },
+    h('input', { type: 'checkbox', id, name: 'record', value: v.record_no, disabled: !v.eligible, 'aria-describedby': `${id}-d` }),
+    h(
+      'label',
+      { for: id, style: 'display:block' },
+      h('b', { lang: dataLang(v.behaviour), style: 'display:block' }, v.behaviour),
+      h('span', { class: 'hint', id: `${id}-d`, style: 'display:block' },
+        h('span', { class: 'rec-facts', lang: dataLang(v.place) }, t('c.book.recordFacts', { time: fmtTime(v.time), place: v.place })),
+        ' · ',
+        h('span', { class: 'rec-money' }, t('c.book.recordMoney', { f: v.fine_yuan, p: v.points })),
+        ' · ',
+        h('span', { class: 'mono' }, v.record_no),
+        why ? [h('br'), h('span', { class: 'rec-why alert-text', style: 'color:#a4262c' }, why)] : null),
+    ),
+  );
+}
+
+async function loadRecords() {
+  const list = $('#bk-record-list');
+  try {
+    const r = await api.get('citizens/me/violations');
+    setRecordsMode(true);
+    const vs = r?.violations || [];
+    list.replaceChildren(...(vs.length ? vs.map(recordRow) : [h('p', { class: 'muted' }, t('c.book.recordsNone'))]));
+  } catch (e) {
+    if (e.code === 'records_manual') return setRecordsMode(false);
+    setRecordsMode(true);
+    if (e.code === 'identity_missing') list.replaceChildren(h('p', { class: 'alert' }, t('c.book.recordsNeedIdentity')));
+    else {
+      list.replaceChildren();
+      showError($('#book-err'), e);
+    }
+  }
+}
+
 async function openBooking() {
   showView('book');
+  await loadRecords();
   if (!$('#bk-violations').children.length) $('#bk-violations').append(violationRow());
   $('#bk-phone-box').hidden = !!state.me?.phone_bound;
   const sel = $('#bk-brigade');
@@ -237,6 +293,22 @@ $('#book-form').addEventListener('submit', (ev) => {
       return;
     }
     const num = (sel) => Number($(sel).value);
+    if (recordsMode) {
+      const picked = [...document.querySelectorAll('#bk-record-list input[name=record]:checked')].map((i) => i.value);
+      if (!picked.length) {
+        showError($('#book-err'), t('c.book.pickOne'));
+        return $('#bk-record-list input:not(:disabled)')?.focus();
+      }
+      const body = { brigade_id: $('#bk-brigade').value, slot_start: slot.value, plate: $('#bk-plate').value.trim().toUpperCase(), owner: $('#bk-owner').checked, record_nos: picked };
+      if (!$('#bk-phone-box').hidden && $('#bk-phone').value.trim()) body.phone = $('#bk-phone').value.trim();
+      if ($('#bk-urgent').checked) {
+        const kind = document.querySelector('input[name=kind]:checked').value;
+        body.urgent = kind === 'licence' ? { kind, licence_file_no: $('#bk-licence-no').value.trim() } : { kind };
+      }
+      await api.post('bookings', body);
+      announce(t('c.book.done'));
+      return goHome();
+    }
     const body = {
       brigade_id: $('#bk-brigade').value,
       slot_start: slot.value,

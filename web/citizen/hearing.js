@@ -7,6 +7,7 @@ import { t, fmtTime } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepBar, liveCallBanner, CLOSED } from '/shared/steps.js';
+import { renderPhotos } from '/shared/photos.js';
 import { signaturePad } from './signature.js';
 import { initDecision, showOutcome as showDecision } from './decision.js';
 
@@ -307,6 +308,11 @@ const PROMPTS = {
     ];
   },
   notice_ack() {
+    const photoBox = () => {
+      const box = h('div', { id: 'notice-photos', hidden: true });
+      renderPhotos(ctx.api, hearing, box);
+      return box;
+    };
     const f = stepFields(hearing, 'notice');
     const fine = f.proposed_fine_yuan;
     const pts = f.proposed_points;
@@ -321,6 +327,7 @@ const PROMPTS = {
         fine != null ? [h('dt', {}, t('c.notice.penalty')), h('dd', {}, t('c.notice.penaltyVal', { f: fine, p: pts ?? 0 }))] : null,
         [h('dt', {}, t('c.notice.rights')), h('dd', { class: 'small' }, f.rights_text || hearing.rights_text || t('c.notice.rightsDefault'))],
       ),
+      photoBox(),
       actionBar(h('div', { class: 'actions' }, btn('c.notice.ack', '', (e) => sendStep(e.currentTarget, { step: 'notice_ack' }), 'ack-notice'))),
     ];
   },

@@ -6,6 +6,7 @@ import { t, has, fmtTime, dataLang } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce, countdown, download } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
+import { renderPhotos } from '/shared/photos.js';
 
 let ctx = null;
 let hearing = null;
@@ -93,6 +94,7 @@ function renderBooking() {
 
 function render() {
   const st = hearing.status;
+  renderPhotos(ctx.api, hearing, $('#notice-photos'));
   $('#hr-status').textContent = t('status.' + st);
   $('#hr-status').dataset.status = st;
   renderStepList($('#hr-steps'), hearing, { showSeq: true });
@@ -309,9 +311,9 @@ const FORMS = {
     // Per record: time, place and behaviour, which the decision document states.
     const recs = (b.violations || []).map((v, i) => ({
       record_no: v.record_no,
-      time: h('input', { id: `not-rec-${i}-time`, maxlength: 200 }),
-      place: h('input', { id: `not-rec-${i}-place`, maxlength: 200 }),
-      behaviour: h('input', { id: `not-rec-${i}-behaviour`, maxlength: 200 }),
+      time: h('input', { id: `not-rec-${i}-time`, maxlength: 200, value: v.time || '' }),
+      place: h('input', { id: `not-rec-${i}-place`, maxlength: 200, value: v.place || '' }),
+      behaviour: h('input', { id: `not-rec-${i}-behaviour`, maxlength: 200, value: v.behaviour || '' }),
     }));
     const recFields = recs.map((r, i) => h('fieldset', { class: 'record' },
       h('legend', {}, t('o.not.record', { no: r.record_no })),
