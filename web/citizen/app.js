@@ -6,6 +6,7 @@ import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
 import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
+import { loadRecords, inRecordsMode, pickedRecords } from './records.js';
 
 const api = createApi('citizen');
 const ACTIVE = ['booked', 'in_hearing'];
@@ -135,61 +136,9 @@ $('#bk-add').addEventListener('click', () => {
   row.querySelector('input').focus();
 });
 
-// With a system of record (provider not manual) the case is picked from the citizen's own
-// violations; `citizens/me/violations` answering 409 records_manual means the typed form.
-let recordsMode = false;
-function setRecordsMode(on) {
-  recordsMode = on;
-  $('#bk-records').hidden = !on;
-  $('#bk-manual').hidden = on;
-  for (const el of $('#bk-manual').querySelectorAll('input, button')) el.disabled = on;
-  $('#bk-regdate-box').hidden = on;
-  $('#bk-licence-box').hidden = !on;
-}
-
-function recordRow(v) {
-  const id = `bk-rec-${v.record_no}`;
-  const why = v.eligible ? null : has('c.book.why.' + v.ineligible_reason) ? t('c.book.why.' + v.ineligible_reason) : t('c.book.why.other');
-  return h(
-    'div',
-    { class: 'check record', dataset: { recordNo: v.record_no, eligible: String(!!v.eligible) } },
-    h('input', { type: 'checkbox', id, name: 'record', value: v.record_no, disabled: !v.eligible, 'aria-describedby': `${id}-d` }),
-    h(
-      'label',
-      { for: id, style: 'display:block' },
-      h('b', { lang: dataLang(v.behaviour), style: 'display:block' }, v.behaviour),
-      h('span', { class: 'hint', id: `${id}-d`, style: 'display:block' },
-        h('span', { class: 'rec-facts', lang: dataLang(v.place) }, t('c.book.recordFacts', { time: fmtTime(v.time), place: v.place })),
-        ' · ',
-        h('span', { class: 'rec-money' }, t('c.book.recordMoney', { f: v.fine_yuan, p: v.points })),
-        ' · ',
-        h('span', { class: 'mono' }, v.record_no),
-        why ? [h('br'), h('span', { class: 'rec-why alert-text', style: 'color:#a4262c' }, why)] : null),
-    ),
-  );
-}
-
-async function loadRecords() {
-  const list = $('#bk-record-list');
-  try {
-    const r = await api.get('citizens/me/violations');
-    setRecordsMode(true);
-    const vs = r?.violations || [];
-    list.replaceChildren(...(vs.length ? vs.map(recordRow) : [h('p', { class: 'muted' }, t('c.book.recordsNone'))]));
-  } catch (e) {
-    if (e.code === 'records_manual') return setRecordsMode(false);
-    setRecordsMode(true);
-    if (e.code === 'identity_missing') list.replaceChildren(h('p', { class: 'alert' }, t('c.book.recordsNeedIdentity')));
-    else {
-      list.replaceChildren();
-      showError($('#book-err'), e);
-    }
-  }
-}
-
 async function openBooking() {
   showView('book');
-  await loadRecords();
+  await loadRecords(api);
   if (!$('#bk-violations').children.length) $('#bk-violations').append(violationRow());
   $('#bk-phone-box').hidden = !!state.me?.phone_bound;
   const sel = $('#bk-brigade');
@@ -293,8 +242,8 @@ $('#book-form').addEventListener('submit', (ev) => {
       return;
     }
     const num = (sel) => Number($(sel).value);
-    if (recordsMode) {
-      const picked = [...document.querySelectorAll('#bk-record-list input[name=record]:checked')].map((i) => i.value);
+    if (inRecordsMode()) {
+      const picked = pickedRecords();
       if (!picked.length) {
         showError($('#book-err'), t('c.book.pickOne'));
         return $('#bk-record-list input:not(:disabled)')?.focus();

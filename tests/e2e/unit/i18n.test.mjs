@@ -13,6 +13,7 @@ const i18n = await importWeb('shared/i18n.js');
 await importWeb('shared/api.js');
 await importWeb('shared/steps.js');
 await importWeb('shared/chat.js');
+await importWeb('shared/photos.js');
 for (const page of ['citizen', 'officer', 'auditor', 'verify']) await importWeb(`${page}/strings.js`);
 
 function files(dir, ext) {
