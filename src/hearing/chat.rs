@@ -4,6 +4,8 @@
 //! before the call relays it, so the record has every message either party saw. Only an open
 //! or in-call hearing takes messages (`chat_closed` otherwise).
 
+use std::sync::{Arc, Weak};
+
 use async_trait::async_trait;
 use serde_json::json;
 use signaling::{ChatRecorder, ChatRefused, ChatSealed, Role};
@@ -12,8 +14,16 @@ use super::Hearing;
 use super::{machine::Status, service::record, store};
 use crate::error::ApiResult;
 
-/// Installed on the call's hub in `startup`.
-pub struct HearingChat(pub Hearing);
+/// Installed on the call's hub in `startup`. Holds the hearing area weakly: the hub is part of
+/// the hearing's state (through `Call`), and a strong reference back would make a cycle that
+/// keeps the whole state — its database pools included — alive after the server stops.
+pub struct HearingChat(Weak<super::Inner>);
+
+impl HearingChat {
+    pub fn new(hearing: &Hearing) -> HearingChat {
+        HearingChat(Arc::downgrade(&hearing.0))
+    }
+}
 
 fn refused(code: &str, message: &str) -> ChatRefused {
     ChatRefused {
@@ -31,7 +41,10 @@ impl ChatRecorder for HearingChat {
         participant_id: &str,
         text: &str,
     ) -> Result<ChatSealed, ChatRefused> {
-        match seal(&self.0, hearing_id, from, participant_id, text).await {
+        let Some(inner) = self.0.upgrade() else {
+            return Err(refused("chat_unavailable", "the server is stopping"));
+        };
+        match seal(&Hearing(inner), hearing_id, from, participant_id, text).await {
             Ok(Some(sealed)) => Ok(sealed),
             Ok(None) => Err(refused(
                 "chat_closed",

@@ -68,7 +68,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     let areas = wiring::areas(&config, &db, &kv, &clock, &records)?;
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     // Chat in the call is sealed into the hearing's record before it is relayed.
-    let chat = crate::hearing::chat::HearingChat(hearing.clone());
+    let chat = crate::hearing::chat::HearingChat::new(&hearing);
     areas.call.hub.set_chat_recorder(Arc::new(chat));
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
