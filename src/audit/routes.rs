@@ -303,9 +303,15 @@ async fn bundle(
     if id.is_empty() || id.len() > 128 {
         return Err(AppError::not_found());
     }
+    // A `consistency_from` past the log's size depends on the log, not on the request's shape:
+    // 422 naming the field, like the other size-dependent audit parameters.
     let b = state
         .audit
         .bundle(&state.db, &id, q.consistency_from, to_ms(state.clock.now()))
-        .await?;
+        .await
+        .map_err(|e| match e {
+            AuditError::Invalid(m) => AppError::unprocessable("consistency_from", m),
+            e => AppError::from(e),
+        })?;
     Ok(axum::Json(b))
 }

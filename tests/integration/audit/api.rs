@@ -15,7 +15,7 @@ use remote_hearing::{
 use serde_json::{Value, json};
 
 use super::{STEPS, append, new_entry};
-use crate::helpers::{TestApp, expect_json};
+use crate::helpers::{TestApp, expect_error, expect_json};
 
 #[tokio::test]
 async fn api_serves_checkpoints_proofs_and_bundles() {
@@ -125,6 +125,15 @@ async fn api_serves_checkpoints_proofs_and_bundles() {
             .status(),
         404
     );
+    // A consistency point past the log's size: 422 naming the field (schemathesis found a 400).
+    let r = app
+        .get(
+            "/api/v1/audit/hearings/h-api/bundle?consistency_from=399796",
+            Some(&t),
+        )
+        .await;
+    let e = expect_error(r, 422, "invalid_field").await;
+    assert_eq!(e["error"]["field"], "consistency_from");
 
     let metrics = app.metrics().await;
     assert!(metrics.contains("audit_log_size"), "{metrics}");
