@@ -81,7 +81,6 @@ async function refreshDash() {
       state.bookings = (Array.isArray(list) ? list : list?.items || []).sort((a, b) => String(a.slot_start).localeCompare(String(b.slot_start)));
       // The brigade's zone comes with its bookings.
       setZone(state.bookings[0]?.timezone);
-      renderToday();
     }),
     busy(null, $('#urgent-err'), async () => {
       state.urgent = (await api.get('urgent')) || { depth: 0, items: [] };
