@@ -164,6 +164,15 @@ where
     Ok(n)
 }
 
+/// The SMS apology with the link to book again, for booking `id` whose hearing the brigade
+/// opened but never sent the join code for (the hearing's `code_not_sent` interruption).
+pub async fn apologise_for_missed(state: &Booking, id: &str) -> ApiResult<()> {
+    let b = store::booking(&state.db.read, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    apologise(state, &b, &state.config.rebook_url).await
+}
+
 async fn apologise(state: &Booking, b: &store::BookingRow, link: &str) -> ApiResult<()> {
     let brigade = store::brigade(&state.db.read, &b.brigade_id)
         .await?

@@ -1,6 +1,7 @@
 //! The hearing's after-commit subscribers (see `subscribers`): the call's `hearing` frame, the
 //! officers' event stream, at close the end of the call and the urgent lane, and after a
-//! decision the records outbox's wake-up. `startup`
+//! decision the records outbox's wake-up, and the apology to a citizen whose hearing the
+//! server interrupted because the brigade never sent the join code. `startup`
 //! registers [`standard`]; [`publish`] is how the hearing's services announce a commit.
 
 use super::Hearing;
@@ -22,6 +23,7 @@ pub fn standard() -> Subscribers<Hearing> {
         Arc::new(EndCall),
         Arc::new(UrgentLane),
         Arc::new(RecordsWriteBack),
+        Arc::new(BrigadeApology),
     ])
 }
 
@@ -42,7 +44,7 @@ impl Subscriber<Hearing> for CallFrame {
     async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
         let step = match &e.change {
             Change::Step(s) => Some(s.as_str()),
-            Change::Lifecycle(_) => None,
+            Change::Lifecycle(_) | Change::Interrupted { .. } => None,
         };
         Ok(ports::push_hearing(state, &e.hearing.id, &e.hearing.status, step).await?)
     }
@@ -62,6 +64,9 @@ impl Subscriber<Hearing> for OfficerStream {
         let (kind, extra) = match &e.change {
             Change::Step(s) => ("step", json!({"step": s, "status": h.status})),
             Change::Lifecycle(ev) => (ev.as_str(), json!({"status": h.status})),
+            Change::Interrupted { reason } => {
+                ("interrupted", json!({"status": h.status, "reason": reason}))
+            }
         };
         Ok(events::try_publish(state, h, kind, extra).await?)
     }
@@ -119,5 +124,29 @@ impl Subscriber<Hearing> for RecordsWriteBack {
             ports::records_wake(state);
         }
         Ok(())
+    }
+}
+
+/// A hearing the server interrupted because its join code never went out (the brigade's
+/// failing, like a booking it never opened): the citizen gets the same SMS apology with the
+/// link to book again (queuing it is this subscriber's only write, so a retry follows only a
+/// failed queuing).
+#[derive(Debug)]
+struct BrigadeApology;
+
+#[async_trait]
+impl Subscriber<Hearing> for BrigadeApology {
+    fn name(&self) -> &'static str {
+        "brigade_apology"
+    }
+    async fn on(&self, state: &Hearing, e: &HearingEvent) -> anyhow::Result<()> {
+        match &e.change {
+            Change::Interrupted { reason } if reason == super::fate::CODE_NOT_SENT => {
+                ports::apologise_for_missed(state, &e.hearing.booking_id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            }
+            _ => Ok(()),
+        }
     }
 }

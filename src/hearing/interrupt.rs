@@ -113,7 +113,9 @@ async fn apply(
     store::save(&mut tx, &h).await?;
     tx.commit().await?;
     metrics::counter!("hearings_interrupted_total", "reason" => reason.to_string()).increment(1);
-    let change = Change::Lifecycle("interrupted".into());
+    let change = Change::Interrupted {
+        reason: reason.to_string(),
+    };
     after_commit::publish(state, HearingEvent { hearing: h, change }).await;
     Ok(())
 }

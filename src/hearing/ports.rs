@@ -54,6 +54,12 @@ pub async fn records_write_back(
     crate::records::outbox::status_of(&state.db, hearing_id).await
 }
 
+/// Queues the SMS apology to the citizen of booking `id` whose hearing the brigade failed to
+/// hold (booking's `fate::apologise_for_missed`).
+pub async fn apologise_for_missed(state: &Hearing, id: &str) -> ApiResult<()> {
+    crate::booking::fate::apologise_for_missed(&state.booking, id).await
+}
+
 /// The booking, read on the read pool (outside any transaction).
 pub async fn booking(state: &Hearing, id: &str) -> ApiResult<Option<BookingInfo>> {
     Ok(crate::booking::store::booking(&state.db.read, id).await?)

@@ -22,8 +22,10 @@ use super::store::HearingRow;
 pub enum Change {
     /// A legal step (`identity`, `inquiry`, …).
     Step(String),
-    /// A lifecycle event (`no_show`, `interrupted`, `resumed`, …).
+    /// A lifecycle event (`no_show`, `resumed`, `call_gap`, …).
     Lifecycle(String),
+    /// The hearing was interrupted, by an officer or the server, for `reason`.
+    Interrupted { reason: String },
 }
 
 /// A hearing as it stands after a committed change.

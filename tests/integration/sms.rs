@@ -108,6 +108,23 @@ pub(crate) fn outbox_lines(app: &TestApp, phone: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Waits (up to 5 s) for an SMS to `phone` whose text contains `needle`; returns its text.
+pub(crate) async fn sms_with(app: &TestApp, phone: &str, needle: &str) -> String {
+    for _ in 0..50 {
+        if let Some(l) = outbox_lines(app, phone)
+            .into_iter()
+            .find(|l| l["text"].as_str().unwrap_or("").contains(needle))
+        {
+            return l["text"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    panic!(
+        "no SMS to {phone} with {needle:?}: {:?}",
+        outbox_lines(app, phone)
+    );
+}
+
 #[tokio::test]
 async fn resend_within_validity_sends_the_same_code_and_a_dead_code_is_replaced() {
     let app = TestApp::spawn().await;

@@ -2,37 +2,18 @@
 //! with a reason (SMS to the citizen), closing a date with bookings lists them, and a booking
 //! whose hearing was never opened becomes `missed_by_brigade` (never a no-show) with an apology.
 
-use std::time::Duration as StdDuration;
-
 use chrono::Duration;
 use remote_hearing::identity::Role;
 use serde_json::{Value, json};
 
 use super::{at, body, book, citizens, long_session, phone, remaining};
 use crate::helpers::{TestApp, expect_error, expect_json};
-use crate::sms::outbox_lines;
+use crate::sms::sms_with;
 
 async fn booked(app: &TestApp, token: &str, brigade: &str, slot: &str) -> String {
     let r = book(app, token, body(brigade, slot)).await;
     let v: Value = expect_json(r, 201).await;
     v["id"].as_str().unwrap().to_string()
-}
-
-/// Waits (up to 5 s) for an SMS to `phone` whose text contains `needle`; returns its text.
-async fn sms_with(app: &TestApp, phone: &str, needle: &str) -> String {
-    for _ in 0..50 {
-        if let Some(l) = outbox_lines(app, phone)
-            .into_iter()
-            .find(|l| l["text"].as_str().unwrap_or("").contains(needle))
-        {
-            return l["text"].as_str().unwrap().to_string();
-        }
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
-    }
-    panic!(
-        "no SMS to {phone} with {needle:?}: {:?}",
-        outbox_lines(app, phone)
-    );
 }
 
 #[tokio::test]

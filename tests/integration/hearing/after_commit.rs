@@ -50,7 +50,8 @@ async fn a_failing_subscriber_is_retried_until_it_succeeds() {
             "officer_stream",
             "end_call",
             "urgent_lane",
-            "records_write_back"
+            "records_write_back",
+            "brigade_apology"
         ]
     );
     let probe = Arc::new(Flaky {

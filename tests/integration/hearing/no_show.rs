@@ -1,6 +1,6 @@
 //! No-shows: recorded by the officer after the wait and 10 minutes after the join code went out
 //! (issue 12 §5), swept after the slot, never for a citizen who joined; a hearing without a code
-//! is interrupted by the sweep instead (the booking is freed).
+//! is interrupted by the sweep instead (the booking is freed, and the citizen gets the apology).
 
 use chrono::TimeDelta;
 use serde_json::Value;
@@ -96,6 +96,9 @@ async fn a_hearing_whose_code_never_went_out_is_interrupted_not_a_no_show() {
         .get_json(&format!("/api/v1/bookings/{}", w.booking), Some(&w.citizen))
         .await;
     assert_eq!(b["reason"], "code_not_sent");
+    // The brigade's failing: the citizen is told, with the link to book again.
+    let text = crate::sms::sms_with(&w.app, &w.phone, "不计爽约").await;
+    assert!(text.contains("请重新预约"), "{text}");
     let no_shows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM booking_no_shows")
         .fetch_one(&w.app.state.db.read)
         .await
