@@ -331,6 +331,21 @@ pub async fn booking(pool: &AnyPool, id: &str) -> Result<Option<BookingRow>, sql
     .await
 }
 
+/// The bookings among `ids` that exist, in one read (at most a page of ids: one placeholder
+/// each).
+pub async fn bookings_in(pool: &AnyPool, ids: &[String]) -> Result<Vec<BookingRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("{BOOKING_SELECT} WHERE b.id IN ({})", marks.join(", "));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(pool).await
+}
+
 /// The booking, read on `conn` (the caller's transaction, or a pooled connection).
 pub async fn booking_tx(
     conn: &mut sqlx::AnyConnection,

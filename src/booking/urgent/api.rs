@@ -107,12 +107,21 @@ async fn list(State(state): State<Booking>, auth: OfficerAuth) -> ApiResult<Json
         .list(&mut state.kv.conn(), &brigade, state.clock.now_ms())
         .await?;
     let claimed = items.iter().filter(|i| i.claimed_by.is_some()).count();
+    // The first DETAILED items carry their booking, read in one query.
+    let ids: Vec<String> = items
+        .iter()
+        .take(DETAILED)
+        .map(|i| i.booking_id.clone())
+        .collect();
+    let mut bookings: std::collections::HashMap<String, _> =
+        store::bookings_in(&state.db.read, &ids)
+            .await?
+            .into_iter()
+            .map(|b| (b.id.clone(), b))
+            .collect();
     let mut out = Vec::with_capacity(items.len());
-    for (n, i) in items.into_iter().enumerate() {
-        let booking = match n < DETAILED {
-            true => store::booking(&state.db.read, &i.booking_id).await?,
-            false => None,
-        };
+    for i in items {
+        let booking = bookings.remove(&i.booking_id);
         out.push(UrgentItem {
             booking_id: i.booking_id,
             deadline: rfc3339(tz, i.deadline_ms),
