@@ -126,6 +126,10 @@ async fn claim_renew_release_and_cancel() {
     assert_eq!(l["items"][0]["booking_id"], sooner);
     assert_eq!(l["items"][0]["deadline"], "2026-11-16T23:59:59+08:00");
     assert_eq!(l["items"][1]["booking_id"], later);
+    // Each item carries its own booking (the case the officer reads in the lane).
+    for (i, id) in [(0, &sooner), (1, &later)] {
+        assert_eq!(l["items"][i]["booking"]["id"], *id, "{l}");
+    }
     assert_eq!(lane(&app, &stranger).await["depth"], 0);
 
     // Claims take the earliest deadline first; an empty lane answers 204.
