@@ -10,11 +10,14 @@
 pub mod capture;
 pub mod ivf;
 pub mod ogg;
+pub mod owner;
 pub mod playback;
 pub mod reorder;
 pub mod segment;
 pub mod webm;
 
+#[cfg(test)]
+mod owner_tests;
 #[cfg(test)]
 mod segment_tests;
 #[cfg(test)]
@@ -23,6 +26,7 @@ mod webm_tests;
 use std::path::{Component, Path, PathBuf};
 
 pub use capture::{CaptureHeader, CaptureReader, CaptureWriter, Record, RtpRecord, SenderReport};
+pub use owner::{NodeLock, recover_orphans, segment_dir_owned};
 pub use segment::{
     FileEntry, Manifest, PlaybackEntry, TrackEntry, finalize_segment, hash_file, recover,
 };

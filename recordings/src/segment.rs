@@ -358,17 +358,22 @@ pub fn finalize_segment(dir: &Path, recovered: bool) -> io::Result<Manifest> {
 }
 
 /// Segment directories under `root` (`<root>/<hearing>/<segment>`) that have captures but no
-/// manifest: cut by a crash. Call at start, before any new segment opens.
+/// manifest: cut by a crash, or still being recorded (`owner::recover_orphans` tells them
+/// apart). Hidden entries (`.nodes`, a segment being created) are skipped.
 pub fn unfinished_segments(root: &Path) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let Ok(hearings) = fs::read_dir(root) else {
         return Ok(out);
     };
-    for h in hearings.filter_map(|e| e.ok()) {
+    let visible = |e: &fs::DirEntry| !e.file_name().to_string_lossy().starts_with('.');
+    for h in hearings.filter_map(|e| e.ok()).filter(visible) {
         if !h.file_type()?.is_dir() {
             continue;
         }
-        for s in fs::read_dir(h.path())?.filter_map(|e| e.ok()) {
+        for s in fs::read_dir(h.path())?
+            .filter_map(|e| e.ok())
+            .filter(visible)
+        {
             let p = s.path();
             if s.file_type()?.is_dir() && !p.join(MANIFEST).exists() {
                 out.push(p);
@@ -379,7 +384,8 @@ pub fn unfinished_segments(root: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Finalises every unfinished segment with the `truncated` flag; returns their manifests.
+/// Finalises every unfinished segment with the `truncated` flag; returns their manifests. For a
+/// directory only one process records into, at its start; with several, `owner::recover_orphans`.
 pub fn recover(root: &Path) -> io::Result<Vec<(PathBuf, Manifest)>> {
     let mut done = Vec::new();
     for dir in unfinished_segments(root)? {

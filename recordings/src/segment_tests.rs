@@ -94,7 +94,7 @@ fn write_audio(dir: &Path, packets: u32) {
     write_audio_of(dir, "officer", packets);
 }
 
-fn write_audio_of(dir: &Path, participant: &str, packets: u32) {
+pub(crate) fn write_audio_of(dir: &Path, participant: &str, packets: u32) {
     let mut w = CaptureWriter::create(
         &dir.join(format!("{participant}-audio-1.rtp")),
         &header(participant, "audio", "opus"),

@@ -58,6 +58,10 @@ pub struct Site {
     pub redis_url: secrecy::SecretString,
 }
 
+/// How long a start waits for its node id's lock (a process finishing a recovery of this
+/// node's segments holds it briefly).
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
 /// The parts of [`Call`].
 pub struct Inner {
     pub db: Db,
@@ -72,6 +76,8 @@ pub struct Inner {
     pub turn_secret: Option<Vec<u8>>,
     pub engine: Option<Arc<RtcEngine>>,
     pub recordings_dir: PathBuf,
+    /// Held for the process's lifetime: recovery elsewhere leaves this node's segments alone.
+    pub node_lock: Arc<recordings::NodeLock>,
     finished: Mutex<Option<mpsc::UnboundedReceiver<FinishedSegment>>>,
     ended: Arc<Mutex<HashSet<String>>>,
     /// This process in the hearing → process map.
@@ -111,8 +117,15 @@ impl Call {
             cfg.recordings_dir.clone()
         };
         std::fs::create_dir_all(&recordings_dir)?;
-        // segments cut by a crash: finalised now (truncated), indexed and sealed by the job
-        match recordings::recover(&recordings_dir) {
+        // this process's claim on its node id in the directory, for its lifetime
+        let node_lock = recordings::NodeLock::acquire(&recordings_dir, &node.id, LOCK_WAIT)
+            .map(Arc::new)
+            .map_err(|e| {
+                anyhow::anyhow!("recordings directory {}: {e}", recordings_dir.display())
+            })?;
+        // segments cut by a crash of this node or of a process that is gone: finalised now
+        // (truncated), indexed and sealed by the job; a live process's are left alone
+        match recordings::recover_orphans(&recordings_dir, &node_lock) {
             Ok(done) if !done.is_empty() => {
                 tracing::warn!(segments = done.len(), "recovered cut recordings")
             }
@@ -130,6 +143,7 @@ impl Call {
                 include_loopback: cfg.include_loopback,
                 bind_ips: cfg.bind_ips.iter().filter_map(|s| s.parse().ok()).collect(),
                 recordings_dir: cfg.recording_enabled.then(|| recordings_dir.clone()),
+                node_id: node.id.clone(),
                 clock: Arc::new(move || clk.now().timestamp_micros()),
             };
             let (e, rx) = RtcEngine::new(rtc).map_err(|e| anyhow::anyhow!("media engine: {e}"))?;
@@ -163,6 +177,7 @@ impl Call {
             turn_secret,
             engine,
             recordings_dir,
+            node_lock,
             finished: Mutex::new(finished),
             ended: Arc::new(Mutex::new(HashSet::new())),
             node,

@@ -64,8 +64,15 @@ pub async fn run(call: Call, sealer: Arc<dyn RecordingSealer>, mut stop: watch::
     let Some(mut rx) = call.take_finished() else {
         return;
     };
+    let mut sweep = tokio::time::interval(ORPHAN_SWEEP);
+    sweep.tick().await; // the first tick is now: the start already recovered
     loop {
         tokio::select! {
+            _ = sweep.tick() => {
+                if let Err(e) = recover_orphans(&call, sealer).await {
+                    tracing::error!(error = %e, "recovering other processes' cut recordings failed");
+                }
+            }
             seg = rx.recv() => {
                 let Some(seg) = seg else { return };
                 match seg.result {
@@ -80,6 +87,28 @@ pub async fn run(call: Call, sealer: Arc<dyn RecordingSealer>, mut stop: watch::
             _ = stop.changed() => return,
         }
     }
+}
+
+/// How often a process finalises the segments of processes that died since (each process's
+/// own are recovered when it starts).
+const ORPHAN_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Finalises (truncated), indexes and seals the unfinished segments of processes that are gone
+/// (`recordings::owner`); a live process's segments are left alone. Returns how many.
+pub async fn recover_orphans(call: &Call, sealer: &dyn RecordingSealer) -> anyhow::Result<usize> {
+    let (root, lock) = (call.recordings_dir.clone(), call.node_lock.clone());
+    let done =
+        tokio::task::spawn_blocking(move || recordings::recover_orphans(&root, &lock)).await??;
+    if !done.is_empty() {
+        tracing::warn!(
+            segments = done.len(),
+            "recovered recordings of a process that is gone"
+        );
+    }
+    for (dir, m) in &done {
+        index_and_seal(call, sealer, &call.recordings_dir, dir, m).await?;
+    }
+    Ok(done.len())
 }
 
 /// Segments with a manifest that the table does not know yet (crash recovery, or a crash

@@ -11,13 +11,13 @@ use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_remote-hearing");
 
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
     vars: Vec<(String, String)>,
 }
 
 impl Env {
-    async fn new() -> Env {
+    pub(crate) async fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let mut vars = vec![
             (
@@ -45,6 +45,33 @@ impl Env {
             .env_remove("DATABASE_URL")
             .envs(self.vars.clone());
         c
+    }
+    /// `serve` on a free port with `envs` added; the child and the URL it printed.
+    pub(crate) async fn serve(&self, envs: &[(&str, &str)]) -> (std::process::Child, String) {
+        let mut child = self
+            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let url = tokio::task::spawn_blocking(move || {
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if let Some(u) = line.trim().strip_prefix("listening on ") {
+                    return Some(u.to_string());
+                }
+                line.clear();
+            }
+            None
+        });
+        let url = tokio::time::timeout(Duration::from_secs(30), url)
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("listening line");
+        (child, url)
     }
     fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
         let mut c = self.cmd(args);
@@ -124,28 +151,7 @@ async fn demo_is_idempotent_and_admin_creates_things() {
     assert!(err.contains("P777"), "{err}");
 
     // serve prints its URL; the officer logs in there.
-    let mut child = env
-        .cmd(&["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let url = tokio::task::spawn_blocking(move || {
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(u) = line.trim().strip_prefix("listening on ") {
-                return Some(u.to_string());
-            }
-            line.clear();
-        }
-        None
-    });
-    let url = tokio::time::timeout(Duration::from_secs(30), url)
-        .await
-        .unwrap()
-        .unwrap()
-        .expect("listening line");
+    let (mut child, url) = env.serve(&[]).await;
     let r = reqwest::Client::new()
         .post(format!("{url}/api/v1/auth/officer"))
         .json(&json!({"badge": "P777", "password": "a-strong-password"}))

@@ -22,6 +22,7 @@ mod helpers;
 mod login_guard;
 mod netns;
 mod party;
+mod recordings_owner;
 mod records;
 mod records_booking;
 mod records_photos;

@@ -59,6 +59,9 @@ pub struct RtcConfig {
     pub bind_ips: Vec<IpAddr>,
     /// Where recordings go (`None`: no recording).
     pub recordings_dir: Option<PathBuf>,
+    /// The node recording here, written as each segment's owner (`recordings::owner`); empty:
+    /// segments without an owner (one process per directory).
+    pub node_id: String,
     pub clock: ClockFn,
 }
 
@@ -71,6 +74,7 @@ impl std::fmt::Debug for RtcConfig {
             .field("include_loopback", &self.include_loopback)
             .field("bind_ips", &self.bind_ips)
             .field("recordings_dir", &self.recordings_dir)
+            .field("node_id", &self.node_id)
             .finish()
     }
 }

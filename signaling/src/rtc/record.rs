@@ -113,7 +113,11 @@ impl SegmentRecorder {
         }
         let seg = dir.file_name()?.to_str()?.to_owned();
         let hearing = dir.parent()?.file_name()?.to_str()?.to_owned();
-        let dir = match recordings::segment_dir(root, &hearing, &seg) {
+        let made = match shared.cfg.node_id.as_str() {
+            "" => recordings::segment_dir(root, &hearing, &seg),
+            node => recordings::segment_dir_owned(root, &hearing, &seg, node),
+        };
+        let dir = match made {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot create recording directory");

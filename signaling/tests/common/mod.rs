@@ -80,6 +80,7 @@ pub fn server_config(recordings: Option<PathBuf>) -> RtcConfig {
         include_loopback: true,
         bind_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         recordings_dir: recordings,
+        node_id: "test-node".into(),
         clock: Arc::new(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
