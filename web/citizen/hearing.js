@@ -48,34 +48,67 @@ function stopAll() {
 }
 
 // ---------- waiting room ----------
+/**
+ * The waiting room: what happens next (the officer opens the hearing and sends a code to the
+ * booked phone, shown masked), then that the hearing is open and the code is on its way, with
+ * the code's input focused. The hearing is found by the booking (or comes in the address): the
+ * SMS carries only the code, so the page never asks for anything else.
+ */
 export function enterWaitingRoom(booking) {
   showView('wait');
   const fromUrl = new URLSearchParams(location.search).get('hearing');
-  const known = booking?.hearing_id || fromUrl || $('#join-hearing').value;
-  if (known) $('#join-hearing').value = known;
-  if (fromUrl) $('#join-hearing-box').hidden = true; // opened for this hearing: nothing to type
+  const known = booking?.hearing_id || fromUrl || (booking ? '' : $('#join-hearing').value);
+  $('#join-hearing').value = known || '';
+  let phone = booking?.phone_masked || ctx.state.me?.phone_masked || '';
+  let status = booking?.status || null;
+  let slot = booking?.slot_start || null;
+  let announced = false;
+  const draw = () => {
+    const open = !!$('#join-hearing').value && (!status || ['booked', 'in_hearing'].includes(status));
+    const next = $('#wait-next');
+    const who = phone ? { p: phone } : null;
+    next.dataset.state = open ? 'opened' : status && !['booked', 'in_hearing'].includes(status) ? 'closed' : 'waiting';
+    next.className = open ? 'banner banner-ok' : 'note';
+    next.textContent = open
+      ? t(who ? 'c.wait.opened' : 'c.wait.openedNoPhone', who || {})
+      : next.dataset.state === 'closed'
+        ? t('c.wait.over')
+        : t(who ? 'c.wait.next' : 'c.wait.nextNoPhone', { ...(who || {}), time: slot ? fmtTime(slot) : '' });
+    $('#join-code').disabled = next.dataset.state === 'closed';
+    $('#join-submit').disabled = next.dataset.state === 'closed';
+    const st = $('#wait-status');
+    st.textContent = status ? `${t('c.wait.status', { s: t('status.' + status) })}${slot ? ` · ${fmtTime(slot)}` : ''}` : '';
+    if (status) st.dataset.status = status;
+    if (open && !announced) {
+      // The code is on its way: the input is where the citizen types it, at once.
+      announced = true;
+      $('#join-code').focus();
+    }
+  };
   const refresh = async () => {
-    if (!booking) return;
+    if (!['wait', 'test'].includes(document.body.dataset.currentView)) return clearInterval(waitTimer);
     try {
-      const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
-      if (!$('#join-hearing').value) {
-        const id = b.hearing_id || (await findHearing(b.id));
-        if (id) {
-          $('#join-hearing').value = id;
-          $('#join-hearing-box').hidden = true; // found by the page: nothing to type
+      if (!phone && !booking) phone = (await ctx.api.get('auth/me'))?.phone_masked || '';
+      if (booking) {
+        const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
+        status = b.status;
+        slot = b.slot_start;
+        phone = b.phone_masked || phone;
+        if (!$('#join-hearing').value && ['booked', 'in_hearing'].includes(b.status)) {
+          const id = b.hearing_id || (await findHearing(b.id));
+          if (id) $('#join-hearing').value = id;
         }
       }
-      const status = t('status.' + b.status);
-      $('#wait-status').textContent = `${t('c.wait.status', { s: status })} · ${fmtTime(b.slot_start)}` + (b.status === 'booked' ? ` · ${t('c.wait.notYet')}` : '');
-      $('#wait-status').dataset.status = b.status;
     } catch {
       /* keep the last status */
     }
+    if (document.body.dataset.currentView === 'wait') draw();
   };
-  waitRefresh = refresh;
+  waitRefresh = draw;
+  draw();
   refresh();
   clearInterval(waitTimer);
-  waitTimer = setInterval(refresh, 5000);
+  waitTimer = setInterval(refresh, 3000);
 }
 
 /** The booking's live hearing: `GET /hearings?booking_id=` (newest first), if the server has it. */
@@ -95,8 +128,8 @@ async function onJoin(ev) {
   await busy($('#join-submit'), $('#join-err'), async () => {
     const id = $('#join-hearing').value.trim();
     if (!id) {
-      showError($('#join-err'), t('err.withField', { field: t('c.wait.hearing'), text: t('err.http.422') }));
-      $('#join-hearing').focus();
+      // The officer has not opened the hearing yet: there is nothing to join (and no code).
+      showError($('#join-err'), t('c.wait.notYet'));
       return;
     }
     const r = await ctx.api.post('hearings/join', { hearing_id: id, code: $('#join-code').value.trim() });
