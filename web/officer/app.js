@@ -9,7 +9,10 @@ import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } fr
 import { openEventStream } from '/shared/sse.js';
 
 const api = createApi('staff');
-const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map() };
+// `presence`: the citizen's state per booking from the live events since this page loaded
+// (waiting, in the video, reconnecting, left). Link quality is measured in the call's own browser
+// (WebRTC stats) and never reaches the server, so the list cannot show it.
+const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map(), presence: new Map() };
 window.__rh = { api, state };
 const HEARINGS_KEY = 'rh.officer.hearings';
 let dashTimer = null;
@@ -22,6 +25,7 @@ function startEvents() {
   stopEvents = openEventStream(api, 'officer/events', (type, ev) => {
     if (type === 'ready') return;
     if (type === 'urgent_deadline_near') announce(t('o.ev.deadlineNear'), 'error');
+    if (/^citizen_/.test(type) && ev?.booking_id) state.presence.set(ev.booking_id, type);
     if (document.body.dataset.currentView === 'dash') refreshDash();
     onOfficerEvent(type, ev);
   });
@@ -125,12 +129,19 @@ function renderToday() {
       h('td', {}, `${fmtTime(b.slot_start, { date: false })}–${fmtTime(b.slot_end, { date: false })}`, b.urgent ? [' ', h('span', { class: 'pill', 'data-status': 'in_hearing' }, t('o.urgentTag'))] : null),
       h('td', { lang: dataLang(b.plate) }, b.plate),
       h('td', {}, h('span', { class: 'pill', 'data-status': b.status }, t('status.' + b.status))),
+      presenceCell(b.id),
       h('td', {}, action, change),
     );
   });
   $('#today').replaceChildren(
-    h('table', {}, h('thead', {}, h('tr', {}, ...['o.today.slot', 'o.today.plate', 'o.today.status', 'o.today.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['o.today.slot', 'o.today.plate', 'o.today.status', 'o.today.citizen', 'o.today.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
   );
+}
+
+/** The citizen's live state for a booking (from the events), or a dash. */
+function presenceCell(bookingId) {
+  const p = state.presence.get(bookingId) || 'none';
+  return h('td', { class: 'presence', 'data-presence': p }, t('o.presence.' + p));
 }
 
 /** Cancels a booked booking with a reason (the server sends the citizen an SMS). */
@@ -197,6 +208,7 @@ function renderUrgent() {
           { style: 'flex:1' },
           it.booking ? h('div', { class: 'urgent-case', lang: dataLang(it.booking.plate) }, caseLine(it.booking)) : null,
           h('div', { class: left < 3600 ? 'rec' : '' }, left > 0 ? t('o.urgent.deadline', { d: fmtTime(it.deadline), left: fmtDuration(left) }) : t('o.urgent.overdue')),
+          state.presence.has(it.booking_id) ? h('div', { class: 'small presence', 'data-presence': state.presence.get(it.booking_id) }, t('err.withField', { field: t('o.today.citizen'), text: t('o.presence.' + state.presence.get(it.booking_id)) })) : null,
           it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
         ),
         mine
