@@ -120,7 +120,9 @@ function next() {
   showError($('#book-err'), null);
   const fail = (key, el) => {
     showError($('#book-err'), t(key));
-    el?.focus();
+    // Above the action bar kept at the bottom of the screen, not under it.
+    el?.focus({ preventScroll: true });
+    el?.scrollIntoView({ block: 'center' });
   };
   if (step === 1) {
     if (!$('#bk-brigade').value) return fail('c.book.pickBrigade', $('#bk-brigade'));
