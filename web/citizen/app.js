@@ -5,7 +5,8 @@ import { t, has, fmtTime, stampLang, dataLang, setZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, showError, countdown, announce } from '/shared/ui.js';
-import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
+import { initHearing, resumeCall } from './hearing.js';
+import { initWaiting, enterWaitingRoom } from './waiting.js';
 import { initBooking, openBooking, relabelBooking } from './booking.js';
 
 const api = createApi('citizen');
@@ -183,6 +184,7 @@ bootPage({
   },
 });
 initHearing({ api, state, goHome });
+initWaiting({ api, state });
 initBooking({ api, state, goHome });
 
 /**

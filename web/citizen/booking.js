@@ -235,7 +235,13 @@ function renderSlots() {
   if (!date) return box.replaceChildren(h('p', { class: 'muted' }, t('c.book.noDay')));
   const prev = chosenSlot();
   const now = Date.now();
-  const items = (days.get(date) || []).map((s, i) => {
+  const all = days.get(date) || [];
+  // Today's slots that are over are one line, not a long list of disabled buttons.
+  const over = all.filter((s) => new Date(s.start).getTime() <= now);
+  const pastNote = over.length > 2
+    ? h('p', { class: 'hint slots-over', style: 'grid-column:1/-1' }, t('c.book.slotsOver', { from: fmtTime(over[0].start, { date: false }), to: fmtTime(over[over.length - 1].end, { date: false }) }))
+    : null;
+  const items = (pastNote ? all.filter((s) => !over.includes(s)) : all).map((s, i) => {
     const full = s.remaining <= 0;
     const past = new Date(s.start).getTime() <= now;
     const id = `slot-${i}`;
@@ -251,7 +257,7 @@ function renderSlots() {
       ),
     );
   });
-  box.replaceChildren(...(items.length ? items : [h('p', { class: 'muted' }, t('c.book.noSlots'))]));
+  box.replaceChildren(...(pastNote ? [pastNote] : []), ...(items.length ? items : [h('p', { class: 'muted' }, t('c.book.noSlots'))]));
 }
 
 // ---------- step 3: typed violations ----------

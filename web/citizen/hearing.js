@@ -1,9 +1,9 @@
-// Citizen: waiting room, joining with the SMS code, the call with its step prompts
+// Citizen: the call with its step prompts (joined from the waiting room, ./waiting.js)
 // (transcript_ack, notice_ack, statement, confirmation, receipt; the signed ones with a
 // handwritten signature, ./signature.js). On a phone the call is one screen: the step bar, a
 // compact video, the text being read (it scrolls) and the action bar at the bottom, where each
 // prompt's `actionBar(...)` part goes. The decision is ./decision.js.
-import { t, fmtTime } from '/shared/i18n.js';
+import { t } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepBar, liveCallBanner, CLOSED } from '/shared/steps.js';
@@ -11,18 +11,15 @@ import { renderPhotos } from '/shared/photos.js';
 import { signaturePad } from './signature.js';
 import { initDecision, showOutcome as showDecision } from './decision.js';
 
-const SESSION_KEY = 'rh.citizen.call';
+export const SESSION_KEY = 'rh.citizen.call';
 let ctx = null; // {api, state, goHome}
 let call = null; // CallView
 let hearing = null;
 let hearingId = null;
 let pollTimer = null;
-let waitTimer = null;
-let waitRefresh = null; // the waiting room's status line, again after the zh/en switch
 
 export function initHearing(c) {
   ctx = c;
-  $('#join-form').addEventListener('submit', onJoin);
   $('#call-leave').addEventListener('click', () => {
     // Leaving an open hearing interrupts it: asked first.
     if (hearing && !CLOSED.has(hearing.status) && !confirm(t('c.call.leaveConfirm'))) return;
@@ -37,107 +34,10 @@ export function initHearing(c) {
     if (document.body.dataset.currentView === 'call') renderHearing();
     else if (document.body.dataset.currentView === 'decision') showOutcome();
   });
-  document.addEventListener('langchange', () => {
-    if (document.body.dataset.currentView === 'wait') waitRefresh?.();
-  });
 }
 
 function stopAll() {
   clearInterval(pollTimer);
-  clearInterval(waitTimer);
-}
-
-// ---------- waiting room ----------
-/**
- * The waiting room: what happens next (the officer opens the hearing and sends a code to the
- * booked phone, shown masked), then that the hearing is open and the code is on its way, with
- * the code's input focused. The hearing is found by the booking (or comes in the address): the
- * SMS carries only the code, so the page never asks for anything else.
- */
-export function enterWaitingRoom(booking) {
-  showView('wait');
-  const fromUrl = new URLSearchParams(location.search).get('hearing');
-  const known = booking?.hearing_id || fromUrl || (booking ? '' : $('#join-hearing').value);
-  $('#join-hearing').value = known || '';
-  let phone = booking?.phone_masked || ctx.state.me?.phone_masked || '';
-  let status = booking?.status || null;
-  let slot = booking?.slot_start || null;
-  let announced = false;
-  const draw = () => {
-    const open = !!$('#join-hearing').value && (!status || ['booked', 'in_hearing'].includes(status));
-    const next = $('#wait-next');
-    const who = phone ? { p: phone } : null;
-    next.dataset.state = open ? 'opened' : status && !['booked', 'in_hearing'].includes(status) ? 'closed' : 'waiting';
-    next.className = open ? 'banner banner-ok' : 'note';
-    next.textContent = open
-      ? t(who ? 'c.wait.opened' : 'c.wait.openedNoPhone', who || {})
-      : next.dataset.state === 'closed'
-        ? t('c.wait.over')
-        : t(who ? 'c.wait.next' : 'c.wait.nextNoPhone', { ...(who || {}), time: slot ? fmtTime(slot) : '' });
-    $('#join-code').disabled = next.dataset.state === 'closed';
-    $('#join-submit').disabled = next.dataset.state === 'closed';
-    const st = $('#wait-status');
-    st.textContent = status ? `${t('c.wait.status', { s: t('status.' + status) })}${slot ? ` · ${fmtTime(slot)}` : ''}` : '';
-    if (status) st.dataset.status = status;
-    if (open && !announced) {
-      // The code is on its way: the input is where the citizen types it, at once.
-      announced = true;
-      $('#join-code').focus();
-    }
-  };
-  const refresh = async () => {
-    if (!['wait', 'test'].includes(document.body.dataset.currentView)) return clearInterval(waitTimer);
-    try {
-      if (!phone && !booking) phone = (await ctx.api.get('auth/me'))?.phone_masked || '';
-      if (booking) {
-        const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
-        status = b.status;
-        slot = b.slot_start;
-        phone = b.phone_masked || phone;
-        if (!$('#join-hearing').value && ['booked', 'in_hearing'].includes(b.status)) {
-          const id = b.hearing_id || (await findHearing(b.id));
-          if (id) $('#join-hearing').value = id;
-        }
-      }
-    } catch {
-      /* keep the last status */
-    }
-    if (document.body.dataset.currentView === 'wait') draw();
-  };
-  waitRefresh = draw;
-  draw();
-  refresh();
-  clearInterval(waitTimer);
-  waitTimer = setInterval(refresh, 3000);
-}
-
-/** The booking's live hearing: `GET /hearings?booking_id=` (newest first), if the server has it. */
-async function findHearing(bookingId) {
-  try {
-    const list = await ctx.api.get(`hearings?booking_id=${encodeURIComponent(bookingId)}`);
-    const items = Array.isArray(list) ? list : list?.items || [];
-    const live = items.find((x) => !CLOSED.has(x.status)) || items[0];
-    return live?.id || null;
-  } catch {
-    return null;
-  }
-}
-
-async function onJoin(ev) {
-  ev.preventDefault();
-  await busy($('#join-submit'), $('#join-err'), async () => {
-    const id = $('#join-hearing').value.trim();
-    if (!id) {
-      // The officer has not opened the hearing yet: there is nothing to join (and no code).
-      showError($('#join-err'), t('c.wait.notYet'));
-      return;
-    }
-    const r = await ctx.api.post('hearings/join', { hearing_id: id, code: $('#join-code').value.trim() });
-    const session = { hearingId: id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, at: Date.now() };
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-    clearInterval(waitTimer);
-    await startCall(session);
-  });
 }
 
 /** After a reload during a call: rejoin with the same token inside the grace period. */
@@ -166,7 +66,8 @@ export async function resumeCall() {
 }
 
 // ---------- the call ----------
-async function startCall(session) {
+/** Into the call with a join grant (from the waiting room, or kept over a reload). */
+export async function startCall(session) {
   hearingId = session.hearingId;
   showView('call');
   $('#logout').hidden = true;
