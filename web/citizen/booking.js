@@ -111,7 +111,11 @@ function go(n, { focus = true } = {}) {
   if (step === 4) renderSummary();
   if (focus) {
     window.scrollTo(0, 0);
-    $(`#book-form .bk-step[data-step="${step}"]`).querySelector('input:not([type=hidden]):not(:disabled), select, h2')?.focus({ preventScroll: true });
+    // The step's first field that is shown (step 2's days arrive later: its list then).
+    const el = $(`#book-form .bk-step[data-step="${step}"]`);
+    const first = $$('input:not([type=hidden]):not(:disabled), select, h2', el).find((x) => x.offsetParent !== null) || el.querySelector('fieldset');
+    if (first && !first.matches('input, select, textarea, button')) first.setAttribute('tabindex', '-1');
+    first?.focus({ preventScroll: true });
   }
 }
 
