@@ -103,9 +103,10 @@ function caseLine(b) {
 }
 
 function renderToday() {
-  // One case is listed once: a booking waiting in the urgent lane is there, with its one action.
+  // One case is listed once: a booking in the urgent lane (waiting, claimed or in its hearing) is
+  // there, with its one action.
   const inLane = new Set((state.urgent?.items || []).map((it) => it.booking_id));
-  const shown = state.bookings.filter((b) => !(b.status === 'booked' && inLane.has(b.id)));
+  const shown = state.bookings.filter((b) => !inLane.has(b.id));
   if (!shown.length) return $('#today').replaceChildren(h('p', { class: 'muted' }, t(state.bookings.length ? 'o.today.allUrgent' : 'o.today.none')));
   const rows = shown.map((b) => {
     const hid = knownHearing(b);
@@ -211,15 +212,24 @@ function renderUrgent() {
           state.presence.has(it.booking_id) ? h('div', { class: 'small presence', 'data-presence': state.presence.get(it.booking_id) }, t('err.withField', { field: t('o.today.citizen'), text: t('o.presence.' + state.presence.get(it.booking_id)) })) : null,
           it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
         ),
-        mine
-          ? [
-              h('button', { type: 'button', class: 'btn', onclick: (e) => openUrgent(e.currentTarget, it.booking_id) }, t('o.open')),
-              h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => release(e.currentTarget, it.booking_id) }, t('o.urgent.release')),
-            ]
-          : null,
+        urgentAction(it, mine),
       );
     }),
   );
+}
+
+/** A lane item's one action: its hearing when it is in one (this officer's), else open or release a claim. */
+function urgentAction(it, mine) {
+  if (it.booking?.status === 'in_hearing') {
+    const hid = knownHearing({ id: it.booking_id });
+    if (!hid && !mine) return null;
+    return h('button', { type: 'button', class: 'btn', onclick: (e) => (hid ? goHearing(hid) : openUrgent(e.currentTarget, it.booking_id)) }, t('o.resume'));
+  }
+  if (!mine) return null;
+  return [
+    h('button', { type: 'button', class: 'btn', onclick: (e) => openUrgent(e.currentTarget, it.booking_id) }, t('o.open')),
+    h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => release(e.currentTarget, it.booking_id) }, t('o.urgent.release')),
+  ];
 }
 
 $('#urgent-claim').addEventListener('click', (ev) =>
