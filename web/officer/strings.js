@@ -130,7 +130,7 @@ addStrings({
   'o.hr.violation': ['{no}（罚款 {f} 元，记 {p} 分）', '{no} ({f} yuan, {p} points)'],
   'o.hr.phone': ['当事人手机', 'Citizen phone'],
   'o.code.boundPhone': ['当事人预约时绑定的手机', 'the phone bound at booking'],
-  'o.code.ready': ['点击“发送验证码”，短信发往 {p}。当事人在手机的“候场”页输入短信中的 6 位数字即可进入视频；短信只含验证码。', '“Send the code” texts a 6-digit code to {p}. The citizen enters it on the phone’s waiting page to join the video; the SMS holds only the code.'],
+  'o.code.ready': ['点击“发送验证码”，短信发往 {p}。当事人在手机的“候场”页输入短信中的 6 位数字即可进入视频；短信只含验证码。', '"Send the code" texts a 6-digit code to {p}. The citizen enters it on the waiting page of the phone to join the video; the SMS holds only the code.'],
   'o.code.sent': ['已于 {at} 发往 {p}。当事人输入后即进入视频（本页会显示“当事人已进入”）；没收到可在倒计时结束后重新发送。', 'Sent to {p} at {at}. When the citizen enters it they join the video (this page then says so); if it does not arrive, send again after the countdown.'],
   'o.code.joined': ['当事人已用验证码进入，无需再发送。若其断线超过重连时限，可再发送一个新验证码。', 'The citizen has joined with the code; no need to send again. If they drop for longer than the reconnection time, send a new code.'],
   'o.code.interrupted': ['办理已中断，当事人现在不能进入：先点“继续办理”，再发送验证码。', 'The hearing is interrupted, so the citizen cannot join now: resume the hearing first, then send a code.'],
