@@ -1,12 +1,13 @@
-// Citizen page: phone login, my booking, the booking form (with the urgent 3-day rule), the device
-// self-test. The waiting room, the call and the decision are in hearing.js.
+// Citizen page: phone login, my booking, the device self-test (back to where it was opened from).
+// The booking steps are in booking.js; the waiting room, the call and the decision in hearing.js.
 import './strings.js';
-import { t, has, fmtTime, setData, stampLang, dataLang, setZone, getZone } from '/shared/i18n.js';
+import { t, has, fmtTime, stampLang, dataLang, setZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
-import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
-import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
-import { loadRecords, inRecordsMode, pickedRecords } from './records.js';
+import { $, h, showView, busy, showError, countdown, announce } from '/shared/ui.js';
+import { initHearing, resumeCall } from './hearing.js';
+import { initWaiting, enterWaitingRoom } from './waiting.js';
+import { initBooking, openBooking, relabelBooking } from './booking.js';
 
 const api = createApi('citizen');
 const ACTIVE = ['booked', 'in_hearing'];
@@ -110,181 +111,19 @@ $('#cancel-booking').addEventListener('click', (ev) => {
   });
 });
 for (const b of document.querySelectorAll('[data-back]')) b.addEventListener('click', () => {
+  const from = document.body.dataset.currentView;
   stopTest();
+  // The device check opened from the waiting room goes back there, not home.
+  if (from === 'test' && testFrom === 'wait') return enterWaitingRoom(state.active);
   goHome();
-});
-
-// ---------- booking ----------
-function violationRow() {
-  const n = $('#bk-violations').children.length + 1;
-  const id = (s) => `bk-v${n}-${s}`;
-  const row = h(
-    'div',
-    { class: 'row violation' },
-    h('div', {}, h('label', { for: id('no'), 'data-i18n': 'c.book.recordNo' }, t('c.book.recordNo')), h('input', { id: id('no'), class: 'v-no', type: 'text', maxlength: 32, required: true })),
-    h('div', {}, h('label', { for: id('fine'), 'data-i18n': 'c.book.fine' }, t('c.book.fine')), h('input', { id: id('fine'), class: 'v-fine', type: 'number', inputmode: 'numeric', min: 0, max: 200, required: true })),
-    h('div', {}, h('label', { for: id('pts'), 'data-i18n': 'c.book.points' }, t('c.book.points')), h('input', { id: id('pts'), class: 'v-pts', type: 'number', inputmode: 'numeric', min: 0, max: 12, required: true })),
-  );
-  if (n > 1) {
-    row.append(h('button', { type: 'button', class: 'btn btn-ghost shrink', onclick: () => row.remove(), 'aria-label': `${t('c.book.remove')} ${n}` }, t('c.book.remove')));
-  }
-  return row;
-}
-$('#bk-add').addEventListener('click', () => {
-  const row = violationRow();
-  $('#bk-violations').append(row);
-  row.querySelector('input').focus();
-});
-
-async function openBooking() {
-  showView('book');
-  await loadRecords(api);
-  if (!$('#bk-violations').children.length) $('#bk-violations').append(violationRow());
-  $('#bk-phone-box').hidden = !!state.me?.phone_bound;
-  const sel = $('#bk-brigade');
-  await busy(null, $('#book-err'), async () => {
-    if (!state.brigades.length) state.brigades = (await api.get('brigades')) || [];
-  });
-  sel.replaceChildren(...state.brigades.map((b) => h('option', { value: b.id }, b.name)));
-  syncDateBounds();
-  await loadSlots();
-}
-
-function syncDateBounds() {
-  const urgent = $('#bk-urgent').checked;
-  const d = $('#bk-date');
-  // Dates are the chosen brigade's: its `timezone` decides what "today" is.
-  const br = state.brigades.find((b) => b.id === $('#bk-brigade').value);
-  setZone(br?.timezone);
-  d.min = todayIn(getZone(), urgent ? 0 : 1);
-  d.max = todayIn(getZone(), 7);
-  if (!d.value || d.value < d.min || d.value > d.max) d.value = d.min;
-  setData($('#bk-brigade-addr'), br?.address || '');
-}
-
-async function loadSlots() {
-  const box = $('#bk-slots');
-  const brigade = $('#bk-brigade').value;
-  const date = $('#bk-date').value;
-  if (!brigade || !date) return box.replaceChildren();
-  const chosen = document.querySelector('input[name=slot]:checked')?.value;
-  box.replaceChildren(h('p', { class: 'muted' }, t('common.loading')));
-  await busy(null, $('#book-err'), async () => {
-    const slots = await api.get(`brigades/${encodeURIComponent(brigade)}/slots?from=${date}&to=${date}`);
-    const now = Date.now();
-    const items = (slots || []).map((s, i) => {
-      const full = s.remaining <= 0;
-      const past = new Date(s.start).getTime() <= now;
-      const id = `slot-${i}`;
-      return h(
-        'div',
-        { class: 'slot' },
-        h('input', { type: 'radio', name: 'slot', id, value: s.start, disabled: full || past, checked: s.start === chosen && !full && !past }),
-        h(
-          'label',
-          { for: id },
-          `${fmtTime(s.start, { date: false })} – ${fmtTime(s.end, { date: false })}`,
-          h('span', { class: 'hint' }, full ? t('c.book.full') : t('c.book.remaining', { n: s.remaining, c: s.capacity })),
-        ),
-      );
-    });
-    box.replaceChildren(...(items.length ? items : [h('p', { class: 'muted' }, t('c.book.noSlots'))]));
-  });
-}
-$('#bk-brigade').addEventListener('change', () => {
-  syncDateBounds();
-  loadSlots();
-});
-$('#bk-date').addEventListener('change', loadSlots);
-$('#bk-urgent').addEventListener('change', () => {
-  $('#bk-urgent-box').hidden = !$('#bk-urgent').checked;
-  syncDateBounds();
-  showExpiry();
-  loadSlots();
-});
-$('#bk-regdate').addEventListener('input', showExpiry);
-
-/** The next anniversary of `reg` on or after today (29 Feb → 28 Feb), as the server derives it. */
-export function nextAnniversary(reg, today) {
-  const [ry, rm, rd] = reg.split('-').map(Number);
-  const [ty] = today.split('-').map(Number);
-  if (!ry || reg > today) return null;
-  for (let y = Math.max(ty, ry + 1); y <= Math.max(ty, ry + 1) + 1; y++) {
-    let day = rd;
-    const dim = new Date(Date.UTC(y, rm, 0)).getUTCDate();
-    if (day > dim) day = dim;
-    const s = `${y}-${String(rm).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-    if (s >= today) return s;
-  }
-  return null;
-}
-
-function showExpiry() {
-  const out = $('#bk-expiry');
-  const reg = $('#bk-regdate').value;
-  if (!reg) return (out.textContent = '');
-  const today = todayIn();
-  const exp = nextAnniversary(reg, today);
-  if (!exp) return (out.textContent = '');
-  const days = Math.round((Date.parse(exp) - Date.parse(today)) / 86400000);
-  const ok = days <= 3;
-  out.textContent = `${t('c.book.expiry', { d: exp, n: days })} ${ok ? t('c.book.expiryOk') : t('c.book.expiryNo')}`;
-  out.className = ok ? 'small banner banner-ok' : 'small alert';
-}
-
-$('#book-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  busy($('#bk-submit'), $('#book-err'), async () => {
-    const slot = document.querySelector('input[name=slot]:checked');
-    if (!slot) {
-      showError($('#book-err'), t('c.book.pickSlot'));
-      $('#bk-slots').querySelector('input:not(:disabled)')?.focus();
-      return;
-    }
-    const num = (sel) => Number($(sel).value);
-    if (inRecordsMode()) {
-      const picked = pickedRecords();
-      if (!picked.length) {
-        showError($('#book-err'), t('c.book.pickOne'));
-        return $('#bk-record-list input:not(:disabled)')?.focus();
-      }
-      const body = { brigade_id: $('#bk-brigade').value, slot_start: slot.value, plate: $('#bk-plate').value.trim().toUpperCase(), owner: $('#bk-owner').checked, record_nos: picked };
-      if (!$('#bk-phone-box').hidden && $('#bk-phone').value.trim()) body.phone = $('#bk-phone').value.trim();
-      if ($('#bk-urgent').checked) {
-        const kind = document.querySelector('input[name=kind]:checked').value;
-        body.urgent = kind === 'licence' ? { kind, licence_file_no: $('#bk-licence-no').value.trim() } : { kind };
-      }
-      await api.post('bookings', body);
-      announce(t('c.book.done'));
-      return goHome();
-    }
-    const body = {
-      brigade_id: $('#bk-brigade').value,
-      slot_start: slot.value,
-      plate: $('#bk-plate').value.trim().toUpperCase(),
-      owner: $('#bk-owner').checked,
-      violations: [...document.querySelectorAll('#bk-violations .violation')].map((r) => ({
-        record_no: r.querySelector('.v-no').value.trim(),
-        fine_yuan: Number(r.querySelector('.v-fine').value),
-        points: Number(r.querySelector('.v-pts').value),
-      })),
-      unhandled_count: num('#bk-unhandled'),
-      current_points: num('#bk-points'),
-    };
-    if (!$('#bk-phone-box').hidden && $('#bk-phone').value.trim()) body.phone = $('#bk-phone').value.trim();
-    if ($('#bk-urgent').checked) {
-      body.urgent = { kind: document.querySelector('input[name=kind]:checked').value, registration_date: $('#bk-regdate').value };
-    }
-    await api.post('bookings', body);
-    announce(t('c.book.done'));
-    await goHome();
-  });
 });
 
 // ---------- device self-test ----------
 let testStream = null;
 let testTimer = null;
+let testFrom = 'home';
 function openTest() {
+  testFrom = document.body.dataset.currentView === 'wait' ? 'wait' : 'home';
   showView('test');
 }
 function stopTest() {
@@ -341,13 +180,12 @@ bootPage({
   showLogin,
   onLangChange: () => {
     if (document.body.dataset.currentView === 'home') renderHome();
-    else if (document.body.dataset.currentView === 'book') {
-      showExpiry();
-      loadSlots();
-    }
+    else if (document.body.dataset.currentView === 'book') relabelBooking();
   },
 });
 initHearing({ api, state, goHome });
+initWaiting({ api, state });
+initBooking({ api, state, goHome });
 
 /**
  * The mini program's web-view opens `/citizen/?ticket=…`: the one-time ticket becomes this

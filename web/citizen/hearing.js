@@ -1,9 +1,9 @@
-// Citizen: waiting room, joining with the SMS code, the call with its step prompts
+// Citizen: the call with its step prompts (joined from the waiting room, ./waiting.js)
 // (transcript_ack, notice_ack, statement, confirmation, receipt; the signed ones with a
 // handwritten signature, ./signature.js). On a phone the call is one screen: the step bar, a
 // compact video, the text being read (it scrolls) and the action bar at the bottom, where each
 // prompt's `actionBar(...)` part goes. The decision is ./decision.js.
-import { t, fmtTime } from '/shared/i18n.js';
+import { t } from '/shared/i18n.js';
 import { $, h, showView, busy, showError, announce } from '/shared/ui.js';
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepBar, liveCallBanner, CLOSED } from '/shared/steps.js';
@@ -11,18 +11,15 @@ import { renderPhotos } from '/shared/photos.js';
 import { signaturePad } from './signature.js';
 import { initDecision, showOutcome as showDecision } from './decision.js';
 
-const SESSION_KEY = 'rh.citizen.call';
+export const SESSION_KEY = 'rh.citizen.call';
 let ctx = null; // {api, state, goHome}
 let call = null; // CallView
 let hearing = null;
 let hearingId = null;
 let pollTimer = null;
-let waitTimer = null;
-let waitRefresh = null; // the waiting room's status line, again after the zh/en switch
 
 export function initHearing(c) {
   ctx = c;
-  $('#join-form').addEventListener('submit', onJoin);
   $('#call-leave').addEventListener('click', () => {
     // Leaving an open hearing interrupts it: asked first.
     if (hearing && !CLOSED.has(hearing.status) && !confirm(t('c.call.leaveConfirm'))) return;
@@ -37,74 +34,10 @@ export function initHearing(c) {
     if (document.body.dataset.currentView === 'call') renderHearing();
     else if (document.body.dataset.currentView === 'decision') showOutcome();
   });
-  document.addEventListener('langchange', () => {
-    if (document.body.dataset.currentView === 'wait') waitRefresh?.();
-  });
 }
 
 function stopAll() {
   clearInterval(pollTimer);
-  clearInterval(waitTimer);
-}
-
-// ---------- waiting room ----------
-export function enterWaitingRoom(booking) {
-  showView('wait');
-  const fromUrl = new URLSearchParams(location.search).get('hearing');
-  const known = booking?.hearing_id || fromUrl || $('#join-hearing').value;
-  if (known) $('#join-hearing').value = known;
-  if (fromUrl) $('#join-hearing-box').hidden = true; // opened for this hearing: nothing to type
-  const refresh = async () => {
-    if (!booking) return;
-    try {
-      const b = await ctx.api.get(`bookings/${encodeURIComponent(booking.id)}`);
-      if (!$('#join-hearing').value) {
-        const id = b.hearing_id || (await findHearing(b.id));
-        if (id) {
-          $('#join-hearing').value = id;
-          $('#join-hearing-box').hidden = true; // found by the page: nothing to type
-        }
-      }
-      const status = t('status.' + b.status);
-      $('#wait-status').textContent = `${t('c.wait.status', { s: status })} · ${fmtTime(b.slot_start)}` + (b.status === 'booked' ? ` · ${t('c.wait.notYet')}` : '');
-      $('#wait-status').dataset.status = b.status;
-    } catch {
-      /* keep the last status */
-    }
-  };
-  waitRefresh = refresh;
-  refresh();
-  clearInterval(waitTimer);
-  waitTimer = setInterval(refresh, 5000);
-}
-
-/** The booking's live hearing: `GET /hearings?booking_id=` (newest first), if the server has it. */
-async function findHearing(bookingId) {
-  try {
-    const list = await ctx.api.get(`hearings?booking_id=${encodeURIComponent(bookingId)}`);
-    const items = Array.isArray(list) ? list : list?.items || [];
-    const live = items.find((x) => !CLOSED.has(x.status)) || items[0];
-    return live?.id || null;
-  } catch {
-    return null;
-  }
-}
-
-async function onJoin(ev) {
-  ev.preventDefault();
-  await busy($('#join-submit'), $('#join-err'), async () => {
-    const id = $('#join-hearing').value.trim();
-    if (!id) {
-      showError($('#join-err'), t('err.withField', { field: t('c.wait.hearing'), text: t('err.http.422') }));
-      $('#join-hearing').focus();
-      return;
-    }
-    const r = await ctx.api.post('hearings/join', { hearing_id: id, code: $('#join-code').value.trim() });
-    const session = { hearingId: id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, at: Date.now() };
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-    clearInterval(waitTimer);
-    await startCall(session);
-  });
 }
 
 /** After a reload during a call: rejoin with the same token inside the grace period. */
@@ -133,7 +66,8 @@ export async function resumeCall() {
 }
 
 // ---------- the call ----------
-async function startCall(session) {
+/** Into the call with a join grant (from the waiting room, or kept over a reload). */
+export async function startCall(session) {
   hearingId = session.hearingId;
   showView('call');
   $('#logout').hidden = true;

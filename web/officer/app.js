@@ -9,7 +9,10 @@ import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } fr
 import { openEventStream } from '/shared/sse.js';
 
 const api = createApi('staff');
-const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map() };
+// `presence`: the citizen's state per booking from the live events since this page loaded
+// (waiting, in the video, reconnecting, left). Link quality is measured in the call's own browser
+// (WebRTC stats) and never reaches the server, so the list cannot show it.
+const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map(), presence: new Map() };
 window.__rh = { api, state };
 const HEARINGS_KEY = 'rh.officer.hearings';
 let dashTimer = null;
@@ -22,6 +25,7 @@ function startEvents() {
   stopEvents = openEventStream(api, 'officer/events', (type, ev) => {
     if (type === 'ready') return;
     if (type === 'urgent_deadline_near') announce(t('o.ev.deadlineNear'), 'error');
+    if (/^citizen_/.test(type) && ev?.booking_id) state.presence.set(ev.booking_id, type);
     if (document.body.dataset.currentView === 'dash') refreshDash();
     onOfficerEvent(type, ev);
   });
@@ -99,9 +103,10 @@ function caseLine(b) {
 }
 
 function renderToday() {
-  // One case is listed once: a booking waiting in the urgent lane is there, with its one action.
+  // One case is listed once: a booking in the urgent lane (waiting, claimed or in its hearing) is
+  // there, with its one action.
   const inLane = new Set((state.urgent?.items || []).map((it) => it.booking_id));
-  const shown = state.bookings.filter((b) => !(b.status === 'booked' && inLane.has(b.id)));
+  const shown = state.bookings.filter((b) => !inLane.has(b.id));
   if (!shown.length) return $('#today').replaceChildren(h('p', { class: 'muted' }, t(state.bookings.length ? 'o.today.allUrgent' : 'o.today.none')));
   const rows = shown.map((b) => {
     const hid = knownHearing(b);
@@ -125,12 +130,19 @@ function renderToday() {
       h('td', {}, `${fmtTime(b.slot_start, { date: false })}–${fmtTime(b.slot_end, { date: false })}`, b.urgent ? [' ', h('span', { class: 'pill', 'data-status': 'in_hearing' }, t('o.urgentTag'))] : null),
       h('td', { lang: dataLang(b.plate) }, b.plate),
       h('td', {}, h('span', { class: 'pill', 'data-status': b.status }, t('status.' + b.status))),
+      presenceCell(b.id),
       h('td', {}, action, change),
     );
   });
   $('#today').replaceChildren(
-    h('table', {}, h('thead', {}, h('tr', {}, ...['o.today.slot', 'o.today.plate', 'o.today.status', 'o.today.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['o.today.slot', 'o.today.plate', 'o.today.status', 'o.today.citizen', 'o.today.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
   );
+}
+
+/** The citizen's live state for a booking (from the events), or a dash. */
+function presenceCell(bookingId) {
+  const p = state.presence.get(bookingId) || 'none';
+  return h('td', { class: 'presence', 'data-presence': p }, t('o.presence.' + p));
 }
 
 /** Cancels a booked booking with a reason (the server sends the citizen an SMS). */
@@ -197,17 +209,27 @@ function renderUrgent() {
           { style: 'flex:1' },
           it.booking ? h('div', { class: 'urgent-case', lang: dataLang(it.booking.plate) }, caseLine(it.booking)) : null,
           h('div', { class: left < 3600 ? 'rec' : '' }, left > 0 ? t('o.urgent.deadline', { d: fmtTime(it.deadline), left: fmtDuration(left) }) : t('o.urgent.overdue')),
+          state.presence.has(it.booking_id) ? h('div', { class: 'small presence', 'data-presence': state.presence.get(it.booking_id) }, t('err.withField', { field: t('o.today.citizen'), text: t('o.presence.' + state.presence.get(it.booking_id)) })) : null,
           it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
         ),
-        mine
-          ? [
-              h('button', { type: 'button', class: 'btn', onclick: (e) => openUrgent(e.currentTarget, it.booking_id) }, t('o.open')),
-              h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => release(e.currentTarget, it.booking_id) }, t('o.urgent.release')),
-            ]
-          : null,
+        urgentAction(it, mine),
       );
     }),
   );
+}
+
+/** A lane item's one action: its hearing when it is in one (this officer's), else open or release a claim. */
+function urgentAction(it, mine) {
+  if (it.booking?.status === 'in_hearing') {
+    const hid = knownHearing({ id: it.booking_id });
+    if (!hid && !mine) return null;
+    return h('button', { type: 'button', class: 'btn', onclick: (e) => (hid ? goHearing(hid) : openUrgent(e.currentTarget, it.booking_id)) }, t('o.resume'));
+  }
+  if (!mine) return null;
+  return [
+    h('button', { type: 'button', class: 'btn', onclick: (e) => openUrgent(e.currentTarget, it.booking_id) }, t('o.open')),
+    h('button', { type: 'button', class: 'btn btn-ghost', onclick: (e) => release(e.currentTarget, it.booking_id) }, t('o.urgent.release')),
+  ];
 }
 
 $('#urgent-claim').addEventListener('click', (ev) =>

@@ -7,6 +7,7 @@ import { $, h, showView, busy, showError, announce, countdown, download } from '
 import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
 import { renderPhotos } from '/shared/photos.js';
+import { sendCode, setCodeView } from './code.js';
 
 let ctx = null;
 let hearing = null;
@@ -20,7 +21,7 @@ let still = null;
 export function initHearingRoom(c) {
   ctx = c;
   $('#hr-back').addEventListener('click', () => ctx.back());
-  $('#send-code').addEventListener('click', sendCode);
+  $('#send-code').addEventListener('click', (ev) => sendCode(ctx.api, ev.currentTarget));
   $('#join-call').addEventListener('click', joinCall);
   $('#leave-call').addEventListener('click', leaveCall);
   $('#no-show').addEventListener('click', noShow);
@@ -30,6 +31,8 @@ export function initHearingRoom(c) {
       renderedFor = '';
       renderBooking();
       render();
+      const st = $('#citizen-state');
+      if (st.dataset.key) st.textContent = t(st.dataset.key);
     }
   });
 }
@@ -76,7 +79,7 @@ async function refresh() {
 function renderBooking() {
   const b = booking;
   if (!b) return $('#booking-box').replaceChildren();
-  const v = (b.violations || []).map((x) => `${x.record_no}（${x.fine_yuan}元/${x.points}分）`).join('；');
+  const v = (b.violations || []).map((x) => t('o.hr.violation', { no: x.record_no, f: x.fine_yuan, p: x.points })).join(t('live.sep'));
   $('#booking-box').replaceChildren(
     h('h2', {}, t('o.hr.booking')),
     h(
@@ -86,7 +89,8 @@ function renderBooking() {
       h('dd', {}, `${fmtTime(b.slot_start)} – ${fmtTime(b.slot_end, { date: false })}`),
       h('dt', {}, t('o.today.plate')),
       h('dd', { lang: dataLang(b.plate) }, b.plate),
-      v ? [h('dt', {}, t('field.violations')), h('dd', { lang: 'zh-CN' }, v)] : null,
+      v ? [h('dt', {}, t('field.violations')), h('dd', {}, v)] : null,
+      b.phone_masked ? [h('dt', {}, t('o.hr.phone')), h('dd', {}, b.phone_masked)] : null,
       b.deadline ? [h('dt', {}, t('o.hr.deadline')), h('dd', {}, fmtTime(b.deadline))] : null,
     ),
   );
@@ -95,6 +99,7 @@ function renderBooking() {
 function render() {
   const st = hearing.status;
   renderPhotos(ctx.api, hearing, $('#notice-photos'));
+  setCodeView(hearing, booking);
   $('#hr-status').textContent = t('status.' + st);
   $('#hr-status').dataset.status = st;
   renderStepList($('#hr-steps'), hearing, { showSeq: true });
@@ -134,14 +139,6 @@ export function onOfficerEvent(type, ev) {
 }
 
 // ---------- code, call, no-show, resume ----------
-async function sendCode(ev) {
-  await busy(ev.currentTarget, $('#hr-err'), async () => {
-    const r = await ctx.api.post(`hearings/${hid()}/sms-code`);
-    announce(t('o.hr.codeSent'));
-    countdown($('#send-code'), r?.resend_after_s ?? 60, 'o.hr.sendCode');
-  });
-}
-
 function setCitizenState(key, ok) {
   const p = $('#citizen-state');
   p.textContent = t(key);

@@ -61,6 +61,9 @@ export class CallChat {
 
   setOpen(open) {
     this.panel.hidden = !open;
+    // On a wide screen the open panel takes its own column (body padding), so it never lies
+    // over the step card or its action (style.css, .chat-open).
+    document.body.classList.toggle('chat-open', open);
     this.button.setAttribute('aria-expanded', String(open));
     if (open) {
       this.unread = 0;
@@ -110,6 +113,7 @@ export class CallChat {
 
   stop() {
     document.removeEventListener('langchange', this.onLang);
+    document.body.classList.remove('chat-open');
     this.panel.remove();
   }
 }

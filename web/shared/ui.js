@@ -63,6 +63,12 @@ export function announce(text, kind = 'info') {
   box._timer = setTimeout(() => (box.hidden = true), 6000);
 }
 
+// A status message was said in the language of its moment: after the zh/en switch it is stale.
+globalThis.document?.addEventListener('langchange', () => {
+  const box = $('#toast');
+  if (box) box.hidden = true;
+});
+
 /** Put an error (in plain words) into a form's alert box. */
 export function showError(box, err) {
   if (!box) return announce(errorText(err), 'error');

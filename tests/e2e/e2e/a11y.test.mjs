@@ -58,13 +58,17 @@ describe('accessibility (axe-core)', { concurrency: 1 }, () => {
       await loginCitizen(w);
       await check(c, 'citizen home');
       await c.click('#go-book');
-      await c.waitForSelector('[data-view=book]:not([hidden])');
+      await c.waitForSelector('[data-view=book]:not([hidden]) .bk-step[data-step="1"]:not([hidden])');
       await c.check('#bk-urgent');
-      await c.waitForSelector('#bk-slots .slot', { state: 'attached' });
-      await check(c, 'citizen booking form');
-      await c.click('#bk-submit');
+      await check(c, 'citizen booking step 1');
+      await c.click('#bk-next');
       await c.waitForSelector('#book-err:not([hidden])');
-      await check(c, 'citizen booking form (error shown)');
+      await check(c, 'citizen booking step 1 (error shown)');
+      await c.uncheck('#bk-urgent');
+      await c.click('#bk-next');
+      await c.waitForSelector('.bk-step[data-step="2"]:not([hidden]) #bk-dates .day');
+      await check(c, 'citizen booking step 2');
+      await c.click('#bk-prev');
       await c.click('[data-view=book] [data-back]');
       await c.waitForSelector('[data-view=home]:not([hidden])');
 
@@ -89,7 +93,10 @@ describe('accessibility (axe-core)', { concurrency: 1 }, () => {
       await c.click('#test-start');
       await c.waitForFunction(() => document.querySelector('#test-net').textContent !== '—');
       await check(c, 'citizen device test');
+      // The device check opened from the waiting room goes back there.
       await c.click('[data-view=test] [data-back]');
+      await c.waitForSelector('[data-view=wait]:not([hidden])');
+      await c.click('[data-view=wait] [data-back]');
       await c.waitForSelector('[data-view=home]:not([hidden])');
       await joinWithCode(w, 2);
       await stepsToStatement(w);

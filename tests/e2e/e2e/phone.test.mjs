@@ -3,13 +3,15 @@
 // on screen without scrolling, the page itself does not scroll in the call, nothing fixed over the
 // text being read, tap targets ≥ 44 px); the numbered step bar names the current stage; leaving
 // the call during the hearing asks first; the decision puts the party, penalty, pay-by and
-// remedies in front and the digests behind the 核验信息 fold. Screenshots of every prompt at both
-// sizes in both languages go to artifacts/screenshots/.
+// remedies in front and the digests behind the 核验信息 fold. Before the call: each booking step,
+// the waiting room (what happens next, to the masked phone; only the code asked; the code's input
+// focused once the hearing is open) and the device check (back to the waiting room). Screenshots
+// of every screen at both sizes in both languages go to artifacts/screenshots/.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot } from '../lib/browser.mjs';
 import { layoutProblems, PHONES } from '../lib/layout.mjs';
-import { world, loginCitizen, loginOfficer, freeSlot, fillUrgentBooking, claimAndOpen, joinWithCode, identityStep, signTranscript, drawSignature } from '../lib/journey.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, fillUrgentBooking, claimAndOpen, identityStep, signTranscript, drawSignature } from '../lib/journey.mjs';
 
 const T = { timeout: 300_000 };
 
@@ -55,13 +57,38 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       await loginOfficer(w);
       const slot = await freeSlot(w);
       assert.ok(slot, 'a free slot in the next days');
-      // The filled booking form (in zh only: the switch would redraw the slots).
-      await fillUrgentBooking(w, slot, { beforeSubmit: () => check('booking', { inCall: false, langs: ['zh-CN'] }) });
+      // Each booking step, its one primary action on screen (the switch keeps the choices).
+      await fillUrgentBooking(w, slot, { onStep: (_p, n) => check(`booking-${n}`, { action: n === 4 ? '#bk-submit' : '#bk-next', inCall: false }) });
       await c.waitForSelector('[data-view=home]:not([hidden]) #booking-status', { timeout: 15_000 });
       const bookingId = await c.getAttribute('[data-booking-id]', 'data-booking-id');
       await check('booked', { action: '#go-wait', inCall: false });
+
+      // The waiting room says what happens next, to which (masked) phone, and asks only for the code.
+      await c.click('#go-wait');
+      await c.waitForSelector('#wait-next[data-state=waiting]');
+      const masked = `${w.phone.slice(0, 3)}****${w.phone.slice(7)}`;
+      assert.ok((await c.textContent('#wait-next')).includes(`民警开始办理后会向 ${masked} 发送验证码`), await c.textContent('#wait-next'));
+      const inputs = await c.$$eval('[data-view=wait] input', (is) => is.filter((i) => i.offsetParent).map((i) => i.id));
+      assert.deepEqual(inputs, ['join-code'], 'the code is the only thing asked (the SMS carries nothing else)');
+      await check('wait', { action: '#join-submit', inCall: false });
+      // The device check goes back to the waiting room.
+      await c.click('#wait-test');
+      await c.waitForSelector('[data-view=test]:not([hidden])');
+      await check('device-check', { action: '#test-start', inCall: false });
+      await c.click('[data-view=test] [data-back]');
+      await c.waitForSelector('[data-view=wait]:not([hidden])');
+      // The officer opens the hearing: the page says the code is on its way; its input has the focus.
       await claimAndOpen(w, bookingId);
-      await joinWithCode(w, 2);
+      await c.waitForSelector('#wait-next[data-state=opened]', { timeout: 10_000 });
+      assert.ok((await c.textContent('#wait-next')).includes(masked));
+      assert.equal(await c.evaluate(() => document.activeElement?.id), 'join-code', 'the code input has the focus');
+      await check('wait-opened', { action: '#join-submit', inCall: false });
+      await o.click('#send-code');
+      const sms = await w.server.waitForCode(w.phone, 2);
+      assert.doesNotMatch(sms.text || '', /编号/, 'the SMS carries the code only');
+      await c.fill('#join-code', sms.code);
+      await c.click('#join-submit');
+      await c.waitForSelector('[data-view=call]:not([hidden])');
 
       await c.waitForSelector('#id-name, #identity-given', { timeout: 15_000 });
       await check('identity', { action: (await c.$('#id-save')) ? '#id-save' : null, stage: 'identity' });

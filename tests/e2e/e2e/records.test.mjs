@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { world, loginCitizen, freeSlot, localDate } from '../lib/journey.mjs';
+import { world, loginCitizen, freeSlot, bookingStep, pickSlot } from '../lib/journey.mjs';
 import { binaryPath, repoRoot } from '../lib/server.mjs';
 
 const SECRET = 'e2e-records-secret';
@@ -35,23 +35,27 @@ test('the citizen books a violation picked from the system of record', { timeout
     const slot = await freeSlot(w, Date.now() + 86400000 - (Date.now() % 86400000));
     assert.ok(slot, 'a free slot from tomorrow');
     await c.click('#go-book');
+    await bookingStep(c, 1);
+    await c.selectOption('#bk-brigade', w.brigade);
+    await c.click('#bk-next');
+    await bookingStep(c, 2);
+    await pickSlot(c, slot);
+    await c.click('#bk-next');
+    await bookingStep(c, 3);
     await c.waitForSelector('#bk-records:not([hidden]) .record');
     assert.equal(await c.isVisible('#bk-violations'), false, 'the typed fields are hidden');
+    assert.equal(await c.isVisible('#bk-phone'), false, 'the phone is not asked again after the SMS login');
     // 3701021000123457 has a 500-yuan fine; 3701021000123458 was not camera-captured.
     assert.equal(await c.isDisabled('#bk-rec-3701021000123457'), true);
     assert.equal(await c.isDisabled('#bk-rec-3701021000123458'), true);
     assert.match(await c.textContent('[data-record-no="3701021000123458"] .rec-why'), /电子监控|camera/);
     assert.equal(await c.isDisabled('#bk-rec-3701021000123456'), false);
-    await c.screenshot({ path: join(repoRoot, 'artifacts/screenshots/records-pick.png'), fullPage: true });
-    await c.selectOption('#bk-brigade', w.brigade);
-    const slotDate = localDate(new Date(slot.start).getTime());
-    await c.fill('#bk-date', slotDate);
-    await c.dispatchEvent('#bk-date', 'change');
-    await c.waitForSelector(`input[name=slot][value="${slot.start}"]`, { state: 'attached' });
-    await c.click(`input[name=slot][value="${slot.start}"] + label`);
     await c.fill('#bk-plate', '鲁A12345');
-    if (await c.isVisible('#bk-phone')) await c.fill('#bk-phone', w.phone);
     await c.check('#bk-rec-3701021000123456');
+    await c.screenshot({ path: join(repoRoot, 'artifacts/screenshots/records-pick.png'), fullPage: true });
+    await c.click('#bk-next');
+    await bookingStep(c, 4);
+    assert.match(await c.textContent('#bk-summary'), /3701021000123456/);
     await c.click('#bk-submit');
     await c.waitForSelector('[data-view=home]:not([hidden]) .booking-records li[data-record-no="3701021000123456"]', { timeout: 15_000 }).catch(async (e) => {
       throw new Error(`${e.message}; book-err: ${await c.textContent('#book-err')}`);

@@ -14,10 +14,10 @@ export const localTime = (ms) =>
 let seq = 0;
 /**
  * Its own server (extra `env`, extra command `args`), a brigade (`brigade`: create-brigade arguments replacing the
- * defaults: open around the clock every day), an officer of it, a citizen phone, Chromium with the
+ * defaults: open around the clock every day; `seats` per slot, 4), an officer of it, a citizen phone, Chromium with the
  * citizen on a phone and the officer on a desktop. `close()` stops all of it.
  */
-export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-24:00'] } = {}) {
+export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-24:00'], seats = 4 } = {}) {
   seq += 1;
   const server = await startServer({ log: !!process.env.E2E_LOG, env, args });
   const w = {
@@ -32,7 +32,7 @@ export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-
     if (w.errors.length) console.log('browser errors seen:\n' + w.errors.join('\n'));
   };
   try {
-    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--address', '测试市测试路1号', '--seats', '4', '--weekdays', 'mon-sun', ...brigade]);
+    w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--address', '测试市测试路1号', '--seats', String(seats), '--weekdays', 'mon-sun', ...brigade]);
     server.decisionFacts(w.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', w.officer.badge, '--name', '测试民警', '--brigade', w.brigade, '--password-stdin'], w.officer.password + '\n');
     w.browser = await launch();
@@ -88,32 +88,63 @@ export async function freeSlot(w, after = Date.now() + 60_000) {
 }
 
 /**
- * Fills the booking form for an urgent booking of `slot` (the registration anniversary falls on
- * its day) and submits it; the answer is not awaited. `w`: {citizen, brigade, phone};
- * `beforeSubmit(page)` runs on the filled form.
+ * The booking's steps (选大队 → 选日期时段 → 填案件 → 确认): `onStep(page, n)` runs on each step as it
+ * is shown (screenshots, layout checks); `next` moves on with the step's one primary action.
  */
-export async function fillUrgentBooking(w, slot, { plate = '鲁B54321', recordNo = '3701029876543210', beforeSubmit } = {}) {
+export async function bookingStep(c, n) {
+  await c.waitForSelector(`[data-view=book]:not([hidden]) .bk-step[data-step="${n}"]:not([hidden])`);
+  await c.waitForSelector(`#bk-progress li[data-step="${n}"][aria-current=step]`);
+}
+async function nextStep(c, n) {
+  await c.click('#bk-next');
+  await c.waitForSelector(`.bk-step[data-step="${n + 1}"]:not([hidden])`, { timeout: 10_000 }).catch(async (e) => {
+    throw new Error(`booking step ${n} did not move on: ${await c.textContent('#book-err')} (${e.message})`);
+  });
+}
+
+/** Step 2: the day of `slot` and the slot itself. */
+export async function pickSlot(c, slot) {
+  const slotDate = localDate(new Date(slot.start).getTime());
+  await c.waitForSelector(`#bk-dates input[name=bkdate][value="${slotDate}"]`, { state: 'attached' });
+  await c.click(`#bk-dates input[name=bkdate][value="${slotDate}"] + label`);
+  await c.waitForSelector(`input[name=slot][value="${slot.start}"]`, { state: 'attached' });
+  await c.click(`input[name=slot][value="${slot.start}"] + label`);
+}
+
+/**
+ * Books an urgent booking of `slot` through the four steps (the registration anniversary falls
+ * on its day) and submits it; the answer is not awaited. `w`: {citizen, brigade, phone};
+ * `onStep(page, n)` runs on steps 1–4 as they are shown, `beforeSubmit(page)` on the last.
+ */
+export async function fillUrgentBooking(w, slot, { plate = '鲁B54321', recordNo = '3701029876543210', beforeSubmit, onStep } = {}) {
   const c = w.citizen;
   const slotDate = localDate(new Date(slot.start).getTime());
   const [y, m, d] = slotDate.split('-');
   const reg = m === '02' && d === '29' ? `${Number(y) - 4}-02-29` : `${Number(y) - 3}-${m}-${d}`;
   await c.click('#go-book');
-  await c.waitForSelector('[data-view=book]:not([hidden])');
+  await bookingStep(c, 1);
   await c.selectOption('#bk-brigade', w.brigade);
   await c.check('#bk-urgent');
   await c.fill('#bk-regdate', reg);
   await c.waitForFunction(() => document.querySelector('#bk-expiry').textContent.length > 0);
-  await c.fill('#bk-date', slotDate);
-  await c.dispatchEvent('#bk-date', 'change');
-  await c.waitForSelector(`input[name=slot][value="${slot.start}"]`, { state: 'attached' });
-  await c.click(`input[name=slot][value="${slot.start}"] + label`);
+  await onStep?.(c, 1);
+  await nextStep(c, 1);
+  await bookingStep(c, 2);
+  await pickSlot(c, slot);
+  await onStep?.(c, 2);
+  await nextStep(c, 2);
+  await bookingStep(c, 3);
+  if (await c.isVisible('#bk-phone')) await c.fill('#bk-phone', w.phone);
   await c.fill('#bk-plate', plate);
   await c.fill('.violation .v-no', recordNo);
   await c.fill('.violation .v-fine', '100');
   await c.fill('.violation .v-pts', '3');
   await c.fill('#bk-unhandled', '1');
   await c.fill('#bk-points', '0');
-  if (await c.isVisible('#bk-phone')) await c.fill('#bk-phone', w.phone);
+  await onStep?.(c, 3);
+  await nextStep(c, 3);
+  await bookingStep(c, 4);
+  await onStep?.(c, 4);
   await beforeSubmit?.(c);
   await c.click('#bk-submit');
 }
@@ -149,7 +180,7 @@ export async function joinWithCode(w, nth) {
   const { code } = await w.server.waitForCode(w.phone, nth);
   await c.click('#go-wait');
   await c.waitForSelector('[data-view=wait]:not([hidden])');
-  await c.waitForFunction(() => document.querySelector('#join-hearing').value, null, { timeout: 8_000 });
+  await c.waitForSelector('#wait-next[data-state=opened]', { timeout: 10_000 });
   await c.fill('#join-code', code);
   await c.click('#join-submit');
   await c.waitForSelector('[data-view=call]:not([hidden])');
