@@ -103,6 +103,11 @@ pub async fn code_first_sent(db: &crate::store::Db, hearing_id: &str) -> ApiResu
     crate::sms::outbox::hearing_code_first_sent(db, hearing_id).await
 }
 
+/// When the hearing's join code last went out (sms).
+pub async fn code_last_sent(db: &crate::store::Db, hearing_id: &str) -> ApiResult<Option<i64>> {
+    crate::sms::outbox::hearing_code_last_sent(db, hearing_id).await
+}
+
 /// The brigade's local day at `now_ms` and the instant (ms) it ends (the next local midnight).
 pub async fn brigade_day(
     state: &Hearing,

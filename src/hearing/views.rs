@@ -67,6 +67,9 @@ pub struct HearingView {
     pub next_by: Option<Party>,
     pub officer_id: String,
     pub citizen_joined: bool,
+    /// When the join code last went out by SMS (`null`: not yet), so the citizen's waiting
+    /// room can say it was sent.
+    pub code_sent_at: Option<String>,
     /// Why it closed: `completed`, `disputed`, `confirmation_refused`,
     /// `no_electronic_service_consent`, `no_show`.
     pub outcome: Option<String>,
@@ -184,6 +187,7 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
     let facts_source = ports::booking_facts_source(state, &h.booking_id)
         .await?
         .unwrap_or_else(|| "citizen".into());
+    let code_sent_at = ports::code_last_sent(&state.db, &h.id).await?.map(rfc3339);
     Ok(HearingView {
         facts_source,
         call,
@@ -197,6 +201,7 @@ async fn render(state: &Hearing, h: HearingRow) -> ApiResult<HearingView> {
         next_by: next.map(Step::party),
         officer_id: h.officer_id,
         citizen_joined: h.citizen_joined_at.is_some(),
+        code_sent_at,
         outcome: h.outcome,
         opened_at: rfc3339(h.opened_at),
         closed_at: h.closed_at.map(rfc3339),

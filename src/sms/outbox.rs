@@ -235,10 +235,23 @@ pub async fn cancel(db: &Db, now: i64, ref_id: &str, template: Template) -> Resu
 /// When the first join code of `hearing_id` went out (the provider accepted it), if one did:
 /// the no-show rule counts the citizen's wait from here.
 pub async fn hearing_code_first_sent(db: &Db, hearing_id: &str) -> Result<Option<i64>, AppError> {
-    let at: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(sent_at) FROM sms_outbox WHERE ref_id = $1 AND template = $2 \
-         AND status IN ('sent', 'delivered') AND sent_at IS NOT NULL",
-    )
+    hearing_code_sent(db, hearing_id, "MIN").await
+}
+
+/// When the hearing's join code last went out (the provider took it), if it did.
+pub async fn hearing_code_last_sent(db: &Db, hearing_id: &str) -> Result<Option<i64>, AppError> {
+    hearing_code_sent(db, hearing_id, "MAX").await
+}
+
+async fn hearing_code_sent(
+    db: &Db,
+    hearing_id: &str,
+    which: &'static str,
+) -> Result<Option<i64>, AppError> {
+    let at: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {which}(sent_at) FROM sms_outbox WHERE ref_id = $1 AND template = $2 \
+         AND status IN ('sent', 'delivered') AND sent_at IS NOT NULL"
+    )))
     .bind(hearing_id)
     .bind(Template::HearingCode.key())
     .fetch_one(&db.read)

@@ -28,15 +28,18 @@ export function enterWaitingRoom(booking) {
   let phone = booking?.phone_masked || ctx.state.me?.phone_masked || '';
   let status = booking?.status || null;
   let slot = booking?.slot_start || null;
+  let sentAt = null;
   let announced = false;
   const draw = () => {
     const open = !!$('#join-hearing').value && (!status || ['booked', 'in_hearing'].includes(status));
     const next = $('#wait-next');
     const who = phone ? { p: phone } : null;
-    next.dataset.state = open ? 'opened' : status && !['booked', 'in_hearing'].includes(status) ? 'closed' : 'waiting';
+    next.dataset.state = open ? (sentAt ? 'sent' : 'opened') : status && !['booked', 'in_hearing'].includes(status) ? 'closed' : 'waiting';
     next.className = open ? 'banner banner-ok' : 'note';
     next.textContent = open
-      ? t(who ? 'c.wait.opened' : 'c.wait.openedNoPhone', who || {})
+      ? sentAt
+        ? t(who ? 'c.wait.sent' : 'c.wait.sentNoPhone', { ...(who || {}), at: fmtTime(sentAt, { date: false }) })
+        : t(who ? 'c.wait.opened' : 'c.wait.openedNoPhone', who || {})
       : next.dataset.state === 'closed'
         ? t('c.wait.over')
         : t(who ? 'c.wait.next' : 'c.wait.nextNoPhone', { ...(who || {}), time: slot ? fmtTime(slot) : '' });
@@ -64,6 +67,11 @@ export function enterWaitingRoom(booking) {
           const id = b.hearing_id || (await findHearing(b.id));
           if (id) $('#join-hearing').value = id;
         }
+      }
+      // Opened: has the code gone out yet (the hearing says when it last did)?
+      const hid = $('#join-hearing').value;
+      if (hid && !sentAt && (!status || ['booked', 'in_hearing'].includes(status))) {
+        sentAt = (await ctx.api.get(`hearings/${encodeURIComponent(hid)}`))?.code_sent_at || null;
       }
     } catch {
       /* keep the last status */

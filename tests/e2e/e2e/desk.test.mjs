@@ -63,7 +63,7 @@ test('the officer desk at 1440×900: live citizen state, the code in plain words
 
     // The citizen joins: the words say no code is needed; the list shows the citizen's state.
     await c.click('#go-wait');
-    await c.waitForSelector('#wait-next[data-state=opened]', { timeout: 10_000 });
+    await c.waitForSelector('#wait-next[data-state=sent]', { timeout: 10_000 });
     await c.fill('#join-code', code);
     await c.click('#join-submit');
     await c.waitForSelector('[data-view=call]:not([hidden])');

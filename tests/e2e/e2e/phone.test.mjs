@@ -86,6 +86,10 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
       await o.click('#send-code');
       const sms = await w.server.waitForCode(w.phone, 2);
       assert.doesNotMatch(sms.text || '', /编号/, 'the SMS carries the code only');
+      // The waiting room learns that the code went out, and when.
+      await c.waitForSelector('#wait-next[data-state=sent]', { timeout: 10_000 });
+      assert.match(await c.textContent('#wait-next'), new RegExp(`已于 \\d{1,2}:\\d{2} 发送至 ${masked.replace(/\*/g, '\\*')}`));
+      await check('wait-sent', { action: '#join-submit', inCall: false });
       await c.fill('#join-code', sms.code);
       await c.click('#join-submit');
       await c.waitForSelector('[data-view=call]:not([hidden])');

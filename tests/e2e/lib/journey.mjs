@@ -180,7 +180,8 @@ export async function joinWithCode(w, nth) {
   const { code } = await w.server.waitForCode(w.phone, nth);
   await c.click('#go-wait');
   await c.waitForSelector('[data-view=wait]:not([hidden])');
-  await c.waitForSelector('#wait-next[data-state=opened]', { timeout: 10_000 });
+  // The code went out before the citizen came here: the page says so.
+  await c.waitForSelector('#wait-next[data-state=sent]', { timeout: 10_000 });
   await c.fill('#join-code', code);
   await c.click('#join-submit');
   await c.waitForSelector('[data-view=call]:not([hidden])');

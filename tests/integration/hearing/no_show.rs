@@ -24,7 +24,15 @@ async fn no_show_after_the_wait() {
             .unwrap()
             .contains("10 minutes")
     );
+    let path = format!("/api/v1/hearings/{id}");
+    let seen: Value = w.app.get_json(&path, Some(&w.citizen)).await;
+    assert_eq!(seen["code_sent_at"], Value::Null, "no code yet");
     w.send_code(&id).await;
+    // The citizen's waiting room learns when the code went out.
+    let seen: Value = w.app.get_json(&path, Some(&w.citizen)).await;
+    let at = chrono::DateTime::parse_from_rfc3339(seen["code_sent_at"].as_str().unwrap()).unwrap();
+    let now = remote_hearing::clock::Clock::now_ms(w.app.clock.as_ref());
+    assert_eq!(at.timestamp_millis(), now);
     let e = expect_error(
         w.no_show(&id, &w.officer).await,
         409,
