@@ -4,6 +4,7 @@ import './strings.js';
 import { t, has, fmtTime, stampLang, dataLang, setZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
+import { mountCareSwitch } from '/shared/care.js';
 import { $, h, showView, busy, showError, countdown, announce } from '/shared/ui.js';
 import { initHearing, resumeCall } from './hearing.js';
 import { initWaiting, enterWaitingRoom } from './waiting.js';
@@ -183,6 +184,7 @@ bootPage({
     else if (document.body.dataset.currentView === 'book') relabelBooking();
   },
 });
+mountCareSwitch($('#care'));
 initHearing({ api, state, goHome });
 initWaiting({ api, state });
 initBooking({ api, state, goHome });

@@ -131,6 +131,8 @@ addStrings({
   'c.wait.openedNoPhone': ['民警已开始办理，将向您绑定的手机发送验证码短信。收到后请在下方输入。', 'The officer has started your hearing and is sending a code to your phone. Enter it below when it arrives.'],
   'c.wait.sent': ['验证码短信已于 {at} 发送至 {p}，请在下方输入短信中的 6 位数字。未收到可请民警重新发送。', 'The code was sent to {p} at {at}: enter its 6 digits below. If it did not arrive, the officer can send it again.'],
   'c.wait.sentNoPhone': ['验证码短信已于 {at} 发送至您绑定的手机，请在下方输入短信中的 6 位数字。', 'The code was sent to your bound phone at {at}: enter its 6 digits below.'],
+  'care.on': ['大字模式', 'Large text'],
+  'care.off': ['标准字号', 'Standard text'],
   'c.wait.over': ['本次预约已结束，无需再输入验证码。', 'This booking is over; no code is needed any more.'],
   'c.wait.codeHint': ['短信内容为“您的远程处理视频验证码为……”，只需输入其中的 6 位数字。', 'The SMS holds your 6-digit video code: enter those 6 digits only.'],
   'c.wait.notYet': ['民警尚未开启办理，请稍候。', 'The officer has not opened the hearing yet; please wait.'],

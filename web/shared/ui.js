@@ -60,7 +60,8 @@ export function announce(text, kind = 'info') {
   box.dataset.kind = kind;
   box.hidden = false;
   clearTimeout(box._timer);
-  box._timer = setTimeout(() => (box.hidden = true), 6000);
+  // In care mode a message stays until the next one (no timer hurries the reader).
+  if (!document.documentElement.classList.contains('care')) box._timer = setTimeout(() => (box.hidden = true), 6000);
 }
 
 // A status message was said in the language of its moment: after the zh/en switch it is stale.

@@ -6,11 +6,12 @@
 // remedies in front and the digests behind the 核验信息 fold. Before the call: each booking step,
 // the waiting room (what happens next, to the masked phone; only the code asked; the code's input
 // focused once the hearing is open) and the device check (back to the waiting room). Screenshots
-// of every screen at both sizes in both languages go to artifacts/screenshots/.
+// of every screen at both sizes in both languages go to artifacts/screenshots/. Each screen again
+// in 关怀模式 (care mode, issue 19 §3): text ≥ 18 px, h1 ≥ 30 px, tap targets ≥ 60 px.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot } from '../lib/browser.mjs';
-import { layoutProblems, PHONES } from '../lib/layout.mjs';
+import { layoutProblems, PHONES, CARE } from '../lib/layout.mjs';
 import { world, loginCitizen, loginOfficer, freeSlot, fillUrgentBooking, claimAndOpen, identityStep, signTranscript, drawSignature } from '../lib/journey.mjs';
 
 const T = { timeout: 300_000 };
@@ -46,6 +47,19 @@ describe('the hearing on a phone', { concurrency: 1 }, () => {
         await c.click('#lang');
         await c.waitForSelector('html[lang="zh-CN"]');
       }
+      // 关怀模式 (issue 19 §3), in zh at both sizes: text ≥ 18 px, h1 ≥ 30 px, targets ≥ 60 px.
+      await c.click('#care');
+      await c.waitForSelector('html.care');
+      for (const size of PHONES) {
+        await c.setViewportSize(size);
+        if (action) await c.waitForSelector(action);
+        await c.waitForTimeout(250);
+        const found = await layoutProblems(c, { action, text: inCall ? '#call-scroll' : null, noPageScroll: inCall, ...CARE });
+        problems.push(...found.map((p) => `${name} ${size.width}×${size.height} care: ${p}`));
+        await shot(c, `phone-${name}-${size.width}-care`);
+      }
+      await c.click('#care');
+      await c.waitForSelector('html:not(.care)');
       await c.setViewportSize(PHONES[0]);
     }
     try {

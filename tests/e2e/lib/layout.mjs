@@ -7,13 +7,14 @@
  * The broken rules on `page` now, as sentences (empty when all hold).
  * opts: `action` (selector of the button the user must press now; it must be inside the viewport
  * with the page scrolled to the top), `text` (selector of the text being read: no fixed element
- * may cover it), `noPageScroll` (the document itself must not scroll), `minTap` (44).
+ * may cover it), `noPageScroll` (the document itself must not scroll), `minTap` (44), `minFont`
+ * and `minHeading` (px: every shown text at least `minFont`, an h1 at least `minHeading`; care mode).
  */
 export async function layoutProblems(page, opts = {}) {
   // The screen's size as set, not window.innerWidth: a mobile browser widens its layout viewport
   // (zooming out) to fit a too-wide page, which would hide the very overflow looked for.
   const { width, height } = page.viewportSize();
-  return page.evaluate(({ action, text, noPageScroll, minTap, vw, vh }) => {
+  return page.evaluate(({ action, text, noPageScroll, minTap, minFont, minHeading, vw, vh }) => {
     const out = [];
     const name = (el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : ''}`;
     const shown = (el) => {
@@ -74,9 +75,25 @@ export async function layoutProblems(page, opts = {}) {
       if (r.width < minTap - 0.5 || r.height < minTap - 0.5) small.push(`${name(el)} ${Math.round(r.width)}×${Math.round(r.height)}`);
     }
     if (small.length) out.push(`tap targets under ${minTap}px: ${small.join(', ')}`);
+
+    if (minFont) {
+      const tiny = [];
+      for (const el of document.body.querySelectorAll('*')) {
+        if (!shown(el) || offscreenByDesign(el)) continue;
+        const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!own) continue;
+        const px = parseFloat(getComputedStyle(el).fontSize);
+        const need = el.tagName === 'H1' ? minHeading : minFont;
+        if (px < need - 0.1) tiny.push(`${name(el)} ${px}px`);
+      }
+      if (tiny.length) out.push(`text under ${minFont}px (headings ${minHeading}px): ${tiny.slice(0, 8).join(', ')}${tiny.length > 8 ? ` (+${tiny.length - 8})` : ''}`);
+    }
     return out;
-  }, { action: opts.action || null, text: opts.text || null, noPageScroll: !!opts.noPageScroll, minTap: opts.minTap || 44, vw: width, vh: height });
+  }, { action: opts.action || null, text: opts.text || null, noPageScroll: !!opts.noPageScroll, minTap: opts.minTap || 44, minFont: opts.minFont || 0, minHeading: opts.minHeading || 0, vw: width, vh: height });
 }
+
+/** The rules of care mode (关怀模式, issue 19 §3): text ≥ 18 px, h1 ≥ 30 px, tap targets ≥ 60 px. */
+export const CARE = { minTap: 60, minFont: 18, minHeading: 30 };
 
 /** The phone sizes of issue 21. */
 export const PHONES = [
