@@ -284,6 +284,40 @@ async fn bad_filters_are_422_naming_the_field_and_only_auditors_search() {
         }
     }
     assert_eq!(app.get("/api/v1/audit/hearings", None).await.status(), 401);
+    // The OpenAPI states the same limits the server checks.
+    let spec: Value = app.get_json("/api/v1/openapi.json", None).await;
+    let op = &spec["paths"]["/api/v1/audit/hearings"]["get"];
+    let param = |name: &str| {
+        op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("parameter {name}: {op}"))["schema"]
+            .clone()
+    };
+    assert_eq!(
+        (
+            param("limit")["minimum"].as_i64(),
+            param("limit")["maximum"].as_i64()
+        ),
+        (Some(1), Some(100))
+    );
+    for name in ["brigade_id", "officer", "decision_no"] {
+        assert_eq!(param(name)["maxLength"], 64, "{name}");
+        assert_eq!(param(name)["minLength"], 1, "{name}");
+    }
+    assert_eq!(param("cursor")["maxLength"], 128);
+    assert_eq!(param("date")["format"], "date");
+    assert!(
+        param("plate")["pattern"]
+            .as_str()
+            .unwrap()
+            .starts_with("^[京")
+    );
+    let ok = &op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(ok, "#/components/schemas/AuditHearingPage");
+    assert!(spec["paths"]["/api/v1/audit/hearings/{id}"]["get"].is_object());
     expect_error(
         app.get("/api/v1/audit/hearings/nope", Some(&auditor)).await,
         404,

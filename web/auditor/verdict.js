@@ -18,13 +18,14 @@ export function renderResult(box, result, source) {
   box.replaceChildren(
     h('p', { class: 'verdict', id: 'verdict', 'data-ok': String(ok), role: 'status', tabindex: '-1' }, ok ? '✓ ' + t('a.v.ok') : '✗ ' + t('a.v.bad')),
     result.completeness
-      ? h('p', { id: 'completeness', 'data-complete': String(!!result.complete), class: result.complete ? 'banner banner-ok' : 'banner banner-warn' }, t(result.complete ? 'a.v.complete' : 'a.v.incomplete', { c: result.completeness }))
+      ? h('p', { id: 'completeness', 'data-complete': String(!!result.complete), class: result.complete ? 'banner banner-ok' : 'banner banner-warn' }, t(result.complete ? 'a.v.completeShort' : 'a.v.incompleteShort'))
       : null,
     h(
       'details',
       { class: 'verify-details', open: wasOpen || !ok },
       h('summary', {}, t('a.v.details', { n: result.checks.length, bad })),
       h('p', { class: 'small muted' }, t('a.v.source', { s: typeof source === 'function' ? source() : source })),
+      result.completeness ? h('p', { class: 'small mono', id: 'completeness-detail' }, result.completeness) : null,
       result.erased?.length ? h('p', { id: 'erased', class: 'small' }, t('a.v.erased', { list: result.erased.join(', ') })) : null,
       h(
         'ul',
