@@ -29,6 +29,7 @@ pub mod ports;
 pub mod presence;
 pub mod reads;
 pub mod sealer;
+pub mod search;
 pub mod service;
 pub mod signing;
 pub mod store;

@@ -73,7 +73,12 @@ fn parameter_limits() -> Vec<(&'static str, &'static str, Value)> {
         ("/api/v1/brigades/{id}/slots", "from", d.clone()),
         ("/api/v1/brigades/{id}/slots", "to", d.clone()),
         ("/api/v1/bookings", "date", d.clone()),
-        ("/api/v1/admin/brigades/{id}/closed-dates/{date}", "date", d),
+        (
+            "/api/v1/admin/brigades/{id}/closed-dates/{date}",
+            "date",
+            d.clone(),
+        ),
+        ("/api/v1/audit/hearings", "date", d),
         (
             "/api/v1/audit/entries",
             "limit",

@@ -28,4 +28,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(crate::call::router())
         .merge(crate::records::router())
         .merge(crate::hearing::reads::router())
+        .merge(crate::hearing::search::router())
 }

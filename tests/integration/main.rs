@@ -7,6 +7,7 @@ mod audit_complete;
 mod audit_crosscheck;
 mod audit_monitor;
 mod audit_proof;
+mod audit_search;
 mod audit_tamper;
 mod audit_tiles;
 mod audit_witness_lag;

@@ -109,6 +109,15 @@ export async function checkGrowth(note, keys, consistency, storage = localStorag
     if (!same) return { ok: false, kind: 'fork', detail: `two different roots for tree size ${fresh.size}`, size: fresh.size, old: old.size };
     return { ok: true, kind: 'same', detail: `tree size ${fresh.size}, as before`, size: fresh.size };
   }
+  // The empty tree is a prefix of every tree and has no consistency proof (RFC 9162 needs
+  // 0 < from): a remembered empty tree grew if its root is the empty tree's hash.
+  if (old.size === 0) {
+    if (hex.encode(old.root) !== hex.encode(await sha256(new Uint8Array()))) {
+      return { ok: false, kind: 'fork', detail: 'the remembered empty tree has a root other than the empty hash', size: fresh.size, old: 0 };
+    }
+    keep();
+    return { ok: true, kind: 'grew', detail: `grew from 0 to ${fresh.size} (the empty tree is a prefix of every tree)`, size: fresh.size, old: 0 };
+  }
   let proof;
   try {
     proof = (await consistency(old.size, fresh.size)).map((x) => b64.decode(x));

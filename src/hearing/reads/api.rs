@@ -33,7 +33,7 @@ enum Object {
 }
 
 /// The logged reads: route template (as routed), action, object.
-const READS: [(&str, &str, Object); 9] = [
+const READS: [(&str, &str, Object); 10] = [
     ("/api/v1/hearings/{id}", "read_hearing", Object::Hearing),
     (
         "/api/v1/hearings/{id}/decision",
@@ -69,6 +69,11 @@ const READS: [(&str, &str, Object); 9] = [
     (
         "/api/v1/audit/hearings/{id}/bundle",
         "read_bundle",
+        Object::Hearing,
+    ),
+    (
+        "/api/v1/audit/hearings/{id}",
+        "read_hearing",
         Object::Hearing,
     ),
 ];

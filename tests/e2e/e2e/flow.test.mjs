@@ -404,6 +404,8 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     if (recs.length) assert.ok(players.length >= 1, 'a recorded call has a WebM per participant');
     for (const p of players) {
       await (await p.$('.rec-load')).click();
+      // The download shows its progress, then says it is loaded.
+      await p.waitForSelector('.rec-progress-text:text-matches("已载入")', { timeout: 15_000 });
       const v = await p.$('video');
       await a.waitForFunction((el) => el.readyState >= 1 && el.videoWidth > 0, v, { timeout: 15_000 });
       const m = await v.evaluate(async (el) => {

@@ -85,3 +85,15 @@ test('the remembered checkpoint only moves forward along consistent trees', asyn
   assert.equal((await trust.checkGrowth(note(body, logLine(stranger, body)), keys, honest, store)).kind, 'unsigned');
   assert.equal((await r(20)).kind, 'same', 'the memory stayed at the last good checkpoint');
 });
+
+test('a remembered empty tree grows without a proof (there is none from size 0)', async () => {
+  const store = memory();
+  const keys = [{ vkey: log.vkey, from_size: 0 }];
+  const noProof = async () => {
+    throw new Error('need 0 < from <= to');
+  };
+  assert.equal((await trust.checkGrowth(cpNote(0, []), keys, noProof, store)).kind, 'first');
+  const g = await trust.checkGrowth(cpNote(7, leaves), keys, noProof, store);
+  assert.deepEqual([g.ok, g.kind, g.old, g.size], [true, 'grew', 0, 7]);
+  assert.equal((await trust.checkGrowth(cpNote(7, leaves), keys, noProof, store)).kind, 'same');
+});
