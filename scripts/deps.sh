@@ -18,6 +18,8 @@ for extra in "$@"; do
       # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test)
       command -v node >/dev/null || need+=(nodejs)
       command -v npm >/dev/null || need+=(npm)
+      # the auditor's browser test seeds closed hearings straight into the SQLite file
+      command -v sqlite3 >/dev/null || need+=(sqlite3)
       ;;
     turn) command -v turnserver >/dev/null || need+=(coturn) ;;
     netns)
