@@ -93,6 +93,11 @@ test('ticket: a refused ticket is shown in words; a URL holding the session toke
   assert.throws(() => webViewUrl(`a${TOKEN}b`), /refused/);
   assert.throws(() => webViewUrl(''), /refused/);
   assert.equal(webViewUrl('a b&c'), `${SERVER}/?ticket=a%20b%26c`);
+  // In 关怀模式 the H5 page opens in its large-text mode too.
+  lib('care').setCare(true);
+  assert.equal(webViewUrl('t1'), `${SERVER}/?ticket=t1&care=1`);
+  lib('care').setCare(false);
+  assert.equal(webViewUrl('t1'), `${SERVER}/?ticket=t1`);
 });
 
 test('decision: the fields, the PDFs opened and the proof file shared, each downloaded with the header', async () => {

@@ -6,6 +6,7 @@
  * webViewUrl refuses one.
  */
 import { api, getToken } from './api';
+import { careMode } from './care';
 import { H5_PAGE } from './config';
 import { t } from './i18n';
 
@@ -68,11 +69,15 @@ export function hearingView(h: Hearing) {
   };
 }
 
-/** The H5 call page's URL for a ticket; throws rather than ever put the session token in a URL. */
+/**
+ * The H5 call page's URL for a ticket (with `care=1` in 关怀模式); throws rather than ever put
+ * the session token in a URL.
+ */
 export function webViewUrl(ticket: string): string {
   const tok = getToken();
   if (!ticket || (tok && ticket.indexOf(tok) >= 0)) throw new Error('web-view URL refused: not a ticket');
-  const url = `${H5_PAGE}?ticket=${encodeURIComponent(ticket)}`;
+  // 关怀模式 goes with the citizen into the H5 call page (its large-text mode).
+  const url = `${H5_PAGE}?ticket=${encodeURIComponent(ticket)}${careMode() ? '&care=1' : ''}`;
   if (tok && url.indexOf(tok) >= 0) throw new Error('web-view URL refused: it holds the session token');
   return url;
 }
