@@ -59,8 +59,7 @@ pub struct FakeDriver {
 #[derive(Debug, Clone, Deserialize)]
 pub struct FakeViolation {
     pub id_number: String,
-    pub plate: String,
-    pub plate_type: String,
+    /// Holds the vehicle's `plate` and `plate_type` too.
     #[serde(flatten)]
     pub record: Violation,
 }
@@ -376,7 +375,7 @@ fn violations(s: &Shared, id_number: &str, plate: &str, plate_type: &str) -> Opt
         if by_driver {
             v.id_number == id_number
         } else {
-            v.plate == plate && v.plate_type == plate_type
+            v.record.plate == plate && v.record.plate_type == plate_type
         }
     };
     let list: Vec<Violation> = s
