@@ -24,6 +24,7 @@ mod netns;
 mod party;
 mod records;
 mod records_booking;
+mod records_outbox;
 mod records_photos;
 mod records_writeback;
 mod scale;
