@@ -1,5 +1,6 @@
 //! Two server processes drain one write-back outbox (issue 16): each decision reaches the
-//! platform exactly once and its answer is sealed once. Deterministic, not a race to win: the
+//! platform exactly once (the fake counts the write-back requests it receives) and its answer is
+//! sealed once. Deterministic, not a race to win: the
 //! claim (SKIP LOCKED on PostgreSQL, the one write connection on SQLite) takes a row out of
 //! `pending` for its lease, so a second claim of a sent row can only happen after 30 s of the
 //! shared clock, which the test never advances; every row therefore ends `accepted` with
@@ -90,6 +91,14 @@ async fn two_servers_drain_one_outbox_and_the_platform_gets_each_decision_once()
     numbers.sort_unstable();
     numbers.dedup();
     assert_eq!((held.len(), numbers.len()), (6, 6), "{held:?}");
+    // The platform received six write-back requests in all: none was sent twice.
+    let writes: serde_json::Value = reqwest::get(format!("{}/_fake/writes", fake.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(writes["received"], 6, "write-back requests received");
     let rows = "SELECT COUNT(*) FROM records_outbox WHERE status = 'accepted' AND attempts = 1";
     assert_eq!(
         count(&a, rows).await,
