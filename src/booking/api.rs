@@ -107,7 +107,7 @@ async fn list_slots(
     responses((status = 201, body = BookingView),
         (status = 404, description = "`records_not_found`: the platform has no driver, licence or vehicle by what was given", body = crate::error::ErrorBody),
         (status = 409, description = "a booking rule's code; `record_already_booked`; `identity_missing` (records); `records_manual`: `record_nos` sent without a connection to the system of record", body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody),
+        (status = 422, description = "`invalid_field` naming the field; `plate_mismatch` (records; field `plate`, `params.record_no`, `params.record_plate`): a picked record was recorded on another vehicle than `plate`", body = crate::error::ErrorBody),
         (status = 502, description = "`records_invalid`: the platform's answer was malformed or inconsistent", body = crate::error::ErrorBody),
         (status = 503, description = "`records_unavailable`: the platform is down or slow; nothing was written", body = crate::error::ErrorBody)))]
 async fn create_booking(

@@ -5,7 +5,9 @@
 //!   citizen may book again; never a no-show), [`follow_interrupt`];
 //! - the officer resumed it the same brigade-local day → `in_hearing` again, [`follow_resume`]
 //!   (409 `resume_day_passed` on a later day, 409 `citizen_rebooked` once the citizen holds
-//!   another active booking);
+//!   another active booking, 409 `record_already_booked` once another booking claimed one of its
+//!   records from the system of record meanwhile — the claim is taken back in the same
+//!   transaction, so two bookings never hold one record);
 //! - the brigade never opened the hearing by the end of the slot (plus `no_show_grace_s`) →
 //!   `missed_by_brigade` and an SMS apology with the link to book again, [`mark_missed`].
 
@@ -110,6 +112,11 @@ pub async fn follow_resume(tx: &mut Tx, booking_id: &str, now_ms: i64) -> ApiRes
         )
         .with_params(serde_json::json!({"booking_id": other})));
     }
+    // An interrupted booking freed its records: take them back through the same claim as a new
+    // booking (the upsert's row lock orders this against a concurrent booking of the record).
+    if b.facts_source == super::from_record::RECORDS {
+        super::claims::claim(tx, &record_nos(&b.violations)?, booking_id, now_ms).await?;
+    }
     sqlx::query(
         "UPDATE bookings SET status = 'in_hearing', status_reason = NULL, updated_at = $1 \
          WHERE id = $2 AND status = 'interrupted'",
@@ -119,6 +126,16 @@ pub async fn follow_resume(tx: &mut Tx, booking_id: &str, now_ms: i64) -> ApiRes
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The record numbers of a booking's stored `violations`.
+fn record_nos(violations: &str) -> ApiResult<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        record_no: String,
+    }
+    let list: Vec<Stored> = serde_json::from_str(violations).map_err(AppError::internal)?;
+    Ok(list.into_iter().map(|v| v.record_no).collect())
 }
 
 /// Bookings still `booked` (the brigade never opened the hearing) whose slot ended more than the

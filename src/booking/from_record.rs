@@ -6,7 +6,8 @@
 //! unhandled violations, the licence's first-issue date or the vehicle's inspection due date — is
 //! read from the system of record through the adapter before anything is written
 //! (`facts_source = "records"`; the platform down is 503 `records_unavailable`, nothing written).
-//! Typed facts are refused there (422), so a typed number can never decide.
+//! Typed facts are refused there (422), so a typed number can never decide; the typed `plate`
+//! must be the vehicle every picked record was recorded on (422 `plate_mismatch` otherwise).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -17,7 +18,10 @@ use super::{
     model::{CreateBooking, ViolationView},
     rules::{Refusal, ViolationFacts},
 };
+use axum::http::StatusCode;
+
 use crate::{
+    domain::Plate,
     error::{ApiResult, AppError},
     records::{
         RecordsError, eligibility,
@@ -214,6 +218,28 @@ fn short_text(field: &str, s: &str, max: usize) -> ApiResult<String> {
     Ok(t.to_string())
 }
 
+/// The booking's plate must be the vehicle the picked record was recorded on (the plate is
+/// never typed-and-trusted): 422 `plate_mismatch` on `plate` otherwise, naming the record and
+/// its plate (the caller's own record, listed to them by `GET /api/v1/citizens/me/violations`).
+fn same_plate(req: &CreateBooking, v: &Violation) -> ApiResult<()> {
+    let recorded = Plate::parse(&v.plate)
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|_| v.plate.trim().to_uppercase());
+    if recorded == req.plate.as_str() {
+        return Ok(());
+    }
+    Err(AppError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "plate_mismatch",
+        format!(
+            "record {} was recorded on {recorded}: book it with that plate",
+            v.record_no
+        ),
+    )
+    .with_field("plate")
+    .with_params(serde_json::json!({"record_no": v.record_no, "record_plate": recorded})))
+}
+
 async fn from_records(state: &Booking, citizen: &str, req: &CreateBooking) -> ApiResult<Case> {
     let picked = check_request(req)?;
     let r = &state.records;
@@ -259,6 +285,13 @@ async fn from_records(state: &Booking, citizen: &str, req: &CreateBooking) -> Ap
             "records look-up for a booking failed");
     };
     let facts = r.adapter.violations(&subject).await.inspect_err(log)?;
+    for v in facts
+        .violations
+        .iter()
+        .filter(|v| picked.contains(&v.record_no))
+    {
+        same_plate(req, v)?;
+    }
     let urgent = match urgent_in {
         None => None,
         Some((kind @ UrgentKind::Licence, file_no, _)) => {

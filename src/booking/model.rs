@@ -100,6 +100,8 @@ pub struct CreateBooking {
     pub slot_start: String,
     /// Needed only while the citizen has no bound phone.
     pub phone: Option<PhoneNumber>,
+    /// The vehicle. With the system of record it must be the plate every picked record was
+    /// recorded on (`plate` in `GET /api/v1/citizens/me/violations`; 422 `plate_mismatch`).
     pub plate: Plate,
     #[serde(default)]
     pub owner: bool,

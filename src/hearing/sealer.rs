@@ -1,13 +1,25 @@
 //! The call's [`RecordingSealer`]: a finished recording segment (its manifest and files, by
 //! SHA-256) becomes a `recordings_sealed` entry of the hearing's audit chain, in one
-//! transaction with the hearing's event list.
+//! transaction with the hearing's event list. And the records outbox's [`OutcomeSealer`]: the
+//! platform's final answer to a decision's write-back becomes a `write_back` event of the
+//! hearing, in the transaction that marks the outbox row (issue 16).
 
 use async_trait::async_trait;
 use serde_json::json;
 
 use super::Hearing;
-use super::{lifecycle, ports::SealedFile};
-use crate::call::sealer::{RecordingSealer, SealRequest};
+use super::{
+    lifecycle,
+    ports::{self, SealedFile},
+    service::{SYSTEM, record},
+    store,
+};
+use crate::{
+    call::sealer::{RecordingSealer, SealRequest},
+    error::AppError,
+    records::outbox::OutcomeSealer,
+    store::Tx,
+};
 
 pub struct HearingSealer(pub Hearing);
 
@@ -44,5 +56,49 @@ impl RecordingSealer for HearingSealer {
             "files": names,
         });
         Ok(lifecycle::seal_entry(state, &req.hearing_id, &files, payload).await?)
+    }
+}
+
+#[async_trait]
+impl OutcomeSealer for HearingSealer {
+    async fn seal_write_back(
+        &self,
+        tx: &mut Tx,
+        hearing_id: &str,
+        payload: serde_json::Value,
+        at_ms: i64,
+    ) -> Result<(), AppError> {
+        let state = &self.0;
+        match store::lock(tx, hearing_id).await? {
+            Some(h) => {
+                record(
+                    state,
+                    tx,
+                    &h,
+                    "event",
+                    "write_back",
+                    SYSTEM,
+                    at_ms,
+                    payload,
+                    &[],
+                )
+                .await?;
+            }
+            // No hearing row (a queued decision of a removed hearing): still sealed in the log.
+            None => {
+                ports::audit_append(
+                    tx,
+                    hearing_id,
+                    "write_back",
+                    SYSTEM.0,
+                    SYSTEM.1,
+                    at_ms,
+                    payload,
+                    &[],
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 }

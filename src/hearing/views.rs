@@ -60,7 +60,8 @@ pub struct HearingView {
     pub status: machine::Status,
     /// The accepted legal steps, in order.
     pub steps: Vec<StepView>,
-    /// Lifecycle events: opened, call_started, interrupted, resumed, no_show, recordings_sealed.
+    /// Lifecycle events: opened, call_started, interrupted, resumed, no_show, recordings_sealed,
+    /// write_back (the platform's final answer to the decision's write-back, issue 16).
     pub events: Vec<StepView>,
     /// The step expected next and who submits it (`null` when closed or over).
     pub next_step: Option<Step>,

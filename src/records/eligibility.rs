@@ -47,6 +47,9 @@ impl IneligibleReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ViolationView {
     pub record_no: String,
+    /// The vehicle it was recorded on: a booking of it names this plate.
+    pub plate: String,
+    pub plate_type: String,
     /// RFC 3339 with the platform's offset, e.g. `2026-11-20T08:31:00+08:00`.
     pub time: String,
     pub place: String,
@@ -106,6 +109,8 @@ pub fn assess(facts: &Violations, limits: Limits, facts_source: &str) -> MyViola
             let why = reason(v, points, unhandled, limits);
             ViolationView {
                 record_no: v.record_no.clone(),
+                plate: v.plate.clone(),
+                plate_type: v.plate_type.clone(),
                 time: v.time.to_rfc3339(),
                 place: v.place.clone(),
                 behaviour_code: v.behaviour_code.clone(),
@@ -144,6 +149,8 @@ mod tests {
     fn v(fine: i64, points: i64, camera: bool) -> Violation {
         Violation {
             record_no: format!("R{fine}{points}{camera}"),
+            plate: "鲁A12345".into(),
+            plate_type: "02".into(),
             time: chrono::DateTime::parse_from_rfc3339("2026-11-20T08:31:00+08:00").unwrap(),
             place: "济南市市中区二环南路".into(),
             behaviour_code: "13450".into(),

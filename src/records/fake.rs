@@ -7,7 +7,8 @@
 //! (`delay:MS`, `status:CODE`, `malformed`, `negative_fine`). Evidence photos: the seed's photo
 //! URLs on `http://127.0.0.1:8090` are answered on the fake's own address, and
 //! `GET /photos/NAME` (signed) serves a small PNG drawn per name (`fake_photo`); `GET /_fake/photos`
-//! counts the photo requests served. For tests and development only.
+//! counts the photo requests served, `GET /_fake/writes` the write-back requests received. For
+//! tests and development only.
 
 use std::{
     collections::HashMap,
@@ -59,8 +60,7 @@ pub struct FakeDriver {
 #[derive(Debug, Clone, Deserialize)]
 pub struct FakeViolation {
     pub id_number: String,
-    pub plate: String,
-    pub plate_type: String,
+    /// Holds the vehicle's `plate` and `plate_type` too.
     #[serde(flatten)]
     pub record: Violation,
 }
@@ -100,6 +100,8 @@ struct Shared {
     base: String,
     /// Photo requests served.
     photos_served: std::sync::atomic::AtomicU64,
+    /// Signed write-back requests received (the same decision twice counts twice).
+    writes_received: std::sync::atomic::AtomicU64,
 }
 
 /// The origin of the seed file's photo URLs.
@@ -123,11 +125,13 @@ pub fn router(data: Data, secret: &str, base: &str) -> Router {
         decisions: Mutex::new(HashMap::new()),
         base: base.trim_end_matches('/').to_string(),
         photos_served: std::sync::atomic::AtomicU64::new(0),
+        writes_received: std::sync::atomic::AtomicU64::new(0),
     });
     Router::new()
         .route("/_fake/fault", post(set_fault))
         .route("/_fake/decisions", get(decisions))
         .route("/_fake/photos", get(photos_served))
+        .route("/_fake/writes", get(writes_received))
         .route("/photos/{name}", get(photo))
         .fallback(handle)
         .with_state(shared)
@@ -188,12 +192,17 @@ async fn decisions(State(s): State<Arc<Shared>>) -> Response {
     Json(all).into_response()
 }
 
+async fn writes_received(State(s): State<Arc<Shared>>) -> Response {
+    let n = s.writes_received.load(std::sync::atomic::Ordering::SeqCst);
+    Json(json!({ "received": n })).into_response()
+}
+
 async fn photos_served(State(s): State<Arc<Shared>>) -> Response {
     let n = s.photos_served.load(std::sync::atomic::Ordering::SeqCst);
     Json(json!({ "served": n })).into_response()
 }
 
-/// A signed `GET /photos/NAME`: a small body that starts and ends like a JPEG and names NAME.
+/// A signed `GET /photos/NAME`: a small PNG drawn from NAME ([`super::fake_photo`]).
 async fn photo(
     State(s): State<Arc<Shared>>,
     axum::extract::Path(name): axum::extract::Path<String>,
@@ -316,7 +325,11 @@ async fn handle(
             violations(&s, text("id_number"), text("plate"), text("plate_type"))
         }
         "/v1/decisions" => match serde_json::from_value::<Decision>(req.clone()) {
-            Ok(d) => Some(decide(&s, d)),
+            Ok(d) => {
+                s.writes_received
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Some(decide(&s, d))
+            }
             Err(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "bad_decision"),
         },
         _ => return error(StatusCode::NOT_FOUND, "no_route"),
@@ -376,7 +389,7 @@ fn violations(s: &Shared, id_number: &str, plate: &str, plate_type: &str) -> Opt
         if by_driver {
             v.id_number == id_number
         } else {
-            v.plate == plate && v.plate_type == plate_type
+            v.record.plate == plate && v.record.plate_type == plate_type
         }
     };
     let list: Vec<Violation> = s

@@ -41,6 +41,9 @@ pub struct Vehicle {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     pub record_no: String,
+    /// The vehicle the violation was recorded on (plate and GA 24.7 plate type).
+    pub plate: String,
+    pub plate_type: String,
     pub time: DateTime<FixedOffset>,
     pub place: String,
     pub behaviour_code: String,
@@ -131,6 +134,8 @@ impl Vehicle {
 impl Violation {
     pub fn validate(&self) -> Result<(), String> {
         RecordNo::parse(&self.record_no)?;
+        text("plate", &self.plate)?;
+        text("plate_type", &self.plate_type)?;
         text("place", &self.place)?;
         text("behaviour_code", &self.behaviour_code)?;
         text("behaviour", &self.behaviour)?;
@@ -185,6 +190,8 @@ mod tests {
     fn violation() -> Violation {
         Violation {
             record_no: "3701041000123456".into(),
+            plate: "鲁A12345".into(),
+            plate_type: "02".into(),
             time: DateTime::parse_from_rfc3339("2026-11-20T08:31:00+08:00").unwrap(),
             place: "济南市历下区经十路与舜耕路路口".into(),
             behaviour_code: "13450".into(),

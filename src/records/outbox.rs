@@ -9,9 +9,14 @@
 //! `accepted`; `rejected` with the platform's reason — final, never retried blindly (an
 //! officer must sort it out); a timeout, 5xx, refused or unreadable answer stays `pending` and
 //! is retried with backoff (2 s doubling, at most 5 min), the error kept in `last_error`.
+//! A final answer (accepted or rejected) is marked and sealed into the hearing's audit chain
+//! (a `write_back` event, through [`OutcomeSealer`], implemented by the hearing area) in one
+//! transaction, and only by the worker that moves the row out of `pending`: one entry per
+//! outcome, even with several workers.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::watch;
@@ -44,6 +49,48 @@ pub struct WriteBackStatus {
     pub last_error: Option<String>,
     /// Unix milliseconds of the last change.
     pub updated_at: i64,
+}
+
+/// Seals a write-back's final outcome into the hearing's audit chain, inside the transaction
+/// that marks the outbox row (implemented by `hearing::sealer::HearingSealer`; records sits
+/// below the hearing area and cannot name it).
+#[async_trait]
+pub trait OutcomeSealer: Send + Sync {
+    /// Appends the `write_back` event `payload` to `hearing_id`'s chain in `tx`.
+    async fn seal_write_back(
+        &self,
+        tx: &mut Tx,
+        hearing_id: &str,
+        payload: serde_json::Value,
+        at_ms: i64,
+    ) -> Result<(), AppError>;
+}
+
+/// The `write_back` entry's payload: `{decision_no, records, answer, reason?, attempts, at}`
+/// (`answer`: `accepted` or `rejected`; the entry's `status` is the hearing's, as in every entry).
+pub fn outcome_payload(
+    decision: &Decision,
+    outcome: &WriteBack,
+    attempts: i64,
+    at_ms: i64,
+) -> serde_json::Value {
+    let at = chrono::DateTime::from_timestamp_millis(at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    let mut p = serde_json::json!({
+        "decision_no": decision.decision_no,
+        "records": decision.record_nos,
+        "attempts": attempts,
+        "at": at,
+    });
+    match outcome {
+        WriteBack::Accepted => p["answer"] = "accepted".into(),
+        WriteBack::Rejected { reason } => {
+            p["answer"] = "rejected".into();
+            p["reason"] = reason.chars().take(500).collect::<String>().into();
+        }
+    }
+    p
 }
 
 /// Queues `decision` for the platform inside the decision's transaction.
@@ -91,11 +138,12 @@ const CLAIM: &str = "UPDATE records_outbox SET lease_until = $1, attempts = atte
        AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2) \
        ORDER BY next_attempt_at, decision_no LIMIT 1{LOCK}) \
      AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2) \
-     RETURNING decision_no, payload, attempts";
+     RETURNING decision_no, hearing_id, payload, attempts";
 
 /// A row taken by this worker: the decision and how many sends it has had (this one included).
 #[derive(Debug, Clone)]
 pub struct Claimed {
+    pub hearing_id: String,
     pub decision: Decision,
     pub attempts: i64,
 }
@@ -118,54 +166,79 @@ pub async fn claim_due(db: &Db, now_ms: i64) -> Result<Option<Claimed>, AppError
     let payload: String = r.try_get("payload")?;
     let decision = serde_json::from_str(&payload).map_err(AppError::internal)?;
     Ok(Some(Claimed {
+        hearing_id: r.try_get("hearing_id")?,
         decision,
         attempts: r.try_get("attempts")?,
     }))
 }
 
-/// Records the platform's answer (or the failure to get one) for a claimed row.
+/// Records the platform's answer (or the failure to get one) for a claimed row. A final
+/// answer moves the row out of `pending` and, when this call is the one that did, is sealed
+/// into the hearing's chain by `sealer` in the same transaction. Returns whether it sealed.
 pub async fn mark(
     db: &Db,
-    decision_no: &str,
+    sealer: &dyn OutcomeSealer,
+    claimed: &Claimed,
     outcome: &Result<WriteBack, super::RecordsError>,
-    attempts: i64,
     now_ms: i64,
-) -> Result<(), AppError> {
-    let q = match outcome {
-        Ok(WriteBack::Accepted) => sqlx::query(
-            "UPDATE records_outbox SET status = 'accepted', reason = NULL, last_error = NULL, \
-             lease_until = NULL, updated_at = $2 WHERE decision_no = $1",
-        )
-        .bind(decision_no)
-        .bind(now_ms),
-        Ok(WriteBack::Rejected { reason }) => sqlx::query(
-            "UPDATE records_outbox SET status = 'rejected', reason = $3, last_error = NULL, \
-             lease_until = NULL, updated_at = $2 WHERE decision_no = $1",
-        )
-        .bind(decision_no)
-        .bind(now_ms)
-        .bind(reason.chars().take(500).collect::<String>()),
-        Err(e) => {
-            let shift = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
-            let backoff = FIRST_BACKOFF_MS
-                .saturating_mul(1_i64 << shift)
-                .min(MAX_BACKOFF_MS);
+) -> Result<bool, AppError> {
+    let decision_no = claimed.decision.decision_no.as_str();
+    let mut tx = db.begin().await?;
+    let (q, fin) = match outcome {
+        Ok(WriteBack::Accepted) => (
             sqlx::query(
-                "UPDATE records_outbox SET last_error = $3, next_attempt_at = $4, \
+                "UPDATE records_outbox SET status = 'accepted', reason = NULL, last_error = NULL, \
+                 lease_until = NULL, updated_at = $2 WHERE decision_no = $1 AND status = 'pending'",
+            )
+            .bind(decision_no)
+            .bind(now_ms),
+            true,
+        ),
+        Ok(WriteBack::Rejected { reason }) => (
+            sqlx::query(
+                "UPDATE records_outbox SET status = 'rejected', reason = $3, last_error = NULL, \
                  lease_until = NULL, updated_at = $2 WHERE decision_no = $1 AND status = 'pending'",
             )
             .bind(decision_no)
             .bind(now_ms)
-            .bind(e.to_string().chars().take(500).collect::<String>())
-            .bind(now_ms + backoff)
+            .bind(reason.chars().take(500).collect::<String>()),
+            true,
+        ),
+        Err(e) => {
+            let shift = u32::try_from(claimed.attempts.clamp(1, 20) - 1).unwrap_or(0);
+            let backoff = FIRST_BACKOFF_MS
+                .saturating_mul(1_i64 << shift)
+                .min(MAX_BACKOFF_MS);
+            (
+                sqlx::query(
+                    "UPDATE records_outbox SET last_error = $3, next_attempt_at = $4, \
+                     lease_until = NULL, updated_at = $2 WHERE decision_no = $1 AND status = 'pending'",
+                )
+                .bind(decision_no)
+                .bind(now_ms)
+                .bind(e.to_string().chars().take(500).collect::<String>())
+                .bind(now_ms + backoff),
+                false,
+            )
         }
     };
-    q.execute(&db.write).await?;
-    Ok(())
+    let moved = q.execute(&mut *tx).await?.rows_affected() == 1;
+    let sealed = match outcome {
+        Ok(answer) if fin && moved => {
+            let payload = outcome_payload(&claimed.decision, answer, claimed.attempts, now_ms);
+            sealer
+                .seal_write_back(&mut tx, &claimed.hearing_id, payload, now_ms)
+                .await?;
+            true
+        }
+        _ => false,
+    };
+    tx.commit().await?;
+    Ok(sealed)
 }
 
 /// Sends every due row once; returns how many were sent (accepted, rejected or failed).
-pub async fn drain_once(r: &Records) -> Result<usize, AppError> {
+pub async fn drain_once(r: &Records, sealer: &dyn OutcomeSealer) -> Result<usize, AppError> {
     let mut sent = 0;
     while let Some(c) = claim_due(&r.db, r.clock.now_ms()).await? {
         let outcome = r.adapter.write_back(&c.decision).await;
@@ -188,26 +261,23 @@ pub async fn drain_once(r: &Records) -> Result<usize, AppError> {
             Err(_) => "failed",
         };
         metrics::counter!("records_write_back_total", "outcome" => label).increment(1);
-        mark(
-            &r.db,
-            &c.decision.decision_no,
-            &outcome,
-            c.attempts,
-            r.clock.now_ms(),
-        )
-        .await?;
+        mark(&r.db, sealer, &c, &outcome, r.clock.now_ms()).await?;
         sent += 1;
     }
     Ok(sent)
 }
 
 /// The background sender: at start, when woken, and every second.
-pub async fn run_worker(r: Records, mut stop: watch::Receiver<bool>) {
+pub async fn run_worker(
+    r: Records,
+    sealer: std::sync::Arc<dyn OutcomeSealer>,
+    mut stop: watch::Receiver<bool>,
+) {
     if r.adapter.provider() == "manual" {
         return;
     }
     loop {
-        if let Err(e) = drain_once(&r).await {
+        if let Err(e) = drain_once(&r, sealer.as_ref()).await {
             tracing::warn!(error = %e, "records outbox drain failed");
         }
         if *stop.borrow() {

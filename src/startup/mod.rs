@@ -262,13 +262,15 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
             state.sms.clone(),
             stop.clone(),
         )),
-        tokio::spawn(crate::records::outbox::run_worker(
-            state.records.clone(),
-            stop.clone(),
-        )),
     ];
-    // The call seals finished recordings into the hearing's audit chain.
+    // The call seals finished recordings, the records outbox the write-back's outcome, into
+    // the hearing's audit chain.
     let sealer = Arc::new(crate::hearing::sealer::HearingSealer(state.hearing.clone()));
+    jobs.push(tokio::spawn(crate::records::outbox::run_worker(
+        state.records.clone(),
+        sealer.clone(),
+        stop.clone(),
+    )));
 
     jobs.extend(crate::call::spawn_jobs(&state.call, sealer, stop.clone()));
     jobs

@@ -27,6 +27,7 @@ mod party;
 mod recordings_owner;
 mod records;
 mod records_booking;
+mod records_outbox;
 mod records_photos;
 mod records_writeback;
 mod scale;

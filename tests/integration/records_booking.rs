@@ -2,7 +2,9 @@
 //! picks record numbers and the fine, points, camera capture, the licence's points, the
 //! unhandled count and the urgent expiry come from the platform; typed facts are refused; a
 //! record another booking holds is refused; the platform down writes nothing. With `manual`
-//! the typed path stays, flagged `facts_source: "citizen"`.
+//! the typed path stays, flagged `facts_source: "citizen"`. The plate is the record's
+//! (`plate_mismatch`), and a resumed booking never holds a record another booking claimed
+//! while it was interrupted.
 
 use serde_json::{Value, json};
 
@@ -10,14 +12,26 @@ use crate::{
     booking::{at, body, book, my_bookings, remaining},
     helpers::{TestApp, expect_error, expect_json},
     records::{A, B, C, app_with, give_identity, start_fake},
+    records_writeback::{REC, records_world},
 };
 
 /// Seeded driver whose licence (first issued 2012-11-18) and vehicle 鲁A7Q208 (inspection due
 /// 2026-11-18) expire within the urgent window of the tests' Monday 2026-11-16.
 const D: &str = "370104199011200047";
 
-fn pick(brigade: &str, slot: &str, records: &[&str]) -> Value {
-    json!({"brigade_id": brigade, "slot_start": slot, "plate": "鲁A12345", "record_nos": records})
+/// The vehicle a seeded record was recorded on (tests/data/records-fake.json).
+pub(crate) fn plate_of(record: &str) -> &'static str {
+    match &record[..7] {
+        "3701031" => "鲁AD67890",
+        "3701121" => "鲁A3K521",
+        "3701041" => "鲁A7Q208",
+        _ => "鲁A12345",
+    }
+}
+
+pub(crate) fn pick(brigade: &str, slot: &str, records: &[&str]) -> Value {
+    let plate = records.first().map_or("鲁A12345", |r| plate_of(r));
+    json!({"brigade_id": brigade, "slot_start": slot, "plate": plate, "record_nos": records})
 }
 
 #[tokio::test]
@@ -47,6 +61,14 @@ async fn a_booking_takes_the_platforms_facts_never_the_typed_ones() {
     )
     .await;
     assert_eq!(e["error"]["field"], "record_nos", "another driver's record");
+
+    // The plate is the record's, never a typed one: another vehicle is refused.
+    let mut other_car = pick(&brigade, &slot, &["3701021000123456"]);
+    other_car["plate"] = json!("鲁B54321");
+    let e = expect_error(book(&app, &token, other_car).await, 422, "plate_mismatch").await;
+    assert_eq!(e["error"]["field"], "plate");
+    assert_eq!(e["error"]["params"]["record_no"], "3701021000123456");
+    assert_eq!(e["error"]["params"]["record_plate"], "鲁A12345");
 
     // Ineligible by the record's facts: the fine, no camera, the licence's points.
     for (record, why) in [
@@ -195,4 +217,68 @@ async fn manual_keeps_the_typed_path_flagged_citizen() {
     let v: Value = expect_json(book(&app, &token, body(&brigade, &at(17, 10))).await, 201).await;
     assert_eq!(v["facts_source"], "citizen");
     assert_eq!(v["violations"][0]["fine_yuan"], 100);
+}
+
+async fn holder(app: &TestApp, record: &str) -> String {
+    sqlx::query_scalar("SELECT booking_id FROM record_claims WHERE record_no = $1")
+        .bind(record)
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_resumed_booking_never_holds_a_record_another_booking_claimed_meanwhile() {
+    let fake = start_fake().await;
+    let w = records_world(&fake).await;
+    let id = w.open().await["id"].as_str().unwrap().to_string();
+    let (interrupt, resume) = (
+        format!("/api/v1/hearings/{id}/interrupt"),
+        format!("/api/v1/hearings/{id}/resume"),
+    );
+    let r = w
+        .app
+        .post(
+            &interrupt,
+            Some(&w.officer),
+            json!({"reason": "technical_failure"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // Interrupted, the booking freed its record: another booking of it goes through.
+    let (other, _) = w.app.login_citizen("13800138111").await;
+    give_identity(&w.app, &other, B).await;
+    let r = book(&w.app, &other, pick(&w.brigade, &at(17, 11), &[REC])).await;
+    let new: Value = expect_json(r, 201).await;
+    let new_id = new["id"].as_str().unwrap().to_string();
+    assert_eq!(holder(&w.app, REC).await, new_id);
+
+    // The hearing cannot take the record back: refused, nothing written.
+    let e = expect_error(
+        w.app.post(&resume, Some(&w.officer), json!({})).await,
+        409,
+        "record_already_booked",
+    )
+    .await;
+    assert_eq!(e["error"]["params"]["record_no"], REC);
+    let h: Value = w
+        .app
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
+    assert_eq!(h["status"], "interrupted");
+    assert_eq!(holder(&w.app, REC).await, new_id);
+
+    // The new booking is cancelled: the resume takes the record back, and holds it.
+    let r = w
+        .app
+        .delete(&format!("/api/v1/bookings/{new_id}"), Some(&other))
+        .await;
+    assert_eq!(r.status(), 200);
+    let h: Value = expect_json(w.app.post(&resume, Some(&w.officer), json!({})).await, 200).await;
+    assert_eq!(h["status"], "open");
+    assert_eq!(holder(&w.app, REC).await, w.booking);
+    let (third, _) = w.app.login_citizen("13800138112").await;
+    give_identity(&w.app, &third, B).await;
+    let r = book(&w.app, &third, pick(&w.brigade, &at(17, 12), &[REC])).await;
+    expect_error(r, 409, "record_already_booked").await;
 }

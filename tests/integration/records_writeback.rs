@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use remote_hearing::{
     clock::Clock,
+    hearing::sealer::HearingSealer,
     identity::Role,
     records::{RecordsAdapter, http::HttpRecords, model::Decision, outbox},
 };
@@ -26,8 +27,18 @@ pub(crate) const REC: &str = "3701031000200001";
 pub(crate) async fn records_world(fake: &Fake) -> World {
     let url = fake.url.clone();
     let w = world_with(move |c| c.records = config(&url, SECRET, 300, 1)).await;
-    sqlx::query("UPDATE bookings SET facts_source = 'records', violations = $1 WHERE id = $2")
-        .bind(json!([{"record_no": REC, "fine_yuan": 100, "points": 3}]).to_string())
+    sqlx::query(
+        "UPDATE bookings SET facts_source = 'records', plate = '鲁AD67890', violations = $1 \
+         WHERE id = $2",
+    )
+    .bind(json!([{"record_no": REC, "fine_yuan": 100, "points": 3}]).to_string())
+    .bind(&w.booking)
+    .execute(&w.app.state.db.write)
+    .await
+    .unwrap();
+    // The booking holds its record, as a booking made from the record does.
+    sqlx::query("INSERT INTO record_claims (record_no, booking_id, claimed_at) VALUES ($1, $2, 0)")
+        .bind(REC)
         .bind(&w.booking)
         .execute(&w.app.state.db.write)
         .await
@@ -60,6 +71,11 @@ async fn decide(w: &World, down: Option<&Fake>) -> String {
         w.ok_step(&id, b).await;
     }
     id
+}
+
+/// The hearing area's sealer of write-back outcomes, as the server wires it.
+pub(crate) fn sealer(app: &TestApp) -> HearingSealer {
+    HearingSealer(app.state.hearing.clone())
 }
 
 async fn write_back(app: &TestApp, token: &str, hearing: &str) -> Value {
@@ -104,7 +120,9 @@ async fn a_decision_is_written_back_once_even_when_the_server_dies_between_sendi
 
     // Retried after the backoff: accepted, and the officer and the auditor see it.
     w.app.clock.advance(chrono::Duration::seconds(3));
-    outbox::drain_once(&w.app.state.records).await.unwrap();
+    outbox::drain_once(&w.app.state.records, &sealer(&w.app))
+        .await
+        .unwrap();
     wait_for(&w.app, &officer, &id, |b| b["status"] == "accepted").await;
     w.app.create_staff(Role::Auditor, "AUD-WB", None).await;
     let auditor = w.app.login_staff("AUD-WB").await;
@@ -171,11 +189,98 @@ async fn a_rejected_write_back_shows_the_reason_and_is_never_sent_again() {
         "{b}"
     );
     assert_eq!(b["attempts"], 1);
+    let (_, entries) = sealed(&w.app, &id, "write_back").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["payload"]["answer"], "rejected");
+    assert!(
+        entries[0]["payload"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already handled")
+    );
     // Time passes and the worker runs: a rejection is final.
     w.app.clock.advance(chrono::Duration::minutes(30));
-    assert_eq!(outbox::drain_once(&w.app.state.records).await.unwrap(), 0);
+    assert_eq!(
+        outbox::drain_once(&w.app.state.records, &sealer(&w.app))
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(write_back(&w.app, &w.officer, &id).await["attempts"], 1);
     assert_eq!(fake.decisions().await.len(), 1);
+}
+
+/// The hearing's audit entries named `step`, from the bundle the auditor downloads.
+async fn sealed(app: &TestApp, hearing: &str, step: &str) -> (Value, Vec<Value>) {
+    let b = app
+        .state
+        .audit
+        .bundle(&app.state.db, hearing, None, app.clock.now_ms())
+        .await
+        .unwrap();
+    let b = serde_json::to_value(b).unwrap();
+    let found = b["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["step"] == step)
+        .cloned()
+        .collect();
+    (b, found)
+}
+
+#[tokio::test]
+async fn the_platforms_answer_is_sealed_in_the_hearings_chain_and_verifies() {
+    let fake = start_fake().await;
+    let w = records_world(&fake).await;
+    let id = decide(&w, None).await;
+    wait_for(&w.app, &w.officer, &id, |b| b["status"] == "accepted").await;
+    let v: Value = w
+        .app
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
+    let decision_no = v["decision"]["decision_no"].as_str().unwrap();
+    let events: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["step"].as_str())
+        .collect();
+    assert!(events.contains(&"write_back"), "{events:?}");
+    let (bundle, entries) = sealed(&w.app, &id, "write_back").await;
+    assert_eq!(entries.len(), 1, "sealed once");
+    let p = &entries[0]["payload"];
+    assert_eq!(p["decision_no"], decision_no);
+    assert_eq!(p["records"], json!([REC]));
+    assert_eq!(p["answer"], "accepted");
+    assert_eq!(p["attempts"], 1);
+    assert!(p.get("reason").is_none(), "{p}");
+    assert!(p["at"].as_str().unwrap().ends_with('Z'), "{p}");
+    // Another drain changes nothing: the outcome is sealed once.
+    w.app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(
+        outbox::drain_once(&w.app.state.records, &sealer(&w.app))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(sealed(&w.app, &id, "write_back").await.1.len(), 1);
+    // `audit verify` of the bundle, with the log's key pinned, still passes.
+    let path = w.app.data_dir.path().join("write-back-bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let key = w.app.state.audit.signer.verifier().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_remote-hearing"))
+        .args(["audit", "verify"])
+        .arg(&path)
+        .args(["--key", &key, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]

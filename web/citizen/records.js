@@ -20,11 +20,27 @@ export function pickedRecords() {
 
 function setRecordsMode(on) {
   recordsMode = on;
+  // Nothing is typed in records mode: the heading says where the case comes from, and the plate
+  // is the picked record's vehicle (the server refuses any other: plate_mismatch).
+  const head = $('#bk-case-h');
+  head.dataset.i18n = on ? 'c.book.caseRecords' : 'c.book.case';
+  head.textContent = t(head.dataset.i18n);
+  const hint = $('#bk-plate-hint-text');
+  hint.dataset.i18n = on ? 'c.book.plateFromRecord' : 'c.book.plateHint';
+  hint.textContent = t(hint.dataset.i18n);
+  $('#bk-plate-example').hidden = on;
+  $('#bk-plate').readOnly = on;
   $('#bk-records').hidden = !on;
   $('#bk-manual').hidden = on;
   for (const el of $('#bk-manual').querySelectorAll('input, button')) el.disabled = on;
   $('#bk-regdate-box').hidden = on;
   $('#bk-licence-box').hidden = !on;
+}
+
+/** The plate field follows the first picked record's vehicle. */
+function plateFromPicked() {
+  const first = document.querySelector('#bk-record-list input[name=record]:checked');
+  $('#bk-plate').value = first?.dataset.plate || '';
 }
 
 function recordRow(v) {
@@ -33,7 +49,7 @@ function recordRow(v) {
   return h(
     'div',
     { class: 'check record', dataset: { recordNo: v.record_no, eligible: String(!!v.eligible) } },
-    h('input', { type: 'checkbox', id, name: 'record', value: v.record_no, disabled: !v.eligible, 'aria-describedby': `${id}-d` }),
+    h('input', { type: 'checkbox', id, name: 'record', value: v.record_no, disabled: !v.eligible, 'aria-describedby': `${id}-d`, dataset: { plate: v.plate || '' }, onchange: plateFromPicked }),
     h(
       'label',
       { for: id, style: 'display:block' },

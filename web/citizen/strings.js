@@ -42,6 +42,8 @@ addStrings({
   'c.book.remaining': ['剩余 {n} / {c} 个名额', '{n} of {c} seats left'],
   'c.book.full': ['已约满', 'Full'],
   'c.book.case': ['案件信息（按违法记录填写）', 'The case (as shown on the violation record)'],
+  'c.book.caseRecords': ['案件信息（来自交通管理信息系统）', 'The case (from the traffic records system)'],
+  'c.book.plateFromRecord': ['号牌号码取自所选的违法记录。', 'The plate is taken from the violation you pick.'],
   'c.book.phone': ['手机号（首次预约绑定）', 'Mobile number (bound at the first booking)'],
   'c.book.plate': ['号牌号码', 'Plate number'],
   'c.book.plateHint': ['例如', 'e.g.'],

@@ -141,6 +141,10 @@ addStrings({
   'err.not_urgent_eligible.plain': ['不符合加急预约条件，请使用普通预约。', 'Not eligible for an urgent booking. Use a normal booking.'],
   'err.ineligible_case': ['该违法不符合远程处理条件（单次罚款超过 {max_fine_yuan} 元、未处理违法超过 {max_unhandled} 起，或处理后累计记分将达到 {points_ceiling} 分），请到窗口办理。', 'This case cannot be handled remotely (a fine over {max_fine_yuan} yuan, more than {max_unhandled} unhandled violations, or points reaching {points_ceiling}). Please go to a service window.'],
   'err.ineligible_case.plain': ['该违法不符合远程处理条件，请到窗口办理。', 'This case cannot be handled remotely. Please go to a service window.'],
+  'err.record_already_booked': ['违法记录 {record_no} 已在另一预约或办理中，不能重复预约或继续办理。', 'Violation record {record_no} is already held by another booking or hearing.'],
+  'err.record_already_booked.plain': ['该违法记录已在另一预约或办理中。', 'That violation record is already held by another booking or hearing.'],
+  'err.plate_mismatch': ['违法记录 {record_no} 登记的号牌是 {record_plate}，请按该号牌预约。', 'Violation record {record_no} was recorded on {record_plate}: book it with that plate.'],
+  'err.plate_mismatch.plain': ['号牌与违法记录登记的号牌不一致。', 'The plate is not the one on the violation record.'],
   'err.phone_binding_immutable': ['手机号绑定后不能在线更换，请到窗口办理。', 'The bound phone number cannot be changed online. Please go to a service window.'],
   // the party and evidence (issue 12)
   'err.id_number_invalid': ['身份证号码有误（应为18位，校验码和出生日期须正确），请核对。', 'The ID number is not valid (18 characters with a correct check digit and birth date). Please check it.'],

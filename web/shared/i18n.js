@@ -178,6 +178,7 @@ addStrings({
   'step.receipt': ['签收', 'Receipt'],
   'step.recording_sealed': ['录音录像封存', 'Recordings sealed'],
   'step.recordings_sealed': ['录音录像封存', 'Recordings sealed'],
+  'step.write_back': ['处罚决定回写交管系统', 'Decision written back to the traffic system'],
   'step.opened': ['开启办理', 'Hearing opened'],
   'step.call_started': ['视频开始', 'Call started'],
   'step.interrupted': ['办理中断', 'Interrupted'],

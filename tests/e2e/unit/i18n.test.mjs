@@ -40,7 +40,7 @@ test('every error code of API.md has its own message', () => {
   const codes = `slot_full same_day_not_allowed too_far_ahead slot_in_past brigade_closed active_booking_exists
     blacklisted rebook_after_cancel vehicle_driver_limit not_urgent_eligible ineligible_case
     phone_binding_immutable invalid_state ruling_exceeds_notice code_invalid code_attempts_exceeded
-    sms_throttled`.split(/\s+/);
+    sms_throttled record_already_booked plate_mismatch`.split(/\s+/);
   const missing = codes.filter((c) => !i18n.has(`err.${c}`));
   assert.deepEqual(missing, []);
   for (const c of codes) assert.notEqual(i18n.t(`err.${c}`), `err.${c}`);
