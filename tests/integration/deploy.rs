@@ -24,9 +24,16 @@ fn the_systemd_unit_verifies_and_keeps_its_sandbox() {
     ] {
         assert!(UNIT.lines().any(|l| l == line), "missing {line:?}");
     }
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         let required = std::env::var("RH_NETNS_TESTS").as_deref() == Ok("require");
-        assert!(!required, "systemd-analyze is missing (apt-get install systemd)");
+        assert!(
+            !required,
+            "systemd-analyze is missing (apt-get install systemd)"
+        );
         eprintln!("systemd-analyze missing: the unit's syntax was not checked");
         return;
     }
@@ -38,11 +45,20 @@ fn the_systemd_unit_verifies_and_keeps_its_sandbox() {
         .arg(&unit)
         .output()
         .unwrap();
-    let said = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "systemd-analyze verify: {said}");
     assert!(said.trim().is_empty(), "warnings: {said}");
     // A unit naming a binary that does not exist is refused: the check is real.
-    std::fs::write(&unit, UNIT.replace("/usr/local/bin/remote-hearing", "/nonexistent/rh")).unwrap();
-    let bad = Command::new("systemd-analyze").arg("verify").arg(&unit).output().unwrap();
+    std::fs::write(
+        &unit,
+        UNIT.replace("/usr/local/bin/remote-hearing", "/nonexistent/rh"),
+    )
+    .unwrap();
+    let bad = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
 }
