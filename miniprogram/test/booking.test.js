@@ -73,6 +73,9 @@ test('booking: tomorrow is the first day, full slots cannot be chosen, the body 
   assert.equal(post[0].header.Authorization, 'Bearer session-token-abc');
   assert.deepEqual(env.toasts, ['预约成功']);
   assert.deepEqual(env.navigations, ['back']);
+  // The reminder's subscription was asked within the tap; refused, the server is not told.
+  assert.deepEqual(env.subscribeAsked, [['TMPL-BOOKING-REMINDER']]);
+  assert.equal(env.server.calls.filter((c) => c.path.endsWith('/wechat-reminder')).length, 0);
 });
 
 test('booking: nothing is sent without a slot or the case; a refusal is shown in plain words', async () => {
@@ -108,6 +111,27 @@ test('booking: without a bound phone the page asks for the getPhoneNumber bindin
   await tap(page, '#bk-submit');
   assert.equal(env.server.find('POST bookings').length, 1);
   assert.equal(env.server.find('POST bookings')[0].body.phone, undefined, 'the phone is never typed in or sent');
+});
+
+test('booking: an accepted reminder subscription is told to the server once the booking exists', async () => {
+  const env = mockWx({ storage: SIGNED_IN, subscribeAnswer: 'accept' });
+  const page = await openBooking(env);
+  await fillCase(page);
+  env.server.on('POST bookings', { status: 201, data: booking() });
+  env.server.on('POST bookings/bk-1/wechat-reminder', { status: 204 });
+  await tap(page, '#bk-submit');
+  await settle();
+  assert.deepEqual(env.subscribeAsked, [['TMPL-BOOKING-REMINDER']]);
+  const order = env.server.calls.filter((c) => c.method === 'POST').map((c) => c.path);
+  assert.deepEqual(order, ['bookings', 'bookings/bk-1/wechat-reminder']);
+  assert.deepEqual(env.toasts, ['预约成功']);
+  // A booking the server refused is never subscribed.
+  const env2 = mockWx({ storage: SIGNED_IN, subscribeAnswer: 'accept' });
+  const page2 = await openBooking(env2);
+  await fillCase(page2);
+  env2.server.on('POST bookings', { status: 409, data: { error: { code: 'blacklisted', message: 'x' } } });
+  await tap(page2, '#bk-submit');
+  assert.equal(env2.server.calls.filter((c) => c.path.endsWith('/wechat-reminder')).length, 0);
 });
 
 test('booking: urgent opens today, shows the expiry rule and sends the urgent part', async () => {

@@ -49,6 +49,9 @@ function mockWx(opts = {}) {
     loginCodes: opts.loginCodes || ['wx-code-1', 'wx-code-2', 'wx-code-3'],
     modalAnswer: opts.modalAnswer !== undefined ? opts.modalAnswer : true,
     modals: [],
+    // what the citizen answers to the subscription message prompt ('accept' / 'reject')
+    subscribeAnswer: opts.subscribeAnswer || 'reject',
+    subscribeAsked: [],
     fontSizeSetting: opts.fontSizeSetting || 17,
     downloadStatus: 200,
   };
@@ -90,6 +93,12 @@ function mockWx(opts = {}) {
     showModal: (o) => {
       env.modals.push(o.content);
       setTimeout(() => o.success({ confirm: env.modalAnswer, cancel: !env.modalAnswer }), 0);
+    },
+    requestSubscribeMessage: (o) => {
+      env.subscribeAsked.push(o.tmplIds);
+      const r = { errMsg: 'requestSubscribeMessage:ok' };
+      for (const id of o.tmplIds) r[id] = env.subscribeAnswer;
+      setTimeout(() => o.success(r), 0);
     },
     showToast: (o) => env.toasts.push(o.title),
     navigateTo: (o) => env.navigations.push(o.url),

@@ -14,7 +14,7 @@ use super::{
     Booking,
     brigade_changes::{self, CancelByBrigade, MoveByBrigade},
     model::{BookingView, BrigadeView, CreateBooking, SlotView},
-    service, store,
+    reminder, service, store,
 };
 use crate::{
     error::{ApiResult, AppError},
@@ -39,6 +39,7 @@ where
         .routes(routes!(no_show))
         .routes(routes!(cancel_by_brigade))
         .routes(routes!(move_by_brigade))
+        .routes(routes!(wechat_reminder))
 }
 
 fn parse_date(field: &'static str, s: Option<&str>) -> ApiResult<Option<NaiveDate>> {
@@ -245,4 +246,18 @@ async fn move_by_brigade(
     Ok(Json(
         brigade_changes::move_by_brigade(&state, b, &id, req).await?,
     ))
+}
+
+/// The booking's reminder goes through WeChat: the citizen allowed it as a one-time
+/// subscription message in the mini program (`sms::wx_notify`).
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/wechat-reminder", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+async fn wechat_reminder(
+    State(state): State<Booking>,
+    auth: CitizenAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    reminder::subscribe(&state, &auth.citizen_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -19,6 +19,7 @@ pub mod from_record;
 pub mod jobs;
 mod metrics;
 pub mod model;
+mod reminder;
 pub mod rules;
 pub mod schedule;
 pub mod service;

@@ -78,6 +78,15 @@ pub async fn by_openid(
     })
 }
 
+/// The WeChat openid of `citizen`, when they signed in with the mini program.
+pub async fn openid_of(db: &Db, citizen: &str) -> Result<Option<String>, sqlx::Error> {
+    let v: Option<(Option<String>,)> = sqlx::query_as("SELECT openid FROM citizens WHERE id = $1")
+        .bind(citizen)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(v.and_then(|(o,)| o))
+}
+
 /// Binds `phone` to `citizen` on `conn` (a pooled connection, or the caller's transaction).
 pub async fn bind_phone(
     conn: &mut AnyConnection,

@@ -152,6 +152,12 @@ impl Delivery {
                 }
             }
         }
+        // A reminder the citizen allowed in WeChat goes there (else, or if refused, by SMS).
+        if template == Template::BookingReminder
+            && super::wx_notify::try_reminder(sms, &row, &params).await?
+        {
+            return Ok(());
+        }
         let msg = Outgoing {
             message_id: row.id.clone(),
             phone: row.phone.clone(),

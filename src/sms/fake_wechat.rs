@@ -27,6 +27,10 @@ struct Inner {
     token_calls: usize,
     busy: usize,
     phone_calls: usize,
+    /// subscription messages sent: the request bodies
+    subscribe_sent: Vec<Value>,
+    /// openids without a subscription (43101)
+    unsubscribed: Vec<String>,
 }
 
 struct Shared {
@@ -59,6 +63,7 @@ impl FakeWechat {
             .route("/sns/jscode2session", get(jscode2session))
             .route("/cgi-bin/stable_token", post(stable_token))
             .route("/wxa/business/getuserphonenumber", post(phone_number))
+            .route("/cgi-bin/message/subscribe/send", post(subscribe_send))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -109,6 +114,16 @@ impl FakeWechat {
 
     pub fn phone_calls(&self) -> usize {
         self.lock().phone_calls
+    }
+
+    /// The subscription messages WeChat took (request bodies, in order).
+    pub fn subscribe_sent(&self) -> Vec<Value> {
+        self.lock().subscribe_sent.clone()
+    }
+
+    /// `openid` has no (or no longer a) subscription: sends answer 43101.
+    pub fn unsubscribe(&self, openid: &str) {
+        self.lock().unsubscribed.push(openid.into());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -193,17 +208,8 @@ async fn phone_number(
     if take_busy(&mut g) {
         return err(-1, "system error");
     }
-    match (q.get("access_token"), &g.token) {
-        (Some(t), Some(current)) if t == current => {}
-        (Some(t), _) if t.starts_with("token-") => {
-            return err(42001, "access_token expired");
-        }
-        _ => {
-            return err(
-                40001,
-                "invalid credential, access_token is invalid or not latest",
-            );
-        }
+    if let Some(e) = token_error(&g, &q) {
+        return e;
     }
     let code = body["code"].as_str().unwrap_or_default().to_string();
     let Some(phone) = g.phone_codes.remove(&code) else {
@@ -212,6 +218,57 @@ async fn phone_number(
     Json(json!({"errcode": 0, "errmsg": "ok", "phone_info": {
         "phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86",
         "watermark": {"timestamp": 1_763_600_000, "appid": s.appid}}}))
+}
+
+/// The access token must be the current one: 42001 for an older one, 40001 otherwise.
+fn token_error(g: &Inner, q: &HashMap<String, String>) -> Option<Json<Value>> {
+    match (q.get("access_token"), &g.token) {
+        (Some(t), Some(current)) if t == current => None,
+        (Some(t), _) if t.starts_with("token-") => Some(err(42001, "access_token expired")),
+        _ => Some(err(
+            40001,
+            "invalid credential, access_token is invalid or not latest",
+        )),
+    }
+}
+
+/// `subscribeMessage.send`: `touser`, `template_id` and `data` (each value `{value}`; a
+/// `thing*` value at most 20 characters, a `time*` value `2019年10月1日 15:01`) are required.
+async fn subscribe_send(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let mut g = s.inner.lock().unwrap_or_else(|e| e.into_inner());
+    if take_busy(&mut g) {
+        return err(-1, "system error");
+    }
+    if let Some(e) = token_error(&g, &q) {
+        return e;
+    }
+    let (Some(to), Some(_), Some(data)) = (
+        body["touser"].as_str(),
+        body["template_id"].as_str().filter(|t| !t.is_empty()),
+        body["data"].as_object(),
+    ) else {
+        return err(47003, "argument invalid! data.touser/template_id/data");
+    };
+    for (k, v) in data {
+        let Some(val) = v["value"].as_str() else {
+            return err(47003, "argument invalid! data.value");
+        };
+        let bad = (k.starts_with("thing") && val.chars().count() > 20)
+            || (k.starts_with("time")
+                && chrono::NaiveDateTime::parse_from_str(val, "%Y年%m月%d日 %H:%M").is_err());
+        if bad {
+            return err(47003, &format!("argument invalid! data.{k}.value"));
+        }
+    }
+    if g.unsubscribed.iter().any(|o| o == to) {
+        return err(43101, "user refuse to accept the msg");
+    }
+    g.subscribe_sent.push(body.clone());
+    Json(json!({"errcode": 0, "errmsg": "ok", "msgid": g.subscribe_sent.len()}))
 }
 
 #[cfg(test)]

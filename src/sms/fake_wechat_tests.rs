@@ -19,6 +19,7 @@ async fn client(fake: &FakeWechat, prefix: &str) -> Wechat {
             base_url: fake.url(),
             appid: "wxapp".into(),
             secret: SecretString::from("wxsecret"),
+            ..Default::default()
         },
         reqwest::Client::new(),
         conn,

@@ -25,6 +25,7 @@ pub mod templates;
 pub mod tencent;
 pub mod wechat;
 pub mod wx;
+pub mod wx_notify;
 
 use std::{
     collections::BTreeMap,
@@ -301,6 +302,7 @@ where
     let params = BTreeMap::from([
         ("brigade".to_string(), brigade_name.to_string()),
         ("time".to_string(), time),
+        ("at".to_string(), notices::full_time(slot_start, tz)),
     ]);
     notify::<Sms>(
         &sms,

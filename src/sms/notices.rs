@@ -26,6 +26,14 @@ fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz).format("%m月%d日 %H:%M").to_string()
 }
 
+/// The slot's date and time in full (`2026年11月17日 09:00`), as WeChat's `time` keyword of a
+/// subscription message takes it.
+pub fn full_time(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%Y年%m月%d日 %H:%M")
+        .to_string()
+}
+
 fn params(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -110,7 +118,12 @@ where
     .await?;
     let remind_at = n.slot_start - chrono::Duration::days(1);
     if remind_at > sms.clock.now() {
-        let p = params(&[("brigade", n.brigade_name.to_string()), ("time", time)]);
+        let at = full_time(n.slot_start, n.tz);
+        let p = params(&[
+            ("brigade", n.brigade_name.to_string()),
+            ("time", time),
+            ("at", at),
+        ]);
         let t = Template::BookingReminder;
         notify::<Sms>(&sms, n.phone, t, p, Some(n.booking_id), Some(remind_at)).await?;
     }

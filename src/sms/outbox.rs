@@ -44,6 +44,8 @@ pub struct Claimed {
     pub template: String,
     pub params: BTreeMap<String, String>,
     pub code_ref: Option<String>,
+    /// What the message is about (a booking, a hearing), when it is about something.
+    pub ref_id: Option<String>,
     pub attempts: i64,
 }
 
@@ -76,7 +78,7 @@ const CLAIM_SQLITE: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = 
      WHERE id = (SELECT id FROM sms_outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
        AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT 1) \
      AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
-     RETURNING id, phone, template, params, code_ref, attempts";
+     RETURNING id, phone, template, params, code_ref, ref_id, attempts";
 
 /// PostgreSQL: concurrent workers skip each other's rows instead of colliding on the first.
 const CLAIM_POSTGRES: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \
@@ -84,7 +86,7 @@ const CLAIM_POSTGRES: &str = "UPDATE sms_outbox SET locked_until = $1, attempts 
        AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT 1 \
        FOR UPDATE SKIP LOCKED) \
      AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
-     RETURNING id, phone, template, params, code_ref, attempts";
+     RETURNING id, phone, template, params, code_ref, ref_id, attempts";
 
 /// Claims the oldest due message, if any (takes the lease and counts the attempt). On SQLite
 /// the one write connection serialises claims; on PostgreSQL `SKIP LOCKED` keeps workers of
@@ -105,7 +107,7 @@ pub async fn claim_due(db: &Db, now: i64) -> Result<Option<Claimed>, AppError> {
 /// Loads a row the caller claimed at enqueue.
 pub async fn load(db: &Db, id: &str) -> Result<Claimed, AppError> {
     let r = sqlx::query(
-        "SELECT id, phone, template, params, code_ref, attempts FROM sms_outbox WHERE id = $1",
+        "SELECT id, phone, template, params, code_ref, ref_id, attempts FROM sms_outbox WHERE id = $1",
     )
     .bind(id)
     .fetch_one(&db.write)
@@ -121,6 +123,7 @@ fn claimed_from(r: &sqlx::any::AnyRow) -> Result<Claimed, AppError> {
         template: r.try_get("template")?,
         params: serde_json::from_str(&params).unwrap_or_default(),
         code_ref: r.try_get("code_ref")?,
+        ref_id: r.try_get("ref_id")?,
         attempts: r.try_get("attempts")?,
     })
 }

@@ -21,6 +21,14 @@ pub struct WechatSettings {
     pub appid: String,
     #[serde(default)]
     pub secret: SecretString,
+    /// The subscription message template (订阅消息) of the booking reminder, as registered in
+    /// the mini program's console; empty: reminders go by SMS only. Its keywords: `thing1`
+    /// (brigade), `time2` (the slot, `YYYY-MM-DD HH:MM`), `thing3` (what to do).
+    #[serde(default)]
+    pub reminder_template_id: String,
+    /// The mini program page a tap on the reminder opens.
+    #[serde(default = "default_reminder_page")]
+    pub reminder_page: String,
 }
 
 impl Default for WechatSettings {
@@ -29,8 +37,14 @@ impl Default for WechatSettings {
             base_url: default_base(),
             appid: String::new(),
             secret: SecretString::default(),
+            reminder_template_id: String::new(),
+            reminder_page: default_reminder_page(),
         }
     }
+}
+
+fn default_reminder_page() -> String {
+    "pages/home/home".into()
 }
 
 fn default_base() -> String {
@@ -122,7 +136,7 @@ const UNLOCK: &str =
 
 /// The client. Cheap to share behind an `Arc`.
 pub struct Wechat {
-    settings: WechatSettings,
+    pub settings: WechatSettings,
     http: reqwest::Client,
     redis: ConnectionManager,
     token_key: String,
@@ -180,37 +194,51 @@ impl Wechat {
 
     /// Exchange a `getPhoneNumber` button code for the user's verified phone.
     pub async fn phone_number(&self, code: &str) -> Result<PhoneInfo, WechatError> {
+        let v = self
+            .post_with_token("/wxa/business/getuserphonenumber", &json!({ "code": code }))
+            .await?;
+        serde_json::from_value(v.get("phone_info").cloned().unwrap_or_default()).map_err(|e| {
+            WechatError::Other {
+                errcode: 0,
+                errmsg: format!("phone_info: {e}"),
+            }
+        })
+    }
+
+    /// `subscribeMessage.send`: one subscription message (`{touser, template_id, page, data}`)
+    /// to a user who allowed it; the message id.
+    pub async fn send_subscribe(&self, body: &Value) -> Result<Option<i64>, WechatError> {
+        let v = self
+            .post_with_token("/cgi-bin/message/subscribe/send", body)
+            .await?;
+        Ok(v.get("msgid").and_then(Value::as_i64))
+    }
+
+    /// POSTs `body` to `path` with the cached access token; a rejected token (40001, 42001)
+    /// is refreshed once.
+    async fn post_with_token(&self, path: &str, body: &Value) -> Result<Value, WechatError> {
         let mut token = self.access_token().await?;
+        let url = self.url(path);
         for attempt in 0..2 {
-            let url = self.url("/wxa/business/getuserphonenumber");
             let r = self
                 .with_busy_retry(|| async {
                     let resp = self
                         .http
                         .post(&url)
                         .query(&[("access_token", token.as_str())])
-                        .json(&json!({ "code": code }))
+                        .json(body)
                         .send()
                         .await;
                     read(resp).await
                 })
                 .await;
             match r {
-                Ok(v) => {
-                    return serde_json::from_value(
-                        v.get("phone_info").cloned().unwrap_or_default(),
-                    )
-                    .map_err(|e| WechatError::Other {
-                        errcode: 0,
-                        errmsg: format!("phone_info: {e}"),
-                    });
-                }
                 Err(WechatError::Other { errcode, .. })
                     if attempt == 0 && (errcode == 40001 || errcode == 42001) =>
                 {
                     token = self.refresh_after_rejection(&token).await?;
                 }
-                Err(e) => return Err(e),
+                r => return r,
             }
         }
         Err(WechatError::Busy)

@@ -22,6 +22,7 @@ async fn wechat_login_binds_a_phone_once() {
                 base_url: url,
                 appid: "wx-app".into(),
                 secret: SecretString::from("wx-secret"),
+                ..Default::default()
             }
         })
         .spawn()
@@ -127,4 +128,161 @@ async fn wechat_login_is_refused_when_not_configured() {
         .post("/api/v1/auth/citizen", None, json!({"wx_code": "x"}))
         .await;
     expect_error(r, 422, "invalid_field").await;
+}
+
+/// A server with the fake WeChat and the reminder's subscription template; a citizen signed in
+/// through WeChat (`openid`) with `phone` bound, and their booking for 18 Nov 09:00.
+async fn subscribed_world(wx: &FakeWechat, openid: &str, phone: &str) -> (TestApp, String, String) {
+    let url = wx.url();
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.wechat = WechatSettings {
+                base_url: url,
+                appid: "wx-app".into(),
+                secret: SecretString::from("wx-secret"),
+                reminder_template_id: "tmpl-reminder".into(),
+                ..Default::default()
+            }
+        })
+        .spawn()
+        .await;
+    wx.add_login_code(&format!("login-{openid}"), openid, None);
+    let v: Value = app
+        .post_json(
+            "/api/v1/auth/citizen",
+            None,
+            json!({"wx_code": format!("login-{openid}")}),
+        )
+        .await;
+    let token = v["token"].as_str().unwrap().to_string();
+    wx.add_phone_code(&format!("phone-{openid}"), phone);
+    let r = app
+        .post(
+            "/api/v1/auth/citizen/phone",
+            Some(&token),
+            json!({"phone_code": format!("phone-{openid}")}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (brigade, _, _) = app.login_officer().await;
+    let v: Value = expect_json(
+        booking::book(&app, &token, booking::body(&brigade, &booking::at(18, 9))).await,
+        201,
+    )
+    .await;
+    (app, token, v["id"].as_str().unwrap().to_string())
+}
+
+/// The day before the slot: the due reminder is sent (by WeChat or SMS).
+async fn reminder_day(app: &TestApp) {
+    app.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    app.state.sms.delivery.drain(&app.state).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_allowed_reminder_goes_by_wechat_and_a_refused_one_by_sms() {
+    let wx = FakeWechat::start("wx-app", "wx-secret").await.unwrap();
+    let (app, token, id) = subscribed_world(&wx, "openid-sub", "13600136070").await;
+    // Only the booking's owner, and only a booking that is still booked.
+    let (stranger, _) = app.login_citizen("13600136079").await;
+    let path = format!("/api/v1/bookings/{id}/wechat-reminder");
+    expect_error(
+        app.post(&path, Some(&stranger), json!({})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(app.post(&path, Some(&token), json!({})).await.status(), 204);
+    reminder_day(&app).await;
+    let sent = wx.subscribe_sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["touser"], "openid-sub");
+    assert_eq!(sent[0]["template_id"], "tmpl-reminder");
+    assert_eq!(sent[0]["data"]["time2"]["value"], "2026年11月18日 09:00");
+    let texts: Vec<String> = outbox_lines(&app, "13600136070")
+        .iter()
+        .map(|l| l["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t.contains("提醒")),
+        "no SMS reminder: {texts:?}"
+    );
+    let providers: Vec<Option<String>> = rows(&app, "13600136070")
+        .await
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
+    assert!(providers.contains(&Some("wechat".into())), "{providers:?}");
+
+    // A citizen whose subscription WeChat no longer honours (43101) gets the SMS instead.
+    let (app2, token2, id2) = subscribed_world(&wx, "openid-gone", "13600136071").await;
+    wx.unsubscribe("openid-gone");
+    let path = format!("/api/v1/bookings/{id2}/wechat-reminder");
+    assert_eq!(
+        app2.post(&path, Some(&token2), json!({})).await.status(),
+        204
+    );
+    reminder_day(&app2).await;
+    assert_eq!(
+        wx.subscribe_sent().len(),
+        1,
+        "nothing more went through WeChat"
+    );
+    let texts: Vec<String> = outbox_lines(&app2, "13600136071")
+        .iter()
+        .map(|l| l["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("提醒")),
+        "the SMS reminder: {texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wechat_reminder_needs_a_wechat_citizen_and_a_template() {
+    // A citizen signed in by SMS code has no openid.
+    let wx = FakeWechat::start("wx-app", "wx-secret").await.unwrap();
+    let (app, _, _) = subscribed_world(&wx, "openid-x", "13600136072").await;
+    let (sms_citizen, _) = app.login_citizen("13600136073").await;
+    let (brigade, _, _) = app.login_officer().await;
+    let v: Value = expect_json(
+        booking::book(
+            &app,
+            &sms_citizen,
+            booking::body(&brigade, &booking::at(18, 10)),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let path = format!(
+        "/api/v1/bookings/{}/wechat-reminder",
+        v["id"].as_str().unwrap()
+    );
+    expect_error(
+        app.post(&path, Some(&sms_citizen), json!({})).await,
+        409,
+        "wechat_not_linked",
+    )
+    .await;
+    // A server without the template sends reminders by SMS only.
+    let plain = TestApp::spawn().await;
+    let (c, _) = plain.login_citizen("13600136074").await;
+    let (brigade, _, _) = plain.login_officer().await;
+    let v: Value = expect_json(
+        booking::book(&plain, &c, booking::body(&brigade, &booking::at(18, 9))).await,
+        201,
+    )
+    .await;
+    let path = format!(
+        "/api/v1/bookings/{}/wechat-reminder",
+        v["id"].as_str().unwrap()
+    );
+    expect_error(
+        plain.post(&path, Some(&c), json!({})).await,
+        409,
+        "wechat_reminder_off",
+    )
+    .await;
 }

@@ -10,6 +10,13 @@ export const SERVER = 'https://hearing.example.gov.cn';
  */
 export const H5_PAGE = `${SERVER}/`;
 
+/**
+ * The booking reminder's subscription message template (订阅消息), as registered in the mini
+ * program's console; the server's `wechat.reminder_template_id` must be the same. Empty: the
+ * citizen is not asked, and reminders go by SMS.
+ */
+export const REMINDER_TEMPLATE_ID = 'TMPL-BOOKING-REMINDER';
+
 /** The REST API under SERVER. */
 export const API_BASE = `${SERVER}/api/v1`;
 

@@ -7,6 +7,7 @@
 import { ApiError, api } from '../../lib/api';
 import { Brigade, Slot, bookingBody, nextAnniversary } from '../../lib/booking';
 import { loadBrigades } from '../../lib/brigades';
+import { askReminder, useWechatReminder } from '../../lib/reminder';
 import { DEFAULT_ZONE, daysBetween, fmtTime, todayIn } from '../../lib/format';
 import { t } from '../../lib/i18n';
 import { errorText, locale, toast } from '../../lib/page';
@@ -196,8 +197,11 @@ Component({
       });
       if ('missing' in r) return this.setData({ error: t(r.missing) });
       this.setData({ submitting: true, error: '' });
+      // Asked within the tap (WeChat requires the gesture); told to the server once booked.
+      const reminder = askReminder();
       try {
-        await withSession(() => api.post('bookings', r.body));
+        const created = await withSession(() => api.post<{ id: string }>('bookings', r.body));
+        if ((await reminder) && created && created.id) await useWechatReminder(created.id);
         toast('c.book.done');
         wx.navigateBack({ delta: 1 });
       } catch (e) {
