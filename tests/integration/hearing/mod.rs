@@ -11,6 +11,7 @@ mod interrupt;
 mod live_call;
 mod no_show;
 mod outcomes;
+pub(crate) mod participants;
 mod signalling;
 pub(crate) mod signatures;
 mod sms_code;
