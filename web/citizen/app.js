@@ -7,6 +7,7 @@ import { bootPage, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, showError, countdown, announce, todayIn } from '/shared/ui.js';
 import { initHearing, enterWaitingRoom, resumeCall } from './hearing.js';
 import { loadRecords, inRecordsMode, pickedRecords } from './records.js';
+import { participantPage } from './participant.js';
 
 const api = createApi('citizen');
 const ACTIVE = ['booked', 'in_hearing'];
@@ -374,6 +375,8 @@ async function redeemTicket() {
 }
 
 (async () => {
+  // An interpreter, agent or supervisor's link: their own page (web/citizen/participant.js).
+  if (await participantPage()) return;
   if (await redeemTicket()) {
     state.me = null;
     if (await resumeCall()) return;

@@ -87,13 +87,22 @@ pub struct AddParticipant {
     #[schema(value_type = ParticipantRole)]
     pub role: String,
     /// 1–50 characters, no control characters.
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// A mainland mobile number (11 digits, `+86` allowed).
     #[schema(max_length = 14, pattern = r"^(\+86)?1[0-9]{10}$")]
     pub phone: String,
-    /// Interpreters only (required): `sign` or a language's name, 1–40 characters.
-    #[schema(min_length = 1, max_length = 40)]
+    /// Interpreters only (required): `sign` or a language's name, 1–40 characters, no control
+    /// characters.
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub language: Option<String>,
     /// Interpreter: `sign` or `verbal` (default: `sign` when the language is `sign`, else
     /// `verbal`); agent: `agent` or `guardian` (default `agent`); a supervisor has none.
