@@ -7,8 +7,8 @@ import { CallView } from '/shared/callview.js';
 import { $, h, showView, busy, showError } from '/shared/ui.js';
 
 const WORDS = {
-  zh: { h: '参与远程处理', code: '短信验证码', join: '进入', wait: '已进入等候，请等待民警准许。', admitted: '民警已准许，正在进入视频…', left: '您已离开。', closed: '本次办理已结束。', leave: '离开' },
-  en: { h: 'Join the hearing', code: 'SMS code', join: 'Join', wait: 'You are waiting: the officer will admit you.', admitted: 'Admitted: joining the call…', left: 'You have left.', closed: 'The hearing has ended.', leave: 'Leave' },
+  zh: { h: '参与远程处理', code: '短信验证码', join: '进入', wait: '已进入等候，请等待民警准许。', admitted: '民警已准许，正在进入视频…', inCall: '您已在视频中。', left: '您已离开。', closed: '本次办理已结束。', leave: '离开' },
+  en: { h: 'Join the hearing', code: 'SMS code', join: 'Join', wait: 'You are waiting: the officer will admit you.', admitted: 'Admitted: joining the call…', inCall: 'You are in the call.', left: 'You have left.', closed: 'The hearing has ended.', leave: 'Leave' },
 };
 const w = (k) => (document.documentElement.lang.startsWith('en') ? WORDS.en : WORDS.zh)[k];
 const CLOSED = new Set(['completed', 'referred', 'no_show']);
@@ -49,6 +49,7 @@ export async function participantPage() {
       const g = await api.post('participants/me/join-token');
       call = new CallView(callBox, { me: me.participant.role, onError: (e) => e?.code && e.code !== 'hearing_closed' && showError(err, e) });
       await call.start({ hearingId: hid, joinToken: g.join_token, wsUrl: g.ws_url, iceServers: g.ice_servers });
+      status.textContent = w('inCall');
       leave.hidden = false;
     }
   };

@@ -53,14 +53,18 @@ function drawList(api, hearing, list, closed) {
             await api.post(`${base}/${path}`);
             await renderParticipants(api, hearing, $('#participants-box'), closed);
           }) }, label);
+      const lang = p.language === 'sign' ? w('sign') : p.language;
       return h(
         'li',
         { 'data-participant': p.id, 'data-status': p.status },
-        h('strong', {}, `${w(p.role)}${p.language ? `（${p.language}）` : ''} ${p.name}`),
-        ` ${p.phone_masked} · ${w(p.status)} `,
-        closed || p.status === 'left' ? null : act(w('code'), 'sms-code'),
-        !closed && p.status === 'waiting' ? act(w('admit'), 'admit') : null,
-        h('div', { class: 'small mono' }, `${w('link')}: ${link}`),
+        h('div', {}, h('strong', {}, `${w(p.role)}${lang ? `（${lang}）` : ''} ${p.name}`), ` ${p.phone_masked} · ${w(p.status)}`),
+        h(
+          'div',
+          { class: 'actions' },
+          closed || p.status === 'left' ? null : act(w('code'), 'sms-code'),
+          !closed && p.status === 'waiting' ? act(w('admit'), 'admit') : null,
+        ),
+        h('div', { class: 'small mono', style: 'overflow-wrap:anywhere' }, `${w('link')}: ${link}`),
       );
     }),
   );
