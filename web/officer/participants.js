@@ -56,7 +56,7 @@ function drawList(api, hearing, list, closed) {
       const lang = p.language === 'sign' ? w('sign') : p.language;
       return h(
         'li',
-        { 'data-participant': p.id, 'data-status': p.status },
+        { 'data-participant': p.id, 'data-status': p.status, style: 'display:block' },
         h('div', {}, h('strong', {}, `${w(p.role)}${lang ? `（${lang}）` : ''} ${p.name}`), ` ${p.phone_masked} · ${w(p.status)}`),
         h(
           'div',
