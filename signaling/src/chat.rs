@@ -60,7 +60,7 @@ pub(crate) async fn relay(hub: &Hub, p: &Participant, text: String) -> Option<Se
                 seq: sealed.seq,
                 at: sealed.at,
             };
-            hub.push_all(&p.hearing_id, &msg);
+            hub.push_from(&p.hearing_id, p.role, &msg);
             metrics::counter!("signaling_chat_total").increment(1);
             None
         }

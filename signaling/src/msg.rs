@@ -20,15 +20,18 @@ pub const MAX_CHAT_CHARS: usize = 500;
 
 /// The role of a participant in a hearing: a call has one seat per role.
 ///
-/// The server mints join tokens for `citizen` and `officer` only; `interpreter` is a seat the
-/// signalling layer already relays and records (N-participant calls, docs/call.md "Seats") but
-/// that no HTTP route hands out yet.
+/// Besides the two parties, a hearing's officer may add an `interpreter`, an `agent` (代理人 or
+/// 监护人) and a `supervisor` (法制员): each joins on its own seat, relayed and recorded like the
+/// parties (docs/call.md "Seats"). The supervisor watches and listens: the citizen's seat never
+/// receives its media nor sees it in presence ([`Role::sees`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Citizen,
     Officer,
     Interpreter,
+    Agent,
+    Supervisor,
 }
 
 impl Role {
@@ -37,17 +40,30 @@ impl Role {
             Role::Citizen => "citizen",
             Role::Officer => "officer",
             Role::Interpreter => "interpreter",
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.iter().copied().find(|r| r.as_str() == s)
     }
     /// Every seat a call can have, in the order a receiver's media slots are filled.
-    pub const ALL: &'static [Role] = &[Role::Citizen, Role::Officer, Role::Interpreter];
-    /// The other seats, in [`Role::ALL`] order (for a citizen or an officer the first is the
-    /// other party of a two-party call).
+    pub const ALL: &'static [Role] = &[
+        Role::Citizen,
+        Role::Officer,
+        Role::Interpreter,
+        Role::Agent,
+        Role::Supervisor,
+    ];
+    /// Whether this seat receives `other`'s media and sees it in presence: every seat sees every
+    /// other, except that the citizen never sees or hears the supervisor (issue 19 §2).
+    pub fn sees(self, other: Role) -> bool {
+        self != other && !(self == Role::Citizen && other == Role::Supervisor)
+    }
+    /// The other seats this one sees, in [`Role::ALL`] order (for a citizen or an officer the
+    /// first is the other party of a two-party call).
     pub fn others(self) -> impl Iterator<Item = Role> {
-        Role::ALL.iter().copied().filter(move |r| *r != self)
+        Role::ALL.iter().copied().filter(move |r| self.sees(*r))
     }
 }
 

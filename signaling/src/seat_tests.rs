@@ -103,3 +103,63 @@ async fn three_seats_roster_and_aggregated_peer() {
     assert!(hub.close_room("h1", 4009, "done").await);
     assert_eq!(o.closed_with().await, 4009);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_citizen_never_sees_the_supervisor() {
+    let (hub, _log) = hub();
+    let (mut c, _) = Client::join(&hub, "citizen").await;
+    c.text(r#"{"type":"seats"}"#);
+    assert_eq!(c.msg().await, ServerMsg::Seats { seats: vec![] });
+    // the supervisor joins first: the citizen is told nothing and its `joined` says nobody
+    let (mut s, j) = Client::join(&hub, "supervisor").await;
+    assert!(matches!(
+        j,
+        ServerMsg::Joined {
+            role: Role::Supervisor,
+            peer_present: true,
+            ..
+        }
+    ));
+    nothing_queued(&mut c).await;
+    let (mut o, _) = Client::join(&hub, "officer").await;
+    assert_eq!(c.msg().await, seat(Role::Officer, PeerState::Joined));
+    // the supervisor sees both
+    s.text(r#"{"type":"seats"}"#);
+    let roster = vec![
+        SeatState {
+            role: Role::Citizen,
+            state: PeerState::Joined,
+        },
+        SeatState {
+            role: Role::Officer,
+            state: PeerState::Joined,
+        },
+    ];
+    assert_eq!(s.msg().await, ServerMsg::Seats { seats: roster });
+    // the officer's roster lists the supervisor; the citizen's does not
+    o.text(r#"{"type":"seats"}"#);
+    match o.msg().await {
+        ServerMsg::Seats { seats } => {
+            assert!(
+                seats.iter().any(|x| x.role == Role::Supervisor),
+                "{seats:?}"
+            )
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    c.text(r#"{"type":"seats"}"#);
+    match c.msg().await {
+        ServerMsg::Seats { seats } => {
+            assert!(
+                seats.iter().all(|x| x.role != Role::Supervisor),
+                "{seats:?}"
+            )
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // the supervisor leaves: the officer is told, the citizen is not
+    s.text(r#"{"type":"leave"}"#);
+    assert_eq!(s.ended().await, Ended::Left);
+    assert_eq!(o.msg().await, seat(Role::Supervisor, PeerState::Left));
+    nothing_queued(&mut c).await;
+}

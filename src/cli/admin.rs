@@ -169,7 +169,7 @@ pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             password_stdin,
         } => {
             let role = Role::parse(&role)
-                .filter(|r| *r != Role::Citizen)
+                .filter(|r| r.is_staff())
                 .ok_or_else(|| anyhow::anyhow!("--role must be officer, auditor or admin"))?;
             if !password_stdin {
                 anyhow::bail!("give the password on standard input with --password-stdin");

@@ -25,6 +25,7 @@ pub mod interrupt;
 pub mod lifecycle;
 pub mod live;
 pub mod machine;
+pub mod participants;
 pub mod ports;
 pub mod presence;
 pub mod reads;
@@ -140,6 +141,9 @@ pub struct HearingConfig {
     /// A hearing whose call is not live and where nothing happened for this long is
     /// interrupted by the server (0: never).
     pub idle_ms: u64,
+    /// Supervisors (法制员) per hearing (issue 19 §2; 0: none; a call has one seat per role, so
+    /// values above 1 count as 1).
+    pub max_supervisors: u64,
 }
 
 impl Default for HearingConfig {
@@ -153,6 +157,7 @@ impl Default for HearingConfig {
             require_live_call: true,
             live_media_ms: 3000,
             idle_ms: 1_800_000,
+            max_supervisors: 1,
         }
     }
 }
@@ -176,4 +181,5 @@ where
     api::router()
         .merge(evidence::router())
         .merge(signing::router())
+        .merge(participants::router())
 }

@@ -189,7 +189,15 @@ pub async fn submit_step(
     let mut h = store::lock(&mut tx, id)
         .await?
         .ok_or(HearingError::NotFound)?;
-    let party = caller.party_for(&h)?;
+    // An admitted agent takes the citizen's steps the agent table allows (docs/hearing.md).
+    let (party, agent) = match caller.role {
+        crate::identity::Role::Participant => {
+            let a = super::participants::agent::admitted_agent(&mut tx, &h, &caller.id).await?;
+            super::participants::agent::check(&a, step)?;
+            (Party::Citizen, Some(a))
+        }
+        _ => (caller.party_for(&h)?, None),
+    };
     let status = Status::parse(&h.status)
         .ok_or_else(|| HearingError::broken(format!("bad hearing status {:?}", h.status)))?;
     let last = h.last_step.as_deref().and_then(Step::parse);
@@ -198,8 +206,12 @@ pub async fn submit_step(
     let input = content::parse(step, &body)?;
     // Art. 47: nothing is taken outside the live, recorded call.
     super::live::require(state, id).await?;
+    let agent_id = agent.as_ref().map(|a| a.id.as_str());
     let (mut payload, signature) =
-        super::signing::step_entry(&mut tx, &h, &input, step, input.payload()).await?;
+        super::signing::step_entry(&mut tx, &h, &input, step, input.payload(), agent_id).await?;
+    if let (Some(a), Value::Object(m)) = (&agent, &mut payload) {
+        m.insert("agent".into(), a.entry());
+    }
     match &input {
         StepInput::Ruling(r) => {
             let notice = stored::<content::Notice>(&mut tx, id, "notice").await?;
@@ -247,9 +259,10 @@ pub async fn submit_step(
     let next = machine::status_after(status, effect).ok_or(HearingError::NotAccepting(status))?;
     h.last_step = machine::cursor_after(step, effect).map(|s| s.as_str().to_string());
     h.updated_at = now;
-    let by_id = match party {
-        Party::Officer => h.officer_id.clone(),
-        Party::Citizen => h.citizen_id.clone(),
+    let (by_role, by_id) = match (party, &agent) {
+        (_, Some(a)) => ("agent", a.id.clone()),
+        (Party::Officer, None) => (party.as_str(), h.officer_id.clone()),
+        (Party::Citizen, None) => (party.as_str(), h.citizen_id.clone()),
     };
     if next != status {
         h.status = next.as_str().into();
@@ -267,7 +280,7 @@ pub async fn submit_step(
         &h,
         "step",
         step.as_str(),
-        (party.as_str(), &by_id),
+        (by_role, &by_id),
         now,
         payload,
         &[],

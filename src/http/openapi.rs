@@ -21,6 +21,8 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/v1/audit/keys"),
     ("get", "/api/v1/audit/witnesses"),
     ("post", "/api/v1/sms/receipts/{provider}"),
+    // a hearing participant exchanges their SMS code for a session (issue 19 §2)
+    ("post", "/api/v1/hearings/{id}/participants/{pid}/join"),
 ];
 
 /// Operations with a request budget (logins, codes): they may answer 429 with `Retry-After`.
@@ -31,6 +33,8 @@ pub const THROTTLED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/officer"),
     ("post", "/api/v1/hearings/join"),
     ("post", "/api/v1/hearings/{id}/sms-code"),
+    ("post", "/api/v1/hearings/{id}/participants/{pid}/join"),
+    ("post", "/api/v1/hearings/{id}/participants/{pid}/sms-code"),
 ];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];

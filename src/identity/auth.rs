@@ -17,6 +17,9 @@ pub enum Role {
     Officer,
     Auditor,
     Admin,
+    /// Someone the officer added to one hearing (interpreter, agent, supervisor), signed in with
+    /// that hearing's participant SMS code; the subject is the participant's id.
+    Participant,
 }
 
 impl Role {
@@ -26,6 +29,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Participant => "participant",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
@@ -34,8 +38,23 @@ impl Role {
             "officer" => Some(Role::Officer),
             "auditor" => Some(Role::Auditor),
             "admin" => Some(Role::Admin),
+            "participant" => Some(Role::Participant),
             _ => None,
         }
+    }
+}
+
+impl AnyAuth {
+    /// Officers, auditors and admins (not citizens, not hearing participants).
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
+}
+
+impl Role {
+    /// Officers, auditors and admins (not citizens, not hearing participants).
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Officer | Role::Auditor | Role::Admin)
     }
 }
 
@@ -118,6 +137,7 @@ macro_rules! role_extractor {
         }
     };
     (@ty citizen_id) => { String };
+    (@ty participant_id) => { String };
     (@ty user_id) => { String };
     (@ty brigade_id) => { Option<String> };
     (@ty role) => { Role };
@@ -140,6 +160,10 @@ role_extractor!(
     AdminAuth, |a| a.role == Role::Admin, { user_id: a.subject_id }
 );
 role_extractor!(
+    /// A hearing participant (interpreter, agent, supervisor) of one hearing.
+    ParticipantAuth, |a| a.role == Role::Participant, { participant_id: a.subject_id }
+);
+role_extractor!(
     /// Any staff member: officer, auditor or admin.
-    StaffAuth, |a| a.role != Role::Citizen, { user_id: a.subject_id.clone(), role: a.role, brigade_id: a.brigade_id }
+    StaffAuth, |a| a.is_staff(), { user_id: a.subject_id.clone(), role: a.role, brigade_id: a.brigade_id }
 );

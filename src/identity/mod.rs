@@ -17,7 +17,9 @@ pub mod staff_admin;
 
 use std::sync::Arc;
 
-pub use auth::{AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, Role, StaffAuth};
+pub use auth::{
+    AdminAuth, AnyAuth, AuditorAuth, CitizenAuth, OfficerAuth, ParticipantAuth, Role, StaffAuth,
+};
 pub use config::{AuthConfig, IdentityConfig};
 pub use data_key::DataKey;
 pub use routes::router;

@@ -25,6 +25,15 @@ pub enum Budget<'a> {
         day_ends_ms: i64,
         per_day: u64,
     },
+    /// A participant's join code (issue 19 §2), asked by the hearing's officer: at most
+    /// `per_day` sends per participant on the brigade's local `day`.
+    Participant {
+        hearing_id: &'a str,
+        participant_id: &'a str,
+        day: NaiveDate,
+        day_ends_ms: i64,
+        per_day: u64,
+    },
 }
 
 impl Budget<'_> {
@@ -34,6 +43,14 @@ impl Budget<'_> {
             Budget::Login { .. } => Purpose::Login,
             Budget::Hearing { hearing_id, .. } => Purpose::Join {
                 hearing_id: (*hearing_id).to_string(),
+            },
+            Budget::Participant {
+                hearing_id,
+                participant_id,
+                ..
+            } => Purpose::Participant {
+                hearing_id: (*hearing_id).to_string(),
+                participant_id: (*participant_id).to_string(),
             },
         }
     }
@@ -47,7 +64,7 @@ impl Budget<'_> {
                 cfg.per_ip_per_minute,
                 60,
             )),
-            Budget::Hearing { .. } => None,
+            Budget::Hearing { .. } | Budget::Participant { .. } => None,
         }
     }
 
@@ -70,29 +87,58 @@ impl Budget<'_> {
                     3600,
                 ),
             ],
-            Budget::Hearing {
-                hearing_id,
-                day,
-                day_ends_ms,
-                per_day,
-            } => vec![
-                gap,
-                Window::calendar(
-                    kv.key(&format!("sms:hearing:{hearing_id}:{day}")),
-                    *per_day,
-                    *day_ends_ms,
-                ),
-                Window::new(
-                    kv.key(&format!("sms:hearing-phone:hour:{p}")),
-                    cfg.hearing_per_hour,
-                    3600,
-                ),
-                Window::new(
-                    kv.key(&format!("sms:hearing-phone:day:{p}")),
-                    cfg.hearing_per_day,
-                    86_400,
-                ),
-            ],
+            Budget::Hearing { .. } | Budget::Participant { .. } => {
+                let (key, per_day, day_ends_ms) = match self {
+                    Budget::Participant {
+                        participant_id,
+                        day,
+                        day_ends_ms,
+                        per_day,
+                        ..
+                    } => (
+                        format!("sms:participant:{participant_id}:{day}"),
+                        *per_day,
+                        *day_ends_ms,
+                    ),
+                    Budget::Hearing {
+                        hearing_id,
+                        day,
+                        day_ends_ms,
+                        per_day,
+                    } => (
+                        format!("sms:hearing:{hearing_id}:{day}"),
+                        *per_day,
+                        *day_ends_ms,
+                    ),
+                    Budget::Login { .. } => return vec![gap],
+                };
+                Self::hearing_windows(kv, cfg, p, gap, (key, per_day, day_ends_ms))
+            }
         }
+    }
+
+    /// A hearing or participant code's windows: the resend gap, the per-day calendar window
+    /// and the phone's hearing-code windows.
+    fn hearing_windows(
+        kv: &Kv,
+        cfg: &SmsConfig,
+        p: &str,
+        gap: Window,
+        (key, per_day, day_ends_ms): (String, u64, i64),
+    ) -> Vec<Window> {
+        vec![
+            gap,
+            Window::calendar(kv.key(&key), per_day, day_ends_ms),
+            Window::new(
+                kv.key(&format!("sms:hearing-phone:hour:{p}")),
+                cfg.hearing_per_hour,
+                3600,
+            ),
+            Window::new(
+                kv.key(&format!("sms:hearing-phone:day:{p}")),
+                cfg.hearing_per_day,
+                86_400,
+            ),
+        ]
     }
 }

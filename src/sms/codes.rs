@@ -14,7 +14,14 @@ use crate::{domain::SmsCode, error::AppError};
 #[derive(Debug, Clone)]
 pub enum Purpose {
     Login,
-    Join { hearing_id: String },
+    Join {
+        hearing_id: String,
+    },
+    /// The join code of a participant the officer added to a hearing (issue 19 §2).
+    Participant {
+        hearing_id: String,
+        participant_id: String,
+    },
 }
 
 impl Purpose {
@@ -22,6 +29,10 @@ impl Purpose {
         match self {
             Purpose::Login => "login".into(),
             Purpose::Join { hearing_id } => format!("join:{hearing_id}"),
+            Purpose::Participant {
+                hearing_id,
+                participant_id,
+            } => format!("participant:{hearing_id}:{participant_id}"),
         }
     }
 }

@@ -188,6 +188,11 @@ impl Sms {
         let (template, ref_id) = match purpose {
             Purpose::Login => (Template::LoginCode, None),
             Purpose::Join { hearing_id } => (Template::HearingCode, Some(hearing_id.clone())),
+            // The same wording as the citizen's; `ref_id` names the participant, so the
+            // citizen's no-show rules never count a participant's code.
+            Purpose::Participant { participant_id, .. } => {
+                (Template::HearingCode, Some(participant_id.clone()))
+            }
         };
         let minutes = (self.config.code_ttl_s / 60).to_string();
         let msg = NewMessage {
@@ -246,6 +251,48 @@ where
 {
     let purpose = Purpose::Join {
         hearing_id: hearing_id.to_string(),
+    };
+    Sms::from_ref(state)
+        .verify_code(purpose, phone.as_str(), code)
+        .await
+}
+
+/// For the hearing module: sends participant `participant_id`'s join code of `hearing_id` to
+/// their `phone`: at most `per_day` sends on the brigade's local `day`, besides the phone's
+/// hearing-code windows (the same budget rules as the citizen's code, counted apart).
+pub async fn send_participant_code<S>(
+    state: &S,
+    (hearing_id, participant_id): (&str, &str),
+    phone: &PhoneNumber,
+    (day, day_ends_ms): (chrono::NaiveDate, i64),
+    per_day: u64,
+) -> Result<u64, AppError>
+where
+    Sms: FromRef<S>,
+{
+    let budget = Budget::Participant {
+        hearing_id,
+        participant_id,
+        day,
+        day_ends_ms,
+        per_day,
+    };
+    Sms::from_ref(state).send_code(budget, phone).await
+}
+
+/// For the hearing module: checks (and consumes) a participant's join code.
+pub async fn verify_participant_code<S>(
+    state: &S,
+    (hearing_id, participant_id): (&str, &str),
+    phone: &PhoneNumber,
+    code: &SmsCode,
+) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let purpose = Purpose::Participant {
+        hearing_id: hearing_id.to_string(),
+        participant_id: participant_id.to_string(),
     };
     Sms::from_ref(state)
         .verify_code(purpose, phone.as_str(), code)

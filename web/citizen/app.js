@@ -9,6 +9,7 @@ import { $, h, showView, busy, showError, countdown, announce } from '/shared/ui
 import { initHearing, resumeCall } from './hearing.js';
 import { initWaiting, enterWaitingRoom } from './waiting.js';
 import { initBooking, openBooking, relabelBooking } from './booking.js';
+import { participantPage } from './participant.js';
 
 const api = createApi('citizen');
 const ACTIVE = ['booked', 'in_hearing'];
@@ -214,6 +215,8 @@ async function redeemTicket() {
 }
 
 (async () => {
+  // An interpreter, agent or supervisor's link: their own page (web/citizen/participant.js).
+  if (await participantPage()) return;
   if (await redeemTicket()) {
     state.me = null;
     if (await resumeCall()) return;

@@ -8,6 +8,7 @@ import { CallView } from '/shared/callview.js';
 import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED, CITIZEN_STEPS } from '/shared/steps.js';
 import { renderPhotos } from '/shared/photos.js';
 import { sendCode, setCodeView } from './code.js';
+import { renderParticipants } from './participants.js';
 
 let ctx = null;
 let hearing = null;
@@ -105,6 +106,7 @@ function render() {
   renderStepList($('#hr-steps'), hearing, { showSeq: true });
   liveCallBanner($('#hr-steps'), hearing);
   const closed = CLOSED.has(st);
+  renderParticipants(ctx.api, hearing, $('#participants-box'), closed);
   if (!call && 'citizen_joined' in hearing) setCitizenState(hearing.citizen_joined ? 'o.hr.citizenJoinedEarlier' : 'o.hr.citizenWaiting', hearing.citizen_joined);
   for (const id of ['#send-code', '#join-call', '#no-show']) $(id).hidden = closed;
   // A citizen who joined is no no-show (the server refuses it too).

@@ -317,6 +317,23 @@ impl Hub {
         n
     }
 
+    /// Queues `msg` from the seat `from` to every connected seat that sees it (the sender
+    /// included; the citizen never gets the supervisor's). Returns how many got it.
+    pub fn push_from(&self, hearing_id: &str, from: Role, msg: &ServerMsg) -> usize {
+        let rooms = self.lock();
+        let Some(room) = rooms.get(hearing_id) else {
+            return 0;
+        };
+        let mut n = 0;
+        for role in room.connected() {
+            if role == from || role.sees(from) {
+                room.send(role, msg.clone());
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Installs the server's chat recorder (once; later calls are ignored). Without one, chat
     /// frames are refused with `chat_unavailable`.
     pub fn set_chat_recorder(&self, r: Arc<dyn ChatRecorder>) {

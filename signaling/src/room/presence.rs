@@ -90,27 +90,27 @@ impl Room {
             .filter(|(_, s)| s.is_present())
             .map(|(r, _)| *r)
     }
-    /// Whether another seat than `role` is connected (`peer_present` of `joined`).
+    /// Whether another seat `role` sees is connected (`peer_present` of `joined`).
     pub fn others_present(&self, role: Role) -> bool {
-        self.connected().any(|r| r != role)
+        self.connected().any(|r| role.sees(r))
     }
     /// What the aggregated `peer` frame says to `to` about the other seats.
     pub fn others_state(&self, to: Role) -> Option<PeerState> {
         let states = || {
             self.seats
                 .iter()
-                .filter(|(r, _)| **r != to)
+                .filter(|(r, _)| to.sees(**r))
                 .filter_map(|(_, s)| s.state())
         };
         [PeerState::Joined, PeerState::Reconnecting, PeerState::Left]
             .into_iter()
             .find(|want| states().any(|s| s == *want))
     }
-    /// The roster as `to` sees it (every other seat taken so far).
+    /// The roster as `to` sees it (every other seat taken so far that `to` sees).
     pub fn roster(&self, to: Role) -> Vec<SeatState> {
         self.seats
             .iter()
-            .filter(|(r, _)| **r != to)
+            .filter(|(r, _)| to.sees(**r))
             .filter_map(|(r, s)| {
                 Some(SeatState {
                     role: *r,
@@ -119,10 +119,11 @@ impl Room {
             })
             .collect()
     }
-    /// Every connected seat but `subject`'s, with the aggregated state it saw before a change.
+    /// Every connected seat that sees `subject`, with the aggregated state it saw before a
+    /// change (the citizen is never told about the supervisor).
     pub fn before_change(&self, subject: Role) -> Vec<(Role, Option<PeerState>)> {
         self.connected()
-            .filter(|r| *r != subject)
+            .filter(|r| r.sees(subject))
             .map(|r| (r, self.others_state(r)))
             .collect()
     }

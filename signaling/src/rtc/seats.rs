@@ -139,8 +139,9 @@ impl Seats {
     }
 
     /// The senders a receiver's peer connection carries when its offer has `slots` media slots
-    /// (pairs of audio and video m-lines): the other seats in [`Role::ALL`] order. A two-party
-    /// client offers one slot and gets the other party.
+    /// (pairs of audio and video m-lines): the other seats it sees ([`Role::sees`]: never the
+    /// supervisor for the citizen) in [`Role::ALL`] order. A two-party client offers one slot
+    /// and gets the other party.
     pub fn senders_for(receiver: Role, slots: usize) -> Vec<Role> {
         receiver.others().take(slots.max(1)).collect()
     }
@@ -161,12 +162,21 @@ mod tests {
         assert_eq!(Seats::senders_for(Role::Citizen, 1), [Role::Officer]);
         assert_eq!(Seats::senders_for(Role::Officer, 0), [Role::Citizen]);
         assert_eq!(
-            Seats::senders_for(Role::Citizen, 5),
+            Seats::senders_for(Role::Citizen, 2),
             [Role::Officer, Role::Interpreter]
         );
         assert_eq!(
             Seats::senders_for(Role::Interpreter, 2),
             [Role::Citizen, Role::Officer]
+        );
+        // The citizen never receives the supervisor; the supervisor receives everyone.
+        assert_eq!(
+            Seats::senders_for(Role::Citizen, 9),
+            [Role::Officer, Role::Interpreter, Role::Agent]
+        );
+        assert_eq!(
+            Seats::senders_for(Role::Supervisor, 9),
+            [Role::Citizen, Role::Officer, Role::Interpreter, Role::Agent]
         );
     }
 

@@ -122,6 +122,39 @@ pub struct OfficerRef {
     pub badge: String,
 }
 
+/// Someone else in the hearing (issue 19 §2): an interpreter, an agent or guardian, a legal
+/// supervisor, as the decision names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ParticipantRef {
+    /// `interpreter`, `agent` or `supervisor`.
+    pub role: String,
+    /// `sign`/`verbal`, `agent`/`guardian`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// An interpreter's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub name: String,
+}
+
+impl ParticipantRef {
+    /// `翻译人员（语言：维吾尔语）李四`, `手语翻译人员 李四`, `监护人 王五`, `法制员 赵六`.
+    pub fn label(&self) -> String {
+        let role = match (self.role.as_str(), self.kind.as_deref()) {
+            ("interpreter", Some("sign")) => "手语翻译人员".to_string(),
+            ("interpreter", _) => "翻译人员".to_string(),
+            ("agent", Some("guardian")) => "监护人".to_string(),
+            ("agent", _) => "委托代理人".to_string(),
+            ("supervisor", _) => "法制员".to_string(),
+            (other, _) => other.to_string(),
+        };
+        match self.language.as_deref() {
+            Some(l) if l != "sign" => format!("{role}（语言：{l}）{}", self.name),
+            _ => format!("{role} {}", self.name),
+        }
+    }
+}
+
 /// Every field of the document (`GET …/decision?format=json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DecisionFields {
@@ -160,6 +193,10 @@ pub struct DecisionFields {
     pub court: String,
     pub service: String,
     pub officers: Vec<OfficerRef>,
+    /// Everyone else admitted to the call, with their role (issue 19 §2; absent in documents
+    /// issued before).
+    #[serde(default)]
+    pub participants: Vec<ParticipantRef>,
     /// `size` and root hash (hex) of the audit log when the document was issued.
     pub audit_checkpoint: String,
 }
@@ -191,6 +228,8 @@ pub struct Inputs<'a> {
     /// The identity entry's `still_sha256`.
     pub id_still_sha256: Option<String>,
     pub audit_head: Option<(u64, String)>,
+    /// Everyone else admitted to the call.
+    pub participants: Vec<ParticipantRef>,
 }
 
 /// The brigade's time zone; empty or unknown is an error, never a default.
@@ -336,6 +375,7 @@ pub fn build(i: Inputs<'_>) -> Result<DecisionFields, Incomplete> {
         court,
         service: "电子送达（当事人已同意，《中华人民共和国行政处罚法》第六十一条）".into(),
         officers: vec![officer],
+        participants: i.participants,
         audit_checkpoint: format!("审计日志 size={size} root={root}"),
     })
 }

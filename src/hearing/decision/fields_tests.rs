@@ -48,6 +48,7 @@ fn inputs(records: &[RecordFact]) -> Inputs<'_> {
         }],
         id_still_sha256: Some("ef".repeat(32)),
         audit_head: Some((5, "cd".into())),
+        participants: vec![],
     }
 }
 

@@ -44,6 +44,10 @@ pub fn paragraphs(f: &DecisionFields) -> Vec<(&'static str, String)> {
             p.name, p.id_number, p.licence_no, f.party_phone_masked
         ),
     ));
+    if !f.participants.is_empty() {
+        let names: Vec<String> = f.participants.iter().map(|p| p.label()).collect();
+        v.push(("其他参与人", names.join("；")));
+    }
     v.push(("机动车号牌", f.plate.clone()));
     for (i, r) in f.violations.iter().enumerate() {
         v.push((

@@ -172,6 +172,7 @@ pub async fn issue(
         recordings,
         id_still_sha256: identity["still_sha256"].as_str().map(str::to_string),
         audit_head: head,
+        participants: participants(issuer.identity_key, tx, &h.id).await?,
     })?;
     let article = html::article(&f);
     let sha256 = html::digest(article.as_bytes());
@@ -274,4 +275,28 @@ pub async fn stored_pdf(
             .map(Some)
             .map_err(crate::error::AppError::internal),
     }
+}
+
+/// Everyone admitted to the hearing's call (issue 19 §2), named for the decision: the name
+/// opened with the identity key.
+async fn participants(
+    key: &crate::identity::DataKey,
+    tx: &mut Tx,
+    hearing_id: &str,
+) -> Result<Vec<fields::ParticipantRef>, HearingError> {
+    let rows = crate::hearing::participants::store::of_hearing_tx(tx, hearing_id).await?;
+    rows.into_iter()
+        .filter(|p| p.admitted_at.is_some())
+        .map(|p| {
+            let name = key
+                .open(&format!("hearing_participants.name:{}", p.id), &p.name_enc)
+                .map_err(|e| HearingError::broken(format!("participant {}: {e}", p.id)))?;
+            Ok(fields::ParticipantRef {
+                role: p.role,
+                kind: p.kind,
+                language: p.language,
+                name,
+            })
+        })
+        .collect()
 }

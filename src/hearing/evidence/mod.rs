@@ -165,9 +165,18 @@ pub async fn upload(
     let h = store::lock(&mut tx, id)
         .await?
         .ok_or(HearingError::NotFound)?;
-    if caller.party_for(&h)? != kind.uploader() {
-        return Err(HearingError::Forbidden.into());
-    }
+    // An admitted agent signs the steps it takes for the citizen (docs/hearing.md "Agents").
+    let agent = match caller.role {
+        crate::identity::Role::Participant if kind == EvidenceKind::Signature => {
+            Some(super::participants::agent::admitted_agent(&mut tx, &h, &caller.id).await?)
+        }
+        _ => {
+            if caller.party_for(&h)? != kind.uploader() {
+                return Err(HearingError::Forbidden.into());
+            }
+            None
+        }
+    };
     let status = Status::parse(&h.status)
         .ok_or_else(|| HearingError::broken(format!("bad hearing status {:?}", h.status)))?;
     if status.is_closed() {
@@ -199,9 +208,10 @@ pub async fn upload(
         width: i64::try_from(image.width).map_err(AppError::internal)?,
         height: i64::try_from(image.height).map_err(AppError::internal)?,
     };
-    let by_id = match kind.uploader() {
-        Party::Officer => &h.officer_id,
-        Party::Citizen => &h.citizen_id,
+    let (by_role, by_id) = match (kind.uploader(), &agent) {
+        (_, Some(a)) => ("agent", &a.id),
+        (Party::Officer, None) => ("officer", &h.officer_id),
+        (Party::Citizen, None) => ("citizen", &h.citizen_id),
     };
     sqlx::query(
         "INSERT INTO hearing_evidence (id, hearing_id, kind, content_type, sha256, bytes, width, \
@@ -216,7 +226,7 @@ pub async fn upload(
     .bind(view.width)
     .bind(view.height)
     .bind(B64.encode(data))
-    .bind(kind.uploader().as_str())
+    .bind(by_role)
     .bind(by_id)
     .bind(state.clock.now_ms())
     .execute(&mut *tx)

@@ -17,7 +17,7 @@ use super::{log, store};
 use crate::{
     error::{ApiResult, AppError},
     http::{ClientIp, Query},
-    identity::{AnyAuth, AuditorAuth, Role},
+    identity::{AnyAuth, AuditorAuth},
     state::AppState,
 };
 
@@ -98,7 +98,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let staff = AnyAuth::from_request_parts(&mut parts, &state)
         .await
         .ok()
-        .filter(|a| a.role != Role::Citizen);
+        .filter(|a| a.is_staff());
     let ip = match ClientIp::from_request_parts(&mut parts, &state).await {
         Ok(ip) => ip.0,
         Err(_) => "unknown".into(),

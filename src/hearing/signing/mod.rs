@@ -69,6 +69,7 @@ pub async fn seal(
     h: &HearingRow,
     signature_id: &str,
     step: Step,
+    agent: Option<&str>,
 ) -> Result<Sealed, HearingError> {
     let row: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT kind, by_role, by_id, sha256, sealed_in FROM hearing_evidence \
@@ -84,7 +85,12 @@ pub async fn seal(
             "no signature of this hearing has this id",
         ));
     };
-    if kind != "signature" || by_role != "citizen" || by_id != h.citizen_id {
+    // The signer is the citizen, or the agent taking the step in the citizen's place.
+    let (signer_role, signer_id) = match agent {
+        Some(a) => ("agent", a),
+        None => ("citizen", h.citizen_id.as_str()),
+    };
+    if kind != "signature" || by_role != signer_role || by_id != signer_id {
         return Err(signature_error(
             "signature_invalid",
             "this evidence is not a signature of the hearing's citizen",
@@ -132,6 +138,7 @@ pub async fn step_entry(
     input: &StepInput,
     step: Step,
     mut payload: Value,
+    agent: Option<&str>,
 ) -> Result<(Value, Option<Sealed>), HearingError> {
     match input {
         StepInput::Inquiry { .. } => {
@@ -157,7 +164,7 @@ pub async fn step_entry(
     }
     let sealed = match input.signature_id() {
         Some(id) => {
-            let s = seal(tx, h, id, step).await?;
+            let s = seal(tx, h, id, step, agent).await?;
             insert(&mut payload, "signature_sha256", s.sha256.clone());
             Some(s)
         }

@@ -12,7 +12,7 @@ use super::{World, body_of, wait_status, world_with, ws_join};
 use crate::call::{rtc_client, rtc_over};
 use crate::helpers::expect_error;
 
-fn live_config(c: &mut remote_hearing::config::Config) {
+pub(crate) fn live_config(c: &mut remote_hearing::config::Config) {
     c.hearing.require_live_call = true;
     c.hearing.presence_poll_ms = 50;
     c.call.include_loopback = true;
@@ -24,14 +24,14 @@ async fn live_world() -> World {
 }
 
 /// A party on the call with media flowing (for a minute); dropping it drops the connection.
-struct OnCall {
+pub(crate) struct OnCall {
     client: rtc_client::Client,
     socket: tokio::task::JoinHandle<()>,
     pump: tokio::task::JoinHandle<()>,
 }
 
 impl OnCall {
-    async fn join(w: &World, grant: &Value, role: Role) -> OnCall {
+    pub(crate) async fn join(w: &World, grant: &Value, role: Role) -> OnCall {
         let ws = ws_join(&w.app, grant).await;
         Self::media(ws, role).await
     }
@@ -46,7 +46,7 @@ impl OnCall {
         }
     }
     /// The connection dies without `leave` (the server sees a drop, then the grace period).
-    async fn drop_connection(self) {
+    pub(crate) async fn drop_connection(self) {
         self.pump.abort();
         self.socket.abort();
         let _ = self.client.pc.close().await;
@@ -60,7 +60,7 @@ async fn view(w: &World, id: &str) -> Value {
 }
 
 /// Waits until the hearing's `call.live` is `live`.
-async fn wait_live(w: &World, id: &str, live: bool) -> Value {
+pub(crate) async fn wait_live(w: &World, id: &str, live: bool) -> Value {
     for _ in 0..300 {
         let v = view(w, id).await;
         if v["call"]["live"] == live {
@@ -82,7 +82,7 @@ async fn wait_missing(w: &World, id: &str, missing: Value) {
     panic!("never missing {missing}: {}", view(w, id).await);
 }
 
-async fn officer_grant(w: &World, id: &str) -> Value {
+pub(crate) async fn officer_grant(w: &World, id: &str) -> Value {
     w.app
         .post_json(
             &format!("/api/v1/hearings/{id}/join-token"),
