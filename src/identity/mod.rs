@@ -9,6 +9,7 @@ mod config;
 pub mod data_key;
 pub mod login_throttle;
 mod me;
+pub mod password_policy;
 pub mod passwords;
 mod routes;
 pub mod sessions;
@@ -35,16 +36,31 @@ pub struct Identity {
     pub config: Arc<AuthConfig>,
     /// The bounded argon2 password hasher.
     pub passwords: passwords::Hasher,
+    /// The staff password rule with its breached list (loaded once at start).
+    pub policy: password_policy::PasswordPolicy,
+    /// Seals the staff TOTP secrets at rest (the key of the citizens' identity data).
+    pub data_key: Arc<DataKey>,
+    /// `server.mode = production`: a staff account without TOTP gets an enrol-only session.
+    pub production: bool,
 }
 
 impl Identity {
-    pub fn new((db, kv, clock): (Db, Kv, SharedClock), config: &AuthConfig) -> Identity {
-        Identity {
+    /// The sub-state; fails when `auth.breached_passwords_file` cannot be read.
+    pub fn new(
+        (db, kv, clock): (Db, Kv, SharedClock),
+        config: &AuthConfig,
+        data_key: Arc<DataKey>,
+        production: bool,
+    ) -> anyhow::Result<Identity> {
+        Ok(Identity {
             db,
             kv,
             clock,
             config: Arc::new(config.clone()),
             passwords: passwords::Hasher::from_config(config),
-        }
+            policy: password_policy::PasswordPolicy::from_config(config)?,
+            data_key,
+            production,
+        })
     }
 }

@@ -1,12 +1,11 @@
 //! Staff administration by an admin (issue 15 §1): create, disable, enable and reset the
-//! password of a staff account. Owns the password rule ([`check_password`]) and the `admin`
+//! password of a staff account (the password rule is `password_policy`'s). Owns the `admin`
 //! audit chain ([`CHAIN`]): every action is one entry, appended in the same transaction as the
 //! change. Disabling or resetting deletes every session of the account, so its tokens answer
 //! 401 at once; a disabled account cannot log in (src/identity/routes.rs:officer_login) and
 //! `auth.rs` ignores any session of a disabled account.
 
-use axum::http::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::{Identity, Role, staff};
@@ -18,26 +17,8 @@ use crate::{
 
 /// The audit chain (the leaf's `hearing_id` field) of every admin action.
 pub const CHAIN: &str = "admin";
-/// Password length rule, in characters.
-pub const PASSWORD_MIN: usize = 12;
-pub const PASSWORD_MAX: usize = 128;
 pub const BADGE_MAX: usize = 32;
 pub const NAME_MAX: usize = 100;
-
-/// Refuses a password shorter than [`PASSWORD_MIN`] or longer than [`PASSWORD_MAX`]
-/// characters: 422 `weak_password` on field `password`.
-pub fn check_password(p: &SecretString) -> ApiResult<()> {
-    let n = p.expose_secret().chars().count();
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
-        return Err(AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "weak_password",
-            format!("a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
-        )
-        .with_field("password"));
-    }
-    Ok(())
-}
 
 /// 1 to `max` characters, not only spaces, no C0 control character or DEL: the schema's
 /// `TEXT_PATTERN` in src/identity/admin.rs says the same.
@@ -81,7 +62,7 @@ pub async fn create(ident: &Identity, admin_id: &str, new: NewAccount) -> ApiRes
             "an officer needs a brigade",
         ));
     }
-    check_password(&new.password)?;
+    ident.policy.check(&new.password)?;
     if let Some(b) = &new.brigade_id {
         // PostgreSQL text cannot bind a NUL: such an id names no brigade.
         let found: Option<(String,)> = sqlx::query_as("SELECT id FROM brigades WHERE id = $1")
@@ -161,7 +142,7 @@ pub async fn reset_password(
     password: SecretString,
     keep: Option<&str>,
 ) -> ApiResult<()> {
-    check_password(&password)?;
+    ident.policy.check(&password)?;
     let row = find_account(ident, id).await?;
     let hash = ident.passwords.hash_api(password).await?;
     let now = ident.clock.now_ms();

@@ -5,7 +5,7 @@
 use remote_hearing::identity::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error, staff_password};
 
 /// `POST /api/v1/auth/officer` as if from `ip` (the server trusts `X-Forwarded-For` here).
 async fn login_from(app: &TestApp, ip: &str, badge: &str, password: &str) -> reqwest::Response {
@@ -35,7 +35,7 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_badge_out() {
     assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
     assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
     // ...but the officer, from another address, still logs in with the right password.
-    let r = login_from(&app, "198.51.100.9", "b20", "password-b20").await;
+    let r = login_from(&app, "198.51.100.9", "b20", &staff_password("b20")).await;
     let status = r.status();
     let body: Value = r.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -54,7 +54,7 @@ async fn failed_passwords_from_many_addresses_still_hit_the_per_badge_limit() {
     let brigade = app.create_brigade(2).await;
     app.create_staff(Role::Officer, "b21", Some(&brigade)).await;
     // A right password does not count against the badge.
-    let r = login_from(&app, "192.0.2.1", "b21", "password-b21").await;
+    let r = login_from(&app, "192.0.2.1", "b21", &staff_password("b21")).await;
     assert_eq!(r.status(), 200);
     for i in 1..=3 {
         let r = login_from(&app, &format!("192.0.2.{}", 10 + i), "b21", "guess").await;
@@ -62,12 +62,12 @@ async fn failed_passwords_from_many_addresses_still_hit_the_per_badge_limit() {
     }
     // Three failures spread over three addresses: a password alone is refused everywhere now
     // (a verified second factor would skip this limit; none exists yet).
-    let r = login_from(&app, "192.0.2.99", "b21", "password-b21").await;
+    let r = login_from(&app, "192.0.2.99", "b21", &staff_password("b21")).await;
     assert!(r.headers().contains_key("retry-after"));
     expect_error(r, 429, "login_throttled").await;
     // Other badges are not affected.
     app.create_staff(Role::Officer, "b22", Some(&brigade)).await;
-    let r = login_from(&app, "192.0.2.99", "b22", "password-b22").await;
+    let r = login_from(&app, "192.0.2.99", "b22", &staff_password("b22")).await;
     assert_eq!(r.status(), 200);
 }
 

@@ -32,6 +32,7 @@ mod sms_providers;
 mod sms_wechat;
 mod spine;
 mod staff_admin;
+mod staff_passwords;
 mod storage;
 mod urgent;
 mod urgent_loss;
