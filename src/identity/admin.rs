@@ -1,5 +1,6 @@
 //! Staff administration endpoints (admin role only, issue 15 §1): list, create, disable,
-//! enable, reset password. The rules and the audit entries live in `staff_admin`.
+//! enable, reset password, reset the second factor. The rules and the audit entries live in
+//! `staff_admin`.
 
 use axum::extract::State;
 use secrecy::SecretString;
@@ -20,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_staff))
         .routes(routes!(enable_staff))
         .routes(routes!(reset_password))
+        .routes(routes!(reset_totp))
 }
 
 /// A staff role (citizens are not staff).
@@ -190,6 +192,27 @@ async fn reset_password(
     // An admin resetting their own password keeps the session they did it with.
     let keep = (id == admin.user_id).then_some(session.token_hash.as_str());
     staff_admin::reset_password(ident, &admin.user_id, &id, req.password, keep).await?;
+    let row = staff::find(ident, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(StaffDone {
+        id,
+        active: row.disabled_at.is_none(),
+    }))
+}
+
+/// Removes a staff account's TOTP second factor (a lost phone) and ends its sessions; its next
+/// login enrols again.
+#[utoipa::path(post, path = "/api/v1/admin/staff/{id}/reset-totp", params(("id" = String, Path)),
+    responses((status = 200, body = StaffDone), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn reset_totp(
+    State(state): State<AppState>,
+    admin: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StaffDone>> {
+    let ident = &state.identity;
+    staff_admin::reset_totp(ident, &admin.user_id, &id).await?;
     let row = staff::find(ident, &id)
         .await?
         .ok_or_else(AppError::not_found)?;

@@ -27,6 +27,8 @@ pub struct AuthConfig {
     pub staff_idle_timeout_s: u64,
     /// The issuer shown in the authenticator app (no `:`).
     pub totp_issuer: String,
+    /// Staff must enrol TOTP (always so in `production` mode).
+    pub totp_required: bool,
 }
 
 /// `[identity]`: the citizens' identity data (real name and ID number), encrypted at rest.

@@ -5,20 +5,18 @@
 //!   one badge — and runs out only its own allowance, never the officer's elsewhere;
 //! - per badge, from all addresses: `login_per_badge` *failed* passwords (much higher), the brake
 //!   on guessing spread over many addresses. Only this limit can be tripped by strangers for
-//!   someone else, so a login that carries a verified second factor is never refused by it.
-//!   No second factor exists yet (the TOTP of the operations issue): `SecondFactor::None` is
-//!   all callers have today, and a verified one is the only thing that skips the badge limit.
+//!   someone else, so a login that carries a verified second factor (a fresh TOTP code of the
+//!   account, src/identity/staff_login.rs) is never refused by it.
 
-use super::AuthConfig;
+use super::{AuthConfig, Identity};
 use crate::{error::AppError, throttle::Windows};
 
 /// What the login proved besides the password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecondFactor {
-    /// Nothing (every login today).
+    /// Nothing (no code, a wrong one, or an account without TOTP).
     None,
-    /// A second factor checked before the password (the future TOTP).
-    #[allow(dead_code)]
+    /// A fresh TOTP code of the account, checked before the password.
     Verified,
 }
 
@@ -66,8 +64,10 @@ pub async fn per_ip(w: Windows<'_>, cfg: &AuthConfig, ip: &str) -> Result<(), Ap
         .await
 }
 
-/// Counts a wrong password against the badge (from any address).
-pub async fn failed(w: Windows<'_>, cfg: &AuthConfig, badge: &str) -> Result<(), AppError> {
-    w.add(&badge_key(badge), cfg.login_window_s).await?;
+/// Counts a wrong password (or a wrong TOTP code) against the badge, from any address.
+pub async fn failed(ident: &Identity, badge: &str) -> Result<(), AppError> {
+    let w = Windows::new(&ident.kv, ident.clock.as_ref());
+    w.add(&badge_key(badge), ident.config.login_window_s)
+        .await?;
     Ok(())
 }

@@ -12,9 +12,12 @@ mod me;
 pub mod password_policy;
 pub mod passwords;
 mod routes;
+pub mod second_factor;
 pub mod sessions;
 pub mod staff;
 pub mod staff_admin;
+mod staff_login;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -40,8 +43,9 @@ pub struct Identity {
     pub policy: password_policy::PasswordPolicy,
     /// Seals the staff TOTP secrets at rest (the key of the citizens' identity data).
     pub data_key: Arc<DataKey>,
-    /// `server.mode = production`: a staff account without TOTP gets an enrol-only session.
-    pub production: bool,
+    /// Staff must use TOTP (`production` mode, or `auth.totp_required`): an account without it
+    /// gets an enrol-only session.
+    pub totp_required: bool,
 }
 
 impl Identity {
@@ -60,7 +64,7 @@ impl Identity {
             passwords: passwords::Hasher::from_config(config),
             policy: password_policy::PasswordPolicy::from_config(config)?,
             data_key,
-            production,
+            totp_required: production || config.totp_required,
         })
     }
 }

@@ -1,5 +1,5 @@
 //! Sessions: a random 256-bit token handed to the client once; only its SHA-256 is stored,
-//! with the role, the subject and an expiry.
+//! with the role, the subject, an expiry and whether it may only enrol TOTP.
 
 use axum::extract::FromRef;
 use tokio::sync::watch;
@@ -13,16 +13,26 @@ pub async fn create<S>(state: &S, role: Role, subject_id: &str) -> ApiResult<Str
 where
     Identity: FromRef<S>,
 {
-    let id = Identity::from_ref(state);
+    create_staff(&Identity::from_ref(state), role, subject_id, false).await
+}
+
+/// Creates a session; `enrol_only`: it may only enrol TOTP (src/identity/auth.rs).
+pub async fn create_staff(
+    id: &Identity,
+    role: Role,
+    subject_id: &str,
+    enrol_only: bool,
+) -> ApiResult<String> {
     let token = ids::random_token()?;
     let now = id.clock.now_ms();
     let expires = now + (id.config.session_ttl_s as i64) * 1000;
-    sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at, enrol_only) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(ids::token_hash(&token))
         .bind(role.as_str())
         .bind(subject_id)
         .bind(now)
         .bind(expires)
+        .bind(i64::from(enrol_only))
         .execute(&id.db.write)
         .await?;
     Ok(token)

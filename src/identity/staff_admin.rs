@@ -159,6 +159,20 @@ pub async fn reset_password(
     Ok(())
 }
 
+/// Removes the account's second factor (a lost phone) and ends its sessions: its next login
+/// answers as for an account without TOTP (in production: an enrol-only session).
+pub async fn reset_totp(ident: &Identity, admin_id: &str, id: &str) -> ApiResult<()> {
+    let row = find_account(ident, id).await?;
+    let now = ident.clock.now_ms();
+    let mut tx = ident.db.begin().await?;
+    let removed = super::second_factor::reset(&mut tx, id).await?;
+    let ended = end_sessions(&mut tx, id, None).await?;
+    let payload = json!({"staff_id": id, "badge": row.badge, "had_totp": removed > 0, "sessions_ended": ended});
+    append(&mut tx, "staff_totp_reset", admin_id, now, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The account `id` or 404 (an id with a NUL names none: PostgreSQL text cannot bind one).
 async fn find_account(ident: &Identity, id: &str) -> ApiResult<staff::StaffRow> {
     if id.contains('\0') {
@@ -188,12 +202,24 @@ async fn append(
     at_ms: i64,
     payload: Value,
 ) -> ApiResult<()> {
+    append_as(tx, step, (Role::Admin.as_str(), admin_id), at_ms, payload).await
+}
+
+/// Appends an entry on the `admin` chain with `actor` (role, id): staff enrolling their own
+/// second factor, the server (`system`) locking a badge out.
+pub(super) async fn append_as(
+    tx: &mut Tx,
+    step: &str,
+    (role, id): (&str, &str),
+    at_ms: i64,
+    payload: Value,
+) -> ApiResult<()> {
     let entry = crate::audit::NewEntry {
         hearing_id: CHAIN.to_string(),
         step: step.to_string(),
         actor: crate::audit::Actor {
-            role: Role::Admin.as_str().to_string(),
-            id: admin_id.to_string(),
+            role: role.to_string(),
+            id: id.to_string(),
         },
         at: crate::clock::from_ms(at_ms),
         payload,
