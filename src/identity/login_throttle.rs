@@ -64,10 +64,47 @@ pub async fn per_ip(w: Windows<'_>, cfg: &AuthConfig, ip: &str) -> Result<(), Ap
         .await
 }
 
-/// Counts a wrong password (or a wrong TOTP code) against the badge, from any address.
-pub async fn failed(ident: &Identity, badge: &str) -> Result<(), AppError> {
+/// Counts a wrong password (or a wrong TOTP code) against the badge, from any address. The
+/// failure that locks the badge (the `login_per_badge`-th in the window: exactly one per window,
+/// also across processes, as Redis counts) raises the alert: [`locked`].
+pub async fn failed(ident: &Identity, badge: &str, staff_id: Option<&str>) -> Result<(), AppError> {
     let w = Windows::new(&ident.kv, ident.clock.as_ref());
-    w.add(&badge_key(badge), ident.config.login_window_s)
-        .await?;
+    let cfg = &ident.config;
+    let count = w.add(&badge_key(badge), cfg.login_window_s).await?;
+    if count == cfg.login_per_badge {
+        locked(ident, badge, staff_id, count).await;
+    }
     Ok(())
+}
+
+/// The lockout alert: a warn line and `staff_login_lockouts_total` always; an `admin` audit
+/// entry `login_locked` (actor `system`) when the badge is an account's (guessed badges leave
+/// no entries, so strangers cannot fill the log). A failing append is logged, not answered.
+async fn locked(ident: &Identity, badge: &str, staff_id: Option<&str>, failures: u64) {
+    let window_s = ident.config.login_window_s;
+    tracing::warn!(
+        badge,
+        known = staff_id.is_some(),
+        failures,
+        window_s,
+        "staff login locked: too many failed passwords or codes for this badge"
+    );
+    metrics::counter!("staff_login_lockouts_total").increment(1);
+    let Some(staff_id) = staff_id else {
+        return;
+    };
+    let now = ident.clock.now_ms();
+    let payload = serde_json::json!({
+        "staff_id": staff_id, "badge": badge, "failures": failures, "window_s": window_s,
+    });
+    let appended = async {
+        let mut tx = ident.db.begin().await?;
+        super::staff_admin::append_as(&mut tx, "login_locked", ("system", "server"), now, payload)
+            .await?;
+        tx.commit().await?;
+        Ok::<(), AppError>(())
+    };
+    if let Err(e) = appended.await {
+        tracing::warn!(badge, error = %e, "the lockout's audit entry was not written");
+    }
 }

@@ -63,8 +63,9 @@ pub async fn login(
     let ok = ident.passwords.verify(password, stored).await?;
     let row = match row {
         Some(r) if ok => r,
-        _ => {
-            login_throttle::failed(ident, badge).await?;
+        other => {
+            let id = other.as_ref().map(|r| r.id.as_str());
+            login_throttle::failed(ident, badge, id).await?;
             return Err(unauthorized("bad_credentials", "wrong badge or password"));
         }
     };
@@ -89,7 +90,7 @@ pub async fn login(
             None => false,
         };
         if !accepted {
-            login_throttle::failed(ident, badge).await?;
+            login_throttle::failed(ident, badge, Some(&row.id)).await?;
             return Err(unauthorized(
                 "totp_invalid",
                 "wrong, expired or already used code; wait for the next one",

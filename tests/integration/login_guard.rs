@@ -144,3 +144,56 @@ async fn the_badge_limit_counts_characters_not_bytes() {
     let r = login_from(&app, "198.51.100.1", &"b".repeat(33), "x").await;
     expect_error(r, 422, "invalid_field").await;
 }
+
+#[tokio::test]
+async fn a_badge_lockout_is_alerted_and_audited_once_per_window() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.server.trust_forwarded_for = true;
+            c.auth.login_per_badge = 3;
+        })
+        .spawn()
+        .await;
+    let brigade = app.create_brigade(2).await;
+    let id = app.create_staff(Role::Officer, "b50", Some(&brigade)).await;
+    let entries = || async {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT actor_role, actor_id, payload FROM audit_entries \
+             WHERE hearing_id = 'admin' AND step = 'login_locked' ORDER BY seq",
+        )
+        .fetch_all(&app.state.db.read)
+        .await
+        .unwrap();
+        rows
+    };
+    // Six failures from six addresses: the third locks the badge; the rest are refused (429)
+    // and raise no second alert.
+    for i in 0..6 {
+        login_from(&app, &format!("192.0.2.{}", 60 + i), "b50", "guess").await;
+    }
+    let rows = entries().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        ("system", "server")
+    );
+    let payload: Value = serde_json::from_str(&rows[0].2).unwrap();
+    assert_eq!(payload["staff_id"], id.as_str(), "{payload}");
+    assert_eq!(
+        (payload["badge"].as_str(), payload["failures"].as_u64()),
+        (Some("b50"), Some(3))
+    );
+    // A badge no account has: counted and logged, never audited.
+    for i in 0..4 {
+        login_from(&app, &format!("192.0.2.{}", 80 + i), "nobody", "guess").await;
+    }
+    assert_eq!(entries().await.len(), 1);
+    // The next window locks again: a second entry.
+    app.clock.advance(chrono::Duration::seconds(
+        app.state.config.auth.login_window_s as i64,
+    ));
+    for i in 0..3 {
+        login_from(&app, &format!("192.0.2.{}", 90 + i), "b50", "guess").await;
+    }
+    assert_eq!(entries().await.len(), 2);
+}
