@@ -22,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_staff))
         .routes(routes!(reset_password))
         .routes(routes!(reset_totp))
+        .routes(routes!(staff_sessions))
+        .routes(routes!(revoke_staff_session))
 }
 
 /// A staff role (citizens are not staff).
@@ -220,4 +222,32 @@ async fn reset_totp(
         id,
         active: row.disabled_at.is_none(),
     }))
+}
+
+/// A staff account's sessions (not expired), newest first.
+#[utoipa::path(get, path = "/api/v1/admin/staff/{id}/sessions", params(("id" = String, Path)),
+    responses((status = 200, body = [super::session_list::SessionView]),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn staff_sessions(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<super::session_list::SessionView>>> {
+    Ok(Json(staff_admin::sessions(&state.identity, &id).await?))
+}
+
+/// Ends one session of a staff account (audited as `staff_session_revoked`); 404 when the
+/// account has no such session.
+#[utoipa::path(delete, path = "/api/v1/admin/staff/{id}/sessions/{session_id}",
+    params(("id" = String, Path), ("session_id" = String, Path)),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn revoke_staff_session(
+    State(state): State<AppState>,
+    admin: AdminAuth,
+    Path((id, session_id)): Path<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    staff_admin::revoke_session(&state.identity, &admin.user_id, &id, &session_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

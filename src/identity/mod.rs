@@ -13,6 +13,7 @@ pub mod password_policy;
 pub mod passwords;
 mod routes;
 pub mod second_factor;
+pub mod session_list;
 pub mod sessions;
 pub mod staff;
 pub mod staff_admin;

@@ -9,12 +9,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
-    http::{ClientIp, Json},
+    http::{ClientIp, Json, Path},
     sms::{Budget, Purpose},
     state::AppState,
 };
 
-use super::{AnyAuth, Role, citizens, login_throttle, sessions, staff};
+use super::{AnyAuth, Role, citizens, login_throttle, session_list, sessions, staff};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(citizen_login))
         .routes(routes!(officer_login))
         .routes(routes!(logout))
+        .routes(routes!(my_sessions))
+        .routes(routes!(revoke_my_session))
         .routes(routes!(me))
         .merge(super::admin::router())
         .merge(super::me::router())
@@ -162,8 +164,12 @@ pub struct StaffSession {
 async fn officer_login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     Json(req): Json<OfficerLogin>,
 ) -> ApiResult<Json<StaffSession>> {
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     if req.badge.is_empty() || req.badge.chars().count() > 32 {
         return Err(AppError::unprocessable(
             "badge",
@@ -175,7 +181,7 @@ async fn officer_login(
         &ip,
         &req.badge,
         req.password,
-        req.totp.as_deref(),
+        (req.totp.as_deref(), user_agent),
     )
     .await?;
     Ok(Json(StaffSession {
@@ -194,6 +200,31 @@ async fn officer_login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<StatusCode> {
     sessions::delete(&state, &auth.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's sessions (not expired), newest first; `current` marks this request's.
+#[utoipa::path(get, path = "/api/v1/auth/sessions",
+    responses((status = 200, body = [session_list::SessionView]), (status = 401, body = crate::error::ErrorBody)))]
+async fn my_sessions(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+) -> ApiResult<Json<Vec<session_list::SessionView>>> {
+    let all = session_list::list(&state.identity, &auth.subject_id, Some(&auth.token_hash)).await?;
+    Ok(Json(all))
+}
+
+/// Ends one of the caller's sessions (the current one too: that is a logout). Another
+/// account's session, or an unknown id, is 404.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn revoke_my_session(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    session_list::revoke(&state.identity, &auth.subject_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

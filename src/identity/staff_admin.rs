@@ -173,6 +173,44 @@ pub async fn reset_totp(ident: &Identity, admin_id: &str, id: &str) -> ApiResult
     Ok(())
 }
 
+/// The sessions of staff account `id` (404 for an unknown account).
+pub async fn sessions(
+    ident: &Identity,
+    id: &str,
+) -> ApiResult<Vec<super::session_list::SessionView>> {
+    find_account(ident, id).await?;
+    super::session_list::list(ident, id, None).await
+}
+
+/// Ends session `session_id` of staff account `id` (404 when the account has no such session),
+/// with a `staff_session_revoked` entry.
+pub async fn revoke_session(
+    ident: &Identity,
+    admin_id: &str,
+    id: &str,
+    session_id: &str,
+) -> ApiResult<()> {
+    let row = find_account(ident, id).await?;
+    if session_id.contains('\0') {
+        return Err(AppError::not_found());
+    }
+    let now = ident.clock.now_ms();
+    let mut tx = ident.db.begin().await?;
+    let r =
+        sqlx::query("DELETE FROM sessions WHERE id = $1 AND subject_id = $2 AND role <> 'citizen'")
+            .bind(session_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    if r.rows_affected() == 0 {
+        return Err(AppError::not_found());
+    }
+    let payload = json!({"staff_id": id, "badge": row.badge, "session_id": session_id});
+    append(&mut tx, "staff_session_revoked", admin_id, now, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The account `id` or 404 (an id with a NUL names none: PostgreSQL text cannot bind one).
 async fn find_account(ident: &Identity, id: &str) -> ApiResult<staff::StaffRow> {
     if id.contains('\0') {

@@ -13,7 +13,9 @@ use secrecy::SecretString;
 use super::{
     Identity, Role,
     login_throttle::{self, SecondFactor},
-    second_factor, sessions,
+    second_factor,
+    session_list::Origin,
+    sessions,
     staff::{self, StaffRow},
 };
 use crate::{
@@ -40,7 +42,7 @@ pub async fn login(
     ip: &str,
     badge: &str,
     password: SecretString,
-    code: Option<&str>,
+    (code, user_agent): (Option<&str>, Option<&str>),
 ) -> ApiResult<LoggedIn> {
     let w = Windows::new(&ident.kv, ident.clock.as_ref());
     let cfg = &ident.config;
@@ -99,7 +101,11 @@ pub async fn login(
     } else if ident.totp_required {
         enrol_only = true;
     }
-    let token = sessions::create_staff(ident, role, &row.id, enrol_only).await?;
+    let origin = Origin {
+        ip: Some(ip),
+        user_agent,
+    };
+    let token = sessions::create_staff(ident, role, &row.id, enrol_only, origin).await?;
     Ok(LoggedIn {
         row,
         role,

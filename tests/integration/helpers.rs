@@ -69,6 +69,9 @@ impl Builder {
         // Tests that are not about the call take steps without a live, recorded call; the
         // tests about it (hearing::live_call) turn this back on.
         config.hearing.require_live_call = false;
+        // Tests jump the clock by hours with no request in between, which no real session does;
+        // the tests about the staff idle timeout (staff_sessions) set it.
+        config.auth.staff_idle_timeout_s = 0;
         if let Ok(url) = std::env::var("TEST_REDIS_URL") {
             config.redis.url = SecretString::from(url);
         }

@@ -33,6 +33,7 @@ mod sms_wechat;
 mod spine;
 mod staff_admin;
 mod staff_passwords;
+mod staff_sessions;
 mod staff_totp;
 mod storage;
 mod urgent;
