@@ -203,18 +203,21 @@ async fn reset_password(
     }))
 }
 
-/// Removes a staff account's TOTP second factor (a lost phone) and ends its sessions; its next
-/// login enrols again.
+/// Removes a staff account's TOTP second factor (a lost phone) and ends its sessions (but the
+/// caller's own, when an admin resets their own); its next login enrols again.
 #[utoipa::path(post, path = "/api/v1/admin/staff/{id}/reset-totp", params(("id" = String, Path)),
     responses((status = 200, body = StaffDone), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn reset_totp(
     State(state): State<AppState>,
     admin: AdminAuth,
+    session: AnyAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<StaffDone>> {
     let ident = &state.identity;
-    staff_admin::reset_totp(ident, &admin.user_id, &id).await?;
+    // An admin resetting their own keeps the session they did it with.
+    let keep = (id == admin.user_id).then_some(session.token_hash.as_str());
+    staff_admin::reset_totp(ident, &admin.user_id, &id, keep).await?;
     let row = staff::find(ident, &id)
         .await?
         .ok_or_else(AppError::not_found)?;

@@ -159,14 +159,20 @@ pub async fn reset_password(
     Ok(())
 }
 
-/// Removes the account's second factor (a lost phone) and ends its sessions: its next login
-/// answers as for an account without TOTP (in production: an enrol-only session).
-pub async fn reset_totp(ident: &Identity, admin_id: &str, id: &str) -> ApiResult<()> {
+/// Removes the account's second factor (a lost phone) and ends its sessions but `keep` (the
+/// admin's own request when they reset their own): its next login answers as for an account
+/// without TOTP (in production: an enrol-only session).
+pub async fn reset_totp(
+    ident: &Identity,
+    admin_id: &str,
+    id: &str,
+    keep: Option<&str>,
+) -> ApiResult<()> {
     let row = find_account(ident, id).await?;
     let now = ident.clock.now_ms();
     let mut tx = ident.db.begin().await?;
     let removed = super::second_factor::reset(&mut tx, id).await?;
-    let ended = end_sessions(&mut tx, id, None).await?;
+    let ended = end_sessions(&mut tx, id, keep).await?;
     let payload = json!({"staff_id": id, "badge": row.badge, "had_totp": removed > 0, "sessions_ended": ended});
     append(&mut tx, "staff_totp_reset", admin_id, now, payload).await?;
     tx.commit().await?;
