@@ -177,9 +177,6 @@ pub async fn execute(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             let mut pw = String::new();
             std::io::stdin().read_to_string(&mut pw)?;
             let pw = pw.trim_end_matches(['\r', '\n']).to_string();
-            if pw.chars().count() < 8 {
-                anyhow::bail!("the password must have at least 8 characters");
-            }
             let id = staff::create(
                 &state,
                 staff::NewStaff {

@@ -1,5 +1,6 @@
 //! Staff administration endpoints (admin role only, issue 15 §1): list, create, disable,
-//! enable, reset password. The rules and the audit entries live in `staff_admin`.
+//! enable, reset password, reset the second factor. The rules and the audit entries live in
+//! `staff_admin`.
 
 use axum::extract::State;
 use secrecy::SecretString;
@@ -20,6 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_staff))
         .routes(routes!(enable_staff))
         .routes(routes!(reset_password))
+        .routes(routes!(reset_totp))
+        .routes(routes!(staff_sessions))
+        .routes(routes!(revoke_staff_session))
 }
 
 /// A staff role (citizens are not staff).
@@ -197,4 +201,56 @@ async fn reset_password(
         id,
         active: row.disabled_at.is_none(),
     }))
+}
+
+/// Removes a staff account's TOTP second factor (a lost phone) and ends its sessions (but the
+/// caller's own, when an admin resets their own); its next login enrols again.
+#[utoipa::path(post, path = "/api/v1/admin/staff/{id}/reset-totp", params(("id" = String, Path)),
+    responses((status = 200, body = StaffDone), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn reset_totp(
+    State(state): State<AppState>,
+    admin: AdminAuth,
+    session: AnyAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StaffDone>> {
+    let ident = &state.identity;
+    // An admin resetting their own keeps the session they did it with.
+    let keep = (id == admin.user_id).then_some(session.token_hash.as_str());
+    staff_admin::reset_totp(ident, &admin.user_id, &id, keep).await?;
+    let row = staff::find(ident, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(StaffDone {
+        id,
+        active: row.disabled_at.is_none(),
+    }))
+}
+
+/// A staff account's sessions (not expired), newest first.
+#[utoipa::path(get, path = "/api/v1/admin/staff/{id}/sessions", params(("id" = String, Path)),
+    responses((status = 200, body = [super::session_list::SessionView]),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn staff_sessions(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<super::session_list::SessionView>>> {
+    Ok(Json(staff_admin::sessions(&state.identity, &id).await?))
+}
+
+/// Ends one session of a staff account (audited as `staff_session_revoked`); 404 when the
+/// account has no such session.
+#[utoipa::path(delete, path = "/api/v1/admin/staff/{id}/sessions/{session_id}",
+    params(("id" = String, Path), ("session_id" = String, Path)),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn revoke_staff_session(
+    State(state): State<AppState>,
+    admin: AdminAuth,
+    Path((id, session_id)): Path<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    staff_admin::revoke_session(&state.identity, &admin.user_id, &id, &session_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,8 @@
 //! Per-role extractors: a handler's signature states who may call it. A missing or expired
-//! token is 401; a valid token of the wrong role is 403.
+//! token is 401; a valid token of the wrong role is 403. An enrol-only staff session (TOTP
+//! required, none enrolled yet) reaches only [`ENROL_ONLY_PATHS`]; elsewhere it is 403
+//! `totp_enrolment_required`. A staff session unused for longer than
+//! `auth.staff_idle_timeout_s` is 401 `session_expired` (src/identity/session_list.rs).
 
 use axum::{
     extract::{FromRef, FromRequestParts},
@@ -65,6 +68,20 @@ pub struct AnyAuth {
     pub subject_id: String,
     pub brigade_id: Option<String>,
     pub token_hash: String,
+    /// The session may only enrol TOTP.
+    pub enrol_only: bool,
+}
+
+/// What an enrol-only session may call (prefixes: the session list's `/{id}` too).
+pub const ENROL_ONLY_PATHS: [&str; 4] = [
+    "/api/v1/auth/totp/",
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/sessions",
+];
+
+fn enrol_only_allows(path: &str) -> bool {
+    ENROL_ONLY_PATHS.iter().any(|p| path.starts_with(p))
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -94,21 +111,34 @@ where
         let id = Identity::from_ref(state);
         let token = bearer(parts).ok_or_else(AppError::unauthorized)?;
         let hash = ids::token_hash(token);
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT s.role, s.subject_id, st.brigade_id FROM sessions s LEFT JOIN staff st ON st.id = s.subject_id \
+        type Row = (String, String, Option<String>, i64, Option<i64>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.role, s.subject_id, st.brigade_id, s.enrol_only, s.last_seen_at FROM sessions s \
+             LEFT JOIN staff st ON st.id = s.subject_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND st.disabled_at IS NULL",
         )
         .bind(&hash)
         .bind(id.clock.now_ms())
         .fetch_optional(&id.db.read)
         .await?;
-        let (role, subject_id, brigade_id) = row.ok_or_else(AppError::unauthorized)?;
+        let (role, subject_id, brigade_id, enrol_only, last_seen) =
+            row.ok_or_else(AppError::unauthorized)?;
         let role = Role::parse(&role).ok_or_else(AppError::unauthorized)?;
+        super::session_list::on_use(&id, &hash, role, last_seen).await?;
+        let enrol_only = enrol_only != 0;
+        if enrol_only && !enrol_only_allows(parts.uri.path()) {
+            return Err(AppError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "totp_enrolment_required",
+                "enrol the authenticator app first (POST /api/v1/auth/totp/enroll)",
+            ));
+        }
         let auth = AnyAuth {
             role,
             subject_id,
             brigade_id,
             token_hash: hash,
+            enrol_only,
         };
         parts.extensions.insert(auth.clone());
         Ok(auth)

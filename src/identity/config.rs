@@ -1,4 +1,5 @@
-//! `[auth]`: sessions, login throttles and password hashing (the identity area's own section).
+//! `[auth]`: sessions, login throttles, password hashing and rules, the staff second factor (the
+//! identity area's own section).
 
 use serde::Deserialize;
 
@@ -18,6 +19,16 @@ pub struct AuthConfig {
     pub hash_queue: usize,
     /// How long a caller waits for a hashing turn at most before 503.
     pub hash_wait_ms: u64,
+    /// The breached-password list (one per line); empty = the list shipped in
+    /// `config/breached-passwords.txt` (src/identity/password_policy.rs).
+    #[serde(default)]
+    pub breached_passwords_file: String,
+    /// A staff session unused for longer than this answers 401 `session_expired`.
+    pub staff_idle_timeout_s: u64,
+    /// The issuer shown in the authenticator app (no `:`).
+    pub totp_issuer: String,
+    /// Staff must enrol TOTP (always so in `production` mode).
+    pub totp_required: bool,
 }
 
 /// `[identity]`: the citizens' identity data (real name and ID number), encrypted at rest.

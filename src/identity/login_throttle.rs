@@ -5,20 +5,18 @@
 //!   one badge — and runs out only its own allowance, never the officer's elsewhere;
 //! - per badge, from all addresses: `login_per_badge` *failed* passwords (much higher), the brake
 //!   on guessing spread over many addresses. Only this limit can be tripped by strangers for
-//!   someone else, so a login that carries a verified second factor is never refused by it.
-//!   No second factor exists yet (the TOTP of the operations issue): `SecondFactor::None` is
-//!   all callers have today, and a verified one is the only thing that skips the badge limit.
+//!   someone else, so a login that carries a verified second factor (a fresh TOTP code of the
+//!   account, src/identity/staff_login.rs) is never refused by it.
 
-use super::AuthConfig;
+use super::{AuthConfig, Identity};
 use crate::{error::AppError, throttle::Windows};
 
 /// What the login proved besides the password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecondFactor {
-    /// Nothing (every login today).
+    /// Nothing (no code, a wrong one, or an account without TOTP).
     None,
-    /// A second factor checked before the password (the future TOTP).
-    #[allow(dead_code)]
+    /// A fresh TOTP code of the account, checked before the password.
     Verified,
 }
 
@@ -66,8 +64,47 @@ pub async fn per_ip(w: Windows<'_>, cfg: &AuthConfig, ip: &str) -> Result<(), Ap
         .await
 }
 
-/// Counts a wrong password against the badge (from any address).
-pub async fn failed(w: Windows<'_>, cfg: &AuthConfig, badge: &str) -> Result<(), AppError> {
-    w.add(&badge_key(badge), cfg.login_window_s).await?;
+/// Counts a wrong password (or a wrong TOTP code) against the badge, from any address. The
+/// failure that locks the badge (the `login_per_badge`-th in the window: exactly one per window,
+/// also across processes, as Redis counts) raises the alert: [`locked`].
+pub async fn failed(ident: &Identity, badge: &str, staff_id: Option<&str>) -> Result<(), AppError> {
+    let w = Windows::new(&ident.kv, ident.clock.as_ref());
+    let cfg = &ident.config;
+    let count = w.add(&badge_key(badge), cfg.login_window_s).await?;
+    if count == cfg.login_per_badge {
+        locked(ident, badge, staff_id, count).await;
+    }
     Ok(())
+}
+
+/// The lockout alert: a warn line and `staff_login_lockouts_total` always; an `admin` audit
+/// entry `login_locked` (actor `system`) when the badge is an account's (guessed badges leave
+/// no entries, so strangers cannot fill the log). A failing append is logged, not answered.
+async fn locked(ident: &Identity, badge: &str, staff_id: Option<&str>, failures: u64) {
+    let window_s = ident.config.login_window_s;
+    tracing::warn!(
+        badge,
+        known = staff_id.is_some(),
+        failures,
+        window_s,
+        "staff login locked: too many failed passwords or codes for this badge"
+    );
+    metrics::counter!("staff_login_lockouts_total").increment(1);
+    let Some(staff_id) = staff_id else {
+        return;
+    };
+    let now = ident.clock.now_ms();
+    let payload = serde_json::json!({
+        "staff_id": staff_id, "badge": badge, "failures": failures, "window_s": window_s,
+    });
+    let appended = async {
+        let mut tx = ident.db.begin().await?;
+        super::staff_admin::append_as(&mut tx, "login_locked", ("system", "server"), now, payload)
+            .await?;
+        tx.commit().await?;
+        Ok::<(), AppError>(())
+    };
+    if let Err(e) = appended.await {
+        tracing::warn!(badge, error = %e, "the lockout's audit entry was not written");
+    }
 }

@@ -9,11 +9,16 @@ mod config;
 pub mod data_key;
 pub mod login_throttle;
 mod me;
+pub mod password_policy;
 pub mod passwords;
 mod routes;
+pub mod second_factor;
+pub mod session_list;
 pub mod sessions;
 pub mod staff;
 pub mod staff_admin;
+mod staff_login;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -37,16 +42,32 @@ pub struct Identity {
     pub config: Arc<AuthConfig>,
     /// The bounded argon2 password hasher.
     pub passwords: passwords::Hasher,
+    /// The staff password rule with its breached list (loaded once at start).
+    pub policy: password_policy::PasswordPolicy,
+    /// Seals the staff TOTP secrets at rest (the key of the citizens' identity data).
+    pub data_key: Arc<DataKey>,
+    /// Staff must use TOTP (`production` mode, or `auth.totp_required`): an account without it
+    /// gets an enrol-only session.
+    pub totp_required: bool,
 }
 
 impl Identity {
-    pub fn new((db, kv, clock): (Db, Kv, SharedClock), config: &AuthConfig) -> Identity {
-        Identity {
+    /// The sub-state; fails when `auth.breached_passwords_file` cannot be read.
+    pub fn new(
+        (db, kv, clock): (Db, Kv, SharedClock),
+        config: &AuthConfig,
+        data_key: Arc<DataKey>,
+        production: bool,
+    ) -> anyhow::Result<Identity> {
+        Ok(Identity {
             db,
             kv,
             clock,
             config: Arc::new(config.clone()),
             passwords: passwords::Hasher::from_config(config),
-        }
+            policy: password_policy::PasswordPolicy::from_config(config)?,
+            data_key,
+            totp_required: production || config.totp_required,
+        })
     }
 }

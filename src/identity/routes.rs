@@ -9,12 +9,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     domain::{PhoneNumber, SmsCode},
     error::{ApiResult, AppError},
-    http::{ClientIp, Json},
+    http::{ClientIp, Json, Path},
     sms::{Budget, Purpose},
     state::AppState,
 };
 
-use super::{AnyAuth, Role, citizens, login_throttle, sessions, staff};
+use super::{AnyAuth, Role, citizens, login_throttle, session_list, sessions, staff};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,9 +22,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(citizen_login))
         .routes(routes!(officer_login))
         .routes(routes!(logout))
+        .routes(routes!(my_sessions))
+        .routes(routes!(revoke_my_session))
         .routes(routes!(me))
         .merge(super::admin::router())
         .merge(super::me::router())
+        .merge(super::totp::routes::router())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -128,6 +131,10 @@ pub struct OfficerLogin {
     badge: String,
     #[schema(value_type = String)]
     password: SecretString,
+    /// The authenticator app's current 6-digit code; required once the account enrolled TOTP
+    /// (401 `totp_required` without it, `totp_invalid` when wrong, stale or used before).
+    #[schema(min_length = 6, max_length = 6, pattern = "^[0-9]{6}$")]
+    totp: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,68 +149,50 @@ pub struct StaffView {
 pub struct StaffSession {
     token: String,
     officer: StaffView,
+    /// True when TOTP is required and the account has none yet: the session may only enrol
+    /// (`/api/v1/auth/totp/enroll`, `…/confirm`), read `/auth/me`, list its sessions and log out.
+    totp_enrolment_required: bool,
 }
 
-/// Logs an officer, auditor or admin in with badge + password. Throttled per (badge, IP), per
-/// IP and per badge (failed passwords from all IPs); 503 with `Retry-After` while too many
-/// passwords are being checked at once.
+/// Logs an officer, auditor or admin in with badge + password (+ `totp` once enrolled).
+/// Throttled per (badge, IP), per IP and per badge (failed passwords and codes from all IPs; a
+/// right code skips this one); 503 with `Retry-After` while too many passwords are being
+/// checked at once.
 #[utoipa::path(post, path = "/api/v1/auth/officer", request_body = OfficerLogin,
     responses((status = 200, body = StaffSession), (status = 401, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 async fn officer_login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     Json(req): Json<OfficerLogin>,
 ) -> ApiResult<Json<StaffSession>> {
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     if req.badge.is_empty() || req.badge.chars().count() > 32 {
         return Err(AppError::unprocessable(
             "badge",
             "badge must be 1 to 32 characters",
         ));
     }
-    // No second factor exists yet (TOTP, the operations issue): it will be checked here, before
-    // the password, and a verified one skips the per-badge limit.
-    let second_factor = login_throttle::SecondFactor::None;
-    login_throttle::before_attempt(
-        windows(&state),
-        &state.config.auth,
-        &req.badge,
+    let done = super::staff_login::login(
+        &state.identity,
         &ip,
-        second_factor,
+        &req.badge,
+        req.password,
+        (req.totp.as_deref(), user_agent),
     )
     .await?;
-    let row = staff::find_by_badge(&state, &req.badge).await?;
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let ok = state.passwords.verify(req.password, stored).await?;
-    let row = match row {
-        Some(r) if ok && r.disabled_at.is_some() => {
-            return Err(AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "account_disabled",
-                "this account is disabled; ask an administrator",
-            ));
-        }
-        Some(r) if ok => r,
-        _ => {
-            login_throttle::failed(windows(&state), &state.config.auth, &req.badge).await?;
-            return Err(AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "wrong badge or password",
-            ));
-        }
-    };
-    let role =
-        Role::parse(&row.role).ok_or_else(|| AppError::internal("staff row with unknown role"))?;
-    let token = sessions::create(&state, role, &row.id).await?;
     Ok(Json(StaffSession {
-        token,
+        token: done.token,
         officer: StaffView {
-            id: row.id,
-            name: row.name,
-            role,
-            brigade_id: row.brigade_id,
+            id: done.row.id,
+            name: done.row.name,
+            role: done.role,
+            brigade_id: done.row.brigade_id,
         },
+        totp_enrolment_required: done.enrol_only,
     }))
 }
 
@@ -211,6 +200,31 @@ async fn officer_login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
 async fn logout(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<StatusCode> {
     sessions::delete(&state, &auth.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's sessions (not expired), newest first; `current` marks this request's.
+#[utoipa::path(get, path = "/api/v1/auth/sessions",
+    responses((status = 200, body = [session_list::SessionView]), (status = 401, body = crate::error::ErrorBody)))]
+async fn my_sessions(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+) -> ApiResult<Json<Vec<session_list::SessionView>>> {
+    let all = session_list::list(&state.identity, &auth.subject_id, Some(&auth.token_hash)).await?;
+    Ok(Json(all))
+}
+
+/// Ends one of the caller's sessions (the current one too: that is a logout). Another
+/// account's session, or an unknown id, is 404.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn revoke_my_session(
+    State(state): State<AppState>,
+    auth: AnyAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    session_list::revoke(&state.identity, &auth.subject_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -224,6 +238,10 @@ pub struct Me {
     phone_bound: Option<bool>,
     /// A citizen's ID number, masked (`3701**********1234`), once given.
     id_number_masked: Option<String>,
+    /// Staff: whether the account has a confirmed TOTP second factor.
+    totp_enrolled: Option<bool>,
+    /// Staff: this session may only enrol TOTP (required, none yet).
+    totp_enrolment_required: Option<bool>,
 }
 
 /// Who the caller is.
@@ -249,11 +267,14 @@ async fn me(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<Json<Me>>
             phone_masked: masked,
             phone_bound: Some(bound != 0),
             id_number_masked,
+            totp_enrolled: None,
+            totp_enrolment_required: None,
         }));
     }
     let row = staff::find(&state, &auth.subject_id)
         .await?
         .ok_or_else(AppError::unauthorized)?;
+    let enrolled = super::second_factor::is_enrolled(&state.identity, &row.id).await?;
     Ok(Json(Me {
         role: auth.role,
         id: row.id,
@@ -262,6 +283,8 @@ async fn me(State(state): State<AppState>, auth: AnyAuth) -> ApiResult<Json<Me>>
         phone_masked: None,
         phone_bound: None,
         id_number_masked: None,
+        totp_enrolled: Some(enrolled),
+        totp_enrolment_required: Some(auth.enrol_only),
     }))
 }
 

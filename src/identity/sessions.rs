@@ -1,30 +1,60 @@
 //! Sessions: a random 256-bit token handed to the client once; only its SHA-256 is stored,
-//! with the role, the subject and an expiry.
+//! with the role, the subject, an expiry, whether it may only enrol TOTP, a public id, when it
+//! was last used and where it was opened from (src/identity/session_list.rs).
 
 use axum::extract::FromRef;
 use tokio::sync::watch;
 
 use crate::{error::ApiResult, ids};
 
-use super::{Identity, Role};
+use super::{Identity, Role, session_list::Origin};
 
 /// Creates a session and returns the token (shown once).
 pub async fn create<S>(state: &S, role: Role, subject_id: &str) -> ApiResult<String>
 where
     Identity: FromRef<S>,
 {
-    let id = Identity::from_ref(state);
+    create_staff(
+        &Identity::from_ref(state),
+        role,
+        subject_id,
+        false,
+        Origin::default(),
+    )
+    .await
+}
+
+/// Creates a session opened from `origin`; `enrol_only`: it may only enrol TOTP
+/// (src/identity/auth.rs).
+pub async fn create_staff(
+    id: &Identity,
+    role: Role,
+    subject_id: &str,
+    enrol_only: bool,
+    origin: Origin<'_>,
+) -> ApiResult<String> {
     let token = ids::random_token()?;
     let now = id.clock.now_ms();
     let expires = now + (id.config.session_ttl_s as i64) * 1000;
-    sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(ids::token_hash(&token))
-        .bind(role.as_str())
-        .bind(subject_id)
-        .bind(now)
-        .bind(expires)
-        .execute(&id.db.write)
-        .await?;
+    let ua = origin
+        .user_agent
+        .map(|u| super::session_list::truncate(u, super::session_list::USER_AGENT_KEPT));
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at, enrol_only, \
+         id, last_seen_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(ids::token_hash(&token))
+    .bind(role.as_str())
+    .bind(subject_id)
+    .bind(now)
+    .bind(expires)
+    .bind(i64::from(enrol_only))
+    .bind(ids::new_id())
+    .bind(now)
+    .bind(origin.ip)
+    .bind(ua)
+    .execute(&id.db.write)
+    .await?;
     Ok(token)
 }
 

@@ -1,4 +1,5 @@
-//! Staff accounts (officers, auditors, admins): created by the admin CLI; no open sign-up.
+//! Staff accounts (officers, auditors, admins): created by the admin CLI or an admin; no open
+//! sign-up.
 
 use axum::extract::FromRef;
 use secrecy::SecretString;
@@ -50,6 +51,10 @@ where
         if found.is_none() {
             anyhow::bail!("no brigade with id {b}");
         }
+    }
+    // The same rule as the admin API (12–128 characters, not breached).
+    if let Err(e) = ident.policy.check(&new.password) {
+        anyhow::bail!("{}", e.message);
     }
     let hash = ident.passwords.hash(new.password).await?;
     let id = ids::new_id();

@@ -1,12 +1,11 @@
 //! Staff administration by an admin (issue 15 §1): create, disable, enable and reset the
-//! password of a staff account. Owns the password rule ([`check_password`]) and the `admin`
+//! password of a staff account (the password rule is `password_policy`'s). Owns the `admin`
 //! audit chain ([`CHAIN`]): every action is one entry, appended in the same transaction as the
 //! change. Disabling or resetting deletes every session of the account, so its tokens answer
 //! 401 at once; a disabled account cannot log in (src/identity/routes.rs:officer_login) and
 //! `auth.rs` ignores any session of a disabled account.
 
-use axum::http::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::{Identity, Role, staff};
@@ -18,26 +17,8 @@ use crate::{
 
 /// The audit chain (the leaf's `hearing_id` field) of every admin action.
 pub const CHAIN: &str = "admin";
-/// Password length rule, in characters.
-pub const PASSWORD_MIN: usize = 12;
-pub const PASSWORD_MAX: usize = 128;
 pub const BADGE_MAX: usize = 32;
 pub const NAME_MAX: usize = 100;
-
-/// Refuses a password shorter than [`PASSWORD_MIN`] or longer than [`PASSWORD_MAX`]
-/// characters: 422 `weak_password` on field `password`.
-pub fn check_password(p: &SecretString) -> ApiResult<()> {
-    let n = p.expose_secret().chars().count();
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
-        return Err(AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "weak_password",
-            format!("a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
-        )
-        .with_field("password"));
-    }
-    Ok(())
-}
 
 /// 1 to `max` characters, not only spaces, no C0 control character or DEL: the schema's
 /// `TEXT_PATTERN` in src/identity/admin.rs says the same.
@@ -81,7 +62,7 @@ pub async fn create(ident: &Identity, admin_id: &str, new: NewAccount) -> ApiRes
             "an officer needs a brigade",
         ));
     }
-    check_password(&new.password)?;
+    ident.policy.check(&new.password)?;
     if let Some(b) = &new.brigade_id {
         // PostgreSQL text cannot bind a NUL: such an id names no brigade.
         let found: Option<(String,)> = sqlx::query_as("SELECT id FROM brigades WHERE id = $1")
@@ -161,7 +142,7 @@ pub async fn reset_password(
     password: SecretString,
     keep: Option<&str>,
 ) -> ApiResult<()> {
-    check_password(&password)?;
+    ident.policy.check(&password)?;
     let row = find_account(ident, id).await?;
     let hash = ident.passwords.hash_api(password).await?;
     let now = ident.clock.now_ms();
@@ -174,6 +155,64 @@ pub async fn reset_password(
     let ended = end_sessions(&mut tx, id, keep).await?;
     let payload = json!({"staff_id": id, "badge": row.badge, "sessions_ended": ended});
     append(&mut tx, "staff_password_reset", admin_id, now, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes the account's second factor (a lost phone) and ends its sessions but `keep` (the
+/// admin's own request when they reset their own): its next login answers as for an account
+/// without TOTP (in production: an enrol-only session).
+pub async fn reset_totp(
+    ident: &Identity,
+    admin_id: &str,
+    id: &str,
+    keep: Option<&str>,
+) -> ApiResult<()> {
+    let row = find_account(ident, id).await?;
+    let now = ident.clock.now_ms();
+    let mut tx = ident.db.begin().await?;
+    let removed = super::second_factor::reset(&mut tx, id).await?;
+    let ended = end_sessions(&mut tx, id, keep).await?;
+    let payload = json!({"staff_id": id, "badge": row.badge, "had_totp": removed > 0, "sessions_ended": ended});
+    append(&mut tx, "staff_totp_reset", admin_id, now, payload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The sessions of staff account `id` (404 for an unknown account).
+pub async fn sessions(
+    ident: &Identity,
+    id: &str,
+) -> ApiResult<Vec<super::session_list::SessionView>> {
+    find_account(ident, id).await?;
+    super::session_list::list(ident, id, None).await
+}
+
+/// Ends session `session_id` of staff account `id` (404 when the account has no such session),
+/// with a `staff_session_revoked` entry.
+pub async fn revoke_session(
+    ident: &Identity,
+    admin_id: &str,
+    id: &str,
+    session_id: &str,
+) -> ApiResult<()> {
+    let row = find_account(ident, id).await?;
+    if session_id.contains('\0') {
+        return Err(AppError::not_found());
+    }
+    let now = ident.clock.now_ms();
+    let mut tx = ident.db.begin().await?;
+    let r =
+        sqlx::query("DELETE FROM sessions WHERE id = $1 AND subject_id = $2 AND role <> 'citizen'")
+            .bind(session_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    if r.rows_affected() == 0 {
+        return Err(AppError::not_found());
+    }
+    let payload = json!({"staff_id": id, "badge": row.badge, "session_id": session_id});
+    append(&mut tx, "staff_session_revoked", admin_id, now, payload).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -207,12 +246,24 @@ async fn append(
     at_ms: i64,
     payload: Value,
 ) -> ApiResult<()> {
+    append_as(tx, step, (Role::Admin.as_str(), admin_id), at_ms, payload).await
+}
+
+/// Appends an entry on the `admin` chain with `actor` (role, id): staff enrolling their own
+/// second factor, the server (`system`) locking a badge out.
+pub(super) async fn append_as(
+    tx: &mut Tx,
+    step: &str,
+    (role, id): (&str, &str),
+    at_ms: i64,
+    payload: Value,
+) -> ApiResult<()> {
     let entry = crate::audit::NewEntry {
         hearing_id: CHAIN.to_string(),
         step: step.to_string(),
         actor: crate::audit::Actor {
-            role: Role::Admin.as_str().to_string(),
-            id: admin_id.to_string(),
+            role: role.to_string(),
+            id: id.to_string(),
         },
         at: crate::clock::from_ms(at_ms),
         payload,

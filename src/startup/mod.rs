@@ -65,7 +65,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
         &config.server.data_dir,
     )?);
     let records = wiring::records(&config, &db, &clock, identity_key.clone())?;
-    let areas = wiring::areas(&config, &db, &kv, &clock, &records)?;
+    let areas = wiring::areas(&config, &db, &kv, &clock, &records, identity_key.clone())?;
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     // Chat in the call is sealed into the hearing's record before it is relayed.
     let chat = crate::hearing::chat::HearingChat::new(&hearing);

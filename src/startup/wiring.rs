@@ -33,6 +33,7 @@ pub fn areas(
     kv: &Kv,
     clock: &SharedClock,
     records: &crate::records::Records,
+    identity_key: Arc<DataKey>,
 ) -> anyhow::Result<Areas> {
     let base = || (db.clone(), kv.clone(), clock.clone());
     let server = &config.server;
@@ -41,7 +42,7 @@ pub fn areas(
         production: config.is_production(),
     };
     let sms = Sms::new(base(), &config.sms, &config.wechat, site)?;
-    let identity = Identity::new(base(), &config.auth);
+    let identity = Identity::new(base(), &config.auth, identity_key, config.is_production())?;
     let booking = Booking {
         db: db.clone(),
         kv: kv.clone(),

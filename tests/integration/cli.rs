@@ -235,6 +235,29 @@ async fn bad_arguments_are_one_line_errors() {
     );
     assert!(!ok);
     assert!(err.contains("--role"), "{err}");
+    // The staff password rule holds for the CLI too: 12 characters at least, not breached.
+    for (pw, says) in [
+        ("longenough\n", "12 to 128"),
+        ("password1234\n", "breached"),
+    ] {
+        let (ok, _, err) = env.run(
+            &[
+                "admin",
+                "create-user",
+                "--role",
+                "auditor",
+                "--badge",
+                "1",
+                "--name",
+                "x",
+                "--password-stdin",
+            ],
+            Some(pw),
+        );
+        assert!(!ok);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }
 
 #[tokio::test]

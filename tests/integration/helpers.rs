@@ -69,6 +69,9 @@ impl Builder {
         // Tests that are not about the call take steps without a live, recorded call; the
         // tests about it (hearing::live_call) turn this back on.
         config.hearing.require_live_call = false;
+        // Tests jump the clock by hours with no request in between, which no real session does;
+        // the tests about the staff idle timeout (staff_sessions) set it.
+        config.auth.staff_idle_timeout_s = 0;
         if let Ok(url) = std::env::var("TEST_REDIS_URL") {
             config.redis.url = SecretString::from(url);
         }
@@ -262,7 +265,7 @@ impl TestApp {
             .unwrap();
     }
 
-    /// Creates a staff account with password `password-<badge>`; returns its id.
+    /// Creates a staff account with password [`staff_password`]; returns its id.
     pub async fn create_staff(&self, role: Role, badge: &str, brigade_id: Option<&str>) -> String {
         remote_hearing::identity::staff::create(
             &self.state,
@@ -271,7 +274,7 @@ impl TestApp {
                 badge: badge.into(),
                 name: format!("测试{badge}"),
                 brigade_id: brigade_id.map(str::to_string),
-                password: SecretString::from(format!("password-{badge}")),
+                password: SecretString::from(staff_password(badge)),
             },
         )
         .await
@@ -284,7 +287,7 @@ impl TestApp {
             .post(
                 "/api/v1/auth/officer",
                 None,
-                json!({"badge": badge, "password": format!("password-{badge}")}),
+                json!({"badge": badge, "password": staff_password(badge)}),
             )
             .await;
         assert_eq!(r.status(), 200, "staff login");
@@ -338,6 +341,11 @@ impl TestApp {
 }
 
 /// Asserts status and error code of a response; returns the body.
+/// The password [`TestApp::create_staff`] gives `badge` (long enough for the staff rule).
+pub fn staff_password(badge: &str) -> String {
+    format!("password-of-{badge}")
+}
+
 pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
     let got = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap_or(Value::Null);

@@ -5,7 +5,7 @@
 use remote_hearing::identity::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error, staff_password};
 
 /// `POST /api/v1/auth/officer` as if from `ip` (the server trusts `X-Forwarded-For` here).
 async fn login_from(app: &TestApp, ip: &str, badge: &str, password: &str) -> reqwest::Response {
@@ -35,7 +35,7 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_badge_out() {
     assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
     assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
     // ...but the officer, from another address, still logs in with the right password.
-    let r = login_from(&app, "198.51.100.9", "b20", "password-b20").await;
+    let r = login_from(&app, "198.51.100.9", "b20", &staff_password("b20")).await;
     let status = r.status();
     let body: Value = r.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
@@ -54,7 +54,7 @@ async fn failed_passwords_from_many_addresses_still_hit_the_per_badge_limit() {
     let brigade = app.create_brigade(2).await;
     app.create_staff(Role::Officer, "b21", Some(&brigade)).await;
     // A right password does not count against the badge.
-    let r = login_from(&app, "192.0.2.1", "b21", "password-b21").await;
+    let r = login_from(&app, "192.0.2.1", "b21", &staff_password("b21")).await;
     assert_eq!(r.status(), 200);
     for i in 1..=3 {
         let r = login_from(&app, &format!("192.0.2.{}", 10 + i), "b21", "guess").await;
@@ -62,12 +62,12 @@ async fn failed_passwords_from_many_addresses_still_hit_the_per_badge_limit() {
     }
     // Three failures spread over three addresses: a password alone is refused everywhere now
     // (a verified second factor would skip this limit; none exists yet).
-    let r = login_from(&app, "192.0.2.99", "b21", "password-b21").await;
+    let r = login_from(&app, "192.0.2.99", "b21", &staff_password("b21")).await;
     assert!(r.headers().contains_key("retry-after"));
     expect_error(r, 429, "login_throttled").await;
     // Other badges are not affected.
     app.create_staff(Role::Officer, "b22", Some(&brigade)).await;
-    let r = login_from(&app, "192.0.2.99", "b22", "password-b22").await;
+    let r = login_from(&app, "192.0.2.99", "b22", &staff_password("b22")).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -143,4 +143,57 @@ async fn the_badge_limit_counts_characters_not_bytes() {
     assert_eq!(r.status(), 401);
     let r = login_from(&app, "198.51.100.1", &"b".repeat(33), "x").await;
     expect_error(r, 422, "invalid_field").await;
+}
+
+#[tokio::test]
+async fn a_badge_lockout_is_alerted_and_audited_once_per_window() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.server.trust_forwarded_for = true;
+            c.auth.login_per_badge = 3;
+        })
+        .spawn()
+        .await;
+    let brigade = app.create_brigade(2).await;
+    let id = app.create_staff(Role::Officer, "b50", Some(&brigade)).await;
+    let entries = || async {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT actor_role, actor_id, payload FROM audit_entries \
+             WHERE hearing_id = 'admin' AND step = 'login_locked' ORDER BY seq",
+        )
+        .fetch_all(&app.state.db.read)
+        .await
+        .unwrap();
+        rows
+    };
+    // Six failures from six addresses: the third locks the badge; the rest are refused (429)
+    // and raise no second alert.
+    for i in 0..6 {
+        login_from(&app, &format!("192.0.2.{}", 60 + i), "b50", "guess").await;
+    }
+    let rows = entries().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        ("system", "server")
+    );
+    let payload: Value = serde_json::from_str(&rows[0].2).unwrap();
+    assert_eq!(payload["staff_id"], id.as_str(), "{payload}");
+    assert_eq!(
+        (payload["badge"].as_str(), payload["failures"].as_u64()),
+        (Some("b50"), Some(3))
+    );
+    // A badge no account has: counted and logged, never audited.
+    for i in 0..4 {
+        login_from(&app, &format!("192.0.2.{}", 80 + i), "nobody", "guess").await;
+    }
+    assert_eq!(entries().await.len(), 1);
+    // The next window locks again: a second entry.
+    app.clock.advance(chrono::Duration::seconds(
+        app.state.config.auth.login_window_s as i64,
+    ));
+    for i in 0..3 {
+        login_from(&app, &format!("192.0.2.{}", 90 + i), "b50", "guess").await;
+    }
+    assert_eq!(entries().await.len(), 2);
 }

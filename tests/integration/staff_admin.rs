@@ -183,7 +183,7 @@ async fn other_roles_get_403_and_bad_input_is_422_with_the_field() {
     let cases = [
         (
             json!({"role": "auditor", "badge": "X1", "name": "X", "password": "short"}),
-            "weak_password",
+            "password_too_weak",
             "password",
         ),
         (
@@ -236,7 +236,7 @@ async fn other_roles_get_403_and_bad_input_is_422_with_the_field() {
         app.post(&p, Some(&admin), json!({"password": "elevenchars"}))
             .await,
         422,
-        "weak_password",
+        "password_too_weak",
     )
     .await;
     assert_eq!(e["error"]["field"], "password");

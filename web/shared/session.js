@@ -25,12 +25,30 @@ export function bootPage({ api, showLogin, onLangChange }) {
   if (onLangChange) document.addEventListener('langchange', onLangChange);
 }
 
-/** The staff sign-in form (#login-form: #login-badge, #login-password, #login-err): `onSignedIn(officer)`. */
+/**
+ * The staff sign-in form (#login-form: #login-badge, #login-password, #login-err):
+ * `onSignedIn(officer)`. When the server answers `totp_required` (the account enrolled an
+ * authenticator app), the code field (#login-totp-row, #login-totp) is shown and sent from then on.
+ */
 export function staffLoginForm(api, onSignedIn) {
+  const totpRow = $('#login-totp-row');
   $('#login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(ev.submitter, $('#login-err'), async () => {
-      const r = await api.post('auth/officer', { badge: $('#login-badge').value.trim(), password: $('#login-password').value });
+      const body = { badge: $('#login-badge').value.trim(), password: $('#login-password').value };
+      if (totpRow && !totpRow.hidden) body.totp = $('#login-totp').value.trim();
+      let r;
+      try {
+        r = await api.post('auth/officer', body);
+      } catch (e) {
+        if (totpRow && (e.code === 'totp_required' || e.code === 'totp_invalid')) {
+          totpRow.hidden = false;
+          $('#login-totp').value = '';
+          $('#login-totp').focus();
+        }
+        throw e;
+      }
+      if (totpRow) totpRow.hidden = true;
       api.setToken(r.token);
       await onSignedIn(r.officer);
     });
