@@ -15,6 +15,7 @@
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::segment::{Manifest, finalize_segment, unfinished_segments};
@@ -100,8 +101,15 @@ pub fn segment_dir_owned(
         return Ok(dir);
     }
     fs::create_dir_all(&parent)?;
-    let tmp = parent.join(format!(".{segment}.{node_id}.tmp"));
-    let _ = fs::remove_dir_all(&tmp);
+    // Tracks of one segment open at once: each call makes its own hidden directory (a shared
+    // name would let one call delete another's), and the first rename wins. The target is never
+    // an empty directory (each carries its owner file), so a later rename fails.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = parent.join(format!(
+        ".{segment}.{node_id}.{}.{n}.tmp",
+        std::process::id()
+    ));
     fs::create_dir(&tmp)?;
     let mut f = File::create(tmp.join(OWNER))?;
     f.write_all(node_id.as_bytes())?;

@@ -69,6 +69,26 @@ fn recovery_leaves_a_live_processs_segments_and_takes_a_dead_ones() {
 }
 
 #[test]
+fn tracks_opening_at_once_share_one_segment_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| segment_dir_owned(root.path(), "h1", "seg1", "n1")))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for d in &dirs {
+        assert_eq!(d.as_ref().unwrap(), &root.path().join("h1").join("seg1"));
+    }
+    // no hidden leftovers but the segment
+    let names: Vec<_> = std::fs::read_dir(root.path().join("h1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("seg1")], "{names:?}");
+}
+
+#[test]
 fn a_node_id_is_held_by_one_process_at_a_time() {
     let root = tempfile::tempdir().unwrap();
     let first = NodeLock::acquire(root.path(), "n1", Duration::ZERO).unwrap();

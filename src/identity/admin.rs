@@ -194,13 +194,7 @@ async fn reset_password(
     // An admin resetting their own password keeps the session they did it with.
     let keep = (id == admin.user_id).then_some(session.token_hash.as_str());
     staff_admin::reset_password(ident, &admin.user_id, &id, req.password, keep).await?;
-    let row = staff::find(ident, &id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    Ok(Json(StaffDone {
-        id,
-        active: row.disabled_at.is_none(),
-    }))
+    done(ident, id).await
 }
 
 /// Removes a staff account's TOTP second factor (a lost phone) and ends its sessions (but the
@@ -218,13 +212,7 @@ async fn reset_totp(
     // An admin resetting their own keeps the session they did it with.
     let keep = (id == admin.user_id).then_some(session.token_hash.as_str());
     staff_admin::reset_totp(ident, &admin.user_id, &id, keep).await?;
-    let row = staff::find(ident, &id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    Ok(Json(StaffDone {
-        id,
-        active: row.disabled_at.is_none(),
-    }))
+    done(ident, id).await
 }
 
 /// A staff account's sessions (not expired), newest first.
@@ -253,4 +241,15 @@ async fn revoke_staff_session(
 ) -> ApiResult<axum::http::StatusCode> {
     staff_admin::revoke_session(&state.identity, &admin.user_id, &id, &session_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The account `id` as it stands after an admin action.
+async fn done(ident: &super::Identity, id: String) -> ApiResult<Json<StaffDone>> {
+    let row = staff::find(ident, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(StaffDone {
+        id,
+        active: row.disabled_at.is_none(),
+    }))
 }

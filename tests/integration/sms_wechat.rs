@@ -173,6 +173,14 @@ async fn subscribed_world(wx: &FakeWechat, openid: &str, phone: &str) -> (TestAp
     (app, token, v["id"].as_str().unwrap().to_string())
 }
 
+/// The texts of the SMS sent to `phone`.
+fn sms_texts(app: &TestApp, phone: &str) -> Vec<String> {
+    outbox_lines(app, phone)
+        .iter()
+        .map(|l| l["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 /// The day before the slot: the due reminder is sent (by WeChat or SMS).
 async fn reminder_day(app: &TestApp) {
     app.clock
@@ -200,10 +208,7 @@ async fn an_allowed_reminder_goes_by_wechat_and_a_refused_one_by_sms() {
     assert_eq!(sent[0]["touser"], "openid-sub");
     assert_eq!(sent[0]["template_id"], "tmpl-reminder");
     assert_eq!(sent[0]["data"]["time2"]["value"], "2026年11月18日 09:00");
-    let texts: Vec<String> = outbox_lines(&app, "13600136070")
-        .iter()
-        .map(|l| l["text"].as_str().unwrap_or("").to_string())
-        .collect();
+    let texts = sms_texts(&app, "13600136070");
     assert!(
         !texts.iter().any(|t| t.contains("提醒")),
         "no SMS reminder: {texts:?}"
@@ -229,10 +234,7 @@ async fn an_allowed_reminder_goes_by_wechat_and_a_refused_one_by_sms() {
         1,
         "nothing more went through WeChat"
     );
-    let texts: Vec<String> = outbox_lines(&app2, "13600136071")
-        .iter()
-        .map(|l| l["text"].as_str().unwrap_or("").to_string())
-        .collect();
+    let texts = sms_texts(&app2, "13600136071");
     assert!(
         texts.iter().any(|t| t.contains("提醒")),
         "the SMS reminder: {texts:?}"

@@ -25,6 +25,28 @@ use crate::{
     identity::{AnyAuth, Role, citizens},
 };
 
+/// An uploaded image's body: over the route's limit → 413 `body_too_large`, unreadable → 400.
+pub(crate) fn image_body(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "an image may be at most 2 MiB",
+            )
+        } else {
+            AppError::bad_request("bad_body", "could not read the request body")
+        }
+    })
+}
+
+/// The request's `Content-Type`, when it is readable.
+pub(crate) fn content_type_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
 pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -65,20 +87,8 @@ async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<EvidenceView>)> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "an image may be at most 2 MiB",
-            )
-        } else {
-            AppError::bad_request("bad_body", "could not read the request body")
-        }
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let body = image_body(body)?;
+    let content_type = content_type_of(&headers);
     let v = super::upload(
         &state,
         &Caller::from(auth),

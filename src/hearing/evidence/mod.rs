@@ -7,7 +7,7 @@
 //! hearing's officer, its citizen and auditors. A step that uses one seals its id and SHA-256
 //! ([`still_sha256`]).
 
-mod api;
+pub(crate) mod api;
 pub mod photos;
 
 pub use api::router;

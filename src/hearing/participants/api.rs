@@ -6,7 +6,7 @@
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, State, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{AddParticipant, ParticipantView, service};
 use crate::{
     domain::SmsCode,
-    error::{ApiResult, AppError},
+    error::ApiResult,
     hearing::{Hearing, access::Caller, evidence::MAX_IMAGE_BYTES, ports::JoinGrant},
     http::{Json, Path},
     identity::{AnyAuth, Identity, OfficerAuth, ParticipantAuth, Role},
@@ -59,20 +59,8 @@ async fn authority_document(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<ParticipantView>)> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "an image may be at most 2 MiB",
-            )
-        } else {
-            AppError::bad_request("bad_body", "could not read the request body")
-        }
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let body = crate::hearing::evidence::api::image_body(body)?;
+    let content_type = crate::hearing::evidence::api::content_type_of(&headers);
     let caller = Caller::from(auth);
     let p = service::authority_document(&state, &caller, &id, &pid, content_type, &body).await?;
     Ok((StatusCode::CREATED, Json(service::view(&state, &p)?)))
