@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
-connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; \
+connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' https://res.wx.qq.com; frame-ancestors 'none'; \
 base-uri 'none'; form-action 'self'";
 
 fn route_of(req: &Request) -> String {

@@ -4,6 +4,7 @@
 // downloads: the decision, the hearing proof and the proof of service.
 import { t, has, fmtTime } from '/shared/i18n.js';
 import { $, h, showView, busy, download } from '/shared/ui.js';
+import { returnToMiniProgram } from '/shared/miniprogram.js';
 
 /** The decision's fields (GET …/decision?format=json), what the citizen must know first, with their labels. */
 const DOC_LABELS = {
@@ -54,6 +55,8 @@ export async function showOutcome(hearing) {
   const reason = hearing?.outcome && has('c.why.' + hearing.outcome) ? t('c.why.' + hearing.outcome) : '';
   out.textContent = `${t('c.done.' + (status || 'completed'))} ${reason}`.trim();
   out.className = status === 'completed' ? 'banner banner-ok' : 'banner banner-warn';
+  // In the mini program's web-view the call is over: back to its hearing page.
+  if (hearing?.id) returnToMiniProgram(hearing.id);
   const hasDoc = (hearing?.steps || []).some((s) => s.step === 'service');
   $('#doc-save').hidden = !hasDoc;
   $('#doc-service-proof').hidden = !(hearing?.steps || []).some((s) => s.step === 'receipt');

@@ -4,7 +4,8 @@
 // out of the address at once, lands in the hearing's waiting room without typing the hearing,
 // and joins the call with the SMS code. The same ticket opened again is refused in plain words.
 // In the call, the two parties write to each other (issue 14 §4): each message shows on both
-// pages only once the server has sealed it, and counts on the closed panel's button.
+// pages only once the server has sealed it, and counts on the closed panel's button. When the
+// call is over the page goes back to the mini program (wx.miniProgram.navigateBack).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot, phoneContext, watch } from '../lib/browser.mjs';
@@ -27,7 +28,14 @@ describe('the web ticket of the mini program', { concurrency: 1 }, () => {
       assert.equal(minted.status, 200, JSON.stringify(minted.body));
       const url = `/?ticket=${minted.body.ticket}`;
 
-      const ctx = await phoneContext(w.browser, w.server.url);
+      // The web-view: WeChat's user agent says `miniProgram`; WeChat's JS-SDK is stood in for
+      // by a script that records the page's wx.miniProgram calls.
+      const ctx = await phoneContext(w.browser, w.server.url, {
+        userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI Language/zh_CN miniProgram/wx0123456789abcdef',
+      });
+      await ctx.route('https://res.wx.qq.com/**', (r) =>
+        r.fulfill({ contentType: 'application/javascript', body: 'window.wx = { miniProgram: { navigateBack: (o) => { window.__mpBack = o; } } };' }),
+      );
       const p = await ctx.newPage();
       watch(p, 'web-view', w.errors);
       await p.goto(url);
@@ -67,6 +75,17 @@ describe('the web ticket of the mini program', { concurrency: 1 }, () => {
       assert.ok(seqs.length === 2 && seqs[0] > 0 && seqs[1] > seqs[0], `sealed in order: ${seqs}`);
       await shot(p, 'citizen-call-chat');
       await shot(o, 'officer-call-chat');
+
+      // The call is over (the officer interrupts it): the web-view goes back to the mini program.
+      const officerToken = await o.evaluate(() => localStorage.getItem('rh.token.staff'));
+      const stop = await api(w.server, `/api/v1/hearings/${hearingId}/interrupt`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${officerToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ reason: 'technical_failure' }),
+      });
+      assert.equal(stop.status, 200, JSON.stringify(stop.body));
+      await p.waitForFunction(() => window.__mpBack, null, { timeout: 20_000 });
+      assert.deepEqual(await p.evaluate(() => window.__mpBack), { delta: 1 });
 
       // Used once: a second web-view with the same address gets plain words and the login.
       const again = await (await phoneContext(w.browser, w.server.url)).newPage();

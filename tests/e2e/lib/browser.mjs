@@ -28,8 +28,9 @@ export async function launch() {
   });
 }
 
-export async function phoneContext(browser, baseURL) {
+export async function phoneContext(browser, baseURL, extra = {}) {
   return browser.newContext({
+    ...extra,
     baseURL,
     viewport: { width: 375, height: 667 },
     deviceScaleFactor: 2,
