@@ -119,7 +119,8 @@ async fn sms_code(
 #[derive(Deserialize, ToSchema)]
 pub struct JoinRequest {
     hearing_id: String,
-    #[schema(value_type = String)]
+    /// The 6-digit code of the SMS.
+    #[schema(value_type = String, min_length = 6, max_length = 6, pattern = "^[0-9]{6}$")]
     code: SmsCode,
 }
 

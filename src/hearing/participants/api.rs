@@ -114,7 +114,8 @@ async fn sms_code(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantJoin {
-    #[schema(value_type = String)]
+    /// The 6-digit code of the participant's SMS.
+    #[schema(value_type = String, min_length = 6, max_length = 6, pattern = "^[0-9]{6}$")]
     code: SmsCode,
 }
 
