@@ -173,6 +173,22 @@ async fn subscribed_world(wx: &FakeWechat, openid: &str, phone: &str) -> (TestAp
     (app, token, v["id"].as_str().unwrap().to_string())
 }
 
+/// `citizen` books 18 Nov at `hour` in `brigade` and asks for its reminder by WeChat.
+async fn wechat_reminder(
+    app: &TestApp,
+    citizen: &str,
+    brigade: &str,
+    hour: u32,
+) -> reqwest::Response {
+    let body = booking::body(brigade, &booking::at(18, hour));
+    let v: Value = expect_json(booking::book(app, citizen, body).await, 201).await;
+    let path = format!(
+        "/api/v1/bookings/{}/wechat-reminder",
+        v["id"].as_str().unwrap()
+    );
+    app.post(&path, Some(citizen), json!({})).await
+}
+
 /// The texts of the SMS sent to `phone`.
 fn sms_texts(app: &TestApp, phone: &str) -> Vec<String> {
     outbox_lines(app, phone)
@@ -248,43 +264,12 @@ async fn a_wechat_reminder_needs_a_wechat_citizen_and_a_template() {
     let (app, _, _) = subscribed_world(&wx, "openid-x", "13600136072").await;
     let (sms_citizen, _) = app.login_citizen("13600136073").await;
     let (brigade, _, _) = app.login_officer().await;
-    let v: Value = expect_json(
-        booking::book(
-            &app,
-            &sms_citizen,
-            booking::body(&brigade, &booking::at(18, 10)),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let path = format!(
-        "/api/v1/bookings/{}/wechat-reminder",
-        v["id"].as_str().unwrap()
-    );
-    expect_error(
-        app.post(&path, Some(&sms_citizen), json!({})).await,
-        409,
-        "wechat_not_linked",
-    )
-    .await;
+    let r = wechat_reminder(&app, &sms_citizen, &brigade, 10).await;
+    expect_error(r, 409, "wechat_not_linked").await;
     // A server without the template sends reminders by SMS only.
     let plain = TestApp::spawn().await;
     let (c, _) = plain.login_citizen("13600136074").await;
     let (brigade, _, _) = plain.login_officer().await;
-    let v: Value = expect_json(
-        booking::book(&plain, &c, booking::body(&brigade, &booking::at(18, 9))).await,
-        201,
-    )
-    .await;
-    let path = format!(
-        "/api/v1/bookings/{}/wechat-reminder",
-        v["id"].as_str().unwrap()
-    );
-    expect_error(
-        plain.post(&path, Some(&c), json!({})).await,
-        409,
-        "wechat_reminder_off",
-    )
-    .await;
+    let r = wechat_reminder(&plain, &c, &brigade, 9).await;
+    expect_error(r, 409, "wechat_reminder_off").await;
 }

@@ -24,6 +24,23 @@ fn place(column: &str, id: &str) -> String {
     format!("hearing_participants.{column}:{id}")
 }
 
+/// The hearing (locked for the transaction) and its participant `pid`; 404 when either is
+/// missing or the participant belongs to another hearing.
+async fn lock_pair(
+    tx: &mut crate::store::Tx,
+    hearing_id: &str,
+    pid: &str,
+) -> ApiResult<(HearingRow, ParticipantRow)> {
+    let h = hstore::lock(tx, hearing_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let p = store::get_tx(tx, pid)
+        .await?
+        .filter(|p| p.hearing_id == h.id)
+        .ok_or_else(AppError::not_found)?;
+    Ok((h, p))
+}
+
 fn status_of(h: &HearingRow) -> ApiResult<Status> {
     Status::parse(&h.status).ok_or_else(|| AppError::internal("bad hearing status"))
 }
@@ -205,13 +222,7 @@ async fn change(
 ) -> ApiResult<ParticipantRow> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let h = hstore::lock(&mut tx, hearing_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let p = store::get_tx(&mut tx, pid)
-        .await?
-        .filter(|p| p.hearing_id == h.id)
-        .ok_or_else(AppError::not_found)?;
+    let (h, p) = lock_pair(&mut tx, hearing_id, pid).await?;
     let Some((stamp, event)) = check(&h, &p)? else {
         return Ok(p);
     };
@@ -357,13 +368,7 @@ pub async fn authority_document(
     use base64::Engine;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let h = hstore::lock(&mut tx, hearing_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    let p = store::get_tx(&mut tx, pid)
-        .await?
-        .filter(|p| p.hearing_id == h.id)
-        .ok_or_else(AppError::not_found)?;
+    let (h, p) = lock_pair(&mut tx, hearing_id, pid).await?;
     let by = match caller.role {
         crate::identity::Role::Participant if caller.id == p.id => (p.role.as_str(), p.id.as_str()),
         crate::identity::Role::Participant => return Err(AppError::not_found()),
