@@ -20,6 +20,10 @@ for extra in "$@"; do
       command -v npm >/dev/null || need+=(npm)
       # the auditor's browser test seeds closed hearings straight into the SQLite file
       command -v sqlite3 >/dev/null || need+=(sqlite3)
+      # the HTTPS journey (e2e/https.test.mjs): nginx in front of two processes, a test CA
+      # trusted through the browser's NSS database (certutil)
+      [ -x /usr/sbin/nginx ] || need+=(nginx)
+      command -v certutil >/dev/null || need+=(libnss3-tools)
       ;;
     turn) command -v turnserver >/dev/null || need+=(coturn) ;;
     netns)

@@ -79,6 +79,10 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     pub log_format: String,
     pub trust_forwarded_for: bool,
+    /// The proxies whose `X-Forwarded-For` is believed (addresses or networks); the client is
+    /// the nearest hop that is not one of them (`http::client_ip`).
+    #[serde(default = "loopback_proxies")]
+    pub trusted_proxies: Vec<crate::http::ProxyNet>,
     /// Serve pages from this directory instead of the embedded copy (page development).
     #[serde(default)]
     pub web_dir: PathBuf,
@@ -89,6 +93,13 @@ pub struct ServerConfig {
     /// `public_url`, else `http://` + the listener's address).
     #[serde(default)]
     pub node_url: String,
+}
+
+fn loopback_proxies() -> Vec<crate::http::ProxyNet> {
+    ["127.0.0.1", "::1"]
+        .iter()
+        .filter_map(|s| crate::http::ProxyNet::parse(s))
+        .collect()
 }
 
 pub use crate::{

@@ -14,7 +14,7 @@ mod web;
 
 use axum::{Router, extract::DefaultBodyLimit};
 
-pub use client_ip::ClientIp;
+pub use client_ip::{ClientIp, ProxyNet};
 pub use extract::{Path, Query};
 pub use json::Json;
 

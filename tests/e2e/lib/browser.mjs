@@ -8,10 +8,12 @@ import { repoRoot } from './server.mjs';
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const shotsDir = join(repoRoot, 'artifacts', 'screenshots');
 
-export async function launch() {
+/** `home`: a HOME for the browser (its NSS database: the HTTPS test trusts its own CA there). */
+export async function launch({ home } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    ...(home ? { env: { ...process.env, HOME: home } } : {}),
     args: [
       '--headless',
       '--no-sandbox',

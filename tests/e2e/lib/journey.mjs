@@ -4,6 +4,7 @@
 // legal steps up to the citizen's statement.
 import { startServer } from './server.mjs';
 import { launch, phoneContext, desktopContext, watch } from './browser.mjs';
+import { tlsFront } from './tls-front.mjs';
 
 export const TZ = 'Asia/Shanghai';
 export const localDate = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(ms));
@@ -15,13 +16,31 @@ let seq = 0;
 /**
  * Its own server (extra `env`, extra command `args`), a brigade (`brigade`: create-brigade arguments replacing the
  * defaults: open around the clock every day; `seats` per slot, 4), an officer of it, a citizen phone, Chromium with the
- * citizen on a phone and the officer on a desktop. `close()` stops all of it.
+ * citizen on a phone and the officer on a desktop. `close()` stops all of it. `https`: two server
+ * processes behind nginx with TLS (lib/tls-front.mjs); the pages then load from `w.front.url`.
  */
-export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-24:00'], seats = 4 } = {}) {
+export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-24:00'], seats = 4, https = false } = {}) {
   seq += 1;
-  const server = await startServer({ log: !!process.env.E2E_LOG, env, args });
+  const front = https ? await tlsFront() : null;
+  let server;
+  try {
+    server = await startServer({
+      log: !!process.env.E2E_LOG,
+      env,
+      serveEnv: front?.env('hearing-1'),
+      args,
+      peerEnv: front?.env('hearing-2'),
+    });
+    await front?.start(server.url, server.peer.url);
+  } catch (e) {
+    await server?.stop();
+    await front?.stop();
+    throw e;
+  }
+  const base = front ? front.url : server.url;
   const w = {
     server,
+    front,
     errors: [],
     phone: `138${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`,
     officer: { badge: `OUT${seq}${Date.now() % 1e5}`, password: 'officer-pass-1' },
@@ -29,15 +48,16 @@ export async function world({ env = {}, args = [], brigade = ['--hours', '00:00-
   w.close = async () => {
     await w.browser?.close();
     await server.stop();
+    await front?.stop();
     if (w.errors.length) console.log('browser errors seen:\n' + w.errors.join('\n'));
   };
   try {
     w.brigade = server.admin(['create-brigade', '--name', '结果测试大队', '--address', '测试市测试路1号', '--seats', String(seats), '--weekdays', 'mon-sun', ...brigade]);
     server.decisionFacts(w.brigade);
     server.admin(['create-user', '--role', 'officer', '--badge', w.officer.badge, '--name', '测试民警', '--brigade', w.brigade, '--password-stdin'], w.officer.password + '\n');
-    w.browser = await launch();
-    w.citizen = await (await phoneContext(w.browser, server.url)).newPage();
-    w.officerPage = await (await desktopContext(w.browser, server.url)).newPage();
+    w.browser = await launch({ home: front?.home });
+    w.citizen = await (await phoneContext(w.browser, base)).newPage();
+    w.officerPage = await (await desktopContext(w.browser, base)).newPage();
   } catch (e) {
     await w.close();
     throw e;

@@ -55,8 +55,9 @@ async function ensureRedis() {
 }
 
 /** `env`: extra environment for every command (e.g. RH_HEARING__NO_SHOW_WAIT_S); `args`: extra
- * arguments for every command (e.g. `--config FILE`). */
-export async function startServer({ log = false, env: extraEnv = {}, args = [] } = {}) {
+ * arguments for every command (e.g. `--config FILE`); `serveEnv`: extra environment of `serve` only;
+ * `peerEnv`: start a second process too, with this extra environment instead. */
+export async function startServer({ log = false, env: extraEnv = {}, args = [], serveEnv = {}, peerEnv = null } = {}) {
   const bin = binaryPath();
   if (!existsSync(bin)) throw new Error(`server binary not found at ${bin}: run cargo build (or set RH_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'rh-e2e-'));
@@ -96,6 +97,49 @@ export async function startServer({ log = false, env: extraEnv = {}, args = [] }
     run(['decision', 'facts', '--brigade', brigade, '--doc-code', `端到端${brigade.replace(/-/g, '').slice(-12)}决字`,
       '--review-body', '测试市公安局', '--court', '测试市历下区人民法院', '--pay-place', '交管12123 App 或测试市工商银行各网点', ...common]);
 
+  const node = await serve(bin, common, { ...env, ...serveEnv }, log);
+  // `peerEnv`: a second process on the same data directory, database and Redis prefix (the
+  // scale-out of docs/architecture.md), with its own extra environment (node id and URL).
+  const peer = peerEnv ? await serve(bin, common, { ...env, ...peerEnv }, log) : null;
+  const url = node.url;
+  const output = () => node.output() + (peer ? peer.output() : '');
+
+  return {
+    url,
+    dataDir,
+    demo,
+    admin,
+    decisionFacts,
+    output,
+    /** The second process (`peerEnv`), or null: `{ url, output() }`. */
+    peer,
+    /** The newest SMS sent to `phone` (11 digits) after line `afterLine` of the outbox. */
+    outbox() {
+      const f = join(dataDir, 'sms-outbox.jsonl');
+      if (!existsSync(f)) return [];
+      return readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    },
+    async waitForCode(phone, count) {
+      for (let i = 0; i < 100; i++) {
+        const msgs = this.outbox().filter((m) => String(m.to).endsWith(phone) && m.code);
+        if (msgs.length >= count) return { code: String(msgs[count - 1].code), text: msgs[count - 1].text };
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no SMS code #${count} for ${phone} in the outbox`);
+    },
+    async stop() {
+      await Promise.all([node.stop(), peer?.stop()]);
+      redis.stop();
+      if (!process.env.E2E_KEEP) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `serve` on a free loopback port: `{ child, url, output(), stop() }` once it prints its address. */
+async function serve(bin, common, env, log) {
   const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise((res, rej) => {
@@ -116,52 +160,23 @@ export async function startServer({ log = false, env: extraEnv = {}, args = [] }
       rej(new Error(`server exited (${code}):\n${output}`));
     });
   });
-  child.stdout.on('data', (d) => {
+  const more = (d) => {
     output += d;
-  });
-  child.stderr.on('data', (d) => {
-    output += d;
-  });
-
-  return {
-    url,
-    dataDir,
-    demo,
-    admin,
-    decisionFacts,
-    output: () => output,
-    /** The newest SMS sent to `phone` (11 digits) after line `afterLine` of the outbox. */
-    outbox() {
-      const f = join(dataDir, 'sms-outbox.jsonl');
-      if (!existsSync(f)) return [];
-      return readFileSync(f, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-    },
-    async waitForCode(phone, count) {
-      for (let i = 0; i < 100; i++) {
-        const msgs = this.outbox().filter((m) => String(m.to).endsWith(phone) && m.code);
-        if (msgs.length >= count) return { code: String(msgs[count - 1].code), text: msgs[count - 1].text };
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`no SMS code #${count} for ${phone} in the outbox`);
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r();
-        }, 5000);
-        child.on('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-        if (child.exitCode !== null) r();
-      });
-      redis.stop();
-      if (!process.env.E2E_KEEP) rmSync(dataDir, { recursive: true, force: true });
-    },
   };
+  child.stdout.on('data', more);
+  child.stderr.on('data', more);
+  const stop = () =>
+    new Promise((r) => {
+      if (child.exitCode !== null) return r();
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        r();
+      }, 5000);
+      child.on('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+      child.kill('SIGTERM');
+    });
+  return { child, url, output: () => output, stop };
 }
