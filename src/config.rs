@@ -42,6 +42,9 @@ pub struct Config {
     /// The operations listener (`/metrics`), apart from the public one.
     #[serde(default)]
     pub ops: OpsConfig,
+    /// How long closed hearings keep recordings and personal data (src/hearing/retention/).
+    #[serde(default)]
+    pub retention: crate::hearing::retention::RetentionConfig,
 }
 
 /// `[ops]`: the operations listener (`http::ops_app`: `/metrics`, `/healthz`, `/readyz`).

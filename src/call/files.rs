@@ -45,6 +45,8 @@ pub struct Recording {
     pub truncated: bool,
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the retention sweep deleted the file (its digest stays sealed); null while kept.
+    pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 type Row = (
@@ -56,6 +58,7 @@ type Row = (
     String,
     String,
     i64,
+    Option<i64>,
     Option<i64>,
     Option<i64>,
 );
@@ -95,8 +98,8 @@ async fn list(
 /// A hearing's recordings (no access check: callers check).
 pub async fn listing(state: &Call, id: &str) -> ApiResult<Vec<Recording>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, participant, kind, format, bytes, sha256, segment, truncated, started_at, ended_at \
-         FROM recordings WHERE hearing_id = $1 ORDER BY segment, kind, participant, format",
+        "SELECT id, participant, kind, format, bytes, sha256, segment, truncated, started_at, ended_at, \
+         deleted_at FROM recordings WHERE hearing_id = $1 ORDER BY segment, kind, participant, format",
     )
     .bind(id)
     .fetch_all(&state.db.read)
@@ -114,6 +117,7 @@ pub async fn listing(state: &Call, id: &str) -> ApiResult<Vec<Recording>> {
             truncated: r.7 != 0,
             started_at: r.8.map(from_ms),
             ended_at: r.9.map(from_ms),
+            deleted_at: r.10.map(from_ms),
         })
         .collect())
 }
@@ -132,7 +136,7 @@ fn mime(format: &str) -> &'static str {
 #[utoipa::path(get, path = "/api/v1/recordings/{id}",
     params(("id" = String, Path, description = "recording id")),
     responses((status = 200, description = "the file"), (status = 206, description = "a range of the file"),
-        (status = 404, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 async fn download(
     State(state): State<Call>,
     auth: StaffAuth,
@@ -142,13 +146,21 @@ async fn download(
     if id.len() > 64 {
         return Err(AppError::not_found());
     }
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT hearing_id, rel_path, format FROM recordings WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&state.db.read)
-            .await?;
-    let (hearing_id, rel_path, format) = row.ok_or_else(AppError::not_found)?;
+    let row: Option<(String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT hearing_id, rel_path, format, deleted_at FROM recordings WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&state.db.read)
+    .await?;
+    let (hearing_id, rel_path, format, deleted) = row.ok_or_else(AppError::not_found)?;
     check_access(&state, &auth, &hearing_id).await?;
+    if deleted.is_some() {
+        return Err(AppError::new(
+            axum::http::StatusCode::GONE,
+            "deleted_by_retention",
+            "this recording was deleted when its retention period ended (its digest stays sealed)",
+        ));
+    }
     let path =
         recordings::resolve(&state.recordings_dir, &rel_path).ok_or_else(AppError::not_found)?;
     let name = path

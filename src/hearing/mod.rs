@@ -29,6 +29,7 @@ pub mod participants;
 pub mod ports;
 pub mod presence;
 pub mod reads;
+pub mod retention;
 pub mod sealer;
 pub mod search;
 pub mod service;
@@ -82,6 +83,8 @@ pub struct Inner {
     pub call: Call,
     /// The system of record: the decisions' write-back outbox (through [`ports`]).
     pub records: crate::records::Records,
+    /// `[retention]`: the classes' periods and the sweep (see [`retention`]).
+    pub retention: retention::RetentionConfig,
     /// The after-commit work (registered in `startup`, see [`after_commit::standard`]).
     pub subscribers: subscribers::Subscribers<Hearing>,
 }
@@ -182,4 +185,5 @@ where
         .merge(evidence::router())
         .merge(signing::router())
         .merge(participants::router())
+        .merge(retention::router())
 }

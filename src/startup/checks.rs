@@ -26,6 +26,12 @@ pub fn live_call(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses retention periods below the law's floor or out of order, in every mode
+/// (`RetentionConfig::check`).
+pub fn retention(config: &Config) -> anyhow::Result<()> {
+    config.retention.check().map_err(anyhow::Error::msg)
+}
+
 /// Refuses, in production, a database that would answer 2xx before a write is on disk
 /// (PostgreSQL `synchronous_commit = off` or `fsync = off`, SQLite `database.durable_ack =
 /// false`): the law needs every acknowledged step, booking and cancel to survive a power cut.

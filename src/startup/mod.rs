@@ -34,6 +34,7 @@ pub async fn run(
 /// Connects everything and builds the state (also used by CLI commands that need it).
 pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
     checks::live_call(&config)?;
+    checks::retention(&config)?;
     std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
         format!(
             "cannot create data dir {}",
@@ -248,6 +249,11 @@ fn spawn_jobs(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<(
         )),
         tokio::spawn(crate::hearing::presence::watcher(
             state.hearing.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(crate::hearing::retention::run_job(
+            state.hearing.clone(),
+            state.config.retention.clone(),
             stop.clone(),
         )),
         tokio::spawn(crate::booking::urgent::sweeper(

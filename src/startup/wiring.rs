@@ -97,6 +97,7 @@ pub fn hearing(
         booking: areas.booking.clone(),
         call: areas.call.clone(),
         records: areas.booking.records.clone(),
+        retention: config.retention.clone(),
         subscribers: crate::hearing::after_commit::standard(),
     })
 }

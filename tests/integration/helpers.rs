@@ -202,6 +202,19 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    pub async fn put_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.put(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
     /// `POST /api/v1/hearings` for a booking: the officer opens its hearing.
     pub async fn open_hearing(&self, token: &str, booking: &str) -> reqwest::Response {
         self.post(

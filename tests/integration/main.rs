@@ -30,6 +30,7 @@ mod records_booking;
 mod records_outbox;
 mod records_photos;
 mod records_writeback;
+mod retention;
 mod scale;
 mod sms;
 mod sms_providers;
