@@ -58,7 +58,7 @@ export function createStaff(api, state, loadBrigades) {
     });
     if (!rows.length) return $('#st-list').replaceChildren(h('p', { class: 'muted' }, t('common.none')));
     $('#st-list').replaceChildren(
-      h('table', {}, h('thead', {}, h('tr', {}, ...['ad.sf.badge', 'ad.sf.name', 'ad.sf.role', 'ad.sf.brigade', 'ad.st.state', 'ad.col.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
+      h('table', {}, h('thead', {}, h('tr', {}, ...['ad.col.badge', 'ad.sf.name', 'ad.sf.role', 'ad.sf.brigade', 'ad.st.state', 'ad.col.action'].map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, ...rows)),
     );
   }
 

@@ -9,6 +9,7 @@ addStrings({
   'ad.tab.brigades': ['大队', 'Brigades'],
   'ad.tab.staff': ['人员', 'Staff'],
   'ad.col.action': ['操作', 'Actions'],
+  'ad.col.badge': ['警号', 'Badge'],
   'ad.login.h': ['管理员登录', 'Administrator sign-in'],
   'ad.login.badge': ['警号（工号）', 'Badge number'],
   'ad.login.password': ['密码', 'Password'],
