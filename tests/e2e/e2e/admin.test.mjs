@@ -8,6 +8,8 @@
 // refused next to the field), signs out and in again with a code; the admin lists the officer's
 // sessions and disables the account, and the officer's open page is sent back to the sign-in at
 // its next API call (401). axe on each admin view in zh and en; screenshots at 1440×900 in zh.
+// With TOTP required (`auth.totp_required`), an officer without it sees only the enrolment and
+// reaches the dashboard once it is confirmed.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -222,6 +224,37 @@ describe('administration pages', { concurrency: 1 }, () => {
       assert.deepEqual(pageErrors, [], pageErrors.join('\n'));
     } finally {
       if (errors.length) t.diagnostic(`browser: ${errors.join(' | ')}`);
+      await browser?.close();
+      await server.stop();
+    }
+  });
+
+  it('with TOTP required, an officer without it sees only the enrolment, then the dashboard', { timeout: 180_000 }, async () => {
+    const server = await startServer({ log: !!process.env.E2E_LOG, env: { RH_AUTH__TOTP_REQUIRED: 'true' } });
+    const errors = [];
+    let browser;
+    try {
+      const brigade = server.admin(['create-brigade', '--name', '必需验证大队', '--address', '测试路2号', '--weekdays', 'mon-sun', '--hours', '00:00-24:00']);
+      const officer = { badge: `REQ${Date.now() % 1e6}`, password: 'officer-pass-long-2' };
+      server.admin(['create-user', '--role', 'officer', '--badge', officer.badge, '--name', '待绑定民警', '--brigade', brigade, '--password-stdin'], officer.password + '\n');
+      browser = await launch();
+      const o = await (await desktopContext(browser, server.url)).newPage();
+      watch(o, 'officer', errors);
+      await o.goto('/officer/');
+      await o.waitForSelector('[data-view=login]:not([hidden])');
+      await o.fill('#login-badge', officer.badge);
+      await o.fill('#login-password', officer.password);
+      await o.click('#login-form button[type=submit]');
+      await o.waitForSelector('[data-view=enrol]:not([hidden]) #totp-state[data-enrolled=false]');
+      assert.equal(await o.isHidden('[data-view=dash]'), true, 'no dashboard before enrolment');
+      await o.click('#totp-start');
+      await o.waitForSelector('#totp-secret', { state: 'attached' });
+      const secret = (await o.textContent('#totp-secret')).replace(/\s+/g, '');
+      await o.fill('#totp-code', totp(secret, Date.now() / 1000));
+      await o.click('#totp-confirm');
+      await o.waitForSelector('[data-view=dash]:not([hidden]) #totp-state[data-enrolled=true]');
+      assert.deepEqual(errors.filter((e) => /pageerror/.test(e)), []);
+    } finally {
       await browser?.close();
       await server.stop();
     }
