@@ -116,6 +116,5 @@ addStrings({
   'field.seats': ['座席数', 'Seats'],
   'field.slot_minutes': ['时段长度', 'Slot length'],
   'field.week_hours': ['每周办公时间', 'Opening hours'],
-  'field.date': ['日期', 'Date'],
   'field.role': ['角色', 'Role'],
 });
