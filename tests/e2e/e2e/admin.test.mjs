@@ -54,7 +54,7 @@ describe('administration pages', { concurrency: 1 }, () => {
     let browser;
     const serious = [];
     /** axe and the language of parts on the page as it is, in zh and en; back to zh. */
-    async function audit(page, name) {
+    async function audit(page, name, enShot) {
       for (const lang of ['zh-CN', 'en']) {
         if ((await page.getAttribute('html', 'lang')) !== lang) {
           await page.click('#lang');
@@ -65,6 +65,7 @@ describe('administration pages', { concurrency: 1 }, () => {
         const parts = await langOfParts(page);
         if (parts.length) serious.push(`${name} (${lang}): Chinese text not marked lang="zh-CN":\n${parts.join('\n')}`);
         t.diagnostic(`${name} (${lang}): ${bad.length} serious, ${parts.length} unmarked`);
+        if (lang === 'en' && enShot) await shot(page, enShot);
       }
       await page.click('#lang');
       await page.waitForSelector('html[lang="zh-CN"]');
@@ -130,7 +131,7 @@ describe('administration pages', { concurrency: 1 }, () => {
       await a.click(`#cd-list li[data-date="${one}"] button`);
       await a.waitForSelector(`#cd-list li[data-date="${one}"]`, { state: 'detached' });
       await shot(a, 'admin-brigades-1440-zh');
-      await audit(a, 'admin brigades');
+      await audit(a, 'admin brigades', 'admin-brigades-1440-en');
 
       // ---- staff: a weak password, a taken badge, then an officer with its one-time password ----
       await a.click('#tabs a[data-tab=staff]');
@@ -161,7 +162,15 @@ describe('administration pages', { concurrency: 1 }, () => {
       assert.equal((await a.textContent('#st-secret-pw')).trim(), password, 'the one-time password is shown');
       assert.ok((await a.textContent(`#st-list tr[data-badge="${officer.badge}"]`)).includes(name), 'the brigade is named');
       await shot(a, 'admin-staff-1440-zh');
-      await audit(a, 'admin staff');
+      await audit(a, 'admin staff', 'admin-staff-1440-en');
+      // The admin's own two-step verification tab; then back to the staff.
+      await a.click('#tabs a[data-tab=totp]');
+      await a.waitForSelector('[data-view=totp]:not([hidden]) #totp-state[data-enrolled=false]');
+      await a.click('#totp-start');
+      await a.waitForSelector('#totp-qr');
+      await audit(a, 'admin TOTP');
+      await a.click('#tabs a[data-tab=staff]');
+      await a.waitForSelector(`[data-view=staff]:not([hidden]) #st-list tr[data-badge="${officer.badge}"]`);
 
       // ---- the officer: sign in with the one-time password, enrol TOTP on the dashboard ----
       await o.goto('/officer/');
