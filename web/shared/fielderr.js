@@ -35,7 +35,8 @@ export function showFieldError(form, err, alertBox, fields = {}) {
   const text = err.code && has(`err.${err.code}`) ? errorText({ ...err, field: '' }) : errorText(err);
   const parts = [
     h('span', {}, text),
-    err.code ? [' ', h('code', { class: 'err-code', title: t('form.codeTitle') }, err.code)] : [],
+    // The stable code, and the field the API named (the page's field may be labelled otherwise).
+    err.code ? [' ', h('code', { class: 'err-code', title: t('form.codeTitle') }, err.field ? `${err.code} · ${err.field}` : err.code)] : [],
     // The server's own words say which part was wrong (e.g. which interval); in English.
     err.code === 'invalid_field' && err.message ? [' ', h('span', { class: 'small', lang: 'en' }, `(${err.message})`)] : [],
   ];

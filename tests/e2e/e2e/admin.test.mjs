@@ -238,7 +238,7 @@ describe('administration pages', { concurrency: 1 }, () => {
     }
   });
 
-  it('with TOTP required, an officer without it sees only the enrolment, then the dashboard', { timeout: 180_000 }, async () => {
+  it('with TOTP required, an officer (an admin) without it sees only the enrolment, then the dashboard', { timeout: 180_000 }, async () => {
     const server = await startServer({ log: !!process.env.E2E_LOG, env: { RH_AUTH__TOTP_REQUIRED: 'true' } });
     const errors = [];
     let browser;
@@ -262,6 +262,21 @@ describe('administration pages', { concurrency: 1 }, () => {
       await o.fill('#totp-code', totp(secret, Date.now() / 1000));
       await o.click('#totp-confirm');
       await o.waitForSelector('[data-view=dash]:not([hidden]) #totp-state[data-enrolled=true]');
+
+      // An admin without TOTP: the admin page offers only its two-step verification tab.
+      const admin = { badge: `RAD${Date.now() % 1e6}`, password: 'admin-pass-long-2' };
+      server.admin(['create-user', '--role', 'admin', '--badge', admin.badge, '--name', '待绑定管理员', '--password-stdin'], admin.password + '\n');
+      await o.click('#logout');
+      await o.goto('/admin/');
+      await o.waitForSelector('[data-view=login]:not([hidden])');
+      await o.fill('#login-badge', admin.badge);
+      await o.fill('#login-password', admin.password);
+      await o.click('#login-form button[type=submit]');
+      await o.waitForSelector('[data-view=totp]:not([hidden]) #totp-state[data-enrolled=false]');
+      assert.equal(await o.isHidden('#tabs a[data-tab=staff]'), true, 'no staff tab before enrolment');
+      await o.evaluate(() => (location.hash = '#staff'));
+      await o.waitForTimeout(300);
+      assert.equal(await o.isHidden('[data-view=staff]'), true, 'the staff view stays closed');
       assert.deepEqual(errors.filter((e) => /pageerror/.test(e)), []);
     } finally {
       await browser?.close();
