@@ -1,6 +1,6 @@
 //! The static pages under `web/`, embedded in the binary (or read from `server.web_dir` when
-//! set, for page development): `/` citizen, `/officer/`, `/auditor/`. Unknown API paths get
-//! the JSON 404.
+//! set, for page development): `/` citizen, `/officer/`, `/auditor/`, `/admin/`, `/verify/`.
+//! Unknown API paths get the JSON 404.
 
 use axum::{
     extract::{Request, State},

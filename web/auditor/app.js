@@ -1,6 +1,7 @@
 // Auditor page: sign-in, the routing between the list (list.js: server-side search and paging)
 // and one hearing (hearing.js: summary and decision, the verdict line, recordings, timeline),
-// the log's pinned keys (logstate.js) and the check of an offline bundle file. The zh/en switch
+// the log's pinned keys (logstate.js), the check of an offline bundle file and the account's
+// two-step verification (an enrol-only session sees only that). The zh/en switch
 // writes every view again from the data it holds: results, loaded players and pages stay.
 import './strings.js';
 import { t, setData } from '/shared/i18n.js';
@@ -12,6 +13,7 @@ import { createList } from './list.js';
 import { cur, openHearing, verifyNow, rerenderHearing } from './hearing.js';
 import { runVerify, rerenderVerdicts } from './verdict.js';
 import { relabelRecordings } from './recordings.js';
+import { mountTotp } from '/shared/totp.js';
 
 const api = createApi('staff');
 const state = { me: null, trust: null };
@@ -19,9 +21,21 @@ window.__rh = { api, state, cur };
 const list = createList(api);
 
 // ---------- login ----------
-staffLoginForm(api, (me) => {
-  state.me = me;
+staffLoginForm(api, () => {
+  // `auth/me` (read by route) also says whether the session may only enrol TOTP.
+  state.me = null;
   route();
+});
+
+// ---------- two-step verification (shared/totp.js) ----------
+const totpHome = $('#totp-box').parentNode;
+const totp = mountTotp($('#totp-box'), api, {
+  onEnrolled: async () => {
+    if (!state.me?.totp_enrolment_required) return;
+    state.me = null;
+    totpHome.append($('#totp-box'));
+    await route();
+  },
 });
 
 function showLogin() {
@@ -41,6 +55,7 @@ async function showList() {
   $('#logout').hidden = false;
   showView('list');
   const log = checkLog(api, $('#log-status')).then((tr) => (state.trust = tr));
+  totp.refresh();
   await list.refresh(null);
   await log;
 }
@@ -84,6 +99,13 @@ window.addEventListener('hashchange', route);
 async function route() {
   if (!(await signedIn(api, state))) return showLogin();
   setData($('#who'), state.me?.name || '');
+  if (state.me.totp_enrolment_required) {
+    // An enrol-only session (TOTP required, none yet): the enrolment alone.
+    $('#logout').hidden = false;
+    $('#enrol-slot').append($('#totp-box'));
+    showView('enrol');
+    return totp.refresh();
+  }
   const m = /hearing=([^&]+)/.exec(location.hash);
   if (m) await showHearing(decodeURIComponent(m[1]));
   else await showList();

@@ -129,4 +129,6 @@ addStrings({
   'field.decision_no': ['决定书编号', 'Decision number'],
   'field.cursor': ['翻页位置（请重新查询）', 'Page position (search again)'],
   'field.limit': ['每页条数', 'Page size'],
+  'a.enrol.h': ['请先启用两步验证', 'Set up two-step verification first'],
+  'a.enrol.text': ['本系统要求工作人员登录时使用身份验证器应用的动态验证码。启用后即可使用审计功能。', 'This system requires staff to sign in with an authenticator app’s one-time code. Once it is set up, the audit functions open.'],
 });

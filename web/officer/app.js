@@ -1,5 +1,7 @@
 // Officer dashboard: login, the day's bookings by slot, the urgent lane (deadlines counting down,
-// claim with lease renewal, release). The hearing room is in hearing.js.
+// claim with lease renewal, release), the account's two-step verification (shared/totp.js; an
+// enrol-only session, when TOTP is required and none is set up, sees only that). The hearing
+// room is in hearing.js.
 import './strings.js';
 import { t, fmtTime, fmtDuration, setData, dataLang, setZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
@@ -7,6 +9,7 @@ import { bootPage, staffLoginForm, signedIn } from '/shared/session.js';
 import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
 import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } from './hearing.js';
 import { openEventStream } from '/shared/sse.js';
+import { mountTotp } from '/shared/totp.js';
 
 const api = createApi('staff');
 // `presence`: the citizen's state per booking from the live events since this page loaded
@@ -42,14 +45,38 @@ function knownHearing(b) {
 
 // ---------- login ----------
 staffLoginForm(api, (me) => {
-  state.me = me;
   if (me.role !== 'officer') {
+    state.me = me;
     $('#login-err').hidden = false;
     $('#login-err').replaceChildren(t('o.login.notOfficer'), ' ', h('a', { href: '/auditor/' }, t('o.login.toAuditor')));
     return;
   }
+  // `auth/me` (read by route) also says whether the account has a second factor.
+  state.me = null;
   route();
 });
+
+// ---------- two-step verification ----------
+const totpHome = $('#totp-box').parentNode;
+const totp = mountTotp($('#totp-box'), api, {
+  onEnrolled: async () => {
+    if (!state.me?.totp_enrolment_required) return;
+    // The session may do everything now: back to the dashboard.
+    state.me = null;
+    totpHome.append($('#totp-box'));
+    await route();
+  },
+});
+
+/** An enrol-only session (TOTP required, none yet): the enrolment alone. */
+async function showEnrol() {
+  stopDash();
+  $('#logout').hidden = false;
+  setData($('#who'), state.me?.name || '');
+  $('#enrol-slot').append($('#totp-box'));
+  showView('enrol');
+  await totp.refresh();
+}
 
 function showLogin() {
   stopDash();
@@ -72,6 +99,7 @@ async function showDash() {
   setData($('#who'), state.me?.name || '');
   showView('dash');
   if (!$('#dash-date').value) $('#dash-date').value = todayIn();
+  totp.refresh();
   await refreshDash();
   stopDash();
   dashTimer = setInterval(refreshDash, 10000);
@@ -277,6 +305,7 @@ window.addEventListener('hashchange', route);
 
 async function route() {
   if (!(await signedIn(api, state))) return showLogin();
+  if (state.me.totp_enrolment_required) return showEnrol();
   startEvents();
   const m = /hearing=([^&]+)/.exec(location.hash);
   if (m) {

@@ -144,4 +144,6 @@ addStrings({
   'o.presence.citizen_reconnecting': ['网络中断，重连中', 'Connection lost, reconnecting'],
   'o.presence.citizen_left': ['已离开', 'Left'],
   'o.presence.none': ['—', '—'],
+  'o.enrol.h': ['请先启用两步验证', 'Set up two-step verification first'],
+  'o.enrol.text': ['本系统要求民警登录时使用身份验证器应用的动态验证码。启用后即可使用工作台。', 'This system requires officers to sign in with an authenticator app’s one-time code. Once it is set up, the dashboard opens.'],
 });

@@ -14,7 +14,9 @@ await importWeb('shared/api.js');
 await importWeb('shared/steps.js');
 await importWeb('shared/chat.js');
 await importWeb('shared/photos.js');
-for (const page of ['citizen', 'officer', 'auditor', 'verify']) await importWeb(`${page}/strings.js`);
+await importWeb('shared/fielderr.js');
+await importWeb('shared/totp.js');
+for (const page of ['citizen', 'officer', 'auditor', 'verify', 'admin']) await importWeb(`${page}/strings.js`);
 
 function files(dir, ext) {
   return readdirSync(join(webRoot, dir)).filter((f) => f.endsWith(ext)).map((f) => join(webRoot, dir, f));
@@ -22,7 +24,7 @@ function files(dir, ext) {
 
 test('every key used by the pages has a Chinese and an English text', () => {
   const missing = [];
-  const all = ['shared', 'citizen', 'officer', 'auditor', 'verify'].flatMap((d) => [...files(d, '.js'), ...files(d, '.html')]);
+  const all = ['shared', 'citizen', 'officer', 'auditor', 'verify', 'admin'].flatMap((d) => [...files(d, '.js'), ...files(d, '.html')]);
   for (const f of all) {
     const src = readFileSync(f, 'utf8');
     const keys = [
@@ -49,7 +51,7 @@ test('every error code of API.md has its own message', () => {
 test('no string key is defined twice (a later table would silently replace the earlier text)', () => {
   const seen = new Map();
   const twice = [];
-  const all = ['shared', 'citizen', 'officer', 'auditor', 'verify'].flatMap((d) => files(d, '.js'));
+  const all = ['shared', 'citizen', 'officer', 'auditor', 'verify', 'admin'].flatMap((d) => files(d, '.js'));
   for (const f of all) {
     const src = readFileSync(f, 'utf8');
     for (const m of src.matchAll(/^\s*'([a-z]\w*\.[\w.]*\w)': \[/gm)) {
