@@ -202,11 +202,13 @@ async fn view(state: &Booking, id: &str) -> ApiResult<BrigadeAdminView> {
     responses((status = 201, body = BrigadeAdminView), (status = 422, body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<Booking>,
-    _a: AdminAuth,
+    a: AdminAuth,
     Json(s): Json<BrigadeSettings>,
 ) -> ApiResult<(StatusCode, Json<BrigadeAdminView>)> {
     let id = create_brigade(&state, &s).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &id).await?)))
+    let v = view(&state, &id).await?;
+    seal(&state, &a, "brigade_created", &v).await?;
+    Ok((StatusCode::CREATED, Json(v)))
 }
 
 /// A brigade with its schedule and closed dates.
@@ -226,12 +228,21 @@ async fn get(
     responses((status = 200, body = BrigadeAdminView)))]
 async fn update(
     State(state): State<Booking>,
-    _a: AdminAuth,
+    a: AdminAuth,
     Path(id): Path<String>,
     Json(s): Json<BrigadeSettings>,
 ) -> ApiResult<Json<BrigadeAdminView>> {
     update_brigade(&state, &id, &s).await?;
-    Ok(Json(view(&state, &id).await?))
+    let v = view(&state, &id).await?;
+    seal(&state, &a, "brigade_updated", &v).await?;
+    Ok(Json(v))
+}
+
+/// The admin action on the `admin` audit chain: the brigade as it now is.
+async fn seal(state: &Booking, a: &AdminAuth, step: &str, v: &BrigadeAdminView) -> ApiResult<()> {
+    let payload = serde_json::to_value(v).map_err(AppError::internal)?;
+    let now = state.clock.now_ms();
+    crate::identity::staff_admin::seal_action(&state.db, &a.user_id, step, now, payload).await
 }
 
 /// Changes a brigade's settings and adds `closed_dates`; the CLI's `admin update-brigade` calls
@@ -300,7 +311,7 @@ fn date_param(d: &str) -> ApiResult<NaiveDate> {
     responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
 async fn close_date(
     State(state): State<Booking>,
-    _a: AdminAuth,
+    a: AdminAuth,
     Path((id, date)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let date = date_param(&date)?;
@@ -309,6 +320,16 @@ async fn close_date(
         .ok_or_else(AppError::not_found)?;
     super::brigade_changes::check_date_free(&state, &id, &[date]).await?;
     add_closed(&state, &id, &[date]).await?;
+    let payload = serde_json::json!({"brigade_id": id, "date": date.to_string()});
+    let now = state.clock.now_ms();
+    crate::identity::staff_admin::seal_action(
+        &state.db,
+        &a.user_id,
+        "brigade_date_closed",
+        now,
+        payload,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -317,9 +338,20 @@ async fn close_date(
     params(("id" = String, Path), ("date" = String, Path)), responses((status = 204)))]
 async fn reopen_date(
     State(state): State<Booking>,
-    _a: AdminAuth,
+    a: AdminAuth,
     Path((id, date)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    reopen_dates(&state, &id, &[date_param(&date)?]).await?;
+    let date = date_param(&date)?;
+    reopen_dates(&state, &id, &[date]).await?;
+    let payload = serde_json::json!({"brigade_id": id, "date": date.to_string()});
+    let now = state.clock.now_ms();
+    crate::identity::staff_admin::seal_action(
+        &state.db,
+        &a.user_id,
+        "brigade_date_reopened",
+        now,
+        payload,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -249,6 +249,22 @@ async fn append(
     append_as(tx, step, (Role::Admin.as_str(), admin_id), at_ms, payload).await
 }
 
+/// Seals an admin action of another area (a brigade's settings, closed dates) on the `admin`
+/// chain in its own transaction, after the change committed, and waits until it is durable.
+pub async fn seal_action(
+    db: &crate::store::Db,
+    admin_id: &str,
+    step: &str,
+    at_ms: i64,
+    payload: Value,
+) -> ApiResult<()> {
+    let mut tx = db.begin().await?;
+    append(&mut tx, step, admin_id, at_ms, payload).await?;
+    tx.commit().await?;
+    db.durable().await?;
+    Ok(())
+}
+
 /// Appends an entry on the `admin` chain with `actor` (role, id): staff enrolling their own
 /// second factor, the server (`system`) locking a badge out.
 pub(super) async fn append_as(

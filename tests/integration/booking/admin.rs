@@ -76,6 +76,28 @@ async fn admin_manages_brigade_schedules() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(slots("2026-11-18", "2026-11-18").await.len(), 6);
+    // Every admin action is an entry on the admin chain (issue 15 §1); the refused one is not.
+    let steps: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT step, actor_role, payload FROM audit_entries WHERE hearing_id = 'admin' ORDER BY hearing_seq",
+    )
+    .fetch_all(&app.state.db.read)
+    .await
+    .unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "brigade_created",
+            "brigade_updated",
+            "brigade_date_reopened"
+        ]
+    );
+    assert!(steps.iter().all(|s| s.1 == "admin"));
+    let updated: Value = serde_json::from_str(&steps[1].2).unwrap();
+    assert_eq!(
+        (updated["id"].as_str(), updated["seats"].as_i64()),
+        (Some(id.as_str()), Some(5))
+    );
 }
 
 #[tokio::test]
