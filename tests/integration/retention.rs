@@ -158,6 +158,29 @@ async fn recordings_then_personal_data_go_with_retention_entries_and_the_bundle_
         .await
         .unwrap();
     assert_eq!(phone, w.phone, "personal data is kept longer");
+    // The citizen sees what is kept and until when; another citizen sees nothing of it.
+    let (citizen, _) = w.app.login_citizen(&w.phone).await;
+    let mine: Value = w
+        .app
+        .get_json("/api/v1/citizens/me/data", Some(&citizen))
+        .await;
+    let h = &mine["hearings"][0];
+    assert_eq!(h["id"], id.as_str());
+    assert_eq!(h["recordings_kept"]["state"], "deleted");
+    assert!(h["recordings_kept"]["deleted_at"].is_string());
+    assert_eq!(h["personal_data_kept"]["state"], "kept");
+    let closed = chrono::DateTime::parse_from_rfc3339(h["closed_at"].as_str().unwrap()).unwrap();
+    let until =
+        chrono::DateTime::parse_from_rfc3339(h["personal_data_kept"]["until"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(until - closed, days(365));
+    assert_eq!(mine["identity_on_file"], true);
+    let (stranger, _) = w.app.login_citizen("13900000001").await;
+    let theirs: Value = w
+        .app
+        .get_json("/api/v1/citizens/me/data", Some(&stranger))
+        .await;
+    assert_eq!(theirs["hearings"], json!([]));
 
     // Past 365 days: the personal data goes; the proof does not.
     w.app.clock.advance(days(182));
@@ -272,6 +295,13 @@ async fn a_hearing_held_as_evidence_is_kept_until_an_auditor_lifts_the_hold() {
         "{r}"
     );
     assert!(file.exists(), "held: kept");
+    let (citizen, _) = w.app.login_citizen(&w.phone).await;
+    let mine: Value = w
+        .app
+        .get_json("/api/v1/citizens/me/data", Some(&citizen))
+        .await;
+    assert_eq!(mine["hearings"][0]["recordings_kept"]["state"], "held");
+    assert_eq!(mine["hearings"][0]["personal_data_kept"]["state"], "held");
 
     let release = format!("{path}/release");
     let officer = staff(&w, Role::Officer, Some(&w.brigade)).await;

@@ -11,7 +11,7 @@ use crate::{
     error::{ApiResult, AppError},
     hearing::{Hearing, access::Caller},
     http::{Json, Path},
-    identity::{AdminAuth, AnyAuth},
+    identity::{AdminAuth, AnyAuth, CitizenAuth},
 };
 
 pub fn router<S>() -> OpenApiRouter<S>
@@ -24,6 +24,17 @@ where
         .routes(routes!(get_hold, put_hold))
         .routes(routes!(release_hold))
         .routes(routes!(run))
+        .routes(routes!(my_data))
+}
+
+/// What the server keeps about the signed-in citizen and until when: each hearing's recordings
+/// and personal data (kept until a date, held as evidence, or deleted) and their identity.
+#[utoipa::path(get, path = "/api/v1/citizens/me/data",
+    responses((status = 200, body = super::mine::MyData), (status = 401, body = crate::error::ErrorBody)))]
+async fn my_data(State(h): State<Hearing>, c: CitizenAuth) -> ApiResult<Json<super::mine::MyData>> {
+    Ok(Json(
+        super::mine::of(&h, &h.retention, &c.citizen_id).await?,
+    ))
 }
 
 /// A reason for a hold or its release (1–500 characters).

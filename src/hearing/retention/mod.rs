@@ -16,6 +16,7 @@
 
 mod api;
 pub mod holds;
+pub mod mine;
 pub mod sweep;
 
 use serde::Deserialize;
