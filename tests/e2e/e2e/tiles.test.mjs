@@ -1,0 +1,151 @@
+// A tile per other seat (issue 19, docs/call.md "Seats"): citizen and officer in a two-party call
+// see one unlabelled tile; when the officer admits a sign-language interpreter, the citizen's
+// phone (390×844) plays the interpreter's video on a small tile beside the officer's, the
+// officer's desk (1440×900) plays the citizen and the interpreter, the interpreter's page plays
+// both; a tap makes the interpreter the citizen's main tile; when the interpreter leaves, their
+// tile goes from both pages. Frames are counted on each tile's own <video>.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { shot, phoneContext, watch } from '../lib/browser.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode } from '../lib/journey.mjs';
+
+const T = { timeout: 300_000 };
+
+/** The officer adds an interpreter and sends their code; their phone enters it and waits. */
+async function interpreterWaiting(w, hearingId) {
+  const o = w.officerPage;
+  const phone = `137${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+  await o.waitForSelector('#pt-form');
+  await o.selectOption('#pt-role', 'interpreter');
+  await o.fill('#pt-name', '李手语');
+  await o.fill('#pt-phone', phone);
+  await o.fill('#pt-language', 'sign');
+  await o.click('#pt-form button[type=submit]');
+  await o.waitForSelector('#pt-list li[data-status=added]');
+  const pid = await o.getAttribute('#pt-list li[data-status=added]', 'data-participant');
+  await o.click('#pt-list li button[data-action=sms-code]');
+  const { code } = await w.server.waitForCode(phone, 1);
+  const p = await (await phoneContext(w.browser, w.server.url)).newPage();
+  watch(p, 'interpreter', w.errors);
+  await p.setViewportSize({ width: 390, height: 844 });
+  await p.goto(`/?hearing=${encodeURIComponent(hearingId)}&participant=${encodeURIComponent(pid)}`);
+  await p.fill('#pt-code', code);
+  await p.click('#pt-join button[type=submit]');
+  await p.waitForFunction(() => /等待民警准许/.test(document.querySelector('#pt-status')?.textContent || ''));
+  return p;
+}
+
+/** Waits until the page's tile of `role` is shown and its own video decodes new frames. */
+async function plays(page, role, who) {
+  const frames = () =>
+    page.evaluate((r) => {
+      const tile = document.querySelector(`.stage .tile[data-role=${r}]:not([hidden])`);
+      const v = tile?.querySelector('video');
+      if (!v || !v.videoWidth || v.srcObject !== window.__rhCall?.streams.get(r)) return -1;
+      return v.getVideoPlaybackQuality().totalVideoFrames;
+    }, role);
+  let first = -1;
+  for (let i = 0; i < 150 && first <= 0; i++) {
+    first = await frames();
+    if (first <= 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(first > 0, `${who}: the ${role} tile plays (frames ${first})`);
+  let later = first;
+  for (let i = 0; i < 50 && later <= first; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    later = await frames();
+  }
+  assert.ok(later > first, `${who}: the ${role} tile keeps decoding (${first} → ${later})`);
+}
+
+const tiles = (page) =>
+  page.evaluate(() => ({
+    count: document.querySelector('.stage[data-tiles]')?.dataset.tiles,
+    shown: [...document.querySelectorAll('.stage .tile:not([hidden])')].map((t) => ({
+      role: t.dataset.role,
+      main: t.classList.contains('tile-main'),
+      label: getComputedStyle(t.querySelector('.tile-label')).display !== 'none' ? t.querySelector('.tile-label').textContent : null,
+    })),
+  }));
+
+describe('a tile per seat', { concurrency: 1 }, () => {
+  it('one tile for two, a tile for the interpreter on every page while they are in the call', T, async () => {
+    const w = await world();
+    try {
+      const c = w.citizen;
+      const o = w.officerPage;
+      await c.setViewportSize({ width: 390, height: 844 });
+      await loginCitizen(w);
+      await loginOfficer(w);
+      const slot = await freeSlot(w);
+      assert.ok(slot, 'a free slot');
+      const hearingId = await claimAndOpen(w, await bookUrgent(w, slot));
+      const p = await interpreterWaiting(w, hearingId);
+
+      // Two parties: exactly one tile, unlabelled, as before there were seats.
+      await joinWithCode(w, 2);
+      if (!(await o.$('.peer-video'))) await o.click('#join-call');
+      await plays(c, 'officer', 'citizen');
+      await plays(o, 'citizen', 'officer');
+      assert.deepEqual(await tiles(c), { count: '1', shown: [{ role: 'officer', main: true, label: null }] });
+      assert.deepEqual(await tiles(o), { count: '1', shown: [{ role: 'citizen', main: true, label: null }] });
+
+      // The officer admits the interpreter: a tile appears on the citizen's and the officer's page.
+      await o.waitForSelector('#pt-list li[data-status=waiting] button[data-action=admit]', { timeout: 20_000 });
+      await o.click('#pt-list li[data-status=waiting] button[data-action=admit]');
+      await p.waitForSelector('#pt-call .call-state[data-state=connected]', { timeout: 30_000 });
+      await plays(c, 'interpreter', 'citizen');
+      await plays(c, 'officer', 'citizen');
+      await plays(o, 'citizen', 'officer');
+      await plays(o, 'interpreter', 'officer');
+      await plays(p, 'citizen', 'interpreter');
+      await plays(p, 'officer', 'interpreter');
+      assert.deepEqual(await tiles(c), {
+        count: '2',
+        shown: [
+          { role: 'officer', main: true, label: '民警' },
+          { role: 'interpreter', main: false, label: '翻译' },
+        ],
+      });
+      assert.deepEqual((await tiles(o)).shown.map((t) => [t.role, t.main]), [['citizen', true], ['interpreter', false]]);
+      // The officer's line about the citizen still speaks of the citizen.
+      await o.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]');
+      // Every tile lies inside the stage and no small tile covers the self view.
+      for (const page of [c, o, p]) {
+        const bad = await page.evaluate(() => {
+          const stage = document.querySelector('.stage[data-tiles]').getBoundingClientRect();
+          const self = document.querySelector('.self-video').getBoundingClientRect();
+          const out = [];
+          for (const t of document.querySelectorAll('.stage .tile-small:not([hidden])')) {
+            const r = t.getBoundingClientRect();
+            if (r.left < stage.left || r.right > stage.right + 0.5 || r.top < stage.top || r.bottom > stage.bottom + 0.5) out.push(`${t.dataset.role} outside`);
+            if (r.left < self.right && self.left < r.right && r.top < self.bottom && self.top < r.bottom) out.push(`${t.dataset.role} on the self view`);
+          }
+          return out;
+        });
+        assert.deepEqual(bad, []);
+      }
+      await shot(c, 'tiles-citizen-phone-3');
+      await shot(o, 'tiles-officer-desk-3');
+      await shot(p, 'tiles-interpreter-phone-3');
+
+      // A tap on the interpreter's tile makes it the citizen's main one.
+      await c.click('.stage .tile[data-role=interpreter]');
+      assert.deepEqual((await tiles(c)).shown.map((t) => [t.role, t.main]), [['officer', false], ['interpreter', true]]);
+      await plays(c, 'interpreter', 'citizen');
+      await shot(c, 'tiles-citizen-phone-interpreter-main');
+
+      // The interpreter leaves: their tile goes from both pages, one tile is left.
+      await p.click('#pt-leave');
+      for (const page of [c, o]) {
+        await page.waitForFunction(() => document.querySelector('.stage[data-tiles]')?.dataset.tiles === '1', null, { timeout: 20_000 });
+      }
+      assert.deepEqual(await tiles(c), { count: '1', shown: [{ role: 'officer', main: true, label: null }] });
+      assert.deepEqual(await tiles(o), { count: '1', shown: [{ role: 'citizen', main: true, label: null }] });
+      await o.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]');
+      assert.deepEqual(w.errors.filter((e) => /pageerror/.test(e)), []);
+    } finally {
+      await w.close();
+    }
+  });
+});
