@@ -15,7 +15,8 @@ export class CallView {
   /**
    * container: an element to fill; opts: {me (this page's role), peerLabelKey, peerBanner (false:
    * no banner for the other party's state), peerRole (onPeer follows this seat, not the other
-   * seats taken together), onHearing, onPeer, onState, onError}
+   * seats taken together), mainFirst (a seat that gets the main tile whenever it is in the call:
+   * the citizen's sign-language interpreter), onHearing, onPeer, onState, onError}
    */
   constructor(container, opts = {}) {
     this.opts = opts;
@@ -105,7 +106,7 @@ export class CallView {
     const others = [...this.tiles.keys()].filter((r) => r !== this.primary && here(r));
     // The other party's tile stays (with "waiting…" on it) unless only other seats are here.
     const shown = [...(this.primary && (here(this.primary) || !others.length) ? [this.primary] : []), ...others];
-    const main = shown.includes(this.chosen) ? this.chosen : shown[0];
+    const main = [this.chosen, this.opts.mainFirst].find((r) => r && shown.includes(r)) || shown[0];
     let i = 0;
     for (const [role, tile] of this.tiles) {
       const on = shown.includes(role);

@@ -1,8 +1,8 @@
 // A tile per other seat (issue 19, docs/call.md "Seats"): citizen and officer in a two-party call
 // see one unlabelled tile; when the officer admits a sign-language interpreter, the citizen's
-// phone (390×844) plays the interpreter's video on a small tile beside the officer's, the
+// phone (390×844) plays the interpreter's video on the main tile and the officer's on a small one, the
 // officer's desk (1440×900) plays the citizen and the interpreter, the interpreter's page plays
-// both; a tap makes the interpreter the citizen's main tile; when the interpreter leaves, their
+// both; a tap makes the officer the citizen's main tile; when the interpreter leaves, their
 // tile goes from both pages. Frames are counted on each tile's own <video>.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,11 +100,12 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       await plays(o, 'interpreter', 'officer');
       await plays(p, 'citizen', 'interpreter');
       await plays(p, 'officer', 'interpreter');
+      // The citizen's main tile is the interpreter (a deaf citizen reads the signs), the officer small.
       assert.deepEqual(await tiles(c), {
         count: '2',
         shown: [
-          { role: 'officer', main: true, label: '民警' },
-          { role: 'interpreter', main: false, label: '翻译' },
+          { role: 'officer', main: false, label: '民警' },
+          { role: 'interpreter', main: true, label: '翻译' },
         ],
       });
       assert.deepEqual((await tiles(o)).shown.map((t) => [t.role, t.main]), [['citizen', true], ['interpreter', false]]);
@@ -129,11 +130,12 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       await shot(o, 'tiles-officer-desk-3');
       await shot(p, 'tiles-interpreter-phone-3');
 
-      // A tap on the interpreter's tile makes it the citizen's main one.
+      // A tap on the officer's small tile makes it the citizen's main one (the main tile takes no tap).
       await c.click('.stage .tile[data-role=interpreter]');
-      assert.deepEqual((await tiles(c)).shown.map((t) => [t.role, t.main]), [['officer', false], ['interpreter', true]]);
+      await c.click('.stage .tile[data-role=officer]');
+      assert.deepEqual((await tiles(c)).shown.map((t) => [t.role, t.main]), [['officer', true], ['interpreter', false]]);
       await plays(c, 'interpreter', 'citizen');
-      await shot(c, 'tiles-citizen-phone-interpreter-main');
+      await shot(c, 'tiles-citizen-phone-officer-main');
 
       // The interpreter leaves: their tile goes from both pages, one tile is left.
       await p.click('#pt-leave');
