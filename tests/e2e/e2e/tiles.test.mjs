@@ -111,24 +111,32 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       assert.deepEqual((await tiles(o)).shown.map((t) => [t.role, t.main]), [['citizen', true], ['interpreter', false]]);
       // The officer's line about the citizen still speaks of the citizen.
       await o.waitForSelector('#citizen-state[data-key="o.hr.citizenJoined"]');
-      // Every tile lies inside the stage and no small tile covers the self view.
-      for (const page of [c, o, p]) {
-        const bad = await page.evaluate(() => {
+      // Every tile lies inside the stage and no small tile covers the self view or the call bar.
+      const laidOut = (page) =>
+        page.evaluate(() => {
           const stage = document.querySelector('.stage[data-tiles]').getBoundingClientRect();
           const self = document.querySelector('.self-video').getBoundingClientRect();
+          const bar = document.querySelector('.callview .call-bar')?.getBoundingClientRect();
+          const meets = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
           const out = [];
           for (const t of document.querySelectorAll('.stage .tile-small:not([hidden])')) {
             const r = t.getBoundingClientRect();
             if (r.left < stage.left || r.right > stage.right + 0.5 || r.top < stage.top || r.bottom > stage.bottom + 0.5) out.push(`${t.dataset.role} outside`);
-            if (r.left < self.right && self.left < r.right && r.top < self.bottom && self.top < r.bottom) out.push(`${t.dataset.role} on the self view`);
+            if (meets(r, self)) out.push(`${t.dataset.role} on the self view`);
+            if (bar && meets(r, bar)) out.push(`${t.dataset.role} on the call bar`);
           }
           return out;
         });
-        assert.deepEqual(bad, []);
-      }
+      for (const page of [c, o, p]) assert.deepEqual(await laidOut(page), []);
       await shot(c, 'tiles-citizen-phone-3');
       await shot(o, 'tiles-officer-desk-3');
       await shot(p, 'tiles-interpreter-phone-3');
+      // The same in the care mode (larger text, a smaller stage).
+      await c.click('#care');
+      await c.waitForSelector('html.care');
+      await shot(c, 'tiles-citizen-phone-3-care');
+      assert.deepEqual(await laidOut(c), []);
+      await c.click('#care');
 
       // A tap on the officer's small tile makes it the citizen's main one (the main tile takes no tap).
       await c.click('.stage .tile[data-role=interpreter]');
