@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot, phoneContext, watch } from '../lib/browser.mjs';
+import { axeViolations, describeViolations, SERIOUS } from '../lib/a11y.mjs';
 import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode } from '../lib/journey.mjs';
 
 const T = { timeout: 300_000 };
@@ -131,6 +132,17 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       await shot(c, 'tiles-citizen-phone-3');
       await shot(o, 'tiles-officer-desk-3');
       await shot(p, 'tiles-interpreter-phone-3');
+      // axe finds nothing serious with three tiles; in English the labels follow.
+      for (const page of [c, o]) {
+        const bad = (await axeViolations(page)).filter((v) => SERIOUS.has(v.impact));
+        assert.deepEqual(bad, [], describeViolations(bad));
+      }
+      await c.click('#lang');
+      await c.waitForSelector('html[lang=en]');
+      assert.deepEqual((await tiles(c)).shown.map((t) => t.label), ['Officer', 'Interpreter']);
+      assert.equal(await c.getAttribute('.stage .tile[data-role=officer]', 'aria-label'), 'Officer (video): tap to enlarge');
+      await c.click('#lang');
+      await c.waitForSelector('html[lang=zh-CN]');
       // The same in the care mode (larger text, a smaller stage).
       await c.click('#care');
       await c.waitForSelector('html.care');
