@@ -2,7 +2,8 @@
 // see one unlabelled tile; when the officer admits a sign-language interpreter, the citizen's
 // phone (390×844) plays the interpreter's video on the main tile and the officer's on a small one, the
 // officer's desk (1440×900) plays the citizen and the interpreter, the interpreter's page plays
-// both; a tap makes the officer the citizen's main tile; when the interpreter leaves, their
+// both; a supervisor gets a tile on the officer's and the interpreter's page, none on the
+// citizen's; a tap makes the officer the citizen's main tile; when the interpreter leaves, their
 // tile goes from both pages. Frames are counted on each tile's own <video>.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,28 +13,36 @@ import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, 
 
 const T = { timeout: 300_000 };
 
-/** The officer adds an interpreter and sends their code; their phone enters it and waits. */
-async function interpreterWaiting(w, hearingId) {
+/** The officer adds a participant and sends their code; their phone enters it and waits. */
+async function participantWaiting(w, hearingId, role, name) {
   const o = w.officerPage;
   const phone = `137${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
   await o.waitForSelector('#pt-form');
-  await o.selectOption('#pt-role', 'interpreter');
-  await o.fill('#pt-name', '李手语');
+  await o.selectOption('#pt-role', role);
+  await o.fill('#pt-name', name);
   await o.fill('#pt-phone', phone);
-  await o.fill('#pt-language', 'sign');
+  if (role === 'interpreter') await o.fill('#pt-language', 'sign');
   await o.click('#pt-form button[type=submit]');
   await o.waitForSelector('#pt-list li[data-status=added]');
   const pid = await o.getAttribute('#pt-list li[data-status=added]', 'data-participant');
-  await o.click('#pt-list li button[data-action=sms-code]');
+  await o.click(`#pt-list li[data-participant="${pid}"] button[data-action=sms-code]`);
   const { code } = await w.server.waitForCode(phone, 1);
   const p = await (await phoneContext(w.browser, w.server.url)).newPage();
-  watch(p, 'interpreter', w.errors);
+  watch(p, role, w.errors);
   await p.setViewportSize({ width: 390, height: 844 });
   await p.goto(`/?hearing=${encodeURIComponent(hearingId)}&participant=${encodeURIComponent(pid)}`);
   await p.fill('#pt-code', code);
   await p.click('#pt-join button[type=submit]');
   await p.waitForFunction(() => /等待民警准许/.test(document.querySelector('#pt-status')?.textContent || ''));
-  return p;
+  return { p, pid };
+}
+
+/** The officer admits the participant `pid` from the waiting list; their page connects. */
+async function admit(w, { p, pid }) {
+  const btn = `#pt-list li[data-participant="${pid}"][data-status=waiting] button[data-action=admit]`;
+  await w.officerPage.waitForSelector(btn, { timeout: 20_000 });
+  await w.officerPage.click(btn);
+  await p.waitForSelector('#pt-call .call-state[data-state=connected]', { timeout: 30_000 });
 }
 
 /** Waits until the page's tile of `role` is shown and its own video decodes new frames. */
@@ -81,7 +90,8 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       const slot = await freeSlot(w);
       assert.ok(slot, 'a free slot');
       const hearingId = await claimAndOpen(w, await bookUrgent(w, slot));
-      const p = await interpreterWaiting(w, hearingId);
+      const interpreter = await participantWaiting(w, hearingId, 'interpreter', '李手语');
+      const p = interpreter.p;
 
       // Two parties: exactly one tile, unlabelled, as before there were seats.
       await joinWithCode(w, 2);
@@ -92,9 +102,7 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       assert.deepEqual(await tiles(o), { count: '1', shown: [{ role: 'citizen', main: true, label: null }] });
 
       // The officer admits the interpreter: a tile appears on the citizen's and the officer's page.
-      await o.waitForSelector('#pt-list li[data-status=waiting] button[data-action=admit]', { timeout: 20_000 });
-      await o.click('#pt-list li[data-status=waiting] button[data-action=admit]');
-      await p.waitForSelector('#pt-call .call-state[data-state=connected]', { timeout: 30_000 });
+      await admit(w, interpreter);
       await plays(c, 'interpreter', 'citizen');
       await plays(c, 'officer', 'citizen');
       await plays(o, 'citizen', 'officer');
@@ -149,6 +157,23 @@ describe('a tile per seat', { concurrency: 1 }, () => {
       await shot(c, 'tiles-citizen-phone-3-care');
       assert.deepEqual(await laidOut(c), []);
       await c.click('#care');
+
+      // A supervisor (法制员) joins: a third small tile on the officer's desk and the interpreter's
+      // page, none on the citizen's phone, which has no media slot for it either.
+      const supervisor = await participantWaiting(w, hearingId, 'supervisor', '王法制');
+      await admit(w, supervisor);
+      await plays(o, 'supervisor', 'officer');
+      await plays(p, 'supervisor', 'interpreter');
+      await plays(supervisor.p, 'citizen', 'supervisor');
+      await plays(supervisor.p, 'interpreter', 'supervisor');
+      assert.deepEqual((await tiles(o)).shown.map((t) => [t.role, t.main]), [['citizen', true], ['interpreter', false], ['supervisor', false]]);
+      for (const page of [o, p, supervisor.p]) assert.deepEqual(await laidOut(page), []);
+      await shot(o, 'tiles-officer-desk-4');
+      assert.deepEqual((await tiles(c)).shown.map((t) => t.role), ['officer', 'interpreter']);
+      assert.equal(await c.$('.stage .tile[data-role=supervisor]'), null);
+      assert.ok(!(await c.evaluate(() => window.__rhCall.streams.has('supervisor'))), 'no supervisor stream on the citizen');
+      await supervisor.p.click('#pt-leave');
+      await o.waitForFunction(() => document.querySelector('.stage[data-tiles]')?.dataset.tiles === '2', null, { timeout: 20_000 });
 
       // A tap on the officer's small tile makes it the citizen's main one (the main tile takes no tap).
       await c.click('.stage .tile[data-role=interpreter]');
