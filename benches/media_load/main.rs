@@ -1,4 +1,5 @@
-//! Media load: N concurrent hearings, each with two synthetic participants that join through the
+//! Media load: N concurrent hearings, each with two synthetic participants (or `SEATS=3,4`:
+//! citizen, officer, interpreter and agent, each receiving every other seat) that join through the
 //! real signalling socket and send pre-encoded VP8 + Opus (≈500 kbps each, from
 //! `tests/data/media/video-500k.ivf` and `audio.ogg`) through the server, recording on. For each
 //! N it reports the server's CPU and RSS, packet loss per direction and the one-way forwarding
@@ -7,6 +8,7 @@
 //! The server runs as its own process (the real binary), so its CPU and memory are measured apart
 //! from the load generator's, which shares the same cores and is reported beside it.
 //!   HEARINGS=10,25,50 SECONDS=20 cargo bench --bench media_load
+//!   HEARINGS=10,25 SEATS=2,3,4 cargo bench --bench media_load   (each N with each seat count)
 //! `SOAK=200` runs the connect/disconnect soak instead (`soak.rs`).
 //! Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
 
@@ -28,8 +30,17 @@ use support::{cpu_time, env_num, percentile, proc_status, start_server_ops};
 use tokio::sync::Semaphore;
 use webrtc::api::API;
 
-/// Joins both parties of `n` hearings, four hearings at a time; returns the pairs.
-async fn setup(api: &Arc<API>, addr: &str, n: usize) -> anyhow::Result<Vec<[Synth; 2]>> {
+/// The seats of a bench hearing, in the server's slot order (none of them the supervisor, whom
+/// the citizen does not receive: every seat here receives every other).
+const ROLES: [&str; 4] = ["citizen", "officer", "interpreter", "agent"];
+
+/// Joins the `seats` seats of `n` hearings, four hearings at a time; returns each hearing's.
+async fn setup(
+    api: &Arc<API>,
+    addr: &str,
+    n: usize,
+    seats: usize,
+) -> anyhow::Result<Vec<Vec<Synth>>> {
     let gate = Arc::new(Semaphore::new(4));
     let mut tasks = Vec::new();
     for i in 0..n {
@@ -37,26 +48,37 @@ async fn setup(api: &Arc<API>, addr: &str, n: usize) -> anyhow::Result<Vec<[Synt
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await?;
             let hearing = format!("load-{i}");
-            let mut c = peer::connect(&api, &addr, &hearing, "citizen").await?;
-            let mut o = peer::connect(&api, &addr, &hearing, "officer").await?;
-            let _ = c.partner.set(o.sent.clone());
-            let _ = o.partner.set(c.sent.clone());
-            for s in [&mut c, &mut o] {
+            let roles = &ROLES[..seats];
+            let mut group = Vec::new();
+            for role in roles {
+                let others: Vec<&str> = roles.iter().copied().filter(|r| r != role).collect();
+                group.push(peer::connect(&api, &addr, &hearing, role, &others).await?);
+            }
+            for s in &group {
+                let partners = group
+                    .iter()
+                    .filter(|o| o.role != s.role)
+                    .map(|o| (o.role.clone(), o.sent.clone()))
+                    .collect();
+                let _ = s.partner.set(partners);
+            }
+            for s in &mut group {
                 tokio::time::timeout(Duration::from_secs(30), s.connected.wait_for(|c| *c))
                     .await??;
             }
-            anyhow::Ok([c, o])
+            anyhow::Ok(group)
         }));
     }
-    let mut pairs = Vec::new();
+    let mut groups = Vec::new();
     for t in tasks {
-        pairs.push(t.await??);
+        groups.push(t.await??);
     }
-    Ok(pairs)
+    Ok(groups)
 }
 
 struct Row {
     n: usize,
+    seats: usize,
     setup: Duration,
     server_cpu: f64,
     gen_cpu: f64,
@@ -106,7 +128,13 @@ fn dir_size(dir: &std::path::Path) -> (u64, usize) {
     (bytes, rtp)
 }
 
-async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> anyhow::Result<Row> {
+async fn run(
+    n: usize,
+    seats: usize,
+    secs: u64,
+    media: &Arc<SampleMedia>,
+    api: &Arc<API>,
+) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
     let (mut child, addr, ops) = start_server_ops(
         dir.path(),
@@ -121,11 +149,11 @@ async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> a
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss0_kb = proc_status(pid, "VmRSS:");
     let t0 = Instant::now();
-    let pairs = setup(api, &addr, n).await?;
+    let groups = setup(api, &addr, n, seats).await?;
     let setup_time = t0.elapsed();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let pumps: Vec<_> = pairs
+    let pumps: Vec<_> = groups
         .iter()
         .flat_map(|p| p.iter().map(|s| s.pump(media.clone(), stop.clone())))
         .collect();
@@ -149,16 +177,27 @@ async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> a
 
     let (mut loss, mut lat, mut worst_loss) = ([(0u64, 0u64); 2], [vec![], vec![]], 0f64);
     let mut sent_bytes = 0u64;
-    for pair in &pairs {
-        for (rx, tx) in [(&pair[0], &pair[1]), (&pair[1], &pair[0])] {
+    for group in &groups {
+        for k in 0..2 {
+            for tx in group {
+                sent_bytes += tx.sent[k].sent_in_window().1;
+            }
+        }
+        let links = group
+            .iter()
+            .flat_map(|rx| group.iter().map(move |tx| (rx, tx)))
+            .filter(|(rx, tx)| rx.role != tx.role);
+        for (rx, tx) in links {
             for k in 0..2 {
-                let (sent, bytes) = tx.sent[k].sent_in_window();
-                sent_bytes += bytes;
-                let got = rx.recv[k].received.load(Ordering::Relaxed);
+                let (sent, _) = tx.sent[k].sent_in_window();
+                let Some(recv) = rx.recv.get(&tx.role) else {
+                    continue;
+                };
+                let got = recv[k].received.load(Ordering::Relaxed);
                 loss[k].0 += sent;
                 loss[k].1 += got;
                 worst_loss = worst_loss.max(1.0 - got as f64 / sent.max(1) as f64);
-                let mut l = rx.recv[k]
+                let mut l = recv[k]
                     .latencies_us
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
@@ -166,8 +205,8 @@ async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> a
             }
         }
     }
-    for pair in &pairs {
-        for s in pair {
+    for group in &groups {
+        for s in group {
             s.leave();
             let _ = s.pc.close().await;
         }
@@ -181,6 +220,7 @@ async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> a
     }
     Ok(Row {
         n,
+        seats,
         setup: setup_time,
         server_cpu,
         gen_cpu,
@@ -190,7 +230,7 @@ async fn run(n: usize, secs: u64, media: &Arc<SampleMedia>, api: &Arc<API>) -> a
         loss,
         worst_loss,
         lat,
-        send_kbps: sent_bytes as f64 * 8.0 / 1000.0 / wall / (2 * n) as f64,
+        send_kbps: sent_bytes as f64 * 8.0 / 1000.0 / wall / (seats * n) as f64,
         recorded_bytes,
         captures,
         recording_dropped,
@@ -204,8 +244,9 @@ fn ms(us: u32) -> f64 {
 fn print(r: &Row) {
     let pct = |(sent, got): (u64, u64)| 100.0 * (1.0 - got as f64 / sent.max(1) as f64);
     println!(
-        "| {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
+        "| {} | {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
         r.n,
+        r.seats,
         r.setup.as_secs_f64() * 1000.0,
         r.server_cpu,
         r.gen_cpu,
@@ -227,8 +268,8 @@ fn print(r: &Row) {
         r.recording_dropped,
     );
     eprintln!(
-        "  N={}: audio {} sent / {} received, video {} sent / {} received in the window",
-        r.n, r.loss[0].0, r.loss[0].1, r.loss[1].0, r.loss[1].1
+        "  N={} × {} seats: audio {} sent / {} received, video {} sent / {} received in the window (sent: counted once per receiver)",
+        r.n, r.seats, r.loss[0].0, r.loss[0].1, r.loss[1].0, r.loss[1].1
     );
 }
 
@@ -243,12 +284,16 @@ async fn main() -> anyhow::Result<()> {
         return soak::run(cycles.parse()?, &media, &api).await;
     }
     println!(
-        "| hearings | setup | server CPU | generator CPU | server RSS (idle → window start → end) | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
+        "| hearings | seats | setup | server CPU | generator CPU | server RSS (idle → window start → end) | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let seat_list = std::env::var("SEATS").unwrap_or_else(|_| "2".into());
     for n in list.split(',').filter_map(|v| v.trim().parse().ok()) {
-        let row = run(n, secs, &media, &api).await?;
-        print(&row);
+        for seats in seat_list.split(',').filter_map(|v| v.trim().parse().ok()) {
+            anyhow::ensure!((2..=ROLES.len()).contains(&seats), "SEATS: 2 to 4");
+            let row = run(n, seats, secs, &media, &api).await?;
+            print(&row);
+        }
     }
     Ok(())
 }

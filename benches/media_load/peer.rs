@@ -1,7 +1,10 @@
 //! One synthetic participant: a `webrtc` client that joins a hearing through the real signalling
 //! socket, sends pre-encoded VP8 and Opus in real time with its own packetizer (so it knows the
-//! send time of every sequence number), and measures what arrives from the other party.
+//! send time of every sequence number), and measures what arrives from each other seat (told
+//! apart by the stream id the server gives it, `<role>-stream`; a receive-only audio and video
+//! slot per seat beyond the first, docs/call.md "Seats").
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -21,7 +24,9 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtp::codecs::{opus::OpusPayloader, vp8::Vp8Payloader};
 use webrtc::rtp::packetizer::{Packetizer, new_packetizer};
 use webrtc::rtp::sequence::new_fixed_sequencer;
+use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTPCodecType};
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
 use webrtc::track::track_remote::TrackRemote;
@@ -83,13 +88,19 @@ pub struct RecvStream {
     pub latencies_us: Mutex<Vec<u32>>,
 }
 
+/// What one seat receives from each other seat (by role), audio and video.
+pub type Recv = HashMap<String, [Arc<RecvStream>; 2]>;
+/// The other seats' send logs, by role.
+pub type Partners = HashMap<String, [Arc<SendLog>; 2]>;
+
 pub struct Synth {
+    pub role: String,
     pub pc: Arc<RTCPeerConnection>,
     tracks: [Arc<TrackLocalStaticRTP>; 2],
     pub sent: [Arc<SendLog>; 2],
-    pub recv: [Arc<RecvStream>; 2],
-    /// The other party's send logs, set once both exist.
-    pub partner: Arc<OnceLock<[Arc<SendLog>; 2]>>,
+    pub recv: Arc<Recv>,
+    /// The other seats' send logs, set once all exist.
+    pub partner: Arc<OnceLock<Partners>>,
     ws_tx: mpsc::UnboundedSender<String>,
     pub connected: watch::Receiver<bool>,
 }
@@ -103,8 +114,15 @@ fn cap(mime: &str, rate: u32, channels: u16) -> RTCRtpCodecCapability {
     }
 }
 
-/// Joins `hearing` as `role` and offers; media flows once ICE connects.
-pub async fn connect(api: &API, addr: &str, hearing: &str, role: &str) -> anyhow::Result<Synth> {
+/// Joins `hearing` as `role` and offers a media slot per seat of `others`; media flows once ICE
+/// connects.
+pub async fn connect(
+    api: &API,
+    addr: &str,
+    hearing: &str,
+    role: &str,
+    others: &[&str],
+) -> anyhow::Result<Synth> {
     let ws = support::join(addr, hearing, role).await?;
     let (mut sink, mut stream) = ws.split();
     let (ws_tx, mut ws_rx) = mpsc::unbounded_channel::<String>();
@@ -135,6 +153,15 @@ pub async fn connect(api: &API, addr: &str, hearing: &str, role: &str) -> anyhow
             .await?;
         tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
     }
+    for _ in 1..others.len() {
+        for kind in [RTPCodecType::Audio, RTPCodecType::Video] {
+            let init = RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                send_encodings: vec![],
+            };
+            pc.add_transceiver_from_kind(kind, Some(init)).await?;
+        }
+    }
     let tx = ws_tx.clone();
     pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
         let tx = tx.clone();
@@ -151,11 +178,13 @@ pub async fn connect(api: &API, addr: &str, hearing: &str, role: &str) -> anyhow
         let _ = state_tx.send(s == RTCPeerConnectionState::Connected);
         Box::pin(async {})
     }));
-    let recv = [
-        Arc::new(RecvStream::default()),
-        Arc::new(RecvStream::default()),
-    ];
-    let partner: Arc<OnceLock<[Arc<SendLog>; 2]>> = Arc::new(OnceLock::new());
+    let recv: Arc<Recv> = Arc::new(
+        others
+            .iter()
+            .map(|r| (r.to_string(), Default::default()))
+            .collect(),
+    );
+    let partner: Arc<OnceLock<Partners>> = Arc::new(OnceLock::new());
     on_track(&pc, recv.clone(), partner.clone());
 
     let offer = pc.create_offer(None).await?;
@@ -174,6 +203,7 @@ pub async fn connect(api: &API, addr: &str, hearing: &str, role: &str) -> anyhow
         }
     });
     Ok(Synth {
+        role: role.to_owned(),
         pc,
         tracks,
         sent: [SendLog::new(), SendLog::new()],
@@ -206,24 +236,29 @@ async fn apply(pc: &RTCPeerConnection, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts what arrives on each incoming track against the other party's send log.
-fn on_track(
-    pc: &RTCPeerConnection,
-    recv: [Arc<RecvStream>; 2],
-    partner: Arc<OnceLock<[Arc<SendLog>; 2]>>,
-) {
+/// Counts what arrives on each incoming track against its sender's send log (the sender named by
+/// the track's stream id, `<role>-stream`).
+fn on_track(pc: &RTCPeerConnection, recv: Arc<Recv>, partner: Arc<OnceLock<Partners>>) {
     pc.on_track(Box::new(move |track: Arc<TrackRemote>, _, _| {
         let kind = if track.kind() == RTPCodecType::Video {
             VIDEO
         } else {
             AUDIO
         };
-        let (stats, partner) = (recv[kind].clone(), partner.clone());
+        let stream = track.stream_id();
+        let from = stream.strip_suffix("-stream").unwrap_or(&stream).to_owned();
+        let Some(stats) = recv.get(&from).map(|r| r[kind].clone()) else {
+            eprintln!("a track from an unknown stream {stream:?}");
+            return Box::pin(async {});
+        };
+        let partner = partner.clone();
         tokio::spawn(async move {
             let mut seen = vec![0u64; 1024];
             while let Ok((p, _)) = track.read_rtp().await {
                 let now = now_us();
-                let Some(log) = partner.get() else { continue };
+                let Some(log) = partner.get().and_then(|m| m.get(&from)) else {
+                    continue;
+                };
                 let seq = p.header.sequence_number as usize;
                 let sent = log[kind].times[seq].load(Ordering::Relaxed);
                 if sent == 0 || !in_window(sent) || seen[seq / 64] & (1 << (seq % 64)) != 0 {

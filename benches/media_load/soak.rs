@@ -40,8 +40,8 @@ async fn cycle(
     let hearing = format!("soak-{i}");
     let t0 = Instant::now();
     let mut parties = [
-        peer::connect(api, addr, &hearing, "citizen").await?,
-        peer::connect(api, addr, &hearing, "officer").await?,
+        peer::connect(api, addr, &hearing, "citizen", &["officer"]).await?,
+        peer::connect(api, addr, &hearing, "officer", &["citizen"]).await?,
     ];
     for s in &mut parties {
         tokio::time::timeout(Duration::from_secs(30), s.connected.wait_for(|c| *c))

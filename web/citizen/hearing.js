@@ -74,6 +74,7 @@ export async function startCall(session) {
   call = new CallView($('#call-box'), {
     me: 'citizen',
     peerLabelKey: 'c.call.officer',
+    mainFirst: 'interpreter', // a sign-language interpreter is who a deaf citizen must see best
     onHearing: () => refreshHearing(),
     // A failed connection is said once, by the call's banner (with its retry button); other
     // errors of the call go to the step's error line and leave it when the call is back.

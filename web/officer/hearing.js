@@ -154,6 +154,7 @@ async function joinCall(ev) {
     call = new CallView($('#call-box'), {
       me: 'officer',
       peerBanner: false, // the citizen's state has its own line above the video
+      peerRole: 'citizen', // that line is about the citizen, whoever else is in the call
       peerLabelKey: 'o.hr.citizenView',
       onHearing: () => refresh(),
       onPeer: (s) =>

@@ -3,8 +3,15 @@
 // `leave` is a drop: we rejoin with the same join token (grace period 120 s) and offer again.
 //
 // Events (CallSession is an EventTarget): 'state' {state: connecting|connected|reconnecting|failed|
-// closed}, 'joined' {role, peer_present}, 'peer' {state}, 'hearing' {status, step}, 'remote'
-// {stream}, 'quality' {level, rtt, loss, framesDecoded}, 'error' {code, message}.
+// closed}, 'joined' {role, peer_present}, 'peer' {state}, 'seats' {roster: Map role → state},
+// 'hearing' {status, step}, 'remote' {stream, track, role}, 'quality' {level, rtt, loss,
+// framesDecoded}, 'error' {code, message}.
+//
+// Seats (docs/call.md "Seats"): the offer has a media slot per seat this one may receive (extra
+// slots are recvonly); each received stream is `<role>-stream`, kept in `streams` by role. The
+// client subscribes to the roster (`seats`) and derives the aggregated `peer` event from it.
+
+import { slotsFor, roleOfStream, aggregate } from './seats.js';
 
 const GRACE_MS = 120_000;
 
@@ -46,6 +53,10 @@ export class CallSession extends EventTarget {
     this.iceServers = iceServers || [];
     this.localStream = localStream;
     this.remoteStream = new MediaStream();
+    this.streams = new Map(); // role → MediaStream of what that seat sends
+    this.roster = new Map(); // role → joined | reconnecting | left (other seats, from `seats`)
+    this.peerState = null; // the last aggregate told as 'peer'
+    this.role = null;
     this.ws = null;
     this.pc = null;
     this.state = 'idle';
@@ -165,6 +176,9 @@ export class CallSession extends EventTarget {
         this.redirects = 0;
         this.dropSince = 0;
         if (Array.isArray(msg.ice_servers) && msg.ice_servers.length) this.iceServers = msg.ice_servers;
+        this.role = msg.role;
+        this.peerState = msg.peer_present ? 'joined' : null;
+        this.send({ type: 'seats' });
         this.emit('joined', msg);
         clearInterval(this.pingTimer);
         this.pingTimer = setInterval(() => this.send({ type: 'ping' }), 5000); // the server drops a socket idle for 15 s
@@ -181,7 +195,12 @@ export class CallSession extends EventTarget {
         else await this.addCandidate(msg);
         break;
       case 'peer':
+        this.peerState = msg.state;
         this.emit('peer', msg);
+        break;
+      case 'seats':
+      case 'seat':
+        this.onSeats(msg);
         break;
       case 'hearing':
         this.emit('hearing', msg);
@@ -196,6 +215,19 @@ export class CallSession extends EventTarget {
       default:
         break; // pong and anything newer
     }
+  }
+
+  /** The roster, then one seat's change: 'seats' always, 'peer' when the aggregate changed. */
+  onSeats(msg) {
+    if (msg.type === 'seats') {
+      if (!Array.isArray(msg.seats)) return;
+      this.roster = new Map(msg.seats.map((s) => [s.role, s.state]));
+    } else this.roster.set(msg.role, msg.state);
+    this.emit('seats', { roster: new Map(this.roster) });
+    const now = aggregate(this.roster);
+    // The first roster only says what `joined` said already, unless something changed since.
+    if (now && now !== this.peerState && (msg.type === 'seat' || this.peerState)) this.emit('peer', { type: 'peer', state: now });
+    if (now) this.peerState = now;
   }
 
   async addCandidate(msg) {
@@ -219,11 +251,16 @@ export class CallSession extends EventTarget {
     this.lastBytes = null;
     this.stalled = 0;
     this.remoteStream = new MediaStream();
+    this.streams = new Map();
     const tracks = this.localStream ? this.localStream.getTracks() : [];
     for (const kind of ['audio', 'video']) {
       const track = tracks.find((tr) => tr.kind === kind);
       if (track) pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.localStream] });
       else pc.addTransceiver(kind, { direction: 'sendrecv' });
+    }
+    for (let i = 1; i < slotsFor(this.role); i++) {
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      pc.addTransceiver('video', { direction: 'recvonly' });
     }
     pc.onicecandidate = (ev) => {
       if (ev.candidate && ev.candidate.candidate) {
@@ -237,8 +274,11 @@ export class CallSession extends EventTarget {
     };
     pc.ontrack = (ev) => {
       if (this.pc !== pc) return;
-      if (!this.remoteStream.getTracks().includes(ev.track)) this.remoteStream.addTrack(ev.track);
-      this.emit('remote', { stream: this.remoteStream, track: ev.track });
+      const role = roleOfStream(ev.streams[0]);
+      if (role && !this.streams.has(role)) this.streams.set(role, new MediaStream());
+      const stream = role ? this.streams.get(role) : this.remoteStream;
+      if (!stream.getTracks().includes(ev.track)) stream.addTrack(ev.track);
+      this.emit('remote', { stream, track: ev.track, role });
     };
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;

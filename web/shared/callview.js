@@ -1,6 +1,9 @@
-// The call's on-screen part shared by the citizen and officer pages: peer video, self view,
-// connection quality, the reconnecting banner, mute/camera controls. Wraps a CallSession.
+// The call's on-screen part shared by the citizen and officer pages: a tile per other seat (the
+// main one fills the stage, the others are small tiles on it; a tap makes one the main), self
+// view, connection quality, the reconnecting banner, mute/camera controls. Wraps a CallSession.
+// A two-party call has one tile, unlabelled; a tile appears and goes with the seat's roster state.
 import { CallSession, getLocalMedia } from './call.js';
+import { othersOf } from './seats.js';
 import { CallChat } from './chat.js';
 import { h } from './ui.js';
 import { t } from './i18n.js';
@@ -9,10 +12,20 @@ import { t } from './i18n.js';
 const FINAL = new Set(['hearing_closed', 'ws_replaced', 'join_token_invalid']);
 
 export class CallView {
-  /** container: an element to fill; opts: {me ('citizen' | 'officer'), peerLabelKey, peerBanner (false: no banner for the other party's state), onHearing, onPeer, onState, onError} */
+  /**
+   * container: an element to fill; opts: {me (this page's role), peerLabelKey, peerBanner (false:
+   * no banner for the other party's state), peerRole (onPeer follows this seat, not the other
+   * seats taken together), mainFirst (a seat that gets the main tile whenever it is in the call:
+   * the citizen's sign-language interpreter), onHearing, onPeer, onState, onError}
+   */
   constructor(container, opts = {}) {
     this.opts = opts;
-    this.peerVideo = h('video', { class: 'peer-video', autoplay: true, playsinline: true, 'aria-label': t(opts.peerLabelKey || 'call.peer') });
+    // The first seat this one receives (the other party) has the main tile, with peerVideo.
+    this.primary = othersOf(opts.me)[0] || null;
+    this.peerVideo = h('video', { class: 'peer-video', autoplay: true, playsinline: true, 'aria-label': this.peerLabel() });
+    this.tiles = new Map(); // role → {el, video, label}
+    this.roster = new Map();
+    this.chosen = null; // the seat tapped into the main tile
     this.selfVideo = h('video', { class: 'self-video', autoplay: true, playsinline: true, muted: true, 'aria-label': t('call.self') });
     this.selfVideo.muted = true;
     this.peerWaiting = h('div', { class: 'peer-waiting', 'data-i18n': 'call.waitingPeer' }, t('call.waitingPeer'));
@@ -22,9 +35,12 @@ export class CallView {
     this.muteBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'aria-pressed': 'false', onclick: () => this.toggle('audio') }, t('call.mute'));
     this.camBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'aria-pressed': 'false', onclick: () => this.toggle('video') }, t('call.camOff'));
     this.chat = new CallChat(() => this.session, opts.me);
+    this.stage = h('div', { class: 'stage', 'data-tiles': '1' }, this.peerWaiting, this.selfVideo);
+    if (this.primary) this.tile(this.primary, this.peerVideo);
+    else this.stage.prepend(this.peerVideo);
     container.replaceChildren(
       this.banner,
-      h('div', { class: 'stage' }, this.peerVideo, this.peerWaiting, this.selfVideo),
+      this.stage,
       h('div', { class: 'call-bar' }, this.stateLine, this.quality, this.muteBtn, this.camBtn, this.chat.button),
     );
     this.renderQuality({ level: 'unknown' });
@@ -34,9 +50,81 @@ export class CallView {
     document.addEventListener('langchange', this.onLang);
   }
 
+  peerLabel() {
+    if (this.opts.peerLabelKey) return t(this.opts.peerLabelKey);
+    return this.primary ? t('seat.view', { who: t(`seat.${this.primary}`) }) : t('call.peer');
+  }
+
+  /** The tile of a seat, made on first use (hidden until the roster has the seat). */
+  tile(role, video) {
+    let tile = this.tiles.get(role);
+    if (tile) return tile;
+    video ||= h('video', { class: 'tile-video', autoplay: true, playsinline: true });
+    const label = h('span', { class: 'tile-label', 'aria-hidden': 'true' });
+    const el = h('div', { class: 'tile', 'data-role': role, hidden: role !== this.primary }, video, label);
+    el.addEventListener('click', () => this.choose(role));
+    el.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' || ev.key === ' ') {
+        ev.preventDefault();
+        this.choose(role);
+      }
+    });
+    tile = { el, video, label };
+    this.tiles.set(role, tile);
+    this.stage.insertBefore(el, this.peerWaiting);
+    this.labelTile(role);
+    return tile;
+  }
+
+  labelTile(role) {
+    const tile = this.tiles.get(role);
+    const who = t(`seat.${role}`);
+    tile.label.textContent = this.roster.get(role) === 'reconnecting' ? `${who} · ${t('seat.reconnecting')}` : who;
+    if (role !== this.primary) tile.video.setAttribute('aria-label', t('seat.view', { who }));
+    const small = tile.el.classList.contains('tile-small');
+    if (small) {
+      tile.el.setAttribute('role', 'button');
+      tile.el.tabIndex = 0;
+      tile.el.setAttribute('aria-label', t('seat.enlarge', { who }));
+    } else {
+      tile.el.removeAttribute('role');
+      tile.el.removeAttribute('tabindex');
+      tile.el.removeAttribute('aria-label');
+    }
+  }
+
+  /** A tapped small tile becomes the main one. */
+  choose(role) {
+    if (!this.tiles.get(role)?.el.classList.contains('tile-small')) return;
+    this.chosen = role;
+    this.layout();
+  }
+
+  /** Which tiles show, which is the main one: from the roster (joined or reconnecting seats). */
+  layout() {
+    const here = (r) => ['joined', 'reconnecting'].includes(this.roster.get(r));
+    const others = [...this.tiles.keys()].filter((r) => r !== this.primary && here(r));
+    // The other party's tile stays (with "waiting…" on it) unless only other seats are here.
+    const shown = [...(this.primary && (here(this.primary) || !others.length) ? [this.primary] : []), ...others];
+    const main = [this.chosen, this.opts.mainFirst].find((r) => r && shown.includes(r)) || shown[0];
+    let i = 0;
+    for (const [role, tile] of this.tiles) {
+      const on = shown.includes(role);
+      tile.el.hidden = !on;
+      tile.el.classList.toggle('tile-main', on && role === main);
+      tile.el.classList.toggle('tile-small', on && role !== main);
+      tile.el.dataset.state = this.roster.get(role) || 'absent';
+      if (on && role !== main) tile.el.style.setProperty('--i', String(i++));
+      this.labelTile(role);
+      if (on) tile.video.play().catch(() => {});
+    }
+    this.stage.dataset.tiles = String(Math.max(1, shown.length));
+  }
+
   /** After the zh/en switch: every label in the new language. */
   relabel() {
-    this.peerVideo.setAttribute('aria-label', t(this.opts.peerLabelKey || 'call.peer'));
+    this.peerVideo.setAttribute('aria-label', this.peerLabel());
+    for (const role of this.tiles.keys()) this.labelTile(role);
     this.selfVideo.setAttribute('aria-label', t('call.self'));
     if (this.stateLine.dataset.state !== 'idle') this.onState(this.stateLine.dataset.state);
     this.renderQuality(this.lastQuality || { level: 'unknown' });
@@ -55,11 +143,25 @@ export class CallView {
     window.__rhCall = s; // for diagnostics and the end-to-end tests
     s.addEventListener('state', (e) => this.onState(e.detail.state));
     s.addEventListener('remote', (e) => {
-      if (this.peerVideo.srcObject !== e.detail.stream) this.peerVideo.srcObject = e.detail.stream;
-      this.peerVideo.play().catch(() => {});
+      const role = othersOf(this.opts.me).includes(e.detail.role) ? e.detail.role : this.primary;
+      const video = role ? this.tile(role).video : this.peerVideo;
+      if (video.srcObject !== e.detail.stream) video.srcObject = e.detail.stream;
+      video.play().catch(() => {});
+    });
+    s.addEventListener('seats', (e) => {
+      this.roster = e.detail.roster;
+      for (const role of this.roster.keys()) if (othersOf(this.opts.me).includes(role)) this.tile(role);
+      this.layout();
+      // The page's line about one seat (the officer's about the citizen) follows that seat.
+      const st = this.roster.get(this.opts.peerRole) || 'absent';
+      if (this.opts.peerRole && st !== this.peerRoleState) this.opts.onPeer?.(st);
+      this.peerRoleState = st;
     });
     s.addEventListener('quality', (e) => this.renderQuality(e.detail));
-    s.addEventListener('joined', (e) => this.setPeerPresent(!!e.detail.peer_present));
+    s.addEventListener('joined', (e) => {
+      this.setPeerPresent(!!e.detail.peer_present);
+      if (this.peerRoleState !== undefined) this.peerRoleState = null; // the new roster says it again
+    });
     s.addEventListener('peer', (e) => {
       const st = e.detail.state;
       this.setPeerPresent(st === 'joined');
@@ -68,7 +170,7 @@ export class CallView {
       else if (st === 'reconnecting') this.showBanner(t('peer.reconnecting'));
       else if (st === 'joined') this.hideBanner();
       else if (st === 'left') this.showBanner(t('peer.left'));
-      this.opts.onPeer?.(st);
+      if (!this.opts.peerRole || this.peerRoleState === undefined) this.opts.onPeer?.(st);
     });
     s.addEventListener('hearing', (e) => this.opts.onHearing?.(e.detail));
     s.addEventListener('chat', (e) => this.chat.add(e.detail));
