@@ -10,6 +10,7 @@ import { initHearing, resumeCall } from './hearing.js';
 import { initWaiting, enterWaitingRoom } from './waiting.js';
 import { initBooking, openBooking, relabelBooking } from './booking.js';
 import { participantPage } from './participant.js';
+import { initMyData } from './mydata.js';
 
 const api = createApi('citizen');
 const ACTIVE = ['booked', 'in_hearing'];
@@ -177,12 +178,14 @@ $('#test-start').addEventListener('click', async () => {
 });
 
 // ---------- start ----------
+const myData = initMyData({ api });
 bootPage({
   api,
   showLogin,
   onLangChange: () => {
     if (document.body.dataset.currentView === 'home') renderHome();
     else if (document.body.dataset.currentView === 'book') relabelBooking();
+    else if (document.body.dataset.currentView === 'data') myData.relabel();
   },
 });
 mountCareSwitch($('#care'));

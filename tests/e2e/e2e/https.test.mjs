@@ -63,6 +63,22 @@ describe('HTTPS through nginx in front of two processes', { concurrency: 1 }, ()
       const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), hearingId);
       assert.equal(hr.status, 'completed');
 
+      // 我的数据: the citizen sees what is kept of this hearing and until when (issue 15 §3).
+      await c.goto('/');
+      await c.waitForSelector('[data-view=home]:not([hidden])');
+      await c.click('#go-data');
+      const card = `#data-list [data-hearing="${hearingId}"]`;
+      await c.waitForSelector(card);
+      const kept = await c.$$eval(`${card} dd[data-state]`, (dds) => dds.map((d) => [d.dataset.state, d.textContent]));
+      assert.equal(kept.length, 2);
+      for (const [state, text] of kept) {
+        assert.equal(state, 'kept');
+        assert.match(text, /^保存至 \d{4}\/\d{2}\/\d{2}/, text);
+      }
+      assert.match(await c.textContent('#data-rules'), /视频录像保存 183 天.*个人信息保存 365 天/);
+      assert.match(await c.textContent('#data-identity'), /已登记/);
+      await shot(c, 'citizen-my-data');
+
       // Both processes answered requests through the one front; the sockets were upgraded.
       const log = w.front.requests();
       const upstreams = new Set(log.filter((r) => r.path.startsWith('/api/')).map((r) => r.upstream));
