@@ -236,7 +236,18 @@ export class Net {
       const local = await m.getLocalMedia();
       const call = new m.CallSession({ hearingId: hearing, joinToken: token, localStream: local });
       window.call = call;
-      window.remoteFrames = 0;
+      // play what arrives (Chromium counts audio samples and concealment only for played audio)
+      call.addEventListener('remote', (ev) => {
+        let v = document.querySelector('video#remote');
+        if (!v) {
+          v = document.createElement('video');
+          v.id = 'remote';
+          v.autoplay = true;
+          document.body.append(v);
+        }
+        if (v.srcObject !== ev.detail.stream) v.srcObject = ev.detail.stream;
+        v.play().catch(() => {});
+      });
       call.start();
     }, { hearing, token: joinToken(hearing, role) });
     return page;
