@@ -7,6 +7,7 @@
 # Needs root, ip, iptables, tc, /usr/bin/python3, /usr/bin/chromium, Redis on 127.0.0.1:6379.
 # Env: RH_BIN (server binary; default: cargo build, target/debug/remote-hearing).
 # Args are passed on: --seconds N (default 30), --profiles good4g,3g,bad,outage, --direct.
+# `--check` instead measures what each profile's link gives (ping RTT and loss, TCP download).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" != 0 ]; then
@@ -20,4 +21,5 @@ fi
 cd "$repo/tests/e2e"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
 echo "machine: $(nproc) cores, $(uname -r), $(/usr/bin/chromium --version 2>/dev/null | head -1)" >&2
+if [ "${1:-}" = --check ]; then exec node bench/linkcheck.mjs; fi
 exec node bench/weaklink.mjs "${@:---direct}"

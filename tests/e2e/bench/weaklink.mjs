@@ -9,12 +9,7 @@
 import { Net, callStats, sleep, randomUUID } from '../lib/netns.mjs';
 import { segments, coverage } from '../lib/recording.mjs';
 
-const PROFILES = {
-  good4g: { label: 'good 4G', link: { rateKbit: 20000, delayMs: 40 } },
-  '3g': { label: '3G', link: { rateKbit: 750, delayMs: 150, lossPct: 1 } },
-  bad: { label: 'bad', link: { rateKbit: 300, delayMs: 300, lossPct: 5, jitterMs: 30 } },
-  outage: { label: 'good 4G + 10 s outage', link: { rateKbit: 20000, delayMs: 40 }, outageS: 10 },
-};
+import { PROFILES } from './profiles.mjs';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => {
@@ -33,10 +28,11 @@ const SAMPLER = `(() => {
     if (pc && pc.connectionState !== 'closed') {
       try {
         const s = await pc.getStats();
-        const v = { frames: 0, freezes: 0, freezeS: 0, concealed: 0, samples: 0, vbytes: 0, width: 0 };
+        const v = { frames: 0, freezes: 0, freezeS: 0, pauses: 0, pauseS: 0, concealed: 0, samples: 0, vbytes: 0, width: 0 };
         s.forEach((x) => {
           if (x.type === 'inbound-rtp' && x.kind === 'video') {
             v.frames += x.framesDecoded || 0; v.freezes += x.freezeCount || 0; v.freezeS += x.totalFreezesDuration || 0;
+            v.pauses += x.pauseCount || 0; v.pauseS += x.totalPausesDuration || 0;
             v.vbytes += x.bytesReceived || 0; v.width = x.frameWidth || v.width;
           }
           if (x.type === 'inbound-rtp' && x.kind === 'audio') { v.concealed += x.concealedSamples || 0; v.samples += x.totalSamplesReceived || 0; }
@@ -44,7 +40,7 @@ const SAMPLER = `(() => {
         last.set(pc, v);
       } catch {}
     }
-    const t = { frames: 0, freezes: 0, freezeS: 0, concealed: 0, samples: 0, vbytes: 0, width: 0, pcs: last.size };
+    const t = { frames: 0, freezes: 0, freezeS: 0, pauses: 0, pauseS: 0, concealed: 0, samples: 0, vbytes: 0, width: 0, pcs: last.size };
     for (const v of last.values()) for (const k of Object.keys(v)) t[k] = k === 'width' ? v[k] || t[k] : t[k] + v[k];
     return t;
   };
@@ -156,6 +152,8 @@ async function runOne(name, viaServer) {
       fps: d('frames') / total,
       freezes: d('freezes'),
       freezeS: d('freezeS'),
+      pauses: d('pauses'),
+      pauseS: d('pauseS'),
       concealPct: d('samples') > 0 ? (100 * d('concealed')) / d('samples') : null,
       kbps: (8 * d('vbytes')) / total / 1000,
       width: end.width,
@@ -191,12 +189,12 @@ for (const name of names) {
     rows.push(r);
   }
 }
-console.log('| profile | peer | fps at officer | freezes (count / s) | audio concealed | video kbit/s | width | RTT ms | back after outage | recording: seconds kept / received (video, audio) | frames recorded / received |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| profile | peer | fps at officer | freezes (count / s) | pauses ≥ 5 s (count / s) | audio concealed | video kbit/s | width | RTT ms | back after outage | recording: seconds kept / received (video, audio) | frames recorded / received |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const rec = r.rec
     ? `${r.rec.video.map((v) => `${v.keptSeconds}/${v.receivedSeconds}`).join('+')}, ${r.rec.audio.map((v) => `${v.keptSeconds}/${v.receivedSeconds}`).join('+')}`
     : 'n/a';
   const fr = r.rec ? r.rec.video.map((v) => `${v.webmFrames}/${v.captureFrames}`).join('+') : 'n/a';
-  console.log(`| ${r.profile} | ${r.peer} | ${f1(r.fps)} | ${r.freezes} / ${f1(r.freezeS)} | ${r.concealPct === null ? '–' : f1(r.concealPct) + ' %'} | ${Math.round(r.kbps)} | ${r.width} | ${r.rtt === null ? '–' : Math.round(r.rtt * 1000)} | ${r.back === null ? (PROFILES[names.find((n) => PROFILES[n].label === r.profile)].outageS ? 'never' : '–') : f1(r.back) + ' s'} | ${rec} | ${fr} |`);
+  console.log(`| ${r.profile} | ${r.peer} | ${f1(r.fps)} | ${r.freezes} / ${f1(r.freezeS)} | ${r.pauses} / ${f1(r.pauseS)} | ${r.concealPct === null ? '–' : f1(r.concealPct) + ' %'} | ${Math.round(r.kbps)} | ${r.width} | ${r.rtt === null ? '–' : Math.round(r.rtt * 1000)} | ${r.back === null ? (PROFILES[names.find((n) => PROFILES[n].label === r.profile)].outageS ? 'never' : '–') : f1(r.back) + ' s'} | ${rec} | ${fr} |`);
 }

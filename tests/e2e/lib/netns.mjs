@@ -52,6 +52,12 @@ const live = new Set();
 process.on('exit', () => {
   for (const n of live) n.cleanupSync();
 });
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const n of live) n.cleanupSync();
+    process.exit(130);
+  });
+}
 
 export class Net {
   constructor(slot) {
@@ -129,7 +135,11 @@ export class Net {
       }
     }
     if (lossPct) {
-      this.exec(this.i, 'iptables', '-A', 'FORWARD', '-m', 'statistic', '--mode', 'random', '--probability', String(lossPct / 100), '-j', 'DROP');
+      // on the way out of the link interfaces only: with the relay a packet is forwarded twice
+      // (into the TUN device, then out), and a rule on FORWARD alone would drop it twice as often
+      for (const dev of [`rhbl${n}`, `rhbw${n}`]) {
+        this.exec(this.i, 'iptables', '-A', 'FORWARD', '-o', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(lossPct / 100), '-j', 'DROP');
+      }
     }
     if (delayMs || jitterMs) {
       const ex = (...cmd) => this.exec(this.i, ...cmd);
