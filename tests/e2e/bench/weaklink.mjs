@@ -109,6 +109,7 @@ async function runOne(name, viaServer) {
       ({ officer, citizen } = await directCall(net, ob, cb));
     }
     await officer.evaluate(SAMPLER);
+    await citizen.evaluate(SAMPLER);
     // connected and the first frames decoded (60 s at most), then 3 s to settle
     let t;
     for (let k = 0; k < 240; k++) {
@@ -119,6 +120,7 @@ async function runOne(name, viaServer) {
     if (!t.frames) throw new Error(`${name}: no video at the officer in 60 s`);
     await sleep(3000);
     const start = await officer.evaluate(() => totals());
+    const cStart = await citizen.evaluate(() => totals());
     const t0 = Date.now();
     let back = null;
     const total = SECONDS + (p.outageS || 0);
@@ -143,6 +145,7 @@ async function runOne(name, viaServer) {
       await sleep(100);
     }
     const end = await officer.evaluate(() => totals());
+    const cEnd = await citizen.evaluate(() => totals());
     const cs = await callStats(citizen);
     const os = await callStats(officer);
     const d = (k) => end[k] - start[k];
@@ -150,6 +153,9 @@ async function runOne(name, viaServer) {
       profile: p.label,
       peer: viaServer ? 'server' : 'direct',
       fps: d('frames') / total,
+      citizenFps: (cEnd.frames - cStart.frames) / total,
+      citizenFreezeS: cEnd.freezeS - cStart.freezeS,
+      citizenKbps: (8 * (cEnd.vbytes - cStart.vbytes)) / total / 1000,
       freezes: d('freezes'),
       freezeS: d('freezeS'),
       pauses: d('pauses'),
@@ -189,12 +195,12 @@ for (const name of names) {
     rows.push(r);
   }
 }
-console.log('| profile | peer | fps at officer | freezes (count / s) | pauses ≥ 5 s (count / s) | audio concealed | video kbit/s | width | RTT ms | back after outage | recording: seconds kept / received (video, audio) | frames recorded / received |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| profile | peer | fps at officer | freezes (count / s) | pauses ≥ 5 s (count / s) | audio concealed | video kbit/s | width | RTT ms | back after outage | at the citizen: fps / freezes s / kbit/s | recording: seconds kept / received (video, audio) | frames recorded / received |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const rec = r.rec
     ? `${r.rec.video.map((v) => `${v.keptSeconds}/${v.receivedSeconds}`).join('+')}, ${r.rec.audio.map((v) => `${v.keptSeconds}/${v.receivedSeconds}`).join('+')}`
     : 'n/a';
   const fr = r.rec ? r.rec.video.map((v) => `${v.webmFrames}/${v.captureFrames}`).join('+') : 'n/a';
-  console.log(`| ${r.profile} | ${r.peer} | ${f1(r.fps)} | ${r.freezes} / ${f1(r.freezeS)} | ${r.pauses} / ${f1(r.pauseS)} | ${r.concealPct === null ? '–' : f1(r.concealPct) + ' %'} | ${Math.round(r.kbps)} | ${r.width} | ${r.rtt === null ? '–' : Math.round(r.rtt * 1000)} | ${r.back === null ? (PROFILES[names.find((n) => PROFILES[n].label === r.profile)].outageS ? 'never' : '–') : f1(r.back) + ' s'} | ${rec} | ${fr} |`);
+  console.log(`| ${r.profile} | ${r.peer} | ${f1(r.fps)} | ${r.freezes} / ${f1(r.freezeS)} | ${r.pauses} / ${f1(r.pauseS)} | ${r.concealPct === null ? '–' : f1(r.concealPct) + ' %'} | ${Math.round(r.kbps)} | ${r.width} | ${r.rtt === null ? '–' : Math.round(r.rtt * 1000)} | ${r.back === null ? (PROFILES[names.find((n) => PROFILES[n].label === r.profile)].outageS ? 'never' : '–') : f1(r.back) + ' s'} | ${f1(r.citizenFps)} / ${f1(r.citizenFreezeS)} / ${Math.round(r.citizenKbps)} | ${rec} | ${fr} |`);
 }

@@ -8,6 +8,8 @@
 // RH_NETNS_TESTS=require (.ci/run), where a missing piece fails the test.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { spawn } from 'node:child_process';
 import { Net, unavailable, callStats, sleep, randomUUID } from '../lib/netns.mjs';
 
 const T = { timeout: 180_000 };
@@ -32,6 +34,19 @@ async function mediaBothWays(officer, citizen) {
   assert.fail(`no media both ways in 60 s: officer ${JSON.stringify(o)} citizen ${JSON.stringify(c)}`);
 }
 
+/** Whether a UDP datagram sent from the citizen's namespace arrives at the server's address. */
+async function udpReaches(net) {
+  const sock = dgram.createSocket('udp4');
+  let got = false;
+  sock.on('message', () => (got = true));
+  await new Promise((r) => sock.bind(0, net.serverIp, r));
+  const code = `import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(10):\n s.sendto(b'x',('${net.serverIp}',${sock.address().port}));time.sleep(0.05)`;
+  await new Promise((r) => spawn('ip', ['netns', 'exec', net.c, '/usr/bin/python3', '-c', code]).on('exit', r));
+  await sleep(500);
+  sock.close();
+  return got;
+}
+
 async function call(net) {
   const hearing = randomUUID().replaceAll('-', '');
   const officer = await net.callPage(await net.browser(null), hearing, 'officer');
@@ -45,6 +60,7 @@ describe('Chromium in network namespaces', { concurrency: 1 }, () => {
     if (why) return t.skip(why);
     const net = new Net(0);
     try {
+      assert.equal(await udpReaches(net), true, 'UDP through the NAT');
       await net.startServer();
       const { officer, citizen } = await call(net);
       const { o, c } = await mediaBothWays(officer, citizen);
@@ -72,6 +88,8 @@ describe('Chromium in network namespaces', { concurrency: 1 }, () => {
     const net = new Net(1);
     try {
       net.blockUdp();
+      // UDP really is blocked: a datagram from the citizen's namespace never reaches the server side
+      assert.equal(await udpReaches(net), false, 'the router forwards UDP');
       await net.startCoturn();
       await net.startServer({
         RH_CALL__TURN_URLS: JSON.stringify([`turn:${net.serverIp}:3478?transport=tcp`]),
