@@ -20,6 +20,6 @@ if [ -z "${RH_BIN:-}" ]; then
 fi
 cd "$repo/tests/e2e"
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
-echo "machine: $(nproc) cores, $(uname -r), $(/usr/bin/chromium --version 2>/dev/null | head -1)" >&2
+echo "machine: $(nproc) cores, $(uname -r), load $(cut -d" " -f1-3 /proc/loadavg), $(/usr/bin/chromium --version 2>/dev/null | head -1)" >&2
 if [ "${1:-}" = --check ]; then exec node bench/linkcheck.mjs; fi
 exec node bench/weaklink.mjs "${@:---direct}"
