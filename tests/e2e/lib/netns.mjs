@@ -12,7 +12,7 @@
 // its executable: playwright talks to it over --remote-debugging-pipe, file descriptors that
 // `ip netns exec` passes on, so no debugging port has to cross the namespaces.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -325,4 +325,4 @@ function canConnect(host, port) {
   });
 }
 
-export { randomUUID, readFileSync };
+export { randomUUID };

@@ -79,15 +79,16 @@ export function segments(dataDir, hearing) {
  * (WebM time mapped onto arrival time by the playback's start). */
 export function coverage(segDir, role, kind) {
   const m = JSON.parse(readFileSync(join(segDir, 'manifest.json'), 'utf8'));
-  const track = m.tracks.find((t) => t.participant === role && t.kind === kind);
+  // a seat's track may have several captures (a new one after a reconnect or a new SSRC)
+  const tracks = m.tracks.filter((t) => t.participant === role && t.kind === kind);
   const play = m.playback.find((p) => p.participant === role);
-  if (!track) return null;
-  const caps = track.files.filter((f) => f.format === 'rtp' || f.name.endsWith('.rtp'));
+  if (!tracks.length) return null;
+  const caps = tracks.flatMap((t) => t.files).filter((f) => f.name.endsWith('.rtp'));
   const recs = caps.flatMap((f) => readCapture(join(segDir, f.name)).records);
   if (!recs.length) return { packets: 0 };
   const t0 = Math.min(...recs.map((r) => r.arrivalUs));
   const received = new Set(recs.map((r) => Math.floor((r.arrivalUs - t0) / 1e6)));
-  const frames = new Set(recs.map((r) => r.ts)).size;
+  const frames = caps.reduce((n, f) => n + new Set(readCapture(join(segDir, f.name)).records.map((r) => r.ts)).size, 0);
   let inWebm = new Set();
   let webmFrames = 0;
   let durationMs = 0;
@@ -104,5 +105,5 @@ export function coverage(segDir, role, kind) {
   // arrival time drift apart by the jitter buffer's worth)
   const kept = [...received].filter((s) => inWebm.has(s) || inWebm.has(s - 1) || inWebm.has(s + 1));
   const missing = [...received].filter((s) => !inWebm.has(s) && !inWebm.has(s - 1) && !inWebm.has(s + 1)).sort((a, b) => a - b);
-  return { packets: recs.length, receivedSeconds: received.size, keptSeconds: kept.length, missing, captureFrames: frames, webmFrames, durationMs };
+  return { captures: caps.length, packets: recs.length, receivedSeconds: received.size, keptSeconds: kept.length, missing, captureFrames: frames, webmFrames, durationMs };
 }
