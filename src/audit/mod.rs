@@ -59,6 +59,30 @@ pub async fn append(tx: &mut Tx, entry: NewEntry) -> Result<AppendedEntry, AppEr
     Ok(appended)
 }
 
+/// Appends an entry with no recordings on `chain` (a chain that is not a hearing's: `admin`,
+/// `retention`) by `actor` (role, id) at `at_ms`, inside the caller's transaction.
+pub async fn append_on(
+    tx: &mut Tx,
+    chain: &str,
+    step: &str,
+    (role, id): (&str, &str),
+    at_ms: i64,
+    payload: serde_json::Value,
+) -> Result<AppendedEntry, AppError> {
+    let entry = NewEntry {
+        hearing_id: chain.to_string(),
+        step: step.to_string(),
+        actor: Actor {
+            role: role.to_string(),
+            id: id.to_string(),
+        },
+        at: crate::clock::from_ms(at_ms),
+        payload,
+        recordings: Vec::new(),
+    };
+    append(tx, entry).await
+}
+
 /// Appends the terminal entry of a closed hearing (`audit::terminal`: outcome, number of
 /// entries, leaf hash of the chain's head) inside the caller's transaction `tx`.
 #[tracing::instrument(skip_all, err, fields(hearing_id = %hearing_id))]

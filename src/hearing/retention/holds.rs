@@ -125,17 +125,6 @@ pub(super) async fn seal(
     at_ms: i64,
     payload: serde_json::Value,
 ) -> ApiResult<()> {
-    let entry = crate::audit::NewEntry {
-        hearing_id: CHAIN.to_string(),
-        step: step.to_string(),
-        actor: crate::audit::Actor {
-            role: role.to_string(),
-            id: id.to_string(),
-        },
-        at: crate::clock::from_ms(at_ms),
-        payload,
-        recordings: Vec::new(),
-    };
-    crate::audit::append(tx, entry).await?;
+    crate::audit::append_on(tx, CHAIN, step, (role, id), at_ms, payload).await?;
     Ok(())
 }
