@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot, framesDecoded } from '../lib/browser.mjs';
-import { world, toStatement, drawSignature } from '../lib/journey.mjs';
+import { world, toStatement, waiveToDecision } from '../lib/journey.mjs';
 
 const T = { timeout: 300_000 };
 
@@ -46,19 +46,7 @@ describe('HTTPS through nginx in front of two processes', { concurrency: 1 }, ()
         assert.ok(frames >= 10, `${who} decoded ${frames} frames`);
       }
 
-      await c.click('#st-waive');
-      await o.waitForSelector('#rul-submit', { timeout: 15_000 });
-      await o.click('#rul-submit');
-      await c.waitForSelector('#conf-accept', { timeout: 15_000 });
-      await c.check('#conf-consent');
-      await drawSignature(c, '#conf-sig');
-      await c.click('#conf-accept');
-      await o.waitForSelector('#srv-submit', { timeout: 15_000 });
-      await o.click('#srv-submit');
-      await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
-      await drawSignature(c, '#rc-sig');
-      await c.click('#receipt-ack');
-      await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
+      await waiveToDecision(w);
       await shot(c, 'https-citizen-decision');
       const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), hearingId);
       assert.equal(hr.status, 'completed');

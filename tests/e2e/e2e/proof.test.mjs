@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binaryPath } from '../lib/server.mjs';
 import { shot, phoneContext, desktopContext } from '../lib/browser.mjs';
-import { world, toStatement, drawSignature, clickDownload } from '../lib/journey.mjs';
+import { world, toStatement, clickDownload, waiveToDecision } from '../lib/journey.mjs';
 import { key, checkpointBody, logLine, note } from '../lib/notes.mjs';
 
 const T = { timeout: 300_000 };
@@ -81,19 +81,7 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     s.hearingId = hearingId;
     const c = w.citizen;
     const o = w.officerPage;
-    await c.click('#st-waive');
-    await o.waitForSelector('#rul-submit', { timeout: 15_000 });
-    await o.click('#rul-submit');
-    await c.waitForSelector('#conf-accept', { timeout: 15_000 });
-    await c.check('#conf-consent');
-    await drawSignature(c, '#conf-sig');
-    await c.click('#conf-accept');
-    await o.waitForSelector('#srv-submit', { timeout: 15_000 });
-    await o.click('#srv-submit');
-    await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
-    await drawSignature(c, '#rc-sig');
-    await c.click('#receipt-ack');
-    await c.waitForSelector('[data-view=decision]:not([hidden]) #doc-proof', { timeout: 15_000 });
+    await waiveToDecision(w, '#doc-proof');
 
     // The proof is served to its citizen only: without a session 401.
     assert.equal((await fetch(`${w.server.url}/api/v1/hearings/${hearingId}/proof`)).status, 401);

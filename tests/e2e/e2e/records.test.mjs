@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { world, loginCitizen, loginOfficer, freeSlot, bookingStep, pickSlot, localDate, joinWithCode, identityStep, signTranscript, drawSignature } from '../lib/journey.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, bookingStep, pickSlot, localDate, joinWithCode, identityStep, signTranscript, waiveToDecision } from '../lib/journey.mjs';
 import { binaryPath, repoRoot } from '../lib/server.mjs';
 import { shot } from '../lib/browser.mjs';
 
@@ -170,19 +170,7 @@ test('a booking from the record is heard with its evidence photos and written ba
     }
     await c.click('#ack-notice');
     await c.waitForSelector('#st-waive');
-    await c.click('#st-waive');
-    await o.waitForSelector('#rul-submit', { timeout: 15_000 });
-    await o.click('#rul-submit');
-    await c.waitForSelector('#conf-accept', { timeout: 15_000 });
-    await c.check('#conf-consent');
-    await drawSignature(c, '#conf-sig');
-    await c.click('#conf-accept');
-    await o.waitForSelector('#srv-submit', { timeout: 15_000 });
-    await o.click('#srv-submit');
-    await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
-    await drawSignature(c, '#rc-sig');
-    await c.click('#receipt-ack');
-    await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
+    await waiveToDecision(w);
     // The officer's summary: the traffic management system accepted the decision.
     await o.waitForSelector('#summary-status', { timeout: 15_000 });
     await o.waitForSelector('#write-back[data-status=accepted]', { timeout: 15_000 });

@@ -353,6 +353,27 @@ export async function stepsToStatement(w) {
   await c.waitForSelector('#st-waive');
 }
 
+/** From the statement prompt to the served decision: the citizen waives the statement, the
+ * officer rules, the citizen confirms and signs, the officer serves, the citizen signs the
+ * receipt; waits for the decision view to show `until` (a selector inside it). */
+export async function waiveToDecision(w, until = '#decision-fields') {
+  const o = w.officerPage;
+  const c = w.citizen;
+  await c.click('#st-waive');
+  await o.waitForSelector('#rul-submit', { timeout: 15_000 });
+  await o.click('#rul-submit');
+  await c.waitForSelector('#conf-accept', { timeout: 15_000 });
+  await c.check('#conf-consent');
+  await drawSignature(c, '#conf-sig');
+  await c.click('#conf-accept');
+  await o.waitForSelector('#srv-submit', { timeout: 15_000 });
+  await o.click('#srv-submit');
+  await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
+  await drawSignature(c, '#rc-sig');
+  await c.click('#receipt-ack');
+  await c.waitForSelector(`[data-view=decision]:not([hidden]) ${until}`, { timeout: 15_000 });
+}
+
 /** Up to a hearing the citizen has joined, with the statement prompt on the phone. */
 export async function toStatement(w) {
   await loginCitizen(w);

@@ -31,7 +31,7 @@ function canConnect(host, port) {
   });
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((res, rej) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {
