@@ -31,6 +31,7 @@ mod records_outbox;
 mod records_photos;
 mod records_writeback;
 mod scale;
+mod selftest;
 mod sms;
 mod sms_providers;
 mod sms_wechat;

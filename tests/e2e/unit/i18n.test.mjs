@@ -14,6 +14,7 @@ await importWeb('shared/api.js');
 await importWeb('shared/steps.js');
 await importWeb('shared/chat.js');
 await importWeb('shared/photos.js');
+await importWeb('shared/selftest.js');
 for (const page of ['citizen', 'officer', 'auditor', 'verify']) await importWeb(`${page}/strings.js`);
 
 function files(dir, ext) {
