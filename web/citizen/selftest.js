@@ -316,10 +316,12 @@ async function send(report) {
   }
   setNet(report.path === 'failed' ? 'st.path.failed' : 'c.st.measured');
   if (view.score) box.dataset.score = view.score;
-  box.replaceChildren(
+  const parts = [
     view.score ? h('p', { class: `banner banner-${view.score === 'good' ? 'ok' : 'warn'}` }, t('st.score'), '：', scorePill(view.score)) : null,
     view.score ? adviceList(view.advice) : h('p', { class: 'note small' }, t(id ? 'c.st.notSent' : 'c.st.noBooking')),
-    selfTestFacts({ ...view, at: view.at || null }),
+    selfTestFacts({ ...view, at: view.at || null }, { score: false }),
     view.score && id ? h('p', { class: 'small muted' }, t('c.st.sent')) : null,
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
+  box.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
 }

@@ -41,7 +41,7 @@ function draw() {
   box.dataset.score = last?.score || 'none';
   box.replaceChildren(
     h('h2', {}, t('st.h')),
-    last ? [selfTestFacts(last), adviceList(last.advice)] : h('p', { class: 'muted small' }, t('st.none')),
+    ...(last ? [selfTestFacts(last), adviceList(last.advice)] : [h('p', { class: 'muted small' }, t('st.none'))]),
   );
 }
 

@@ -59,15 +59,14 @@ export function adviceList(advice) {
   return h('ul', { class: 'selftest-advice' }, ...codes.map((c) => h('li', { 'data-advice': c }, t('st.advice.' + c))));
 }
 
-/** A stored result (`SelfTestView`) as a definition list. */
-export function selfTestFacts(v) {
+/** A stored result (`SelfTestView`) as a definition list (`score: false`: without the score row). */
+export function selfTestFacts(v, { score = true } = {}) {
   const r = v.report || {};
   const dev = (x) => t('st.dev.' + x);
   return h(
     'dl',
     { class: 'selftest-facts', 'data-selftest-id': v.id },
-    h('dt', {}, t('st.score')),
-    h('dd', {}, scorePill(v.score)),
+    score && v.score ? [h('dt', {}, t('st.score')), h('dd', {}, scorePill(v.score))] : null,
     h('dt', {}, t('st.path')),
     h('dd', { 'data-path': r.path }, t('st.path.' + r.path)),
     h('dt', {}, t('st.rtt')),

@@ -58,7 +58,8 @@ describe('the self-test', { concurrency: 1 }, () => {
 
       // the officer's view of the waiting citizen, without a reload
       await o.waitForSelector(`#selftest-box[data-score=${score}]`, { timeout: 15_000 });
-      assert.equal(await o.getAttribute('#selftest-box [data-path]', 'data-path'), 'udp');
+      await shot(o, 'selftest-officer');
+      assert.equal(await o.getAttribute('#selftest-box [data-path]', 'data-path'), 'udp', await o.innerHTML('#selftest-box'));
       assert.equal(Number(await o.getAttribute('#selftest-box [data-rtt]', 'data-rtt')), rtt);
       assert.equal(Number(await o.getAttribute('#selftest-box [data-up]', 'data-up')), up);
       assert.match(await o.textContent('#selftest-box'), /直连（UDP）/);
