@@ -103,8 +103,10 @@ async fn the_echo_peer_sends_the_media_back_within_its_limits() {
     expect_error(echo(&app, &token, "hello").await, 400, "bad_sdp").await;
     let r = echo(&app, &token, "v=0\r\nthis is not an offer\r\n").await;
     expect_error(r, 400, "bad_sdp").await;
-    let big = format!("v=0\r\n{}", "a=x\r\n".repeat(8000));
+    let big = format!("v=0\r\na={}", "x".repeat(33_000));
     expect_error(echo(&app, &token, &big).await, 413, "sdp_too_large").await;
+    let huge = format!("v=0\r\na={}", "x".repeat(50_000));
+    expect_error(echo(&app, &token, &huge).await, 413, "body_too_large").await;
     let r = app
         .post(
             "/api/v1/selftest/echo",

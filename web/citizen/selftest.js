@@ -11,6 +11,7 @@ import { selfTestFacts, adviceList, scorePill } from '/shared/selftest.js';
 let ctx = null; // {api, state}
 let run = null; // the running test: {stream, timer, audio, pc, stopped}
 let from = 'home';
+let shown = null; // the result on screen: {view, id}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,6 +21,11 @@ export function initSelfTest(c) {
   $('#test-heard-yes').addEventListener('click', () => answerSpeaker('heard'));
   $('#test-heard-no').addEventListener('click', () => answerSpeaker('not_heard'));
   $('#test-tone').addEventListener('click', () => playTone());
+  document.addEventListener('langchange', () => {
+    if (document.body.dataset.currentView !== 'test') return;
+    for (const el of [$('#test-cam'), $('#test-speaker'), $('#test-net')]) if (el.dataset.key) stampLang(el).textContent = t(el.dataset.key);
+    draw();
+  });
 }
 
 /** Opens the self-test view; remembers whether it came from the waiting room. */
@@ -251,8 +257,14 @@ async function bookingId() {
   }
 }
 
-function setNet(key, vars) {
-  stampLang($('#test-net')).textContent = t(key, vars);
+/** Says `key` in `el`, again after the zh/en switch. */
+function say(el, key) {
+  el.dataset.key = key;
+  stampLang(el).textContent = t(key);
+}
+
+function setNet(key) {
+  say($('#test-net'), key);
 }
 
 async function start() {
@@ -260,6 +272,7 @@ async function start() {
   const me = { stopped: false };
   run = me;
   $('#test-err').hidden = true;
+  shown = null;
   $('#test-result').replaceChildren();
   $('#test-result').removeAttribute('data-score');
   $('#test-start').disabled = true;
@@ -269,13 +282,13 @@ async function start() {
     if (me.stopped) return;
     me.stream = stream;
     $('#test-video').srcObject = stream;
-    stampLang($('#test-cam')).textContent = camera === 'ok' ? t('c.test.ok') : t('st.dev.' + camera);
+    say($('#test-cam'), camera === 'ok' ? 'c.test.ok' : 'st.dev.' + camera);
     const mic = meter(me.audio, stream);
     me.timer = mic.timer;
     // the speaker: a tone now, the question answered while the network is measured
     const speaker = new Promise((res) => (me.speaker = res));
     $('#test-speaker-ask').hidden = false;
-    stampLang($('#test-speaker')).textContent = t('c.st.listen');
+    say($('#test-speaker'), 'c.st.listen');
     playTone();
     setNet('c.st.measuring');
     let net;
@@ -292,7 +305,7 @@ async function start() {
     const heard = await speaker;
     if (me.stopped) return;
     $('#test-speaker-ask').hidden = true;
-    stampLang($('#test-speaker')).textContent = t('st.dev.' + heard);
+    say($('#test-speaker'), 'st.dev.' + heard);
     const micState = microphone === 'ok' && mic.peak() < 5 ? 'silent' : microphone;
     const report = { camera, microphone: micState, speaker: heard, ...net };
     for (const k of Object.keys(report)) if (report[k] === undefined) delete report[k];
@@ -315,13 +328,22 @@ async function send(report) {
     }
   }
   setNet(report.path === 'failed' ? 'st.path.failed' : 'c.st.measured');
+  shown = { view, id };
+  draw();
+  box.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
+}
+
+/** The shown result, in the page's language (again after the zh/en switch). */
+function draw() {
+  if (!shown) return;
+  const { view, id } = shown;
+  const box = $('#test-result');
   if (view.score) box.dataset.score = view.score;
   const parts = [
-    view.score ? h('p', { class: `banner banner-${view.score === 'good' ? 'ok' : 'warn'}` }, t('st.score'), '：', scorePill(view.score)) : null,
+    view.score ? h('p', { class: `banner banner-${view.score === 'good' ? 'ok' : 'warn'}` }, t('st.score'), ' ', scorePill(view.score)) : null,
     view.score ? adviceList(view.advice) : h('p', { class: 'note small' }, t(id ? 'c.st.notSent' : 'c.st.noBooking')),
     selfTestFacts({ ...view, at: view.at || null }, { score: false }),
     view.score && id ? h('p', { class: 'small muted' }, t('c.st.sent')) : null,
   ];
   box.replaceChildren(...parts.filter(Boolean));
-  box.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
 }

@@ -40,44 +40,59 @@ pub async fn start_echo(call: &Call, user: &str, sdp: String) -> ApiResult<EchoA
         return Err(AppError::bad_request("bad_sdp", "not an SDP offer").with_field("sdp"));
     }
     let echo_s = cfg.echo_s.clamp(1, 60);
-    if !call.selftest_running.take(user) {
-        return Err(AppError::throttled("selftest_busy", echo_s));
-    }
+    let slot =
+        Slot::take(call, user).ok_or_else(|| AppError::throttled("selftest_busy", echo_s))?;
     let name = format!("selftest:{user}");
-    let limit = cfg.echoes_per_minute;
-    if let Err(e) = Windows::new(&call.kv, call.clock.as_ref())
-        .hit("selftest_throttled", &name, limit, 60)
-        .await
-    {
-        call.selftest_running.release(user);
-        return Err(e);
+    Windows::new(&call.kv, call.clock.as_ref())
+        .hit("selftest_throttled", &name, cfg.echoes_per_minute, 60)
+        .await?;
+    // In a task of its own: a request dropped half-way leaves no peer open and no slot taken.
+    let task = tokio::spawn(async move {
+        let echo = engine.echo(sdp, Duration::from_secs(echo_s)).await?;
+        tokio::spawn(async move {
+            let outcome = echo.done.await.unwrap_or_default();
+            drop(slot);
+            tracing::info!(
+                connected = outcome.connected,
+                packets = outcome.packets,
+                bytes = outcome.bytes,
+                "self-test echo closed"
+            );
+        });
+        Ok::<_, signaling::MediaError>(echo.answer)
+    });
+    match task.await {
+        Ok(Ok(sdp)) => Ok(EchoAnswer {
+            sdp,
+            echo_seconds: echo_s,
+        }),
+        Ok(Err(e)) if e.code == "bad_sdp" => {
+            Err(AppError::bad_request("bad_sdp", e.message).with_field("sdp"))
+        }
+        Ok(Err(e)) => Err(AppError::internal(e)),
+        Err(e) => Err(AppError::internal(e)),
     }
-    match engine.echo(sdp, Duration::from_secs(echo_s)).await {
-        Ok(echo) => {
-            let (call, user) = (call.clone(), user.to_owned());
-            tokio::spawn(async move {
-                let outcome = echo.done.await.unwrap_or_default();
-                call.selftest_running.release(&user);
-                tracing::info!(
-                    connected = outcome.connected,
-                    packets = outcome.packets,
-                    bytes = outcome.bytes,
-                    "self-test echo closed"
-                );
-            });
-            Ok(EchoAnswer {
-                sdp: echo.answer,
-                echo_seconds: echo_s,
-            })
-        }
-        Err(e) => {
-            call.selftest_running.release(user);
-            if e.code == "bad_sdp" {
-                Err(AppError::bad_request("bad_sdp", e.message).with_field("sdp"))
-            } else {
-                Err(AppError::internal(e))
-            }
-        }
+}
+
+/// A user's running echo: taken before it starts, freed when dropped (the echo closed, or it
+/// never started).
+struct Slot {
+    call: Call,
+    user: String,
+}
+
+impl Slot {
+    fn take(call: &Call, user: &str) -> Option<Slot> {
+        call.selftest_running.take(user).then(|| Slot {
+            call: call.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.call.selftest_running.release(&self.user);
     }
 }
 
