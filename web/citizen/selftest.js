@@ -14,6 +14,8 @@ let from = 'home';
 let shown = null; // the result on screen: {view, id}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The microphone meter runs at least this long before it may call the microphone silent. */
+const MIC_MS = 4000;
 
 export function initSelfTest(c) {
   ctx = c;
@@ -217,7 +219,15 @@ async function mediaTest(stream) {
   }
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 4000);
-  const ans = await ctx.api.post('selftest/echo', { sdp: pc.localDescription.sdp });
+  const offer = () => ctx.api.post('selftest/echo', { sdp: pc.localDescription.sdp });
+  // The previous test's echo may still be closing (one per user): wait for it once.
+  const ans = await offer().catch(async (e) => {
+    if (e?.code !== 'selftest_busy' || run?.pc !== pc) throw e;
+    setNet('c.st.waitEcho');
+    await sleep(Math.min(15, e.retryAfter || 10) * 1000);
+    setNet('c.st.measuring');
+    return offer();
+  });
   await pc.setRemoteDescription({ type: 'answer', sdp: ans.sdp });
   if (!(await connected(pc, 8000))) return { path: 'failed' };
   // the echo runs `echo_seconds`: a second to start, then a window of a few seconds
@@ -284,6 +294,7 @@ async function start() {
     $('#test-video').srcObject = stream;
     say($('#test-cam'), camera === 'ok' ? 'c.test.ok' : 'st.dev.' + camera);
     const mic = meter(me.audio, stream);
+    const micFrom = performance.now();
     me.timer = mic.timer;
     // the speaker: a tone now, the question answered while the network is measured
     const speaker = new Promise((res) => (me.speaker = res));
@@ -306,6 +317,9 @@ async function start() {
     if (me.stopped) return;
     $('#test-speaker-ask').hidden = true;
     say($('#test-speaker'), 'st.dev.' + heard);
+    // the microphone is judged over a few seconds at least (a quick answer is not silence)
+    await sleep(Math.max(0, MIC_MS - (performance.now() - micFrom)));
+    if (me.stopped) return;
     const micState = microphone === 'ok' && mic.peak() < 5 ? 'silent' : microphone;
     const report = { camera, microphone: micState, speaker: heard, ...net };
     for (const k of Object.keys(report)) if (report[k] === undefined) delete report[k];

@@ -121,6 +121,7 @@ addStrings({
   'c.st.no': ['没听到', 'I did not'],
   'c.st.again': ['再播放一次', 'Play again'],
   'c.st.measuring': ['正在测试与服务器的音视频连接（约 10 秒）…', 'Testing the audio and video connection to the server (about 10 seconds)…'],
+  'c.st.waitEcho': ['上一次检测仍在结束中，请稍候…', 'The previous check is still closing; please wait…'],
   'c.st.measured': ['测试完成', 'Tested'],
   'c.st.answerTone': ['测试完成，请回答是否听到提示音。', 'Tested: please say whether you heard the tone.'],
   'c.st.sent': ['检测结果已发送给办理民警。', 'The result was sent to the officer.'],
