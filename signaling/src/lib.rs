@@ -23,6 +23,8 @@ mod seat_tests;
 
 pub use chat::{ChatRecorder, ChatRefused, ChatSealed};
 pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
-pub use media::{MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia};
+pub use media::{
+    Echo, EchoEngine, EchoOutcome, MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia,
+};
 pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, SeatState, ServerMsg};
 pub use room::{Hub, HubConfig, Participant, Presence, SeatGap};

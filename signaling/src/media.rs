@@ -74,6 +74,31 @@ pub trait MediaRoom: Send + Sync {
     async fn close(&self);
 }
 
+/// What an echo peer did, reported when it closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EchoOutcome {
+    /// The client's connection reached `connected`.
+    pub connected: bool,
+    /// RTP packets and payload bytes received (and sent back).
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// A running echo peer: the answer for the client and, once it has closed, what it did.
+#[derive(Debug)]
+pub struct Echo {
+    pub answer: String,
+    pub done: tokio::sync::oneshot::Receiver<EchoOutcome>,
+}
+
+/// The self-test's media: a short-lived peer that sends the client's own RTP back.
+#[async_trait]
+pub trait EchoEngine: Send + Sync + 'static {
+    /// Answers a complete (non-trickle) offer with a peer that echoes the client's audio and
+    /// video for at most `max` and then closes. `bad_sdp` for an offer it cannot use.
+    async fn echo(&self, sdp: String, max: std::time::Duration) -> Result<Echo, MediaError>;
+}
+
 /// Signalling without media: offers are answered with an error.
 #[derive(Debug, Default, Clone)]
 pub struct NoMedia;

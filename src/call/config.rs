@@ -46,6 +46,8 @@ pub struct CallConfig {
     /// Lifetime of this process's claim on a hearing (`hearing:{id}:node` in Redis), renewed
     /// every third of it while the room lives; a dead process's hearings are free after it.
     pub node_ttl_ms: u64,
+    /// `[call.selftest]`: the echo peer's limits.
+    pub selftest: super::selftest::SelfTestConfig,
 }
 
 impl Default for CallConfig {
@@ -73,6 +75,7 @@ impl Default for CallConfig {
             turn_ttl_s: 3600,
             recordings_dir: PathBuf::new(),
             node_ttl_ms: 15_000,
+            selftest: Default::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The call: the signalling WebSocket (`GET /ws/hearings/{id}`), join tokens, the server's media
 //! engine (the `signaling` crate over `webrtc`), recording segments (the `recordings` crate),
-//! their index, listing/download API and sealing into the audit log.
+//! their index, listing/download API and sealing into the audit log, and the citizen's
+//! self-test against an echo peer ([`selftest`]).
 //!
 //! Owns the `recordings` table, the per-hearing room registry ([`Call::hub`]), the hearing →
 //! process map ([`nodes`]) and the call bus between processes ([`bus`]). It does not
@@ -12,6 +13,7 @@ pub mod config;
 pub mod files;
 pub mod nodes;
 pub mod sealer;
+pub mod selftest;
 pub mod tokens;
 mod ws;
 
@@ -84,6 +86,8 @@ pub struct Inner {
     pub node: nodes::Node,
     /// True once the call bus subscription is up (tests wait for it).
     pub bus_ready: tokio::sync::watch::Sender<bool>,
+    /// The users with a self-test echo running here.
+    pub selftest_running: selftest::Running,
 }
 
 impl std::fmt::Debug for Call {
@@ -182,6 +186,7 @@ impl Call {
             ended: Arc::new(Mutex::new(HashSet::new())),
             node,
             bus_ready: tokio::sync::watch::channel(false).0,
+            selftest_running: selftest::Running::default(),
         })))
     }
 
@@ -249,15 +254,18 @@ pub trait HearingGate: Send + Sync {
 #[derive(Clone)]
 pub struct JoinGate(pub Arc<dyn HearingGate>);
 
-/// The call's routes: the signalling socket and the recordings API.
+/// The call's routes: the signalling socket, the recordings API and the self-test.
 pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     Call: FromRef<S>,
     JoinGate: FromRef<S>,
     Identity: FromRef<S>,
+    crate::booking::Booking: FromRef<S>,
 {
-    ws::router().merge(files::router())
+    ws::router()
+        .merge(files::router())
+        .merge(selftest::router())
 }
 
 /// Background jobs of the call: index finished segments and seal them with `sealer`, keep

@@ -35,6 +35,8 @@ pub const THROTTLED: &[(&str, &str)] = &[
     ("post", "/api/v1/hearings/{id}/sms-code"),
     ("post", "/api/v1/hearings/{id}/participants/{pid}/join"),
     ("post", "/api/v1/hearings/{id}/participants/{pid}/sms-code"),
+    ("post", "/api/v1/selftest/echo"),
+    ("post", "/api/v1/bookings/{id}/selftest"),
 ];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];

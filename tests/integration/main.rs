@@ -32,6 +32,7 @@ mod records_photos;
 mod records_writeback;
 mod retention;
 mod scale;
+mod selftest;
 mod sms;
 mod sms_providers;
 mod sms_wechat;

@@ -1,7 +1,7 @@
 // Citizen page: phone login, my booking, the device self-test (back to where it was opened from).
 // The booking steps are in booking.js; the waiting room, the call and the decision in hearing.js.
 import './strings.js';
-import { t, has, fmtTime, stampLang, dataLang, setZone } from '/shared/i18n.js';
+import { t, has, fmtTime, dataLang, setZone } from '/shared/i18n.js';
 import { createApi } from '/shared/api.js';
 import { bootPage, signedIn } from '/shared/session.js';
 import { mountCareSwitch } from '/shared/care.js';
@@ -11,6 +11,7 @@ import { initWaiting, enterWaitingRoom } from './waiting.js';
 import { initBooking, openBooking, relabelBooking } from './booking.js';
 import { participantPage } from './participant.js';
 import { initMyData } from './mydata.js';
+import { initSelfTest, openTest, stopTest, testFrom } from './selftest.js';
 
 const api = createApi('citizen');
 const ACTIVE = ['booked', 'in_hearing'];
@@ -117,65 +118,12 @@ for (const b of document.querySelectorAll('[data-back]')) b.addEventListener('cl
   const from = document.body.dataset.currentView;
   stopTest();
   // The device check opened from the waiting room goes back there, not home.
-  if (from === 'test' && testFrom === 'wait') return enterWaitingRoom(state.active);
+  if (from === 'test' && testFrom() === 'wait') return enterWaitingRoom(state.active);
   goHome();
 });
 
-// ---------- device self-test ----------
-let testStream = null;
-let testTimer = null;
-let testFrom = 'home';
-function openTest() {
-  testFrom = document.body.dataset.currentView === 'wait' ? 'wait' : 'home';
-  showView('test');
-}
-function stopTest() {
-  clearInterval(testTimer);
-  for (const tr of testStream?.getTracks() || []) tr.stop();
-  testStream = null;
-}
+// ---------- device self-test (selftest.js) ----------
 $('#wait-test').addEventListener('click', openTest);
-$('#test-start').addEventListener('click', async () => {
-  stopTest();
-  try {
-    testStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { facingMode: 'user' } });
-    $('#test-video').srcObject = testStream;
-    stampLang($('#test-cam')).textContent = t('c.test.ok');
-    const ctx = new AudioContext();
-    const an = ctx.createAnalyser();
-    an.fftSize = 512;
-    ctx.createMediaStreamSource(testStream).connect(an);
-    const buf = new Uint8Array(an.fftSize);
-    testTimer = setInterval(() => {
-      an.getByteTimeDomainData(buf);
-      let peak = 0;
-      for (const v of buf) peak = Math.max(peak, Math.abs(v - 128));
-      const pct = Math.min(100, Math.round((peak / 128) * 200));
-      $('#test-meter').setAttribute('aria-valuenow', String(pct));
-      $('#test-meter span').style.width = `${pct}%`;
-    }, 150);
-  } catch (e) {
-    stampLang($('#test-cam')).textContent = t('c.test.fail', { e: e.name || e.message });
-  }
-  // network: a few round trips to the server
-  const times = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    try {
-      await fetch('/healthz', { cache: 'no-store' });
-      times.push(performance.now() - t0);
-    } catch {
-      /* counted as missing */
-    }
-  }
-  stampLang($('#test-net'));
-  if (!times.length) $('#test-net').textContent = t('err.network');
-  else {
-    const ms = Math.round(Math.min(...times));
-    const q = t(ms < 150 ? 'call.quality.good' : ms < 400 ? 'call.quality.fair' : 'call.quality.poor');
-    $('#test-net').textContent = t('c.test.netResult', { ms, q });
-  }
-});
 
 // ---------- start ----------
 const myData = initMyData({ api });
@@ -192,6 +140,7 @@ mountCareSwitch($('#care'));
 initHearing({ api, state, goHome });
 initWaiting({ api, state });
 initBooking({ api, state, goHome });
+initSelfTest({ api, state });
 
 /**
  * The mini program's web-view opens `/citizen/?ticket=…`: the one-time ticket becomes this

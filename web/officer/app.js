@@ -10,12 +10,14 @@ import { $, h, showView, busy, announce, todayIn } from '/shared/ui.js';
 import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } from './hearing.js';
 import { openEventStream } from '/shared/sse.js';
 import { mountTotp } from '/shared/totp.js';
+import { scorePill } from '/shared/selftest.js';
 
 const api = createApi('staff');
 // `presence`: the citizen's state per booking from the live events since this page loaded
 // (waiting, in the video, reconnecting, left). Link quality is measured in the call's own browser
 // (WebRTC stats) and never reaches the server, so the list cannot show it.
-const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map(), presence: new Map() };
+// `selftest`: the score of the citizen's newest self-test per booking, from the events likewise.
+const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map(), presence: new Map(), selftest: new Map() };
 window.__rh = { api, state };
 const HEARINGS_KEY = 'rh.officer.hearings';
 let dashTimer = null;
@@ -29,6 +31,7 @@ function startEvents() {
     if (type === 'ready') return;
     if (type === 'urgent_deadline_near') announce(t('o.ev.deadlineNear'), 'error');
     if (/^citizen_/.test(type) && ev?.booking_id) state.presence.set(ev.booking_id, type);
+    if (type === 'selftest' && ev?.booking_id) state.selftest.set(ev.booking_id, ev.score);
     if (document.body.dataset.currentView === 'dash') refreshDash();
     onOfficerEvent(type, ev);
   });
@@ -170,7 +173,8 @@ function renderToday() {
 /** The citizen's live state for a booking (from the events), or a dash. */
 function presenceCell(bookingId) {
   const p = state.presence.get(bookingId) || 'none';
-  return h('td', { class: 'presence', 'data-presence': p }, t('o.presence.' + p));
+  const st = state.selftest.get(bookingId);
+  return h('td', { class: 'presence', 'data-presence': p }, t('o.presence.' + p), st ? [' ', h('span', { class: 'small' }, t('st.h')), ' ', scorePill(st)] : null);
 }
 
 /** Cancels a booked booking with a reason (the server sends the citizen an SMS). */
@@ -238,6 +242,7 @@ function renderUrgent() {
           it.booking ? h('div', { class: 'urgent-case', lang: dataLang(it.booking.plate) }, caseLine(it.booking)) : null,
           h('div', { class: left < 3600 ? 'rec' : '' }, left > 0 ? t('o.urgent.deadline', { d: fmtTime(it.deadline), left: fmtDuration(left) }) : t('o.urgent.overdue')),
           state.presence.has(it.booking_id) ? h('div', { class: 'small presence', 'data-presence': state.presence.get(it.booking_id) }, t('err.withField', { field: t('o.today.citizen'), text: t('o.presence.' + state.presence.get(it.booking_id)) })) : null,
+          state.selftest.has(it.booking_id) ? h('div', { class: 'small selftest', 'data-booking': it.booking_id }, t('st.h'), ' ', scorePill(state.selftest.get(it.booking_id))) : null,
           it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
         ),
         urgentAction(it, mine),

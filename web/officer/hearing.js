@@ -9,6 +9,7 @@ import { nextStep, stepFields, renderStepList, liveCallBanner, CLOSED, CITIZEN_S
 import { renderPhotos } from '/shared/photos.js';
 import { sendCode, setCodeView } from './code.js';
 import { renderParticipants } from './participants.js';
+import { initSelfTestView, showSelfTest, onSelfTestEvent } from './selftest.js';
 
 let ctx = null;
 let hearing = null;
@@ -21,6 +22,7 @@ let still = null;
 
 export function initHearingRoom(c) {
   ctx = c;
+  initSelfTestView(c.api);
   $('#hr-back').addEventListener('click', () => ctx.back());
   $('#send-code').addEventListener('click', (ev) => sendCode(ctx.api, ev.currentTarget));
   $('#join-call').addEventListener('click', joinCall);
@@ -55,6 +57,7 @@ export async function openHearingRoom(id) {
     renderBooking();
     render();
   });
+  showSelfTest(booking);
   pollTimer = setInterval(refresh, 4000);
 }
 
@@ -134,6 +137,7 @@ function render() {
 
 /** Dashboard events from the server (SSE) about this hearing. */
 export function onOfficerEvent(type, ev) {
+  onSelfTestEvent(type, ev);
   if (!hearing || ev?.hearing_id !== hearing.id) return;
   const state = { citizen_waiting: ['o.hr.citizenJoinedEarlier', true], citizen_joined: ['o.hr.citizenJoined', true], citizen_reconnecting: ['o.hr.citizenDropped', false], citizen_left: ['o.hr.citizenLeft', false] }[type];
   if (state && !call) setCitizenState(...state);

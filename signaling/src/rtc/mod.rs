@@ -6,8 +6,10 @@
 //! forwarded to every receiver's link of that sender (sequence numbers and timestamps kept
 //! continuous per forwarded stream across reconnects) and handed to the recorder; PLI/FIR from a
 //! receiver are relayed to the sender of that stream; a keyframe is requested from every sender a
-//! receiver gets when the receiver connects, and from a sender when its video starts.
+//! receiver gets when the receiver connects, and from a sender when its video starts. The
+//! self-test's echo peer ([`echo`]) uses the same API object (ports, NAT settings, codecs).
 
+mod echo;
 mod peer;
 mod record;
 mod seats;

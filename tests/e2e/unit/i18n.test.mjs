@@ -16,6 +16,7 @@ await importWeb('shared/chat.js');
 await importWeb('shared/photos.js');
 await importWeb('shared/fielderr.js');
 await importWeb('shared/totp.js');
+await importWeb('shared/selftest.js');
 for (const page of ['citizen', 'officer', 'auditor', 'verify', 'admin']) await importWeb(`${page}/strings.js`);
 
 function files(dir, ext) {
