@@ -46,6 +46,14 @@ pub struct CallConfig {
     /// Lifetime of this process's claim on a hearing (`hearing:{id}:node` in Redis), renewed
     /// every third of it while the room lives; a dead process's hearings are free after it.
     pub node_ttl_ms: u64,
+    /// Audio-only on a weak link (issue 14 §2): a client stops sending video when its outgoing
+    /// estimate (Chromium's `availableOutgoingBitrate`) stays below `audio_only_kbps` for
+    /// `audio_only_after_s` seconds, and sends it again after it stays above twice that for
+    /// `video_back_after_s`. Handed to clients in the join grant (`audio_only`); 0 kbit/s: never
+    /// automatically.
+    pub audio_only_kbps: u32,
+    pub audio_only_after_s: u32,
+    pub video_back_after_s: u32,
 }
 
 impl Default for CallConfig {
@@ -73,6 +81,9 @@ impl Default for CallConfig {
             turn_ttl_s: 3600,
             recordings_dir: PathBuf::new(),
             node_ttl_ms: 15_000,
+            audio_only_kbps: 150,
+            audio_only_after_s: 5,
+            video_back_after_s: 10,
         }
     }
 }
