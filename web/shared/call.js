@@ -56,19 +56,19 @@ export class WeakLink {
     this.kbps = Number(policy?.kbps ?? 150);
     this.afterMs = 1000 * Number(policy?.after_s ?? 5);
     this.backMs = 1000 * Number(policy?.back_after_s ?? 10);
-    this.since = 0;
+    this.since = null;
   }
 
   feed(kbps, videoOn, now) {
     if (!(this.kbps > 0) || kbps == null) return null;
     const bad = videoOn ? kbps < this.kbps : kbps > 2 * this.kbps;
     if (!bad) {
-      this.since = 0;
+      this.since = null;
       return null;
     }
-    if (!this.since) this.since = now;
+    if (this.since === null) this.since = now;
     if (now - this.since < (videoOn ? this.afterMs : this.backMs)) return null;
-    this.since = 0;
+    this.since = null;
     return videoOn ? 'off' : 'on';
   }
 }
@@ -383,6 +383,7 @@ export class CallSession extends EventTarget {
     if (on === !this.videoOff && (on || this.videoOff === reason)) return true;
     this.videoOff = on ? null : reason;
     this.lastReason = reason;
+    this.weak.since = null; // the rule counts afresh from the new state
     try {
       await this.videoSender?.replaceTrack(on ? track : null);
     } catch {
