@@ -176,8 +176,8 @@ export class CallView {
     const noCamera = off === 'no_camera' || off === 'camera_denied';
     this.camBtn.setAttribute('aria-pressed', String(!!off));
     this.camBtn.textContent = t(off ? 'call.videoOn' : 'call.videoOff');
-    this.camBtn.disabled = noCamera;
-    this.camBtn.title = noCamera ? t('call.why.' + off) : '';
+    // Without a camera there is nothing to turn on: no button (the note says why).
+    this.camBtn.hidden = noCamera;
     this.selfVideo.hidden = !!off;
     this.selfNote.hidden = !off;
     if (off) this.selfNote.textContent = t('call.selfAudioOnly', { why: t('call.why.' + off) });
@@ -190,6 +190,9 @@ export class CallView {
     this.peerBadge.hidden = !parts.length;
     this.peerBadge.textContent = parts.join('；');
     this.peerBadge.dataset.roles = [...this.peerMedia.keys()].join(' ');
+    // The other party sends no video: no frozen last picture in its place.
+    const main = this.opts.me === 'citizen' ? 'officer' : 'citizen';
+    this.peerVideo.classList.toggle('peer-off', this.peerMedia.has(main));
   }
 
   stop() {

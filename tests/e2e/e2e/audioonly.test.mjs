@@ -43,11 +43,11 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       await c.context().addInitScript(NO_CAMERA);
       await c.setViewportSize({ width: 390, height: 844 });
       const hearingId = await intoCall(w);
-      // The phone is in the call, audio only, and says why; its video button cannot turn on.
+      // The phone is in the call, audio only, and says why; no video button (nothing to turn on).
       await c.waitForSelector('#self-audio-only:not([hidden])', { timeout: 15_000 });
       assert.match(await c.textContent('#self-audio-only'), /仅语音：未检测到摄像头/);
       assert.equal(await c.getAttribute('#self-audio-only', 'data-reason'), 'no_camera');
-      assert.equal(await c.isDisabled('#call-video'), true);
+      assert.equal(await c.isVisible('#call-video'), false);
       assert.equal(await c.isVisible('.self-video'), false);
       assert.equal(await c.isVisible('#step-err'), false, 'no error on the phone');
       // The officer joins: the citizen's audio arrives, no video, and the badge says so.
@@ -77,6 +77,7 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       assert.equal(await o.textContent('#call-video'), '打开视频');
       await c.waitForSelector('#peer-audio-only:not([hidden])', { timeout: 15_000 });
       assert.match(await c.textContent('#peer-audio-only'), /民警仅语音（已手动关闭视频）/);
+      assert.equal(await c.isVisible('.peer-video'), false, 'no frozen picture of the officer');
       await shot(c, 'citizen-call-both-audio-only-390');
       await o.click('#call-video');
       await c.waitForSelector('#peer-audio-only', { state: 'hidden', timeout: 15_000 });
@@ -126,7 +127,7 @@ describe('a weak link turns video off by itself', { concurrency: 1 }, () => {
       await o.click('#join-call');
       await c.waitForSelector('#self-audio-only[data-reason=weak_link]:not([hidden])', { timeout: 30_000 });
       assert.match(await c.textContent('#self-audio-only'), /网络较弱/);
-      assert.equal(await c.isDisabled('#call-video'), false, 'the participant may try video again by hand');
+      assert.equal(await c.textContent('#call-video'), '打开视频', 'the participant may try video again by hand');
       await o.waitForSelector('#peer-audio-only:not([hidden])', { timeout: 15_000 });
       assert.match(await o.textContent('#peer-audio-only'), /当事人仅语音（网络较弱/);
       await shot(c, 'citizen-call-weak-link');

@@ -18,6 +18,7 @@ pub(crate) mod signatures;
 mod sms_code;
 mod steps;
 mod typed;
+mod video;
 mod via_booking;
 mod web_ticket;
 
