@@ -18,8 +18,8 @@ pub(crate) mod signatures;
 mod sms_code;
 mod steps;
 mod typed;
-mod video;
 mod via_booking;
+mod video;
 mod web_ticket;
 
 pub(crate) use signalling::{Ws, hearing_frame, wait_status, ws_join};

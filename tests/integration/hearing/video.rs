@@ -42,23 +42,46 @@ async fn audio_only_is_in_the_record_and_reaches_the_other_party() {
             json!({"kbps": 120, "after_s": 4, "back_after_s": 10})
         );
     }
-    send(&mut c, json!({"type": "media", "video": false, "reason": "no_camera"})).await;
+    send(
+        &mut c,
+        json!({"type": "media", "video": false, "reason": "no_camera"}),
+    )
+    .await;
     let mut seqs = vec![];
     for ws in [&mut o, &mut c] {
         let m = next_media(ws).await;
-        assert_eq!((&m["role"], &m["video"], &m["reason"]), (&json!("citizen"), &json!(false), &json!("no_camera")));
+        assert_eq!(
+            (&m["role"], &m["video"], &m["reason"]),
+            (&json!("citizen"), &json!(false), &json!("no_camera"))
+        );
         seqs.push(m["seq"].as_i64().expect("sealed: an audit seq"));
     }
     assert_eq!(seqs[0], seqs[1]);
     // The same again: the sender's acknowledgement only, no new entry.
-    send(&mut c, json!({"type": "media", "video": false, "reason": "no_camera"})).await;
+    send(
+        &mut c,
+        json!({"type": "media", "video": false, "reason": "no_camera"}),
+    )
+    .await;
     assert!(next_media(&mut c).await["seq"].is_null());
-    send(&mut o, json!({"type": "media", "video": false, "reason": "by_hand"})).await;
+    send(
+        &mut o,
+        json!({"type": "media", "video": false, "reason": "by_hand"}),
+    )
+    .await;
     assert_eq!(next_media(&mut c).await["reason"], "by_hand");
-    send(&mut o, json!({"type": "media", "video": true, "reason": "by_hand"})).await;
+    send(
+        &mut o,
+        json!({"type": "media", "video": true, "reason": "by_hand"}),
+    )
+    .await;
     assert_eq!(next_media(&mut c).await["video"], true);
     // A camera that does not exist cannot come on.
-    send(&mut c, json!({"type": "media", "video": true, "reason": "no_camera"})).await;
+    send(
+        &mut c,
+        json!({"type": "media", "video": true, "reason": "no_camera"}),
+    )
+    .await;
     let e = loop {
         let m = ws_recv(&mut c).await;
         if m["type"] == "error" {
@@ -77,7 +100,11 @@ async fn audio_only_is_in_the_record_and_reaches_the_other_party() {
         .iter()
         .map(|(step, p, _, by)| {
             let p: Value = serde_json::from_str(p).unwrap();
-            (step.clone(), p["reason"].as_str().unwrap().to_owned(), by.clone())
+            (
+                step.clone(),
+                p["reason"].as_str().unwrap().to_owned(),
+                by.clone(),
+            )
         })
         .collect();
     let want = [
