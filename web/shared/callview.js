@@ -14,6 +14,10 @@ addStrings({
   'call.why.camera_denied': ['摄像头权限被拒绝', 'camera permission refused'],
   'call.why.by_hand': ['已手动关闭视频', 'video turned off by hand'],
   'call.why.weak_link': ['网络较弱，已自动关闭视频', 'weak network: video turned off automatically'],
+  'call.whyShort.no_camera': ['无摄像头', 'no camera'],
+  'call.whyShort.camera_denied': ['摄像头未授权', 'camera refused'],
+  'call.whyShort.by_hand': ['手动关闭', 'turned off'],
+  'call.whyShort.weak_link': ['网络较弱', 'weak network'],
   'call.selfAudioOnly': ['仅语音：{why}', 'Audio only: {why}'],
   'call.peerAudioOnly': ['{who}仅语音（{why}）', '{who}: audio only ({why})'],
 });
@@ -186,7 +190,7 @@ export class CallView {
 
   /** The other seats that send no video: one 仅语音 badge over the peer video. */
   renderPeerMedia() {
-    const parts = [...this.peerMedia].map(([role, why]) => t('call.peerAudioOnly', { who: t('chat.from.' + role), why: t('call.why.' + why) }));
+    const parts = [...this.peerMedia].map(([role, why]) => t('call.peerAudioOnly', { who: t('chat.from.' + role), why: t('call.whyShort.' + why) }));
     this.peerBadge.hidden = !parts.length;
     this.peerBadge.textContent = parts.join('；');
     this.peerBadge.dataset.roles = [...this.peerMedia.keys()].join(' ');

@@ -53,7 +53,7 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       // The officer joins: the citizen's audio arrives, no video, and the badge says so.
       await o.click('#join-call');
       await o.waitForSelector('#peer-audio-only:not([hidden])', { timeout: 20_000 });
-      assert.match(await o.textContent('#peer-audio-only'), /当事人仅语音（未检测到摄像头）/);
+      assert.match(await o.textContent('#peer-audio-only'), /当事人仅语音（无摄像头）/);
       await o.waitForFunction(
         async () => {
           const pc = window.__rhCall?.pc;
@@ -76,7 +76,7 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       assert.match(await o.textContent('#self-audio-only'), /已手动关闭视频/);
       assert.equal(await o.textContent('#call-video'), '打开视频');
       await c.waitForSelector('#peer-audio-only:not([hidden])', { timeout: 15_000 });
-      assert.match(await c.textContent('#peer-audio-only'), /民警仅语音（已手动关闭视频）/);
+      assert.match(await c.textContent('#peer-audio-only'), /民警仅语音（手动关闭）/);
       assert.equal(await c.isVisible('.peer-video'), false, 'no frozen picture of the officer');
       await shot(c, 'citizen-call-both-audio-only-390');
       await o.click('#call-video');
@@ -129,7 +129,7 @@ describe('a weak link turns video off by itself', { concurrency: 1 }, () => {
       assert.match(await c.textContent('#self-audio-only'), /网络较弱/);
       assert.equal(await c.textContent('#call-video'), '打开视频', 'the participant may try video again by hand');
       await o.waitForSelector('#peer-audio-only:not([hidden])', { timeout: 15_000 });
-      assert.match(await o.textContent('#peer-audio-only'), /当事人仅语音（网络较弱/);
+      assert.match(await o.textContent('#peer-audio-only'), /当事人仅语音（网络较弱）/);
       await shot(c, 'citizen-call-weak-link');
       const entries = await entriesOf(c, hearingId);
       const off = entries.find((e) => e.step === 'video_off' && e.payload.role === 'citizen');
