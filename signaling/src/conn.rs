@@ -256,6 +256,12 @@ where
         rate: crate::chat::CHAT_PER_SEC,
         burst: crate::chat::CHAT_BURST,
     };
+    let mut media_bucket = Bucket {
+        tokens: crate::video::MEDIA_BURST,
+        last: Instant::now(),
+        rate: 1.0 / crate::video::MEDIA_EVERY_S,
+        burst: crate::video::MEDIA_BURST,
+    };
     let mut abuse = 0u32;
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
@@ -332,6 +338,15 @@ where
                     }
                     Ok(ClientMsg::Chat { .. }) => {
                         Some(ServerMsg::error("chat_rate_limited", "at most one message a second"))
+                    }
+                    Ok(ClientMsg::Media { video, reason }) if media_bucket.take() => {
+                        let state = crate::video::VideoState { video, reason };
+                        crate::video::announce(hub, p, state).await
+                    }
+                    Ok(ClientMsg::Media { .. }) => {
+                        abuse += 1;
+                        if abuse >= cfg.max_abuse { break; }
+                        Some(ServerMsg::error("media_rate_limited", "too many media frames"))
                     }
                     Ok(ClientMsg::Leave {}) => {
                         close(sink, hub, close_code::NORMAL, "left").await;

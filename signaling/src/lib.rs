@@ -13,6 +13,7 @@ pub mod media;
 pub mod msg;
 pub mod room;
 pub mod rtc;
+pub mod video;
 
 #[cfg(test)]
 mod chat_tests;
@@ -20,6 +21,8 @@ mod chat_tests;
 mod conn_tests;
 #[cfg(test)]
 mod seat_tests;
+#[cfg(test)]
+mod video_tests;
 
 pub use chat::{ChatRecorder, ChatRefused, ChatSealed};
 pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
@@ -28,3 +31,4 @@ pub use media::{
 };
 pub use msg::{Candidate, ClientMsg, IceServer, PeerState, Role, SeatState, ServerMsg};
 pub use room::{Hub, HubConfig, Participant, Presence, SeatGap};
+pub use video::{VideoReason, VideoRecorder, VideoState};

@@ -68,6 +68,9 @@ pub trait MediaRoom: Send + Sync {
     fn recorded_ago(&self, _role: Role) -> Option<std::time::Duration> {
         None
     }
+    /// The seat announced that it sends video (`on`) or not: while off, its video RTP is
+    /// dropped, neither relayed nor recorded ([`crate::video`]).
+    fn set_video(&self, _role: Role, _on: bool) {}
     /// The participant is gone for good (left, or the grace period ran out).
     async fn remove(&self, role: Role);
     /// The call segment ends: every peer connection closed, recordings finalised.

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::video::VideoReason;
+
 /// Largest frame accepted on the socket (API.md: larger frames close with 1009).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Largest SDP accepted in an `offer`.
@@ -116,6 +118,11 @@ pub enum ClientMsg {
     Chat {
         text: String,
     },
+    /// This seat sends video or not, and why (audio-only, [`crate::video`]).
+    Media {
+        video: bool,
+        reason: VideoReason,
+    },
     // struct variants so that `deny_unknown_fields` applies to them too
     Leave {},
     Ping {},
@@ -176,6 +183,14 @@ pub enum ServerMsg {
         text: String,
         seq: Option<i64>,
         at: String,
+    },
+    /// A seat's announced video state (audio-only when `video` is false), to every seat that
+    /// sees it; `seq` of its `video_off`/`video_on` audit entry when one was sealed.
+    Media {
+        role: Role,
+        video: bool,
+        reason: VideoReason,
+        seq: Option<i64>,
     },
     Pong,
     Error {
@@ -280,6 +295,14 @@ impl ClientMsg {
                 }
                 Ok(())
             }
+            ClientMsg::Media {
+                video: true,
+                reason,
+            } if !reason.may_turn_on() => Err(ParseError::Malformed(format!(
+                "video cannot turn on for {}",
+                reason.as_str()
+            ))),
+            ClientMsg::Media { .. } => Ok(()),
             ClientMsg::Seats {} | ClientMsg::Leave {} | ClientMsg::Ping {} => Ok(()),
         }
     }
@@ -292,6 +315,7 @@ impl ClientMsg {
             ClientMsg::Candidate(_) => "candidate",
             ClientMsg::Seats {} => "seats",
             ClientMsg::Chat { .. } => "chat",
+            ClientMsg::Media { .. } => "media",
             ClientMsg::Leave {} => "leave",
             ClientMsg::Ping {} => "ping",
         }

@@ -299,3 +299,55 @@ async fn a_replacing_connection_takes_over_the_media() {
         let _ = c.pc.close().await;
     }
 }
+
+/// Audio-only (issue 14 §2): a seat that announced no video and sends it anyway gets it
+/// dropped, not relayed (its audio still goes through); once it announces video again, the
+/// other seat gets its video, from a keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_announced_off_is_dropped_not_relayed() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let media = Arc::new(load_media());
+    let (engine, _finished) = RtcEngine::new(server_config(None)).unwrap();
+    let mut citizen = client("citizen").await;
+    let mut officer = client("officer").await;
+    let histories = [citizen.history.clone(), officer.history.clone()];
+    let (room, [c_rx, o_rx]) = open(&engine, "hearing-ao", histories);
+    room.set_video(Role::Citizen, false);
+    let mut tasks = connect(&room, Role::Citizen, 1, &mut citizen, c_rx).await;
+    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
+    citizen.wait_connected(Duration::from_secs(15)).await;
+    officer.wait_connected(Duration::from_secs(15)).await;
+
+    // The citizen said "no video" but sends it: the officer gets its audio only.
+    let p1 = citizen.pump(media.clone(), Duration::from_secs(3));
+    let p2 = officer.pump(media.clone(), Duration::from_secs(3));
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = p1.await;
+        let _ = p2.await;
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let [a, v, _] = officer.received.of_stream("citizen-stream");
+    eprintln!("video off: officer got citizen audio={a} video={v}");
+    assert!(a > 100, "the citizen's audio is relayed ({a} packets)");
+    assert_eq!(v, 0, "the citizen's announced-off video is not relayed");
+    let [_, v_back, _] = citizen.received.of_stream("officer-stream");
+    assert!(v_back > 60, "the officer's video still reaches the citizen");
+
+    // Video announced on again: relayed, starting from a keyframe.
+    room.set_video(Role::Citizen, true);
+    let p1 = citizen.pump(media.clone(), Duration::from_secs(3));
+    let _ = tokio::time::timeout(Duration::from_secs(10), p1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let [_, v, k] = officer.received.of_stream("citizen-stream");
+    eprintln!("video on: officer got citizen video={v} keyframes={k}");
+    assert!(v > 60, "the citizen's video is relayed again ({v} packets)");
+    assert!(k >= 1, "with a keyframe");
+    assert!(officer.received.video_packets.load(Relaxed) >= v);
+    for t in tasks {
+        t.abort();
+    }
+    room.close().await;
+    let _ = citizen.pc.close().await;
+    let _ = officer.pc.close().await;
+}

@@ -48,6 +48,14 @@ pub struct CallConfig {
     pub node_ttl_ms: u64,
     /// `[call.selftest]`: the echo peer's limits.
     pub selftest: super::selftest::SelfTestConfig,
+    /// Audio-only on a weak link (issue 14 §2): a client stops sending video when its outgoing
+    /// estimate (Chromium's `availableOutgoingBitrate`) stays below `audio_only_kbps` for
+    /// `audio_only_after_s` seconds, and sends it again after it stays above twice that for
+    /// `video_back_after_s`. Handed to clients in the join grant (`audio_only`); 0 kbit/s: never
+    /// automatically.
+    pub audio_only_kbps: u32,
+    pub audio_only_after_s: u32,
+    pub video_back_after_s: u32,
 }
 
 impl Default for CallConfig {
@@ -76,6 +84,9 @@ impl Default for CallConfig {
             recordings_dir: PathBuf::new(),
             node_ttl_ms: 15_000,
             selftest: Default::default(),
+            audio_only_kbps: 150,
+            audio_only_after_s: 5,
+            video_back_after_s: 10,
         }
     }
 }

@@ -19,6 +19,27 @@ pub struct JoinGrant {
     pub ws_url: String,
     #[schema(value_type = Vec<Object>)]
     pub ice_servers: Vec<IceServer>,
+    /// When the client turns to audio-only by itself (`call.audio_only_*`, docs/call.md).
+    pub audio_only: AudioOnly,
+}
+
+/// The weak-link rule handed to clients: below `kbps` for `after_s` seconds, video off; above
+/// `2 × kbps` for `back_after_s` seconds, video on again. `kbps` 0: never automatically.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AudioOnly {
+    pub kbps: u32,
+    pub after_s: u32,
+    pub back_after_s: u32,
+}
+
+impl AudioOnly {
+    pub fn of(cfg: &super::CallConfig) -> AudioOnly {
+        AudioOnly {
+            kbps: cfg.audio_only_kbps,
+            after_s: cfg.audio_only_after_s.max(1),
+            back_after_s: cfg.video_back_after_s.max(1),
+        }
+    }
 }
 
 /// The claims inside a join token.
@@ -146,6 +167,7 @@ where
         join_token: call.tokens.sign(&claims),
         ws_url: ws_url(call, hearing_id),
         ice_servers: ice_servers(call, participant_id),
+        audio_only: AudioOnly::of(&call.config),
     })
 }
 

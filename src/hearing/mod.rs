@@ -37,6 +37,7 @@ pub mod signing;
 pub mod store;
 pub mod subscribers;
 pub mod values;
+pub mod video;
 pub mod views;
 pub mod web_ticket;
 

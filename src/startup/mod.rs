@@ -71,6 +71,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     // Chat in the call is sealed into the hearing's record before it is relayed.
     let chat = crate::hearing::chat::HearingChat::new(&hearing);
     areas.call.hub.set_chat_recorder(Arc::new(chat));
+    // So are the changes to audio-only and back (issue 14 §2).
+    let video = crate::hearing::video::HearingVideo::new(&hearing);
+    areas.call.hub.set_video_recorder(Arc::new(video));
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,

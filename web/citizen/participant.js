@@ -48,7 +48,7 @@ export async function participantPage() {
       status.textContent = w('admitted');
       const g = await api.post('participants/me/join-token');
       call = new CallView(callBox, { me: me.participant.role, onError: (e) => e?.code && e.code !== 'hearing_closed' && showError(err, e) });
-      await call.start({ hearingId: hid, joinToken: g.join_token, wsUrl: g.ws_url, iceServers: g.ice_servers });
+      await call.start({ hearingId: hid, joinToken: g.join_token, wsUrl: g.ws_url, iceServers: g.ice_servers, audioOnly: g.audio_only });
       status.textContent = w('inCall');
       leave.hidden = false;
     }

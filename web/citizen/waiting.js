@@ -107,7 +107,7 @@ async function onJoin(ev) {
       return;
     }
     const r = await ctx.api.post('hearings/join', { hearing_id: id, code: $('#join-code').value.trim() });
-    const session = { hearingId: id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, at: Date.now() };
+    const session = { hearingId: id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, audioOnly: r.audio_only, at: Date.now() };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
     clearInterval(waitTimer);
     await startCall(session);

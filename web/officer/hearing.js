@@ -167,7 +167,7 @@ async function joinCall(ev) {
       // A closed hearing ends the call: the summary says how, it is no error.
       onError: (e) => e?.code && e.code !== 'hearing_closed' && showError($('#hr-err'), e),
     });
-    const s = await call.start({ hearingId: hearing.id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers });
+    const s = await call.start({ hearingId: hearing.id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, audioOnly: r.audio_only });
     s.addEventListener('joined', (e) => setCitizenState(e.detail.peer_present ? 'o.hr.citizenJoined' : 'o.hr.citizenWaiting', !!e.detail.peer_present));
     $('#join-call').hidden = true;
     $('#leave-call').hidden = false;

@@ -5,11 +5,18 @@
 // Events (CallSession is an EventTarget): 'state' {state: connecting|connected|reconnecting|failed|
 // closed}, 'joined' {role, peer_present}, 'peer' {state}, 'seats' {roster: Map role → state},
 // 'hearing' {status, step}, 'remote' {stream, track, role}, 'quality' {level, rtt, loss,
-// framesDecoded}, 'error' {code, message}.
+// framesDecoded, outKbps}, 'error' {code, message}, 'media' {role, video, reason} (a seat's
+// audio-only state, this one's included), 'localvideo' {video, reason} (this client's video went
+// off or on).
 //
 // Seats (docs/call.md "Seats"): the offer has a media slot per seat this one may receive (extra
 // slots are recvonly); each received stream is `<role>-stream`, kept in `streams` by role. The
 // client subscribes to the roster (`seats`) and derives the aggregated `peer` event from it.
+//
+// Audio-only (issue 14 §2, docs/call.md): without a camera, or with it refused, the call runs on
+// the microphone alone (getLocalMedia marks the stream); the client announces
+// `media {video:false, reason}` after every join. setVideo() turns video off and on by hand, and
+// the weak-link rule (the join grant's `audio_only`) does it when the outgoing estimate stays low.
 
 import { slotsFor, roleOfStream, aggregate } from './seats.js';
 
@@ -22,7 +29,11 @@ export function wsUrlFor(wsUrl, hearingId) {
   return u.toString();
 }
 
-/** Camera + microphone; tries smaller video when the device refuses the first constraints. */
+/**
+ * Camera + microphone; tries smaller video when the device refuses the first constraints. With
+ * no camera, or the camera refused, the microphone alone: the stream's `rhNoVideo` then says why
+ * ('no_camera' | 'camera_denied'). Throws only when there is no microphone either.
+ */
 export async function getLocalMedia() {
   const tries = [
     { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' } },
@@ -36,12 +47,47 @@ export async function getLocalMedia() {
       last = e;
     }
   }
-  throw last;
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null);
+  if (!stream) throw last;
+  stream.rhNoVideo = last && (last.name === 'NotAllowedError' || last.name === 'SecurityError') ? 'camera_denied' : 'no_camera';
+  return stream;
+}
+
+/**
+ * The weak-link rule: video off when the outgoing estimate stays below `kbps` for `after_s`
+ * seconds, back on when it stays above twice that for `back_after_s` seconds. feed() takes one
+ * estimate (kbit/s) and its time; it answers 'off', 'on' or null (no change).
+ */
+export class WeakLink {
+  constructor(policy) {
+    this.kbps = Number(policy?.kbps ?? 150);
+    this.afterMs = 1000 * Number(policy?.after_s ?? 5);
+    this.backMs = 1000 * Number(policy?.back_after_s ?? 10);
+    this.since = null;
+  }
+
+  feed(kbps, videoOn, now) {
+    if (!(this.kbps > 0) || kbps == null) return null;
+    const bad = videoOn ? kbps < this.kbps : kbps > 2 * this.kbps;
+    if (!bad) {
+      this.since = null;
+      return null;
+    }
+    if (this.since === null) this.since = now;
+    if (now - this.since < (videoOn ? this.afterMs : this.backMs)) return null;
+    this.since = null;
+    return videoOn ? 'off' : 'on';
+  }
 }
 
 export class CallSession extends EventTarget {
-  constructor({ hearingId, joinToken, wsUrl, iceServers, localStream }) {
+  constructor({ hearingId, joinToken, wsUrl, iceServers, localStream, audioOnly }) {
     super();
+    // Audio-only: why this client sends no video (null: it sends video), whether it ever said
+    // so (then it says its state after every join), the weak-link rule.
+    this.videoOff = localStream?.rhNoVideo || null;
+    this.announced = false;
+    this.weak = new WeakLink(audioOnly);
     this.hearingId = hearingId;
     this.joinToken = joinToken;
     this.url = wsUrlFor(wsUrl, hearingId);
@@ -183,6 +229,7 @@ export class CallSession extends EventTarget {
         clearInterval(this.pingTimer);
         this.pingTimer = setInterval(() => this.send({ type: 'ping' }), 5000); // the server drops a socket idle for 15 s
         await this.negotiate();
+        if (this.videoOff || this.announced) this.announce();
         break;
       case 'answer':
         if (this.pc) {
@@ -207,6 +254,9 @@ export class CallSession extends EventTarget {
         break;
       case 'chat':
         this.emit('chat', msg);
+        break;
+      case 'media':
+        this.emit('media', msg);
         break;
       case 'error':
         if (msg.code === 'wrong_node' && msg.node_url) this.nodeUrl = msg.node_url;
@@ -254,9 +304,12 @@ export class CallSession extends EventTarget {
     this.streams = new Map();
     const tracks = this.localStream ? this.localStream.getTracks() : [];
     for (const kind of ['audio', 'video']) {
-      const track = tracks.find((tr) => tr.kind === kind);
-      if (track) pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.localStream] });
-      else pc.addTransceiver(kind, { direction: 'sendrecv' });
+      // audio-only: the video transceiver is there without a track (setVideo fills it later)
+      const track = kind === 'video' && this.videoOff ? null : tracks.find((tr) => tr.kind === kind);
+      const tr = track
+        ? pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.localStream] })
+        : pc.addTransceiver(kind, { direction: 'sendrecv', streams: this.localStream ? [this.localStream] : [] });
+      if (kind === 'video') this.videoSender = tr.sender;
     }
     for (let i = 1; i < slotsFor(this.role); i++) {
       pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -319,12 +372,14 @@ export class CallSession extends EventTarget {
       return;
     }
     let rtt = null;
+    let outKbps = null;
     let lost = 0;
     let received = 0;
     let framesDecoded = 0;
     let bytes = 0;
     stats.forEach((r) => {
       if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime != null) rtt = r.currentRoundTripTime;
+      if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate != null) outKbps = r.availableOutgoingBitrate / 1000;
       if (r.type === 'inbound-rtp') {
         lost += r.packetsLost || 0;
         received += r.packetsReceived || 0;
@@ -342,7 +397,47 @@ export class CallSession extends EventTarget {
       else if ((rtt ?? 0) > 0.15 || loss > 0.02) level = 'fair';
       else level = 'good';
     }
-    this.emit('quality', { level, rtt, loss, framesDecoded });
+    this.emit('quality', { level, rtt, loss, framesDecoded, outKbps });
+    if (pc.connectionState === 'connected') this.onEstimate(outKbps, Date.now());
+  }
+
+  /** One outgoing estimate (kbit/s) through the weak-link rule; only it undoes its own 'off'. */
+  onEstimate(kbps, now) {
+    if (this.videoOff && this.videoOff !== 'weak_link') return;
+    const change = this.weak.feed(kbps, !this.videoOff, now);
+    if (change) this.setVideo(change === 'on', 'weak_link');
+  }
+
+  /** The local camera track, when there is one. */
+  cameraTrack() {
+    return this.localStream?.getVideoTracks()[0] || null;
+  }
+
+  /**
+   * Video off or on (reason 'by_hand' | 'weak_link'): the camera's track leaves or rejoins the
+   * sender (no renegotiation) and the server is told. Without a camera video cannot come on.
+   */
+  async setVideo(on, reason) {
+    const track = this.cameraTrack();
+    if (on && (!track || this.videoOff === 'no_camera' || this.videoOff === 'camera_denied')) return false;
+    if (on === !this.videoOff && (on || this.videoOff === reason)) return true;
+    this.videoOff = on ? null : reason;
+    this.lastReason = reason;
+    this.weak.since = null; // the rule counts afresh from the new state
+    try {
+      await this.videoSender?.replaceTrack(on ? track : null);
+    } catch {
+      /* the next negotiation applies it */
+    }
+    this.announce();
+    this.emit('localvideo', { video: on, reason });
+    return true;
+  }
+
+  /** Tells the server this client's video state (after every join once it was ever off). */
+  announce() {
+    this.announced = true;
+    this.send({ type: 'media', video: !this.videoOff, reason: this.videoOff || this.lastReason || 'by_hand' });
   }
 
   /** Deliberate leave: tell the server, stop retrying, keep local media for the caller to stop. */

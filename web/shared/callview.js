@@ -1,12 +1,30 @@
 // The call's on-screen part shared by the citizen and officer pages: a tile per other seat (the
 // main one fills the stage, the others are small tiles on it; a tap makes one the main), self
-// view, connection quality, the reconnecting banner, mute/camera controls. Wraps a CallSession.
-// A two-party call has one tile, unlabelled; a tile appears and goes with the seat's roster state.
+// view, connection quality, the reconnecting banner, mute and 关闭视频/打开视频 controls, the
+// audio-only notes (this side's, with why; the other seats' as a 仅语音 badge). Wraps a
+// CallSession. A two-party call has one tile, unlabelled; a tile appears and goes with the seat's
+// roster state.
 import { CallSession, getLocalMedia } from './call.js';
 import { othersOf } from './seats.js';
 import { CallChat } from './chat.js';
 import { h } from './ui.js';
-import { t } from './i18n.js';
+import { addStrings, t } from './i18n.js';
+
+addStrings({
+  'call.videoOff': ['关闭视频', 'Video off'],
+  'call.videoOn': ['打开视频', 'Video on'],
+  'call.audioOnly': ['仅语音', 'Audio only'],
+  'call.why.no_camera': ['未检测到摄像头', 'no camera found'],
+  'call.why.camera_denied': ['摄像头权限被拒绝', 'camera permission refused'],
+  'call.why.by_hand': ['已手动关闭视频', 'video turned off by hand'],
+  'call.why.weak_link': ['网络较弱，已自动关闭视频', 'weak network: video turned off automatically'],
+  'call.whyShort.no_camera': ['无摄像头', 'no camera'],
+  'call.whyShort.camera_denied': ['摄像头未授权', 'camera refused'],
+  'call.whyShort.by_hand': ['手动关闭', 'turned off'],
+  'call.whyShort.weak_link': ['网络较弱', 'weak network'],
+  'call.selfAudioOnly': ['仅语音：{why}', 'Audio only: {why}'],
+  'call.peerAudioOnly': ['{who}仅语音（{why}）', '{who}: audio only ({why})'],
+});
 
 /** Failures that another try cannot mend. */
 const FINAL = new Set(['hearing_closed', 'ws_replaced', 'join_token_invalid']);
@@ -33,9 +51,12 @@ export class CallView {
     this.quality = h('span', { class: 'quality', 'data-level': 'unknown', 'aria-live': 'polite' });
     this.stateLine = h('span', { class: 'call-state', 'data-state': 'idle' });
     this.muteBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'aria-pressed': 'false', onclick: () => this.toggle('audio') }, t('call.mute'));
-    this.camBtn = h('button', { type: 'button', class: 'btn btn-ghost', 'aria-pressed': 'false', onclick: () => this.toggle('video') }, t('call.camOff'));
+    this.camBtn = h('button', { type: 'button', class: 'btn btn-ghost', id: 'call-video', 'aria-pressed': 'false', onclick: () => this.toggleVideo() }, t('call.videoOff'));
+    this.selfNote = h('div', { class: 'audio-only-note', id: 'self-audio-only', role: 'status', hidden: true });
+    this.peerBadge = h('div', { class: 'audio-only-badge', id: 'peer-audio-only', role: 'status', hidden: true });
+    this.peerMedia = new Map();
     this.chat = new CallChat(() => this.session, opts.me);
-    this.stage = h('div', { class: 'stage', 'data-tiles': '1' }, this.peerWaiting, this.selfVideo);
+    this.stage = h('div', { class: 'stage', 'data-tiles': '1' }, this.peerWaiting, this.peerBadge, this.selfVideo, this.selfNote);
     if (this.primary) this.tile(this.primary, this.peerVideo);
     else this.stage.prepend(this.peerVideo);
     container.replaceChildren(
@@ -128,18 +149,28 @@ export class CallView {
     this.selfVideo.setAttribute('aria-label', t('call.self'));
     if (this.stateLine.dataset.state !== 'idle') this.onState(this.stateLine.dataset.state);
     this.renderQuality(this.lastQuality || { level: 'unknown' });
-    for (const [kind, btn] of [['audio', this.muteBtn], ['video', this.camBtn]]) {
-      const off = btn.getAttribute('aria-pressed') === 'true';
-      btn.textContent = t(kind === 'audio' ? (off ? 'call.unmute' : 'call.mute') : off ? 'call.camOn' : 'call.camOff');
-    }
+    const off = this.muteBtn.getAttribute('aria-pressed') === 'true';
+    this.muteBtn.textContent = t(off ? 'call.unmute' : 'call.mute');
+    this.renderVideo();
+    this.renderPeerMedia();
     if (!this.banner.hidden) this.banner.setAttribute('lang', document.documentElement.lang);
   }
 
-  async start({ hearingId, joinToken, wsUrl, iceServers, stream }) {
+  async start({ hearingId, joinToken, wsUrl, iceServers, stream, audioOnly }) {
     this.stream = stream || (await getLocalMedia());
     this.selfVideo.srcObject = this.stream;
-    const s = new CallSession({ hearingId, joinToken, wsUrl, iceServers, localStream: this.stream });
+    const s = new CallSession({ hearingId, joinToken, wsUrl, iceServers, localStream: this.stream, audioOnly });
     this.session = s;
+    this.renderVideo();
+    s.addEventListener('localvideo', () => this.renderVideo());
+    s.addEventListener('media', (e) => {
+      const m = e.detail;
+      if (m.role === this.opts.me) return;
+      if (m.video) this.peerMedia.delete(m.role);
+      else this.peerMedia.set(m.role, m.reason);
+      this.renderPeerMedia();
+      this.opts.onMedia?.(m);
+    });
     window.__rhCall = s; // for diagnostics and the end-to-end tests
     s.addEventListener('state', (e) => this.onState(e.detail.state));
     s.addEventListener('remote', (e) => {
@@ -234,9 +265,41 @@ export class CallView {
     const tracks = kind === 'audio' ? this.stream.getAudioTracks() : this.stream.getVideoTracks();
     const on = tracks.some((tr) => tr.enabled);
     for (const tr of tracks) tr.enabled = !on;
-    const btn = kind === 'audio' ? this.muteBtn : this.camBtn;
-    btn.setAttribute('aria-pressed', String(on));
-    btn.textContent = t(kind === 'audio' ? (on ? 'call.unmute' : 'call.mute') : on ? 'call.camOn' : 'call.camOff');
+    this.muteBtn.setAttribute('aria-pressed', String(on));
+    this.muteBtn.textContent = t(on ? 'call.unmute' : 'call.mute');
+  }
+
+  /** 关闭视频 / 打开视频: video leaves the call (audio-only) or comes back. */
+  async toggleVideo() {
+    const s = this.session;
+    if (!s) return;
+    await s.setVideo(!!s.videoOff, 'by_hand');
+    this.renderVideo();
+  }
+
+  /** This side's video state: the button, the self view, the audio-only note with its reason. */
+  renderVideo() {
+    const off = this.session?.videoOff || this.stream?.rhNoVideo || null;
+    const noCamera = off === 'no_camera' || off === 'camera_denied';
+    this.camBtn.setAttribute('aria-pressed', String(!!off));
+    this.camBtn.textContent = t(off ? 'call.videoOn' : 'call.videoOff');
+    // Without a camera there is nothing to turn on: no button (the note says why).
+    this.camBtn.hidden = noCamera;
+    this.selfVideo.hidden = !!off;
+    this.selfNote.hidden = !off;
+    if (off) this.selfNote.textContent = t('call.selfAudioOnly', { why: t('call.why.' + off) });
+    this.selfNote.dataset.reason = off || '';
+  }
+
+  /** The other seats that send no video: one 仅语音 badge over the peer video. */
+  renderPeerMedia() {
+    const parts = [...this.peerMedia].map(([role, why]) => t('call.peerAudioOnly', { who: t(`seat.${role}`), why: t('call.whyShort.' + why) }));
+    this.peerBadge.hidden = !parts.length;
+    this.peerBadge.textContent = parts.join('；');
+    this.peerBadge.dataset.roles = [...this.peerMedia.keys()].join(' ');
+    // A seat that sends no video: no frozen last picture on its tile.
+    for (const [role, tile] of this.tiles) tile.video.classList.toggle('peer-off', this.peerMedia.has(role));
+    if (!this.tiles.size) this.peerVideo.classList.toggle('peer-off', this.peerMedia.size > 0);
   }
 
   stop() {

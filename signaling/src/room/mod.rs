@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::chat::ChatRecorder;
 use crate::media::{MediaEngine, MediaEvent, MediaRoom};
 use crate::msg::{IceServer, Role, ServerMsg};
+use crate::video::{VideoRecorder, VideoState};
 
 pub mod gaps;
 mod presence;
@@ -121,6 +122,8 @@ pub struct Hub {
     next_conn: std::sync::atomic::AtomicU64,
     /// Seals chat messages before they are relayed ([`crate::chat`]).
     chat: OnceLock<Arc<dyn ChatRecorder>>,
+    /// Seals audio-only changes ([`crate::video`]).
+    video: OnceLock<Arc<dyn VideoRecorder>>,
     me: Weak<Hub>,
 }
 
@@ -133,6 +136,7 @@ impl Hub {
             gaps: Mutex::new(Vec::new()),
             next_conn: std::sync::atomic::AtomicU64::new(1),
             chat: OnceLock::new(),
+            video: OnceLock::new(),
             me: me.clone(),
         })
     }
@@ -179,6 +183,12 @@ impl Hub {
             self.queue_gaps(done);
         }
         let peer_present = room.others_present(p.role);
+        // The other seats' audio-only states, for the newcomer (queued behind `joined`).
+        for (role, v) in &room.video {
+            if *role != p.role && p.role.sees(*role) && !v.video {
+                room.send(p.role, media_frame(*role, *v));
+            }
+        }
         metrics_gauge(&rooms);
         Attached {
             conn,
@@ -280,6 +290,9 @@ impl Hub {
             }
         });
         let m = self.media.open_room(hearing_id, sink);
+        for (role, v) in &room.video {
+            m.set_video(*role, v.video);
+        }
         room.media = Some(m.clone());
         Some(m)
     }
@@ -342,6 +355,36 @@ impl Hub {
 
     pub(crate) fn chat_recorder(&self) -> Option<&Arc<dyn ChatRecorder>> {
         self.chat.get()
+    }
+
+    /// Installs the server's recorder of audio-only changes (once; later calls are ignored).
+    /// Without one, changes are relayed but not sealed.
+    pub fn set_video_recorder(&self, r: Arc<dyn VideoRecorder>) {
+        let _ = self.video.set(r);
+    }
+
+    pub(crate) fn video_recorder(&self) -> Option<&Arc<dyn VideoRecorder>> {
+        self.video.get()
+    }
+
+    /// Records a seat's announced video state; whether it changed (a first announcement of
+    /// video on is no change).
+    pub(crate) fn set_video_state(&self, hearing_id: &str, role: Role, state: VideoState) -> bool {
+        let mut rooms = self.lock();
+        let Some(room) = rooms.get_mut(hearing_id) else {
+            return false;
+        };
+        let before = room.video.insert(role, state);
+        match before {
+            // while video is on the reason does not matter; while off, a new reason is news
+            Some(b) => b.video != state.video || (!state.video && b.reason != state.reason),
+            None => !state.video,
+        }
+    }
+
+    /// A seat's announced video state (`None`: never announced).
+    pub fn video_state(&self, hearing_id: &str, role: Role) -> Option<VideoState> {
+        self.lock().get(hearing_id)?.video.get(&role).copied()
     }
 
     /// Subscribes a participant's current connection to the seat roster: the `seats` frame is
@@ -423,6 +466,15 @@ impl Hub {
             peer_present,
             ice_servers,
         }
+    }
+}
+
+fn media_frame(role: Role, v: VideoState) -> ServerMsg {
+    ServerMsg::Media {
+        role,
+        video: v.video,
+        reason: v.reason,
+        seq: None,
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::{Outbound, close_code};
 use crate::media::MediaRoom;
 use crate::msg::{PeerState, Role, SeatState, ServerMsg};
+use crate::video::VideoState;
 
 #[derive(Debug)]
 pub(super) enum Slot {
@@ -54,6 +55,8 @@ pub(super) struct Room {
     pub media: Option<Arc<dyn MediaRoom>>,
     /// The seats away from the call (the gaps in progress).
     pub away: super::gaps::Away,
+    /// Each seat's announced video state (absent: never announced, video on).
+    pub video: BTreeMap<Role, VideoState>,
 }
 
 impl Room {
@@ -62,6 +65,7 @@ impl Room {
             seats: BTreeMap::new(),
             media: None,
             away: Default::default(),
+            video: BTreeMap::new(),
         }
     }
     /// No seat is connected or may come back: the room can go.

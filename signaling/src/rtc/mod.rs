@@ -7,7 +7,8 @@
 //! continuous per forwarded stream across reconnects) and handed to the recorder; PLI/FIR from a
 //! receiver are relayed to the sender of that stream; a keyframe is requested from every sender a
 //! receiver gets when the receiver connects, and from a sender when its video starts. The
-//! self-test's echo peer ([`echo`]) uses the same API object (ports, NAT settings, codecs).
+//! self-test's echo peer ([`echo`]) uses the same API object (ports, NAT settings, codecs). The
+//! video of a seat that announced audio-only is dropped ([`crate::video`]).
 
 mod echo;
 mod peer;
@@ -350,6 +351,18 @@ impl MediaRoom for RtcRoom {
         let at = self.seats.find(role)?.recorded_at.load(Ordering::Acquire);
         (at != 0)
             .then(|| std::time::Duration::from_millis(self.shared.mono_ms().saturating_sub(at)))
+    }
+
+    fn set_video(&self, role: Role, on: bool) {
+        let seat = self.seats.seat(role);
+        let was_off = seat.video_off.swap(!on, Ordering::AcqRel);
+        if on
+            && was_off
+            && let Some(room) = self.me.upgrade()
+        {
+            // the receivers need a keyframe to show the video again
+            tokio::spawn(async move { room.request_keyframe(role).await });
+        }
     }
 
     async fn remove(&self, role: Role) {

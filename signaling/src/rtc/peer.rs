@@ -308,7 +308,13 @@ async fn forward(
         room.request_keyframe(role).await;
     }
     let mut forwarded = 0u64;
+    let mut dropped = 0u64;
     while let Ok((mut pkt, _)) = track.read_rtp().await {
+        if video && parts.seat.video_off.load(Ordering::Acquire) {
+            // announced audio-only: this video goes nowhere (issue 14 §2)
+            dropped += 1;
+            continue;
+        }
         if let Some(t) = &tap {
             t.rtp(&pkt, (parts.shared.cfg.clock)());
             parts
@@ -343,6 +349,7 @@ async fn forward(
         }
     }
     metrics::counter!("media_forwarded_packets_total").increment(forwarded);
+    metrics::counter!("media_video_dropped_packets_total").increment(dropped);
 }
 
 /// Drains RTCP of a send track; PLI/FIR from the receiver are relayed to the source's sender.

@@ -7,7 +7,7 @@
 //! new SSRC is mapped onto the same outgoing sequence). Owns no peer connection and does no I/O.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
@@ -80,6 +80,8 @@ impl Link {
 pub(crate) struct Seat {
     /// SSRC of the seat's current upstream video (0: none yet).
     pub video_ssrc: AtomicU32,
+    /// The seat announced audio-only: its video RTP is dropped, not relayed nor recorded.
+    pub video_off: AtomicBool,
     /// The signalling connection whose peer connection is current (stale events are dropped).
     pub current_conn: AtomicU64,
     /// Candidates that arrived before the offer was applied.

@@ -19,6 +19,7 @@ mod sms_code;
 mod steps;
 mod typed;
 mod via_booking;
+mod video;
 mod web_ticket;
 
 pub(crate) use signalling::{Ws, hearing_frame, wait_status, ws_join};
