@@ -19,10 +19,12 @@ use crate::msg::{IceServer, Role, ServerMsg};
 
 pub mod gaps;
 mod presence;
+mod restart;
 
 pub use gaps::SeatGap;
 pub use presence::Presence;
 use presence::{Room, Slot};
+pub use restart::ICE_RESTART_EVERY;
 
 /// Limits and timers of the signalling layer.
 #[derive(Debug, Clone)]

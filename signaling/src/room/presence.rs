@@ -54,6 +54,8 @@ pub(super) struct Room {
     pub media: Option<Arc<dyn MediaRoom>>,
     /// The seats away from the call (the gaps in progress).
     pub away: super::gaps::Away,
+    /// When each seat's last ICE restart was let through ([`super::Hub::allow_ice_restart`]).
+    pub restarts: BTreeMap<Role, tokio::time::Instant>,
 }
 
 impl Room {
@@ -62,6 +64,7 @@ impl Room {
             seats: BTreeMap::new(),
             media: None,
             away: Default::default(),
+            restarts: BTreeMap::new(),
         }
     }
     /// No seat is connected or may come back: the room can go.

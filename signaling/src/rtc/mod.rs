@@ -332,6 +332,13 @@ impl MediaRoom for RtcRoom {
         peer::offer(self, role, participant_id, conn_seq, sdp).await
     }
 
+    async fn restart(&self, role: Role, conn_seq: u64, sdp: String) -> Result<String, MediaError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(MediaError::new("room_closed", "the call is over"));
+        }
+        peer::restart(self, role, conn_seq, sdp).await
+    }
+
     async fn candidate(
         &self,
         role: Role,
