@@ -19,6 +19,8 @@ mod chat_tests;
 #[cfg(test)]
 mod conn_tests;
 #[cfg(test)]
+mod restart_tests;
+#[cfg(test)]
 mod seat_tests;
 
 pub use chat::{ChatRecorder, ChatRefused, ChatSealed};
