@@ -10,6 +10,7 @@
 
 mod peer;
 mod record;
+mod restart;
 mod seats;
 
 use std::collections::HashMap;
@@ -336,7 +337,7 @@ impl MediaRoom for RtcRoom {
         if self.closed.load(Ordering::Acquire) {
             return Err(MediaError::new("room_closed", "the call is over"));
         }
-        peer::restart(self, role, conn_seq, sdp).await
+        restart::restart(self, role, conn_seq, sdp).await
     }
 
     async fn candidate(

@@ -26,7 +26,7 @@ use crate::msg::{Candidate, Role};
 
 pub(crate) struct Peer {
     /// The signalling connection this peer connection answers to: the one of its first offer,
-    /// or of its latest ICE restart ([`restart`]). Its handlers read it.
+    /// or of its latest ICE restart (`super::restart`). Its handlers read it.
     pub conn: Arc<AtomicU64>,
     pub pc: Arc<RTCPeerConnection>,
 }
@@ -45,7 +45,7 @@ impl Peer {
 /// normally a few milliseconds).
 const GATHER_WAIT: Duration = Duration::from_secs(2);
 
-fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
+pub(crate) fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
     move |e| MediaError::new(code, e.to_string())
 }
 
@@ -107,57 +107,9 @@ pub(crate) async fn offer(
     answer(room, role, conn_seq, &pc, offer).await
 }
 
-/// The `a=fingerprint` value of an SDP (session or first media level), e.g. `sha-256 AB:…`.
-fn fingerprint(sdp: &str) -> Option<&str> {
-    sdp.lines()
-        .find_map(|l| l.trim_end().strip_prefix("a=fingerprint:"))
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-}
-
-/// An ICE restart of `role`'s existing peer connection, maybe from a new signalling connection:
-/// the offer must carry the DTLS fingerprint of the offers before it (the same client peer
-/// connection); the peer connection then answers to `conn_seq` and answers the restart. Its
-/// tracks, the relay and the recording taps are untouched.
-pub(crate) async fn restart(
-    room: &RtcRoom,
-    role: Role,
-    conn_seq: u64,
-    sdp: String,
-) -> Result<String, MediaError> {
-    let offer = RTCSessionDescription::offer(sdp).map_err(merr("bad_sdp"))?;
-    let pc = {
-        let peers = room.peers.lock().await;
-        let Some(p) = peers.get(&role) else {
-            return Err(MediaError::new(
-                "restart_unavailable",
-                "no peer connection to restart: send a plain offer",
-            ));
-        };
-        let before = p.pc.remote_description().await;
-        let same = match (&before, fingerprint(&offer.sdp)) {
-            (Some(b), Some(f)) => fingerprint(&b.sdp) == Some(f),
-            _ => false,
-        };
-        if !same {
-            return Err(MediaError::new(
-                "bad_sdp",
-                "an ICE restart must come from the same peer connection (DTLS fingerprint)",
-            ));
-        }
-        p.conn.store(conn_seq, Ordering::Release);
-        room.seats
-            .seat(role)
-            .current_conn
-            .store(conn_seq, Ordering::Release);
-        p.pc.clone()
-    };
-    answer(room, role, conn_seq, &pc, offer).await
-}
-
 /// Applies `offer` to `pc` and returns the answer with the server's candidates, after the
 /// candidates `conn_seq` trickled before it.
-async fn answer(
+pub(crate) async fn answer(
     room: &RtcRoom,
     role: Role,
     conn_seq: u64,
