@@ -177,6 +177,11 @@ export class CallSession extends EventTarget {
           this.restarting = false;
           await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
           for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+          // a restart over a path that still works never leaves `connected`: say so here
+          if (this.pc && this.pc.connectionState === 'connected') {
+            this.dropSince = 0;
+            this.setState('connected');
+          }
         }
         break;
       case 'candidate':
