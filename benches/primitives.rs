@@ -316,7 +316,11 @@ fn call(c: &mut Criterion) {
         })
     });
     let sdp = include_str!("data/chrome-offer.sdp").replace('\n', "\r\n");
-    let offer = serde_json::to_string(&ClientMsg::Offer { sdp }).expect("json");
+    let offer = serde_json::to_string(&ClientMsg::Offer {
+        sdp,
+        ice_restart: false,
+    })
+    .expect("json");
     g.throughput(Throughput::Bytes(offer.len() as u64));
     g.bench_function("signal_parse_offer_5kB", |b| {
         b.iter(|| ClientMsg::parse(black_box(&offer)).expect("parses"))

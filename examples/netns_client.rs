@@ -12,12 +12,21 @@
 //! one TCP connection to the TURN server with RFC 5766 §11.7 / RFC 6062 framing — what a
 //! browser's TURN/TCP client puts on the wire.
 //!
+//! `--address-change`: once media flows, survive the client's address changing (an ICE restart
+//! of the same peer connection over a new signalling socket, `netns/restart.rs`). `--ticks`:
+//! print `packets n=<received so far>` every half second.
+//!
 //! Run: `netns_client --ws ws://HOST:PORT/ws/hearings/ID --token T [--secs 2] [--timeout 20]
-//! [--bind-ip IP] [--turn-tcp] [--relay-only]`.
+//! [--bind-ip IP] [--turn-tcp] [--relay-only] [--address-change] [--ticks]`.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::net::{IpAddr, SocketAddr};
+#[path = "netns/restart.rs"]
+mod restart;
+#[path = "netns/turn_tcp.rs"]
+mod turn_tcp;
+
+use turn_tcp::turn_tcp_shim;
+
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,8 +35,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use signaling::msg::ServerMsg;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use webrtc::api::APIBuilder;
@@ -54,6 +62,8 @@ struct Args {
     bind_ip: Option<IpAddr>,
     turn_tcp: bool,
     relay_only: bool,
+    address_change: bool,
+    ticks: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -65,6 +75,8 @@ fn args() -> anyhow::Result<Args> {
         bind_ip: None,
         turn_tcp: false,
         relay_only: false,
+        address_change: false,
+        ticks: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -77,6 +89,8 @@ fn args() -> anyhow::Result<Args> {
             "--bind-ip" => a.bind_ip = Some(val()?.parse()?),
             "--turn-tcp" => a.turn_tcp = true,
             "--relay-only" => a.relay_only = true,
+            "--address-change" => a.address_change = true,
+            "--ticks" => a.ticks = true,
             _ => bail!("unknown argument {k}"),
         }
     }
@@ -111,22 +125,54 @@ async fn main() {
     std::process::exit(code);
 }
 
-async fn run(a: Args) -> anyhow::Result<()> {
-    let start = Instant::now();
-    let (mut ws, _) = tokio_tungstenite::connect_async(a.ws.as_str()).await?;
-    let join = serde_json::json!({"type": "join", "token": a.token});
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A signalling socket that has joined; with the ICE servers of `joined`.
+async fn open_ws(url: &str, token: &str) -> anyhow::Result<(Vec<signaling::msg::IceServer>, Ws)> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let join = serde_json::json!({"type": "join", "token": token});
     ws.send(Message::text(join.to_string())).await?;
-    let ice_servers = loop {
+    loop {
         let Some(msg) = ws.next().await else {
             bail!("socket closed before joined")
         };
         let Message::Text(t) = msg? else { continue };
         match serde_json::from_str::<ServerMsg>(t.as_str()) {
-            Ok(ServerMsg::Joined { ice_servers, .. }) => break ice_servers,
+            Ok(ServerMsg::Joined { ice_servers, .. }) => return Ok((ice_servers, ws)),
             Ok(ServerMsg::Error { code, message, .. }) => bail!("server error {code}: {message}"),
             _ => continue,
         }
-    };
+    }
+}
+
+/// Makes `ws` the client's socket: `sig`'s frames go to it, its frames go to `pc`; its end
+/// notifies `sig.lost`.
+fn attach(ws: Ws, pc: Arc<webrtc::peer_connection::RTCPeerConnection>, sig: &restart::Signal) {
+    let (ws_tx, mut ws_rx) = mpsc::unbounded_channel::<String>();
+    let (mut sink, mut stream) = ws.split();
+    tokio::spawn(async move {
+        while let Some(text) = ws_rx.recv().await {
+            if sink.send(Message::text(text)).await.is_err() {
+                break;
+            }
+        }
+    });
+    sig.replace(ws_tx);
+    let sig = sig.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(Message::Text(t))) = stream.next().await {
+            if let Err(e) = apply(&pc, &sig, t.as_str()).await {
+                println!("signalling: {e:#}");
+            }
+        }
+        sig.lost.notify_one();
+    });
+}
+
+async fn run(a: Args) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let (ice_servers, ws) = open_ws(&a.ws, &a.token).await?;
     let mut servers = vec![];
     for s in ice_servers {
         let mut urls = vec![];
@@ -155,6 +201,15 @@ async fn run(a: Args) -> anyhow::Result<()> {
         bind.map_or(ip.is_ipv4() && !ip.is_loopback(), |b| ip == b)
     }));
     s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
+    if a.address_change {
+        // `webrtc` lists the interfaces once per peer connection: a restart after an address
+        // change would gather on the deleted address. One socket on 0.0.0.0 instead: its host
+        // candidate keeps the old address's name, the kernel sends from the current one.
+        let udp = UdpSocket::bind("0.0.0.0:0").await?;
+        let mux =
+            webrtc::ice::udp_mux::UDPMuxDefault::new(webrtc::ice::udp_mux::UDPMuxParams::new(udp));
+        s.set_udp_network(webrtc::ice::udp_network::UDPNetwork::Muxed(mux));
+    }
     let api = APIBuilder::new()
         .with_media_engine(m)
         .with_interceptor_registry(registry)
@@ -185,23 +240,15 @@ async fn run(a: Args) -> anyhow::Result<()> {
         .await?;
     tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
 
-    let (ws_tx, mut ws_rx) = mpsc::unbounded_channel::<String>();
-    let (mut sink, mut stream) = ws.split();
-    tokio::spawn(async move {
-        while let Some(text) = ws_rx.recv().await {
-            if sink.send(Message::text(text)).await.is_err() {
-                break;
-            }
-        }
-    });
-    let tx = ws_tx.clone();
+    let sig = restart::Signal::new(mpsc::unbounded_channel::<String>().0);
+    let tx = sig.clone();
     pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
         let tx = tx.clone();
         Box::pin(async move {
             if let Some(j) = c.and_then(|c| c.to_json().ok()) {
                 let frame = serde_json::json!({"type": "candidate", "candidate": j.candidate,
                     "sdpMid": j.sdp_mid, "sdpMLineIndex": j.sdp_mline_index});
-                let _ = tx.send(frame.to_string());
+                tx.send(frame.to_string());
             }
         })
     }));
@@ -226,15 +273,8 @@ async fn run(a: Args) -> anyhow::Result<()> {
     let offer = pc.create_offer(None).await?;
     pc.set_local_description(offer).await?;
     let sdp = pc.local_description().await.context("no offer")?.sdp;
-    ws_tx.send(serde_json::json!({"type": "offer", "sdp": sdp}).to_string())?;
-    let reader = pc.clone();
-    tokio::spawn(async move {
-        while let Some(Ok(Message::Text(t))) = stream.next().await {
-            if let Err(e) = apply(&reader, t.as_str()).await {
-                println!("signalling: {e:#}");
-            }
-        }
-    });
+    attach(ws, pc.clone(), &sig);
+    sig.send(serde_json::json!({"type": "offer", "sdp": sdp}).to_string());
 
     loop {
         let s = *state.borrow_and_update();
@@ -262,11 +302,29 @@ async fn run(a: Args) -> anyhow::Result<()> {
     // Opus silence (TOC 0xf8: CELT fullband 20 ms, one frame) every 20 ms, for `--secs` and at
     // least one second after the other party's media first arrived (so that a party which
     // connects later still gets ours before we leave).
+    // The samples go on in their own task, also while the network is down (`--address-change`).
+    let silence = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            let sample = Sample {
+                data: Bytes::from_static(&[0xf8, 0xff, 0xfe]),
+                duration: Duration::from_millis(20),
+                ..Default::default()
+            };
+            let _ = audio.write_sample(&sample).await;
+        }
+    });
     let until = Instant::now() + Duration::from_secs(a.secs);
     let mut first_media: Option<Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut next_tick = Instant::now();
     loop {
         let now = Instant::now();
+        if a.ticks && now >= next_tick {
+            next_tick = now + Duration::from_millis(500);
+            println!("packets n={}", packets.load(Ordering::Relaxed));
+        }
         if first_media.is_none() && packets.load(Ordering::Relaxed) > 0 {
             first_media = Some(now);
             println!("media ms={}", start.elapsed().as_millis());
@@ -276,27 +334,34 @@ async fn run(a: Args) -> anyhow::Result<()> {
             break;
         }
         tick.tick().await;
-        let sample = Sample {
-            data: Bytes::from_static(&[0xf8, 0xff, 0xfe]),
-            duration: Duration::from_millis(20),
-            ..Default::default()
-        };
-        audio.write_sample(&sample).await?;
     }
+    if a.address_change {
+        restart::recover(&a.ws, &a.token, &pc, &sig, &mut state, &packets, start).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    silence.abort();
     println!(
         "received packets={} bytes={}",
         packets.load(Ordering::Relaxed),
         bytes.load(Ordering::Relaxed)
     );
-    let _ = ws_tx.send(serde_json::json!({"type": "leave"}).to_string());
+    sig.send(serde_json::json!({"type": "leave"}).to_string());
     pc.close().await?;
     Ok(())
 }
 
 /// Applies one server frame (answer, candidate) to the peer connection.
-async fn apply(pc: &webrtc::peer_connection::RTCPeerConnection, text: &str) -> anyhow::Result<()> {
+async fn apply(
+    pc: &webrtc::peer_connection::RTCPeerConnection,
+    sig: &restart::Signal,
+    text: &str,
+) -> anyhow::Result<()> {
     match serde_json::from_str::<ServerMsg>(text)? {
         ServerMsg::Answer { sdp } => {
+            sig.answers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sdp.clone());
             pc.set_remote_description(RTCSessionDescription::answer(sdp)?)
                 .await?
         }
@@ -313,63 +378,4 @@ async fn apply(pc: &webrtc::peer_connection::RTCPeerConnection, text: &str) -> a
         _ => {}
     }
     Ok(())
-}
-
-/// Binds a loopback UDP port and carries each local sender's datagrams over its own TCP
-/// connection to `target` (a TURN server), framed as on a TURN TCP connection: STUN messages as
-/// they are, ChannelData padded to 4 bytes. Returns the UDP port.
-async fn turn_tcp_shim(target: String) -> anyhow::Result<u16> {
-    let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
-    let port = udp.local_addr()?.port();
-    tokio::spawn(async move {
-        let mut conns: HashMap<SocketAddr, tokio::net::tcp::OwnedWriteHalf> = HashMap::new();
-        let mut buf = vec![0u8; 65536];
-        while let Ok((n, from)) = udp.recv_from(&mut buf).await {
-            let wr = match conns.entry(from) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(v) => {
-                    let Ok(tcp) = TcpStream::connect(target.as_str()).await else {
-                        println!("turn-tcp: cannot connect to {target}");
-                        continue;
-                    };
-                    let (rd, wr) = tcp.into_split();
-                    tokio::spawn(tcp_to_udp(rd, udp.clone(), from));
-                    v.insert(wr)
-                }
-            };
-            let mut frame = buf[..n].to_vec();
-            frame.resize(n.div_ceil(4) * 4, 0);
-            let ok = wr.write_all(&frame).await.is_ok();
-            if !ok {
-                conns.remove(&from);
-            }
-        }
-    });
-    Ok(port)
-}
-
-/// Splits the TURN server's TCP stream into STUN messages and ChannelData and sends each to
-/// `to` as one datagram.
-async fn tcp_to_udp(mut rd: tokio::net::tcp::OwnedReadHalf, udp: Arc<UdpSocket>, to: SocketAddr) {
-    let mut head = [0u8; 4];
-    loop {
-        if rd.read_exact(&mut head).await.is_err() {
-            return;
-        }
-        let len = u16::from_be_bytes([head[2], head[3]]) as usize;
-        // STUN: 20-byte header, then `len`; ChannelData (first byte 0x40..0x7f): 4 + len, padded.
-        let (keep, total) = if head[0] & 0xc0 == 0 {
-            (20 + len, 20 + len)
-        } else {
-            (4 + len, (4 + len).div_ceil(4) * 4)
-        };
-        let mut frame = vec![0u8; total];
-        frame[..4].copy_from_slice(&head);
-        if rd.read_exact(&mut frame[4..]).await.is_err() {
-            return;
-        }
-        if udp.send_to(&frame[..keep], to).await.is_err() {
-            return;
-        }
-    }
 }

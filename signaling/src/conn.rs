@@ -3,7 +3,8 @@
 //!
 //! Owns the per-connection protocol: the `join` handshake (token checked by a [`JoinVerifier`]),
 //! heartbeats both ways, the frame size limit, a token-bucket rate limit, `error` answers to bad
-//! frames and closing repeated abuse, and relaying `offer`/`candidate` to the media room.
+//! frames and closing repeated abuse, and relaying `offer`/`candidate` to the media room (an
+//! `offer {ice_restart}` to the participant's existing peer connection, rate-limited per seat).
 
 use std::sync::Arc;
 
@@ -356,13 +357,7 @@ where
                         abuse += 1;
                         Some(ServerMsg::error("already_joined", "this connection has joined already"))
                     }
-                    Ok(ClientMsg::Offer { sdp }) => match hub.media(&p.hearing_id) {
-                        None => Some(ServerMsg::error("room_closed", "the call is over")),
-                        Some(m) => match m.offer(p.role, &p.participant_id, conn, sdp).await {
-                            Ok(answer) => Some(ServerMsg::Answer { sdp: answer }),
-                            Err(e) => Some(ServerMsg::error(e.code, e.message)),
-                        },
-                    },
+                    Ok(ClientMsg::Offer { sdp, ice_restart }) => offer(hub, p, conn, sdp, ice_restart).await,
                     Ok(ClientMsg::Candidate(c)) => match hub.media(&p.hearing_id) {
                         None => None,
                         Some(m) => match m.candidate(p.role, conn, c).await {
@@ -379,6 +374,37 @@ where
     let _ = send_msg(sink, hub, &ServerMsg::error("abuse", "too many bad frames")).await;
     close(sink, hub, close_code::POLICY, "too many bad frames").await;
     Ended::Closed(close_code::POLICY, "too many bad frames".into())
+}
+
+/// Answers an `offer`: a plain one makes (or, on the same connection, renegotiates) the
+/// participant's peer connection; an ICE restart keeps it, at most one per
+/// [`crate::room::ICE_RESTART_EVERY`] per seat.
+async fn offer(
+    hub: &Hub,
+    p: &Participant,
+    conn: u64,
+    sdp: String,
+    restart: bool,
+) -> Option<ServerMsg> {
+    let Some(m) = hub.media(&p.hearing_id) else {
+        return Some(ServerMsg::error("room_closed", "the call is over"));
+    };
+    let answer = if !restart {
+        m.offer(p.role, &p.participant_id, conn, sdp).await
+    } else if hub.allow_ice_restart(p) {
+        metrics::counter!("media_ice_restarts_total").increment(1);
+        m.restart(p.role, conn, sdp).await
+    } else {
+        metrics::counter!("signaling_rate_limited_total").increment(1);
+        return Some(ServerMsg::error(
+            "rate_limited",
+            "at most one ICE restart every 2 seconds",
+        ));
+    };
+    Some(match answer {
+        Ok(sdp) => ServerMsg::Answer { sdp },
+        Err(e) => ServerMsg::error(e.code, e.message),
+    })
 }
 
 fn err_frame(e: &ParseError) -> ServerMsg {

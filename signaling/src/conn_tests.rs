@@ -78,6 +78,11 @@ impl MediaRoom for FakeRoom {
         );
         Ok(format!("answer-to-{sdp}"))
     }
+    async fn restart(&self, role: Role, conn: u64, sdp: String) -> Result<String, MediaError> {
+        let r = format!("restart {} {conn}", role.as_str());
+        self.log.lock().unwrap().push(r);
+        Ok(format!("restart-answer-to-{sdp}"))
+    }
     async fn candidate(&self, role: Role, _: u64, c: Candidate) -> Result<(), MediaError> {
         self.log
             .lock()

@@ -20,6 +20,8 @@ mod chat_tests;
 #[cfg(test)]
 mod conn_tests;
 #[cfg(test)]
+mod restart_tests;
+#[cfg(test)]
 mod seat_tests;
 #[cfg(test)]
 mod video_tests;

@@ -55,6 +55,22 @@ pub trait MediaRoom: Send + Sync {
         conn_seq: u64,
         sdp: String,
     ) -> Result<String, MediaError>;
+    /// Answers an ICE-restart offer (`offer {ice_restart: true}`) on the participant's existing
+    /// peer connection, also from a new signalling connection (`conn_seq`, which from then on
+    /// gets the peer connection's candidates and events): its tracks, relay and recording stay.
+    /// `restart_unavailable` when the participant has no peer connection here (the client then
+    /// makes a new one), `bad_sdp` for an offer that cannot be a restart of it.
+    async fn restart(
+        &self,
+        _role: Role,
+        _conn_seq: u64,
+        _sdp: String,
+    ) -> Result<String, MediaError> {
+        Err(MediaError::new(
+            "restart_unavailable",
+            "no peer connection to restart: send a plain offer",
+        ))
+    }
     /// Adds a trickled remote candidate (buffered until the offer is applied).
     async fn candidate(
         &self,

@@ -109,6 +109,12 @@ pub enum ClientMsg {
     },
     Offer {
         sdp: String,
+        /// An ICE restart of the participant's existing peer connection (its `sdp` carries new
+        /// ICE credentials and the same DTLS fingerprint), possibly on a new signalling socket:
+        /// the server answers it on the same server-side peer connection (docs/call.md
+        /// "Address change"). Absent: `false`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ice_restart: bool,
     },
     Candidate(Candidate),
     /// Subscribes this connection to the seat roster: the server answers `seats` and from then on
@@ -267,7 +273,7 @@ impl ClientMsg {
     fn validate(&self) -> Result<(), ParseError> {
         match self {
             ClientMsg::Join { token } => check_len(token, MAX_TOKEN_BYTES, "token"),
-            ClientMsg::Offer { sdp } => {
+            ClientMsg::Offer { sdp, .. } => {
                 check_len(sdp, MAX_SDP_BYTES, "sdp")?;
                 if sdp.trim().is_empty() {
                     return Err(ParseError::Malformed("empty sdp".into()));
@@ -336,8 +342,19 @@ mod tests {
         );
         assert_eq!(
             ClientMsg::parse(r#"{"type":"offer","sdp":"v=0"}"#),
-            Ok(ClientMsg::Offer { sdp: "v=0".into() })
+            Ok(ClientMsg::Offer {
+                sdp: "v=0".into(),
+                ice_restart: false
+            })
         );
+        assert_eq!(
+            ClientMsg::parse(r#"{"type":"offer","sdp":"v=0","ice_restart":true}"#),
+            Ok(ClientMsg::Offer {
+                sdp: "v=0".into(),
+                ice_restart: true
+            })
+        );
+        assert!(ClientMsg::parse(r#"{"type":"offer","sdp":"v=0","ice_restart":1}"#).is_err());
         let c = ClientMsg::parse(
             r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host","sdpMid":"0","sdpMLineIndex":0}"#,
         )

@@ -21,6 +21,8 @@
 import { slotsFor, roleOfStream, aggregate } from './seats.js';
 
 const GRACE_MS = 120_000;
+// Answers to an ICE-restart offer after which the client makes a new peer connection instead.
+const RESTART_REFUSED = ['restart_unavailable', 'bad_sdp', 'rate_limited', 'media_error', 'room_closed'];
 
 export function wsUrlFor(wsUrl, hearingId) {
   const u = new URL(wsUrl || `/ws/hearings/${encodeURIComponent(hearingId)}`, location.href);
@@ -197,7 +199,7 @@ export class CallSession extends EventTarget {
       return;
     }
     this.setState('reconnecting');
-    this.closePc();
+    // the peer connection stays: the new socket restarts its ICE (negotiate)
     const delay = Math.min(5000, 500 * 2 ** this.retry++);
     setTimeout(() => {
       if (!this.left) this.connect();
@@ -233,12 +235,18 @@ export class CallSession extends EventTarget {
         break;
       case 'answer':
         if (this.pc) {
+          this.restarting = false;
           await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
           for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+          // a restart over a path that still works never leaves `connected`: say so here
+          if (this.pc && this.pc.connectionState === 'connected') {
+            this.dropSince = 0;
+            this.setState('connected');
+          }
         }
         break;
       case 'candidate':
-        if (!this.pc || !this.pc.remoteDescription) this.pendingCandidates.push(msg);
+        if (!this.pc || !this.pc.remoteDescription || this.restarting) this.pendingCandidates.push(msg);
         else await this.addCandidate(msg);
         break;
       case 'peer':
@@ -260,6 +268,7 @@ export class CallSession extends EventTarget {
         break;
       case 'error':
         if (msg.code === 'wrong_node' && msg.node_url) this.nodeUrl = msg.node_url;
+        else if (this.restarting && RESTART_REFUSED.includes(msg.code)) await this.negotiate(true);
         else this.emit('error', msg);
         break;
       default:
@@ -293,7 +302,23 @@ export class CallSession extends EventTarget {
     }
   }
 
-  async negotiate() {
+  /**
+   * Offers on the current socket. While the peer connection lives (a socket reconnect, an
+   * address change), an ICE restart of it (`offer {ice_restart: true}`): the server keeps its
+   * side, media comes back without a new call (docs/call.md "Address change"). Otherwise, or
+   * when the server refuses the restart, a new peer connection.
+   */
+  async negotiate(fresh = false) {
+    const old = this.pc;
+    if (!fresh && old && old.remoteDescription && old.signalingState === 'stable') {
+      this.restarting = true;
+      this.pendingCandidates = [];
+      const offer = await old.createOffer({ iceRestart: true });
+      await old.setLocalDescription(offer);
+      this.send({ type: 'offer', sdp: old.localDescription.sdp, ice_restart: true });
+      return;
+    }
+    this.restarting = false;
     this.closePc();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
@@ -340,10 +365,17 @@ export class CallSession extends EventTarget {
         this.dropSince = 0;
         this.setState('connected');
       } else if (s === 'failed') {
-        // ICE failed while signalling may still be up: start over on a fresh socket.
-        if (this.ws) this.ws.close();
+        // ICE failed while signalling may still be up: a fresh socket, then an ICE restart.
+        if (this.ws && this.ws.readyState === WebSocket.OPEN && !this.restarting) this.ws.close();
       } else if (s === 'disconnected') {
         this.setState('reconnecting');
+        // still cut after 3 s (an address change): restart ICE on the socket if it is up
+        setTimeout(() => {
+          const open = this.ws && this.ws.readyState === WebSocket.OPEN;
+          if (this.pc === pc && pc.connectionState === 'disconnected' && open && !this.restarting) {
+            this.negotiate().catch(() => {});
+          }
+        }, 3000);
       }
     };
     const offer = await pc.createOffer();

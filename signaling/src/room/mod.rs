@@ -20,10 +20,12 @@ use crate::video::{VideoRecorder, VideoState};
 
 pub mod gaps;
 mod presence;
+mod restart;
 
 pub use gaps::SeatGap;
 pub use presence::Presence;
 use presence::{Room, Slot};
+pub use restart::ICE_RESTART_EVERY;
 
 /// Limits and timers of the signalling layer.
 #[derive(Debug, Clone)]

@@ -57,6 +57,8 @@ pub(super) struct Room {
     pub away: super::gaps::Away,
     /// Each seat's announced video state (absent: never announced, video on).
     pub video: BTreeMap<Role, VideoState>,
+    /// When each seat's last ICE restart was let through ([`super::Hub::allow_ice_restart`]).
+    pub restarts: BTreeMap<Role, tokio::time::Instant>,
 }
 
 impl Room {
@@ -66,6 +68,7 @@ impl Room {
             media: None,
             away: Default::default(),
             video: BTreeMap::new(),
+            restarts: BTreeMap::new(),
         }
     }
     /// No seat is connected or may come back: the room can go.

@@ -13,6 +13,7 @@
 mod echo;
 mod peer;
 mod record;
+mod restart;
 mod seats;
 
 use std::collections::HashMap;
@@ -333,6 +334,13 @@ impl MediaRoom for RtcRoom {
             return Err(MediaError::new("room_closed", "the call is over"));
         }
         peer::offer(self, role, participant_id, conn_seq, sdp).await
+    }
+
+    async fn restart(&self, role: Role, conn_seq: u64, sdp: String) -> Result<String, MediaError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(MediaError::new("room_closed", "the call is over"));
+        }
+        restart::restart(self, role, conn_seq, sdp).await
     }
 
     async fn candidate(

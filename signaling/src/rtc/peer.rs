@@ -1,7 +1,7 @@
 //! One participant's server-side peer connection: offer/answer, trickle ICE, forwarding of its
 //! incoming tracks to every receiver's link of this seat and to the recorder, PLI/FIR relay.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -25,7 +25,9 @@ use crate::media::{MediaError, MediaEvent};
 use crate::msg::{Candidate, Role};
 
 pub(crate) struct Peer {
-    pub conn_seq: u64,
+    /// The signalling connection this peer connection answers to: the one of its first offer,
+    /// or of its latest ICE restart (`super::restart`). Its handlers read it.
+    pub conn: Arc<AtomicU64>,
     pub pc: Arc<RTCPeerConnection>,
 }
 
@@ -43,7 +45,7 @@ impl Peer {
 /// normally a few milliseconds).
 const GATHER_WAIT: Duration = Duration::from_secs(2);
 
-fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
+pub(crate) fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
     move |e| MediaError::new(code, e.to_string())
 }
 
@@ -68,17 +70,18 @@ pub(crate) async fn offer(
     let seat = room.seats.seat(role);
     let mut peers = room.peers.lock().await;
     let (pc, old) = match peers.get(&role) {
-        Some(p) if p.conn_seq == conn_seq => (p.pc.clone(), None),
+        Some(p) if p.conn.load(Ordering::Acquire) == conn_seq => (p.pc.clone(), None),
         _ => {
             let old = peers.remove(&role);
             seat.current_conn.store(conn_seq, Ordering::Release);
             let senders = Seats::senders_for(role, slots);
-            match new_pc(room, role, &senders, participant_id, conn_seq).await {
+            let conn = Arc::new(AtomicU64::new(conn_seq));
+            match new_pc(room, role, &senders, participant_id, conn.clone()).await {
                 Ok(pc) => {
                     peers.insert(
                         role,
                         Peer {
-                            conn_seq,
+                            conn,
                             pc: pc.clone(),
                         },
                     );
@@ -101,6 +104,19 @@ pub(crate) async fn offer(
     if let Some(old) = old {
         old.close(&room.shared).await;
     }
+    answer(room, role, conn_seq, &pc, offer).await
+}
+
+/// Applies `offer` to `pc` and returns the answer with the server's candidates, after the
+/// candidates `conn_seq` trickled before it.
+pub(crate) async fn answer(
+    room: &RtcRoom,
+    role: Role,
+    conn_seq: u64,
+    pc: &Arc<RTCPeerConnection>,
+    offer: RTCSessionDescription,
+) -> Result<String, MediaError> {
+    let seat = room.seats.seat(role);
     pc.set_remote_description(offer)
         .await
         .map_err(merr("bad_sdp"))?;
@@ -148,7 +164,7 @@ pub(crate) async fn candidate(
         let peers = room.peers.lock().await;
         peers
             .get(&role)
-            .filter(|p| p.conn_seq == conn_seq)
+            .filter(|p| p.conn.load(Ordering::Acquire) == conn_seq)
             .map(|p| p.pc.clone())
     };
     match pc {
@@ -173,7 +189,7 @@ async fn new_pc(
     role: Role,
     senders: &[Role],
     participant_id: &str,
-    conn_seq: u64,
+    conn: Arc<AtomicU64>,
 ) -> Result<Arc<RTCPeerConnection>, MediaError> {
     let shared = &room.shared;
     let pc = Arc::new(
@@ -211,8 +227,10 @@ async fn new_pc(
     }
 
     let me = room.me.clone();
+    let mine = conn.clone();
     pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
         let me = me.clone();
+        let conn_seq = mine.load(Ordering::Acquire);
         Box::pin(async move {
             let (Some(c), Some(room)) = (c, me.upgrade()) else {
                 return;
@@ -237,6 +255,7 @@ async fn new_pc(
     pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
         let me = me.clone();
         let sources = sources.clone();
+        let conn_seq = conn.load(Ordering::Acquire);
         Box::pin(async move {
             let Some(room) = me.upgrade() else { return };
             if s == RTCPeerConnectionState::Connected {

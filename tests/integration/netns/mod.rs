@@ -9,6 +9,7 @@
 //! prints why and passes, unless `RH_NETNS_TESTS=require` (set by .ci/run), where it fails.
 //! They run in the SQLite pass only (they touch no SQL).
 
+mod addr_change;
 mod net;
 
 use std::process::Command;

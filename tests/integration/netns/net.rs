@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use remote_hearing::call::tokens::{Claims, TokenKey};
 
@@ -263,6 +263,88 @@ impl Net {
         let c = text(citizen.wait_with_output().unwrap());
         let o = text(officer.wait_with_output().unwrap());
         (o, c)
+    }
+}
+
+/// A client's stdout, line by line, each with when it was read.
+pub(super) type Lines = std::sync::mpsc::Receiver<(Instant, String)>;
+
+impl Net {
+    /// A second link between the client and the router namespaces, `rhd{n}` (client, no address
+    /// yet) ↔ `rhm{n}` (router, 10.233.n.1/24, NATed like the first): where
+    /// [`Net::move_client`] moves the citizen.
+    pub(super) fn add_second_link(&self) {
+        let (n, c, r) = (self.n, self.client_ns(), format!("rhr{}", self.n));
+        let (d, m) = (format!("rhd{n}"), format!("rhm{n}"));
+        run(&[
+            "ip", "link", "add", &d, "netns", &c, "type", "veth", "peer", "name", &m, "netns", &r,
+        ]);
+        let gw = format!("10.233.{n}.1/24");
+        run(&[
+            "ip", "netns", "exec", &r, "ip", "addr", "add", &gw, "dev", &m,
+        ]);
+        run(&["ip", "netns", "exec", &r, "ip", "link", "set", &m, "up"]);
+        run(&["ip", "netns", "exec", &c, "ip", "link", "set", &d, "up"]);
+    }
+
+    /// The citizen's address changes: it gets 10.233.n.2 on the second link, its default route
+    /// goes there, and its first address 10.231.n.2 is deleted (every socket bound to it, the
+    /// WebSocket's TCP connection and the ICE host candidate, is dead).
+    pub(super) fn move_client(&self) {
+        let (n, c) = (self.n, self.client_ns());
+        let ex = |cmd: &[&str]| {
+            let mut v = vec!["ip", "netns", "exec", c.as_str()];
+            v.extend_from_slice(cmd);
+            run(&v);
+        };
+        let (new, gw) = (format!("10.233.{n}.2/24"), format!("10.233.{n}.1"));
+        ex(&["ip", "addr", "add", &new, "dev", &format!("rhd{n}")]);
+        ex(&["ip", "route", "replace", "default", "via", &gw]);
+        let old = format!("10.231.{n}.2/24");
+        ex(&["ip", "addr", "del", &old, "dev", &format!("rhc{n}")]);
+    }
+
+    /// Starts the officer (root namespace) and the citizen (client namespace) clients of one
+    /// hearing, the citizen with `citizen_args`; returns their stdout lines as they come.
+    pub(super) fn start_call(
+        &mut self,
+        addr: &str,
+        officer_args: &[&str],
+        citizen_args: &[&str],
+    ) -> (Lines, Lines) {
+        let hearing = uuid::Uuid::new_v4().simple().to_string();
+        let ws = format!("ws://{addr}/ws/hearings/{hearing}");
+        let client = client_bin();
+        let mut officer = Command::new(&client);
+        officer
+            .args(["--ws", &ws, "--token", &token(&hearing, "officer")])
+            .args(["--bind-ip", &self.server_ip()])
+            .args(officer_args);
+        let mut citizen = Command::new("ip");
+        citizen
+            .args(["netns", "exec", &self.client_ns()])
+            .arg(&client)
+            .args(["--ws", &ws, "--token", &token(&hearing, "citizen")])
+            .args(citizen_args);
+        (
+            self.lines("officer", officer),
+            self.lines("citizen", citizen),
+        )
+    }
+
+    fn lines(&mut self, name: &str, mut cmd: Command) -> Lines {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        self.children.push((name.to_owned(), child));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), l)).is_err() {
+                    return;
+                }
+            }
+        });
+        rx
     }
 }
 
