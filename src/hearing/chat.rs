@@ -25,10 +25,40 @@ impl HearingChat {
     }
 }
 
-fn refused(code: &str, message: &str) -> ChatRefused {
+fn refused(code: String, message: &str) -> ChatRefused {
     ChatRefused {
-        code: code.into(),
+        code,
         message: message.into(),
+    }
+}
+
+/// What a recorder of the call (`kind`: `chat`, `video`) answers: the server is stopping.
+pub(super) fn stopping(kind: &str) -> ChatRefused {
+    refused(format!("{kind}_unavailable"), "the server is stopping")
+}
+
+/// What a recorder of the call (`kind`: `chat`, `video`) answers for the outcome of sealing
+/// its `noun` (`message`, `change`): the sealed value, `{kind}_closed` when the hearing takes
+/// no more entries, `{kind}_not_recorded` (logged) when sealing failed.
+pub(super) fn answer<T>(
+    kind: &str,
+    noun: &str,
+    hearing_id: &str,
+    outcome: ApiResult<Option<T>>,
+) -> Result<T, ChatRefused> {
+    match outcome {
+        Ok(Some(sealed)) => Ok(sealed),
+        Ok(None) => Err(refused(
+            format!("{kind}_closed"),
+            "the hearing is not in progress: nothing more can be added to its record",
+        )),
+        Err(e) => {
+            tracing::error!(hearing = %hearing_id, error = %e, kind, "sealing failed");
+            Err(refused(
+                format!("{kind}_not_recorded"),
+                &format!("the {noun} could not be recorded; send it again"),
+            ))
+        }
     }
 }
 
@@ -42,22 +72,10 @@ impl ChatRecorder for HearingChat {
         text: &str,
     ) -> Result<ChatSealed, ChatRefused> {
         let Some(inner) = self.0.upgrade() else {
-            return Err(refused("chat_unavailable", "the server is stopping"));
+            return Err(stopping("chat"));
         };
-        match seal(&Hearing(inner), hearing_id, from, participant_id, text).await {
-            Ok(Some(sealed)) => Ok(sealed),
-            Ok(None) => Err(refused(
-                "chat_closed",
-                "the hearing is not in progress: nothing more can be added to its record",
-            )),
-            Err(e) => {
-                tracing::error!(hearing = %hearing_id, error = %e, "sealing a chat message failed");
-                Err(refused(
-                    "chat_not_recorded",
-                    "the message could not be recorded; send it again",
-                ))
-            }
-        }
+        let outcome = seal(&Hearing(inner), hearing_id, from, participant_id, text).await;
+        answer("chat", "message", hearing_id, outcome)
     }
 }
 

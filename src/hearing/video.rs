@@ -12,7 +12,12 @@ use serde_json::json;
 use signaling::{ChatRefused, Role, VideoRecorder, VideoState};
 
 use super::Hearing;
-use super::{machine::Status, service::record, store};
+use super::{
+    chat::{answer, stopping},
+    machine::Status,
+    service::record,
+    store,
+};
 use crate::error::ApiResult;
 
 /// Installed on the call's hub in `startup`; holds the hearing area weakly (see
@@ -22,13 +27,6 @@ pub struct HearingVideo(Weak<super::Inner>);
 impl HearingVideo {
     pub fn new(hearing: &Hearing) -> HearingVideo {
         HearingVideo(Arc::downgrade(&hearing.0))
-    }
-}
-
-fn refused(code: &str, message: &str) -> ChatRefused {
-    ChatRefused {
-        code: code.into(),
-        message: message.into(),
     }
 }
 
@@ -42,22 +40,10 @@ impl VideoRecorder for HearingVideo {
         state: VideoState,
     ) -> Result<Option<i64>, ChatRefused> {
         let Some(inner) = self.0.upgrade() else {
-            return Err(refused("video_unavailable", "the server is stopping"));
+            return Err(stopping("video"));
         };
-        match seal(&Hearing(inner), hearing_id, from, participant_id, state).await {
-            Ok(Some(seq)) => Ok(seq),
-            Ok(None) => Err(refused(
-                "video_closed",
-                "the hearing is not in progress: nothing more can be added to its record",
-            )),
-            Err(e) => {
-                tracing::error!(hearing = %hearing_id, error = %e, "sealing a video state failed");
-                Err(refused(
-                    "video_not_recorded",
-                    "the change could not be recorded; send it again",
-                ))
-            }
-        }
+        let outcome = seal(&Hearing(inner), hearing_id, from, participant_id, state).await;
+        answer("video", "change", hearing_id, outcome)
     }
 }
 
