@@ -2,12 +2,13 @@
 // the hearing page (添加参与人), sends the interpreter's own SMS code and admits them from the
 // waiting list; the interpreter opens the citizen's H5 page with their link, enters the code,
 // waits, and joins the call (no step actions). Citizen, officer and interpreter are in one call;
-// the hearing runs to a disputed statement (referred), the call ends, and the interpreter's own
-// recording is listed with the hearing's sealed recordings; the record names their admission.
+// the hearing runs to the served decision, the call ends, the interpreter's own recording is
+// listed with the hearing's sealed recordings, the auditor's bundle carries their admission and
+// their recorded files, and the decision names them.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot, phoneContext, watch } from '../lib/browser.mjs';
-import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode, stepsToStatement } from '../lib/journey.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode, stepsToStatement, waiveToDecision } from '../lib/journey.mjs';
 
 const T = { timeout: 300_000 };
 const officerApi = (w, path) => w.officerPage.evaluate((p) => window.__rh.api.get(p), path);
@@ -56,10 +57,15 @@ describe('a sign-language interpreter in the hearing', { concurrency: 1 }, () =>
       await joinWithCode(w, 2);
       await stepsToStatement(w);
       await shot(p, 'interpreter-in-call');
-      const c = w.citizen;
-      await c.fill('#st-text', '当时不是我本人驾驶。');
-      await c.click('#st-dispute');
-      await o.waitForFunction(() => document.querySelector('#hr-status')?.dataset.status === 'referred', null, { timeout: 20_000 });
+      await waiveToDecision(w);
+      await o.waitForFunction(() => document.querySelector('#hr-status')?.dataset.status === 'completed', null, { timeout: 20_000 });
+      // The decision names the interpreter.
+      const fields = await officerApi(w, `hearings/${encodeURIComponent(hearingId)}/decision?format=json`);
+      assert.ok(
+        fields.participants.some((x) => x.role === 'interpreter' && x.kind === 'sign' && x.name === '李手语'),
+        JSON.stringify(fields.participants),
+      );
+      await shot(w.citizen, 'citizen-decision-with-interpreter');
 
       // The call ended: the interpreter's own tracks are among the sealed recordings.
       let recs = [];
@@ -76,6 +82,20 @@ describe('a sign-language interpreter in the hearing', { concurrency: 1 }, () =>
       }
       const list = await officerApi(w, `hearings/${encodeURIComponent(hearingId)}/participants`);
       assert.equal(list[0].status, 'admitted');
+      // The auditor's bundle: the interpreter's admission and recorded files are sealed in it.
+      const login = await fetch(`${w.server.url}/api/v1/auth/officer`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(w.server.demo.auditor),
+      });
+      assert.equal(login.status, 200);
+      const auth = { Authorization: `Bearer ${(await login.json()).token}` };
+      const bundle = await (await fetch(`${w.server.url}/api/v1/audit/hearings/${hearingId}/bundle`, { headers: auth })).json();
+      const steps = bundle.entries.map((e) => e.step);
+      assert.ok(steps.includes('participant_admitted'), steps.join(' '));
+      const sealedIds = new Set(bundle.recordings.map((r) => r.id));
+      const theirs = recs.filter((r) => r.participant === 'interpreter');
+      assert.ok(theirs.length >= 2 && theirs.every((r) => sealedIds.has(r.id)), JSON.stringify({ theirs, sealed: [...sealedIds] }));
     } finally {
       await w.close();
     }
