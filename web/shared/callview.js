@@ -8,23 +8,8 @@ import { CallSession, getLocalMedia } from './call.js';
 import { othersOf } from './seats.js';
 import { CallChat } from './chat.js';
 import { h } from './ui.js';
-import { addStrings, t } from './i18n.js';
+import { t } from './i18n.js';
 
-addStrings({
-  'call.videoOff': ['关闭视频', 'Video off'],
-  'call.videoOn': ['打开视频', 'Video on'],
-  'call.audioOnly': ['仅语音', 'Audio only'],
-  'call.why.no_camera': ['未检测到摄像头', 'no camera found'],
-  'call.why.camera_denied': ['摄像头权限被拒绝', 'camera permission refused'],
-  'call.why.by_hand': ['已手动关闭视频', 'video turned off by hand'],
-  'call.why.weak_link': ['网络较弱，已自动关闭视频', 'weak network: video turned off automatically'],
-  'call.whyShort.no_camera': ['无摄像头', 'no camera'],
-  'call.whyShort.camera_denied': ['摄像头未授权', 'camera refused'],
-  'call.whyShort.by_hand': ['手动关闭', 'turned off'],
-  'call.whyShort.weak_link': ['网络较弱', 'weak network'],
-  'call.selfAudioOnly': ['仅语音：{why}', 'Audio only: {why}'],
-  'call.peerAudioOnly': ['{who}仅语音（{why}）', '{who}: audio only ({why})'],
-});
 
 /** Failures that another try cannot mend. */
 const FINAL = new Set(['hearing_closed', 'ws_replaced', 'join_token_invalid']);
