@@ -368,14 +368,9 @@ export class CallSession extends EventTarget {
         // ICE failed while signalling may still be up: a fresh socket, then an ICE restart.
         if (this.ws && this.ws.readyState === WebSocket.OPEN && !this.restarting) this.ws.close();
       } else if (s === 'disconnected') {
+        // Often back by itself (consent checks late on a busy or lossy link); an address change
+        // also drops the socket, whose reconnect restarts ICE, and ICE 'failed' does it here.
         this.setState('reconnecting');
-        // still cut after 3 s (an address change): restart ICE on the socket if it is up
-        setTimeout(() => {
-          const open = this.ws && this.ws.readyState === WebSocket.OPEN;
-          if (this.pc === pc && pc.connectionState === 'disconnected' && open && !this.restarting) {
-            this.negotiate().catch(() => {});
-          }
-        }, 3000);
       }
     };
     const offer = await pc.createOffer();
