@@ -14,7 +14,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{Notify, oneshot};
 use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -24,7 +23,7 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::{TrackLocal, TrackLocalWriter};
 use webrtc::track::track_remote::TrackRemote;
 
-use super::{RtcEngine, Shared, opus_cap, vp8_cap};
+use super::{RtcEngine, Shared, opus_cap, peer::merr, vp8_cap};
 use crate::media::{Echo, EchoEngine, EchoOutcome, MediaError};
 
 /// At most this long to gather the server's candidates before answering (as the call does).
@@ -49,21 +48,9 @@ impl EchoEngine for RtcEngine {
     }
 }
 
-fn merr(code: &'static str) -> impl Fn(webrtc::Error) -> MediaError {
-    move |e| MediaError::new(code, e.to_string())
-}
-
 async fn echo(shared: &Arc<Shared>, sdp: String, max: Duration) -> Result<Echo, MediaError> {
     let offer = RTCSessionDescription::offer(sdp).map_err(merr("bad_sdp"))?;
-    let pc = Arc::new(
-        shared
-            .api
-            .new_peer_connection(RTCConfiguration::default())
-            .await
-            .map_err(merr("media_error"))?,
-    );
-    shared.live_peers.fetch_add(1, Ordering::Relaxed);
-    metrics::gauge!("media_peers").increment(1.0);
+    let pc = shared.new_peer().await?;
     metrics::counter!("media_selftest_echoes_total").increment(1);
     let stop = Arc::new(Notify::new());
     let counters = Arc::new(Counters::default());

@@ -103,6 +103,23 @@ impl Shared {
             .unwrap_or(u64::MAX - 1)
             .saturating_add(1)
     }
+
+    /// A new server peer connection, counted in `live_peers` and the `media_peers` gauge (the
+    /// closing side takes it off again).
+    pub(crate) async fn new_peer(
+        &self,
+    ) -> Result<Arc<webrtc::peer_connection::RTCPeerConnection>, MediaError> {
+        let pc = self
+            .api
+            .new_peer_connection(
+                webrtc::peer_connection::configuration::RTCConfiguration::default(),
+            )
+            .await
+            .map_err(peer::merr("media_error"))?;
+        self.live_peers.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("media_peers").increment(1.0);
+        Ok(Arc::new(pc))
+    }
 }
 
 /// The `webrtc`-crate media engine.

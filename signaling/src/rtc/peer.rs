@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use webrtc::ice_transport::ice_candidate::{RTCIceCandidate, RTCIceCandidateInit};
 use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -192,15 +191,7 @@ async fn new_pc(
     conn: Arc<AtomicU64>,
 ) -> Result<Arc<RTCPeerConnection>, MediaError> {
     let shared = &room.shared;
-    let pc = Arc::new(
-        shared
-            .api
-            .new_peer_connection(RTCConfiguration::default())
-            .await
-            .map_err(merr("media_error"))?,
-    );
-    shared.live_peers.fetch_add(1, Ordering::Relaxed);
-    metrics::gauge!("media_peers").increment(1.0);
+    let pc = shared.new_peer().await?;
     // the other seats' media, sent to this participant: audio and video of each sender in turn
     let tracks = senders.iter().flat_map(|s| {
         let link = room.seats.link(role, *s);
