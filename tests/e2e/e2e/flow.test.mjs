@@ -53,6 +53,69 @@ async function serverHas(t, what, method, path) {
   return true;
 }
 
+/**
+ * What both pages and the server show, for a failure message (the CI log keeps only the
+ * failing test's error, so the evidence goes into it): each page's step and error, the
+ * hearing's state, the last refused requests and the server's last warnings.
+ */
+async function evidence() {
+  const page = async (p, label) => {
+    try {
+      return await p.evaluate((label) => {
+        const err = document.querySelector('#step-err');
+        const card = document.querySelector('#step-card') || document.querySelector('#action-bar');
+        const state = document.querySelector('.call-state')?.dataset.state;
+        return `${label}: step=${card?.dataset.step ?? '-'} call=${state ?? '-'} err=${err && !err.hidden ? JSON.stringify(err.textContent) : 'none'}`;
+      }, label);
+    } catch (e) {
+      return `${label}: ${e.message}`;
+    }
+  };
+  const lines = [await page(citizen, 'citizen'), await page(officerPage, 'officer')];
+  if (s.hearingId) {
+    const h = await officerPage.evaluate(async (id) => {
+      const r = await fetch(`/api/v1/hearings/${id}`, { headers: { Authorization: `Bearer ${localStorage.getItem('rh.token.staff')}` } });
+      return r.ok ? (await r.json()) : { status: r.status };
+    }, s.hearingId).catch((e) => ({ error: e.message }));
+    lines.push(`hearing: status=${h.status} next=${h.next_step} steps=${(h.steps || []).map((x) => x.step).join(',')}`);
+  }
+  lines.push('refused requests: ' + errors.slice(-8).join(' | '));
+  const log = server.output().replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => /WARN|ERROR/.test(l) && !/webrtc_ice/.test(l));
+  lines.push('server: ' + log.slice(-8).join(' | '));
+  return lines.join('\n');
+}
+
+/** Runs `body`; a failure carries `evidence()` in its message. */
+async function withEvidence(body) {
+  try {
+    await body();
+  } catch (e) {
+    e.message += '\n--- evidence ---\n' + (await evidence());
+    throw e;
+  }
+}
+
+/**
+ * A citizen's step: clicks `sel` until `next` shows on `on`. A refusal because the call is not
+ * live at that instant (a reconnect still settling; the law refuses any step then) is what a
+ * citizen sees as an error and answers by tapping again once the call is back: so does this,
+ * up to three times, each retry reported. Any other error fails at once with its text.
+ */
+async function citizenStep(t, sel, on, next) {
+  for (let attempt = 0; ; attempt++) {
+    await citizen.click(sel);
+    const shown = await Promise.race([
+      on.waitForSelector(next, { timeout: 20_000 }).then(() => null),
+      citizen.waitForSelector('#step-err:not([hidden])', { timeout: 20_000 }).then(() => citizen.textContent('#step-err')),
+    ]);
+    if (shown === null) return;
+    if (!/通话中断|not live/.test(shown) || attempt >= 3) throw new Error(`${sel}: the citizen's page shows ${JSON.stringify(shown)}`);
+    t.diagnostic(`${sel} refused while the call was not live (${shown}); tapping again once it is back`);
+    await citizen.waitForSelector('.call-state[data-state=connected]', { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 async function api(path, opts = {}) {
   const r = await fetch(server.url + path, opts);
   const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
@@ -221,140 +284,140 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     if (!needs(t, 'joined')) return;
     if (!(await serverHas(t, 'hearing steps', 'POST', `/api/v1/hearings/${s.hearingId}/steps`))) return;
     if (!done.call) t.diagnostic('the call did not connect; steps are taken without it (API.md allows that)');
-    const o = officerPage;
-    const c = citizen;
-    await identityStep(o, c);
-    await o.waitForSelector('#step-card[data-step=inquiry]');
-    await o.fill('#qa-a1', '是本人驾驶。');
-    await o.fill('#qa-a2', '无异议。');
-    // The citizen drops mid-way: the inquiry is refused while the citizen is away (the law wants
-    // the whole procedure recorded), then taken once the citizen's page has rejoined; the absence
-    // is a sealed call_gap (checked below).
-    const refusal = await awayAndBack(
-      o,
-      c,
-      server.url,
-      s.hearingId,
-      (p) => p.click('#inq-submit'),
-      { step: 'inquiry', transcript: [{ q: '车辆是否本人驾驶？', a: '是本人驾驶。' }] },
-      (p) => shot(p, 'officer-step-refused-citizen-away'),
-    );
-    assert.equal(refusal.status, 409, JSON.stringify(refusal.body));
-    assert.equal(refusal.body.error.code, 'call_not_live');
-    assert.deepEqual(refusal.body.error.params.missing, [{ party: 'citizen', missing: 'connection' }]);
-    // The citizen reads the transcript and asks for a correction; the officer edits the
-    // answer (a second inquiry version); the citizen then signs it.
-    await o.waitForSelector('#step-card[data-step=transcript_ack]');
-    await c.waitForSelector('#tr-list dt', { timeout: 15_000 });
-    await shot(c, 'citizen-transcript');
-    await c.fill('#tr-correction', '第二问我答的是：对地点有异议，是舜耕路北口。');
-    await c.click('#tr-ask');
-    await o.waitForSelector('#step-card[data-step=inquiry] #inq-correction:not([hidden])', { timeout: 15_000 });
-    assert.match(await o.textContent('#inq-correction-text'), /舜耕路北口/);
-    await shot(o, 'officer-inquiry-correction');
-    await o.fill('#qa-a2', '对地点有异议，是舜耕路北口。');
-    await o.click('#inq-submit');
-    await c.waitForFunction(() => /2/.test(document.querySelector('#tr-version')?.textContent || ''), null, { timeout: 15_000 });
-    assert.match(await c.textContent('#tr-list'), /舜耕路北口/);
-    await signTranscript(c);
-    await o.waitForSelector('#step-card[data-step=notice]', { timeout: 15_000 });
-    await shot(o, 'officer-notice-form');
-    await o.fill('#not-rec-0-time', '2026-11-01 08:31');
-    await o.fill('#not-rec-0-place', '经十路与舜耕路路口');
-    await o.fill('#not-rec-0-behaviour', '机动车违反信号灯通行');
-    await o.click('#not-submit');
-    await o.waitForSelector('#step-card[data-step=notice_ack]');
+    await withEvidence(async () => {
+      const o = officerPage;
+      const c = citizen;
+      await identityStep(o, c);
+      await o.waitForSelector('#step-card[data-step=inquiry]');
+      await o.fill('#qa-a1', '是本人驾驶。');
+      await o.fill('#qa-a2', '无异议。');
+      // The citizen drops mid-way: the inquiry is refused while the citizen is away (the law wants
+      // the whole procedure recorded), then taken once the citizen's page has rejoined; the absence
+      // is a sealed call_gap (checked below).
+      const refusal = await awayAndBack(
+        o,
+        c,
+        server.url,
+        s.hearingId,
+        (p) => p.click('#inq-submit'),
+        { step: 'inquiry', transcript: [{ q: '车辆是否本人驾驶？', a: '是本人驾驶。' }] },
+        (p) => shot(p, 'officer-step-refused-citizen-away'),
+      );
+      assert.equal(refusal.status, 409, JSON.stringify(refusal.body));
+      assert.equal(refusal.body.error.code, 'call_not_live');
+      assert.deepEqual(refusal.body.error.params.missing, [{ party: 'citizen', missing: 'connection' }]);
+      // The citizen reads the transcript and asks for a correction; the officer edits the
+      // answer (a second inquiry version); the citizen then signs it.
+      await o.waitForSelector('#step-card[data-step=transcript_ack]');
+      await c.waitForSelector('#tr-list dt', { timeout: 15_000 });
+      await shot(c, 'citizen-transcript');
+      await c.fill('#tr-correction', '第二问我答的是：对地点有异议，是舜耕路北口。');
+      await c.click('#tr-ask');
+      await o.waitForSelector('#step-card[data-step=inquiry] #inq-correction:not([hidden])', { timeout: 15_000 });
+      assert.match(await o.textContent('#inq-correction-text'), /舜耕路北口/);
+      await shot(o, 'officer-inquiry-correction');
+      await o.fill('#qa-a2', '对地点有异议，是舜耕路北口。');
+      await o.click('#inq-submit');
+      await c.waitForFunction(() => /2/.test(document.querySelector('#tr-version')?.textContent || ''), null, { timeout: 15_000 });
+      assert.match(await c.textContent('#tr-list'), /舜耕路北口/);
+      await signTranscript(c);
+      await o.waitForSelector('#step-card[data-step=notice]', { timeout: 15_000 });
+      await shot(o, 'officer-notice-form');
+      await o.fill('#not-rec-0-time', '2026-11-01 08:31');
+      await o.fill('#not-rec-0-place', '经十路与舜耕路路口');
+      await o.fill('#not-rec-0-behaviour', '机动车违反信号灯通行');
+      await o.click('#not-submit');
+      await o.waitForSelector('#step-card[data-step=notice_ack]');
 
-    await c.waitForSelector('#ack-notice', { timeout: 15_000 });
-    await shot(c, 'citizen-notice');
-    await c.click('#ack-notice');
-    await c.waitForSelector('#st-waive');
-    await shot(c, 'citizen-statement');
-    await c.click('#st-waive');
+      await c.waitForSelector('#ack-notice', { timeout: 15_000 });
+      await shot(c, 'citizen-notice');
+      await c.click('#ack-notice');
+      await c.waitForSelector('#st-waive');
+      await shot(c, 'citizen-statement');
+      await citizenStep(t, '#st-waive', o, '#rul-submit');
+      await shot(o, 'officer-ruling-form');
+      await o.click('#rul-submit');
 
-    await o.waitForSelector('#rul-submit', { timeout: 15_000 });
-    await shot(o, 'officer-ruling-form');
-    await o.click('#rul-submit');
+      await c.waitForSelector('#conf-accept', { timeout: 15_000 });
+      await c.check('#conf-consent');
+      await drawSignature(c, '#conf-sig');
+      await shot(c, 'citizen-confirmation');
+      await c.click('#conf-accept');
 
-    await c.waitForSelector('#conf-accept', { timeout: 15_000 });
-    await c.check('#conf-consent');
-    await drawSignature(c, '#conf-sig');
-    await shot(c, 'citizen-confirmation');
-    await c.click('#conf-accept');
+      await o.waitForSelector('#srv-submit', { timeout: 15_000 });
+      await o.click('#srv-submit');
 
-    await o.waitForSelector('#srv-submit', { timeout: 15_000 });
-    await o.click('#srv-submit');
+      await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
+      await drawSignature(c, '#rc-sig');
+      await shot(c, 'citizen-receipt');
+      const sigUpload = c.waitForResponse((r) => r.url().includes('/evidence?kind=signature') && r.request().method() === 'POST');
+      await c.click('#receipt-ack');
+      const sigResp = await sigUpload;
+      assert.equal(sigResp.status(), 201, 'the receipt signature was uploaded');
+      const receiptSig = await sigResp.json();
+      await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
+      await shot(c, 'citizen-decision');
+      // The document fits the phone (long digests wrap) and names the party in words, no raw keys.
+      const fit = await c.evaluate(() => ({ page: document.documentElement.scrollWidth, party: document.querySelector('#decision-fields dd[data-field=party]')?.textContent, dts: [...document.querySelectorAll('#decision-fields dt')].map((d) => d.textContent) }));
+      // The phone's width as set: innerWidth grows with a too-wide page (a mobile browser zooms out).
+      fit.view = c.viewportSize().width;
+      assert.ok(fit.page <= fit.view, `the decision view is ${fit.page}px wide on a ${fit.view}px phone`);
+      assert.match(fit.party || '', /张三/);
+      assert.deepEqual(fit.dts.filter((d) => /^[a-z_0-9]+$/.test(d)), [], 'every field has a label');
 
-    await c.waitForSelector('#receipt-ack', { timeout: 15_000 });
-    await drawSignature(c, '#rc-sig');
-    await shot(c, 'citizen-receipt');
-    const sigUpload = c.waitForResponse((r) => r.url().includes('/evidence?kind=signature') && r.request().method() === 'POST');
-    await c.click('#receipt-ack');
-    const sigResp = await sigUpload;
-    assert.equal(sigResp.status(), 201, 'the receipt signature was uploaded');
-    const receiptSig = await sigResp.json();
-    await c.waitForSelector('[data-view=decision]:not([hidden]) #decision-fields', { timeout: 15_000 });
-    await shot(c, 'citizen-decision');
-    // The document fits the phone (long digests wrap) and names the party in words, no raw keys.
-    const fit = await c.evaluate(() => ({ page: document.documentElement.scrollWidth, party: document.querySelector('#decision-fields dd[data-field=party]')?.textContent, dts: [...document.querySelectorAll('#decision-fields dt')].map((d) => d.textContent) }));
-    // The phone's width as set: innerWidth grows with a too-wide page (a mobile browser zooms out).
-    fit.view = c.viewportSize().width;
-    assert.ok(fit.page <= fit.view, `the decision view is ${fit.page}px wide on a ${fit.view}px phone`);
-    assert.match(fit.party || '', /张三/);
-    assert.deepEqual(fit.dts.filter((d) => /^[a-z_0-9]+$/.test(d)), [], 'every field has a label');
-
-    await o.waitForSelector('#summary-status', { timeout: 15_000 });
-    await o.waitForFunction(() => document.querySelector('#checkpoint')?.textContent.length > 5);
-    // Success in green, no error left over from the call's end; the checkpoint behind a fold.
-    assert.match(await o.textContent('#summary-done'), /已办结/);
-    assert.equal(await o.isVisible('#hr-err'), false, 'the end of the call is no error');
-    assert.equal(await o.isVisible('#checkpoint'), false, 'the raw checkpoint is folded');
-    // Typed-in facts (records.provider = manual): the officer is told the decision must be entered in the traffic system.
-    assert.match(await o.textContent('#write-back[data-status=manual]'), /当事人填报/);
-    await shot(o, 'officer-summary');
-    const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), s.hearingId);
-    assert.equal(hr.status, 'completed');
-    assert.deepEqual(
-      hr.steps.map((x) => x.step),
-      ['identity', 'inquiry', 'transcript_ack', 'inquiry', 'transcript_ack', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
-    );
-    // The citizen's absence mid-way is on the record (its payload is checked in the bundle below).
-    assert.ok(hr.events.some((e) => e.step === 'call_gap'), JSON.stringify(hr.events.map((e) => e.step)));
-    // The decision PDF (citizen's session) names the party and its seal verifies offline.
-    const tok = await c.evaluate(() => localStorage.getItem('rh.token.citizen'));
-    const pdf = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/decision?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
-    assert.equal(pdf.status, 200);
-    const pdfPath = join(server.dataDir, 'decision.pdf');
-    writeFileSync(pdfPath, Buffer.from(await pdf.arrayBuffer()));
-    const v = spawnSync(binaryPath(), ['decision', 'verify', pdfPath], { encoding: 'utf8' });
-    assert.equal(v.status, 0, v.stdout + v.stderr);
-    const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
-    assert.match(text.stdout.replace(/\s/g, ''), /张三.*370102199003181234/s);
-    s.decisionText = text.stdout.replace(/\s/g, '');
-    // The proof of service (送达回证): the page offers it; it carries the receipt signature's
-    // digest and its seal verifies offline.
-    await c.waitForSelector('#doc-service-proof:not([hidden])');
-    const proof = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/proof-of-service?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
-    assert.equal(proof.status, 200);
-    assert.equal(proof.headers.get('content-type'), 'application/pdf');
-    const proofPath = join(server.dataDir, 'proof-of-service.pdf');
-    writeFileSync(proofPath, Buffer.from(await proof.arrayBuffer()));
-    const pv = spawnSync(binaryPath(), ['decision', 'verify', proofPath], { encoding: 'utf8' });
-    assert.equal(pv.status, 0, pv.stdout + pv.stderr);
-    assert.match(pv.stdout, /proof of service/);
-    const proofText = spawnSync('pdftotext', [proofPath, '-'], { encoding: 'utf8' }).stdout.replace(/\s/g, '');
-    assert.ok(proofText.includes('送达回证'), proofText);
-    assert.ok(proofText.includes(receiptSig.sha256), 'the proof names the receipt signature digest');
-    const download = await clickDownload(c, '#doc-service-proof');
-    assert.match(download.suggestedFilename(), /送达回证/);
-    // The decision itself is saved as the sealed PDF, which verifies offline.
-    const doc = await clickDownload(c, '#doc-save');
-    assert.match(doc.suggestedFilename(), /^处罚决定书-.*\.pdf$/);
-    const docPath = join(server.dataDir, 'decision.pdf');
-    await doc.saveAs(docPath);
-    const dv = spawnSync(binaryPath(), ['decision', 'verify', docPath], { encoding: 'utf8' });
-    assert.equal(dv.status, 0, dv.stdout + dv.stderr);
-    done.steps = true;
+      await o.waitForSelector('#summary-status', { timeout: 15_000 });
+      await o.waitForFunction(() => document.querySelector('#checkpoint')?.textContent.length > 5);
+      // Success in green, no error left over from the call's end; the checkpoint behind a fold.
+      assert.match(await o.textContent('#summary-done'), /已办结/);
+      assert.equal(await o.isVisible('#hr-err'), false, 'the end of the call is no error');
+      assert.equal(await o.isVisible('#checkpoint'), false, 'the raw checkpoint is folded');
+      // Typed-in facts (records.provider = manual): the officer is told the decision must be entered in the traffic system.
+      assert.match(await o.textContent('#write-back[data-status=manual]'), /当事人填报/);
+      await shot(o, 'officer-summary');
+      const hr = await o.evaluate((id) => window.__rh.api.get(`hearings/${encodeURIComponent(id)}`), s.hearingId);
+      assert.equal(hr.status, 'completed');
+      assert.deepEqual(
+        hr.steps.map((x) => x.step),
+        ['identity', 'inquiry', 'transcript_ack', 'inquiry', 'transcript_ack', 'notice', 'notice_ack', 'statement', 'ruling', 'confirmation', 'service', 'receipt'],
+      );
+      // The citizen's absence mid-way is on the record (its payload is checked in the bundle below).
+      assert.ok(hr.events.some((e) => e.step === 'call_gap'), JSON.stringify(hr.events.map((e) => e.step)));
+      // The decision PDF (citizen's session) names the party and its seal verifies offline.
+      const tok = await c.evaluate(() => localStorage.getItem('rh.token.citizen'));
+      const pdf = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/decision?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
+      assert.equal(pdf.status, 200);
+      const pdfPath = join(server.dataDir, 'decision.pdf');
+      writeFileSync(pdfPath, Buffer.from(await pdf.arrayBuffer()));
+      const v = spawnSync(binaryPath(), ['decision', 'verify', pdfPath], { encoding: 'utf8' });
+      assert.equal(v.status, 0, v.stdout + v.stderr);
+      const text = spawnSync('pdftotext', [pdfPath, '-'], { encoding: 'utf8' });
+      assert.match(text.stdout.replace(/\s/g, ''), /张三.*370102199003181234/s);
+      s.decisionText = text.stdout.replace(/\s/g, '');
+      // The proof of service (送达回证): the page offers it; it carries the receipt signature's
+      // digest and its seal verifies offline.
+      await c.waitForSelector('#doc-service-proof:not([hidden])');
+      const proof = await fetch(`${server.url}/api/v1/hearings/${s.hearingId}/proof-of-service?format=pdf`, { headers: { Authorization: `Bearer ${tok}` } });
+      assert.equal(proof.status, 200);
+      assert.equal(proof.headers.get('content-type'), 'application/pdf');
+      const proofPath = join(server.dataDir, 'proof-of-service.pdf');
+      writeFileSync(proofPath, Buffer.from(await proof.arrayBuffer()));
+      const pv = spawnSync(binaryPath(), ['decision', 'verify', proofPath], { encoding: 'utf8' });
+      assert.equal(pv.status, 0, pv.stdout + pv.stderr);
+      assert.match(pv.stdout, /proof of service/);
+      const proofText = spawnSync('pdftotext', [proofPath, '-'], { encoding: 'utf8' }).stdout.replace(/\s/g, '');
+      assert.ok(proofText.includes('送达回证'), proofText);
+      assert.ok(proofText.includes(receiptSig.sha256), 'the proof names the receipt signature digest');
+      const download = await clickDownload(c, '#doc-service-proof');
+      assert.match(download.suggestedFilename(), /送达回证/);
+      // The decision itself is saved as the sealed PDF, which verifies offline.
+      const doc = await clickDownload(c, '#doc-save');
+      assert.match(doc.suggestedFilename(), /^处罚决定书-.*\.pdf$/);
+      const docPath = join(server.dataDir, 'decision.pdf');
+      await doc.saveAs(docPath);
+      const dv = spawnSync(binaryPath(), ['decision', 'verify', docPath], { encoding: 'utf8' });
+      assert.equal(dv.status, 0, dv.stdout + dv.stderr);
+      done.steps = true;
+    });
   });
 
   it('the auditor page verifies the hearing green', T, async (t) => {
