@@ -48,8 +48,15 @@ pub struct IdentityFields {
     #[schema(value_type = String, min_length = 1, max_length = 4000)]
     pub remarks: Option<String>,
     /// The `id_still` evidence of this hearing (`POST /hearings/{id}/evidence?kind=id_still`).
-    #[schema(required = true, value_type = String, max_length = 64)]
+    /// Required unless `no_still` says why there is none.
+    #[schema(value_type = String, max_length = 64)]
     pub still_id: Option<String>,
+    /// Only with a check `false`, instead of `still_id`: why there is no still.
+    /// `citizen_video_off`: the citizen's phone sends no video (no camera, camera refused,
+    /// audio-only), which the call's record must show (else 409 `citizen_video_on`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, pattern = "^citizen_video_off$")]
+    pub no_still: Option<String>,
 }
 
 /// `inquiry` (officer): the transcript of questions and answers.

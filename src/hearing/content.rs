@@ -60,7 +60,49 @@ pub struct Identity {
     pub face_matches: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remarks: Option<StepText>,
-    pub still_id: String,
+    /// The ID card's still; absent only on a refusal that says why in `no_still`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub still_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_still: Option<NoStill>,
+}
+
+/// Why an identity step has no still of the ID card. Only a refusal may lack one: the face
+/// and the card cannot be checked without video, so the case goes to the window, and the
+/// record says what was missing and why (the server checks the claim against the call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoStill {
+    /// The citizen's phone sends no video (no camera, camera refused, or audio-only).
+    CitizenVideoOff,
+}
+
+impl NoStill {
+    pub fn parse(v: &str) -> Result<NoStill, FieldError> {
+        match v {
+            "citizen_video_off" => Ok(NoStill::CitizenVideoOff),
+            _ => Err(field("no_still", "one of: citizen_video_off")),
+        }
+    }
+}
+
+/// The still, or why there is none: a verified identity needs the still; a refusal has either.
+fn still_or_reason(
+    verified: bool,
+    still_id: Option<String>,
+    no_still: Option<String>,
+) -> Result<(Option<String>, Option<NoStill>), FieldError> {
+    match (no_still, verified) {
+        (None, _) => Ok((Some(evidence_id("still_id", still_id)?), None)),
+        (Some(_), true) => Err(field(
+            "no_still",
+            "only when a check failed: a verified identity has its still",
+        )),
+        (Some(_), false) if still_id.is_some() => {
+            Err(field("still_id", "give either still_id or no_still"))
+        }
+        (Some(r), false) => Ok((None, Some(NoStill::parse(&r)?))),
+    }
 }
 
 /// Longest evidence id accepted in a step body.
@@ -144,11 +186,13 @@ impl TryFrom<StepRequest> for StepInput {
                     None if verified => None,
                     r => Some(StepText::parse("remarks", r)?),
                 };
+                let (still_id, no_still) = still_or_reason(verified, b.still_id, b.no_still)?;
                 StepInput::Identity(Identity {
                     id_number_matches,
                     face_matches,
                     remarks,
-                    still_id: evidence_id("still_id", b.still_id)?,
+                    still_id,
+                    no_still,
                 })
             }
             StepRequest::Inquiry(b) => {
@@ -344,6 +388,32 @@ mod tests {
         let i = parse(Step::Identity, &with).unwrap();
         assert_eq!(i.effect(), Effect::Refer(ReferReason::IdentityNotVerified));
         assert_eq!(i.payload()["remarks"], "相貌与证件照片不符");
+    }
+
+    #[test]
+    fn only_a_refusal_may_lack_the_still_and_it_says_why() {
+        let off = json!({"id_number_matches": false, "face_matches": false,
+            "remarks": "当事人手机无摄像头，无法核验证件", "no_still": "citizen_video_off"});
+        let i = parse(Step::Identity, &off).unwrap();
+        assert_eq!(i.effect(), Effect::Refer(ReferReason::IdentityNotVerified));
+        assert_eq!(i.payload()["no_still"], "citizen_video_off");
+        assert!(i.payload().get("still_id").is_none());
+        // Without a reason the still is required; both at once is refused.
+        let mut none = off.clone();
+        none.as_object_mut().unwrap().remove("no_still");
+        assert_eq!(err(Step::Identity, none), "still_id");
+        let mut both = off.clone();
+        both["still_id"] = json!("e1");
+        assert_eq!(err(Step::Identity, both), "still_id");
+        // An unknown reason, a reason without remarks, a verified identity without a still.
+        let mut odd = off.clone();
+        odd["no_still"] = json!("forgot");
+        assert_eq!(err(Step::Identity, odd), "no_still");
+        let mut bare = off.clone();
+        bare.as_object_mut().unwrap().remove("remarks");
+        assert_eq!(err(Step::Identity, bare), "remarks");
+        let ok = json!({"id_number_matches": true, "face_matches": true, "no_still": "citizen_video_off"});
+        assert_eq!(err(Step::Identity, ok), "no_still");
     }
 
     #[test]

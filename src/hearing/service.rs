@@ -231,8 +231,7 @@ pub async fn submit_step(
             }
         }
         StepInput::Identity(i) => {
-            payload =
-                super::evidence::identity_entry(state, &mut tx, &h, &i.still_id, payload).await?;
+            payload = super::evidence::identity_entry(state, &mut tx, &h, i, payload).await?;
         }
         StepInput::Service => {
             let d = decision::issue(issuer(state), &mut tx, &h, now).await?;

@@ -91,6 +91,10 @@ export async function startCall(session) {
   });
   try {
     await call.start(session);
+    call.session?.addEventListener('localvideo', () => {
+      const p = document.getElementById('identity-ask');
+      if (p) p.textContent = identityAskText();
+    });
   } catch (e) {
     showError($('#step-err'), t('c.test.fail', { e: e.name || e.message }));
   }
@@ -197,12 +201,19 @@ async function showIdentity(box, bar) {
   }
 }
 
+/** Show the ID card to the camera; without video the officer cannot check it (the window). */
+function identityAskText() {
+  const off = call?.session?.videoOff;
+  if (!off) return t('c.call.identity');
+  return t(off === 'no_camera' || off === 'camera_denied' ? 'c.call.identityNoCamera' : 'c.call.identityNoVideo');
+}
+
 const btn = (key, cls, onclick, id) => h('button', { type: 'button', class: `btn ${cls || ''}`, onclick, id }, t(key));
 
 const PROMPTS = {
   /** The officer checks the ID card; the citizen first gives the name and number if not yet. */
   identity() {
-    const box = h('div', { id: 'identity-box' }, h('p', {}, t('c.call.identity')));
+    const box = h('div', { id: 'identity-box' }, h('p', { id: 'identity-ask' }, identityAskText()));
     const bar = actionBar();
     bar.hidden = true;
     showIdentity(box, bar);

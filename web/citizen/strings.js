@@ -173,6 +173,8 @@ addStrings({
   'c.call.leaveConfirm': ['办理尚未结束。离开通话将中断本次办理，确定离开吗？', 'The hearing is not finished. Leaving the call interrupts it. Leave?'],
   'c.doc.verifyInfo': ['核验信息', 'Verification details'],
   'c.call.waitOfficer': ['请按民警指引进行，需要您操作时会在此提示。', 'Follow the officer; when something is needed from you it appears here.'],
+  'c.call.identityNoCamera': ['您的手机未能打开摄像头，民警无法核验身份证件，本案将转到窗口办理。如有带摄像头的手机，可用它重新进入。', 'Your phone could not turn on a camera, so the officer cannot check your ID card and will refer the case to the window. If you have a phone with a camera, you can join again from it.'],
+  'c.call.identityNoVideo': ['您的视频未开启，民警无法核验身份证件。请点“打开视频”后将身份证正面对准摄像头；如无法打开，民警将把本案转到窗口办理。', 'Your video is off, so the officer cannot check your ID card. Turn video on and hold the card to the camera; if you cannot, the officer will refer the case to the window.'],
   'c.call.identity': ['请将身份证正面对准摄像头，等待民警核验。', 'Hold your ID card up to the camera for the officer to check.'],
   'c.id.intro': ['请填写身份证上的姓名和身份证号码，供民警核验。', 'Enter the name and ID number on your ID card for the officer to check.'],
   'c.id.name': ['姓名', 'Name'],

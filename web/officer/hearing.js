@@ -161,6 +161,7 @@ async function joinCall(ev) {
       peerRole: 'citizen', // that line is about the citizen, whoever else is in the call
       peerLabelKey: 'o.hr.citizenView',
       onHearing: () => refresh(),
+      onMedia: () => showNoVideoRefer(),
       onPeer: (s) =>
         setCitizenState({ joined: 'o.hr.citizenJoined', reconnecting: 'o.hr.citizenDropped', left: 'o.hr.citizenLeft' }[s] || 'o.hr.citizenWaiting', s === 'joined'),
       onState: (s) => ($('#rec').hidden = s !== 'connected'),
@@ -254,10 +255,26 @@ const FORMS = {
     const num = h('input', { type: 'checkbox', id: 'id-number-matches' });
     const face = h('input', { type: 'checkbox', id: 'face-matches' });
     const remarks = h('textarea', { id: 'id-remarks', maxlength: 4000 });
+    // No video from the citizen (no camera, refused, audio-only): the card cannot be checked,
+    // so the case goes to the window without a still; the server checks the call's record.
+    const noVideo = h(
+      'div',
+      { id: 'id-novideo', class: 'banner banner-warn', hidden: true, role: 'status' },
+      h('p', {}, t('o.id.noVideoRefer')),
+      h('button', { type: 'button', class: 'btn btn-danger', id: 'id-refer-novideo', onclick: (e) => {
+        if (!remarks.value.trim()) {
+          showError($('#step-err'), t('o.id.noVideoRemarks'));
+          return remarks.focus();
+        }
+        sendStep(e.currentTarget, { step: 'identity', id_number_matches: false, face_matches: false, no_still: 'citizen_video_off', remarks: remarks.value.trim() });
+      } }, t('o.id.referNoVideo')),
+    );
+    queueMicrotask(showNoVideoRefer);
     return [
       h('h2', {}, t('o.id.h')),
       h('p', { class: 'small' }, t('o.id.intro')),
       partyBox,
+      noVideo,
       h('div', { class: 'actions' }, capture),
       preview,
       stillInfo,
@@ -370,6 +387,12 @@ const FORMS = {
 };
 
 // ---------- identity: the named party and the still of the card ----------
+/** The "no video: refer to the window" block shows while the citizen sends no video. */
+function showNoVideoRefer() {
+  const box = document.getElementById('id-novideo');
+  if (box) box.hidden = !call?.peerMedia?.has('citizen');
+}
+
 async function loadParty(box) {
   try {
     const p = await ctx.api.get(`hearings/${hid()}/party`);

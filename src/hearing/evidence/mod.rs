@@ -283,24 +283,52 @@ pub fn identity_missing() -> AppError {
     )
 }
 
-/// The stored `identity` entry: what the officer checked, plus the still's SHA-256 and the
-/// party's masked ID number (the citizen must have given one: 409 `identity_missing`).
+/// The stored `identity` entry: what the officer checked, plus the still's SHA-256 (or, with
+/// no still, the citizen's video state that explains it) and the party's masked ID number (the
+/// citizen must have given one: 409 `identity_missing`).
 pub async fn identity_entry(
     state: &Hearing,
     tx: &mut Tx,
     h: &store::HearingRow,
-    still_id: &str,
+    i: &crate::hearing::content::Identity,
     mut payload: serde_json::Value,
 ) -> Result<serde_json::Value, HearingError> {
-    let sha = still_sha256(tx, &h.id, still_id).await?;
+    let (key, value) = match &i.still_id {
+        Some(still) => ("still_sha256", still_sha256(tx, &h.id, still).await?),
+        None => ("citizen_video_off", citizen_video_off(tx, &h.id).await?),
+    };
     let party = crate::identity::citizens::identity_on(tx, &state.identity_key, &h.citizen_id)
         .await?
         .ok_or_else(identity_missing)?;
     if let serde_json::Value::Object(m) = &mut payload {
-        m.insert("still_sha256".into(), sha.into());
+        m.insert(key.into(), value.into());
         m.insert("id_number_masked".into(), party.id_number_masked.into());
     }
     Ok(payload)
+}
+
+/// `no_still: citizen_video_off` holds only when the hearing's record shows the citizen's video
+/// off: its newest `video_off`/`video_on` entry is a `video_off`, whose reason is returned
+/// (`no_camera`, `camera_denied`, `by_hand`, `weak_link`); else 409 `citizen_video_on`.
+async fn citizen_video_off(tx: &mut Tx, id: &str) -> Result<String, HearingError> {
+    let last: Option<(String, String)> = sqlx::query_as(
+        "SELECT step, payload FROM hearing_steps WHERE hearing_id = $1 AND kind = 'event' \
+         AND step IN ('video_off', 'video_on') AND by_role = 'citizen' ORDER BY idx DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match last {
+        Some((step, payload)) if step == "video_off" => {
+            let p: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+            Ok(p["reason"].as_str().unwrap_or("unknown").to_string())
+        }
+        _ => Err(AppError::conflict(
+            "citizen_video_on",
+            "the citizen's video is on in this call: take the still of the ID card",
+        )
+        .into()),
+    }
 }
 
 #[cfg(test)]

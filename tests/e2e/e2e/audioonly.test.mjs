@@ -3,7 +3,9 @@
 // record has the citizen's `video_off` entry (no_camera); the officer's 关闭视频/打开视频 button
 // goes round trip (the phone shows, then drops, the officer's badge; video_off and video_on by_hand
 // sealed). Then, with a weak-link threshold no link reaches, a phone with a camera turns its video
-// off by itself (weak_link). Each part has its own server and browser.
+// off by itself (weak_link). Each part has its own server and browser. Without the citizen's
+// video the identity cannot be checked: the officer refers the case to the window, no still,
+// and the record says why.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot } from '../lib/browser.mjs';
@@ -110,6 +112,29 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       ]);
       const off = entries.find((e) => e.step === 'video_off');
       assert.ok(off.at && off.seq != null, JSON.stringify(off));
+      // Identity cannot be checked without the citizen's video: the phone says so, and the
+      // officer refers the case to the window without a still, saying why in the remarks.
+      await c.waitForSelector('#identity-given, #id-name', { timeout: 15_000 });
+      assert.match(await c.textContent('#identity-ask'), /未能打开摄像头.*转到窗口办理/);
+      if (await c.$('#id-name')) {
+        await c.fill('#id-name', '张三');
+        await c.fill('#id-number', '370102199003181234');
+        await c.click('#id-save');
+        await c.waitForSelector('#identity-given');
+      }
+      await o.waitForSelector('#step-card[data-step=identity] #id-novideo:not([hidden])', { timeout: 15_000 });
+      await shot(o, 'officer-identity-citizen-no-video');
+      await shot(c, 'citizen-identity-no-video-390');
+      await o.click('#id-refer-novideo');
+      await o.waitForSelector('#step-err:not([hidden])');
+      assert.match(await o.textContent('#step-err'), /备注/);
+      await o.fill('#id-remarks', '当事人手机无摄像头，无法视频核验身份证件。');
+      await o.click('#id-refer-novideo');
+      await o.waitForSelector('#hr-status[data-status=referred]', { timeout: 15_000 });
+      const id = (await entriesOf(c, hearingId)).find((e) => e.step === 'identity');
+      assert.equal(id.payload.no_still, 'citizen_video_off', JSON.stringify(id));
+      assert.equal(id.payload.citizen_video_off, 'no_camera');
+      assert.equal(id.payload.still_sha256, undefined);
     } finally {
       await w.close();
     }

@@ -118,3 +118,42 @@ async fn audio_only_is_in_the_record_and_reaches_the_other_party() {
     );
     assert_eq!(rows[0].2, Some(seqs[0]));
 }
+
+/// A citizen whose phone sends no video cannot show the ID card: the officer refers the case
+/// to the window without a still, and the record says why (the reason from the call's own
+/// `video_off` entry). The same claim while the citizen's video is on is refused.
+#[tokio::test]
+async fn no_still_only_when_the_record_shows_the_citizens_video_off() {
+    let w = world_with(|c| {
+        c.hearing.presence_poll_ms = 50;
+        c.call.media_enabled = false;
+    })
+    .await;
+    let (id, mut c, mut o, _) = both_in_call(&w).await;
+    let body = json!({"step": "identity", "id_number_matches": false, "face_matches": false,
+        "remarks": "当事人手机无摄像头，无法核验证件", "no_still": "citizen_video_off"});
+    let r = w.step(&id, &w.officer, body.clone()).await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "citizen_video_on", "{e}");
+    send(
+        &mut c,
+        json!({"type": "media", "video": false, "reason": "no_camera"}),
+    )
+    .await;
+    next_media(&mut o).await;
+    let v = w.ok_step(&id, body).await;
+    assert_eq!(v["status"], "referred", "{v}");
+    let (payload,): (String,) = sqlx::query_as(
+        "SELECT payload FROM hearing_steps WHERE hearing_id = $1 AND step = 'identity'",
+    )
+    .bind(&id)
+    .fetch_one(&w.app.state.db.read)
+    .await
+    .unwrap();
+    let p: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(p["no_still"], "citizen_video_off");
+    assert_eq!(p["citizen_video_off"], "no_camera");
+    assert!(p.get("still_sha256").is_none(), "{p}");
+    assert!(p["id_number_masked"].is_string(), "{p}");
+}
