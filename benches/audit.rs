@@ -105,11 +105,7 @@ async fn open(dir: &std::path::Path, url: Option<String>) -> Db {
 
 fn audit_signer() -> Audit {
     let s = Signer::from_pkcs8("bench.example/audit", &Signer::generate_pkcs8().unwrap()).unwrap();
-    Audit {
-        signer: Arc::new(s),
-        every: 256,
-        interval: Duration::from_secs(1),
-    }
+    Audit::new(Arc::new(s), 256, Duration::from_secs(1))
 }
 
 async fn append_one(db: &Db, i: u64) {

@@ -13,6 +13,9 @@ pub struct AuditConfig {
     pub origin: String,
     /// PKCS#8 Ed25519 key file (`remote-hearing keygen`); required in production.
     pub key_file: PathBuf,
+    /// Where rotated signing keys live, shared by every process on the data directory
+    /// (`audit::rotation`); empty: `<data_dir>/audit-keys`.
+    pub key_dir: PathBuf,
     /// Sign a checkpoint once this many entries are unsigned…
     pub checkpoint_every: u64,
     /// …or once the oldest unsigned entry has waited this long.
@@ -37,6 +40,7 @@ impl Default for AuditConfig {
         AuditConfig {
             origin: "remote-hearing.localhost/audit".into(),
             key_file: PathBuf::new(),
+            key_dir: PathBuf::new(),
             checkpoint_every: 256,
             checkpoint_interval_ms: 1000,
             trusted_keys: vec![],

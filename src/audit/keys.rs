@@ -21,7 +21,7 @@ pub fn keygen(name: &str, out: &Path) -> anyhow::Result<Signer> {
     Ok(signer)
 }
 
-fn write_private(path: &Path, der: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, der: &[u8]) -> anyhow::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -24,6 +24,7 @@ pub mod checkpointer;
 pub mod cosign;
 pub mod keys;
 pub mod monitor;
+pub mod rotation;
 mod routes;
 pub mod service;
 pub mod store;
@@ -106,10 +107,17 @@ impl Audit {
         production: bool,
         data_dir: &std::path::Path,
     ) -> anyhow::Result<Audit> {
-        Ok(Audit {
-            signer: Arc::new(keys::load_signer(a, production, data_dir)?),
-            every: a.checkpoint_every.max(1),
-            interval: Duration::from_millis(a.checkpoint_interval_ms.max(1)),
-        })
+        let signer = Arc::new(keys::load_signer(a, production, data_dir)?);
+        let dir = match a.key_dir.as_os_str().is_empty() {
+            true => data_dir.join("audit-keys"),
+            false => a.key_dir.clone(),
+        };
+        let mut audit = Audit::new(
+            signer,
+            a.checkpoint_every.max(1),
+            Duration::from_millis(a.checkpoint_interval_ms.max(1)),
+        );
+        audit.keyring = Arc::new(rotation::Keyring::new(audit.signer.clone(), Some(dir)));
+        Ok(audit)
     }
 }

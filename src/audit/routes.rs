@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checkpoint))
         .routes(routes!(keys))
+        .routes(routes!(rotate))
         .routes(routes!(witnesses))
         .routes(routes!(entries))
         .routes(routes!(proof))
@@ -44,6 +45,11 @@ impl From<AuditError> for AppError {
                     "the audit log failed its integrity check; nothing was written (an operator must run `remote-hearing audit verify-log`)",
                 )
             }
+            AuditError::KeyRetired(_) => AppError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "audit_key_unavailable",
+                "the log's signing key was rotated and this process cannot load the new key (audit.key_dir); nothing was signed",
+            ),
             other => AppError::internal(anyhow::anyhow!(other)),
         }
     }
@@ -86,6 +92,10 @@ pub struct KeyInfo {
     from_size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     to_size: Option<u64>,
+    /// For a key made by a rotation: the signed note naming the previous key and this one,
+    /// signed by both (docs/audit-format.md "Key rotation").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endorsement: Option<String>,
 }
 
 /// The verifier keys, with the tree sizes each signs.
@@ -93,15 +103,55 @@ pub struct KeyInfo {
 async fn keys(State(state): State<AppState>) -> ApiResult<axum::Json<Vec<KeyInfo>>> {
     let mut conn = state.db.read.acquire().await?;
     let keys = store::keys(&mut conn).await?;
+    let endorsed: Vec<(String, String)> =
+        sqlx::query_as("SELECT vkey, endorsement FROM audit_keys WHERE endorsement IS NOT NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    let endorsed: std::collections::HashMap<_, _> = endorsed.into_iter().collect();
     Ok(axum::Json(
         keys.into_iter()
             .map(|k| KeyInfo {
+                endorsement: endorsed.get(&k.vkey).cloned(),
                 vkey: k.vkey,
                 from_size: k.from_size,
                 to_size: k.to_size,
             })
             .collect(),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RotationOut {
+    old_vkey: String,
+    new_vkey: String,
+    /// The tree size the new key signs from.
+    from_size: u64,
+    endorsement: String,
+    /// The first checkpoint signed by the new key.
+    checkpoint: String,
+}
+
+/// Rotates the log's signing key (administrators): a new key signs from now on in every
+/// process on the data directory; the old key's range closes; sealed on the admin chain.
+#[utoipa::path(post, path = "/api/v1/admin/audit/keys/rotate",
+    responses((status = 200, body = RotationOut), (status = 403, body = crate::error::ErrorBody)))]
+async fn rotate(
+    State(state): State<AppState>,
+    admin: crate::identity::AdminAuth,
+) -> ApiResult<axum::Json<RotationOut>> {
+    let now = to_ms(state.clock.now());
+    let by = ("admin", admin.user_id.as_str());
+    let r = state.audit.rotate_key(&state.db, by, now).await?;
+    let cp = state.audit.sign_checkpoint(&state.db, now).await?;
+    metrics::counter!("audit_key_rotations_total").increment(1);
+    tracing::warn!(old = %r.old_vkey, new = %r.new_vkey, "audit signing key rotated");
+    Ok(axum::Json(RotationOut {
+        old_vkey: r.old_vkey,
+        new_vkey: r.new_vkey,
+        from_size: r.from_size,
+        endorsement: r.endorsement,
+        checkpoint: cp.note,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

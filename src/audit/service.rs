@@ -12,6 +12,7 @@ use super::{
     bundle::Bundle,
     merkle,
     note::Signer,
+    rotation::{self, Keyring, Rotation},
     store::{self, AuditError, SqlStore, StoredCheckpoint},
 };
 use crate::store::{Backend, Db};
@@ -22,24 +23,59 @@ pub use super::verify_log::verify_log;
 /// The log's signing identity and checkpoint policy.
 #[derive(Clone, Debug)]
 pub struct Audit {
+    /// The key this process started with (config).
     pub signer: Arc<Signer>,
     /// Sign a checkpoint once this many entries are unsigned…
     pub every: u64,
     /// …or once the oldest unsigned entry waited this long.
     pub interval: std::time::Duration,
+    /// The key in use now and where rotated keys are found (`rotation`).
+    pub keyring: Arc<Keyring>,
 }
 
 impl Audit {
+    /// A log signing with `signer`, following no rotation (tests, tools).
+    pub fn new(signer: Arc<Signer>, every: u64, interval: std::time::Duration) -> Audit {
+        let keyring = Arc::new(Keyring::new(signer.clone(), None));
+        Audit {
+            signer,
+            every,
+            interval,
+            keyring,
+        }
+    }
+
     pub fn origin(&self) -> &str {
         self.signer.name()
     }
 
-    /// Makes the signing key current in `audit_keys` (rotation: closes the previous range).
+    /// At start: the configured key becomes current unless it was retired by a rotation
+    /// (then the current key comes from the key directory): `rotation::adopt`.
     pub async fn register_key(&self, db: &Db, now_ms: i64) -> Result<(), AuditError> {
         let mut tx = db.begin().await?;
-        store::ensure_current_key(&mut tx, &self.signer.verifier().to_string(), now_ms).await?;
+        rotation::adopt(&self.keyring, &mut tx, now_ms).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Rotates the signing key now (`rotation::rotate`); the new key signs from the next
+    /// checkpoint, in this process and every other one on the data directory.
+    /// `by` (role, id) is sealed with it on the `admin` chain, in the same transaction.
+    pub async fn rotate_key(
+        &self,
+        db: &Db,
+        by: (&str, &str),
+        now_ms: i64,
+    ) -> Result<Rotation, crate::error::AppError> {
+        let mut tx = db.begin().await?;
+        let (r, signer) = rotation::rotate(&self.keyring, &mut tx, now_ms).await?;
+        let payload = serde_json::json!({"old_vkey": r.old_vkey, "new_vkey": r.new_vkey,
+            "from_size": r.from_size, "endorsement": r.endorsement});
+        super::append_on(&mut tx, "admin", "signing_key_rotated", by, now_ms, payload).await?;
+        tx.commit().await?;
+        db.durable().await?;
+        rotation::install(&self.keyring, signer);
+        Ok(r)
     }
 
     /// Signs a checkpoint of everything committed so far, unless the newest one already
@@ -52,8 +88,8 @@ impl Audit {
     ) -> Result<StoredCheckpoint, AuditError> {
         let head = durable_head(db).await?;
         let mut w = db.write.acquire().await?;
-        let (cp, new) =
-            log::sign_checkpoint(&mut SqlStore(&mut w), &self.signer, head, now_ms).await?;
+        let signer = rotation::signer_for_signing(&self.keyring, &mut w).await?;
+        let (cp, new) = log::sign_checkpoint(&mut SqlStore(&mut w), &signer, head, now_ms).await?;
         if new {
             metrics::counter!("audit_checkpoints_signed_total").increment(1);
         }

@@ -39,6 +39,10 @@ pub enum AuditError {
     Invalid(&'static str),
     #[error("not found")]
     NotFound,
+    /// The current key (this verifier key) is not this process's and its file is not in the
+    /// key directory: nothing is signed (`rotation`).
+    #[error("the audit key was rotated to {0} and this process cannot load it")]
+    KeyRetired(String),
 }
 
 impl From<LogError> for AuditError {

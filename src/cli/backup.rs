@@ -232,7 +232,8 @@ fn seal_key_brigade(rel: &Path) -> Option<String> {
     Some(rel.file_stem()?.to_str()?.to_string())
 }
 
-/// The development secrets of the data dir and its `decision-keys/`, into `secrets/`.
+/// The development secrets of the data dir, its `decision-keys/` and `audit-keys/`, into
+/// `secrets/`.
 fn secrets(config: &Config, out: &Path) -> anyhow::Result<Vec<Entry>> {
     let data = &config.server.data_dir;
     let mut files = vec![];
@@ -242,11 +243,14 @@ fn secrets(config: &Config, out: &Path) -> anyhow::Result<Vec<Entry>> {
             files.push(copy(&from, out, &format!("secrets/{name}"), true)?);
         }
     }
-    let keys = data.join("decision-keys");
-    for rel in manifest::list_files(&keys)? {
-        if seal_key_brigade(&rel).is_some() {
-            let to = format!("secrets/decision-keys/{}", manifest::rel_text(&rel));
-            files.push(copy(&keys.join(&rel), out, &to, true)?);
+    // The brigades' seal keys, and the log's rotated signing keys (`audit::rotation`).
+    for dir in ["decision-keys", "audit-keys"] {
+        let keys = data.join(dir);
+        for rel in manifest::list_files(&keys)? {
+            if seal_key_brigade(&rel).is_some() {
+                let to = format!("secrets/{dir}/{}", manifest::rel_text(&rel));
+                files.push(copy(&keys.join(&rel), out, &to, true)?);
+            }
         }
     }
     Ok(files)

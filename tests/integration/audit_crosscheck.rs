@@ -32,11 +32,7 @@ async fn independent_crates_verify_our_log() {
     db.migrate().await.unwrap();
     let signer = Signer::from_pkcs8(ORIGIN, &Signer::generate_pkcs8().unwrap()).unwrap();
     let vkey = signer.verifier().to_string();
-    let audit = Audit {
-        signer: Arc::new(signer),
-        every: 1,
-        interval: Duration::from_millis(10),
-    };
+    let audit = Audit::new(Arc::new(signer), 1, Duration::from_millis(10));
     audit.register_key(&db, 0).await.unwrap();
 
     let mut theirs = MemoryBackedTree::<Sha256, Vec<u8>>::new();

@@ -140,11 +140,7 @@ async fn tamper_truncate_the_log() {
 async fn tamper_resign_with_another_key() {
     let f = fixture().await;
     f.rewrite_history().await;
-    let thief = Audit {
-        signer: Arc::new(signer()),
-        every: 1,
-        interval: Duration::from_millis(10),
-    };
+    let thief = Audit::new(Arc::new(signer()), 1, Duration::from_millis(10));
     thief.register_key(&f.db, 5).await.unwrap();
     thief.sign_checkpoint(&f.db, 5).await.unwrap();
     let bundle = thief.bundle(&f.db, "hearing-a", None, 6).await.unwrap();

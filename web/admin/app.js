@@ -1,6 +1,7 @@
 // Administration page (`/admin/`, admin role): sign-in, then three tabs by the URL's hash —
 // brigades (brigades.js: settings, hours per weekday, closed dates and a holiday-file import),
-// staff (staff.js: accounts, disable/enable, password and TOTP resets, sessions) and the admin's
+// staff (staff.js: accounts, disable/enable, password and TOTP resets, sessions), the log's
+// signing keys (keys.js: list and rotate) and the admin's
 // own two-step verification (shared/totp.js). An enrol-only session (TOTP required, none yet)
 // reaches the enrolment tab only.
 import './strings.js';
@@ -11,6 +12,7 @@ import { $, $$, h, showView } from '/shared/ui.js';
 import { mountTotp } from '/shared/totp.js';
 import { createBrigades } from './brigades.js';
 import { createStaff } from './staff.js';
+import { createKeys } from './keys.js';
 
 const api = createApi('staff');
 const state = { me: null, brigades: [] };
@@ -24,6 +26,7 @@ async function loadBrigades() {
 
 const brigades = createBrigades(api, state, loadBrigades);
 const staff = createStaff(api, state, loadBrigades);
+const keys = createKeys(api);
 const totp = mountTotp($('#totp-box'), api, {
   onEnrolled: async () => {
     if (state.me?.totp_enrolment_required) {
@@ -57,7 +60,7 @@ function showLogin() {
 // ---------- routing ----------
 function tabOf() {
   const tab = location.hash.replace(/^#/, '');
-  return ['brigades', 'staff', 'totp'].includes(tab) ? tab : 'brigades';
+  return ['brigades', 'staff', 'keys', 'totp'].includes(tab) ? tab : 'brigades';
 }
 
 async function route() {
@@ -80,6 +83,7 @@ async function route() {
   showView(tab);
   if (tab === 'brigades') await brigades.show();
   else if (tab === 'staff') await staff.show();
+  else if (tab === 'keys') await keys.show();
   else await totp.refresh();
 }
 
@@ -91,6 +95,7 @@ bootPage({
     const v = document.body.dataset.currentView;
     if (v === 'brigades') brigades.render();
     if (v === 'staff') staff.render();
+    if (v === 'keys') keys.render();
   },
 });
 route();

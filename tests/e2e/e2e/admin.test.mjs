@@ -169,6 +169,27 @@ describe('administration pages', { concurrency: 1 }, () => {
       await a.click('#totp-start');
       await a.waitForSelector('#totp-qr');
       await audit(a, 'admin TOTP');
+      // The log's signing keys: one, current; rotated now: the old range closes, the new key is
+      // endorsed, and the next checkpoint the server publishes is signed by it.
+      await a.click('#tabs a[data-tab=keys]');
+      await a.waitForSelector('[data-view=keys]:not([hidden]) #keys-list tbody tr[data-current="1"]');
+      assert.equal(await a.locator('#keys-list tbody tr').count(), 1);
+      await a.click('#keys-rotate');
+      await a.waitForSelector('#keys-done:not([hidden])');
+      assert.equal(await a.locator('#keys-list tbody tr').count(), 2);
+      const rows = await a.$$eval('#keys-list tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+      assert.match(rows[0][3], /已停用/);
+      assert.match(rows[1][3], /当前密钥/);
+      assert.match(rows[1][4], /背书/);
+      const newKey = rows[1][1];
+      assert.match(await a.textContent('#keys-done'), new RegExp(newKey.replace(/[+/]/g, '\\$&')));
+      const note = await (await fetch(`${server.url}/api/v1/audit/checkpoint`)).text();
+      assert.ok(note.includes(`— ${newKey.split('+')[0]} `), note);
+      const keyId = newKey.split('+')[1];
+      const sig = note.trim().split('\n').pop().split(' ').pop();
+      assert.equal(Buffer.from(sig, 'base64').subarray(0, 4).toString('hex'), keyId, 'signed by the new key');
+      await shot(a, 'admin-keys-1440-zh');
+      await audit(a, 'admin keys', 'admin-keys-1440-en');
       await a.click('#tabs a[data-tab=staff]');
       await a.waitForSelector(`[data-view=staff]:not([hidden]) #st-list tr[data-badge="${officer.badge}"]`);
 

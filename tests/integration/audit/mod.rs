@@ -69,11 +69,7 @@ pub(crate) async fn fixture() -> Fixture {
         .await
         .unwrap();
     db.migrate().await.unwrap();
-    let audit = Audit {
-        signer: Arc::new(signer()),
-        every: 1,
-        interval: Duration::from_millis(10),
-    };
+    let audit = Audit::new(Arc::new(signer()), 1, Duration::from_millis(10));
     audit.register_key(&db, 1).await.unwrap();
     for (i, step) in STEPS.iter().enumerate() {
         let i = i as i64;
