@@ -26,7 +26,7 @@ export async function checkLog(api, box) {
     box.replaceChildren(h('p', { class: 'alert', role: 'alert', id: 'log-state', 'data-ok': 'false', 'data-kind': 'error' }, t('a.log.error', { e: e.message })));
     return pin?.trust || null;
   }
-  const keyState = pin.changed.length ? 'changed' : pin.first ? 'first' : 'same';
+  const keyState = pin.changed.length ? 'changed' : pin.first ? 'first' : pin.rotated?.length ? 'rotated' : 'same';
   const fps = await Promise.all([
     ...pin.trust.keys.map(async (k) => h('li', { 'data-vkey': k.vkey }, `${t('a.log.logKey')} ${k.vkey.split('+')[0]} · ${t('a.log.fp')} `, h('span', { class: 'mono' }, await fingerprint(k.vkey)))),
     ...pin.trust.witnesses.map(async (w) => h('li', { 'data-vkey': w }, `${t('a.log.witnessKey')} ${w.split('+')[0]} · ${t('a.log.fp')} `, h('span', { class: 'mono' }, await fingerprint(w)))),

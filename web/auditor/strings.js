@@ -95,6 +95,7 @@ addStrings({
   'a.log.fp': ['指纹', 'fingerprint'],
   'a.log.keys.first': ['首次使用：已固定（记住）以下公钥。请与线下公布的指纹核对。', 'First use: the keys below are now pinned. Compare their fingerprints with the ones published out of band.'],
   'a.log.keys.same': ['公钥与已固定的一致。', 'The keys are the pinned ones.'],
+  'a.log.keys.rotated': ['日志签名密钥已轮换：新公钥由已固定的公钥签名背书，已自动固定。', 'The log’s signing key was rotated: the new key is endorsed by a pinned key and is now pinned too.'],
   'a.log.keys.changed': ['警告：服务器公布的公钥与已固定的不同！核验仍使用已固定的公钥。', 'WARNING: the server publishes keys other than the pinned ones! Verification keeps using the pinned keys.'],
   'a.log.accept': ['我已线下确认，固定新的公钥', 'Confirmed out of band: pin the new keys'],
   'a.log.growth.first': ['已记住当前检查点（树大小 {size}），以后每次访问都检查日志只增不改。', 'The current checkpoint (tree size {size}) is remembered; every visit checks that the log only grew.'],

@@ -1,7 +1,8 @@
 // Trust on first use for the pages that verify (the auditor page, /verify/): the log's verifier
 // keys and the witnesses' keys are pinned in localStorage the first time they are seen, shown by
 // fingerprint, and compared with what the server publishes on every visit — a change is
-// reported loudly and the pinned set keeps being used until the person accepts the new one.
+// reported loudly and the pinned set keeps being used until the person accepts the new one; a
+// rotated log key endorsed by a pinned key (signed by both) joins the pinned set by itself.
 // Also the log's memory: the newest checkpoint seen, against which a new one must be consistent
 // (RFC 9162 consistency proof): a smaller tree is a rollback, another root a fork.
 import { b64, hex, sha256, verifyNote, parseCheckpoint, parseNote, verifyConsistency } from './verify.js';
@@ -54,18 +55,55 @@ export function differences(pinned, now) {
   return out;
 }
 
+/** Whether `k.endorsement` (docs/audit-format.md "Key rotation") names `old` → `k` and verifies under both. */
+async function endorses(k, old) {
+  const lines = String(k.endorsement || '').split('\n');
+  if (lines[0] !== 'remote-hearing audit key rotation' || lines[2] !== `old ${old}` || lines[3] !== `new ${k.vkey}`) return false;
+  return (await verifyNote(k.endorsement, old)).ok && (await verifyNote(k.endorsement, k.vkey)).ok;
+}
+
+/**
+ * The log keys published but not pinned whose rotation a pinned key endorsed (in a chain: a
+ * key endorsed by one so accepted counts too). A key without such a note is a change to report.
+ */
+export async function endorsedKeys(pinned, now) {
+  const have = new Set(pinned.keys.map((k) => k.vkey));
+  const out = [];
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const k of now.keys) {
+      if (have.has(k.vkey) || !k.endorsement) continue;
+      const old = /^old (\S+)$/m.exec(k.endorsement)?.[1];
+      if (old && have.has(old) && (await endorses(k, old))) {
+        have.add(k.vkey);
+        out.push(k.vkey);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Pins at first use: returns {trust (what to verify with: always the pinned set once there is
- * one), first, changed: [differences], now (the published set)}.
+ * one), first, changed: [differences], rotated: [log keys accepted because a pinned key
+ * endorsed them; they join the pinned set], now (the published set)}.
  */
 export async function pinnedTrust(getJson, storage = localStorage) {
   const now = await published(getJson);
-  const pinned = loadPins(storage);
+  let pinned = loadPins(storage);
   if (!pinned) {
     savePins(now, storage);
-    return { trust: now, first: true, changed: [], now };
+    return { trust: now, first: true, changed: [], rotated: [], now };
   }
-  return { trust: pinned, first: false, changed: differences(pinned, now), now };
+  const rotated = await endorsedKeys(pinned, now);
+  if (rotated.length) {
+    // The pinned keys with their published ranges (the old one now closed), plus the endorsed.
+    const keep = new Set([...pinned.keys.map((k) => k.vkey), ...rotated]);
+    pinned = { ...pinned, keys: now.keys.filter((k) => keep.has(k.vkey)) };
+    savePins(pinned, storage);
+  }
+  return { trust: pinned, first: false, changed: differences(pinned, now), rotated, now };
 }
 
 async function openCheckpoint(note, keys) {

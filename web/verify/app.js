@@ -28,7 +28,7 @@ async function renderTrust() {
   const box = $('#trust-status');
   const p = state.pin;
   if (!p) return box.replaceChildren(h('p', { class: 'alert', role: 'alert', id: 'trust-state', 'data-state': 'none' }, t('vf.trust.none')));
-  const kind = p.changed.length ? 'changed' : p.first ? 'first' : 'same';
+  const kind = p.changed.length ? 'changed' : p.first ? 'first' : p.rotated?.length ? 'rotated' : 'same';
   box.replaceChildren(
     h('p', { id: 'trust-state', 'data-state': kind, class: kind === 'changed' ? 'alert' : kind === 'first' ? 'banner banner-warn' : 'banner banner-ok', role: kind === 'changed' ? 'alert' : 'status' }, t('vf.trust.' + kind)),
     kind === 'changed' ? h('ul', { id: 'trust-diff', class: 'small mono' }, ...p.changed.map((d) => h('li', {}, d))) : null,

@@ -19,6 +19,7 @@ addStrings({
   'vf.file.name': ['文件：{f}', 'File: {f}'],
   'vf.trust.h': ['信任的公钥', 'Trusted keys'],
   'vf.trust.first': ['首次使用本页面：已记住以下公钥。请与公安机关、法院公布的指纹核对。', 'First use of this page: the keys below are now remembered. Compare their fingerprints with those published by the police and the courts.'],
+  'vf.trust.rotated': ['日志签名密钥已轮换：新公钥由您记住的公钥签名背书，已一并记住。', 'The log’s signing key was rotated: the new key is endorsed by the key you remembered and is remembered too.'],
   'vf.trust.same': ['与您上次记住的公钥一致。', 'The same keys as remembered last time.'],
   'vf.trust.changed': ['警告：服务器现在公布的公钥与您之前记住的不同！本页仍使用之前记住的公钥核验。除非您已通过其他渠道确认密钥更换，否则请不要相信新的公钥。', 'WARNING: the keys the server publishes now differ from the ones remembered! This page keeps checking with the remembered keys. Do not trust the new keys unless the change was confirmed to you through another channel.'],
   'vf.trust.accept': ['我已确认，改用新的公钥', 'I have confirmed it: use the new keys'],

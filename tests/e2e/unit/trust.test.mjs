@@ -97,3 +97,38 @@ test('a remembered empty tree grows without a proof (there is none from size 0)'
   assert.deepEqual([g.ok, g.kind, g.old, g.size], [true, 'grew', 0, 7]);
   assert.equal((await trust.checkGrowth(cpNote(7, leaves), keys, noProof, store)).kind, 'same');
 });
+
+test('a rotated log key endorsed by the pinned key joins the pins; a forged or missing endorsement is a change', async () => {
+  const store = memory();
+  const next = key('log.example/audit', 1);
+  const rotation = (oldK, newK, from, ...signers) => {
+    const body = `remote-hearing audit key rotation\nlog.example/audit\nold ${oldK.vkey}\nnew ${newK.vkey}\nfrom ${from}\n`;
+    return note(body, ...signers.map((k) => logLine(k, body)));
+  };
+  let served = { keys: [{ vkey: log.vkey, from_size: 0 }], witnesses: { witnesses: [], quorum: 0 } };
+  const getJson = async (p) => (p.endsWith('/keys') ? served.keys : served.witnesses);
+  await trust.pinnedTrust(getJson, store);
+  // Endorsed by the old key but not signed by the new one: not accepted.
+  served = { ...served, keys: [{ vkey: log.vkey, from_size: 0, to_size: 9 }, { vkey: next.vkey, from_size: 9, endorsement: rotation(log, next, 9, log) }] };
+  let r = await trust.pinnedTrust(getJson, store);
+  assert.deepEqual(r.rotated, []);
+  assert.equal(r.changed.length, 1, r.changed.join('; '));
+  // Signed by the new key and an impostor with the old key's name: not accepted.
+  const impostor = key('log.example/audit', 1);
+  served.keys[1].endorsement = rotation(log, next, 9, impostor, next);
+  r = await trust.pinnedTrust(getJson, store);
+  assert.deepEqual(r.rotated, []);
+  // Both signatures, naming the pinned key: accepted, pinned, with the old key's closed range.
+  served.keys[1].endorsement = rotation(log, next, 9, log, next);
+  r = await trust.pinnedTrust(getJson, store);
+  assert.deepEqual(r.rotated, [next.vkey]);
+  assert.deepEqual(r.changed, []);
+  assert.deepEqual(r.trust.keys.map((k) => [k.vkey, k.to_size]), [[log.vkey, 9], [next.vkey, undefined]]);
+  const later = await trust.pinnedTrust(getJson, store);
+  assert.deepEqual([later.rotated, later.changed], [[], []], 'remembered');
+  // A chain: the next rotation endorsed by the key accepted above.
+  const third = key('log.example/audit', 1);
+  served = { ...served, keys: [...served.keys, { vkey: third.vkey, from_size: 20, endorsement: rotation(next, third, 20, next, third) }] };
+  r = await trust.pinnedTrust(getJson, store);
+  assert.deepEqual(r.rotated, [third.vkey]);
+});
