@@ -18,6 +18,7 @@
 
 pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
 
+mod admin_routes;
 mod config;
 pub use config::AuditConfig;
 pub mod checkpointer;

@@ -20,12 +20,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checkpoint))
         .routes(routes!(keys))
-        .routes(routes!(rotate))
         .routes(routes!(witnesses))
         .routes(routes!(entries))
         .routes(routes!(proof))
         .routes(routes!(consistency))
         .routes(routes!(bundle))
+        .merge(super::admin_routes::router())
 }
 
 impl From<AuditError> for AppError {
@@ -118,40 +118,6 @@ async fn keys(State(state): State<AppState>) -> ApiResult<axum::Json<Vec<KeyInfo
             })
             .collect(),
     ))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RotationOut {
-    old_vkey: String,
-    new_vkey: String,
-    /// The tree size the new key signs from.
-    from_size: u64,
-    endorsement: String,
-    /// The first checkpoint signed by the new key.
-    checkpoint: String,
-}
-
-/// Rotates the log's signing key (administrators): a new key signs from now on in every
-/// process on the data directory; the old key's range closes; sealed on the admin chain.
-#[utoipa::path(post, path = "/api/v1/admin/audit/keys/rotate",
-    responses((status = 200, body = RotationOut), (status = 403, body = crate::error::ErrorBody)))]
-async fn rotate(
-    State(state): State<AppState>,
-    admin: crate::identity::AdminAuth,
-) -> ApiResult<axum::Json<RotationOut>> {
-    let now = to_ms(state.clock.now());
-    let by = ("admin", admin.user_id.as_str());
-    let r = state.audit.rotate_key(&state.db, by, now).await?;
-    let cp = state.audit.sign_checkpoint(&state.db, now).await?;
-    metrics::counter!("audit_key_rotations_total").increment(1);
-    tracing::warn!(old = %r.old_vkey, new = %r.new_vkey, "audit signing key rotated");
-    Ok(axum::Json(RotationOut {
-        old_vkey: r.old_vkey,
-        new_vkey: r.new_vkey,
-        from_size: r.from_size,
-        endorsement: r.endorsement,
-        checkpoint: cp.note,
-    }))
 }
 
 #[derive(Serialize, ToSchema)]

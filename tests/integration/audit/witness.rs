@@ -196,6 +196,41 @@ async fn two_witnesses_cosign_the_servers_checkpoints() {
     );
     assert!(metrics.contains("audit_witness_lag{witness=\"down.example/w\"}"));
 
+    // The administrators' view of the witnesses: the two that cosigned are level with the
+    // log (or trail it by what came after), the dead one and the liar never cosigned.
+    app.create_staff(remote_hearing::identity::Role::Admin, "ADMW", None)
+        .await;
+    let admin = app.login_staff("ADMW").await;
+    let (_, _, officer) = app.login_officer().await;
+    assert_eq!(
+        app.get("/api/v1/admin/audit/witnesses", Some(&officer))
+            .await
+            .status(),
+        403
+    );
+    let st: serde_json::Value = app
+        .get_json("/api/v1/admin/audit/witnesses", Some(&admin))
+        .await;
+    let log_size = st["log_size"].as_u64().unwrap();
+    assert!(log_size >= 10, "{st}");
+    let by: std::collections::HashMap<&str, &serde_json::Value> = st["witnesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["name"].as_str().unwrap(), w))
+        .collect();
+    assert_eq!(by.len(), 4, "{st}");
+    for name in ["court.example/w1", "notary.example/w2"] {
+        let got = by[name]["cosigned_size"].as_u64().unwrap();
+        assert!(got >= 10, "{st}");
+        assert_eq!(by[name]["behind"].as_u64().unwrap(), log_size - got);
+    }
+    for name in ["down.example/w", "liar.example/w"] {
+        assert!(by[name].get("cosigned_size").is_none(), "{st}");
+        assert_eq!(by[name]["behind"].as_u64().unwrap(), log_size);
+    }
+    assert_eq!(st["quorum"], 4);
+
     // The bundle carries the cosigned checkpoint.
     let now = remote_hearing::clock::to_ms(chrono::Utc::now());
     let bundle = app.state.audit.bundle(db, "h-w", None, now).await.unwrap();
