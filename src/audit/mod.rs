@@ -18,7 +18,7 @@
 
 pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
 
-mod admin_routes;
+mod admin;
 mod config;
 pub use config::AuditConfig;
 pub mod checkpointer;

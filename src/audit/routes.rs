@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(proof))
         .routes(routes!(consistency))
         .routes(routes!(bundle))
-        .merge(super::admin_routes::router())
+        .merge(super::admin::router())
 }
 
 impl From<AuditError> for AppError {
