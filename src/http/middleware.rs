@@ -45,6 +45,21 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The pages' cookie mode (`identity::cookie`): a login or logout asked for with
+/// `X-Session-Mode: cookie` gets its session cookies (`Secure` in production).
+async fn cookie_sessions(
+    axum::extract::State(secure): axum::extract::State<bool>,
+    req: Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    if !req.headers().contains_key("x-session-mode") {
+        return next.run(req).await;
+    }
+    let (headers, path) = (req.headers().clone(), req.uri().path().to_string());
+    let res = next.run(req).await;
+    crate::identity::cookie::issue(&headers, &path, res, secure).await
+}
+
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
@@ -61,6 +76,10 @@ pub fn wrap(router: Router, state: &AppState) -> Router {
             super::durable::acknowledge,
         ))
         .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn_with_state(
+            state.config.is_production(),
+            cookie_sessions,
+        ))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,

@@ -2,7 +2,8 @@
 //! token is 401; a valid token of the wrong role is 403. An enrol-only staff session (TOTP
 //! required, none enrolled yet) reaches only [`ENROL_ONLY_PATHS`]; elsewhere it is 403
 //! `totp_enrolment_required`. A staff session unused for longer than
-//! `auth.staff_idle_timeout_s` is 401 `session_expired` (src/identity/session_list.rs).
+//! `auth.staff_idle_timeout_s` is 401 `session_expired` (src/identity/session_list.rs). The
+//! token comes from `Authorization: Bearer`, or from the pages' session cookie (`cookie`).
 
 use axum::{
     extract::{FromRef, FromRequestParts},
@@ -109,7 +110,11 @@ where
             return Ok(found.clone());
         }
         let id = Identity::from_ref(state);
-        let token = bearer(parts).ok_or_else(AppError::unauthorized)?;
+        let token = match bearer(parts) {
+            Some(t) => t,
+            None => super::cookie::token_from_cookie(&parts.method, &parts.headers)?
+                .ok_or_else(AppError::unauthorized)?,
+        };
         let hash = ids::token_hash(token);
         type Row = (String, String, Option<String>, i64, Option<i64>);
         let row: Option<Row> = sqlx::query_as(

@@ -6,6 +6,7 @@ mod admin;
 pub mod auth;
 pub mod citizens;
 mod config;
+pub mod cookie;
 pub mod data_key;
 pub mod login_throttle;
 mod me;

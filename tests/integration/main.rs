@@ -15,6 +15,7 @@ mod backup;
 mod booking;
 mod call;
 mod cli;
+mod cookie_sessions;
 mod deploy;
 mod durable;
 mod edge_inputs;
