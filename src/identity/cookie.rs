@@ -1,7 +1,8 @@
 //! The pages' cookie mode (issue 15 §2): the session token in an `HttpOnly; SameSite=Strict`
 //! cookie the page's script never sees, with CSRF protection; Bearer stays for API clients.
 //!
-//! - A login asked for with `X-Session-Mode: cookie` and `X-Session: <scope>` (`citizen`,
+//! - A login (a route under `/api/v1/auth/`) asked for with `X-Session-Mode: cookie` and
+//!   `X-Session: <scope>` (`citizen`,
 //!   `staff`, `participant`) answers as usual, but the token moves out of the body (`token` is
 //!   `""`, `session` is `"cookie"`, `csrf` is the CSRF token) into the cookie `rh_s_<scope>`;
 //!   the CSRF token also goes into the readable cookie `rh_c_<scope>` ([`issue`]).
@@ -114,6 +115,10 @@ pub async fn issue(
     let Some(scope) = scope_of(req_headers).filter(|_| wants) else {
         return res;
     };
+    // Only the sign-in and sign-out routes hand out sessions.
+    if !path.starts_with("/api/v1/auth/") {
+        return res;
+    }
     if !res.status().is_success() {
         return res;
     }

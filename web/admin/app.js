@@ -14,7 +14,8 @@ import { createBrigades } from './brigades.js';
 import { createStaff } from './staff.js';
 import { createKeys } from './keys.js';
 
-const api = createApi('staff');
+// The administration page keeps its session in an HttpOnly cookie (issue 15 §2).
+const api = createApi('staff', { cookie: true });
 const state = { me: null, brigades: [] };
 window.__rh = { api, state };
 

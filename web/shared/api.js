@@ -14,21 +14,48 @@ export class ApiError extends Error {
   }
 }
 
-/** A client bound to a token scope ('citizen' or 'staff'): tokens survive a reload. */
-export function createApi(scope) {
+/** The value of the readable cookie `name` (the CSRF cookie of the cookie mode), or null. */
+function readCookie(name) {
+  const hit = document.cookie.split(';').map((c) => c.trim().split('=')).find(([k]) => k === name);
+  return hit && hit[1] ? hit[1] : null;
+}
+
+/**
+ * A client bound to a token scope ('citizen' or 'staff'): tokens survive a reload. With
+ * `{cookie: true}` the session lives in an HttpOnly cookie this script never sees
+ * (src/identity/cookie.rs): requests name the scope (`X-Session`), writes carry the CSRF token
+ * from its readable cookie, and `token` is only a marker that a session exists.
+ */
+export function createApi(scope, { cookie = false } = {}) {
   const key = `rh.token.${scope}`;
+  const csrfName = `rh_c_${scope}`;
   const api = {
+    cookie,
     get token() {
+      if (cookie) return readCookie(csrfName) ? 'cookie' : null;
       return localStorage.getItem(key);
     },
     setToken(tok) {
+      if (cookie) {
+        // the server sets and clears the session cookie; a lost session drops the marker
+        if (tok === null) document.cookie = `${csrfName}=; Max-Age=0; Path=/; SameSite=Strict`;
+        return;
+      }
       if (tok) localStorage.setItem(key, tok);
       else localStorage.removeItem(key);
     },
+    /** The headers that authenticate a request (also for fetches made elsewhere). */
+    authHeaders(method = 'GET', path = '') {
+      if (!cookie) return api.token ? { Authorization: `Bearer ${api.token}` } : {};
+      const h = { 'X-Session': scope };
+      if (String(path).startsWith('auth/')) h['X-Session-Mode'] = 'cookie';
+      const csrf = readCookie(csrfName);
+      if (method !== 'GET' && csrf) h['X-CSRF-Token'] = csrf;
+      return h;
+    },
     async request(method, path, body, opts = {}) {
-      const headers = { Accept: opts.accept || 'application/json' };
+      const headers = { Accept: opts.accept || 'application/json', ...api.authHeaders(method, path) };
       const tok = api.token;
-      if (tok) headers.Authorization = `Bearer ${tok}`;
       let payload;
       if (body !== undefined && opts.contentType) {
         // A raw body (an image) sent as it is.

@@ -88,6 +88,16 @@ describe('administration pages', { concurrency: 1 }, () => {
       await a.fill('#login-password', admin.password);
       await a.click('#login-form button[type=submit]');
       await a.waitForSelector('[data-view=brigades]:not([hidden])');
+      // Cookie mode: no token the page's script could read or leak; only the CSRF cookie.
+      assert.equal(await a.evaluate(() => localStorage.getItem('rh.token.staff')), null);
+      const jar = await a.evaluate(() => document.cookie);
+      assert.match(jar, /rh_c_staff=/);
+      assert.doesNotMatch(jar, /rh_s_staff/, 'the session cookie is HttpOnly');
+      const session = (await a.context().cookies()).find((c) => c.name === 'rh_s_staff');
+      assert.ok(session?.httpOnly && session.sameSite === 'Strict', JSON.stringify(session));
+      // A write without the CSRF header (what another site's form could send) is refused.
+      const forged = await a.evaluate(async () => (await fetch('/api/v1/admin/retention/run', { method: 'POST', headers: { 'X-Session': 'staff' } })).status);
+      assert.equal(forged, 403);
       assert.equal(await a.getAttribute('#tabs a[data-tab=brigades]', 'aria-current'), 'page');
 
       // ---- a brigade: a malformed day is refused at the hours, then it is created ----
