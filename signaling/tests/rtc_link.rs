@@ -142,7 +142,7 @@ fn pump_rtp(cl: &Client, lossy: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
             ts = ts.wrapping_add(1800);
             for i in 0..2 {
                 let s = seq.fetch_add(1, Ordering::Relaxed);
-                if lossy.load(Ordering::Relaxed) && s % 5 == 0 {
+                if lossy.load(Ordering::Relaxed) && s.is_multiple_of(5) {
                     continue; // never sent: a gap the server sees
                 }
                 let p = Packet {

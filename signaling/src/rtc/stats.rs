@@ -166,11 +166,9 @@ fn sample(prev: &Prev, now: &Prev, out: &Outbound) -> LinkSample {
     let (ev, rv, bv) = d(prev.inbound.video, now.inbound.video);
     let expected = ea + ev;
     let lost = expected.saturating_sub(ra + rv);
-    let loss_in_permille = if expected == 0 {
-        0
-    } else {
-        u32::try_from(lost * 1000 / expected).unwrap_or(1000)
-    };
+    let loss_in_permille = (lost * 1000)
+        .checked_div(expected)
+        .map_or(0, |p| u32::try_from(p).unwrap_or(1000));
     let mut sent = 0u64;
     let (mut rtt, mut lost_out): (Option<f64>, Option<f64>) = (None, None);
     for (ssrc, bytes) in &now.sent {
