@@ -2,24 +2,30 @@
 // call's socket every few seconds: round trip, loss (the worse direction), kbit/s received from
 // and sent to the party, audio-only, and the level after hysteresis (good / fair / poor). A
 // party whose link is poor raises the "网络较差" alert (role=alert, announced once per change,
-// not on every frame). The citizen's page never gets these frames. `linkPill` is the list's
-// pill (app.js), from the `link` dashboard events.
+// not on every frame); a party silent for 12 s (dropped, left) leaves the table. The citizen's
+// page never gets these frames. `linkPill` is also the list's pill (app.js, `link` events).
 import { t } from '/shared/i18n.js';
 import { $, h } from '/shared/ui.js';
 
 const links = new Map();
 const ORDER = ['citizen', 'officer', 'interpreter', 'agent', 'supervisor'];
+// A party without a frame for this long has no connected media (dropped, left): its row goes.
+const STALE_MS = 12_000;
+let sweep = null;
 
 /** A `link` frame from the call. */
 export function onLink(m) {
   if (!m?.role || !['good', 'fair', 'poor'].includes(m.level)) return;
-  links.set(m.role, m);
+  links.set(m.role, { ...m, seenAt: Date.now() });
+  sweep ??= setInterval(renderLinks, 4000);
   renderLinks();
 }
 
 /** The call ended (or the page left the hearing): no figures shown any more. */
 export function clearLinks() {
   links.clear();
+  clearInterval(sweep);
+  sweep = null;
   renderLinks();
 }
 
@@ -34,6 +40,7 @@ export function renderLinks() {
   const box = $('#link-box');
   const alert = $('#link-alert');
   if (!box || !alert) return;
+  for (const [role, l] of links) if (Date.now() - l.seenAt > STALE_MS) links.delete(role);
   const rows = [...links.values()].sort((a, b) => ORDER.indexOf(a.role) - ORDER.indexOf(b.role));
   box.hidden = !rows.length;
   const poor = rows.filter((l) => l.level === 'poor').map((l) => t('seat.' + l.role));
