@@ -62,3 +62,72 @@ impl Hub {
         self.link.get()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::{Level, sampled};
+    use crate::media::NoMedia;
+    use crate::room::{HubConfig, Outbound, Participant};
+    use crate::video::{VideoReason, VideoState};
+
+    fn p(role: Role) -> Participant {
+        Participant {
+            hearing_id: "h".into(),
+            role,
+            participant_id: format!("{}-1", role.as_str()),
+        }
+    }
+
+    fn links(rx: &mut tokio::sync::mpsc::Receiver<Outbound>) -> Vec<(Role, Level, bool)> {
+        let mut out = vec![];
+        while let Ok(o) = rx.try_recv() {
+            if let Outbound::Msg(ServerMsg::Link {
+                role,
+                level,
+                audio_only,
+                ..
+            }) = o
+            {
+                out.push((role, level, audio_only));
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn frames_go_to_the_officer_and_supervisor_and_audio_only_spares_the_bitrate() {
+        let hub = Hub::new(HubConfig::default(), Arc::new(NoMedia));
+        let mut c = hub.attach(&p(Role::Citizen)).rx;
+        let mut o = hub.attach(&p(Role::Officer)).rx;
+        let mut s = hub.attach(&p(Role::Supervisor)).rx;
+        let mut i = hub.attach(&p(Role::Interpreter)).rx;
+        // no video arrives from the citizen: poor while its video is announced on
+        let starved = LinkSample {
+            rtt_ms: Some(20),
+            kbps_in: 40,
+            kbps_out: 600,
+            ..Default::default()
+        };
+        sampled(&hub, "h", Role::Citizen, starved);
+        assert_eq!(links(&mut o), [(Role::Citizen, Level::Poor, false)]);
+        assert_eq!(links(&mut s), [(Role::Citizen, Level::Poor, false)]);
+        assert!(links(&mut c).is_empty() && links(&mut i).is_empty());
+        assert_eq!(hub.link_level("h", Role::Citizen), Some(Level::Poor));
+        // audio-only announced: the same figures are good (after the hysteresis)
+        let off = VideoState {
+            video: false,
+            reason: VideoReason::NoCamera,
+        };
+        hub.set_video_state("h", Role::Citizen, off);
+        for _ in 0..3 {
+            sampled(&hub, "h", Role::Citizen, starved);
+        }
+        let seen = links(&mut o);
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[2], (Role::Citizen, Level::Good, true));
+        // no room, no frame
+        sampled(&hub, "other", Role::Citizen, starved);
+        assert!(links(&mut o).is_empty());
+    }
+}
