@@ -61,6 +61,12 @@ describe('the officer sees each party’s link', { concurrency: 1 }, () => {
       assert.match(await o.textContent('#link-alert'), /网络较差：翻译/);
       assert.equal(await o.getAttribute('#link-box tr[data-role=interpreter]', 'data-level'), 'poor');
       await shot(o, 'officer-call-link-poor-alert');
+      // In English, the same panel and alert.
+      await o.click('#lang');
+      await o.waitForFunction(() => /Call network/.test(document.querySelector('#link-box h2')?.textContent || ''));
+      assert.match(await o.textContent('#link-alert'), /^Poor network: Interpreter\./);
+      await shot(o, 'officer-call-link-poor-alert-en');
+      await o.click('#lang');
       assert.equal(await c.evaluate(() => window.__links), 0, 'the citizen got no link frame');
       assert.equal(await c.$('#link-box'), null);
       // Back to the list: the case in the call has its link pill (from the dashboard events).
