@@ -1,5 +1,5 @@
 //! Signalling for the hearing call: the WebSocket message types ([`msg`]), rooms and presence
-//! ([`room`]), the per-connection protocol ([`conn`]), the media seam ([`media`]) and its
+//! ([`room`]), the per-connection protocol ([`conn`]), link quality ([`link`]), the media seam ([`media`]) and its
 //! implementation over the `webrtc` crate ([`rtc`]).
 //!
 //! This crate knows nothing of HTTP, the database or join-token formats: the server verifies
@@ -9,6 +9,7 @@
 
 pub mod chat;
 pub mod conn;
+pub mod link;
 pub mod media;
 pub mod msg;
 pub mod room;
@@ -28,6 +29,7 @@ mod video_tests;
 
 pub use chat::{ChatRecorder, ChatRefused, ChatSealed};
 pub use conn::{Ended, Frame, JoinGrant, JoinRefused, JoinVerifier, ReadError, serve};
+pub use link::{Level, LinkRecorder, LinkReport, LinkSample, LinkThresholds};
 pub use media::{
     Echo, EchoEngine, EchoOutcome, MediaEngine, MediaError, MediaEvent, MediaRoom, NoMedia,
 };

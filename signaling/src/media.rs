@@ -16,6 +16,8 @@ pub enum MediaEvent {
     LocalCandidate(Candidate),
     /// The peer connection changed state (`connected`, `failed`, `closed`, ...).
     State(String),
+    /// The participant's link over the last sampling window ([`crate::link`]).
+    Link(crate::link::LinkSample),
 }
 
 /// Where a media room sends its events; called without any lock held, must not block.

@@ -62,6 +62,11 @@ impl Role {
     pub fn sees(self, other: Role) -> bool {
         self != other && !(self == Role::Citizen && other == Role::Supervisor)
     }
+    /// Whether this seat is told every seat's link quality (`link` frames): the officer and
+    /// the supervisor, who run and oversee the call; never the citizen ([`crate::link`]).
+    pub fn sees_links(self) -> bool {
+        matches!(self, Role::Officer | Role::Supervisor)
+    }
     /// The other seats this one sees, in [`Role::ALL`] order (for a citizen or an officer the
     /// first is the other party of a two-party call).
     pub fn others(self) -> impl Iterator<Item = Role> {
@@ -198,6 +203,19 @@ pub enum ServerMsg {
         reason: VideoReason,
         seq: Option<i64>,
     },
+    /// A seat's link as the server measures it (every few seconds, [`crate::link`]), to the
+    /// officer and the supervisor only: round trip (ms, `None` before the first measurement),
+    /// loss of the worse direction (%), kbit/s received from and sent to the seat, whether it
+    /// announced audio-only, and the level after hysteresis.
+    Link {
+        role: Role,
+        rtt_ms: Option<u32>,
+        loss_pct: Permille,
+        kbps_in: u32,
+        kbps_out: u32,
+        audio_only: bool,
+        level: crate::link::Level,
+    },
     Pong,
     Error {
         code: String,
@@ -222,6 +240,26 @@ impl ServerMsg {
         serde_json::to_string(self).unwrap_or_else(|_| {
             r#"{"type":"error","code":"internal","message":"encoding failed"}"#.to_owned()
         })
+    }
+}
+
+/// A share in per mille, written in JSON as a percentage with one decimal (`12` → `1.2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permille(pub u32);
+
+impl Serialize for Permille {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(f64::from(self.0) / 10.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Permille {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pct = f64::deserialize(d)?;
+        if !(0.0..=100.0).contains(&pct) {
+            return Err(serde::de::Error::custom("a percentage from 0 to 100"));
+        }
+        Ok(Permille((pct * 10.0).round() as u32))
     }
 }
 

@@ -35,6 +35,7 @@ fn open(
                     let _ = routes[i].send(c);
                 }
                 MediaEvent::State(s) => histories[i].push(format_args!("server peer {s}")),
+                MediaEvent::Link(_) => {}
             }
         }),
     );

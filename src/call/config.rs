@@ -56,6 +56,9 @@ pub struct CallConfig {
     pub audio_only_kbps: u32,
     pub audio_only_after_s: u32,
     pub video_back_after_s: u32,
+    /// `[call.link]`: when a seat's link, as the server measures it, is fair or poor, and how
+    /// often it is sampled (issue 14 §2, docs/call.md "Link quality").
+    pub link: signaling::LinkThresholds,
 }
 
 impl Default for CallConfig {
@@ -87,6 +90,7 @@ impl Default for CallConfig {
             audio_only_kbps: 150,
             audio_only_after_s: 5,
             video_back_after_s: 10,
+            link: Default::default(),
         }
     }
 }

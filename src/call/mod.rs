@@ -148,6 +148,7 @@ impl Call {
                 bind_ips: cfg.bind_ips.iter().filter_map(|s| s.parse().ok()).collect(),
                 recordings_dir: cfg.recording_enabled.then(|| recordings_dir.clone()),
                 node_id: node.id.clone(),
+                link_every: Duration::from_secs(cfg.link.sample_every_s.max(1)),
                 clock: Arc::new(move || clk.now().timestamp_micros()),
             };
             let (e, rx) = RtcEngine::new(rtc).map_err(|e| anyhow::anyhow!("media engine: {e}"))?;
@@ -165,6 +166,7 @@ impl Call {
                 rate_per_sec: cfg.rate_per_s,
                 rate_burst: cfg.rate_burst,
                 max_abuse: cfg.max_abuse,
+                link: cfg.link.clone(),
                 ..HubConfig::default()
             },
             media,

@@ -4,7 +4,8 @@
 //!
 //! Events are JSON `{type, hearing_id, booking_id, officer_id, at, ...}` with `type` one of
 //! `citizen_waiting`, `citizen_joined`, `citizen_reconnecting`, `citizen_left`, `officer_left`,
-//! `step`, `call_started`, `interrupted`, `resumed`, `no_show`, `urgent_deadline_near`.
+//! `step`, `call_started`, `interrupted`, `resumed`, `no_show`, `urgent_deadline_near`, `link`
+//! (a party's link level and figures, [`super::link`]; the self-test publishes `selftest`).
 
 use std::{convert::Infallible, time::Duration};
 

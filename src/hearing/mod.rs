@@ -23,6 +23,7 @@ pub mod files;
 pub mod gaps;
 pub mod interrupt;
 pub mod lifecycle;
+pub mod link;
 pub mod live;
 pub mod machine;
 pub mod participants;

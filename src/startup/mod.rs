@@ -74,6 +74,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     // So are the changes to audio-only and back (issue 14 §2).
     let video = crate::hearing::video::HearingVideo::new(&hearing);
     areas.call.hub.set_video_recorder(Arc::new(video));
+    // The links' levels: changes into and out of poor sealed, the officer's lists told.
+    let link = crate::hearing::link::HearingLink::new(&hearing);
+    areas.call.hub.set_link_recorder(Arc::new(link));
     Ok(AppState(Arc::new(Inner {
         config: Arc::new(config),
         db,

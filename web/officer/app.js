@@ -11,13 +11,16 @@ import { initHearingRoom, openHearingRoom, closeHearingRoom, onOfficerEvent } fr
 import { openEventStream } from '/shared/sse.js';
 import { mountTotp } from '/shared/totp.js';
 import { scorePill } from '/shared/selftest.js';
+import { linkPill } from './links.js';
 
 const api = createApi('staff');
 // `presence`: the citizen's state per booking from the live events since this page loaded
-// (waiting, in the video, reconnecting, left). Link quality is measured in the call's own browser
-// (WebRTC stats) and never reaches the server, so the list cannot show it.
+// (waiting, in the video, reconnecting, left).
 // `selftest`: the score of the citizen's newest self-test per booking, from the events likewise.
-const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map(), presence: new Map(), selftest: new Map() };
+// `link`: per booking, each party's link level as the call's server measures it (`link` events:
+// on every change and every 15 s); the list shows the citizen's while the call is live.
+const state = { me: null, bookings: [], urgent: { depth: 0, items: [] }, claims: new Map(), presence: new Map(), selftest: new Map(), link: new Map() };
+const LEVELS = ['good', 'fair', 'poor'];
 window.__rh = { api, state };
 const HEARINGS_KEY = 'rh.officer.hearings';
 let dashTimer = null;
@@ -32,6 +35,13 @@ function startEvents() {
     if (type === 'urgent_deadline_near') announce(t('o.ev.deadlineNear'), 'error');
     if (/^citizen_/.test(type) && ev?.booking_id) state.presence.set(ev.booking_id, type);
     if (type === 'selftest' && ev?.booking_id) state.selftest.set(ev.booking_id, ev.score);
+    if (type === 'link' && ev?.booking_id && LEVELS.includes(ev.level)) {
+      if (!state.link.has(ev.booking_id)) state.link.set(ev.booking_id, new Map());
+      state.link.get(ev.booking_id).set(ev.role, ev.level);
+    }
+    // the citizen gone ends the case's call; the officer gone only its own link
+    if (['citizen_left', 'interrupted'].includes(type) && ev?.booking_id) state.link.delete(ev.booking_id);
+    if (type === 'officer_left' && ev?.booking_id) state.link.get(ev.booking_id)?.delete('officer');
     if (document.body.dataset.currentView === 'dash') refreshDash();
     onOfficerEvent(type, ev);
   });
@@ -174,7 +184,14 @@ function renderToday() {
 function presenceCell(bookingId) {
   const p = state.presence.get(bookingId) || 'none';
   const st = state.selftest.get(bookingId);
-  return h('td', { class: 'presence', 'data-presence': p }, t('o.presence.' + p), st ? [' ', h('span', { class: 'small' }, t('st.h')), ' ', scorePill(st)] : null);
+  return h('td', { class: 'presence', 'data-presence': p }, t('o.presence.' + p), st ? [' ', h('span', { class: 'small' }, t('st.h')), ' ', scorePill(st)] : null, linkBit(bookingId));
+}
+
+/** The citizen's link level in the booking's live call, as a labelled pill (none: no call). */
+function linkBit(bookingId) {
+  const level = state.link.get(bookingId)?.get('citizen');
+  if (!level) return null;
+  return h('span', { class: 'link-bit', 'data-booking': bookingId, 'data-level': level }, ' ', h('span', { class: 'small' }, t('link.list')), ' ', linkPill(level));
 }
 
 /** Cancels a booked booking with a reason (the server sends the citizen an SMS). */
@@ -243,6 +260,7 @@ function renderUrgent() {
           h('div', { class: left < 3600 ? 'rec' : '' }, left > 0 ? t('o.urgent.deadline', { d: fmtTime(it.deadline), left: fmtDuration(left) }) : t('o.urgent.overdue')),
           state.presence.has(it.booking_id) ? h('div', { class: 'small presence', 'data-presence': state.presence.get(it.booking_id) }, t('err.withField', { field: t('o.today.citizen'), text: t('o.presence.' + state.presence.get(it.booking_id)) })) : null,
           state.selftest.has(it.booking_id) ? h('div', { class: 'small selftest', 'data-booking': it.booking_id }, t('st.h'), ' ', scorePill(state.selftest.get(it.booking_id))) : null,
+          state.link.get(it.booking_id)?.has('citizen') ? h('div', { class: 'small' }, linkBit(it.booking_id)) : null,
           it.claimed_by ? h('div', { class: 'small muted' }, mine ? t('o.urgent.mine', { d: fmtTime(state.claims.get(it.booking_id).lease_until, { date: false }) }) : t('o.urgent.claimedBy')) : null,
         ),
         urgentAction(it, mine),

@@ -10,6 +10,7 @@ import { renderPhotos } from '/shared/photos.js';
 import { sendCode, setCodeView } from './code.js';
 import { renderParticipants } from './participants.js';
 import { initSelfTestView, showSelfTest, onSelfTestEvent } from './selftest.js';
+import { onLink, clearLinks } from './links.js';
 
 let ctx = null;
 let hearing = null;
@@ -65,6 +66,7 @@ export function closeHearingRoom() {
   clearInterval(pollTimer);
   call?.stop();
   call = null;
+  clearLinks();
   hearing = null;
   renderedFor = '';
   still = null;
@@ -169,6 +171,7 @@ async function joinCall(ev) {
       onError: (e) => e?.code && e.code !== 'hearing_closed' && showError($('#hr-err'), e),
     });
     const s = await call.start({ hearingId: hearing.id, joinToken: r.join_token, wsUrl: r.ws_url, iceServers: r.ice_servers, audioOnly: r.audio_only });
+    s.addEventListener('link', (e) => onLink(e.detail));
     s.addEventListener('joined', (e) => setCitizenState(e.detail.peer_present ? 'o.hr.citizenJoined' : 'o.hr.citizenWaiting', !!e.detail.peer_present));
     $('#join-call').hidden = true;
     $('#leave-call').hidden = false;
@@ -178,6 +181,7 @@ async function joinCall(ev) {
 function leaveCall() {
   call?.stop();
   call = null;
+  clearLinks();
   $('#call-box').replaceChildren();
   $('#rec').hidden = true;
   $('#leave-call').hidden = true;

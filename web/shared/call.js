@@ -7,7 +7,8 @@
 // 'hearing' {status, step}, 'remote' {stream, track, role}, 'quality' {level, rtt, loss,
 // framesDecoded, outKbps}, 'error' {code, message}, 'media' {role, video, reason} (a seat's
 // audio-only state, this one's included), 'localvideo' {video, reason} (this client's video went
-// off or on).
+// off or on), 'link' {role, rtt_ms, loss_pct, kbps_in, kbps_out, audio_only, level} (the server's
+// measure of a seat's link; only the officer and the supervisor get them).
 //
 // Seats (docs/call.md "Seats"): the offer has a media slot per seat this one may receive (extra
 // slots are recvonly); each received stream is `<role>-stream`, kept in `streams` by role. The
@@ -265,6 +266,9 @@ export class CallSession extends EventTarget {
         break;
       case 'media':
         this.emit('media', msg);
+        break;
+      case 'link':
+        this.emit('link', msg); // the server's figures of a seat's link (officer, supervisor)
         break;
       case 'error':
         if (msg.code === 'wrong_node' && msg.node_url) this.nodeUrl = msg.node_url;

@@ -19,6 +19,7 @@ use crate::msg::{IceServer, Role, ServerMsg};
 use crate::video::{VideoRecorder, VideoState};
 
 pub mod gaps;
+mod links;
 mod presence;
 mod restart;
 
@@ -47,6 +48,8 @@ pub struct HubConfig {
     pub outbound_queue: usize,
     /// A send to the socket that takes longer than this drops the connection.
     pub send_timeout: Duration,
+    /// When a seat's link is fair or poor ([`crate::link`]).
+    pub link: crate::link::LinkThresholds,
 }
 
 impl Default for HubConfig {
@@ -61,6 +64,7 @@ impl Default for HubConfig {
             max_abuse: 10,
             outbound_queue: 256,
             send_timeout: Duration::from_secs(10),
+            link: Default::default(),
         }
     }
 }
@@ -126,6 +130,8 @@ pub struct Hub {
     chat: OnceLock<Arc<dyn ChatRecorder>>,
     /// Seals audio-only changes ([`crate::video`]).
     video: OnceLock<Arc<dyn VideoRecorder>>,
+    /// Keeps the links' levels with the hearing ([`crate::link`]).
+    link: OnceLock<Arc<dyn crate::link::LinkRecorder>>,
     me: Weak<Hub>,
 }
 
@@ -139,6 +145,7 @@ impl Hub {
             next_conn: std::sync::atomic::AtomicU64::new(1),
             chat: OnceLock::new(),
             video: OnceLock::new(),
+            link: OnceLock::new(),
             me: me.clone(),
         })
     }
@@ -300,7 +307,9 @@ impl Hub {
     }
 
     fn media_event(&self, hearing_id: &str, role: Role, ev: MediaEvent) {
-        if let MediaEvent::LocalCandidate(c) = ev {
+        if let MediaEvent::Link(sample) = ev {
+            crate::link::sampled(self, hearing_id, role, sample);
+        } else if let MediaEvent::LocalCandidate(c) = ev {
             let rooms = self.lock();
             if let Some(room) = rooms.get(hearing_id) {
                 room.send(role, ServerMsg::Candidate(c));

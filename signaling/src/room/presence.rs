@@ -59,6 +59,8 @@ pub(super) struct Room {
     pub video: BTreeMap<Role, VideoState>,
     /// When each seat's last ICE restart was let through ([`super::Hub::allow_ice_restart`]).
     pub restarts: BTreeMap<Role, tokio::time::Instant>,
+    /// Each seat's link level ([`crate::link`]; absent: not sampled yet in this room).
+    pub link: BTreeMap<Role, crate::link::Classifier>,
 }
 
 impl Room {
@@ -69,6 +71,7 @@ impl Room {
             away: Default::default(),
             video: BTreeMap::new(),
             restarts: BTreeMap::new(),
+            link: BTreeMap::new(),
         }
     }
     /// No seat is connected or may come back: the room can go.

@@ -8,13 +8,15 @@
 //! receiver are relayed to the sender of that stream; a keyframe is requested from every sender a
 //! receiver gets when the receiver connects, and from a sender when its video starts. The
 //! self-test's echo peer ([`echo`]) uses the same API object (ports, NAT settings, codecs). The
-//! video of a seat that announced audio-only is dropped ([`crate::video`]).
+//! video of a seat that announced audio-only is dropped ([`crate::video`]). Each seat's link is
+//! sampled every few seconds ([`stats`]).
 
 mod echo;
 mod peer;
 mod record;
 mod restart;
 mod seats;
+mod stats;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -66,6 +68,8 @@ pub struct RtcConfig {
     /// The node recording here, written as each segment's owner (`recordings::owner`); empty:
     /// segments without an owner (one process per directory).
     pub node_id: String,
+    /// How often each seat's link is sampled ([`crate::link`]; `[call.link] sample_every_s`).
+    pub link_every: std::time::Duration,
     pub clock: ClockFn,
 }
 
@@ -79,6 +83,7 @@ impl std::fmt::Debug for RtcConfig {
             .field("bind_ips", &self.bind_ips)
             .field("recordings_dir", &self.recordings_dir)
             .field("node_id", &self.node_id)
+            .field("link_every", &self.link_every)
             .finish()
     }
 }
@@ -294,7 +299,8 @@ impl RtcRoom {
         events: MediaEventSink,
     ) -> Arc<RtcRoom> {
         let recorder = Arc::new(record::SegmentRecorder::new(&shared, hearing_id, &segment));
-        Arc::new_cyclic(|me| RtcRoom {
+        let every = shared.cfg.link_every;
+        let room = Arc::new_cyclic(|me| RtcRoom {
             hearing_id: hearing_id.to_owned(),
             segment,
             events,
@@ -304,7 +310,9 @@ impl RtcRoom {
             recorder,
             shared,
             me: me.clone(),
-        })
+        });
+        stats::spawn_sampler(Arc::downgrade(&room), every);
+        room
     }
 
     pub(crate) fn clone_parts(&self, role: Role) -> peer::Parts {

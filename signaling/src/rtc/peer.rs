@@ -320,6 +320,7 @@ async fn forward(
     let mut forwarded = 0u64;
     let mut dropped = 0u64;
     while let Ok((mut pkt, _)) = track.read_rtp().await {
+        parts.seat.link_in.rtp(video, &pkt);
         if video && parts.seat.video_off.load(Ordering::Acquire) {
             // announced audio-only: this video goes nowhere (issue 14 §2)
             dropped += 1;

@@ -89,6 +89,8 @@ pub(crate) struct Seat {
     /// When the seat's media was last handed to the recorder: milliseconds since the engine's
     /// start, plus one (0: never).
     pub recorded_at: AtomicU64,
+    /// What the seat sent to the server, for its link quality ([`super::stats`]).
+    pub link_in: super::stats::Inbound,
     /// The links this seat sends on (a snapshot, swapped whole when a receiver is added, so the
     /// forwarding loop takes the lock only to clone an `Arc`).
     outs: Mutex<Arc<Vec<Arc<Link>>>>,

@@ -24,6 +24,7 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTPCodecType};
 use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 use webrtc::track::track_remote::TrackRemote;
 
@@ -81,6 +82,7 @@ pub fn server_config(recordings: Option<PathBuf>) -> RtcConfig {
         bind_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         recordings_dir: recordings,
         node_id: "test-node".into(),
+        link_every: std::time::Duration::from_secs(1),
         clock: Arc::new(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -123,6 +125,9 @@ impl Received {
 pub struct Client {
     pub pc: Arc<RTCPeerConnection>,
     pub video: Arc<TrackLocalStaticSample>,
+    /// The video track instead of `video` when made by [`client_rtp_video`]: the test writes
+    /// its RTP packets (and sequence numbers) itself.
+    pub rtp_video: Option<Arc<TrackLocalStaticRTP>>,
     pub audio: Arc<TrackLocalStaticSample>,
     pub received: Arc<Received>,
     pub candidates: mpsc::UnboundedReceiver<Candidate>,
@@ -180,6 +185,15 @@ pub fn loopback_api() -> webrtc::api::API {
 }
 
 pub async fn client(name: &str) -> Client {
+    client_with(name, false).await
+}
+
+/// A client whose video track is written packet by packet (`Client::rtp_video`).
+pub async fn client_rtp_video(name: &str) -> Client {
+    client_with(name, true).await
+}
+
+async fn client_with(name: &str, rtp: bool) -> Client {
     let api = loopback_api();
     let pc = Arc::new(
         api.new_peer_connection(RTCConfiguration::default())
@@ -202,10 +216,18 @@ pub async fn client(name: &str) -> Client {
         format!("{name}-a"),
         name.to_owned(),
     ));
-    for t in [
-        video.clone() as Arc<dyn TrackLocal + Send + Sync>,
-        audio.clone(),
-    ] {
+    let rtp_video = rtp.then(|| {
+        Arc::new(TrackLocalStaticRTP::new(
+            cap(MIME_TYPE_VP8, 90000, 0),
+            format!("{name}-v"),
+            name.to_owned(),
+        ))
+    });
+    let first: Arc<dyn TrackLocal + Send + Sync> = match &rtp_video {
+        Some(v) => v.clone(),
+        None => video.clone(),
+    };
+    for t in [first, audio.clone()] {
         let sender = pc.add_track(t).await.unwrap();
         tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
     }
@@ -245,8 +267,11 @@ pub async fn client(name: &str) -> Client {
     }));
     let received = Arc::new(Received::default());
     let r = received.clone();
-    pc.on_track(Box::new(move |track: Arc<TrackRemote>, _, _| {
+    pc.on_track(Box::new(move |track: Arc<TrackRemote>, receiver, _| {
         let r = r.clone();
+        // read the server's RTCP as a browser does: its sender reports make the receiver
+        // reports carry LSR/DLSR, from which the server measures the round trip
+        tokio::spawn(async move { while receiver.read_rtcp().await.is_ok() {} });
         Box::pin(async move {
             tokio::spawn(async move {
                 let video = track.kind() == RTPCodecType::Video;
@@ -273,6 +298,7 @@ pub async fn client(name: &str) -> Client {
     Client {
         pc,
         video,
+        rtp_video,
         audio,
         received,
         candidates,

@@ -8,6 +8,7 @@ pub(crate) mod decision;
 mod decision_numbers;
 mod fate;
 mod interrupt;
+mod link;
 pub(crate) mod live_call;
 mod no_show;
 mod outcomes;
