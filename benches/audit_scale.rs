@@ -126,11 +126,13 @@ async fn hearings(
         let phone = format!("13{h:09}");
         let plate = format!("鲁A{:05}", h % 50_000);
         let no_show = h % 10 == 9;
-        sqlx::query("INSERT INTO citizens (id, phone, phone_bound, created_at) VALUES ($1, $2, 1, 0)")
-            .bind(&citizen)
-            .bind(&phone)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO citizens (id, phone, phone_bound, created_at) VALUES ($1, $2, 1, 0)",
+        )
+        .bind(&citizen)
+        .bind(&phone)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO bookings (id, citizen_id, brigade_id, slot_start, slot_end, slot_date, status, phone, plate, owner, \
              violations, unhandled_count, current_points, urgent, created_at, updated_at) \
@@ -210,7 +212,10 @@ async fn populate(state: &AppState, n: usize) -> anyhow::Result<()> {
         println!("reusing the database: {have} hearings");
         return Ok(());
     }
-    anyhow::ensure!(have == 0, "the database holds {have} hearings, not {n}: use an empty --dir");
+    anyhow::ensure!(
+        have == 0,
+        "the database holds {have} hearings, not {n}: use an empty --dir"
+    );
     let people = staff_and_brigades(state).await?;
     let t = Instant::now();
     let mut h = 0;

@@ -76,6 +76,18 @@ fn args() -> Args {
     a
 }
 
+/// CPU seconds (user + system) this process (server and generator) has used so far.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime, fields 14 and 15 of stat, in 1/100 s ticks
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
 fn table(what: &str, ours: &str, beside: &str, ratio: &str) {
     println!("TABLE|{what}|{ours}|{beside}|{ratio}");
 }
@@ -98,7 +110,17 @@ async fn offered(b: &Bench, a: &Args) -> anyhow::Result<Vec<(f64, Outcome)>> {
                 body: body(&brigade, &wide_slot(i), &format!("13{k}"), &tag, i),
             })
             .collect();
+        let (cpu0, wall0) = (cpu_secs(), Instant::now());
         let r = open_loop::run(requests, rate).await?;
+        let (cpu, wall) = (cpu_secs() - cpu0, wall0.elapsed().as_secs_f64());
+        println!(
+            "  process CPU (server + generator) {cpu:.1} s in {wall:.1} s = {:.0}% of one core, {:.2} ms per booking; load average {}",
+            100.0 * cpu / wall,
+            1000.0 * cpu / n as f64,
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
         println!(
             "{} offered {rate:>5.0}/s for {:.0} s: achieved {:>6.0}/s ({} booked of {}), p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.0} ms; errors {} {:?}; late starts {} (worst {:.1} ms)",
             b.backend,
@@ -134,12 +156,8 @@ async fn raw_transactions(b: &Bench, n: usize, writers: usize) -> anyhow::Result
     let t = Instant::now();
     let mut hs = vec![];
     for _ in 0..writers {
-        let (state, who, next, brigade) = (
-            b.state.clone(),
-            who.clone(),
-            next.clone(),
-            brigade.clone(),
-        );
+        let (state, who, next, brigade) =
+            (b.state.clone(), who.clone(), next.clone(), brigade.clone());
         hs.push(tokio::spawn(async move {
             let mut lat = vec![];
             loop {
@@ -264,11 +282,12 @@ async fn release(b: &Bench, n: usize, seconds: f64) -> anyhow::Result<bool> {
         })
         .collect();
     let r = open_loop::run(requests, n as f64 / seconds).await?;
-    let (taken,): (i64,) =
-        sqlx::query_as("SELECT COALESCE(SUM(taken), 0) FROM slots WHERE brigade_id = $1")
-            .bind(&brigade)
-            .fetch_one(&b.state.db.read)
-            .await?;
+    let (taken,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(taken), 0) AS BIGINT) FROM slots WHERE brigade_id = $1",
+    )
+    .bind(&brigade)
+    .fetch_one(&b.state.db.read)
+    .await?;
     let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bookings WHERE brigade_id = $1")
         .bind(&brigade)
         .fetch_one(&b.state.db.read)
@@ -289,7 +308,10 @@ async fn release(b: &Bench, n: usize, seconds: f64) -> anyhow::Result<bool> {
         if ok { "OK" } else { "MISMATCH" }
     );
     table(
-        &format!("{} morning release, {n} citizens in {seconds} s, 80 seats", b.backend),
+        &format!(
+            "{} morning release, {n} citizens in {seconds} s, 80 seats",
+            b.backend
+        ),
         &format!(
             "{} booked, {full} slot_full, {} 5xx; slot_full p99 {p99_full:.0} ms",
             r.ok,

@@ -80,7 +80,10 @@ async fn samples(state: &AppState, n: usize) -> anyhow::Result<Vec<(String, Stri
     for i in 0..n {
         let (_, date, plate, decision) = &picks[(i * 7) % picks.len()];
         let b = brigades[i % brigades.len()].clone();
-        let badge = badges.get(i % badges.len().max(1)).cloned().unwrap_or_default();
+        let badge = badges
+            .get(i % badges.len().max(1))
+            .cloned()
+            .unwrap_or_default();
         let decision = decision.clone().unwrap_or_else(|| "none".into());
         for (kind, q) in [
             ("no filter, first page of 50", vec![]),
@@ -144,7 +147,11 @@ pub async fn routes(state: &AppState, base: &str, n: usize) -> anyhow::Result<()
     for (kind, _, q) in samples(state, n).await? {
         let (d, v) = get(&http, &list, &token, &q).await?;
         if let Some(items) = v["items"].as_array() {
-            ids.extend(items.iter().filter_map(|i| i["id"].as_str().map(str::to_string)));
+            ids.extend(
+                items
+                    .iter()
+                    .filter_map(|i| i["id"].as_str().map(str::to_string)),
+            );
         }
         by_kind.entry(kind).or_default().push(d);
     }
@@ -172,7 +179,10 @@ pub async fn routes(state: &AppState, base: &str, n: usize) -> anyhow::Result<()
     for id in &picked {
         summary.push(get(&http, &format!("{list}/{id}"), &token, &[]).await?.0);
         let (d, v) = get(&http, &format!("{list}/{id}/bundle"), &token, &[]).await?;
-        anyhow::ensure!(v["entries"].as_array().map(Vec::len) == Some(10), "bundle of {id}: {v}");
+        anyhow::ensure!(
+            v["entries"].as_array().map(Vec::len) == Some(10),
+            "bundle of {id}: {v}"
+        );
         bundle.push(d);
     }
     by_kind.insert("one hearing's summary".into(), summary);
@@ -185,7 +195,11 @@ pub async fn routes(state: &AppState, base: &str, n: usize) -> anyhow::Result<()
 
 /// `remote-hearing audit verify-log` on the database, beside ring SHA-256 of every stored leaf
 /// and payload (read into memory first, hashing timed alone).
-pub async fn verify_log(state: &AppState, dir: &std::path::Path, entries: i64) -> anyhow::Result<()> {
+pub async fn verify_log(
+    state: &AppState,
+    dir: &std::path::Path,
+    entries: i64,
+) -> anyhow::Result<()> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT leaf_hex, payload FROM audit_entries ORDER BY seq")
             .fetch_all(&state.db.read)

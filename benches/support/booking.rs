@@ -161,7 +161,13 @@ pub async fn citizen_ids(
 }
 
 /// The body of the `i`-th booking: an owner with one violation record of its own (`R{tag}{i}`).
-pub fn body(brigade: &str, slot: &str, phone_prefix: &str, tag: &str, i: usize) -> serde_json::Value {
+pub fn body(
+    brigade: &str,
+    slot: &str,
+    phone_prefix: &str,
+    tag: &str,
+    i: usize,
+) -> serde_json::Value {
     serde_json::json!({
         "brigade_id": brigade, "slot_start": slot, "phone": format!("{phone_prefix}{:08}", i),
         "plate": format!("鲁A{:05}", i % 100_000), "owner": true,
