@@ -14,18 +14,15 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use chrono::TimeZone;
-use remote_hearing::{
-    booking::admin::{BrigadeSettings, create_brigade},
-    clock::MockClock,
-    config::Config,
-    ids,
-    state::AppState,
-};
-use secrecy::SecretString;
+use remote_hearing::booking::admin::BrigadeSettings;
+
+#[path = "support/booking.rs"]
+mod setup;
+
+use setup::{body, citizens, pct_ms, wide_slot};
 
 struct Args {
     db: String,
@@ -63,34 +60,6 @@ fn args() -> Args {
     a
 }
 
-/// Citizens with sessions, inserted in one transaction; returns their tokens.
-async fn citizens(state: &AppState, n: usize, tag: &str) -> anyhow::Result<Vec<String>> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let mut tokens = Vec::with_capacity(n);
-    for i in 0..n {
-        let id = ids::new_id();
-        let token = format!("bench-{tag}-{i}-{}", ids::new_id());
-        sqlx::query(
-            "INSERT INTO citizens (id, phone, phone_bound, created_at) VALUES ($1, NULL, 0, $2)",
-        )
-        .bind(&id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at) VALUES ($1, 'citizen', $2, $3, $4)")
-            .bind(ids::token_hash(&token))
-            .bind(&id)
-            .bind(now)
-            .bind(now + 86_400_000)
-            .execute(&mut *tx)
-            .await?;
-        tokens.push(token);
-    }
-    tx.commit().await?;
-    Ok(tokens)
-}
-
 struct Run {
     ok: usize,
     refused: usize,
@@ -107,6 +76,7 @@ async fn fire(
     tokens: Vec<String>,
     clients: usize,
     phone_prefix: &'static str,
+    tag: &'static str,
     slot: impl Fn(usize) -> String + Send + Sync + 'static,
 ) -> Run {
     let http = reqwest::Client::builder()
@@ -127,11 +97,7 @@ async fn fire(
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(token) = tokens.get(i) else { break };
-                let body = serde_json::json!({
-                    "brigade_id": brigade, "slot_start": slot(i), "phone": format!("{phone_prefix}{:08}", i),
-                    "plate": format!("鲁A{:05}", i % 100_000), "owner": true,
-                    "violations": [{"record_no": format!("R{i}"), "fine_yuan": 100, "points": 2}],
-                });
+                let body = body(&brigade, &slot(i), phone_prefix, tag, i);
                 let t = Instant::now();
                 let r = http.post(&url).bearer_auth(token).json(&body).send().await;
                 let status = r.map(|r| r.status().as_u16()).unwrap_or(0);
@@ -154,18 +120,13 @@ async fn fire(
     }
     let secs = start.elapsed().as_secs_f64();
     lat.sort();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .unwrap_or(0.0)
-    };
     Run {
         ok,
         refused,
         failed,
         secs,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: pct_ms(&lat, 0.50),
+        p99_ms: pct_ms(&lat, 0.99),
     }
 }
 
@@ -191,61 +152,13 @@ fn pgbench(url: &str) -> Option<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
-    let tmp = tempfile::tempdir()?;
-    let mut config = Config::defaults()?;
-    config.server.data_dir = tmp.path().to_path_buf();
-    if a.db != "sqlite" {
-        config.database.url = SecretString::from(a.db.clone());
-    }
-    config.database.max_connections = 32;
-    if let Ok(r) = std::env::var("REDIS_URL") {
-        config.redis.url = SecretString::from(r);
-    }
-    config.redis.prefix = format!("bench-{}", ids::new_id());
-    // Monday 2026-11-23 08:00 in Shanghai: every later slot of the week is bookable.
-    let now = chrono_tz::Asia::Shanghai
-        .with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
-        .single()
-        .map(|t| t.with_timezone(&chrono::Utc));
-    let clock = MockClock::new(now.unwrap_or_default());
-    let state = remote_hearing::build_state(config.clone(), clock.clone()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(remote_hearing::run_with_clock(
-        config.clone(),
-        clock,
-        listener,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let backend = if a.db == "sqlite" {
-        "SQLite"
-    } else {
-        "PostgreSQL"
-    };
+    let bench = setup::start(&a.db, 32).await?;
+    let (state, base, backend) = (&bench.state, bench.base.clone(), bench.backend);
 
     // Throughput: 7 days x 24 one-hour slots, seats enough for everyone.
-    let wide = BrigadeSettings {
-        name: Some("bench wide".into()),
-        seats: Some(1000),
-        hours: Some("00:00-24:00".into()),
-        weekdays: Some("mon-sun".into()),
-        ..Default::default()
-    };
-    let brigade = create_brigade(&state, &wide)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-    let tokens = citizens(&state, a.bookings, "t").await?;
-    let slot = |i: usize| {
-        let day = 23 + (i / 24) % 7;
-        let hour = i % 24;
-        let (m, d) = if day > 30 { (12, day - 30) } else { (11, day) };
-        format!("2026-{m:02}-{d:02}T{hour:02}:00:00+08:00")
-    };
-    let r = fire(&base, &brigade, tokens, a.clients, "139", slot).await;
+    let brigade = bench.wide_brigade(1000).await?;
+    let tokens = citizens(state, a.bookings, "t").await?;
+    let r = fire(&base, &brigade, tokens, a.clients, "139", "t", wide_slot).await;
     println!(
         "{backend} throughput: {} bookings in {:.2} s = {:.0} bookings/s, p50 {:.1} ms, p99 {:.1} ms ({} clients; refused {}, failed {})",
         r.ok,
@@ -265,11 +178,9 @@ async fn main() -> anyhow::Result<()> {
         weekdays: Some("mon-sun".into()),
         ..Default::default()
     };
-    let brigade = create_brigade(&state, &narrow)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-    let tokens = citizens(&state, a.contention, "c").await?;
-    let r = fire(&base, &brigade, tokens, a.contention, "158", |_| {
+    let brigade = bench.brigade(&narrow).await?;
+    let tokens = citizens(state, a.contention, "c").await?;
+    let r = fire(&base, &brigade, tokens, a.contention, "158", "c", |_| {
         "2026-11-24T09:00:00+08:00".into()
     })
     .await;
@@ -302,7 +213,6 @@ async fn main() -> anyhow::Result<()> {
     {
         println!("pgbench (TPC-B-like, 32 clients, 15 s) on the same database: {tps:.0} tps");
     }
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    bench.stop().await;
     Ok(())
 }

@@ -1,0 +1,371 @@
+//! Booking at a given load (issue 18 §2; not a timed test). The real server in-process (the
+//! setup of `booking_load`, `support/booking.rs`), driven by an open-loop generator
+//! (`support/open_loop.rs`): offered 250, 500, 1,000, 2,000 bookings/s for 20 s each, every
+//! request a different citizen over 168 slots → achieved rate, p50/p99/p99.9 from the scheduled
+//! start, errors. Beside it, in the same run, the raw rate of the booking's write transaction
+//! (the same store functions and SQL, no HTTP, no rules, no SMS) by 32 concurrent writers, each
+//! commit made durable like a request's. Then the morning release: 10,000 citizens within 2 s on
+//! one brigade's day of 8 slots × 10 seats that opens at that moment → exactly 80 booked, the
+//! rest `slot_full`, no 5xx.
+//!
+//!     cargo bench --bench booking_open -- [--db sqlite|postgres://…] [--rates 250,500,1000,2000]
+//!         [--seconds 20] [--raw 5000] [--release 10000] [--release-seconds 2]
+//!
+//! Prints a human report, and `TABLE|what|ours|beside|ratio` lines for `benches/side_by_side.sh`.
+//! Needs Redis (REDIS_URL, default redis://127.0.0.1:6379); uses its own key prefix.
+
+use std::time::{Duration, Instant};
+
+use remote_hearing::{
+    booking::{
+        BookingRow,
+        admin::BrigadeSettings,
+        rules,
+        store::{citizen_facts, insert_booking, no_show_dates, take_seat},
+    },
+    clock::to_ms,
+    identity::citizens::bind_phone,
+    ids,
+    state::AppState,
+};
+
+#[path = "support/open_loop.rs"]
+mod open_loop;
+#[path = "support/booking.rs"]
+mod setup;
+
+use open_loop::{Outcome, Request};
+use setup::{Bench, body, citizen_ids, citizens, pct_ms, shanghai, wide_slot};
+
+struct Args {
+    db: String,
+    rates: Vec<f64>,
+    seconds: f64,
+    raw: usize,
+    release: usize,
+    release_seconds: f64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        db: "sqlite".into(),
+        rates: vec![250.0, 500.0, 1000.0, 2000.0],
+        seconds: 20.0,
+        raw: 5000,
+        release: 10_000,
+        release_seconds: 2.0,
+    };
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    for w in v.windows(2) {
+        let next = &w[1];
+        match w[0].as_str() {
+            "--db" => a.db = next.clone(),
+            "--rates" => {
+                a.rates = next
+                    .split(',')
+                    .filter_map(|r| r.trim().parse().ok())
+                    .collect()
+            }
+            "--seconds" => a.seconds = next.parse().unwrap_or(a.seconds),
+            "--raw" => a.raw = next.parse().unwrap_or(a.raw),
+            "--release" => a.release = next.parse().unwrap_or(a.release),
+            "--release-seconds" => a.release_seconds = next.parse().unwrap_or(a.release_seconds),
+            _ => {}
+        }
+    }
+    a
+}
+
+/// CPU seconds (user + system) this process (server and generator) has used so far.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime, fields 14 and 15 of stat, in 1/100 s ticks
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+fn table(what: &str, ours: &str, beside: &str, ratio: &str) {
+    println!("TABLE|{what}|{ours}|{beside}|{ratio}");
+}
+
+/// The offered-rate runs; returns (offered, achieved, p99) of each.
+async fn offered(b: &Bench, a: &Args) -> anyhow::Result<Vec<(f64, Outcome)>> {
+    let brigade = b.wide_brigade(1000).await?;
+    let url = format!("{}/api/v1/bookings", b.base);
+    let mut out = vec![];
+    for (k, &rate) in a.rates.iter().enumerate() {
+        let n = (rate * a.seconds).round() as usize;
+        let tag = format!("o{k}-");
+        let tokens = citizens(&b.state, n, &tag).await?;
+        let requests = tokens
+            .into_iter()
+            .enumerate()
+            .map(|(i, token)| Request {
+                url: url.clone(),
+                token,
+                body: body(&brigade, &wide_slot(i), &format!("13{k}"), &tag, i),
+            })
+            .collect();
+        let (cpu0, wall0) = (cpu_secs(), Instant::now());
+        let r = open_loop::run(requests, rate).await?;
+        let (cpu, wall) = (cpu_secs() - cpu0, wall0.elapsed().as_secs_f64());
+        println!(
+            "  process CPU (server + generator) {cpu:.1} s in {wall:.1} s = {:.0}% of one core, {:.2} ms per booking; load average {}",
+            100.0 * cpu / wall,
+            1000.0 * cpu / n as f64,
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
+        println!(
+            "{} offered {rate:>5.0}/s for {:.0} s: achieved {:>6.0}/s ({} booked of {}), p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.0} ms; errors {} {:?}; late starts {} (worst {:.1} ms)",
+            b.backend,
+            a.seconds,
+            r.achieved_rate,
+            r.ok,
+            r.sent,
+            r.p50_ms,
+            r.p99_ms,
+            r.p999_ms,
+            r.max_ms,
+            r.errors(),
+            r.by_code,
+            r.late,
+            r.max_late_ms
+        );
+        // let the outbox worker and the WAL settle between rates
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        out.push((rate, r));
+    }
+    Ok(out)
+}
+
+/// The booking's write transaction without HTTP: the same store functions the service calls
+/// (citizen facts, no-shows, the conditional seat update, the phone binding, the insert),
+/// committed and made durable like a request's answer; `writers` concurrent closed loops.
+/// Returns (transactions/s, p50 ms, p99 ms).
+async fn raw_transactions(b: &Bench, n: usize, writers: usize) -> anyhow::Result<(f64, f64, f64)> {
+    let brigade = b.wide_brigade(1000).await?;
+    let who = citizen_ids(&b.state, n, "raw-").await?;
+    let who = std::sync::Arc::new(who);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut hs = vec![];
+    for _ in 0..writers {
+        let (state, who, next, brigade) =
+            (b.state.clone(), who.clone(), next.clone(), brigade.clone());
+        hs.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((citizen, _)) = who.get(i) else {
+                    break;
+                };
+                let s = Instant::now();
+                book_directly(&state, &brigade, citizen, i).await?;
+                lat.push(s.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = vec![];
+    for h in hs {
+        lat.extend(h.await??);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    lat.sort();
+    Ok((n as f64 / secs, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99)))
+}
+
+async fn book_directly(
+    state: &AppState,
+    brigade: &str,
+    citizen: &str,
+    i: usize,
+) -> anyhow::Result<()> {
+    let start = chrono::DateTime::parse_from_rfc3339(&wide_slot(i))?;
+    let date = start.date_naive();
+    let (start_ms, end_ms) = (to_ms(start.to_utc()), to_ms(start.to_utc()) + 3_600_000);
+    let now = state.clock.now();
+    let phone = format!("17{i:09}");
+    let mut tx = state.db.begin().await?;
+    let _facts = citizen_facts(&mut tx, citizen, brigade, date).await?;
+    let since = rules::blacklist_lookback(date);
+    let _no_shows = no_show_dates(&mut tx, citizen, since).await?;
+    anyhow::ensure!(
+        take_seat(&mut tx, brigade, start_ms, end_ms, date, 1000).await?,
+        "seat refused"
+    );
+    bind_phone(&mut tx, citizen, &phone)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let now_ms = to_ms(now);
+    let row = BookingRow {
+        id: ids::new_id(),
+        citizen_id: citizen.to_string(),
+        brigade_id: brigade.to_string(),
+        slot_start: start_ms,
+        slot_end: end_ms,
+        slot_date: date.to_string(),
+        status: "booked".into(),
+        phone,
+        plate: format!("鲁B{:05}", i % 100_000),
+        owner: true,
+        violations: r#"[{"record_no":"X","fine_yuan":100,"points":2}]"#.into(),
+        unhandled_count: 1,
+        current_points: 0,
+        urgent: false,
+        urgent_kind: None,
+        registration_date: None,
+        deadline: None,
+        created_at: now_ms,
+        updated_at: now_ms,
+        timezone: "Asia/Shanghai".into(),
+        status_reason: None,
+        moved_from: None,
+        facts_source: "citizen".into(),
+    };
+    insert_booking(&mut tx, &row).await?;
+    tx.commit().await?;
+    state.db.durable().await?;
+    Ok(())
+}
+
+/// The morning release: the day 7 days ahead opens at local midnight; `n` citizens ask for its
+/// 8 slots × 10 seats within `seconds`. Returns whether exactly 80 were booked and every other
+/// answer was a clean `409 slot_full`.
+async fn release(b: &Bench, n: usize, seconds: f64) -> anyhow::Result<bool> {
+    let brigade = b
+        .brigade(&BrigadeSettings {
+            name: Some("bench release".into()),
+            seats: Some(10),
+            slot_minutes: Some(30),
+            hours: Some("08:00-12:00".into()),
+            weekdays: Some("mon-sun".into()),
+            ..Default::default()
+        })
+        .await?;
+    let tokens = citizens(&b.state, n + 1, "rel-").await?;
+    let url = format!("{}/api/v1/bookings", b.base);
+    let slot = |i: usize| {
+        let m = 8 * 60 + 30 * (i % 8);
+        format!("2026-11-30T{:02}:{:02}:00+08:00", m / 60, m % 60)
+    };
+    // One minute before the release the day is not bookable yet.
+    b.clock.set(shanghai(2026, 11, 22, 23, 59, 0));
+    let probe = open_loop::run(
+        vec![Request {
+            url: url.clone(),
+            token: tokens[n].clone(),
+            body: body(&brigade, &slot(0), "150", "rel-", n),
+        }],
+        1.0,
+    )
+    .await?;
+    println!(
+        "{} release probe a minute before midnight: {:?}",
+        b.backend, probe.by_code
+    );
+    b.clock.set(shanghai(2026, 11, 23, 0, 0, 0));
+    let requests = tokens
+        .into_iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, token)| Request {
+            url: url.clone(),
+            token,
+            body: body(&brigade, &slot(i), "150", "rel-", i),
+        })
+        .collect();
+    let r = open_loop::run(requests, n as f64 / seconds).await?;
+    let (taken,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(taken), 0) AS BIGINT) FROM slots WHERE brigade_id = $1",
+    )
+    .bind(&brigade)
+    .fetch_one(&b.state.db.read)
+    .await?;
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bookings WHERE brigade_id = $1")
+        .bind(&brigade)
+        .fetch_one(&b.state.db.read)
+        .await?;
+    let full = r.by_code.get("409 slot_full").copied().unwrap_or(0);
+    let p99_full = r.pct_of(|a| a.code.as_deref() == Some("slot_full"), 0.99);
+    let ok = r.ok == 80 && full == n - 80 && taken == 80 && rows == 80 && r.server_errors() == 0;
+    println!(
+        "{} morning release: {n} citizens in {seconds} s for 8 slots x 10 seats -> {} booked, {full} slot_full, {} 5xx/no answer {:?}; seats taken {taken}, booking rows {rows}; p50 {:.0} ms, p99 {:.0} ms (slot_full p99 {p99_full:.0} ms), max {:.0} ms; late starts {} -> {}",
+        b.backend,
+        r.ok,
+        r.server_errors(),
+        r.by_code,
+        r.p50_ms,
+        r.p99_ms,
+        r.max_ms,
+        r.late,
+        if ok { "OK" } else { "MISMATCH" }
+    );
+    table(
+        &format!(
+            "{} morning release, {n} citizens in {seconds} s, 80 seats",
+            b.backend
+        ),
+        &format!(
+            "{} booked, {full} slot_full, {} 5xx; slot_full p99 {p99_full:.0} ms",
+            r.ok,
+            r.server_errors()
+        ),
+        "goal: 80 booked, rest slot_full, p99 < 1000 ms",
+        &format!(
+            "{} ({:.2}× the 1 s goal)",
+            if ok { "exact" } else { "MISMATCH" },
+            p99_full / 1000.0
+        ),
+    );
+    Ok(ok)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args();
+    let b = setup::start(&a.db, 32).await?;
+    println!(
+        "booking_open: {} rates {:?} for {} s; raw {} transactions; release {} in {} s",
+        b.backend, a.rates, a.seconds, a.raw, a.release, a.release_seconds
+    );
+    let runs = offered(&b, &a).await?;
+    let (raw_rate, raw_p50, raw_p99) = raw_transactions(&b, a.raw, 32).await?;
+    println!(
+        "{} raw booking transaction (no HTTP), 32 writers: {raw_rate:.0}/s, p50 {raw_p50:.1} ms, p99 {raw_p99:.1} ms",
+        b.backend
+    );
+    for (rate, r) in &runs {
+        table(
+            &format!("{} booking, offered {rate:.0}/s", b.backend),
+            &format!(
+                "{:.0}/s, p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, {} errors",
+                r.achieved_rate,
+                r.p50_ms,
+                r.p99_ms,
+                r.p999_ms,
+                r.errors()
+            ),
+            &format!("raw write transaction {raw_rate:.0}/s (p99 {raw_p99:.1} ms)"),
+            &format!("{:.2}× raw rate", r.achieved_rate / raw_rate),
+        );
+        if *rate == 1000.0 && b.backend == "SQLite" {
+            table(
+                "SQLite booking p99 at 1,000 offered/s",
+                &format!("{:.1} ms", r.p99_ms),
+                "goal 50 ms",
+                &format!("{:.2}× the goal", r.p99_ms / 50.0),
+            );
+        }
+    }
+    let ok = release(&b, a.release, a.release_seconds).await?;
+    b.stop().await;
+    anyhow::ensure!(ok, "the morning release did not book exactly 80");
+    Ok(())
+}
