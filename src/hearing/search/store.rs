@@ -73,6 +73,46 @@ fn item_from(r: &AnyRow) -> Result<Item, sqlx::Error> {
     })
 }
 
+/// The brigade's local day `date` (YYYY-MM-DD) as `[from, to)` in ms, a day either side so a
+/// slot stored with any offset is kept (the exact day is `b.slot_date`); `None` when unknown.
+async fn local_day(
+    pool: &AnyPool,
+    brigade: &str,
+    date: &str,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let tz: Option<String> = sqlx::query_scalar("SELECT timezone FROM brigades WHERE id = $1")
+        .bind(brigade)
+        .fetch_optional(pool)
+        .await?;
+    let (Some(tz), Ok(day)) = (tz, chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")) else {
+        return Ok(None);
+    };
+    let Ok(tz) = tz.parse::<chrono_tz::Tz>() else {
+        return Ok(None);
+    };
+    use chrono::TimeZone;
+    let start = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.timestamp_millis())
+    };
+    let (Some(from), Some(to)) = (start(day), day.succ_opt().and_then(start)) else {
+        return Ok(None);
+    };
+    const DAY: i64 = 86_400_000;
+    Ok(Some((from - DAY, to + DAY)))
+}
+
+/// The staff ids an officer filter names (badge, name or id; a name may be several people's).
+async fn officer_ids(pool: &AnyPool, v: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM staff WHERE badge = $1 OR name = $2 OR id = $3 LIMIT 50")
+        .bind(v)
+        .bind(v)
+        .bind(v)
+        .fetch_all(pool)
+        .await
+}
+
 /// At most `limit` hearings matching `f` after `after`, newest slot first (ties by id,
 /// descending), and whether more follow.
 pub async fn search(
@@ -96,14 +136,31 @@ pub async fn search(
     if let Some(v) = &f.brigade_id {
         let i = next(&mut binds, Bind::Text(v.clone()));
         sql.push_str(&format!(" AND h.brigade_id = ${i}"));
+        // With the date: the brigade's local day as a slot range, so the plan walks only that
+        // day of `hearings_audit_brigade` instead of all the brigade's hearings.
+        if let Some((from, to)) = match &f.date {
+            Some(d) => local_day(pool, v, d).await?,
+            None => None,
+        } {
+            let a = next(&mut binds, Bind::Int(from));
+            let b = next(&mut binds, Bind::Int(to));
+            sql.push_str(&format!(
+                " AND h.slot_start >= ${a} AND h.slot_start < ${b}"
+            ));
+        }
     }
     if let Some(v) = &f.officer {
-        let a = next(&mut binds, Bind::Text(v.clone()));
-        let b = next(&mut binds, Bind::Text(v.clone()));
-        let c = next(&mut binds, Bind::Text(v.clone()));
-        sql.push_str(&format!(
-            " AND h.officer_id IN (SELECT id FROM staff WHERE badge = ${a} OR name = ${b} OR id = ${c})"
-        ));
+        // Resolved first: `h.officer_id = ?` walks `hearings_audit_officer` in order and stops
+        // after a page (a subquery made the plan read and sort all the officer's hearings).
+        let ids = officer_ids(pool, v).await?;
+        if ids.is_empty() {
+            return Ok((vec![], false));
+        }
+        let marks: Vec<String> = ids
+            .into_iter()
+            .map(|id| format!("${}", next(&mut binds, Bind::Text(id))))
+            .collect();
+        sql.push_str(&format!(" AND h.officer_id IN ({})", marks.join(", ")));
     }
     if let Some(v) = &f.status {
         let i = next(&mut binds, Bind::Text(v.clone()));
