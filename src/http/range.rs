@@ -15,9 +15,13 @@ use recordings::sealed::{FileKey, PlainFile};
 /// Bytes read and sent per piece.
 const PIECE: usize = 64 * 1024;
 
-/// The requested range of a `len`-byte file: `Ok(None)` for the whole file, `Err(())` when
-/// unsatisfiable (416).
-pub fn parse(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
+/// A range that cannot be served (416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// The requested range of a `len`-byte file (first and last byte): `Ok(None)` for the whole
+/// file.
+pub fn parse(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
     let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };
@@ -29,20 +33,22 @@ pub fn parse(value: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
     };
     let (a, b) = (a.trim(), b.trim());
     let range = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| ())?;
+        let n: u64 = b.parse().map_err(|_| Unsatisfiable)?;
         if n == 0 || len == 0 {
-            return Err(());
+            return Err(Unsatisfiable);
         }
         (len.saturating_sub(n), len - 1)
     } else {
-        let start: u64 = a.parse().map_err(|_| ())?;
+        let start: u64 = a.parse().map_err(|_| Unsatisfiable)?;
         let end = if b.is_empty() {
             len.saturating_sub(1)
         } else {
-            b.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
+            b.parse::<u64>()
+                .map_err(|_| Unsatisfiable)?
+                .min(len.saturating_sub(1))
         };
         if start >= len || end < start {
-            return Err(());
+            return Err(Unsatisfiable);
         }
         (start, end)
     };
@@ -60,7 +66,7 @@ pub async fn serve(
     let (status, start, end) = match parse(wanted, len) {
         Ok(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b + 1),
         Ok(None) => (StatusCode::OK, 0, len),
-        Err(()) => {
+        Err(Unsatisfiable) => {
             return (
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 [(header::CONTENT_RANGE, format!("bytes */{len}"))],
@@ -109,7 +115,7 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{Unsatisfiable, parse};
 
     #[test]
     fn ranges_are_parsed_and_clamped() {
@@ -119,12 +125,12 @@ mod tests {
         assert_eq!(parse(Some("bytes=-3"), 10), Ok(Some((7, 9))));
         assert_eq!(parse(Some("bytes=-30"), 10), Ok(Some((0, 9))));
         assert_eq!(parse(Some("bytes=5-100"), 10), Ok(Some((5, 9))));
-        assert_eq!(parse(Some("bytes=10-"), 10), Err(()));
-        assert_eq!(parse(Some("bytes=5-4"), 10), Err(()));
-        assert_eq!(parse(Some("bytes=x-4"), 10), Err(()));
-        assert_eq!(parse(Some("bytes=-0"), 10), Err(()));
+        assert_eq!(parse(Some("bytes=10-"), 10), Err(Unsatisfiable));
+        assert_eq!(parse(Some("bytes=5-4"), 10), Err(Unsatisfiable));
+        assert_eq!(parse(Some("bytes=x-4"), 10), Err(Unsatisfiable));
+        assert_eq!(parse(Some("bytes=-0"), 10), Err(Unsatisfiable));
         assert_eq!(parse(Some("bytes=0-1,3-4"), 10), Ok(None));
         assert_eq!(parse(Some("items=0-1"), 10), Ok(None));
-        assert_eq!(parse(Some("bytes=0-"), 0), Err(()));
+        assert_eq!(parse(Some("bytes=0-"), 0), Err(Unsatisfiable));
     }
 }
