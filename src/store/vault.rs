@@ -1,6 +1,6 @@
 //! Per-hearing data keys for files at rest (issue 15 §3, docs/operations.md "Encryption at
 //! rest"): each hearing gets one random AES-256 key per retention class (`recordings`,
-//! `personal_data`), drawn when its first file of that class is stored, kept in
+//! `personal_data`, `case_file`), drawn when its first file of that class is stored, kept in
 //! `hearing_keys` wrapped (AES-256-GCM) by the master key of `[storage] master_key_file`.
 //! Files are sealed with `recordings::sealed`; the key id in each file's header finds its row.
 //! Deleting a row is crypto-shredding: every copy of the class's files, backups included,
@@ -23,6 +23,9 @@ pub const RECORDINGS: &str = "recordings";
 /// The class of a hearing's personal files: the ID-card still, signatures (erased after
 /// `retention.personal_data_days`).
 pub const PERSONAL_DATA: &str = "personal_data";
+/// The class of the violations' evidence photos shown at the notice: part of the case file,
+/// kept like the decision (never shredded by the retention sweep).
+pub const CASE_FILE: &str = "case_file";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// `[storage]`.
