@@ -233,7 +233,9 @@ impl<R: Read + Seek, K: AsRef<FileKey>> SealedReader<R, K> {
         let chunks = body.div_ceil(sealed);
         let last = body.checked_sub((chunks.max(1) - 1) * sealed);
         let len = match last {
-            Some(l) if chunks >= 1 && l >= TAG_LEN as u64 => {
+            // the last chunk holds 1..=C bytes, 0 only when it is the only one: an empty last
+            // chunk after others is a cut that a read would never check
+            Some(l) if chunks == 1 && l >= TAG_LEN as u64 || chunks > 1 && l > TAG_LEN as u64 => {
                 (chunks - 1) * chunk + l - TAG_LEN as u64
             }
             _ => return Err(bad("sealed file cut short")),

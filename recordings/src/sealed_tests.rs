@@ -139,6 +139,10 @@ fn a_cut_at_a_chunk_boundary_fails_and_a_wrong_key_is_refused() {
     // 4 chunks: 32+32+32+4; cut after the third
     let cut = HEADER_LEN + 3 * (32 + TAG_LEN);
     assert!(open(&k, &sealed[..cut]).is_err());
+    // a cut leaving just a tag's length of the next chunk: an "empty last chunk" after others
+    // is refused at open (a read would never reach it to check it)
+    assert!(open(&k, &sealed[..cut + TAG_LEN]).is_err());
+    assert!(SealedReader::open(Cursor::new(&sealed[..cut + TAG_LEN]), &k).is_err());
     // another key, or the same bytes under another id
     assert!(open(&key(7), &sealed).is_err());
     let other = FileKey::new([6; 16], &[9; 32]);
