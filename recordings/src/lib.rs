@@ -15,6 +15,7 @@ pub mod owner;
 pub mod playback;
 pub mod reorder;
 pub mod sealed;
+mod sealed_fs;
 pub mod segment;
 pub mod webm;
 
