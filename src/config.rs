@@ -45,6 +45,9 @@ pub struct Config {
     /// How long closed hearings keep recordings and personal data (src/hearing/retention/).
     #[serde(default)]
     pub retention: crate::hearing::retention::RetentionConfig,
+    /// The master key of the files at rest (src/store/vault.rs).
+    #[serde(default)]
+    pub storage: crate::store::vault::StorageConfig,
 }
 
 /// `[ops]`: the operations listener (`http::ops_app`: `/metrics`, `/healthz`, `/readyz`).

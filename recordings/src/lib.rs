@@ -1,6 +1,7 @@
 //! Evidence-grade call recording: raw RTP captures ([`capture`]), playable copies ([`ivf`],
 //! [`ogg`], and per participant a WebM for browsers: [`playback`], [`webm`]), segment
-//! finalisation with SHA-256 manifests and crash recovery ([`segment`]).
+//! finalisation with SHA-256 manifests and crash recovery ([`segment`]), and the chunked
+//! AES-256-GCM container the server keeps finished files in ([`sealed`]).
 //!
 //! Pure file I/O (std only, no async, no clock): callers pass arrival times in. It does not know
 //! about the audit log; the server seals the returned [`segment::Manifest`].
@@ -13,6 +14,8 @@ pub mod ogg;
 pub mod owner;
 pub mod playback;
 pub mod reorder;
+pub mod sealed;
+mod sealed_fs;
 pub mod segment;
 pub mod webm;
 

@@ -168,16 +168,50 @@ async fn download(
         .and_then(|n| n.to_str())
         .unwrap_or("recording")
         .to_owned();
-    let (parts, _) = req.into_parts();
-    let head_only = Request::from_parts(parts, axum::body::Body::empty());
-    let mut resp =
-        ServeFile::new_with_mime(&path, &mime(&format).parse().map_err(AppError::internal)?)
-            .oneshot(head_only)
-            .await
-            .map_err(AppError::internal)?
-            .into_response();
+    let mut resp = match opened(&state, &hearing_id, path.clone()).await? {
+        // sealed at rest: decrypted, ranges read only the chunks they cover
+        Some(file) => crate::http::range::serve(file, mime(&format), req.headers()).await,
+        // written before encryption: served as stored
+        None => {
+            let (parts, _) = req.into_parts();
+            let head_only = Request::from_parts(parts, axum::body::Body::empty());
+            ServeFile::new_with_mime(&path, &mime(&format).parse().map_err(AppError::internal)?)
+                .oneshot(head_only)
+                .await
+                .map_err(AppError::internal)?
+                .into_response()
+        }
+    };
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+/// A sealed recording opened with its hearing's key (None: a plaintext file written before
+/// encryption). A sealed file whose key is gone or whose header does not check is a 500.
+async fn opened(
+    state: &Call,
+    hearing_id: &str,
+    path: std::path::PathBuf,
+) -> ApiResult<Option<recordings::sealed::PlainFile<std::sync::Arc<recordings::sealed::FileKey>>>> {
+    let p = path.clone();
+    let header = tokio::task::spawn_blocking(move || recordings::sealed::read_header(&p))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|_| AppError::not_found())?;
+    let Some(key_id) = recordings::sealed::key_id(&header) else {
+        return Ok(None);
+    };
+    let key = state
+        .vault
+        .key_by_id(&state.db.read, hearing_id, &key_id)
+        .await?
+        .ok_or_else(|| AppError::internal("the key of a kept recording is gone"))?;
+    let file =
+        tokio::task::spawn_blocking(move || recordings::sealed::PlainFile::open(&path, Some(key)))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
+    Ok(Some(file))
 }

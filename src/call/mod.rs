@@ -58,6 +58,8 @@ pub struct Site {
     pub public_url: String,
     /// Redis, for the call bus's own subscription connection.
     pub redis_url: secrecy::SecretString,
+    /// The per-hearing keys of the files at rest.
+    pub vault: Arc<crate::store::vault::Vault>,
 }
 
 /// How long a start waits for its node id's lock (a process finishing a recovery of this
@@ -78,6 +80,8 @@ pub struct Inner {
     pub turn_secret: Option<Vec<u8>>,
     pub engine: Option<Arc<RtcEngine>>,
     pub recordings_dir: PathBuf,
+    /// The per-hearing keys the recordings are sealed with (src/store/vault.rs).
+    pub vault: Arc<crate::store::vault::Vault>,
     /// Held for the process's lifetime: recovery elsewhere leaves this node's segments alone.
     pub node_lock: Arc<recordings::NodeLock>,
     finished: Mutex<Option<mpsc::UnboundedReceiver<FinishedSegment>>>,
@@ -183,6 +187,7 @@ impl Call {
             turn_secret,
             engine,
             recordings_dir,
+            vault: site.vault,
             node_lock,
             finished: Mutex::new(finished),
             ended: Arc::new(Mutex::new(HashSet::new())),

@@ -164,6 +164,42 @@ type Listed<'a> = (
     bool,
 );
 
+/// Encrypts every file the manifest lists in place with the hearing's `recordings` key
+/// (`recordings::sealed`; the manifest's digests stay those of the plaintext), before the
+/// segment is indexed: a crash in between leaves files sealed or not, each whole, and the next
+/// start seals the rest. The manifest itself stays plaintext (roles, counts, times, digests).
+async fn seal_files(call: &Call, dir: &Path, m: &Manifest) -> anyhow::Result<()> {
+    if m.hearing_id.is_empty() {
+        return Ok(());
+    }
+    let key = call
+        .vault
+        .key_for(
+            &call.db,
+            &m.hearing_id,
+            crate::store::vault::RECORDINGS,
+            call.clock.now_ms(),
+        )
+        .await?;
+    let paths: Vec<PathBuf> = m
+        .tracks
+        .iter()
+        .flat_map(|t| t.files.iter())
+        .chain(m.playback.iter().map(|p| &p.file))
+        .map(|f| dir.join(&f.name))
+        .collect();
+    let sealed = tokio::task::spawn_blocking(move || -> std::io::Result<usize> {
+        let mut n = 0;
+        for p in paths.iter().filter(|p| p.exists()) {
+            n += usize::from(recordings::sealed::seal_file(p, &key)?);
+        }
+        Ok(n)
+    })
+    .await??;
+    metrics::counter!("recording_files_sealed_total").increment(sealed as u64);
+    Ok(())
+}
+
 /// Inserts the segment's files (and its manifest) into `recordings`, then seals the manifest.
 /// Idempotent: a segment already indexed is left alone.
 pub async fn index_and_seal(
@@ -181,6 +217,7 @@ pub async fn index_and_seal(
     if known.is_some() {
         return Ok(());
     }
+    seal_files(call, dir, m).await?;
     let (manifest_sha256, manifest_bytes) = {
         let p = dir.join(recordings::segment::MANIFEST);
         tokio::task::spawn_blocking(move || recordings::hash_file(&p)).await??

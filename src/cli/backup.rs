@@ -20,8 +20,9 @@ pub const POSTGRES_FILE: &str = "database/postgres.dump";
 
 /// The secret files development mode generates in the data dir (copied only with
 /// `--include-secrets`, into `secrets/` under the same names).
-pub const DEV_SECRETS: [&str; 4] = [
+pub const DEV_SECRETS: [&str; 5] = [
     "identity-data.key",
+    "storage-master.key",
     "sms-code.key",
     "call-token.key",
     crate::audit::keys::DEV_KEY_FILE,

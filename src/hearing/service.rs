@@ -313,5 +313,6 @@ fn issuer(state: &Hearing) -> decision::issue::Issuer<'_> {
         config: &state.decision,
         data_dir: &state.data_dir,
         production: state.production,
+        vault: &state.call.vault,
     }
 }

@@ -10,6 +10,7 @@ mod json;
 mod middleware;
 mod openapi;
 mod ops;
+pub mod range;
 mod web;
 
 use axum::{Router, extract::DefaultBodyLimit};

@@ -66,6 +66,11 @@ pub fn areas(
         production: config.is_production(),
         public_url: server.public_url.clone(),
         redis_url: config.redis.url.clone(),
+        vault: Arc::new(crate::store::vault::Vault::from_config(
+            &config.storage,
+            config.is_production(),
+            &server.data_dir,
+        )?),
     };
     let call = Call::new(base(), &config.call, site, node)?;
     Ok(Areas {

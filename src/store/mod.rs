@@ -32,6 +32,7 @@ pub mod durable;
 pub mod fault;
 mod migrations;
 mod settings;
+pub mod vault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

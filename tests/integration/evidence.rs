@@ -189,6 +189,41 @@ async fn stills_and_signatures_are_stored_and_read_back_by_who_may() {
     }
     let r = get(app, &w.officer, &id, &sig).await;
     assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG.as_slice());
+    // At rest each image is sealed with the hearing's personal-data key (issue 15 §3); an
+    // image stored before encryption (plain base64) still reads back as it was.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for e in [&still, &sig] {
+        let (data,): (String,) = sqlx::query_as("SELECT data FROM hearing_evidence WHERE id = $1")
+            .bind(e)
+            .fetch_one(&app.state.db.read)
+            .await
+            .unwrap();
+        let stored = b64.decode(data).unwrap();
+        assert!(recordings::sealed::is_sealed(&stored), "{e} is not sealed");
+        assert!(
+            !stored
+                .windows(8)
+                .any(|x| x == &JPEG[4..12] || x == &PNG[12..20])
+        );
+    }
+    let keys: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM hearing_keys WHERE hearing_id = $1 AND class = 'personal_data'",
+    )
+    .bind(&id)
+    .fetch_one(&app.state.db.read)
+    .await
+    .unwrap();
+    assert_eq!(keys, 1, "one key per hearing and class");
+    sqlx::query("UPDATE hearing_evidence SET data = $1 WHERE id = $2")
+        .bind(b64.encode(PNG))
+        .bind(&sig)
+        .execute(&app.state.db.write)
+        .await
+        .unwrap();
+    let r = get(app, &w.officer, &id, &sig).await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG.as_slice());
     expect_error(
         get(app, &other_citizen, &id, &still).await,
         404,

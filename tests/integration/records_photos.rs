@@ -80,4 +80,17 @@ async fn the_notice_seals_the_records_photos_fetched_once() {
     let entry: Value = serde_json::from_str(&entry).unwrap();
     assert_eq!(entry["photos"], json!(photos));
     assert_eq!(served().await, 2, "fetched once");
+    // At rest each photo is sealed with the hearing's case-file key (issue 15 §3).
+    use base64::Engine;
+    let bodies: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM notice_photos WHERE hearing_id = $1")
+            .bind(&id)
+            .fetch_all(&w.app.state.db.read)
+            .await
+            .unwrap();
+    assert_eq!(bodies.len(), photos.len());
+    for b in bodies {
+        let stored = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
+        assert!(recordings::sealed::is_sealed(&stored));
+    }
 }

@@ -232,6 +232,18 @@ async fn recordings_then_personal_data_go_with_retention_entries_and_the_bundle_
     let entries = retention_entries(&w).await;
     assert_eq!(entries[1].1["action"], "personal_data_erased");
     assert_eq!(entries[1].1["citizen_identity_erased"], true);
+    // the still and signatures were sealed with the personal-data key: it went with them
+    assert!(
+        entries[1].1["key_destroyed"].is_string(),
+        "{}",
+        entries[1].1
+    );
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hearing_keys WHERE hearing_id = $1")
+        .bind(&id)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(keys, 0);
     // The auditor still reads the hearing (the case file is kept).
     let officer = staff(&w, Role::Officer, Some(&w.brigade)).await;
     let h: Value = w
@@ -348,4 +360,108 @@ async fn a_hearing_held_as_evidence_is_kept_until_an_auditor_lifts_the_hold() {
             "retention"
         ]
     );
+}
+
+/// Crypto-shredding (issue 15 §3): the sealer leaves a recording encrypted with the hearing's
+/// `recordings` key and an evidence image with its `personal_data` key; the download is the
+/// plaintext with the sealed digest. The sweep destroys each key in the transaction that seals
+/// its `retention` entry (`key_destroyed`), then removes the files: a copy kept elsewhere (as
+/// in a backup) no longer decrypts, not even with the master key.
+#[tokio::test]
+async fn deleting_destroys_the_key_first_so_a_leftover_copy_does_not_decrypt() {
+    let w = world().await;
+    let id = completed(&w).await;
+    let (rec, file) = recorded(&w, &id).await;
+    let plain: Vec<u8> = (0..150_000u32).map(|i| (i % 253) as u8).collect();
+    let sha = hex::encode(ring::digest::digest(&ring::digest::SHA256, &plain));
+    std::fs::write(&file, &plain).unwrap();
+    sqlx::query("UPDATE recordings SET sha256 = $1, bytes = $2 WHERE id = $3")
+        .bind(&sha)
+        .bind(plain.len() as i64)
+        .bind(&rec)
+        .execute(&w.app.state.db.write)
+        .await
+        .unwrap();
+    let state = &w.app.state;
+    let key = state
+        .call
+        .vault
+        .key_for(&state.db, &id, "recordings", 0)
+        .await
+        .unwrap();
+    assert!(recordings::sealed::seal_file(&file, &key).unwrap());
+    let on_disk = std::fs::read(&file).unwrap();
+    assert!(recordings::sealed::is_sealed(&on_disk));
+    let backup = w.app.data_dir.path().join("backup-copy.webm");
+    std::fs::copy(&file, &backup).unwrap();
+
+    // kept: the download is the plaintext, whole and by range, with the sealed digest
+    let auditor = staff(&w, Role::Auditor, None).await;
+    let r = w
+        .app
+        .get(&format!("/api/v1/recordings/{rec}"), Some(&auditor))
+        .await;
+    assert_eq!(r.status(), 200);
+    let got = r.bytes().await.unwrap();
+    assert_eq!(
+        hex::encode(ring::digest::digest(&ring::digest::SHA256, &got)),
+        sha
+    );
+    let r = w
+        .app
+        .client
+        .get(w.app.url(&format!("/api/v1/recordings/{rec}")))
+        .bearer_auth(&auditor)
+        .header("range", "bytes=65530-70000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 65530-70000/{}", plain.len())
+    );
+    assert_eq!(&r.bytes().await.unwrap()[..], &plain[65530..=70000]);
+
+    w.app.clock.advance(days(184));
+    let r = sweep(&w).await;
+    assert_eq!(r["recordings"], 1, "{r}");
+    assert!(!file.exists());
+    let entries = retention_entries(&w).await;
+    let destroyed = entries[0].1["key_destroyed"].as_str().unwrap();
+    assert_eq!(destroyed, hex::encode(key.id()));
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM hearing_keys WHERE hearing_id = $1 AND class = 'recordings'",
+    )
+    .bind(&id)
+    .fetch_one(&state.db.read)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
+    // the leftover copy: still ciphertext, its key nowhere to be found
+    let copy = std::fs::read(&backup).unwrap();
+    assert!(!copy.windows(64).any(|x| x == &plain[1000..1064]));
+    let kid = recordings::sealed::key_id(&copy).unwrap();
+    assert!(
+        state
+            .call
+            .vault
+            .key_by_id(&state.db.read, &id, &kid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        recordings::sealed::PlainFile::open(&backup, None::<std::sync::Arc<_>>).is_err(),
+        "no key, no plaintext"
+    );
+    // a new key drawn for the hearing later is another key: the copy stays noise
+    let again = state
+        .call
+        .vault
+        .key_for(&state.db, &id, "recordings", 0)
+        .await
+        .unwrap();
+    assert_ne!(again.id(), key.id());
+    assert!(recordings::sealed::open_bytes(&again, &copy).is_err());
 }

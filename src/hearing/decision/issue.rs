@@ -28,6 +28,8 @@ pub struct Issuer<'a> {
     pub config: &'a super::DecisionConfig,
     pub data_dir: &'a std::path::Path,
     pub production: bool,
+    /// Opens the signature drawn into the proof of service (sealed at rest).
+    pub vault: &'a crate::store::vault::Vault,
 }
 
 /// The issued document as stored.

@@ -110,8 +110,14 @@ async fn image(
     auth: AnyAuth,
     Path((id, evidence_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (content_type, bytes, sha256) =
-        super::read(&state.db, &Caller::from(auth), &id, &evidence_id).await?;
+    let (content_type, bytes, sha256) = super::read(
+        &state.db,
+        &state.call.vault,
+        &Caller::from(auth),
+        &id,
+        &evidence_id,
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
@@ -135,8 +141,15 @@ async fn photo(
     auth: AnyAuth,
     Path((id, record_no, index)): Path<(String, String, i64)>,
 ) -> ApiResult<Response> {
-    let (content_type, bytes, sha256) =
-        super::photos::read(&state.db, &Caller::from(auth), &id, &record_no, index).await?;
+    let (content_type, bytes, sha256) = super::photos::read(
+        &state.db,
+        &state.call.vault,
+        &Caller::from(auth),
+        &id,
+        &record_no,
+        index,
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

@@ -213,6 +213,18 @@ pub async fn upload(
         (Party::Officer, None) => ("officer", &h.officer_id),
         (Party::Citizen, None) => ("citizen", &h.citizen_id),
     };
+    // sealed at rest with the hearing's personal-data key; the digest is of the image itself
+    let stored = state
+        .call
+        .vault
+        .seal_blob(
+            &mut tx,
+            id,
+            crate::store::vault::PERSONAL_DATA,
+            state.clock.now_ms(),
+            data,
+        )
+        .await?;
     sqlx::query(
         "INSERT INTO hearing_evidence (id, hearing_id, kind, content_type, sha256, bytes, width, \
          height, data, by_role, by_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -225,7 +237,7 @@ pub async fn upload(
     .bind(view.bytes)
     .bind(view.width)
     .bind(view.height)
-    .bind(B64.encode(data))
+    .bind(B64.encode(&stored))
     .bind(by_role)
     .bind(by_id)
     .bind(state.clock.now_ms())
@@ -236,10 +248,12 @@ pub async fn upload(
     Ok(view)
 }
 
-/// An evidence image: (content type, bytes, sha256). The hearing's officer, its citizen and
-/// auditors; another citizen or brigade 404, another officer of the brigade 403.
+/// An evidence image: (content type, bytes, sha256), decrypted (an image stored before
+/// encryption passes through). The hearing's officer, its citizen and auditors; another
+/// citizen or brigade 404, another officer of the brigade 403.
 pub async fn read(
     db: &Db,
+    vault: &crate::store::vault::Vault,
     caller: &Caller,
     id: &str,
     evidence_id: &str,
@@ -258,7 +272,8 @@ pub async fn read(
     .fetch_optional(&db.read)
     .await?;
     let (content_type, data, sha256) = row.ok_or(HearingError::NotFound)?;
-    let bytes = B64.decode(data).map_err(AppError::internal)?;
+    let stored = B64.decode(data).map_err(AppError::internal)?;
+    let bytes = vault.open_blob(&db.read, id, stored).await?;
     Ok((content_type, bytes, sha256))
 }
 

@@ -3,7 +3,8 @@
 //! each booked record from the platform once ([`prefetch`]: only for the hearing's officer, only
 //! photos not stored yet) and keeps it in `notice_photos`; the notice's entry then seals every
 //! photo's SHA-256 ([`sealed`]). The hearing's officer, its citizen and auditors read them back
-//! ([`read`]); anyone else gets 404. A platform that is down at the notice refuses the step
+//! ([`read`]); anyone else gets 404. Stored sealed with the hearing's `case_file` key
+//! (`store::vault`, kept with the case file). A platform that is down at the notice refuses the step
 //! (503 `records_unavailable`) before anything of the step is written.
 
 use base64::Engine;
@@ -15,7 +16,10 @@ use super::super::{Hearing, access::Caller, error::HearingError, machine::Party,
 use crate::{
     error::AppError,
     records::model::Subject,
-    store::{Db, Tx},
+    store::{
+        Db, Tx,
+        vault::{CASE_FILE, Vault},
+    },
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -68,6 +72,15 @@ pub async fn prefetch(state: &Hearing, caller: &Caller, id: &str) -> Result<(), 
             }
             let p = adapter.photo(url).await.map_err(AppError::from)?;
             let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, &p.bytes));
+            // sealed at rest with the hearing's case-file key; the digest is of the photo
+            let key = state
+                .call
+                .vault
+                .key_for(&state.db, id, CASE_FILE, state.clock.now_ms())
+                .await
+                .map_err(|e| HearingError::internal("the hearing's case-file key", e))?;
+            let body = recordings::sealed::seal_bytes(&key, &p.bytes)
+                .map_err(|e| HearingError::internal("sealing a photo", e))?;
             sqlx::query(
                 "INSERT INTO notice_photos (hearing_id, record_no, idx, content_type, sha256, \
                  body, fetched_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -78,7 +91,7 @@ pub async fn prefetch(state: &Hearing, caller: &Caller, id: &str) -> Result<(), 
             .bind(idx)
             .bind(p.content_type)
             .bind(sha256)
-            .bind(B64.encode(&p.bytes))
+            .bind(B64.encode(&body))
             .bind(state.clock.now_ms())
             .execute(&state.db.write)
             .await?;
@@ -120,9 +133,11 @@ pub async fn sealed(tx: &mut Tx, id: &str) -> Result<Vec<PhotoRef>, sqlx::Error>
         .collect()
 }
 
-/// One stored photo for a caller who may read the hearing: (content type, bytes, SHA-256).
+/// One stored photo for a caller who may read the hearing: (content type, bytes, SHA-256),
+/// decrypted (a photo stored before encryption passes through).
 pub async fn read(
     db: &Db,
+    vault: &Vault,
     caller: &Caller,
     id: &str,
     record: &str,
@@ -140,6 +155,7 @@ pub async fn read(
     .await?
     .ok_or_else(AppError::not_found)?;
     let body: String = row.try_get("body")?;
-    let bytes = B64.decode(body).map_err(AppError::internal)?;
+    let stored = B64.decode(body).map_err(AppError::internal)?;
+    let bytes = vault.open_blob(&db.read, id, stored).await?;
     Ok((row.try_get("content_type")?, bytes, row.try_get("sha256")?))
 }

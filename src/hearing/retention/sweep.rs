@@ -2,7 +2,9 @@
 //! hearing per transaction, each action sealed on the retention chain before anything is
 //! deleted. Idempotent: a hearing is marked (`recordings_deleted_at`, `anonymised_at`) in the
 //! transaction that seals its entry, and files are removed only after that commit is durable —
-//! so a crash leaves at worst files of a marked hearing, which the next sweep removes.
+//! so a crash leaves at worst files of a marked hearing, which the next sweep removes. Deleting
+//! a class first destroys the hearing's key of that class (`store::vault`) in the same
+//! transaction (`key_destroyed` in the entry): what is left on disk or in a backup is noise.
 
 use std::path::Path;
 
@@ -11,7 +13,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{RetentionConfig, holds::seal};
-use crate::{error::ApiResult, hearing::Hearing};
+use crate::{
+    error::ApiResult,
+    hearing::Hearing,
+    store::vault::{PERSONAL_DATA, RECORDINGS, Vault},
+};
 
 /// Hearings taken per class and sweep (the next sweep goes on).
 const BATCH: i64 = 200;
@@ -102,13 +108,16 @@ async fn delete_recordings(h: &Hearing, id: &str, now: i64, rule: &str) -> ApiRe
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    // crypto-shredding: the key goes in the transaction that seals the action, the files
+    // after its commit; a copy left anywhere (a backup) no longer decrypts
+    let key = Vault::destroy(&mut tx, id, RECORDINGS).await?;
     let listed: Vec<_> = files
         .iter()
         .map(|(path, sha, bytes)| json!({"path": path, "sha256": sha, "bytes": bytes}))
         .collect();
     let payload = json!({
         "hearing_id": id, "action": "recordings_deleted", "class": "recordings",
-        "rule": rule, "files": listed,
+        "rule": rule, "files": listed, "key_destroyed": key,
     });
     seal(&mut tx, "retention", SYSTEM, now, payload).await?;
     tx.commit().await?;
@@ -130,6 +139,7 @@ async fn anonymise(h: &Hearing, id: &str, now: i64, rule: &str) -> ApiResult<Opt
     ] {
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;
     }
+    let key = Vault::destroy(&mut tx, id, PERSONAL_DATA).await?;
     let erased = crate::audit::store::erase_hearing(&mut tx, id)
         .await
         .map_err(crate::error::AppError::from)?;
@@ -145,7 +155,7 @@ async fn anonymise(h: &Hearing, id: &str, now: i64, rule: &str) -> ApiResult<Opt
     let payload = json!({
         "hearing_id": id, "action": "personal_data_erased", "class": "personal_data",
         "rule": rule, "audit_entries_erased": erased.erased, "audit_entries_kept_v1": erased.kept_v1,
-        "citizen_identity_erased": identity.rows_affected() == 1,
+        "citizen_identity_erased": identity.rows_affected() == 1, "key_destroyed": key,
         "kept": ["decision document", "proof of service", "audit leaves and proofs"],
     });
     seal(&mut tx, "retention", SYSTEM, now, payload).await?;

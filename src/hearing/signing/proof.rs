@@ -252,8 +252,13 @@ pub async fn issue(
     sig: &Sealed,
 ) -> Result<Issued, HearingError> {
     let (f, png_b64) = gather(tx, h, now, sig).await?;
-    let png_bytes = B64
+    let stored = B64
         .decode(&png_b64)
+        .map_err(|e| HearingError::internal("the stored signature", e))?;
+    let png_bytes = issuer
+        .vault
+        .open_blob_in(tx, &h.id, stored)
+        .await
         .map_err(|e| HearingError::internal("the stored signature", e))?;
     let bitmap = png::decode(&png_bytes).map_err(|m| {
         HearingError::from(crate::hearing::values::field(
