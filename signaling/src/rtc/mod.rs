@@ -11,6 +11,7 @@
 //! video of a seat that announced audio-only is dropped ([`crate::video`]).
 
 mod echo;
+pub mod estimate;
 mod peer;
 mod record;
 mod restart;

@@ -1,0 +1,150 @@
+//! The receivers' link estimates of one media room, and what the server tells each sender
+//! (issue 14 §2, docs/call.md "Link estimate"). Pure: no I/O, time is passed in (milliseconds of
+//! a monotonic clock).
+//!
+//! A browser that receives a seat's video reports what its downlink takes (REMB, `goog-remb`),
+//! naming the streams it covers. Each report is kept per (receiver, sender) pair and goes stale
+//! after [`RembLimits::stale_ms`]. A receiver's estimate is shared evenly between the senders
+//! whose video it reports (two video streams into one downlink get half each). A sender is told
+//! the smallest share over the seats that receive its video, clamped to
+//! [`RembLimits::min_bps`]..[`RembLimits::max_bps`], at most every [`RembLimits::min_gap_ms`]:
+//! at once when it differs from the last value written by more than [`RembLimits::change_pct`],
+//! otherwise again every [`RembLimits::refresh_ms`] (a REMB lost on a lossy uplink is repeated).
+//! When no receiver reports any more (it left, or its video went away), the sender's cap is
+//! lifted: [`RembLimits::max_bps`] is written a few times, then nothing.
+
+use std::collections::HashMap;
+
+use crate::msg::Role;
+
+/// Bounds and pace of the estimates passed on to senders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RembLimits {
+    /// Floor of what a sender is told (bit/s): below it video is useless anyway, and the
+    /// client's audio-only rule takes over.
+    pub min_bps: u64,
+    /// Ceiling (bit/s), also the value that lifts a cap; 0: estimates are not passed on.
+    pub max_bps: u64,
+    /// A receiver's report older than this no longer counts.
+    pub stale_ms: u64,
+    /// At most one REMB per sender in this time.
+    pub min_gap_ms: u64,
+    /// An unchanged value is written again after this time.
+    pub refresh_ms: u64,
+    /// A new value differing by more than this percentage is written at once.
+    pub change_pct: u64,
+}
+
+impl Default for RembLimits {
+    fn default() -> Self {
+        RembLimits {
+            min_bps: 30_000,
+            max_bps: 2_500_000,
+            stale_ms: 3_000,
+            min_gap_ms: 500,
+            refresh_ms: 2_000,
+            change_pct: 10,
+        }
+    }
+}
+
+/// How many times a lifted cap (`max_bps`) is written before the sender is forgotten.
+const LIFTS: u8 = 3;
+
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    bps: u64,
+    at: u64,
+    /// Times `max_bps` was written since the last real estimate.
+    lifts: u8,
+}
+
+/// The reports heard and the values written, per room.
+#[derive(Debug, Default)]
+pub struct Estimates {
+    /// (receiver, sender) → (bit/s, when heard).
+    heard: HashMap<(Role, Role), (u64, u64)>,
+    sent: HashMap<Role, Sent>,
+}
+
+impl Estimates {
+    /// `receiver` reported `bps` for the stream of `sender` at `now`.
+    pub fn heard(&mut self, receiver: Role, sender: Role, bps: u64, now: u64) {
+        self.heard.insert((receiver, sender), (bps, now));
+    }
+
+    /// A seat left: its reports and what it was told are dropped (as receiver and as sender).
+    pub fn forget(&mut self, role: Role) {
+        self.heard.retain(|(r, s), _| *r != role && *s != role);
+        self.sent.remove(&role);
+    }
+
+    /// What `sender` should send now (bit/s, clamped), or `None` when no receiver reported it
+    /// within `stale_ms`.
+    pub fn target(&self, sender: Role, now: u64, l: &RembLimits) -> Option<u64> {
+        let fresh = |at: u64| now.saturating_sub(at) <= l.stale_ms;
+        self.heard
+            .iter()
+            .filter(|((_, s), (_, at))| *s == sender && fresh(*at))
+            .map(|((r, _), (bps, _))| {
+                let shared_by = self
+                    .heard
+                    .iter()
+                    .filter(|((r2, _), (_, at))| r2 == r && fresh(*at))
+                    .count()
+                    .max(1) as u64;
+                bps / shared_by
+            })
+            .min()
+            .map(|b| b.clamp(l.min_bps, l.max_bps.max(l.min_bps)))
+    }
+
+    /// The value to write to `sender` now, if one is due; it is then counted as written.
+    pub fn due(&mut self, sender: Role, now: u64, l: &RembLimits) -> Option<u64> {
+        if l.max_bps == 0 {
+            return None;
+        }
+        let target = self.target(sender, now, l);
+        let last = self.sent.get(&sender).copied();
+        let next = match (target, last) {
+            (None, None) => return None,
+            (Some(t), None) => Sent {
+                bps: t,
+                at: now,
+                lifts: 0,
+            },
+            (_, Some(s)) if now.saturating_sub(s.at) < l.min_gap_ms => return None,
+            (Some(t), Some(s)) => {
+                let changed = t.abs_diff(s.bps).saturating_mul(100) > s.bps * l.change_pct;
+                if !changed && s.lifts == 0 && now.saturating_sub(s.at) < l.refresh_ms {
+                    return None;
+                }
+                Sent {
+                    bps: t,
+                    at: now,
+                    lifts: 0,
+                }
+            }
+            (None, Some(s)) => {
+                if s.lifts >= LIFTS {
+                    self.sent.remove(&sender);
+                    return None;
+                }
+                if s.lifts > 0 && now.saturating_sub(s.at) < l.refresh_ms {
+                    return None;
+                }
+                Sent {
+                    bps: l.max_bps,
+                    at: now,
+                    lifts: s.lifts + 1,
+                }
+            }
+        };
+        self.sent.insert(sender, next);
+        Some(next.bps)
+    }
+}
+
+#[cfg(test)]
+#[path = "estimate_tests.rs"]
+mod tests;

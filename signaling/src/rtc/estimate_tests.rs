@@ -1,0 +1,139 @@
+//! The estimate passed back to senders: minimum over receivers, shares, staleness, clamping,
+//! pace of the writes, lifting a cap.
+
+use super::*;
+
+use Role::{Citizen, Interpreter, Officer, Supervisor};
+
+fn limits() -> RembLimits {
+    RembLimits::default()
+}
+
+#[test]
+fn a_sender_is_told_the_smallest_estimate_of_its_receivers() {
+    let mut e = Estimates::default();
+    let l = limits();
+    assert_eq!(e.target(Officer, 0, &l), None, "nobody reported");
+    e.heard(Citizen, Officer, 300_000, 0);
+    e.heard(Supervisor, Officer, 1_000_000, 0);
+    assert_eq!(e.target(Officer, 100, &l), Some(300_000));
+    assert_eq!(e.due(Officer, 100, &l), Some(300_000));
+    // the citizen's report says nothing about what the citizen itself may send
+    assert_eq!(e.target(Citizen, 100, &l), None);
+    assert_eq!(e.due(Citizen, 100, &l), None);
+}
+
+#[test]
+fn a_receiver_of_two_videos_shares_its_estimate() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 600_000, 0);
+    e.heard(Citizen, Interpreter, 600_000, 0);
+    e.heard(Supervisor, Officer, 2_000_000, 0);
+    assert_eq!(e.target(Officer, 0, &l), Some(300_000));
+    assert_eq!(e.target(Interpreter, 0, &l), Some(300_000));
+    // the interpreter's video goes away: its pair goes stale, the officer gets it all again
+    e.heard(Citizen, Officer, 600_000, 2_500);
+    e.heard(Supervisor, Officer, 2_000_000, 2_500);
+    assert_eq!(e.target(Officer, 3_500, &l), Some(600_000));
+    assert_eq!(e.target(Interpreter, 3_500, &l), None);
+}
+
+#[test]
+fn stale_reports_do_not_count() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 200_000, 1_000);
+    e.heard(Supervisor, Officer, 900_000, 3_000);
+    assert_eq!(e.target(Officer, 4_000, &l), Some(200_000), "3 s old: still fresh");
+    assert_eq!(e.target(Officer, 4_001, &l), Some(900_000), "the citizen's went stale");
+    assert_eq!(e.target(Officer, 6_001, &l), None);
+}
+
+#[test]
+fn values_are_clamped() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 5_000, 0);
+    assert_eq!(e.target(Officer, 0, &l), Some(30_000), "floor");
+    e.heard(Citizen, Officer, 50_000_000, 0);
+    assert_eq!(e.target(Officer, 0, &l), Some(2_500_000), "ceiling");
+}
+
+#[test]
+fn writes_are_paced_changes_go_out_at_once_and_values_are_refreshed() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 400_000, 0);
+    assert_eq!(e.due(Officer, 0, &l), Some(400_000));
+    // a big drop, but within the minimum gap: held back, then written
+    e.heard(Citizen, Officer, 200_000, 100);
+    assert_eq!(e.due(Officer, 100, &l), None);
+    assert_eq!(e.due(Officer, 499, &l), None);
+    assert_eq!(e.due(Officer, 500, &l), Some(200_000));
+    // a change under 10 %: not written until the refresh
+    e.heard(Citizen, Officer, 215_000, 1_000);
+    assert_eq!(e.due(Officer, 1_000, &l), None);
+    assert_eq!(e.due(Officer, 2_499, &l), None);
+    e.heard(Citizen, Officer, 215_000, 2_500);
+    assert_eq!(e.due(Officer, 2_500, &l), Some(215_000), "refreshed after 2 s");
+    // a rise over 10 % goes out at the next allowed moment
+    e.heard(Citizen, Officer, 260_000, 3_000);
+    assert_eq!(e.due(Officer, 3_000, &l), Some(260_000));
+}
+
+#[test]
+fn a_cap_is_lifted_when_the_receivers_stop_reporting() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 150_000, 0);
+    assert_eq!(e.due(Officer, 0, &l), Some(150_000));
+    assert_eq!(e.due(Officer, 2_000, &l), Some(150_000), "refresh while fresh");
+    // the report is stale from 3 001: the ceiling is written, repeated, then nothing
+    assert_eq!(e.due(Officer, 3_001, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 3_600, &l), None);
+    assert_eq!(e.due(Officer, 5_001, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 7_001, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 9_001, &l), None);
+    assert_eq!(e.due(Officer, 20_000, &l), None, "forgotten");
+    // a new report starts again at once
+    e.heard(Citizen, Officer, 150_000, 20_000);
+    assert_eq!(e.due(Officer, 20_000, &l), Some(150_000));
+}
+
+#[test]
+fn a_real_estimate_right_after_a_lift_goes_out() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 150_000, 0);
+    assert_eq!(e.due(Officer, 0, &l), Some(150_000));
+    assert_eq!(e.due(Officer, 3_500, &l), Some(2_500_000));
+    e.heard(Citizen, Officer, 2_400_000, 4_000);
+    // within 10 % of the lifted value, but a real estimate replaces the lift at once
+    assert_eq!(e.due(Officer, 4_000, &l), Some(2_400_000));
+}
+
+#[test]
+fn a_seat_that_leaves_is_forgotten() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Citizen, Officer, 100_000, 0);
+    e.heard(Supervisor, Officer, 800_000, 0);
+    e.heard(Officer, Citizen, 700_000, 0);
+    assert_eq!(e.due(Citizen, 0, &l), Some(700_000));
+    e.forget(Citizen);
+    assert_eq!(e.target(Officer, 0, &l), Some(800_000));
+    assert_eq!(e.target(Citizen, 0, &l), None);
+    assert_eq!(e.due(Citizen, 0, &l), None, "what it was told is gone too");
+}
+
+#[test]
+fn a_zero_ceiling_passes_nothing_on() {
+    let mut e = Estimates::default();
+    let l = RembLimits {
+        max_bps: 0,
+        ..limits()
+    };
+    e.heard(Citizen, Officer, 100_000, 0);
+    assert_eq!(e.due(Officer, 0, &l), None);
+}
