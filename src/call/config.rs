@@ -56,6 +56,11 @@ pub struct CallConfig {
     pub audio_only_kbps: u32,
     pub audio_only_after_s: u32,
     pub video_back_after_s: u32,
+    /// The receivers' link estimate passed back to senders (REMB, docs/call.md "Link
+    /// estimate"): each sender is told the smallest estimate of the seats receiving its video,
+    /// never below `remb_min_kbps` nor above `remb_max_kbps` (0: not passed back).
+    pub remb_min_kbps: u32,
+    pub remb_max_kbps: u32,
 }
 
 impl Default for CallConfig {
@@ -87,6 +92,8 @@ impl Default for CallConfig {
             audio_only_kbps: 150,
             audio_only_after_s: 5,
             video_back_after_s: 10,
+            remb_min_kbps: 30,
+            remb_max_kbps: 2500,
         }
     }
 }

@@ -148,6 +148,11 @@ impl Call {
                 bind_ips: cfg.bind_ips.iter().filter_map(|s| s.parse().ok()).collect(),
                 recordings_dir: cfg.recording_enabled.then(|| recordings_dir.clone()),
                 node_id: node.id.clone(),
+                remb: signaling::rtc::RembLimits {
+                    min_bps: u64::from(cfg.remb_min_kbps) * 1000,
+                    max_bps: u64::from(cfg.remb_max_kbps) * 1000,
+                    ..Default::default()
+                },
                 clock: Arc::new(move || clk.now().timestamp_micros()),
             };
             let (e, rx) = RtcEngine::new(rtc).map_err(|e| anyhow::anyhow!("media engine: {e}"))?;

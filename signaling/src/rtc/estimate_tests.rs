@@ -45,8 +45,16 @@ fn stale_reports_do_not_count() {
     let l = limits();
     e.heard(Citizen, Officer, 200_000, 1_000);
     e.heard(Supervisor, Officer, 900_000, 3_000);
-    assert_eq!(e.target(Officer, 4_000, &l), Some(200_000), "3 s old: still fresh");
-    assert_eq!(e.target(Officer, 4_001, &l), Some(900_000), "the citizen's went stale");
+    assert_eq!(
+        e.target(Officer, 4_000, &l),
+        Some(200_000),
+        "3 s old: still fresh"
+    );
+    assert_eq!(
+        e.target(Officer, 4_001, &l),
+        Some(900_000),
+        "the citizen's went stale"
+    );
     assert_eq!(e.target(Officer, 6_001, &l), None);
 }
 
@@ -76,7 +84,11 @@ fn writes_are_paced_changes_go_out_at_once_and_values_are_refreshed() {
     assert_eq!(e.due(Officer, 1_000, &l), None);
     assert_eq!(e.due(Officer, 2_499, &l), None);
     e.heard(Citizen, Officer, 215_000, 2_500);
-    assert_eq!(e.due(Officer, 2_500, &l), Some(215_000), "refreshed after 2 s");
+    assert_eq!(
+        e.due(Officer, 2_500, &l),
+        Some(215_000),
+        "refreshed after 2 s"
+    );
     // a rise over 10 % goes out at the next allowed moment
     e.heard(Citizen, Officer, 260_000, 3_000);
     assert_eq!(e.due(Officer, 3_000, &l), Some(260_000));
@@ -88,7 +100,11 @@ fn a_cap_is_lifted_when_the_receivers_stop_reporting() {
     let l = limits();
     e.heard(Citizen, Officer, 150_000, 0);
     assert_eq!(e.due(Officer, 0, &l), Some(150_000));
-    assert_eq!(e.due(Officer, 2_000, &l), Some(150_000), "refresh while fresh");
+    assert_eq!(
+        e.due(Officer, 2_000, &l),
+        Some(150_000),
+        "refresh while fresh"
+    );
     // the report is stale from 3 001: the ceiling is written, repeated, then nothing
     assert_eq!(e.due(Officer, 3_001, &l), Some(2_500_000));
     assert_eq!(e.due(Officer, 3_600, &l), None);

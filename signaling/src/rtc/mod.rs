@@ -5,7 +5,8 @@
 //! needs no renegotiation when another participant arrives or comes back. Incoming RTP is
 //! forwarded to every receiver's link of that sender (sequence numbers and timestamps kept
 //! continuous per forwarded stream across reconnects) and handed to the recorder; PLI/FIR from a
-//! receiver are relayed to the sender of that stream; a keyframe is requested from every sender a
+//! receiver are relayed to the sender of that stream, the receivers' link estimates (REMB) are
+//! passed back to the senders ([`remb`]); a keyframe is requested from every sender a
 //! receiver gets when the receiver connects, and from a sender when its video starts. The
 //! self-test's echo peer ([`echo`]) uses the same API object (ports, NAT settings, codecs). The
 //! video of a seat that announced audio-only is dropped ([`crate::video`]).
@@ -14,6 +15,7 @@ mod echo;
 pub mod estimate;
 mod peer;
 mod record;
+mod remb;
 mod restart;
 mod seats;
 
@@ -44,6 +46,7 @@ use webrtc::rtp_transceiver::rtp_codec::{
 use crate::media::{MediaEngine, MediaError, MediaEventSink, MediaRoom};
 use crate::msg::{Candidate, Role};
 
+pub use estimate::RembLimits;
 pub use record::FinishedSegment;
 pub use seats::Continuity;
 
@@ -67,6 +70,8 @@ pub struct RtcConfig {
     /// The node recording here, written as each segment's owner (`recordings::owner`); empty:
     /// segments without an owner (one process per directory).
     pub node_id: String,
+    /// The receivers' link estimate passed back to senders ([`remb`], `max_bps` 0: not passed).
+    pub remb: RembLimits,
     pub clock: ClockFn,
 }
 
@@ -80,6 +85,7 @@ impl std::fmt::Debug for RtcConfig {
             .field("bind_ips", &self.bind_ips)
             .field("recordings_dir", &self.recordings_dir)
             .field("node_id", &self.node_id)
+            .field("remb", &self.remb)
             .finish()
     }
 }
@@ -284,6 +290,9 @@ pub struct RtcRoom {
     pub(crate) peers: tokio::sync::Mutex<HashMap<Role, peer::Peer>>,
     pub(crate) closed: AtomicBool,
     pub(crate) recorder: Arc<record::SegmentRecorder>,
+    /// The receivers' link estimates and what each sender was told ([`remb`]).
+    pub(crate) estimates: std::sync::Mutex<estimate::Estimates>,
+    pub(crate) remb_started: AtomicBool,
     pub(crate) me: Weak<RtcRoom>,
 }
 
@@ -303,6 +312,8 @@ impl RtcRoom {
             peers: tokio::sync::Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             recorder,
+            estimates: Default::default(),
+            remb_started: AtomicBool::new(false),
             shared,
             me: me.clone(),
         })
@@ -393,6 +404,7 @@ impl MediaRoom for RtcRoom {
 
     async fn remove(&self, role: Role) {
         let old = self.peers.lock().await.remove(&role);
+        remb::forget(self, role);
         if let Some(p) = old {
             p.close(&self.shared).await;
         }

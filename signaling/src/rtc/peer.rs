@@ -97,6 +97,7 @@ pub(crate) async fn offer(
         }
     };
     drop(peers);
+    super::remb::start(room);
     // The replaced peer is closed without the lock: closing runs its state-change handler,
     // which may be waiting for this lock (`request_keyframe` on `connected`), and would wait
     // for it forever.
@@ -213,7 +214,7 @@ async fn new_pc(
         };
         tokio::spawn(read_sender_rtcp(
             sender,
-            video.then(|| (room.me.clone(), source)),
+            video.then(|| (room.me.clone(), role, source)),
         ));
     }
 
@@ -362,13 +363,18 @@ async fn forward(
     metrics::counter!("media_video_dropped_packets_total").increment(dropped);
 }
 
-/// Drains RTCP of a send track; PLI/FIR from the receiver are relayed to the source's sender.
-async fn read_sender_rtcp(sender: Arc<RTCRtpSender>, relay: Option<(Weak<RtcRoom>, Role)>) {
+/// Drains RTCP of a send track; on a video track (`relay`: the room, the receiver, the source)
+/// PLI/FIR from the receiver are relayed to the source's sender, and its REMBs noted
+/// ([`super::remb`]).
+async fn read_sender_rtcp(sender: Arc<RTCRtpSender>, relay: Option<(Weak<RtcRoom>, Role, Role)>) {
     let mut last_relay: Option<tokio::time::Instant> = None;
     while let Ok((pkts, _)) = sender.read_rtcp().await {
-        let Some((room, source)) = &relay else {
+        let Some((room, receiver, source)) = &relay else {
             continue;
         };
+        if let Some(room) = room.upgrade() {
+            super::remb::heard(&room, *receiver, *source, &pkts);
+        }
         let wants_key = pkts.iter().any(|p| {
             let a = p.as_any();
             a.downcast_ref::<PictureLossIndication>().is_some()

@@ -1,0 +1,103 @@
+//! The receivers' link estimate passed back to the senders (issue 14 §2, docs/call.md "Link
+//! estimate"): REMB packets a receiving browser sends about the server's outgoing video streams
+//! are noted per (receiver, sender) pair ([`heard`]), and a task per room ([`start`]) writes each
+//! sending seat a REMB for its upstream video SSRC when [`super::estimate::Estimates::due`] says
+//! so. The publisher's congestion control (Chromium's GoogCC) takes it as a cap on its target
+//! bitrate, so it sends what the weakest receiver's link can take.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use webrtc::rtcp::packet::Packet;
+use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate as Remb;
+
+use super::RtcRoom;
+use crate::msg::Role;
+
+/// How often the room's task looks whether a REMB is due (the pace itself is the estimate's).
+const TICK: Duration = Duration::from_millis(250);
+
+/// Notes the REMBs among `pkts`, read from `receiver`'s send track of `sender`'s video.
+pub(crate) fn heard(
+    room: &RtcRoom,
+    receiver: Role,
+    sender: Role,
+    pkts: &[Box<dyn Packet + Send + Sync>],
+) {
+    let Some(bps) = pkts
+        .iter()
+        .filter_map(|p| p.as_any().downcast_ref::<Remb>())
+        .map(|r| r.bitrate)
+        .filter(|b| b.is_finite() && *b >= 0.0)
+        .last()
+    else {
+        return;
+    };
+    metrics::counter!("media_remb_received_total").increment(1);
+    let now = room.shared.mono_ms();
+    lock(room).heard(receiver, sender, bps as u64, now);
+}
+
+/// The seat `role` left the room: its estimates are dropped.
+pub(crate) fn forget(room: &RtcRoom, role: Role) {
+    lock(room).forget(role);
+}
+
+fn lock(room: &RtcRoom) -> std::sync::MutexGuard<'_, super::estimate::Estimates> {
+    // a poisoned lock only means a panic elsewhere mid-update; the map is still usable
+    room.estimates.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts the room's REMB task once (it ends with the room).
+pub(crate) fn start(room: &RtcRoom) {
+    if room.shared.cfg.remb.max_bps == 0 || room.remb_started.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(run(room.me.clone()));
+}
+
+async fn run(me: Weak<RtcRoom>) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(room) = me.upgrade() else { return };
+        if room.closed.load(Ordering::Acquire) {
+            return;
+        }
+        for sender in Role::ALL {
+            write_due(&room, *sender).await;
+        }
+    }
+}
+
+/// Writes `sender` the estimate when one is due and it sends video.
+async fn write_due(room: &Arc<RtcRoom>, sender: Role) {
+    let Some(seat) = room.seats.find(sender) else {
+        return;
+    };
+    let ssrc = seat.video_ssrc.load(Ordering::Relaxed);
+    if ssrc == 0 || seat.video_off.load(Ordering::Acquire) {
+        return;
+    }
+    let limits = room.shared.cfg.remb;
+    let now = room.shared.mono_ms();
+    let Some(bps) = lock(room).due(sender, now, &limits) else {
+        return;
+    };
+    let pc = {
+        let peers = room.peers.lock().await;
+        peers.get(&sender).map(|p| p.pc.clone())
+    };
+    let Some(pc) = pc else { return };
+    let remb = Remb {
+        sender_ssrc: 0,
+        bitrate: bps as f32,
+        ssrcs: vec![ssrc],
+    };
+    if pc.write_rtcp(&[Box::new(remb)]).await.is_ok() {
+        metrics::counter!("media_remb_sent_total").increment(1);
+        tracing::debug!(hearing_id = %room.hearing_id, sender = sender.as_str(), bps, "remb");
+    }
+}
