@@ -65,6 +65,7 @@ async fn the_receivers_estimate_reaches_the_sender() {
     cfg.remb = RembLimits {
         min_bps: 30_000,
         max_bps: 2_500_000,
+        audio_bps: 0,
         ..RembLimits::default()
     };
     let (engine, _finished) = RtcEngine::new(cfg).unwrap();

@@ -6,7 +6,9 @@
 //! naming the streams it covers. Each report is kept per (receiver, sender) pair and goes stale
 //! after [`RembLimits::stale_ms`]. A receiver's estimate is shared evenly between the senders
 //! whose video it reports (two video streams into one downlink get half each). A sender is told
-//! the smallest share over the seats that receive its video, clamped to
+//! the smallest share over the seats that receive its video plus [`RembLimits::audio_bps`] (a
+//! browser's estimate counts video only, the sender applies the value to all it sends), clamped
+//! to
 //! [`RembLimits::min_bps`]..[`RembLimits::max_bps`], at most every [`RembLimits::min_gap_ms`]:
 //! at once when it differs from the last value written by more than [`RembLimits::change_pct`],
 //! otherwise again every [`RembLimits::refresh_ms`] (a REMB lost on a lossy uplink is repeated).
@@ -25,6 +27,12 @@ pub struct RembLimits {
     pub min_bps: u64,
     /// Ceiling (bit/s), also the value that lifts a cap; 0: estimates are not passed on.
     pub max_bps: u64,
+    /// Added to the video share: what the sender's audio takes on the wire (Opus ≈ 32 kbit/s
+    /// and 50 packets/s of headers). Chromium's receive-side estimate covers video only, while
+    /// its sender caps its whole target (audio included) at the REMB: without it a capped sender
+    /// has less left for video than the receiver can take, the receiver, whose estimate never
+    /// exceeds 1.5 × what arrives, reports less again, and the pair settles far below the link.
+    pub audio_bps: u64,
     /// A receiver's report older than this no longer counts.
     pub stale_ms: u64,
     /// At most one REMB per sender in this time.
@@ -40,6 +48,7 @@ impl Default for RembLimits {
         RembLimits {
             min_bps: 30_000,
             max_bps: 2_500_000,
+            audio_bps: 64_000,
             stale_ms: 3_000,
             min_gap_ms: 500,
             refresh_ms: 2_000,
@@ -96,6 +105,7 @@ impl Estimates {
                 bps / shared_by
             })
             .min()
+            .map(|b| b.saturating_add(l.audio_bps))
             .map(|b| b.clamp(l.min_bps, l.max_bps.max(l.min_bps)))
     }
 

@@ -5,8 +5,33 @@ use super::*;
 
 use Role::{Citizen, Interpreter, Officer, Supervisor};
 
+/// The defaults without the audio allowance (its own test).
 fn limits() -> RembLimits {
-    RembLimits::default()
+    RembLimits {
+        audio_bps: 0,
+        ..RembLimits::default()
+    }
+}
+
+#[test]
+fn the_audio_allowance_is_added_to_the_video_share() {
+    let mut e = Estimates::default();
+    let l = RembLimits::default();
+    assert_eq!(l.audio_bps, 64_000);
+    e.heard(Citizen, Officer, 150_000, 0);
+    assert_eq!(e.target(Officer, 0, &l), Some(214_000));
+    e.heard(Citizen, Officer, 0, 0);
+    assert_eq!(
+        e.target(Officer, 0, &l),
+        Some(64_000),
+        "audio alone, above the floor"
+    );
+    e.heard(Citizen, Officer, 5_000_000, 0);
+    assert_eq!(
+        e.target(Officer, 0, &l),
+        Some(2_500_000),
+        "the ceiling still holds"
+    );
 }
 
 #[test]

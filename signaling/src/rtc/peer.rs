@@ -341,6 +341,8 @@ async fn forward(
         pkt.header.extension = false;
         pkt.header.extension_profile = 0;
         pkt.header.extensions.clear();
+        // (the padding of the extensions just removed; the server's own are added on write)
+        pkt.header.extensions_padding = 0;
         // one outgoing stream per receiver, each with its own continuity
         for link in parts.seat.outs().iter() {
             let (out, map) = if video {
@@ -355,7 +357,14 @@ async fn forward(
             let mut p = pkt.clone();
             p.header.sequence_number = seq;
             p.header.timestamp = ts;
-            let _ = out.write_rtp(&p).await;
+            let _ = if video {
+                // stamped with the server's send time: the receiver estimates its own downlink
+                // from it (REMB, [`super::remb`])
+                out.write_rtp_with_extensions(&p, &[super::remb::send_time()])
+                    .await
+            } else {
+                out.write_rtp(&p).await
+            };
             forwarded += 1;
         }
     }

@@ -6,8 +6,11 @@
 // table: frames decoded per second at the officer, freezes, audio concealment, time back to video
 // after the outage, and whether the recording kept every second the server received.
 // Usage: node bench/weaklink.mjs [--seconds 30] [--profiles good4g,3g,bad,outage] [--direct]
+// (env BENCH_SERVER_LOG=<dir>: each server run's log written there).
 import { Net, callStats, sleep, randomUUID } from '../lib/netns.mjs';
 import { segments, coverage } from '../lib/recording.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { PROFILES } from './profiles.mjs';
 
@@ -182,6 +185,10 @@ async function runOne(name, viaServer) {
     }
     return row;
   } finally {
+    // BENCH_SERVER_LOG=<dir>: the server's log of each run (e.g. with RUST_LOG=…=debug)
+    if (viaServer && process.env.BENCH_SERVER_LOG && net.serverLog) {
+      writeFileSync(join(process.env.BENCH_SERVER_LOG, `${name}-${Date.now()}.log`), net.serverLog());
+    }
     await net.cleanup();
   }
 }
