@@ -16,7 +16,7 @@ use signaling::rtc::{RembLimits, RtcEngine};
 use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate as Remb;
 use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
 
-use common::{Client, client, join_room, load_media, open_room, server_config};
+use common::{Client, client, join_room, load_sample, open_room, server_config};
 
 /// The SSRC of `c`'s own video send track.
 async fn video_ssrc(c: &Client) -> u32 {
@@ -60,7 +60,8 @@ async fn wait_remb(c: &Client, ssrc: u32, within: Duration, ok: impl Fn(f32) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receivers_estimate_reaches_the_sender() {
-    let media = Arc::new(load_media());
+    // ≈ 500 kbit/s of video: more than the citizen reports, so its link limits the officer
+    let media = Arc::new(load_sample("video-500k.ivf"));
     let mut cfg = server_config(None);
     cfg.remb = RembLimits {
         min_bps: 30_000,

@@ -14,6 +14,13 @@
 //! otherwise again every [`RembLimits::refresh_ms`] (a REMB lost on a lossy uplink is repeated).
 //! When no receiver reports any more (it left, or its video went away), the sender's cap is
 //! lifted: [`RembLimits::max_bps`] is written a few times, then nothing.
+//!
+//! Only a receiver that cannot take what arrives limits the sender. A browser's receive-side
+//! estimate follows what it receives (it starts at that rate, drops to 0.85 × it on overuse and
+//! never rises above 1.5 × it), so it also reads low when the sender is held back by its own
+//! uplink, and passing that on would hold a sender back for a link that is fine. A sender is
+//! limited from when the smallest share drops below 90 % of the video the server receives from
+//! it, until the share reaches 140 % of it (the receivers have room to spare: the cap is lifted).
 
 use std::collections::HashMap;
 
@@ -74,6 +81,8 @@ pub struct Estimates {
     /// (receiver, sender) → (bit/s, when heard).
     heard: HashMap<(Role, Role), (u64, u64)>,
     sent: HashMap<Role, Sent>,
+    /// Senders whose receivers cannot take what they send.
+    limited: std::collections::HashSet<Role>,
 }
 
 impl Estimates {
@@ -86,11 +95,19 @@ impl Estimates {
     pub fn forget(&mut self, role: Role) {
         self.heard.retain(|(r, s), _| *r != role && *s != role);
         self.sent.remove(&role);
+        self.limited.remove(&role);
     }
 
     /// What `sender` should send now (bit/s, clamped), or `None` when no receiver reported it
     /// within `stale_ms`.
     pub fn target(&self, sender: Role, now: u64, l: &RembLimits) -> Option<u64> {
+        self.share(sender, now, l)
+            .map(|b| b.saturating_add(l.audio_bps))
+            .map(|b| b.clamp(l.min_bps, l.max_bps.max(l.min_bps)))
+    }
+
+    /// The smallest share of the receivers' estimates that `sender`'s video gets (bit/s).
+    fn share(&self, sender: Role, now: u64, l: &RembLimits) -> Option<u64> {
         let fresh = |at: u64| now.saturating_sub(at) <= l.stale_ms;
         self.heard
             .iter()
@@ -105,16 +122,38 @@ impl Estimates {
                 bps / shared_by
             })
             .min()
-            .map(|b| b.saturating_add(l.audio_bps))
-            .map(|b| b.clamp(l.min_bps, l.max_bps.max(l.min_bps)))
+    }
+
+    /// Whether `sender`, whose video reaches the server at `incoming` bit/s (0: unknown, none
+    /// now), is limited by its receivers (see the module's doc).
+    fn limits(&mut self, sender: Role, now: u64, incoming: u64, l: &RembLimits) -> bool {
+        match self.share(sender, now, l) {
+            None => {
+                self.limited.remove(&sender);
+            }
+            Some(_) if incoming == 0 => {}
+            Some(s) if s.saturating_mul(10) < incoming.saturating_mul(9) => {
+                self.limited.insert(sender);
+            }
+            Some(s) if s.saturating_mul(10) >= incoming.saturating_mul(14) => {
+                self.limited.remove(&sender);
+            }
+            Some(_) => {}
+        }
+        self.limited.contains(&sender)
     }
 
     /// The value to write to `sender` now, if one is due; it is then counted as written.
-    pub fn due(&mut self, sender: Role, now: u64, l: &RembLimits) -> Option<u64> {
+    /// `incoming`: the bit rate of its video at the server now (0: unknown).
+    pub fn due(&mut self, sender: Role, now: u64, incoming: u64, l: &RembLimits) -> Option<u64> {
         if l.max_bps == 0 {
             return None;
         }
-        let target = self.target(sender, now, l);
+        let target = if self.limits(sender, now, incoming, l) {
+            self.target(sender, now, l)
+        } else {
+            None
+        };
         let last = self.sent.get(&sender).copied();
         let next = match (target, last) {
             (None, None) => return None,

@@ -5,6 +5,9 @@ use super::*;
 
 use Role::{Citizen, Interpreter, Officer, Supervisor};
 
+/// A sender's video rate above any estimate here: its receivers always limit it.
+const BIG: u64 = 100_000_000;
+
 /// The defaults without the audio allowance (its own test).
 fn limits() -> RembLimits {
     RembLimits {
@@ -42,10 +45,10 @@ fn a_sender_is_told_the_smallest_estimate_of_its_receivers() {
     e.heard(Citizen, Officer, 300_000, 0);
     e.heard(Supervisor, Officer, 1_000_000, 0);
     assert_eq!(e.target(Officer, 100, &l), Some(300_000));
-    assert_eq!(e.due(Officer, 100, &l), Some(300_000));
+    assert_eq!(e.due(Officer, 100, BIG, &l), Some(300_000));
     // the citizen's report says nothing about what the citizen itself may send
     assert_eq!(e.target(Citizen, 100, &l), None);
-    assert_eq!(e.due(Citizen, 100, &l), None);
+    assert_eq!(e.due(Citizen, 100, BIG, &l), None);
 }
 
 #[test]
@@ -98,25 +101,25 @@ fn writes_are_paced_changes_go_out_at_once_and_values_are_refreshed() {
     let mut e = Estimates::default();
     let l = limits();
     e.heard(Citizen, Officer, 400_000, 0);
-    assert_eq!(e.due(Officer, 0, &l), Some(400_000));
+    assert_eq!(e.due(Officer, 0, BIG, &l), Some(400_000));
     // a big drop, but within the minimum gap: held back, then written
     e.heard(Citizen, Officer, 200_000, 100);
-    assert_eq!(e.due(Officer, 100, &l), None);
-    assert_eq!(e.due(Officer, 499, &l), None);
-    assert_eq!(e.due(Officer, 500, &l), Some(200_000));
+    assert_eq!(e.due(Officer, 100, BIG, &l), None);
+    assert_eq!(e.due(Officer, 499, BIG, &l), None);
+    assert_eq!(e.due(Officer, 500, BIG, &l), Some(200_000));
     // a change under 10 %: not written until the refresh
     e.heard(Citizen, Officer, 215_000, 1_000);
-    assert_eq!(e.due(Officer, 1_000, &l), None);
-    assert_eq!(e.due(Officer, 2_499, &l), None);
+    assert_eq!(e.due(Officer, 1_000, BIG, &l), None);
+    assert_eq!(e.due(Officer, 2_499, BIG, &l), None);
     e.heard(Citizen, Officer, 215_000, 2_500);
     assert_eq!(
-        e.due(Officer, 2_500, &l),
+        e.due(Officer, 2_500, BIG, &l),
         Some(215_000),
         "refreshed after 2 s"
     );
     // a rise over 10 % goes out at the next allowed moment
     e.heard(Citizen, Officer, 260_000, 3_000);
-    assert_eq!(e.due(Officer, 3_000, &l), Some(260_000));
+    assert_eq!(e.due(Officer, 3_000, BIG, &l), Some(260_000));
 }
 
 #[test]
@@ -124,22 +127,22 @@ fn a_cap_is_lifted_when_the_receivers_stop_reporting() {
     let mut e = Estimates::default();
     let l = limits();
     e.heard(Citizen, Officer, 150_000, 0);
-    assert_eq!(e.due(Officer, 0, &l), Some(150_000));
+    assert_eq!(e.due(Officer, 0, BIG, &l), Some(150_000));
     assert_eq!(
-        e.due(Officer, 2_000, &l),
+        e.due(Officer, 2_000, BIG, &l),
         Some(150_000),
         "refresh while fresh"
     );
     // the report is stale from 3 001: the ceiling is written, repeated, then nothing
-    assert_eq!(e.due(Officer, 3_001, &l), Some(2_500_000));
-    assert_eq!(e.due(Officer, 3_600, &l), None);
-    assert_eq!(e.due(Officer, 5_001, &l), Some(2_500_000));
-    assert_eq!(e.due(Officer, 7_001, &l), Some(2_500_000));
-    assert_eq!(e.due(Officer, 9_001, &l), None);
-    assert_eq!(e.due(Officer, 20_000, &l), None, "forgotten");
+    assert_eq!(e.due(Officer, 3_001, BIG, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 3_600, BIG, &l), None);
+    assert_eq!(e.due(Officer, 5_001, BIG, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 7_001, BIG, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 9_001, BIG, &l), None);
+    assert_eq!(e.due(Officer, 20_000, BIG, &l), None, "forgotten");
     // a new report starts again at once
     e.heard(Citizen, Officer, 150_000, 20_000);
-    assert_eq!(e.due(Officer, 20_000, &l), Some(150_000));
+    assert_eq!(e.due(Officer, 20_000, BIG, &l), Some(150_000));
 }
 
 #[test]
@@ -147,11 +150,11 @@ fn a_real_estimate_right_after_a_lift_goes_out() {
     let mut e = Estimates::default();
     let l = limits();
     e.heard(Citizen, Officer, 150_000, 0);
-    assert_eq!(e.due(Officer, 0, &l), Some(150_000));
-    assert_eq!(e.due(Officer, 3_500, &l), Some(2_500_000));
+    assert_eq!(e.due(Officer, 0, BIG, &l), Some(150_000));
+    assert_eq!(e.due(Officer, 3_500, BIG, &l), Some(2_500_000));
     e.heard(Citizen, Officer, 2_400_000, 4_000);
     // within 10 % of the lifted value, but a real estimate replaces the lift at once
-    assert_eq!(e.due(Officer, 4_000, &l), Some(2_400_000));
+    assert_eq!(e.due(Officer, 4_000, BIG, &l), Some(2_400_000));
 }
 
 #[test]
@@ -161,11 +164,15 @@ fn a_seat_that_leaves_is_forgotten() {
     e.heard(Citizen, Officer, 100_000, 0);
     e.heard(Supervisor, Officer, 800_000, 0);
     e.heard(Officer, Citizen, 700_000, 0);
-    assert_eq!(e.due(Citizen, 0, &l), Some(700_000));
+    assert_eq!(e.due(Citizen, 0, BIG, &l), Some(700_000));
     e.forget(Citizen);
     assert_eq!(e.target(Officer, 0, &l), Some(800_000));
     assert_eq!(e.target(Citizen, 0, &l), None);
-    assert_eq!(e.due(Citizen, 0, &l), None, "what it was told is gone too");
+    assert_eq!(
+        e.due(Citizen, 0, BIG, &l),
+        None,
+        "what it was told is gone too"
+    );
 }
 
 #[test]
@@ -176,5 +183,58 @@ fn a_zero_ceiling_passes_nothing_on() {
         ..limits()
     };
     e.heard(Citizen, Officer, 100_000, 0);
-    assert_eq!(e.due(Officer, 0, &l), None);
+    assert_eq!(e.due(Officer, 0, BIG, &l), None);
+}
+
+#[test]
+fn only_a_receiver_that_cannot_take_what_arrives_limits_the_sender() {
+    let mut e = Estimates::default();
+    let l = limits();
+    // the officer reports about as much as the citizen sends: its link is not the limit
+    e.heard(Officer, Citizen, 95_000, 0);
+    assert_eq!(e.due(Citizen, 0, 100_000, &l), None);
+    assert_eq!(
+        e.due(Citizen, 500, 0, &l),
+        None,
+        "rate unknown: still not limited"
+    );
+    // it drops below 90 % of what arrives: the citizen is limited to it
+    e.heard(Officer, Citizen, 85_000, 1_000);
+    assert_eq!(e.due(Citizen, 1_000, 100_000, &l), Some(85_000));
+    // the citizen follows; the officer's estimate climbs with what arrives: still limited
+    e.heard(Officer, Citizen, 110_000, 2_000);
+    assert_eq!(e.due(Citizen, 2_000, 85_000, &l), Some(110_000));
+    e.heard(Officer, Citizen, 150_000, 3_000);
+    assert_eq!(
+        e.due(Citizen, 3_000, 110_000, &l),
+        Some(150_000),
+        "136 %: still limited"
+    );
+    // the citizen no longer fills the cap (held back by its own uplink): 140 % lifts the cap
+    e.heard(Officer, Citizen, 154_000, 4_000);
+    assert_eq!(e.due(Citizen, 4_000, 110_000, &l), Some(2_500_000));
+    e.heard(Officer, Citizen, 154_000, 4_500);
+    assert_eq!(
+        e.due(Citizen, 4_500, 120_000, &l),
+        None,
+        "not limited any more"
+    );
+}
+
+#[test]
+fn the_limit_is_taken_against_the_smallest_share() {
+    let mut e = Estimates::default();
+    let l = limits();
+    e.heard(Supervisor, Officer, 2_000_000, 0);
+    assert_eq!(
+        e.due(Officer, 0, 480_000, &l),
+        None,
+        "one receiver with room"
+    );
+    e.heard(Citizen, Officer, 200_000, 0);
+    assert_eq!(
+        e.due(Officer, 0, 480_000, &l),
+        Some(200_000),
+        "the narrow one limits"
+    );
 }

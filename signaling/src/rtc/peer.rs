@@ -333,6 +333,10 @@ async fn forward(
                 .recorded_at
                 .store(parts.shared.mono_ms(), Ordering::Release);
         }
+        if video {
+            let n = pkt.payload.len() as u64 + 12;
+            parts.seat.video_bytes.fetch_add(n, Ordering::Relaxed);
+        }
         let (ssrc, seq, ts) = (
             pkt.header.ssrc,
             pkt.header.sequence_number,

@@ -5,6 +5,7 @@
 //! so. The publisher's congestion control (Chromium's GoogCC) takes it as a cap on its target
 //! bitrate, so it sends what the weakest receiver's link can take.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use webrtc::rtp::extension::HeaderExtension;
 use webrtc::rtp::extension::abs_send_time_extension::AbsSendTimeExtension;
 
 use super::RtcRoom;
+use super::seats::Seat;
 use crate::msg::Role;
 
 /// How often the room's task looks whether a REMB is due (the pace itself is the estimate's).
@@ -75,9 +77,21 @@ pub(crate) fn start(room: &RtcRoom) {
     tokio::spawn(run(room.me.clone()));
 }
 
+/// Each sender's video rate at the server, measured over windows of at least this long.
+const RATE_WINDOW_MS: u64 = 1_000;
+
+/// A sender's relayed video bytes at the start of the current window, and the last rate.
+#[derive(Default, Clone, Copy)]
+struct Rate {
+    bytes: u64,
+    at: u64,
+    bps: u64,
+}
+
 async fn run(me: Weak<RtcRoom>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rates: HashMap<Role, Rate> = HashMap::new();
     loop {
         tick.tick().await;
         let Some(room) = me.upgrade() else { return };
@@ -85,16 +99,30 @@ async fn run(me: Weak<RtcRoom>) {
             return;
         }
         for sender in Role::ALL {
-            write_due(&room, *sender).await;
+            let Some(seat) = room.seats.find(*sender) else {
+                continue;
+            };
+            let (bytes, now) = (
+                seat.video_bytes.load(Ordering::Relaxed),
+                room.shared.mono_ms(),
+            );
+            let r = rates.entry(*sender).or_insert(Rate {
+                bytes,
+                at: now,
+                bps: 0,
+            });
+            if now.saturating_sub(r.at) >= RATE_WINDOW_MS {
+                r.bps = bytes.saturating_sub(r.bytes) * 8 * 1000 / now.saturating_sub(r.at);
+                (r.bytes, r.at) = (bytes, now);
+            }
+            let incoming = r.bps;
+            write_due(&room, *sender, &seat, incoming).await;
         }
     }
 }
 
-/// Writes `sender` the estimate when one is due and it sends video.
-async fn write_due(room: &Arc<RtcRoom>, sender: Role) {
-    let Some(seat) = room.seats.find(sender) else {
-        return;
-    };
+/// Writes `sender` the estimate when one is due and it sends video (`incoming` bit/s).
+async fn write_due(room: &Arc<RtcRoom>, sender: Role, seat: &Seat, incoming: u64) {
     // also while its video is off: the reports about it go stale and the cap is lifted, so
     // that its estimate can grow back and the client's audio-only rule turn video on again
     let ssrc = seat.video_ssrc.load(Ordering::Relaxed);
@@ -103,7 +131,7 @@ async fn write_due(room: &Arc<RtcRoom>, sender: Role) {
     }
     let limits = room.shared.cfg.remb;
     let now = room.shared.mono_ms();
-    let Some(bps) = lock(room).due(sender, now, &limits) else {
+    let Some(bps) = lock(room).due(sender, now, incoming, &limits) else {
         return;
     };
     let pc = {
