@@ -1,7 +1,8 @@
 //! The receiver's link estimate passed back to the sender (issue 14 §2, docs/call.md "Link
 //! estimate"), with two real WebRTC clients through the server-side peers: the citizen reports
-//! a REMB about the officer's video it receives; the officer's video send track then gets the
-//! server's REMB for its own SSRC, never above what the citizen reported, following it down,
+//! a REMB about the officer's video it receives; once that estimate falls below what the officer
+//! sends, the officer's video send track gets the server's REMB for its own SSRC, never above
+//! what the citizen reported, following it down,
 //! floored at the configured minimum, and lifted to the ceiling once the citizen stops
 //! reporting. The officer reports nothing, so the citizen is told nothing.
 
@@ -107,7 +108,7 @@ async fn the_receivers_estimate_reaches_the_sender() {
     );
 
     // the citizen reports every 300 ms what its link takes (0: stops reporting)
-    let report = Arc::new(AtomicU64::new(200_000));
+    let report = Arc::new(AtomicU64::new(400_000));
     let (r, pc) = (report.clone(), citizen.pc.clone());
     tasks.push(tokio::spawn(async move {
         loop {
@@ -124,6 +125,15 @@ async fn the_receivers_estimate_reaches_the_sender() {
         }
     }));
 
+    // 400 kbit/s, steady: below what the officer sends, but not falling (no overuse at the
+    // citizen): the officer is not limited
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        officer.received.rembs.lock().unwrap().is_empty(),
+        "a steady estimate does not limit the sender"
+    );
+    // it falls to 200 kbit/s: the officer is limited to it
+    report.store(200_000, Ordering::Relaxed);
     let b = wait_remb(&officer, own, Duration::from_secs(10), |_| true).await;
     assert_eq!(b, 200_000.0, "the officer is told the citizen's estimate");
     for (_, b) in officer.received.rembs.lock().unwrap().iter() {

@@ -18,9 +18,13 @@
 //! Only a receiver that cannot take what arrives limits the sender. A browser's receive-side
 //! estimate follows what it receives (it starts at that rate, drops to 0.85 × it on overuse and
 //! never rises above 1.5 × it), so it also reads low when the sender is held back by its own
-//! uplink, and passing that on would hold a sender back for a link that is fine. A sender is
-//! limited from when the smallest share drops below 90 % of the video the server receives from
-//! it, until the share reaches 140 % of it (the receivers have room to spare: the cap is lifted).
+//! uplink, and passing that on would hold a sender back for a link that is fine (measured: a
+//! receiver on a good link that started while the sender was in a dip reported a third of what
+//! arrived and grew by a few kbit/s a second). A sender becomes limited when the smallest share
+//! is below 90 % of the video the server receives from it *and* one of its receivers' reports
+//! fell (by more than 3 %, an overuse: the receiver's link is congested) within `stale_ms`; it
+//! stays limited until the share reaches 140 % of what arrives (room to spare: the cap is
+//! lifted).
 
 use std::collections::HashMap;
 
@@ -83,11 +87,18 @@ pub struct Estimates {
     sent: HashMap<Role, Sent>,
     /// Senders whose receivers cannot take what they send.
     limited: std::collections::HashSet<Role>,
+    /// (receiver, sender) → when its report last fell by more than 3 %.
+    fell: HashMap<(Role, Role), u64>,
 }
 
 impl Estimates {
     /// `receiver` reported `bps` for the stream of `sender` at `now`.
     pub fn heard(&mut self, receiver: Role, sender: Role, bps: u64, now: u64) {
+        if let Some((prev, _)) = self.heard.get(&(receiver, sender))
+            && bps.saturating_mul(100) < prev.saturating_mul(97)
+        {
+            self.fell.insert((receiver, sender), now);
+        }
         self.heard.insert((receiver, sender), (bps, now));
     }
 
@@ -96,6 +107,7 @@ impl Estimates {
         self.heard.retain(|(r, s), _| *r != role && *s != role);
         self.sent.remove(&role);
         self.limited.remove(&role);
+        self.fell.retain(|(r, s), _| *r != role && *s != role);
     }
 
     /// What `sender` should send now (bit/s, clamped), or `None` when no receiver reported it
@@ -133,7 +145,13 @@ impl Estimates {
             }
             Some(_) if incoming == 0 => {}
             Some(s) if s.saturating_mul(10) < incoming.saturating_mul(9) => {
-                self.limited.insert(sender);
+                let congested = self
+                    .fell
+                    .iter()
+                    .any(|((_, s), at)| *s == sender && now.saturating_sub(*at) <= l.stale_ms);
+                if congested {
+                    self.limited.insert(sender);
+                }
             }
             Some(s) if s.saturating_mul(10) >= incoming.saturating_mul(14) => {
                 self.limited.remove(&sender);

@@ -8,6 +8,12 @@ use Role::{Citizen, Interpreter, Officer, Supervisor};
 /// A sender's video rate above any estimate here: its receivers always limit it.
 const BIG: u64 = 100_000_000;
 
+/// `receiver` reports `bps` about `sender`, falling from twice that (an overuse).
+fn fall(e: &mut Estimates, receiver: Role, sender: Role, bps: u64, now: u64) {
+    e.heard(receiver, sender, bps * 2, now);
+    e.heard(receiver, sender, bps, now);
+}
+
 /// The defaults without the audio allowance (its own test).
 fn limits() -> RembLimits {
     RembLimits {
@@ -42,7 +48,7 @@ fn a_sender_is_told_the_smallest_estimate_of_its_receivers() {
     let mut e = Estimates::default();
     let l = limits();
     assert_eq!(e.target(Officer, 0, &l), None, "nobody reported");
-    e.heard(Citizen, Officer, 300_000, 0);
+    fall(&mut e, Citizen, Officer, 300_000, 0);
     e.heard(Supervisor, Officer, 1_000_000, 0);
     assert_eq!(e.target(Officer, 100, &l), Some(300_000));
     assert_eq!(e.due(Officer, 100, BIG, &l), Some(300_000));
@@ -100,7 +106,7 @@ fn values_are_clamped() {
 fn writes_are_paced_changes_go_out_at_once_and_values_are_refreshed() {
     let mut e = Estimates::default();
     let l = limits();
-    e.heard(Citizen, Officer, 400_000, 0);
+    fall(&mut e, Citizen, Officer, 400_000, 0);
     assert_eq!(e.due(Officer, 0, BIG, &l), Some(400_000));
     // a big drop, but within the minimum gap: held back, then written
     e.heard(Citizen, Officer, 200_000, 100);
@@ -118,7 +124,7 @@ fn writes_are_paced_changes_go_out_at_once_and_values_are_refreshed() {
         "refreshed after 2 s"
     );
     // a rise over 10 % goes out at the next allowed moment
-    e.heard(Citizen, Officer, 260_000, 3_000);
+    fall(&mut e, Citizen, Officer, 260_000, 3_000);
     assert_eq!(e.due(Officer, 3_000, BIG, &l), Some(260_000));
 }
 
@@ -126,7 +132,7 @@ fn writes_are_paced_changes_go_out_at_once_and_values_are_refreshed() {
 fn a_cap_is_lifted_when_the_receivers_stop_reporting() {
     let mut e = Estimates::default();
     let l = limits();
-    e.heard(Citizen, Officer, 150_000, 0);
+    fall(&mut e, Citizen, Officer, 150_000, 0);
     assert_eq!(e.due(Officer, 0, BIG, &l), Some(150_000));
     assert_eq!(
         e.due(Officer, 2_000, BIG, &l),
@@ -140,8 +146,8 @@ fn a_cap_is_lifted_when_the_receivers_stop_reporting() {
     assert_eq!(e.due(Officer, 7_001, BIG, &l), Some(2_500_000));
     assert_eq!(e.due(Officer, 9_001, BIG, &l), None);
     assert_eq!(e.due(Officer, 20_000, BIG, &l), None, "forgotten");
-    // a new report starts again at once
-    e.heard(Citizen, Officer, 150_000, 20_000);
+    // a new falling report limits it again at once
+    fall(&mut e, Citizen, Officer, 150_000, 20_000);
     assert_eq!(e.due(Officer, 20_000, BIG, &l), Some(150_000));
 }
 
@@ -149,9 +155,10 @@ fn a_cap_is_lifted_when_the_receivers_stop_reporting() {
 fn a_real_estimate_right_after_a_lift_goes_out() {
     let mut e = Estimates::default();
     let l = limits();
-    e.heard(Citizen, Officer, 150_000, 0);
+    fall(&mut e, Citizen, Officer, 150_000, 0);
     assert_eq!(e.due(Officer, 0, BIG, &l), Some(150_000));
     assert_eq!(e.due(Officer, 3_500, BIG, &l), Some(2_500_000));
+    e.heard(Citizen, Officer, 2_600_000, 3_900);
     e.heard(Citizen, Officer, 2_400_000, 4_000);
     // within 10 % of the lifted value, but a real estimate replaces the lift at once
     assert_eq!(e.due(Officer, 4_000, BIG, &l), Some(2_400_000));
@@ -163,7 +170,7 @@ fn a_seat_that_leaves_is_forgotten() {
     let l = limits();
     e.heard(Citizen, Officer, 100_000, 0);
     e.heard(Supervisor, Officer, 800_000, 0);
-    e.heard(Officer, Citizen, 700_000, 0);
+    fall(&mut e, Officer, Citizen, 700_000, 0);
     assert_eq!(e.due(Citizen, 0, BIG, &l), Some(700_000));
     e.forget(Citizen);
     assert_eq!(e.target(Officer, 0, &l), Some(800_000));
@@ -198,7 +205,13 @@ fn only_a_receiver_that_cannot_take_what_arrives_limits_the_sender() {
         None,
         "rate unknown: still not limited"
     );
-    // it drops below 90 % of what arrives: the citizen is limited to it
+    // below 90 % of what arrives, but rising (the receiver's estimate lags behind a sender
+    // that ramps up): not limited
+    e.heard(Officer, Citizen, 96_000, 600);
+    e.heard(Officer, Citizen, 100_000, 700);
+    assert_eq!(e.due(Citizen, 700, 150_000, &l), None);
+    // it falls (an overuse at the receiver) below 90 % of what arrives: limited to it
+    e.heard(Officer, Citizen, 95_000, 900);
     e.heard(Officer, Citizen, 85_000, 1_000);
     assert_eq!(e.due(Citizen, 1_000, 100_000, &l), Some(85_000));
     // the citizen follows; the officer's estimate climbs with what arrives: still limited
@@ -231,7 +244,7 @@ fn the_limit_is_taken_against_the_smallest_share() {
         None,
         "one receiver with room"
     );
-    e.heard(Citizen, Officer, 200_000, 0);
+    fall(&mut e, Citizen, Officer, 200_000, 0);
     assert_eq!(
         e.due(Officer, 0, 480_000, &l),
         Some(200_000),

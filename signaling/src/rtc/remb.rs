@@ -114,6 +114,7 @@ async fn run(me: Weak<RtcRoom>) {
             if now.saturating_sub(r.at) >= RATE_WINDOW_MS {
                 r.bps = bytes.saturating_sub(r.bytes) * 8 * 1000 / now.saturating_sub(r.at);
                 (r.bytes, r.at) = (bytes, now);
+                tracing::trace!(sender = sender.as_str(), bps = r.bps, "video rate");
             }
             let incoming = r.bps;
             write_due(&room, *sender, &seat, incoming).await;
