@@ -41,10 +41,10 @@ pub(crate) fn heard(
 ) {
     let Some(bps) = pkts
         .iter()
+        .rev()
         .filter_map(|p| p.as_any().downcast_ref::<Remb>())
         .map(|r| r.bitrate)
-        .filter(|b| b.is_finite() && *b >= 0.0)
-        .last()
+        .find(|b| b.is_finite() && *b >= 0.0)
     else {
         return;
     };
