@@ -22,9 +22,12 @@
 //! receiver on a good link that started while the sender was in a dip reported a third of what
 //! arrived and grew by a few kbit/s a second). A sender becomes limited when the smallest share
 //! is below 90 % of the video the server receives from it *and* one of its receivers' reports
-//! fell (by more than 3 %, an overuse: the receiver's link is congested) within `stale_ms`; it
-//! stays limited until the share reaches 140 % of what arrives (room to spare: the cap is
-//! lifted).
+//! fell (by more than 3 %, an overuse: the receiver's link is congested) within `stale_ms`. It
+//! stays limited (the cap then grows as the receivers' estimates grow) until no report about it
+//! fell for [`QUIET_MS`] and the share is at least 120 % of what arrives (room to spare: the cap
+//! is lifted). Lifting sooner, as soon as the share reached 140 %, was measured to make the
+//! sender flood the narrow link again within seconds: a receiver's estimate rises above what
+//! arrives whenever the sender undershoots its cap.
 
 use std::collections::HashMap;
 
@@ -67,6 +70,9 @@ impl Default for RembLimits {
         }
     }
 }
+
+/// A limited sender is released only after its receivers' reports stopped falling this long.
+pub const QUIET_MS: u64 = 20_000;
 
 /// How many times a lifted cap (`max_bps`) is written before the sender is forgotten.
 const LIFTS: u8 = 3;
@@ -136,6 +142,13 @@ impl Estimates {
             .min()
     }
 
+    /// Whether a report about `sender` fell within `ms` before `now`.
+    fn fell_within(&self, sender: Role, now: u64, ms: u64) -> bool {
+        self.fell
+            .iter()
+            .any(|((_, s), at)| *s == sender && now.saturating_sub(*at) <= ms)
+    }
+
     /// Whether `sender`, whose video reaches the server at `incoming` bit/s (0: unknown, none
     /// now), is limited by its receivers (see the module's doc).
     fn limits(&mut self, sender: Role, now: u64, incoming: u64, l: &RembLimits) -> bool {
@@ -145,15 +158,14 @@ impl Estimates {
             }
             Some(_) if incoming == 0 => {}
             Some(s) if s.saturating_mul(10) < incoming.saturating_mul(9) => {
-                let congested = self
-                    .fell
-                    .iter()
-                    .any(|((_, s), at)| *s == sender && now.saturating_sub(*at) <= l.stale_ms);
-                if congested {
+                if self.fell_within(sender, now, l.stale_ms) {
                     self.limited.insert(sender);
                 }
             }
-            Some(s) if s.saturating_mul(10) >= incoming.saturating_mul(14) => {
+            Some(s)
+                if s.saturating_mul(10) >= incoming.saturating_mul(12)
+                    && !self.fell_within(sender, now, QUIET_MS) =>
+            {
                 self.limited.remove(&sender);
             }
             Some(_) => {}

@@ -223,12 +223,32 @@ fn only_a_receiver_that_cannot_take_what_arrives_limits_the_sender() {
         Some(150_000),
         "136 %: still limited"
     );
-    // the citizen no longer fills the cap (held back by its own uplink): 140 % lifts the cap
+    // the citizen no longer fills the cap: 140 %, but its receiver's report fell 3 s ago:
+    // still limited (a sender that undershoots its cap is no sign of room to spare)
     e.heard(Officer, Citizen, 154_000, 4_000);
-    assert_eq!(e.due(Citizen, 4_000, 110_000, &l), Some(2_500_000));
-    e.heard(Officer, Citizen, 154_000, 4_500);
     assert_eq!(
-        e.due(Citizen, 4_500, 120_000, &l),
+        e.due(Citizen, 4_000, 110_000, &l),
+        None,
+        "within 10 %, before the refresh"
+    );
+    e.heard(Officer, Citizen, 154_000, 5_000);
+    assert_eq!(
+        e.due(Citizen, 5_000, 110_000, &l),
+        Some(154_000),
+        "refreshed: limited"
+    );
+    // no fall for 20 s and 120 % of what arrives: the cap is lifted
+    e.heard(Officer, Citizen, 154_000, 21_000);
+    assert_eq!(
+        e.due(Citizen, 21_000, 125_000, &l),
+        Some(154_000),
+        "fell 20 s ago"
+    );
+    e.heard(Officer, Citizen, 154_000, 21_600);
+    assert_eq!(e.due(Citizen, 21_600, 125_000, &l), Some(2_500_000));
+    e.heard(Officer, Citizen, 154_000, 22_200);
+    assert_eq!(
+        e.due(Citizen, 22_200, 125_000, &l),
         None,
         "not limited any more"
     );
