@@ -40,7 +40,7 @@ use webrtc::interceptor::registry::Registry;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::rtp_transceiver::RTCPFeedback;
 use webrtc::rtp_transceiver::rtp_codec::{
-    RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
 };
 
 use crate::media::{MediaEngine, MediaError, MediaEventSink, MediaRoom};
@@ -211,15 +211,7 @@ pub fn build_api(cfg: &RtcConfig) -> Result<API, MediaError> {
     for (c, kind) in codecs() {
         m.register_codec(c, kind).map_err(merr)?;
     }
-    // the server's send time on the video it forwards, for the receiver's estimate (`remb`)
-    m.register_header_extension(
-        RTCRtpHeaderExtensionCapability {
-            uri: webrtc::sdp::extmap::ABS_SEND_TIME_URI.to_owned(),
-        },
-        RTPCodecType::Video,
-        None,
-    )
-    .map_err(merr)?;
+    remb::register_send_time(&mut m).map_err(merr)?;
     let registry = interceptors(&mut m).map_err(merr)?;
     let mut s = SettingEngine::default();
     if cfg.udp_port_min != 0 || cfg.udp_port_max != 0 {

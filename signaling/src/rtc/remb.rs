@@ -10,10 +10,12 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use webrtc::api::media_engine::MediaEngine;
 use webrtc::rtcp::packet::Packet;
 use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate as Remb;
 use webrtc::rtp::extension::HeaderExtension;
 use webrtc::rtp::extension::abs_send_time_extension::AbsSendTimeExtension;
+use webrtc::rtp_transceiver::rtp_codec::{RTCRtpHeaderExtensionCapability, RTPCodecType};
 
 use super::RtcRoom;
 use super::seats::Seat;
@@ -30,6 +32,18 @@ const TICK: Duration = Duration::from_millis(250);
 /// sinks far below the link (measured: to the 30 kbit/s floor on a 300 kbit/s link).
 pub(crate) fn send_time() -> HeaderExtension {
     HeaderExtension::AbsSendTime(AbsSendTimeExtension::new(std::time::SystemTime::now()))
+}
+
+/// Registers the abs-send-time header extension for video: the server's send time on the video
+/// it forwards ([`send_time`]).
+pub(crate) fn register_send_time(m: &mut MediaEngine) -> Result<(), webrtc::Error> {
+    m.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: webrtc::sdp::extmap::ABS_SEND_TIME_URI.to_owned(),
+        },
+        RTPCodecType::Video,
+        None,
+    )
 }
 
 /// Notes the REMBs among `pkts`, read from `receiver`'s send track of `sender`'s video.
