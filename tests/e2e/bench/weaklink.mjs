@@ -47,6 +47,15 @@ const SAMPLER = `(() => {
     for (const v of last.values()) for (const k of Object.keys(v)) t[k] = k === 'width' ? v[k] || t[k] : t[k] + v[k];
     return t;
   };
+  // the page's outgoing estimate (kbit/s; what the client's audio-only rule reads)
+  window.outKbps = async () => {
+    const pc = window.call && window.call.pc;
+    let o = null;
+    if (pc) (await pc.getStats()).forEach((x) => {
+      if (x.type === 'candidate-pair' && x.nominated && x.availableOutgoingBitrate != null) o = x.availableOutgoingBitrate / 1000;
+    });
+    return o;
+  };
 })()`;
 
 /** A direct Chromium↔Chromium call (no server): offer/answer carried by this script. */
@@ -129,8 +138,10 @@ async function runOne(name, viaServer) {
     const total = SECONDS + (p.outageS || 0);
     let outEnd = null;
     let framesAtEnd = null;
+    const outs = [];
     while (Date.now() - t0 < total * 1000) {
       const el = (Date.now() - t0) / 1000;
+      if (el >= outs.length) outs.push(await citizen.evaluate(() => outKbps()).catch(() => null));
       if (p.outageS && el >= 10 && outEnd === null && !net.outOn) {
         net.outage(true);
         net.outOn = true;
@@ -170,6 +181,11 @@ async function runOne(name, viaServer) {
       back,
       pcs: end.pcs,
       officerState: os && os.state,
+      // the citizen's availableOutgoingBitrate once a second: min / median / seconds under 150
+      citizenOut: (() => {
+        const v = outs.filter((x) => x != null).sort((a, b) => a - b);
+        return v.length ? { min: Math.round(v[0]), median: Math.round(v[v.length >> 1]), under150: v.filter((x) => x < 150).length, n: v.length } : null;
+      })(),
     };
     if (viaServer) {
       for (const pg of [officer, citizen]) await pg.evaluate(() => call.leave()).catch(() => {});
