@@ -8,8 +8,7 @@
 //! whose video it reports (two video streams into one downlink get half each). A sender is told
 //! the smallest share over the seats that receive its video plus [`RembLimits::audio_bps`] (a
 //! browser's estimate counts video only, the sender applies the value to all it sends), clamped
-//! to
-//! [`RembLimits::min_bps`]..[`RembLimits::max_bps`], at most every [`RembLimits::min_gap_ms`]:
+//! to [`RembLimits::min_bps`]..[`RembLimits::max_bps`], at most every [`RembLimits::min_gap_ms`]:
 //! at once when it differs from the last value written by more than [`RembLimits::change_pct`],
 //! otherwise again every [`RembLimits::refresh_ms`] (a REMB lost on a lossy uplink is repeated).
 //! When no receiver reports any more (it left, or its video went away), the sender's cap is
