@@ -59,6 +59,11 @@ pub struct CallConfig {
     /// `[call.link]`: when a seat's link, as the server measures it, is fair or poor, and how
     /// often it is sampled (issue 14 §2, docs/call.md "Link quality").
     pub link: signaling::LinkThresholds,
+    /// The receivers' link estimate passed back to senders (REMB, docs/call.md "Link
+    /// estimate"): each sender is told the smallest estimate of the seats receiving its video,
+    /// never below `remb_min_kbps` nor above `remb_max_kbps` (0: not passed back).
+    pub remb_min_kbps: u32,
+    pub remb_max_kbps: u32,
 }
 
 impl Default for CallConfig {
@@ -91,6 +96,8 @@ impl Default for CallConfig {
             audio_only_after_s: 5,
             video_back_after_s: 10,
             link: Default::default(),
+            remb_min_kbps: 30,
+            remb_max_kbps: 2500,
         }
     }
 }

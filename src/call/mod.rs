@@ -153,6 +153,11 @@ impl Call {
                 recordings_dir: cfg.recording_enabled.then(|| recordings_dir.clone()),
                 node_id: node.id.clone(),
                 link_every: Duration::from_secs(cfg.link.sample_every_s.max(1)),
+                remb: signaling::rtc::RembLimits {
+                    min_bps: u64::from(cfg.remb_min_kbps) * 1000,
+                    max_bps: u64::from(cfg.remb_max_kbps) * 1000,
+                    ..Default::default()
+                },
                 clock: Arc::new(move || clk.now().timestamp_micros()),
             };
             let (e, rx) = RtcEngine::new(rtc).map_err(|e| anyhow::anyhow!("media engine: {e}"))?;

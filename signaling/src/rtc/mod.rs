@@ -5,15 +5,18 @@
 //! needs no renegotiation when another participant arrives or comes back. Incoming RTP is
 //! forwarded to every receiver's link of that sender (sequence numbers and timestamps kept
 //! continuous per forwarded stream across reconnects) and handed to the recorder; PLI/FIR from a
-//! receiver are relayed to the sender of that stream; a keyframe is requested from every sender a
+//! receiver are relayed to the sender of that stream, the receivers' link estimates (REMB) are
+//! passed back to the senders ([`remb`]); a keyframe is requested from every sender a
 //! receiver gets when the receiver connects, and from a sender when its video starts. The
 //! self-test's echo peer ([`echo`]) uses the same API object (ports, NAT settings, codecs). The
 //! video of a seat that announced audio-only is dropped ([`crate::video`]). Each seat's link is
 //! sampled every few seconds ([`stats`]).
 
 mod echo;
+pub mod estimate;
 mod peer;
 mod record;
+mod remb;
 mod restart;
 mod seats;
 mod stats;
@@ -45,6 +48,7 @@ use webrtc::rtp_transceiver::rtp_codec::{
 use crate::media::{MediaEngine, MediaError, MediaEventSink, MediaRoom};
 use crate::msg::{Candidate, Role};
 
+pub use estimate::RembLimits;
 pub use record::FinishedSegment;
 pub use seats::Continuity;
 
@@ -70,6 +74,8 @@ pub struct RtcConfig {
     pub node_id: String,
     /// How often each seat's link is sampled ([`crate::link`]; `[call.link] sample_every_s`).
     pub link_every: std::time::Duration,
+    /// The receivers' link estimate passed back to senders ([`remb`], `max_bps` 0: not passed).
+    pub remb: RembLimits,
     pub clock: ClockFn,
 }
 
@@ -84,6 +90,7 @@ impl std::fmt::Debug for RtcConfig {
             .field("recordings_dir", &self.recordings_dir)
             .field("node_id", &self.node_id)
             .field("link_every", &self.link_every)
+            .field("remb", &self.remb)
             .finish()
     }
 }
@@ -209,6 +216,7 @@ pub fn build_api(cfg: &RtcConfig) -> Result<API, MediaError> {
     for (c, kind) in codecs() {
         m.register_codec(c, kind).map_err(merr)?;
     }
+    remb::register_send_time(&mut m).map_err(merr)?;
     let registry = interceptors(&mut m).map_err(merr)?;
     let mut s = SettingEngine::default();
     if cfg.udp_port_min != 0 || cfg.udp_port_max != 0 {
@@ -288,6 +296,9 @@ pub struct RtcRoom {
     pub(crate) peers: tokio::sync::Mutex<HashMap<Role, peer::Peer>>,
     pub(crate) closed: AtomicBool,
     pub(crate) recorder: Arc<record::SegmentRecorder>,
+    /// The receivers' link estimates and what each sender was told ([`remb`]).
+    pub(crate) estimates: std::sync::Mutex<estimate::Estimates>,
+    pub(crate) remb_started: AtomicBool,
     pub(crate) me: Weak<RtcRoom>,
 }
 
@@ -308,6 +319,8 @@ impl RtcRoom {
             peers: tokio::sync::Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             recorder,
+            estimates: Default::default(),
+            remb_started: AtomicBool::new(false),
             shared,
             me: me.clone(),
         });
@@ -400,6 +413,7 @@ impl MediaRoom for RtcRoom {
 
     async fn remove(&self, role: Role) {
         let old = self.peers.lock().await.remove(&role);
+        remb::forget(self, role);
         if let Some(p) = old {
             p.close(&self.shared).await;
         }

@@ -97,6 +97,7 @@ pub(crate) async fn offer(
         }
     };
     drop(peers);
+    super::remb::start(room);
     // The replaced peer is closed without the lock: closing runs its state-change handler,
     // which may be waiting for this lock (`request_keyframe` on `connected`), and would wait
     // for it forever.
@@ -213,7 +214,7 @@ async fn new_pc(
         };
         tokio::spawn(read_sender_rtcp(
             sender,
-            video.then(|| (room.me.clone(), source)),
+            video.then(|| (room.me.clone(), role, source)),
         ));
     }
 
@@ -333,6 +334,10 @@ async fn forward(
                 .recorded_at
                 .store(parts.shared.mono_ms(), Ordering::Release);
         }
+        if video {
+            let n = pkt.payload.len() as u64 + 12;
+            parts.seat.video_bytes.fetch_add(n, Ordering::Relaxed);
+        }
         let (ssrc, seq, ts) = (
             pkt.header.ssrc,
             pkt.header.sequence_number,
@@ -341,6 +346,8 @@ async fn forward(
         pkt.header.extension = false;
         pkt.header.extension_profile = 0;
         pkt.header.extensions.clear();
+        // (the padding of the extensions just removed; the server's own are added on write)
+        pkt.header.extensions_padding = 0;
         // one outgoing stream per receiver, each with its own continuity
         for link in parts.seat.outs().iter() {
             let (out, map) = if video {
@@ -355,7 +362,14 @@ async fn forward(
             let mut p = pkt.clone();
             p.header.sequence_number = seq;
             p.header.timestamp = ts;
-            let _ = out.write_rtp(&p).await;
+            let _ = if video {
+                // stamped with the server's send time: the receiver estimates its own downlink
+                // from it (REMB, [`super::remb`])
+                out.write_rtp_with_extensions(&p, &[super::remb::send_time()])
+                    .await
+            } else {
+                out.write_rtp(&p).await
+            };
             forwarded += 1;
         }
     }
@@ -363,13 +377,18 @@ async fn forward(
     metrics::counter!("media_video_dropped_packets_total").increment(dropped);
 }
 
-/// Drains RTCP of a send track; PLI/FIR from the receiver are relayed to the source's sender.
-async fn read_sender_rtcp(sender: Arc<RTCRtpSender>, relay: Option<(Weak<RtcRoom>, Role)>) {
+/// Drains RTCP of a send track; on a video track (`relay`: the room, the receiver, the source)
+/// PLI/FIR from the receiver are relayed to the source's sender, and its REMBs noted
+/// ([`super::remb`]).
+async fn read_sender_rtcp(sender: Arc<RTCRtpSender>, relay: Option<(Weak<RtcRoom>, Role, Role)>) {
     let mut last_relay: Option<tokio::time::Instant> = None;
     while let Ok((pkts, _)) = sender.read_rtcp().await {
-        let Some((room, source)) = &relay else {
+        let Some((room, receiver, source)) = &relay else {
             continue;
         };
+        if let Some(room) = room.upgrade() {
+            super::remb::heard(&room, *receiver, *source, &pkts);
+        }
         let wants_key = pkts.iter().any(|p| {
             let a = p.as_any();
             a.downcast_ref::<PictureLossIndication>().is_some()

@@ -82,6 +82,9 @@ pub(crate) struct Seat {
     pub video_ssrc: AtomicU32,
     /// The seat announced audio-only: its video RTP is dropped, not relayed nor recorded.
     pub video_off: AtomicBool,
+    /// Bytes of video RTP (payload and fixed header) relayed from this seat so far: its rate
+    /// is what its receivers' estimates are compared with (`super::remb`).
+    pub video_bytes: AtomicU64,
     /// The signalling connection whose peer connection is current (stale events are dropped).
     pub current_conn: AtomicU64,
     /// Candidates that arrived before the offer was applied.

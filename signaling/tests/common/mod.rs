@@ -22,6 +22,7 @@ use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate as Remb;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTPCodecType};
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
@@ -83,6 +84,7 @@ pub fn server_config(recordings: Option<PathBuf>) -> RtcConfig {
         recordings_dir: recordings,
         node_id: "test-node".into(),
         link_every: std::time::Duration::from_secs(1),
+        remb: Default::default(),
         clock: Arc::new(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -101,6 +103,10 @@ pub struct Received {
     /// Per received stream id (the sending seat, `<role>-stream`): audio and video packets and
     /// video keyframes.
     pub by_stream: std::sync::Mutex<std::collections::BTreeMap<String, [u64; 3]>>,
+    /// Per received stream id: the SSRC of its video.
+    pub video_ssrcs: std::sync::Mutex<std::collections::BTreeMap<String, u32>>,
+    /// REMBs that came back on the client's video send track: (media SSRCs, bit/s).
+    pub rembs: std::sync::Mutex<Vec<(Vec<u32>, f32)>>,
 }
 
 impl Received {
@@ -227,9 +233,22 @@ async fn client_with(name: &str, rtp: bool) -> Client {
         Some(v) => v.clone(),
         None => video.clone(),
     };
-    for t in [first, audio.clone()] {
+    let received = Arc::new(Received::default());
+    for (i, t) in [first, audio.clone()].into_iter().enumerate() {
         let sender = pc.add_track(t).await.unwrap();
-        tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
+        let r = received.clone();
+        tokio::spawn(async move {
+            while let Ok((pkts, _)) = sender.read_rtcp().await {
+                for p in pkts.iter().filter(|_| i == 0) {
+                    if let Some(remb) = p.as_any().downcast_ref::<Remb>() {
+                        r.rembs
+                            .lock()
+                            .unwrap()
+                            .push((remb.ssrcs.clone(), remb.bitrate));
+                    }
+                }
+            }
+        });
     }
     let (ctx, candidates) = mpsc::unbounded_channel();
     pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
@@ -265,7 +284,6 @@ async fn client_with(name: &str, rtp: bool) -> Client {
         h.push(format_args!("{n}: ice {s}"));
         Box::pin(async {})
     }));
-    let received = Arc::new(Received::default());
     let r = received.clone();
     pc.on_track(Box::new(move |track: Arc<TrackRemote>, receiver, _| {
         let r = r.clone();
@@ -276,6 +294,12 @@ async fn client_with(name: &str, rtp: bool) -> Client {
             tokio::spawn(async move {
                 let video = track.kind() == RTPCodecType::Video;
                 let stream = track.stream_id();
+                if video {
+                    r.video_ssrcs
+                        .lock()
+                        .unwrap()
+                        .insert(stream.clone(), track.ssrc());
+                }
                 while let Ok((p, _)) = track.read_rtp().await {
                     r.count(&stream, if video { 1 } else { 0 });
                     if video {
@@ -391,4 +415,72 @@ pub fn rss_and_fds() -> (u64, usize) {
         .map(|d| d.count())
         .unwrap_or(0);
     (rss, fds)
+}
+
+/// A media room of `engine` whose local candidates go to one channel per role.
+pub fn open_room(
+    engine: &signaling::rtc::RtcEngine,
+    hearing: &str,
+    roles: &[signaling::Role],
+) -> (
+    Arc<dyn signaling::media::MediaRoom>,
+    std::collections::HashMap<signaling::Role, mpsc::UnboundedReceiver<Candidate>>,
+) {
+    use signaling::media::{MediaEngine, MediaEvent};
+    let (mut txs, mut rxs) = (
+        std::collections::HashMap::new(),
+        std::collections::HashMap::new(),
+    );
+    for r in roles {
+        let (tx, rx) = mpsc::unbounded_channel();
+        txs.insert(*r, tx);
+        rxs.insert(*r, rx);
+    }
+    let room = engine.open_room(
+        hearing,
+        Arc::new(move |role: signaling::Role, ev| {
+            if let (MediaEvent::LocalCandidate(c), Some(tx)) = (ev, txs.get(&role)) {
+                let _ = tx.send(c);
+            }
+        }),
+    );
+    (room, rxs)
+}
+
+/// Offer/answer and trickle both ways between `cl` and the room as `role`; returns the tasks
+/// that carry the candidates.
+pub async fn join_room(
+    room: &Arc<dyn signaling::media::MediaRoom>,
+    role: signaling::Role,
+    conn: u64,
+    cl: &mut Client,
+    mut server_cands: mpsc::UnboundedReceiver<Candidate>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let offer = cl.offer().await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), room.offer(role, "p", conn, offer))
+        .await
+        .expect("answer in time")
+        .expect("answer");
+    cl.answer(answer).await;
+    let mut client_cands = std::mem::replace(&mut cl.candidates, mpsc::unbounded_channel().1);
+    let r = room.clone();
+    let a = tokio::spawn(async move {
+        while let Some(c) = client_cands.recv().await {
+            let _ = r.candidate(role, conn, c).await;
+        }
+    });
+    let pc = cl.pc.clone();
+    let b = tokio::spawn(async move {
+        while let Some(c) = server_cands.recv().await {
+            let _ = pc
+                .add_ice_candidate(RTCIceCandidateInit {
+                    candidate: c.candidate,
+                    sdp_mid: c.sdp_mid,
+                    sdp_mline_index: c.sdp_mline_index,
+                    username_fragment: None,
+                })
+                .await;
+        }
+    });
+    vec![a, b]
 }

@@ -6,8 +6,11 @@
 // table: frames decoded per second at the officer, freezes, audio concealment, time back to video
 // after the outage, and whether the recording kept every second the server received.
 // Usage: node bench/weaklink.mjs [--seconds 30] [--profiles good4g,3g,bad,outage] [--direct]
+// (env BENCH_SERVER_LOG=<dir>: each server run's log written there).
 import { Net, callStats, sleep, randomUUID } from '../lib/netns.mjs';
 import { segments, coverage } from '../lib/recording.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { PROFILES } from './profiles.mjs';
 
@@ -43,6 +46,15 @@ const SAMPLER = `(() => {
     const t = { frames: 0, freezes: 0, freezeS: 0, pauses: 0, pauseS: 0, concealed: 0, samples: 0, vbytes: 0, width: 0, pcs: last.size };
     for (const v of last.values()) for (const k of Object.keys(v)) t[k] = k === 'width' ? v[k] || t[k] : t[k] + v[k];
     return t;
+  };
+  // the page's outgoing estimate (kbit/s; what the client's audio-only rule reads)
+  window.outKbps = async () => {
+    const pc = window.call && window.call.pc;
+    let o = null;
+    if (pc) (await pc.getStats()).forEach((x) => {
+      if (x.type === 'candidate-pair' && x.nominated && x.availableOutgoingBitrate != null) o = x.availableOutgoingBitrate / 1000;
+    });
+    return o;
   };
 })()`;
 
@@ -126,8 +138,10 @@ async function runOne(name, viaServer) {
     const total = SECONDS + (p.outageS || 0);
     let outEnd = null;
     let framesAtEnd = null;
+    const outs = [];
     while (Date.now() - t0 < total * 1000) {
       const el = (Date.now() - t0) / 1000;
+      if (el >= outs.length) outs.push(await citizen.evaluate(() => outKbps()).catch(() => null));
       if (p.outageS && el >= 10 && outEnd === null && !net.outOn) {
         net.outage(true);
         net.outOn = true;
@@ -167,6 +181,11 @@ async function runOne(name, viaServer) {
       back,
       pcs: end.pcs,
       officerState: os && os.state,
+      // the citizen's availableOutgoingBitrate once a second: min / median / seconds under 150
+      citizenOut: (() => {
+        const v = outs.filter((x) => x != null).sort((a, b) => a - b);
+        return v.length ? { min: Math.round(v[0]), median: Math.round(v[v.length >> 1]), under150: v.filter((x) => x < 150).length, n: v.length } : null;
+      })(),
     };
     if (viaServer) {
       for (const pg of [officer, citizen]) await pg.evaluate(() => call.leave()).catch(() => {});
@@ -182,6 +201,10 @@ async function runOne(name, viaServer) {
     }
     return row;
   } finally {
+    // BENCH_SERVER_LOG=<dir>: the server's log of each run (e.g. with RUST_LOG=…=debug)
+    if (viaServer && process.env.BENCH_SERVER_LOG && net.serverLog) {
+      writeFileSync(join(process.env.BENCH_SERVER_LOG, `${name}-${Date.now()}.log`), net.serverLog());
+    }
     await net.cleanup();
   }
 }
