@@ -5,11 +5,12 @@
 // sealed). Then, with a weak-link threshold no link reaches, a phone with a camera turns its video
 // off by itself (weak_link). Each part has its own server and browser. Without the citizen's
 // video the identity cannot be checked: the officer refers the case to the window, no still,
-// and the record says why.
+// and the record says why. With the card checked on video, a citizen who turns video off
+// completes the rest of the hearing, to the served decision, on audio alone.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { shot } from '../lib/browser.mjs';
-import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode } from '../lib/journey.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen, joinWithCode, identityStep, inquiryToStatement, waiveToDecision } from '../lib/journey.mjs';
 
 const T = { timeout: 240_000 };
 
@@ -135,6 +136,35 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       assert.equal(id.payload.no_still, 'citizen_video_off', JSON.stringify(id));
       assert.equal(id.payload.citizen_video_off, 'no_camera');
       assert.equal(id.payload.still_sha256, undefined);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('after the identity check the hearing goes on audio-only', { concurrency: 1 }, () => {
+  it('the citizen turns video off once the card was checked; every later step and the served decision on audio', T, async () => {
+    const w = await world();
+    try {
+      const c = w.citizen;
+      const o = w.officerPage;
+      await c.setViewportSize({ width: 390, height: 844 });
+      const hearingId = await intoCall(w);
+      await identityStep(o, c);
+      await o.waitForSelector('#step-card[data-step=inquiry]');
+      // The phone's own 关闭视频: the officer sees 仅语音, the record says so.
+      await c.click('#call-video');
+      await c.waitForSelector('#self-audio-only:not([hidden])', { timeout: 15_000 });
+      await o.waitForSelector('#peer-audio-only:not([hidden])', { timeout: 15_000 });
+      await inquiryToStatement(w);
+      await waiveToDecision(w);
+      await shot(c, 'citizen-decision-after-audio-only-390');
+      const entries = await entriesOf(c, hearingId);
+      const seq = (step) => entries.find((e) => e.step === step)?.seq;
+      const off = entries.find((e) => e.step === 'video_off' && e.payload.role === 'citizen');
+      assert.equal(off?.payload.reason, 'by_hand', JSON.stringify(off));
+      assert.ok(seq('identity') < off.seq && off.seq < seq('inquiry') && seq('inquiry') < seq('receipt'), 'the identity with video, the rest audio-only');
+      assert.ok(!entries.some((e) => e.step === 'video_on' && e.payload.role === 'citizen'), 'video stayed off to the end');
     } finally {
       await w.close();
     }

@@ -333,9 +333,14 @@ export async function signTranscript(c) {
 
 /** identity, inquiry (officer), transcript_ack (citizen signs), notice (officer), notice_ack (citizen): the citizen is asked for a statement. */
 export async function stepsToStatement(w) {
+  await identityStep(w.officerPage, w.citizen);
+  await inquiryToStatement(w);
+}
+
+/** From the inquiry (identity taken) to the citizen's statement form. */
+export async function inquiryToStatement(w) {
   const o = w.officerPage;
   const c = w.citizen;
-  await identityStep(o, c);
   await o.waitForSelector('#step-card[data-step=inquiry]');
   await o.fill('#qa-a1', '是本人驾驶。');
   await o.fill('#qa-a2', '无异议。');
