@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { world, loginCitizen, loginOfficer, freeSlot, bookingStep, pickSlot, localDate, joinWithCode, identityStep, signTranscript, waiveToDecision } from '../lib/journey.mjs';
+import { world, loginCitizen, loginOfficer, freeSlot, bookingStep, pickSlot, localDate, localTomorrow, joinWithCode, identityStep, signTranscript, waiveToDecision } from '../lib/journey.mjs';
 import { binaryPath, repoRoot } from '../lib/server.mjs';
 import { shot } from '../lib/browser.mjs';
 
@@ -36,7 +36,7 @@ test('the citizen books a violation picked from the system of record', { timeout
     await loginCitizen(w);
     const put = await c.evaluate(() => window.__rh.api.put('citizens/me/identity', { name: '张三', id_number: '370102198503120011' }).then(() => 'ok', (e) => e.code));
     assert.equal(put, 'ok');
-    const slot = await freeSlot(w, Date.now() + 86400000 - (Date.now() % 86400000));
+    const slot = await freeSlot(w, localTomorrow());
     assert.ok(slot, 'a free slot from tomorrow');
     await c.click('#go-book');
     await bookingStep(c, 1);
@@ -80,7 +80,7 @@ test('the citizen books a violation picked from the system of record', { timeout
  * booking is never for today); returns {bookingId, slot}. */
 async function bookFromRecord(w, record) {
   const c = w.citizen;
-  const slot = await freeSlot(w, Date.now() + 86400000 - (Date.now() % 86400000));
+  const slot = await freeSlot(w, localTomorrow());
   assert.ok(slot, 'a free slot from tomorrow');
   await c.click('#go-book');
   await bookingStep(c, 1);

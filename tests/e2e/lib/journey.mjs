@@ -8,6 +8,8 @@ import { tlsFront } from './tls-front.mjs';
 
 export const TZ = 'Asia/Shanghai';
 export const localDate = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(ms));
+/** The start (ms) of tomorrow in the brigade's zone (Asia/Shanghai: +08:00, no DST), whatever the UTC hour. */
+export const localTomorrow = () => Date.parse(`${localDate(Date.now() + 86400000)}T00:00:00+08:00`);
 /** "HH:MM" in the brigade's zone. */
 export const localTime = (ms) =>
   new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
