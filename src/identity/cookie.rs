@@ -17,6 +17,7 @@
 use axum::{
     body::Body,
     http::{HeaderMap, HeaderValue, Method, Response, header},
+    response::IntoResponse,
 };
 
 use crate::error::AppError;
@@ -125,9 +126,22 @@ pub async fn issue(
     if path == "/api/v1/auth/logout" {
         return clear(res, scope, secure);
     }
+    // Only a small body of known size is read (a session answer is a few hundred bytes); any
+    // other answer under /auth/ (a TOTP enrolment's QR code) passes untouched.
+    let small = axum::body::HttpBody::size_hint(res.body())
+        .exact()
+        .is_some_and(|n| n <= MAX_LOGIN_BODY as u64);
+    if !small {
+        return res;
+    }
     let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_LOGIN_BODY).await else {
-        return Response::from_parts(parts, Body::empty());
+    let bytes = match axum::body::to_bytes(body, MAX_LOGIN_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a sign-in answer for the cookie mode");
+            return AppError::internal(anyhow::anyhow!("sign-in answer unreadable"))
+                .into_response();
+        }
     };
     let mut json: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,

@@ -34,13 +34,14 @@ fn value_of(set: &[String], name: &str) -> String {
 #[tokio::test]
 async fn staff_in_cookie_mode_never_see_the_token_and_writes_need_the_csrf_token() {
     let app = TestApp::spawn().await;
-    app.create_staff(Role::Admin, "CK1", None).await;
+    app.create_staff(Role::Admin, "CK1-A-LONG-BADGE-FOR-THE-QR-CODE", None)
+        .await;
     let login = app
         .client
         .post(app.url("/api/v1/auth/officer"))
         .header("X-Session-Mode", "cookie")
         .header("X-Session", "staff")
-        .json(&json!({"badge": "CK1", "password": crate::helpers::staff_password("CK1")}))
+        .json(&json!({"badge": "CK1-A-LONG-BADGE-FOR-THE-QR-CODE", "password": crate::helpers::staff_password("CK1-A-LONG-BADGE-FOR-THE-QR-CODE")}))
         .send()
         .await
         .unwrap();
@@ -97,6 +98,27 @@ async fn staff_in_cookie_mode_never_see_the_token_and_writes_need_the_csrf_token
         assert_eq!(e["error"]["code"], "csrf_failed", "{e}");
     }
     assert_eq!(write(Some(&csrf)).await.unwrap().status(), 200);
+    // Other answers under /auth/ pass whole, however large (a TOTP enrolment's QR code).
+    let enrol = app
+        .client
+        .post(app.url("/api/v1/auth/totp/enroll"))
+        .header(COOKIE, &jar)
+        .header("X-Session", "staff")
+        .header("X-Session-Mode", "cookie")
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrol.status(), 200);
+    let setup: Value = enrol.json().await.unwrap();
+    let svg = setup["qr_svg"].as_str().unwrap();
+    eprintln!("qr_svg: {} bytes", svg.len());
+    assert!(
+        svg.len() > 16 * 1024,
+        "a QR code bigger than a sign-in answer: {} bytes",
+        svg.len()
+    );
+    assert!(setup.get("csrf").is_none(), "not a sign-in answer");
     // Logout in cookie mode clears both cookies and ends the session.
     let out = app
         .client
@@ -118,7 +140,7 @@ async fn staff_in_cookie_mode_never_see_the_token_and_writes_need_the_csrf_token
     );
     assert_eq!(get(Some("staff")).await.unwrap().status(), 401);
     // Bearer, as before.
-    let bearer = app.login_staff("CK1").await;
+    let bearer = app.login_staff("CK1-A-LONG-BADGE-FOR-THE-QR-CODE").await;
     assert!(!bearer.is_empty());
     assert_eq!(
         app.get("/api/v1/auth/me", Some(&bearer)).await.status(),
