@@ -68,7 +68,7 @@ echo "## Side by side ($(date -u +%F), $(nproc) cores, load average $(cut -d' ' 
 echo
 echo "| what | ours | beside it, same run | ratio |"
 echo "|---|---|---|---|"
-echo "| janus: not run (see issue 18 §1) | | | |"
+echo "| media relay beside Janus (issue 18 §1): not measured by this script (it needs no Janus) | | | |"
 cat "$out"/booking-sqlite.log "$out"/booking-postgres.log "$out"/audit-scale.log 2>/dev/null \
   | grep '^TABLE|' | awk -F'|' '{ printf "| %s | %s | %s | %s |\n", $2, $3, $4, $5 }'
 exit $status

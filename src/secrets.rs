@@ -1,5 +1,5 @@
-//! Development secrets: generated once into the data dir (mode 0600) when the configuration
-//! leaves a secret empty outside production.
+//! Development secrets, generated once into the data dir (mode 0600) when the configuration
+//! leaves a secret empty outside production, and the parsing of 32-byte keys from config.
 
 use std::{io::Write, path::Path};
 
@@ -35,4 +35,20 @@ pub fn dev_secret(data_dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A 32-byte (AES-256) key written as 64 hex characters or as base64; `what` names the setting
+/// in the errors.
+pub fn key_32(text: &str, what: &str) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine as _;
+    let t = text.trim();
+    let raw = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(t)?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .map_err(|_| anyhow::anyhow!("{what} is neither hex nor base64"))?
+    };
+    raw.try_into()
+        .map_err(|_| anyhow::anyhow!("{what} must be 32 bytes (AES-256)"))
 }

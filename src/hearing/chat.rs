@@ -11,7 +11,7 @@ use serde_json::json;
 use signaling::{ChatRecorder, ChatRefused, ChatSealed, Role};
 
 use super::Hearing;
-use super::{machine::Status, service::record, store};
+use super::service::seal_event;
 use crate::error::ApiResult;
 
 /// Installed on the call's hub in `startup`. Holds the hearing area weakly: the hub is part of
@@ -88,22 +88,14 @@ async fn seal(
     participant_id: &str,
     text: &str,
 ) -> ApiResult<Option<ChatSealed>> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let Some(h) = store::lock(&mut tx, hearing_id).await? else {
-        return Ok(None);
-    };
-    if !Status::parse(&h.status).is_some_and(Status::accepts_steps) {
-        return Ok(None);
-    }
     let payload = json!({"from": from.as_str(), "text": text});
     let by = (from.as_str(), participant_id);
-    let seq = record(state, &mut tx, &h, "event", "chat", by, now, payload, &[]).await?;
-    tx.commit().await?;
-    state.db.durable().await?;
+    let Some((seq, at)) = seal_event(state, hearing_id, "chat", by, payload).await? else {
+        return Ok(None);
+    };
     metrics::counter!("hearing_chat_messages_total").increment(1);
     Ok(Some(ChatSealed {
         seq,
-        at: crate::clock::from_ms(now).to_rfc3339(),
+        at: crate::clock::from_ms(at).to_rfc3339(),
     }))
 }

@@ -22,8 +22,7 @@ use signaling::{Level, LinkRecorder, LinkReport, Role};
 use super::Hearing;
 use super::{
     events,
-    machine::Status,
-    service::{SYSTEM, record},
+    service::{SYSTEM, seal_event},
     store,
 };
 use crate::error::ApiResult;
@@ -100,14 +99,6 @@ async fn seal(
     from: Option<Level>,
     r: &LinkReport,
 ) -> ApiResult<bool> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let Some(h) = store::lock(&mut tx, hearing_id).await? else {
-        return Ok(false);
-    };
-    if !Status::parse(&h.status).is_some_and(Status::accepts_steps) {
-        return Ok(false);
-    }
     // the record takes integers only (canonical JSON): loss in per mille there
     let s = &r.sample;
     let payload = json!({
@@ -115,11 +106,13 @@ async fn seal(
         "rtt_ms": s.rtt_ms, "loss_permille": s.loss_permille(), "kbps_in": s.kbps_in,
         "kbps_out": s.kbps_out, "audio_only": r.audio_only,
     });
-    record(state, &mut tx, &h, "event", name, SYSTEM, now, payload, &[]).await?;
-    tx.commit().await?;
-    state.db.durable().await?;
-    metrics::counter!("hearing_link_changes_total", "entry" => name.to_owned()).increment(1);
-    Ok(true)
+    let sealed = seal_event(state, hearing_id, name, SYSTEM, payload)
+        .await?
+        .is_some();
+    if sealed {
+        metrics::counter!("hearing_link_changes_total", "entry" => name.to_owned()).increment(1);
+    }
+    Ok(sealed)
 }
 
 /// `link` on the brigade's officer events (best effort).

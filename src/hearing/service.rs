@@ -23,6 +23,31 @@ use crate::{error::ApiResult, identity::OfficerAuth, store::Tx};
 /// The actor of server-made entries (presence changes).
 pub const SYSTEM: (&str, &str) = ("system", "server");
 
+/// Appends the event `name` by `by` to an open or in-call hearing (the call's chat, video and
+/// link changes) and waits until it is on disk: `Some((audit seq, at ms))`; `None` when the
+/// hearing is unknown or takes no more entries.
+pub(crate) async fn seal_event(
+    state: &Hearing,
+    hearing_id: &str,
+    name: &str,
+    by: (&str, &str),
+    payload: Value,
+) -> ApiResult<Option<(Option<i64>, i64)>> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let Some(h) = store::lock(&mut tx, hearing_id).await? else {
+        return Ok(None);
+    };
+    if !super::machine::Status::parse(&h.status).is_some_and(super::machine::Status::accepts_steps)
+    {
+        return Ok(None);
+    }
+    let seq = record(state, &mut tx, &h, "event", name, by, now, payload, &[]).await?;
+    tx.commit().await?;
+    state.db.durable().await?;
+    Ok(Some((seq, now)))
+}
+
 /// Stores a step or event and appends its audit entry, in `tx`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record(

@@ -14,9 +14,7 @@ use signaling::{ChatRefused, Role, VideoRecorder, VideoState};
 use super::Hearing;
 use super::{
     chat::{answer, stopping},
-    machine::Status,
-    service::record,
-    store,
+    service::seal_event,
 };
 use crate::error::ApiResult;
 
@@ -56,20 +54,12 @@ async fn seal(
     participant_id: &str,
     v: VideoState,
 ) -> ApiResult<Option<Option<i64>>> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let Some(h) = store::lock(&mut tx, hearing_id).await? else {
-        return Ok(None);
-    };
-    if !Status::parse(&h.status).is_some_and(Status::accepts_steps) {
-        return Ok(None);
-    }
     let name = if v.video { "video_on" } else { "video_off" };
     let payload = json!({"role": from.as_str(), "reason": v.reason.as_str()});
     let by = (from.as_str(), participant_id);
-    let seq = record(state, &mut tx, &h, "event", name, by, now, payload, &[]).await?;
-    tx.commit().await?;
-    state.db.durable().await?;
-    metrics::counter!("hearing_video_state_total", "entry" => name).increment(1);
-    Ok(Some(seq))
+    let sealed = seal_event(state, hearing_id, name, by, payload).await?;
+    if sealed.is_some() {
+        metrics::counter!("hearing_video_state_total", "entry" => name).increment(1);
+    }
+    Ok(sealed.map(|(seq, _)| seq))
 }

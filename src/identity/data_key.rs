@@ -55,16 +55,7 @@ impl DataKey {
 
     /// 32 bytes as 64 hex characters or as base64.
     pub fn parse(text: &str) -> anyhow::Result<DataKey> {
-        let t = text.trim();
-        let raw = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            hex::decode(t)?
-        } else {
-            B64.decode(t)
-                .map_err(|_| anyhow::anyhow!("identity.data_key is neither hex nor base64"))?
-        };
-        if raw.len() != 32 {
-            anyhow::bail!("identity.data_key must be 32 bytes (AES-256)");
-        }
+        let raw = crate::secrets::key_32(text, "identity.data_key")?;
         let unbound = UnboundKey::new(&AES_256_GCM, &raw)
             .map_err(|_| anyhow::anyhow!("identity.data_key is not an AES-256 key"))?;
         Ok(DataKey {

@@ -49,18 +49,6 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-fn parse_key(text: &str) -> anyhow::Result<[u8; 32]> {
-    let t = text.trim();
-    let raw = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        hex::decode(t)?
-    } else {
-        B64.decode(t)
-            .map_err(|_| anyhow::anyhow!("the master key is neither hex nor base64"))?
-    };
-    raw.try_into()
-        .map_err(|_| anyhow::anyhow!("the master key must be 32 bytes (AES-256)"))
-}
-
 impl Vault {
     /// The master key of `cfg`; in development an empty path means a key generated once into
     /// `data_dir` (mode 0600). Production refuses to start without one.
@@ -85,9 +73,10 @@ impl Vault {
         } else {
             String::from_utf8(crate::secrets::dev_secret(data_dir, "storage-master.key")?)?
         };
-        Ok(Vault::new(
-            &parse_key(&text).context("storage.master_key_file")?,
-        ))
+        Ok(Vault::new(&crate::secrets::key_32(
+            &text,
+            "storage.master_key_file",
+        )?))
     }
 
     pub fn new(raw: &[u8; 32]) -> Vault {

@@ -1,4 +1,4 @@
-// Server-sent events read with fetch (so the bearer token goes in the Authorization header,
+// Server-sent events read with fetch (so the session's headers from `api.authHeaders()` go along,
 // which EventSource cannot send). Reconnects with backoff; stops for good on 401/403/404.
 export function openEventStream(api, path, onEvent) {
   let stopped = false;
@@ -9,7 +9,7 @@ export function openEventStream(api, path, onEvent) {
       ctrl = new AbortController();
       try {
         const res = await fetch(`/api/v1/${path}`, {
-          headers: { Accept: 'text/event-stream', Authorization: `Bearer ${api.token}` },
+          headers: { Accept: 'text/event-stream', ...api.authHeaders() },
           signal: ctrl.signal,
         });
         if ([401, 403, 404].includes(res.status)) return;
