@@ -126,6 +126,15 @@ describe('a phone without a camera joins audio-only', { concurrency: 1 }, () => 
       await o.waitForSelector('#step-card[data-step=identity] #id-novideo:not([hidden])', { timeout: 15_000 });
       await shot(o, 'officer-identity-citizen-no-video');
       await shot(c, 'citizen-identity-no-video-390');
+      // The small phone, in Chinese and in English.
+      await c.setViewportSize({ width: 360, height: 640 });
+      await shot(c, 'citizen-identity-no-video-360');
+      await c.click('#lang');
+      await c.waitForSelector('html[lang=en]');
+      await shot(c, 'citizen-identity-no-video-360-en');
+      await c.click('#lang');
+      await c.waitForSelector('html[lang="zh-CN"]');
+      await c.setViewportSize({ width: 390, height: 844 });
       await o.click('#id-refer-novideo');
       await o.waitForSelector('#step-err:not([hidden])');
       assert.match(await o.textContent('#step-err'), /备注/);
