@@ -104,4 +104,38 @@ describe('Chromium in network namespaces', { concurrency: 1 }, () => {
       await net.cleanup();
     }
   });
+
+  it("(b') UDP blocked: the citizen's self-test measures through coturn over TCP", T, async (t) => {
+    const why = skipReason({ turn: true });
+    if (why) return t.skip(why);
+    const net = new Net(2);
+    try {
+      net.blockUdp();
+      assert.equal(await udpReaches(net), false, 'the router forwards UDP');
+      await net.startCoturn();
+      await net.startServer({
+        RH_CALL__TURN_URLS: JSON.stringify([`turn:${net.serverIp}:3478?transport=tcp`]),
+        RH_CALL__TURN_SECRET: (await import('../lib/netns.mjs')).TURN_SECRET,
+      });
+      const c = await net.citizenPage(await net.browser(net.c));
+      await c.click('#go-test');
+      await c.waitForSelector('[data-view=test]:not([hidden])');
+      await c.click('#test-start');
+      await c.waitForSelector('#test-speaker-ask:not([hidden])', { timeout: 30_000 });
+      await c.click('#test-heard-yes');
+      await c.waitForSelector('#test-result [data-path]', { timeout: 90_000 }).catch(async (e) => {
+        throw new Error(`no result: ${await c.textContent('[data-view=test]')} (${e.message})`);
+      });
+      const attr = (a) => c.getAttribute(`#test-result [data-${a}]`, `data-${a}`);
+      const path = await attr('path');
+      const up = Number(await attr('up'));
+      const down = Number(await attr('down'));
+      console.log(`self-test through coturn: path ${path}, rtt ${await attr('rtt')} ms, up ${up} / down ${down} kbit/s`);
+      // the only way out of the namespace is TCP: the echo peer was reached through the relay
+      assert.equal(path, 'relay_tcp', await c.textContent('#test-result'));
+      assert.ok(up > 0 && down > 0, `up ${up}, down ${down}`);
+    } finally {
+      await net.cleanup();
+    }
+  });
 });

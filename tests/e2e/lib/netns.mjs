@@ -12,7 +12,7 @@
 // its executable: playwright talks to it over --remote-debugging-pipe, file descriptors that
 // `ip netns exec` passes on, so no debugging port has to cross the namespaces.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -260,6 +260,32 @@ export class Net {
       });
       call.start();
     }, { hearing, token: joinToken(hearing, role) });
+    return page;
+  }
+
+  /** The citizen's H5 page on a phone viewport, signed in with the console SMS code (a fresh phone). */
+  async citizenPage(browser) {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => process.stderr.write(`[citizen page] ${e}\n`));
+    const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+    await page.goto(`${this.url}/`);
+    await page.waitForSelector('[data-view=login]:not([hidden])');
+    await page.fill('#login-phone', phone);
+    await page.click('#login-send');
+    const outbox = join(this.dataDir, 'sms-outbox.jsonl');
+    let code = null;
+    for (let i = 0; i < 100 && !code; i++) {
+      if (existsSync(outbox)) {
+        const m = readFileSync(outbox, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((x) => String(x.to).endsWith(phone) && x.code);
+        code = m ? String(m.code) : null;
+      }
+      if (!code) await sleep(100);
+    }
+    if (!code) throw new Error(`no SMS code for ${phone} in ${outbox}`);
+    await page.fill('#login-code', code);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('[data-view=home]:not([hidden])');
     return page;
   }
 
