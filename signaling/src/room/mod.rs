@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -18,56 +17,18 @@ use crate::media::{MediaEngine, MediaEvent, MediaRoom};
 use crate::msg::{IceServer, Role, ServerMsg};
 use crate::video::{VideoRecorder, VideoState};
 
+mod config;
 pub mod gaps;
 mod links;
 mod presence;
+mod recorders;
 mod restart;
 
+pub use config::{HubConfig, close_code};
 pub use gaps::SeatGap;
 pub use presence::Presence;
 use presence::{Room, Slot};
 pub use restart::ICE_RESTART_EVERY;
-
-/// Limits and timers of the signalling layer.
-#[derive(Debug, Clone)]
-pub struct HubConfig {
-    /// The first frame must be `join` within this time.
-    pub join_timeout: Duration,
-    /// The server sends a WebSocket ping this often.
-    pub ping_interval: Duration,
-    /// A connection with no inbound frame for this long is dead.
-    pub idle_timeout: Duration,
-    /// How long a dropped participant may come back before the other seats see `left`.
-    pub grace: Duration,
-    /// Token-bucket rate limit per connection: frames per second and burst.
-    pub rate_per_sec: f64,
-    pub rate_burst: f64,
-    /// Bad frames (malformed, unknown, over the rate) tolerated before the socket is closed.
-    pub max_abuse: u32,
-    /// Frames queued to one connection before it is considered too slow and closed.
-    pub outbound_queue: usize,
-    /// A send to the socket that takes longer than this drops the connection.
-    pub send_timeout: Duration,
-    /// When a seat's link is fair or poor ([`crate::link`]).
-    pub link: crate::link::LinkThresholds,
-}
-
-impl Default for HubConfig {
-    fn default() -> Self {
-        HubConfig {
-            join_timeout: Duration::from_secs(10),
-            ping_interval: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(15),
-            grace: Duration::from_secs(120),
-            rate_per_sec: 20.0,
-            rate_burst: 60.0,
-            max_abuse: 10,
-            outbound_queue: 256,
-            send_timeout: Duration::from_secs(10),
-            link: Default::default(),
-        }
-    }
-}
 
 /// A participant whose join token the server has verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,23 +44,6 @@ pub enum Outbound {
     Msg(ServerMsg),
     /// Close the socket with this code and reason (e.g. replaced by a newer connection).
     Close(u16, String),
-}
-
-/// Close codes used by the server (4000-4999 are application codes).
-pub mod close_code {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-    pub const INTERNAL: u16 = 1011;
-    pub const REPLACED: u16 = 4001;
-    pub const UNAUTHORIZED: u16 = 4003;
-    pub const JOIN_TIMEOUT: u16 = 4008;
-    pub const HEARING_CLOSED: u16 = 4009;
-    /// The hearing's call is held by another server process (`error{wrong_node, node_url}`).
-    pub const WRONG_NODE: u16 = 4010;
-    /// The server process is stopping: reconnect (another process takes the hearing over).
-    pub const SERVICE_RESTART: u16 = 1012;
 }
 
 /// A successful attach.
@@ -356,46 +300,6 @@ impl Hub {
             }
         }
         n
-    }
-
-    /// Installs the server's chat recorder (once; later calls are ignored). Without one, chat
-    /// frames are refused with `chat_unavailable`.
-    pub fn set_chat_recorder(&self, r: Arc<dyn ChatRecorder>) {
-        let _ = self.chat.set(r);
-    }
-
-    pub(crate) fn chat_recorder(&self) -> Option<&Arc<dyn ChatRecorder>> {
-        self.chat.get()
-    }
-
-    /// Installs the server's recorder of audio-only changes (once; later calls are ignored).
-    /// Without one, changes are relayed but not sealed.
-    pub fn set_video_recorder(&self, r: Arc<dyn VideoRecorder>) {
-        let _ = self.video.set(r);
-    }
-
-    pub(crate) fn video_recorder(&self) -> Option<&Arc<dyn VideoRecorder>> {
-        self.video.get()
-    }
-
-    /// Records a seat's announced video state; whether it changed (a first announcement of
-    /// video on is no change).
-    pub(crate) fn set_video_state(&self, hearing_id: &str, role: Role, state: VideoState) -> bool {
-        let mut rooms = self.lock();
-        let Some(room) = rooms.get_mut(hearing_id) else {
-            return false;
-        };
-        let before = room.video.insert(role, state);
-        match before {
-            // while video is on the reason does not matter; while off, a new reason is news
-            Some(b) => b.video != state.video || (!state.video && b.reason != state.reason),
-            None => !state.video,
-        }
-    }
-
-    /// A seat's announced video state (`None`: never announced).
-    pub fn video_state(&self, hearing_id: &str, role: Role) -> Option<VideoState> {
-        self.lock().get(hearing_id)?.video.get(&role).copied()
     }
 
     /// Subscribes a participant's current connection to the seat roster: the `seats` frame is
