@@ -110,6 +110,31 @@ async fn poor_and_recovered_links_are_sealed_and_the_lists_are_told() {
         seen.contains(&id) && seen.contains("\"booking_id\""),
         "{seen}"
     );
+
+    // A page opened now (a reload mid-call) starts with the live state: the citizen's presence
+    // and the latest link level, before `ready`, without waiting for the next change.
+    let resp = w
+        .app
+        .client
+        .get(w.app.url("/api/v1/officer/events"))
+        .bearer_auth(&w.officer)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.bytes_stream();
+    let mut first = String::new();
+    read_events_until(&mut stream, &mut first, "event: ready").await;
+    let before_ready = &first[..first.find("event: ready").unwrap()];
+    let links: Vec<&str> = before_ready
+        .lines()
+        .filter(|l| l.starts_with("data:") && l.contains("\"type\":\"link\""))
+        .collect();
+    assert_eq!(links.len(), 1, "one level per party: {before_ready}");
+    assert!(
+        links[0].contains("\"level\":\"good\"") && links[0].contains(&id),
+        "{before_ready}"
+    );
+    assert!(before_ready.contains("event: citizen_"), "{before_ready}");
 }
 
 /// The link rows of a hearing's record: (step, payload).
