@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { spawn } from 'node:child_process';
-import { Net, unavailable, callStats, sleep, randomUUID } from '../lib/netns.mjs';
+import { Net, unavailable, callStats, sleep, randomUUID, TURN_SECRET } from '../lib/netns.mjs';
 
 const T = { timeout: 180_000 };
 
@@ -45,6 +45,18 @@ async function udpReaches(net) {
   await sleep(500);
   sock.close();
   return got;
+}
+
+/** The router drops UDP (checked: a datagram from the citizen's namespace never reaches the
+ * server side); coturn listens and the server hands out `turn:…?transport=tcp`. */
+async function udpBlockedTurnTcp(net) {
+  net.blockUdp();
+  assert.equal(await udpReaches(net), false, 'the router forwards UDP');
+  await net.startCoturn();
+  await net.startServer({
+    RH_CALL__TURN_URLS: JSON.stringify([`turn:${net.serverIp}:3478?transport=tcp`]),
+    RH_CALL__TURN_SECRET: TURN_SECRET,
+  });
 }
 
 async function call(net) {
@@ -87,14 +99,7 @@ describe('Chromium in network namespaces', { concurrency: 1 }, () => {
     if (why) return t.skip(why);
     const net = new Net(1);
     try {
-      net.blockUdp();
-      // UDP really is blocked: a datagram from the citizen's namespace never reaches the server side
-      assert.equal(await udpReaches(net), false, 'the router forwards UDP');
-      await net.startCoturn();
-      await net.startServer({
-        RH_CALL__TURN_URLS: JSON.stringify([`turn:${net.serverIp}:3478?transport=tcp`]),
-        RH_CALL__TURN_SECRET: (await import('../lib/netns.mjs')).TURN_SECRET,
-      });
+      await udpBlockedTurnTcp(net);
       const { officer, citizen } = await call(net);
       const { o, c } = await mediaBothWays(officer, citizen);
       assert.equal(c.pair.local, 'relay', JSON.stringify(c.pair));
@@ -110,13 +115,7 @@ describe('Chromium in network namespaces', { concurrency: 1 }, () => {
     if (why) return t.skip(why);
     const net = new Net(2);
     try {
-      net.blockUdp();
-      assert.equal(await udpReaches(net), false, 'the router forwards UDP');
-      await net.startCoturn();
-      await net.startServer({
-        RH_CALL__TURN_URLS: JSON.stringify([`turn:${net.serverIp}:3478?transport=tcp`]),
-        RH_CALL__TURN_SECRET: (await import('../lib/netns.mjs')).TURN_SECRET,
-      });
+      await udpBlockedTurnTcp(net);
       const c = await net.citizenPage(await net.browser(net.c));
       await c.click('#go-test');
       await c.waitForSelector('[data-view=test]:not([hidden])');

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::{body_of, insert_booking, read_events_until, world};
+use super::{body_of, insert_booking, officer_events, read_events_until, world};
 use crate::helpers::{TestApp, expect_error};
 
 #[tokio::test]
@@ -97,19 +97,8 @@ async fn access_and_the_opening_window() {
 async fn officer_events_stream_reports_the_waiting_citizen() {
     let w = world().await;
     let id = w.open().await["id"].as_str().unwrap().to_string();
-    let resp = w
-        .app
-        .client
-        .get(w.app.url("/api/v1/officer/events"))
-        .bearer_auth(&w.officer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut stream = resp.bytes_stream();
-    let mut seen = String::new();
     // Wait for the subscription (the `ready` event) before causing events.
-    read_events_until(&mut stream, &mut seen, "event: ready").await;
+    let (mut stream, mut seen) = officer_events(&w.app, &w.officer).await;
     let r = w.join_with_sms_code(&id).await;
     assert_eq!(r.status(), 200);
     read_events_until(&mut stream, &mut seen, "event: citizen_waiting").await;

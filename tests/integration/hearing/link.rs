@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use signaling::{Level, LinkRecorder, LinkReport, LinkSample, Role};
 
 use super::signalling::both_in_call;
-use super::{read_events_until, world_with};
+use super::{officer_events, read_events_until, world_with};
 
 fn report(level: Level, from: Option<Option<Level>>, loss_permille: u32) -> LinkReport {
     LinkReport {
@@ -36,17 +36,7 @@ async fn poor_and_recovered_links_are_sealed_and_the_lists_are_told() {
     })
     .await;
     let (id, _c, _o, _) = both_in_call(&w).await;
-    let resp = w
-        .app
-        .client
-        .get(w.app.url("/api/v1/officer/events"))
-        .bearer_auth(&w.officer)
-        .send()
-        .await
-        .unwrap();
-    let mut stream = resp.bytes_stream();
-    let mut seen = String::new();
-    read_events_until(&mut stream, &mut seen, "event: ready").await;
+    let (mut stream, mut seen) = officer_events(&w.app, &w.officer).await;
 
     let rec = remote_hearing::hearing::link::HearingLink::new(&w.app.state.hearing);
     rec.record(&id, report(Level::Good, Some(None), 0)).await;
@@ -113,17 +103,7 @@ async fn poor_and_recovered_links_are_sealed_and_the_lists_are_told() {
 
     // A page opened now (a reload mid-call) starts with the live state: the citizen's presence
     // and the latest link level, before `ready`, without waiting for the next change.
-    let resp = w
-        .app
-        .client
-        .get(w.app.url("/api/v1/officer/events"))
-        .bearer_auth(&w.officer)
-        .send()
-        .await
-        .unwrap();
-    let mut stream = resp.bytes_stream();
-    let mut first = String::new();
-    read_events_until(&mut stream, &mut first, "event: ready").await;
+    let (_stream, first) = officer_events(&w.app, &w.officer).await;
     let before_ready = &first[..first.find("event: ready").unwrap()];
     let links: Vec<&str> = before_ready
         .lines()

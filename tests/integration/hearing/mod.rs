@@ -294,6 +294,29 @@ pub(crate) fn is_citizen_step(s: &str) -> bool {
 }
 
 /// Reads the officer's event stream into `seen` until it holds `event`.
+/// The officer's events stream, read up to its `ready` event (the subscription is live and the
+/// live-state snapshot is in `seen`).
+async fn officer_events(
+    app: &TestApp,
+    token: &str,
+) -> (
+    impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<>,
+    String,
+) {
+    let resp = app
+        .client
+        .get(app.url("/api/v1/officer/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut seen = String::new();
+    read_events_until(&mut stream, &mut seen, "event: ready").await;
+    (stream, seen)
+}
+
 async fn read_events_until(
     stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
     seen: &mut String,

@@ -4,7 +4,7 @@
 use remote_hearing::identity::Role;
 use serde_json::{Value, json};
 
-use super::{STEPS, body_of, is_citizen_step, read_events_until};
+use super::{STEPS, body_of, is_citizen_step, officer_events, read_events_until};
 use crate::helpers::{TestApp, expect_error};
 
 /// Through booking's API: a normal booking for tomorrow, heard at its slot.
@@ -191,16 +191,7 @@ async fn an_urgent_deadline_near_is_announced_once() {
         .to_string();
     let sweep = || remote_hearing::hearing::lifecycle::sweep_deadlines(&app.state);
     assert_eq!(sweep().await.unwrap(), 0, "the deadline is 15 hours away");
-    let resp = app
-        .client
-        .get(app.url("/api/v1/officer/events"))
-        .bearer_auth(&officer)
-        .send()
-        .await
-        .unwrap();
-    let mut stream = resp.bytes_stream();
-    let mut seen = String::new();
-    read_events_until(&mut stream, &mut seen, "event: ready").await;
+    let (mut stream, mut seen) = officer_events(&app, &officer).await;
     // 22:30 local: within two hours of 23:59:59.
     app.clock.set(
         chrono::DateTime::parse_from_rfc3339("2026-11-16T22:30:00+08:00")
