@@ -1,8 +1,8 @@
 // What the three pages share when they start: the zh/en switch, sign-out (the #logout button),
 // back to the login view when the server answers 401, the staff sign-in form (officer and
 // auditor pages), and the signed-in user from a stored token.
-import { applyI18n, mountLangSwitch } from './i18n.js';
-import { $, busy } from './ui.js';
+import { applyI18n, mountLangSwitch, t } from './i18n.js';
+import { $, busy, h } from './ui.js';
 
 /**
  * Mounts the language switch (#lang) and translates the page; wires #logout and the 401 event
@@ -25,12 +25,53 @@ export function bootPage({ api, showLogin, onLangChange }) {
   if (onLangChange) document.addEventListener('langchange', onLangChange);
 }
 
+/** A text element translated now and again after every zh/en switch (data-i18n). */
+function said(tag, key, attrs = {}) {
+  return h(tag, { ...attrs, 'data-i18n': key }, t(key));
+}
+
 /**
- * The staff sign-in form (#login-form: #login-badge, #login-password, #login-err):
+ * Fills the page's empty `<section data-view="login" data-login="P">` with the staff sign-in
+ * form, its texts from the page's `P.login.*` strings (h, badge, password, submit).
+ */
+function renderStaffLogin() {
+  const section = document.querySelector('section[data-view=login][data-login]');
+  if (!section || section.querySelector('form')) return;
+  const p = section.dataset.login;
+  section.setAttribute('aria-labelledby', 'login-h');
+  section.replaceChildren(
+    said('h1', `${p}.login.h`, { id: 'login-h' }),
+    h(
+      'form',
+      { id: 'login-form', novalidate: true },
+      said('label', `${p}.login.badge`, { for: 'login-badge' }),
+      h('input', { id: 'login-badge', type: 'text', autocomplete: 'username', maxlength: '32', required: true }),
+      said('label', `${p}.login.password`, { for: 'login-password' }),
+      h('input', { id: 'login-password', type: 'password', autocomplete: 'current-password', required: true }),
+      h(
+        'div',
+        { id: 'login-totp-row', hidden: true },
+        said('label', 'login.totp', { for: 'login-totp' }),
+        h('input', {
+          id: 'login-totp', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
+          maxlength: '6', pattern: '[0-9]{6}', 'aria-describedby': 'login-totp-hint',
+        }),
+        said('p', 'login.totpHint', { class: 'hint', id: 'login-totp-hint' }),
+      ),
+      h('div', { class: 'alert', id: 'login-err', role: 'alert', hidden: true }),
+      said('button', `${p}.login.submit`, { type: 'submit', class: 'btn btn-block' }),
+    ),
+  );
+}
+
+/**
+ * The staff sign-in form (#login-form: #login-badge, #login-password, #login-err), drawn into
+ * the page's login section by `renderStaffLogin`:
  * `onSignedIn(officer)`. When the server answers `totp_required` (the account enrolled an
  * authenticator app), the code field (#login-totp-row, #login-totp) is shown and sent from then on.
  */
 export function staffLoginForm(api, onSignedIn) {
+  renderStaffLogin();
   const totpRow = $('#login-totp-row');
   $('#login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
