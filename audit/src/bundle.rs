@@ -76,6 +76,10 @@ pub struct Bundle {
     /// Verifier keys (`name+keyid+base64`) the server publishes. An auditor should pin keys
     /// obtained elsewhere rather than trust these.
     pub keys: Vec<String>,
+    /// The key-rotation endorsements (signed notes, `endorse`): how a verifier who pinned an
+    /// older key reaches the key that signed `checkpoint`. Absent before the first rotation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endorsements: Vec<String>,
     pub entries: Vec<BundleEntry>,
     pub recordings: Vec<RecordingDigest>,
     /// Present when the bundle was requested with an older tree size to prove against.

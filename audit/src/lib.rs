@@ -4,7 +4,8 @@
 //!
 //! `leaf` (entry bytes), `payload` (what a leaf commits to: v1 plain, v2 salted digest),
 //! `erase` (forgetting a v2 entry's payload and salt without touching the log), `merkle` (tree and proof generation), `proof` (verification), `note`
-//! (signed notes, checkpoints, keys), `bundle` + `verify` (offline bundles and their verdict),
+//! (signed notes, checkpoints, keys), `endorse` (key-rotation endorsements and the chain of
+//! trusted keys a verifier follows from its pinned key), `bundle` + `verify` (offline bundles and their verdict),
 //! `store` (the [`LogStore`] trait: what the log needs from storage, and the log's operations
 //! written against it), `memory` (an in-memory store), `terminal` (a closed hearing's last
 //! entry and the verifier's completeness verdict), `tiles` (c2sp.org/tlog-tiles paths and
@@ -12,6 +13,7 @@
 //! server implements [`LogStore`] over SQL.
 
 pub mod bundle;
+pub mod endorse;
 pub mod erase;
 pub mod leaf;
 pub mod memory;

@@ -309,7 +309,7 @@ pub async fn sign_checkpoint<S: LogStore>(
 }
 
 /// Assembles the offline bundle of a hearing's `rows` (in chain order) proving to `cp`, with
-/// the verifier keys `keys` and optionally a consistency proof from `consistency_from`.
+/// the verifier keys `keys` (the caller adds the rotations' endorsements) and optionally a consistency proof from `consistency_from`.
 /// Built leniently: whatever the store holds goes in, the verifier judges it.
 pub async fn bundle_of<S: LogStore>(
     s: &mut S,
@@ -372,6 +372,7 @@ pub async fn bundle_of<S: LogStore>(
         hearing_id: hearing_id.to_string(),
         checkpoint: cp.note.clone(),
         keys,
+        endorsements: vec![],
         entries,
         recordings,
         consistency,

@@ -5,6 +5,7 @@
 //! Owns: what "the bundle verifies" means. It never talks to the server or the database.
 
 use crate::bundle::{BUNDLE_VERSION, Bundle, BundleEntry};
+use crate::endorse::{self, Chain};
 use crate::leaf::{Leaf, decode_lower_hex};
 use crate::merkle::leaf_hash;
 use crate::note::{Checkpoint, Verifier, b64_decode_strict};
@@ -133,16 +134,20 @@ pub fn verify_bundle(b: &Bundle, opts: &Options) -> Report {
         format!("version {}", b.version),
     );
 
-    let keys = trusted_keys(b, opts, &mut r);
-    let cp = match Checkpoint::open(&b.checkpoint, Some(&b.origin), &keys) {
+    let chain = trusted_keys(b, opts, &mut r);
+    let cp = match Checkpoint::open(&b.checkpoint, Some(&b.origin), &chain.verifiers()) {
         Ok((cp, by)) => {
             let names: Vec<String> = by.iter().map(|v| v.to_string()).collect();
+            let range = chain.check_range(&by, cp.size);
             r.push(
                 "checkpoint signature",
-                true,
-                format!("size {} signed by {}", cp.size, names.join(", ")),
+                range.is_ok(),
+                match &range {
+                    Ok(()) => format!("size {} signed by {}", cp.size, names.join(", ")),
+                    Err(e) => e.clone(),
+                },
             );
-            Some(cp)
+            range.ok().map(|()| cp)
         }
         Err(e) => {
             r.push("checkpoint signature", false, e.to_string());
@@ -194,12 +199,24 @@ pub fn verify_bundle(b: &Bundle, opts: &Options) -> Report {
         check_files(b, dir, &mut r);
     }
     if let Some(older) = &opts.older_checkpoint {
-        check_older(b, older, &keys, cp.as_ref(), &mut r);
+        check_older(b, older, &chain, cp.as_ref(), &mut r);
     }
     r
 }
 
-fn trusted_keys(b: &Bundle, opts: &Options, r: &mut Report) -> Vec<Verifier> {
+/// The pinned keys (or the bundle's own, when asked) and the keys the bundle's endorsements
+/// lead to from them, each with the sizes it may sign.
+fn trusted_keys(b: &Bundle, opts: &Options, r: &mut Report) -> Chain {
+    let pinned = pinned_keys(b, opts, r);
+    let chain = endorse::follow(&b.origin, &pinned, &b.endorsements);
+    if !b.endorsements.is_empty() {
+        let (ok, detail) = chain.summary();
+        r.push("key rotations", ok, detail);
+    }
+    chain
+}
+
+fn pinned_keys(b: &Bundle, opts: &Options, r: &mut Report) -> Vec<Verifier> {
     if !opts.trusted_keys.is_empty() {
         return opts.trusted_keys.clone();
     }
@@ -329,16 +346,13 @@ fn check_entry(
     (Some(leaf), Some(hash))
 }
 
-fn check_older(
-    b: &Bundle,
-    older: &str,
-    keys: &[Verifier],
-    cp: Option<&Checkpoint>,
-    r: &mut Report,
-) {
+fn check_older(b: &Bundle, older: &str, chain: &Chain, cp: Option<&Checkpoint>, r: &mut Report) {
     let name = "consistency with the older checkpoint";
-    let old = match Checkpoint::open(older, Some(&b.origin), keys) {
-        Ok((c, _)) => c,
+    let old = match Checkpoint::open(older, Some(&b.origin), &chain.verifiers()) {
+        Ok((c, by)) => match chain.check_range(&by, c.size) {
+            Ok(()) => c,
+            Err(e) => return r.push(name, false, format!("older checkpoint: {e}")),
+        },
         Err(e) => return r.push(name, false, format!("older checkpoint: {e}")),
     };
     let Some(cp) = cp else {

@@ -110,6 +110,7 @@ impl Log {
             hearing_id: hearing.into(),
             checkpoint: self.checkpoint(signer, size),
             keys: vec![signer.verifier().to_string()],
+            endorsements: vec![],
             entries,
             recordings,
             consistency: from.map(|f| ConsistencyProof {

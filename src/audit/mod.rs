@@ -16,7 +16,9 @@
 //! command line (`remote-hearing audit …`, `keygen`) is `cli::audit`: it loads the whole
 //! configuration, so it sits with the other commands.
 
-pub use ::audit::{bundle, erase, leaf, memory, merkle, note, payload, proof, terminal, verify};
+pub use ::audit::{
+    bundle, endorse, erase, leaf, memory, merkle, note, payload, proof, terminal, verify,
+};
 
 mod admin;
 mod config;

@@ -8,7 +8,7 @@
 //! process never signs past its key's range. A rotation writes the new key's file first, then
 //! in one transaction closes the old range, opens the new one and stores the endorsement: a
 //! signed note naming both keys, signed by the old key and the new one, which lets an auditor
-//! who pinned the old key accept the new one (docs/audit-format.md).
+//! who pinned the old key accept the new one (docs/audit-format.md); offline verifiers follow it with `audit::endorse`.
 //!
 //! At start ([`adopt`]): the configured key becomes current on an empty table or when it is
 //! new (a rotation by restart, as before); a configured key that was already retired is never
@@ -134,7 +134,7 @@ pub struct Rotation {
 
 /// The endorsement's text (docs/audit-format.md "Key rotation").
 pub fn endorsement_text(origin: &str, old: &str, new: &str, from_size: u64) -> String {
-    format!("remote-hearing audit key rotation\n{origin}\nold {old}\nnew {new}\nfrom {from_size}\n")
+    ::audit::endorse::text(origin, old, new, from_size)
 }
 
 /// Generates a key, writes its file, and makes it current with its endorsement; the caller's

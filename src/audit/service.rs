@@ -160,6 +160,7 @@ impl Audit {
             .into_iter()
             .map(|k| k.vkey)
             .collect();
+        let endorsements = store::endorsements(&mut conn).await?;
         log::bundle_of(
             &mut SqlStore(&mut conn),
             self.origin(),
@@ -172,6 +173,7 @@ impl Audit {
         .await
         .map(|mut bundle| {
             bundle.checkpoint = checkpoint;
+            bundle.endorsements = endorsements;
             bundle
         })
     }

@@ -20,8 +20,8 @@ use std::collections::HashMap;
 mod checkpoints;
 pub use ::audit::store::{AppendedEntry, NewEntry, StoredCheckpoint, StoredEntry};
 pub use checkpoints::{
-    StoredKey, best_witnessed_checkpoint, ensure_current_key, insert_checkpoint, keys,
-    latest_checkpoint,
+    StoredKey, best_witnessed_checkpoint, endorsements, ensure_current_key, insert_checkpoint,
+    keys, latest_checkpoint,
 };
 
 /// Errors of the audit store.

@@ -3,12 +3,14 @@
 //! entry's `leaf_hash` column and chain link, the columns copied from the leaf, the payload
 //! digests, every node of `audit_nodes` (none wrong, none missing), the state row's size and
 //! peaks, and each checkpoint (signature, key range, root against the leaves, its `size`,
-//! `root` and `key_id` columns against its note).
+//! `root` and `key_id` columns against its note). Pinned keys reach later keys only through
+//! the stored rotation endorsements (`audit::endorse`).
 
 use std::collections::HashMap;
 
 use super::{
     bundle::Actor,
+    endorse::{self, Chain},
     leaf::Leaf,
     merkle::{self, HashStore, MemoryStore},
     note::{Checkpoint, Verifier},
@@ -54,7 +56,17 @@ pub async fn verify_log(db: &Db, pinned: &[Verifier]) -> Result<Report, AuditErr
         &bad,
         format!("all {} nodes stored and right", expected_nodes(n)),
     );
-    let (count, bad) = check_checkpoints(&mut conn, &tree, pinned).await?;
+    let chain = key_chain(&mut conn, pinned).await?;
+    if !chain.followed.is_empty() || !chain.errors.is_empty() {
+        let (ok, detail) = chain.summary();
+        r.ok &= ok;
+        r.checks.push(Check {
+            name: "key rotations".into(),
+            ok,
+            detail,
+        });
+    }
+    let (count, bad) = check_checkpoints(&mut conn, &tree, &chain).await?;
     push(
         &mut r,
         "checkpoints",
@@ -237,22 +249,40 @@ async fn check_nodes(
     Ok(wrong)
 }
 
-/// Each checkpoint: signature, key range, root against the leaves, and its columns.
-async fn check_checkpoints(
+/// The keys checkpoints are checked with: the `pinned` ones and those the stored endorsements
+/// lead to from them (`audit::endorse`); with none pinned, the keys table, its endorsements
+/// still checked (a forged one fails) and narrowing the keys' ranges.
+async fn key_chain(
     conn: &mut sqlx::AnyConnection,
-    tree: &MemoryStore,
     pinned: &[Verifier],
-) -> Result<(usize, Vec<String>), AuditError> {
-    let n = tree.size();
-    let stored_keys = store::keys(conn).await?;
-    let keys: Vec<Verifier> = if pinned.is_empty() {
-        stored_keys
+) -> Result<Chain, AuditError> {
+    let start: Vec<Verifier> = if pinned.is_empty() {
+        store::keys(conn)
+            .await?
             .iter()
             .filter_map(|k| Verifier::parse(&k.vkey).ok())
             .collect()
     } else {
         pinned.to_vec()
     };
+    let origin = start.first().map(|v| v.name.clone()).unwrap_or_default();
+    Ok(endorse::follow(
+        &origin,
+        &start,
+        &store::endorsements(conn).await?,
+    ))
+}
+
+/// Each checkpoint: signature, key range (the table's and the endorsements'), root against the
+/// leaves, and its columns.
+async fn check_checkpoints(
+    conn: &mut sqlx::AnyConnection,
+    tree: &MemoryStore,
+    chain: &Chain,
+) -> Result<(usize, Vec<String>), AuditError> {
+    let n = tree.size();
+    let stored_keys = store::keys(conn).await?;
+    let keys = chain.verifiers();
     let cps = sqlx::query_as::<_, (i64, String, String, String)>(
         "SELECT size, root, key_id, note FROM audit_checkpoints ORDER BY size",
     )
@@ -279,6 +309,8 @@ async fn check_checkpoints(
                     bad.push(format!(
                         "size {size}: signed by a key not listed for that size"
                     ));
+                } else if let Err(e) = chain.check_range(&by, cp.size) {
+                    bad.push(e);
                 }
                 if merkle::tree_root(tree, cp.size).ok() != Some(cp.root) {
                     bad.push(format!(

@@ -1,5 +1,5 @@
 //! The command line (API.md, Operations): `serve`, `migrate`, `admin …`, `demo`, `backup`,
-//! `restore`. Commands that
+//! `restore`, `storage rotate-master-key`. Commands that
 //! create something print the new id alone as the last line of standard output.
 
 mod admin;
@@ -9,6 +9,7 @@ mod backup;
 pub mod decision;
 mod manifest;
 mod restore;
+mod storage;
 
 pub use admin::create_brigade;
 pub use args::StoreArgs;
@@ -108,6 +109,11 @@ pub enum Command {
         #[arg(long)]
         manifest_sha256: Option<String>,
     },
+    /// Encryption at rest: rotate the master key that wraps every hearing's data keys.
+    Storage {
+        #[command(subcommand)]
+        command: storage::StorageCommand,
+    },
     /// Create (once) a demo brigade, officer, auditor and admin; print their logins.
     Demo {
         #[command(flatten)]
@@ -149,6 +155,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             backup_dir,
             manifest_sha256,
         } => restore::run(&store, &backup_dir, manifest_sha256.as_deref()).await,
+        Command::Storage { command } => storage::execute(command).await,
         Command::Keygen { name, out } => crate::cli::audit::keygen(&name, &out),
         Command::Audit { command } => crate::cli::audit::execute(command).await,
         Command::Decision { command } => crate::cli::decision::execute(command).await,

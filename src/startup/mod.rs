@@ -67,6 +67,8 @@ pub async fn build_state(config: Config, clock: SharedClock) -> anyhow::Result<A
     )?);
     let records = wiring::records(&config, &db, &clock, identity_key.clone())?;
     let areas = wiring::areas(&config, &db, &kv, &clock, &records, identity_key.clone())?;
+    // After a master-key rotation a process configured with the old key file does not start.
+    areas.call.vault.check_current(&db.read).await?;
     let hearing = wiring::hearing(&config, (&db, &kv, &clock), &areas, identity_key.clone());
     // Chat in the call is sealed into the hearing's record before it is relayed.
     let chat = crate::hearing::chat::HearingChat::new(&hearing);

@@ -4,7 +4,10 @@
 //! `hearing_keys` wrapped (AES-256-GCM) by the master key of `[storage] master_key_file`.
 //! Files are sealed with `recordings::sealed`; the key id in each file's header finds its row.
 //! Deleting a row is crypto-shredding: every copy of the class's files, backups included,
-//! stops decrypting. Owns `hearing_keys`.
+//! stops decrypting. Each row names the master key that wrapped it (`master_id`), and
+//! `storage_master` the one the data directory is under: a process holding another refuses to
+//! start or to draw keys; `rotate_master` re-wraps every row under a new master key in one
+//! transaction. Owns `hearing_keys` and `storage_master`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +20,10 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::AnyPool;
 
 use super::Tx;
+
+#[path = "vault_rotate.rs"]
+mod rotate;
+pub use rotate::{MasterRotation, rotate_master};
 
 /// The class of a hearing's call recordings (deleted after `retention.recordings_days`).
 pub const RECORDINGS: &str = "recordings";
@@ -40,6 +47,8 @@ pub struct StorageConfig {
 /// The master key and the `hearing_keys` table.
 pub struct Vault {
     master: LessSafeKey,
+    /// The master key's public id (`master_id`).
+    id: String,
     rng: SystemRandom,
 }
 
@@ -79,22 +88,64 @@ impl Vault {
         )?))
     }
 
+    /// A master key file's key (64 hex characters or base64 of 32 bytes).
+    pub fn from_file(path: &Path) -> anyhow::Result<Vault> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the master key file {}", path.display()))?;
+        Ok(Vault::new(&crate::secrets::key_32(
+            &text,
+            &path.display().to_string(),
+        )?))
+    }
+
+    /// The master key's id: the first 8 bytes of SHA-256 over a label and the key, hex. It
+    /// names the key in tables and logs and reveals nothing of it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Refuses a master key other than the one the data directory is under (after a
+    /// rotation, a process still configured with the old key file): called at start.
+    pub async fn check_current(&self, pool: &AnyPool) -> anyhow::Result<()> {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT master_id FROM storage_master WHERE id = 1")
+                .fetch_optional(pool)
+                .await?;
+        self.is_current(current.as_deref())
+    }
+
+    fn is_current(&self, current: Option<&str>) -> anyhow::Result<()> {
+        match current {
+            Some(c) if c != self.id => anyhow::bail!(
+                "storage: the data directory's hearing keys are under master key {c}, but \
+                 storage.master_key_file holds key {}: the master key was rotated \
+                 (`remote-hearing storage rotate-master-key`); configure the new key file",
+                self.id
+            ),
+            _ => Ok(()),
+        }
+    }
+
     pub fn new(raw: &[u8; 32]) -> Vault {
         let unbound = match UnboundKey::new(&AES_256_GCM, raw) {
             Ok(k) => k,
             Err(_) => unreachable!("32 bytes are an AES-256 key"),
         };
+        let mut label = b"remote-hearing storage master key id\n".to_vec();
+        label.extend_from_slice(raw);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &label);
         Vault {
             master: LessSafeKey::new(unbound),
+            id: hex::encode(&digest.as_ref()[..8]),
             rng: SystemRandom::new(),
         }
     }
 
-    fn aad(hearing_id: &str, class: &str, key_id: &str) -> String {
+    pub(crate) fn aad(hearing_id: &str, class: &str, key_id: &str) -> String {
         format!("hearing_keys|{hearing_id}|{class}|{key_id}")
     }
 
-    fn wrap(&self, aad: &str, raw: &[u8; 32]) -> anyhow::Result<String> {
+    pub(crate) fn wrap(&self, aad: &str, raw: &[u8; 32]) -> anyhow::Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng
             .fill(&mut nonce)
@@ -112,7 +163,7 @@ impl Vault {
         Ok(B64.encode(out))
     }
 
-    fn unwrap_key(&self, aad: &str, wrapped: &str) -> anyhow::Result<[u8; 32]> {
+    pub(crate) fn unwrap_key(&self, aad: &str, wrapped: &str) -> anyhow::Result<[u8; 32]> {
         let mut raw = B64.decode(wrapped)?;
         if raw.len() != NONCE_LEN + 32 + 16 {
             anyhow::bail!("a wrapped key of the wrong length");
@@ -137,8 +188,15 @@ impl Vault {
         hearing_id: &str,
         class: &str,
         id: &str,
-        wrapped: &str,
+        (wrapped, master): (&str, Option<&str>),
     ) -> anyhow::Result<FileKey> {
+        if let Some(m) = master.filter(|m| *m != self.id) {
+            anyhow::bail!(
+                "hearing key {id} is wrapped by master key {m}, this process holds {}: restart it \
+                 with the current storage.master_key_file",
+                self.id
+            );
+        }
         let raw = self.unwrap_key(&Self::aad(hearing_id, class, id), wrapped)?;
         let id: [u8; 16] = hex::decode(id)?
             .try_into()
@@ -161,28 +219,46 @@ impl Vault {
             .and_then(|_| self.rng.fill(&mut id))
             .map_err(|_| anyhow::anyhow!("rng failed"))?;
         let id_hex = hex::encode(id);
+        // The first key ever names the data directory's master; a retired one draws nothing.
+        sqlx::query(
+            "INSERT INTO storage_master (id, master_id, since) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&self.id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        let current: String =
+            sqlx::query_scalar("SELECT master_id FROM storage_master WHERE id = 1")
+                .fetch_one(&mut **tx)
+                .await?;
+        self.is_current(Some(&current))?;
         let wrapped = self.wrap(&Self::aad(hearing_id, class, &id_hex), &raw)?;
         sqlx::query(
-            "INSERT INTO hearing_keys (key_id, hearing_id, class, wrapped, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hearing_id, class) DO NOTHING",
+            "INSERT INTO hearing_keys (key_id, hearing_id, class, wrapped, created_at, master_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (hearing_id, class) DO NOTHING",
         )
         .bind(&id_hex)
         .bind(hearing_id)
         .bind(class)
         .bind(&wrapped)
         .bind(now_ms)
+        .bind(&self.id)
         .execute(&mut **tx)
         .await?;
-        let (key_id, wrapped): (String, String) = sqlx::query_as(
-            "SELECT key_id, wrapped FROM hearing_keys WHERE hearing_id = $1 AND class = $2",
+        let (key_id, wrapped, master): (String, String, Option<String>) = sqlx::query_as(
+            "SELECT key_id, wrapped, master_id FROM hearing_keys WHERE hearing_id = $1 AND class = $2",
         )
         .bind(hearing_id)
         .bind(class)
         .fetch_one(&mut **tx)
         .await?;
-        Ok(Arc::new(
-            self.file_key(hearing_id, class, &key_id, &wrapped)?,
-        ))
+        Ok(Arc::new(self.file_key(
+            hearing_id,
+            class,
+            &key_id,
+            (&wrapped, master.as_deref()),
+        )?))
     }
 
     /// [`Vault::key_in`] in its own transaction.
@@ -208,15 +284,18 @@ impl Vault {
         key_id: &[u8; 16],
     ) -> anyhow::Result<Option<Arc<FileKey>>> {
         let id = hex::encode(key_id);
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT class, wrapped FROM hearing_keys WHERE key_id = $1 AND hearing_id = $2",
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT class, wrapped, master_id FROM hearing_keys WHERE key_id = $1 AND hearing_id = $2",
         )
         .bind(&id)
         .bind(hearing_id)
         .fetch_optional(pool)
         .await?;
-        row.map(|(class, w)| self.file_key(hearing_id, &class, &id, &w).map(Arc::new))
-            .transpose()
+        row.map(|(class, w, m)| {
+            self.file_key(hearing_id, &class, &id, (&w, m.as_deref()))
+                .map(Arc::new)
+        })
+        .transpose()
     }
 
     /// [`Vault::open_blob`] inside `tx`.
@@ -230,16 +309,16 @@ impl Vault {
             return Ok(stored);
         };
         let id_hex = hex::encode(id);
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT class, wrapped FROM hearing_keys WHERE key_id = $1 AND hearing_id = $2",
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT class, wrapped, master_id FROM hearing_keys WHERE key_id = $1 AND hearing_id = $2",
         )
         .bind(&id_hex)
         .bind(hearing_id)
         .fetch_optional(&mut **tx)
         .await?;
-        let (class, w) =
+        let (class, w, m) =
             row.ok_or_else(|| anyhow::anyhow!("the key of this sealed file was destroyed"))?;
-        let key = self.file_key(hearing_id, &class, &id_hex, &w)?;
+        let key = self.file_key(hearing_id, &class, &id_hex, (&w, m.as_deref()))?;
         Ok(recordings::sealed::open_bytes(&key, &stored)?)
     }
 
@@ -298,52 +377,5 @@ impl Vault {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_wrapped_key_opens_only_in_its_place_and_under_its_master() {
-        let v = Vault::new(&[3; 32]);
-        let w = v.wrap("hearing_keys|h1|recordings|ab", &[9; 32]).unwrap();
-        assert_eq!(
-            v.unwrap_key("hearing_keys|h1|recordings|ab", &w).unwrap(),
-            [9; 32]
-        );
-        assert!(v.unwrap_key("hearing_keys|h2|recordings|ab", &w).is_err());
-        assert!(
-            v.unwrap_key("hearing_keys|h1|personal_data|ab", &w)
-                .is_err()
-        );
-        assert!(
-            Vault::new(&[4; 32])
-                .unwrap_key("hearing_keys|h1|recordings|ab", &w)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn the_master_key_is_required_in_production_and_generated_in_development() {
-        let dir = tempfile::tempdir().unwrap();
-        let none = StorageConfig::default();
-        let e = Vault::from_config(&none, true, dir.path()).unwrap_err();
-        assert!(e.to_string().contains("master_key_file"), "{e}");
-        Vault::from_config(&none, false, dir.path()).unwrap();
-        let dev = dir.path().join("storage-master.key");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&dev).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let cfg = StorageConfig {
-            master_key_file: dev,
-        };
-        Vault::from_config(&cfg, true, dir.path()).unwrap();
-        let short = dir.path().join("short.key");
-        std::fs::write(&short, "abcd").unwrap();
-        let cfg = StorageConfig {
-            master_key_file: short,
-        };
-        assert!(Vault::from_config(&cfg, true, dir.path()).is_err());
-    }
-}
+#[path = "vault_tests.rs"]
+mod tests;

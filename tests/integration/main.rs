@@ -23,6 +23,7 @@ mod evidence;
 mod hearing;
 mod helpers;
 mod login_guard;
+mod master_key;
 mod netns;
 mod party;
 mod recordings_owner;

@@ -15,7 +15,8 @@ import { runVerify, rerenderVerdicts } from './verdict.js';
 import { relabelRecordings } from './recordings.js';
 import { mountTotp } from '/shared/totp.js';
 
-const api = createApi('staff');
+// The session lives in an HttpOnly cookie with CSRF protection, like the admin page's (issue 15 §2).
+const api = createApi('staff', { cookie: true });
 const state = { me: null, trust: null };
 window.__rh = { api, state, cur };
 const list = createList(api);

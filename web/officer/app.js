@@ -13,7 +13,8 @@ import { mountTotp } from '/shared/totp.js';
 import { scorePill } from '/shared/selftest.js';
 import { linkPill } from './links.js';
 
-const api = createApi('staff');
+// The session lives in an HttpOnly cookie with CSRF protection, like the admin page's (issue 15 §2).
+const api = createApi('staff', { cookie: true });
 // `presence`: the citizen's state per booking from the live events since this page loaded
 // (waiting, in the video, reconnecting, left).
 // `selftest`: the score of the citizen's newest self-test per booking, from the events likewise.

@@ -94,6 +94,15 @@ pub async fn keys(conn: &mut AnyConnection) -> Result<Vec<StoredKey>, AuditError
         .collect()
 }
 
+/// The key-rotation endorsements (signed notes), oldest rotation first.
+pub async fn endorsements(conn: &mut AnyConnection) -> Result<Vec<String>, AuditError> {
+    Ok(sqlx::query_scalar(
+        "SELECT endorsement FROM audit_keys WHERE endorsement IS NOT NULL ORDER BY from_size, created_at",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Makes `vkey` the current signing key: closes the range of any other open key at the
 /// largest size it signed, and opens one for `vkey` from the current tree size.
 pub async fn ensure_current_key(

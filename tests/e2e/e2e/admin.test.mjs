@@ -254,7 +254,7 @@ describe('administration pages', { concurrency: 1 }, () => {
       await a.waitForSelector('#ss-none');
       // The officer's open dashboard refreshes every 10 s: its next call answers 401.
       await o.waitForSelector('[data-view=login]:not([hidden])', { timeout: 30_000 });
-      assert.equal(await o.evaluate(() => localStorage.getItem('rh.token.staff')), null, 'the token is dropped');
+      assert.equal(await o.evaluate(() => window.__rh.api.token), null, 'the session is dropped');
 
       // ---- a reset password is shown once ----
       await a.click(`#st-list tr[data-badge="${officer.badge}"] button[data-action=resetPassword]`);

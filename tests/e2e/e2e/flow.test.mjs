@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, binaryPath } from '../lib/server.mjs';
-import { launch, phoneContext, desktopContext, shot, watch, framesDecoded } from '../lib/browser.mjs';
+import { launch, phoneContext, desktopContext, shot, watch, framesDecoded, staffHeaders } from '../lib/browser.mjs';
 import { fillUrgentBooking, identityStep, drawSignature, signTranscript, awayAndBack, clickDownload } from '../lib/journey.mjs';
 
 const T = { timeout: 120_000 };
@@ -74,7 +74,7 @@ async function evidence() {
   const lines = [await page(citizen, 'citizen'), await page(officerPage, 'officer')];
   if (s.hearingId) {
     const h = await officerPage.evaluate(async (id) => {
-      const r = await fetch(`/api/v1/hearings/${id}`, { headers: { Authorization: `Bearer ${localStorage.getItem('rh.token.staff')}` } });
+      const r = await fetch(`/api/v1/hearings/${id}`, { headers: window.__rh.api.authHeaders() });
       return r.ok ? (await r.json()) : { status: r.status };
     }, s.hearingId).catch((e) => ({ error: e.message }));
     lines.push(`hearing: status=${h.status} next=${h.next_step} steps=${(h.steps || []).map((x) => x.step).join(',')}`);
@@ -438,8 +438,7 @@ describe('remote hearing end to end', { concurrency: 1 }, () => {
     assert.equal(await a.getAttribute('#verify-result #verdict', 'data-ok'), 'true');
     // The bundle the page verified lists the citizen's absence mid-way (a call_gap between the
     // identity step and the inquiry), the ID-card still and every signature, by digest.
-    const atok = await a.evaluate(() => localStorage.getItem('rh.token.staff'));
-    const bundle = await (await fetch(`${server.url}/api/v1/audit/hearings/${s.hearingId}/bundle`, { headers: { Authorization: `Bearer ${atok}` } })).json();
+    const bundle = await (await fetch(`${server.url}/api/v1/audit/hearings/${s.hearingId}/bundle`, { headers: await staffHeaders(a) })).json();
     const entry = (step) => bundle.entries.find((e) => e.step === step);
     const identityAt = Date.parse(entry('identity').at);
     const inquiryAt = Date.parse(entry('inquiry').at);

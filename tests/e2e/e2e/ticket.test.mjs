@@ -8,7 +8,7 @@
 // call is over the page goes back to the mini program (wx.miniProgram.navigateBack).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { shot, phoneContext, watch } from '../lib/browser.mjs';
+import { shot, phoneContext, watch, staffHeaders } from '../lib/browser.mjs';
 import { world, api, loginCitizen, loginOfficer, freeSlot, bookUrgent, claimAndOpen } from '../lib/journey.mjs';
 
 const T = { timeout: 240_000 };
@@ -77,10 +77,9 @@ describe('the web ticket of the mini program', { concurrency: 1 }, () => {
       await shot(o, 'officer-call-chat');
 
       // The call is over (the officer interrupts it): the web-view goes back to the mini program.
-      const officerToken = await o.evaluate(() => localStorage.getItem('rh.token.staff'));
       const stop = await api(w.server, `/api/v1/hearings/${hearingId}/interrupt`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${officerToken}`, 'Content-Type': 'application/json' },
+        headers: { ...(await staffHeaders(o)), 'Content-Type': 'application/json' },
         body: JSON.stringify({ reason: 'technical_failure' }),
       });
       assert.equal(stop.status, 200, JSON.stringify(stop.body));

@@ -91,3 +91,16 @@ export function framesDecoded(page) {
     return n;
   });
 }
+
+/**
+ * The headers that carry a staff page's session (the officer, auditor and admin pages keep it
+ * in HttpOnly cookies, src/identity/cookie.rs) for a request made outside the page: the
+ * cookies from the page's context, the scope header and the CSRF token (double submit).
+ */
+export async function staffHeaders(page) {
+  const jar = await page.context().cookies();
+  const get = (n) => jar.find((c) => c.name === n)?.value;
+  const [session, csrf] = [get('rh_s_staff'), get('rh_c_staff')];
+  if (!session || !csrf) throw new Error('the page has no staff session cookie');
+  return { Cookie: `rh_s_staff=${session}; rh_c_staff=${csrf}`, 'X-Session': 'staff', 'X-CSRF-Token': csrf };
+}

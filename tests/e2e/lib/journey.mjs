@@ -3,7 +3,7 @@
 // an urgent booking in the form, the officer claiming and opening it, the SMS-code join and the
 // legal steps up to the citizen's statement.
 import { startServer } from './server.mjs';
-import { launch, phoneContext, desktopContext, watch } from './browser.mjs';
+import { launch, phoneContext, desktopContext, watch, staffHeaders } from './browser.mjs';
 import { tlsFront } from './tls-front.mjs';
 
 export const TZ = 'Asia/Shanghai';
@@ -295,8 +295,7 @@ export async function clickDownload(page, selector, errSel = '#doc-err') {
 
 /** `fetch` of /api/v1 with the officer page's session. */
 async function staffFetch(url, o) {
-  const tok = await o.evaluate(() => localStorage.getItem('rh.token.staff'));
-  const headers = { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' };
+  const headers = { ...(await staffHeaders(o)), 'Content-Type': 'application/json' };
   return (path, opts = {}) => fetch(`${url}/api/v1/${path}`, { headers, ...opts });
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod erase;
 mod keys;
+mod rotation_verify;
 mod stored;
 mod verify;
 mod witness;
