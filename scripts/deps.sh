@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs (when missing, as root on Debian) and starts what the server and the tests need on
-# this machine: Redis, the PDF font and pdftotext always; PostgreSQL and Chromium when asked
+# this machine: a C compiler and the CA certificates for the build, Redis, the PDF font and
+# pdftotext always; PostgreSQL and Chromium when asked
 # (`deps.sh postgres chromium`); coturn, iproute2 and iptables for TURN (scripts/dev.sh TURN=1)
 # and the network-namespace tests (`deps.sh netns`).
 set -euo pipefail
 
 need=()
+# The build: rustc links with `cc`, ring and the bundled SQLite compile C (gcc, libc6-dev), and
+# cargo and npm fetch crates.io and the npm registry over HTTPS (ca-certificates) — a Debian
+# with only Rust installed (debootstrap, the debian:12 image) has neither.
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 command -v redis-server >/dev/null || need+=(redis-server)
 # The decision PDF: its CJK font (config decision.font_path) and pdftotext for its tests.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
