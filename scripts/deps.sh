@@ -27,8 +27,10 @@ for extra in "$@"; do
       # the auditor's browser test seeds closed hearings straight into the SQLite file
       command -v sqlite3 >/dev/null || need+=(sqlite3)
       # the HTTPS journey (e2e/https.test.mjs): nginx in front of two processes, a test CA
-      # trusted through the browser's NSS database (certutil)
+      # trusted through the browser's NSS database (certutil), made with openssl (debootstrap has
+      # it, the debian:12 image does not)
       [ -x /usr/sbin/nginx ] || need+=(nginx)
+      command -v openssl >/dev/null || need+=(openssl)
       command -v certutil >/dev/null || need+=(libnss3-tools)
       ;;
     turn) command -v turnserver >/dev/null || need+=(coturn) ;;
