@@ -146,7 +146,9 @@ pub async fn citizen_ids(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at) VALUES ($1, 'citizen', $2, $3, $4)")
+            // Seen at creation, as a login makes it: a citizen who has just logged in (or
+            // used the page within the minute) books without the session's touch write.
+            sqlx::query("INSERT INTO sessions (token_hash, role, subject_id, created_at, expires_at, last_seen_at) VALUES ($1, 'citizen', $2, $3, $4, $3)")
                 .bind(ids::token_hash(&token))
                 .bind(&id)
                 .bind(now)

@@ -50,3 +50,21 @@ pub async fn claim(
     }
     Ok(())
 }
+
+/// The read-only form of [`claim`] (the pre-check's snapshot): refuses the first record of
+/// `records` that a holding booking has claimed; writes nothing.
+pub async fn check_free(conn: &mut Tx, records: &[String]) -> Result<(), AppError> {
+    for record in records {
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT b.status FROM record_claims c JOIN bookings b ON b.id = c.booking_id \
+             WHERE c.record_no = $1",
+        )
+        .bind(record)
+        .fetch_optional(&mut **conn)
+        .await?;
+        if status.is_some_and(|s| HOLDING.contains(&s.as_str())) {
+            return Err(Refusal::RecordAlreadyBooked(record.clone()).into());
+        }
+    }
+    Ok(())
+}

@@ -19,6 +19,7 @@ pub mod from_record;
 pub mod jobs;
 mod metrics;
 pub mod model;
+mod precheck;
 mod reminder;
 pub mod rules;
 pub mod schedule;
@@ -53,6 +54,9 @@ pub struct Booking {
     pub hearings: Arc<dyn OpenHearings>,
     /// The system of record: where a booking's facts come from (`from_record`).
     pub records: Records,
+    /// Slots this process's writer found full: their refusals are answered from a read
+    /// snapshot first (`precheck`).
+    pub(crate) full_slots: precheck::FullSlots,
 }
 
 pub fn router<S>() -> OpenApiRouter<S>

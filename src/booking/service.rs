@@ -1,6 +1,8 @@
 //! Booking service: applies the rules of `rules`/`expiry` in the documented order
 //! (docs/booking-rules.md) and writes a booking in one transaction that takes a seat with a
-//! conditional update. A refusal rolls the transaction back: nothing is written.
+//! conditional update and queues its SMS messages. A refusal rolls the transaction back:
+//! nothing is written. A slot already seen full is first answered from a read snapshot
+//! (`precheck`).
 
 use axum::extract::FromRef;
 use chrono::{DateTime, Duration, Utc};
@@ -8,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{
     Booking, claims, from_record, metrics,
     model::{BookingStatus, BookingView, CreateBooking},
-    rules,
+    precheck, rules,
     rules::{CaseLimits, DateLimits, PhoneDecision, Refusal},
     store::{self, BookingRow},
     urgent,
@@ -115,55 +117,27 @@ async fn create_inner(
     }
     rules::check_case(&facts, unhandled, current_points, limits_case)?;
 
-    // Rules 7-12: in the write transaction.
+    // Rules 7-12: in the write transaction, after a read-only pass for a slot seen full.
+    let asked = precheck::Asked {
+        citizen,
+        brigade: &brigade.id,
+        date: slot.date,
+        today,
+        phone: req.phone.as_ref().map(|p| p.as_str()),
+        owner: req.owner,
+        plate: req.plate.as_str(),
+    };
+    let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
+    let claimed = case.claimed();
+    precheck::refuse_early(state, &asked, start_ms, &claimed).await?;
     let mut tx = state.db.begin().await?;
-    let who = store::citizen_facts(&mut tx, citizen, &brigade.id, slot.date)
-        .await?
-        .ok_or_else(AppError::unauthorized)?;
-    let since = rules::blacklist_lookback(today);
-    let no_shows = store::no_show_dates(&mut tx, citizen, since).await?;
-    if let Some(until) = rules::blacklisted_until(&no_shows, today, cfg.no_shows_per_month as usize)
-    {
-        return Err(Refusal::Blacklisted {
-            until,
-            no_shows: cfg.no_shows_per_month,
-        }
-        .into());
-    }
-    let login_phone = who.phone.as_deref();
-    let bound_phone = if who.phone_bound { login_phone } else { None };
-    let given = req
-        .phone
-        .as_ref()
-        .map(|p| p.as_str())
-        .or(if who.phone_bound { None } else { login_phone });
-    let phone = rules::decide_phone(bound_phone, given)??;
-    if who.active {
-        return Err(Refusal::ActiveBookingExists.into());
-    }
-    if who.cancelled_here {
-        return Err(Refusal::RebookAfterCancel.into());
-    }
-    if !req.owner {
-        let others =
-            store::other_non_owner_drivers(&mut tx, state.db.backend, req.plate.as_str(), citizen)
-                .await?;
-        rules::check_vehicle_drivers(req.owner, others, cfg.non_owner_driver_limit)?;
-    }
+    let phone = precheck::before_seat(&mut tx, state, &asked, true).await?;
     let id = ids::new_id();
     let now_ms = to_ms(now);
-    claims::claim(&mut tx, &case.claimed(), &id, now_ms).await?;
-    let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
-    if !store::take_seat(
-        &mut tx,
-        &brigade.id,
-        start_ms,
-        end_ms,
-        slot.date,
-        i64::from(sched.seats),
-    )
-    .await?
-    {
+    claims::claim(&mut tx, &claimed, &id, now_ms).await?;
+    let seats = i64::from(sched.seats);
+    if !store::take_seat(&mut tx, &brigade.id, start_ms, end_ms, slot.date, seats).await? {
+        state.full_slots.remember(&brigade.id, start_ms);
         return Err(Refusal::SlotFull.into());
     }
     let phone = match phone {
@@ -200,21 +174,27 @@ async fn create_inner(
         facts_source: case.facts_source.to_string(),
     };
     store::insert_booking(&mut tx, &row).await?;
+    // The confirmation now and the reminder the day before, in the booking's own transaction:
+    // they exist exactly when the booking does (a failed insert fails the booking).
+    let messages = match crate::domain::PhoneNumber::parse(&row.phone) {
+        Ok(phone) => {
+            let name = &brigade.name;
+            crate::sms::booking_booked(&state.sms, &mut tx, &row.id, &phone, name, start, tz)
+                .await?;
+            true
+        }
+        Err(_) => false,
+    };
     tx.commit().await?;
+    if messages {
+        crate::sms::wake(&state.sms);
+    }
 
     if let Some(deadline) = row.deadline {
         // The database is the truth: a Redis failure here is repaired by the next rebuild.
         if let Err(e) = urgent::enqueue(&state.kv, &row.brigade_id, &row.id, deadline).await {
             tracing::warn!(error = %e, booking = %row.id, "urgent enqueue failed; the rebuild will add it");
         }
-    }
-    // The confirmation now and the reminder the day before; a failure to queue them is
-    // logged, never a reason to refuse the booking.
-    if let Ok(phone) = crate::domain::PhoneNumber::parse(&row.phone)
-        && let Err(e) =
-            crate::sms::booking_booked(&state.sms, &row.id, &phone, &brigade.name, start, tz).await
-    {
-        tracing::warn!(error = %e, booking = %row.id, "booking messages not queued");
     }
     Ok(BookingView::from(&row))
 }

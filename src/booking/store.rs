@@ -114,8 +114,9 @@ pub async fn slot_seats(
     Ok(rows.into_iter().map(|(s, c, t)| (s, (c, t))).collect())
 }
 
-/// Takes one seat with one conditional update; the slot row is created (with this first seat
-/// taken) on first use. False when the slot is full.
+/// Takes one seat with one conditional statement: the slot row is created with this first
+/// seat taken on first use, else its `taken` grows while below `capacity`. False when the slot
+/// is full.
 pub async fn take_seat(
     tx: &mut Tx,
     brigade: &str,
@@ -124,17 +125,10 @@ pub async fn take_seat(
     date: NaiveDate,
     capacity: i64,
 ) -> Result<bool, sqlx::Error> {
-    let update = || {
-        sqlx::query("UPDATE slots SET taken = taken + 1 WHERE brigade_id = $1 AND start_at = $2 AND taken < capacity")
-            .bind(brigade)
-            .bind(start_ms)
-    };
-    if update().execute(&mut **tx).await?.rows_affected() == 1 {
-        return Ok(true);
-    }
-    let inserted = sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO slots (brigade_id, start_at, end_at, date, capacity, taken) VALUES ($1, $2, $3, $4, $5, 1) \
-         ON CONFLICT (brigade_id, start_at) DO NOTHING",
+         ON CONFLICT (brigade_id, start_at) DO UPDATE SET taken = slots.taken + 1 \
+         WHERE slots.taken < slots.capacity",
     )
     .bind(brigade)
     .bind(start_ms)
@@ -143,11 +137,21 @@ pub async fn take_seat(
     .bind(capacity)
     .execute(&mut **tx)
     .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(true);
-    }
-    // The row exists (full, or inserted meanwhile by a concurrent booking): one more try.
-    Ok(update().execute(&mut **tx).await?.rows_affected() == 1)
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether the slot's row exists with every seat taken (on the caller's connection: the
+/// pre-check's read snapshot).
+pub async fn slot_is_full(tx: &mut Tx, brigade: &str, start_ms: i64) -> Result<bool, sqlx::Error> {
+    let full: Option<i64> = sqlx::query_scalar(
+        "SELECT CASE WHEN taken >= capacity THEN 1 ELSE 0 END FROM slots \
+         WHERE brigade_id = $1 AND start_at = $2",
+    )
+    .bind(brigade)
+    .bind(start_ms)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(full == Some(1))
 }
 
 pub async fn free_seat(tx: &mut Tx, brigade: &str, start_ms: i64) -> Result<(), sqlx::Error> {
@@ -170,6 +174,8 @@ pub struct CitizenFacts {
     pub active: bool,
     /// Cancelled a booking at `brigade` on `date` before.
     pub cancelled_here: bool,
+    /// Has no-shows on or after `since` (the blacklist's look-back): only then are they read.
+    pub recent_no_shows: bool,
 }
 
 pub async fn citizen_facts(
@@ -177,26 +183,34 @@ pub async fn citizen_facts(
     citizen: &str,
     brigade: &str,
     date: NaiveDate,
+    no_shows_since: NaiveDate,
 ) -> Result<Option<CitizenFacts>, sqlx::Error> {
     let q = format!(
         "SELECT c.phone, c.phone_bound, \
          CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.citizen_id = c.id AND b.status IN {ACTIVE}) THEN 1 ELSE 0 END, \
          CASE WHEN EXISTS (SELECT 1 FROM booking_cancellations x WHERE x.citizen_id = c.id AND x.brigade_id = $2 \
-         AND x.slot_date = $3) THEN 1 ELSE 0 END \
+         AND x.slot_date = $3) THEN 1 ELSE 0 END, \
+         CASE WHEN EXISTS (SELECT 1 FROM booking_no_shows n WHERE n.citizen_id = c.id \
+         AND n.slot_date >= $4) THEN 1 ELSE 0 END \
          FROM citizens c WHERE c.id = $1"
     );
-    let row: Option<(Option<String>, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(q))
+    type Row = (Option<String>, i64, i64, i64, i64);
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(q))
         .bind(citizen)
         .bind(brigade)
         .bind(date.to_string())
+        .bind(no_shows_since.to_string())
         .fetch_optional(&mut **tx)
         .await?;
-    Ok(row.map(|(phone, bound, active, cancelled)| CitizenFacts {
-        phone,
-        phone_bound: bound != 0,
-        active: active != 0,
-        cancelled_here: cancelled != 0,
-    }))
+    Ok(
+        row.map(|(phone, bound, active, cancelled, no_shows)| CitizenFacts {
+            phone,
+            phone_bound: bound != 0,
+            active: active != 0,
+            cancelled_here: cancelled != 0,
+            recent_no_shows: no_shows != 0,
+        }),
+    )
 }
 
 /// Locks the booking's row until the caller's transaction ends (a no-op write: the row lock
@@ -225,15 +239,10 @@ pub async fn no_show_dates(
     Ok(rows.into_iter().filter_map(|(d,)| d.parse().ok()).collect())
 }
 
-/// Distinct other citizens holding active non-owner bookings on `plate`. On PostgreSQL a
-/// transaction-scoped advisory lock on the plate first serialises concurrent non-owner bookings
-/// of one vehicle, so two of them cannot both pass the limit (SQLite serialises all writers).
-pub async fn other_non_owner_drivers(
-    tx: &mut Tx,
-    backend: Backend,
-    plate: &str,
-    citizen: &str,
-) -> Result<u32, sqlx::Error> {
+/// On PostgreSQL a transaction-scoped advisory lock on the plate, taken before counting its
+/// drivers in a write transaction, serialises concurrent non-owner bookings of one vehicle, so
+/// two of them cannot both pass the limit (SQLite serialises all writers: nothing to do).
+pub async fn lock_plate(tx: &mut Tx, backend: Backend, plate: &str) -> Result<(), sqlx::Error> {
     if backend == Backend::Postgres {
         sqlx::query(
             "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 7041))) AS l",
@@ -242,6 +251,15 @@ pub async fn other_non_owner_drivers(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Distinct other citizens holding active non-owner bookings on `plate`.
+pub async fn other_non_owner_drivers(
+    tx: &mut Tx,
+    plate: &str,
+    citizen: &str,
+) -> Result<u32, sqlx::Error> {
     let q = format!(
         "SELECT COUNT(DISTINCT citizen_id) FROM bookings WHERE plate = $1 AND status IN {ACTIVE} \
          AND owner = 0 AND citizen_id <> $2"

@@ -51,6 +51,7 @@ use crate::{
 pub use budget::Budget;
 pub use codes::Purpose;
 pub use config::SmsConfig;
+pub use notices::booking_booked;
 pub use routes::router;
 pub use templates::Template;
 
@@ -327,52 +328,13 @@ where
     Ok(id)
 }
 
-/// For the booking module: the confirmation now, and the reminder one day before the slot
-/// (skipped when that moment has passed). `slot_start` is shown in `tz`.
-#[tracing::instrument(skip_all, err(level = "info"))]
-pub async fn booking_booked<S>(
-    state: &S,
-    booking_id: &str,
-    phone: &PhoneNumber,
-    brigade_name: &str,
-    slot_start: DateTime<Utc>,
-    tz: chrono_tz::Tz,
-) -> Result<(), AppError>
+/// Wakes the outbox worker: after a commit that queued messages in its own transaction
+/// (`outbox::enqueue_in`, `notices::booking_booked`).
+pub fn wake<S>(state: &S)
 where
     Sms: FromRef<S>,
 {
-    let sms = Sms::from_ref(state);
-    let time = slot_start
-        .with_timezone(&tz)
-        .format("%m月%d日 %H:%M")
-        .to_string();
-    let params = BTreeMap::from([
-        ("brigade".to_string(), brigade_name.to_string()),
-        ("time".to_string(), time),
-        ("at".to_string(), notices::full_time(slot_start, tz)),
-    ]);
-    notify::<Sms>(
-        &sms,
-        phone,
-        Template::BookingConfirmation,
-        params.clone(),
-        Some(booking_id),
-        None,
-    )
-    .await?;
-    let remind_at = slot_start - chrono::Duration::days(1);
-    if remind_at > sms.clock.now() {
-        notify::<Sms>(
-            &sms,
-            phone,
-            Template::BookingReminder,
-            params,
-            Some(booking_id),
-            Some(remind_at),
-        )
-        .await?;
-    }
-    Ok(())
+    Sms::from_ref(state).delivery.wake();
 }
 
 /// For the booking module: a cancelled booking's reminder is not sent.

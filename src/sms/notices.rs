@@ -1,4 +1,5 @@
-//! The booking's fates the citizen is told of by SMS (issue 12 §5): the brigade never opened the
+//! What a booking tells its citizen by SMS: the confirmation and the reminder the day before,
+//! queued inside the booking's own transaction (`booking_booked`), and its fates (issue 12 §5): the brigade never opened the
 //! hearing (an apology and the link to book again), the brigade cancelled the booking (its
 //! reason and the link), the brigade moved it (from, to, reason). Each goes through the outbox
 //! like every notification; a moved or cancelled booking's pending reminder is cancelled here.
@@ -9,8 +10,8 @@ use std::collections::BTreeMap;
 use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
 
-use super::{Sms, Template, notify};
-use crate::{domain::PhoneNumber, error::AppError};
+use super::{Sms, Template, notify, outbox};
+use crate::{domain::PhoneNumber, error::AppError, store::Tx};
 
 /// What every notice names: the booking, its phone, its brigade and the slot (shown in `tz`).
 #[derive(Debug, Clone)]
@@ -39,6 +40,49 @@ fn params(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
+}
+
+/// The confirmation now and the reminder one day before the slot (skipped when that moment
+/// has passed), inserted in the booking's transaction `tx` in one statement: the messages exist
+/// exactly when the booking does (a failed insert fails the booking). The caller wakes the
+/// worker after its commit (`super::wake`). `slot_start` is shown in `tz`.
+pub async fn booking_booked<S>(
+    state: &S,
+    tx: &mut Tx,
+    booking_id: &str,
+    phone: &PhoneNumber,
+    brigade_name: &str,
+    slot_start: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<(), AppError>
+where
+    Sms: FromRef<S>,
+{
+    let sms = Sms::from_ref(state);
+    let now = sms.clock.now_ms();
+    let p = params(&[
+        ("brigade", brigade_name.to_string()),
+        ("time", local(slot_start, tz)),
+        ("at", full_time(slot_start, tz)),
+    ]);
+    let message = |template, not_before_ms| outbox::NewMessage {
+        phone: phone.clone(),
+        template,
+        params: p.clone(),
+        code_ref: None,
+        ref_id: Some(booking_id.to_string()),
+        not_before_ms,
+    };
+    let mut msgs = vec![message(Template::BookingConfirmation, None)];
+    let remind_at = slot_start - chrono::Duration::days(1);
+    if remind_at > sms.clock.now() {
+        msgs.push(message(
+            Template::BookingReminder,
+            Some(remind_at.timestamp_millis()),
+        ));
+    }
+    outbox::enqueue_in(tx, now, &msgs).await?;
+    Ok(())
 }
 
 /// The brigade never opened the hearing: an apology, not a no-show, and `link` to book again.

@@ -13,7 +13,7 @@ use crate::{
     domain::PhoneNumber,
     error::AppError,
     ids,
-    store::{Backend, Db},
+    store::{Backend, Db, Tx},
 };
 
 use super::templates::Template;
@@ -72,6 +72,61 @@ pub async fn enqueue(db: &Db, now: i64, msg: &NewMessage, claim: bool) -> Result
     .execute(&db.write)
     .await?;
     Ok(id)
+}
+
+/// Inserts `msgs` (none claimed: the worker sends them) in the caller's transaction, in one
+/// statement: they commit or roll back with the caller's own rows (a booking and its messages).
+/// The caller wakes the worker after its commit (`super::wake`). Returns the ids in order.
+pub async fn enqueue_in(
+    tx: &mut Tx,
+    now: i64,
+    msgs: &[NewMessage],
+) -> Result<Vec<String>, AppError> {
+    if msgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // id, phone, template, params, code_ref, ref_id, next_attempt_at, created_at = updated_at
+    const COLS: usize = 8;
+    let rows: Vec<String> = (0..msgs.len())
+        .map(|r| {
+            let p = |c: usize| format!("${}", r * COLS + c);
+            format!(
+                "({}, {}, {}, {}, {}, {}, 'queued', 0, {}, NULL, {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(8)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO sms_outbox (id, phone, template, params, code_ref, ref_id, status, attempts, \
+         next_attempt_at, locked_until, created_at, updated_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut ids = Vec::with_capacity(msgs.len());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for msg in msgs {
+        let id = ids::new_id();
+        let params = serde_json::to_string(&msg.params).map_err(AppError::internal)?;
+        q = q
+            .bind(id.clone())
+            .bind(msg.phone.as_str().to_string())
+            .bind(msg.template.key())
+            .bind(params)
+            .bind(msg.code_ref.clone())
+            .bind(msg.ref_id.clone())
+            .bind(msg.not_before_ms.unwrap_or(now))
+            .bind(now);
+        ids.push(id);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(ids)
 }
 
 const CLAIM_SQLITE: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \

@@ -54,6 +54,7 @@ pub fn areas(
         sms: sms.clone(),
         hearings: Arc::new(HearingsOfBookings(db.clone())),
         records: records.clone(),
+        full_slots: Default::default(),
     };
     let node = Node::new(
         &server.node_id,

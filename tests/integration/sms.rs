@@ -220,12 +220,15 @@ async fn booking_confirmation_now_and_reminder_the_day_before() {
     let phone = remote_hearing::domain::PhoneNumber::parse("13600136050").unwrap();
     let slot = default_now() + Duration::days(2);
     let tz = chrono_tz::Asia::Shanghai;
-    remote_hearing::sms::booking_booked(&app.state, "b-1", &phone, "历下大队", slot, tz)
-        .await
-        .unwrap();
-    remote_hearing::sms::booking_booked(&app.state, "b-2", &phone, "历下大队", slot, tz)
-        .await
-        .unwrap();
+    // As the booking service does: in its transaction, the worker woken after the commit.
+    let mut tx = app.state.db.begin().await.unwrap();
+    for id in ["b-1", "b-2"] {
+        remote_hearing::sms::booking_booked(&app.state, &mut tx, id, &phone, "历下大队", slot, tz)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    remote_hearing::sms::wake(&app.state);
     remote_hearing::sms::booking_cancelled(&app.state, "b-2")
         .await
         .unwrap();

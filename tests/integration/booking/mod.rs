@@ -8,6 +8,7 @@ mod no_show;
 mod ownership;
 mod rules;
 mod seats;
+mod writer;
 
 use serde_json::{Value, json};
 

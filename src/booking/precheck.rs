@@ -1,0 +1,172 @@
+//! The store-backed rules before the seat, and the read-only pass that answers a full slot
+//! without the writer (issue 18 §2, the morning release).
+//!
+//! [`before_seat`] applies rules 7–11 of docs/booking-rules.md (blacklist, phone binding, one
+//! active booking, no rebooking after a cancellation, the vehicle's non-owner drivers) on a
+//! connection: the booking's write transaction, or a read snapshot. [`refuse_early`] runs when
+//! this process has already seen the slot full (a writer's `slot_full`, remembered in
+//! [`FullSlots`]): in one read transaction on the read pool (a WAL snapshot on SQLite, `REPEATABLE
+//! READ READ ONLY` on PostgreSQL) it reads the slot's seats and, when the slot is full there,
+//! applies the same rules and the records' claims: the first refusal answers, else `slot_full`.
+//! That is exactly the answer the writer would give at that snapshot, so the rule order holds
+//! and nothing is written; the many refusals of a release become concurrent reads instead of
+//! queueing for SQLite's one writer (or PostgreSQL's slot row lock). A slot with a free seat in
+//! the snapshot goes on to the write transaction, which checks every rule again and alone takes
+//! seats (one conditional update): no overbooking whatever the snapshot said.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
+use chrono::NaiveDate;
+
+use super::{
+    Booking, claims,
+    rules::{self, PhoneDecision, Refusal},
+    store,
+};
+use crate::{
+    error::{ApiResult, AppError},
+    store::{Backend, Tx},
+};
+
+/// What the rules before the seat look at: the request and its slot.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub citizen: &'a str,
+    pub brigade: &'a str,
+    /// The slot's local date and the brigade's today.
+    pub date: NaiveDate,
+    pub today: NaiveDate,
+    /// The `phone` of the request, if it has one.
+    pub phone: Option<&'a str>,
+    pub owner: bool,
+    pub plate: &'a str,
+}
+
+/// Rules 7–11 in order on `conn`; the first refusal is the answer. `lock_plate`: in a write
+/// transaction, serialise non-owner bookings of one vehicle first (PostgreSQL's advisory lock;
+/// SQLite's one writer does it already). A citizen without a row is 401.
+pub async fn before_seat(
+    conn: &mut Tx,
+    state: &Booking,
+    a: &Asked<'_>,
+    lock_plate: bool,
+) -> ApiResult<PhoneDecision> {
+    let cfg = &state.config;
+    let since = rules::blacklist_lookback(a.today);
+    let who = store::citizen_facts(conn, a.citizen, a.brigade, a.date, since)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
+    if who.recent_no_shows {
+        let no_shows = store::no_show_dates(conn, a.citizen, since).await?;
+        let limit = cfg.no_shows_per_month as usize;
+        if let Some(until) = rules::blacklisted_until(&no_shows, a.today, limit) {
+            return Err(Refusal::Blacklisted {
+                until,
+                no_shows: cfg.no_shows_per_month,
+            }
+            .into());
+        }
+    }
+    let login_phone = who.phone.as_deref();
+    let bound_phone = if who.phone_bound { login_phone } else { None };
+    let given = a.phone.or(if who.phone_bound { None } else { login_phone });
+    let phone = rules::decide_phone(bound_phone, given)??;
+    if who.active {
+        return Err(Refusal::ActiveBookingExists.into());
+    }
+    if who.cancelled_here {
+        return Err(Refusal::RebookAfterCancel.into());
+    }
+    if !a.owner {
+        if lock_plate {
+            store::lock_plate(conn, state.db.backend, a.plate).await?;
+        }
+        let others = store::other_non_owner_drivers(conn, a.plate, a.citizen).await?;
+        rules::check_vehicle_drivers(a.owner, others, cfg.non_owner_driver_limit)?;
+    }
+    Ok(phone)
+}
+
+/// When this process has seen the slot full: the answer from a read snapshot if the slot is
+/// full there (the first refusal of rules 7–11 and the claims, else `slot_full`); `Ok` sends the
+/// request on to the write transaction.
+pub async fn refuse_early(
+    state: &Booking,
+    a: &Asked<'_>,
+    start_ms: i64,
+    records: &[String],
+) -> ApiResult<()> {
+    if !state.full_slots.seen(a.brigade, start_ms) {
+        return Ok(());
+    }
+    let mut snap = match state.db.backend {
+        Backend::Sqlite => state.db.read.begin().await?,
+        Backend::Postgres => {
+            state
+                .db
+                .read
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?
+        }
+    };
+    if !store::slot_is_full(&mut snap, a.brigade, start_ms).await? {
+        state.full_slots.forget(a.brigade, start_ms);
+        return Ok(());
+    }
+    before_seat(&mut snap, state, a, false).await?;
+    claims::check_free(&mut snap, records).await?;
+    snap.rollback().await?;
+    Err(Refusal::SlotFull.into())
+}
+
+/// The slots this process's writer found full, by (brigade, start): only a hint of which
+/// requests [`refuse_early`] checks (the snapshot decides). Bounded: cleared past 4,096 slots.
+#[derive(Debug, Clone, Default)]
+pub struct FullSlots(Arc<Mutex<HashSet<(String, i64)>>>);
+
+const FULL_SLOTS_KEPT: usize = 4096;
+
+impl FullSlots {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<(String, i64)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn seen(&self, brigade: &str, start_ms: i64) -> bool {
+        self.set().contains(&(brigade.to_string(), start_ms))
+    }
+
+    pub fn remember(&self, brigade: &str, start_ms: i64) {
+        let mut s = self.set();
+        if s.len() >= FULL_SLOTS_KEPT {
+            s.clear();
+        }
+        s.insert((brigade.to_string(), start_ms));
+    }
+
+    pub fn forget(&self, brigade: &str, start_ms: i64) {
+        self.set().remove(&(brigade.to_string(), start_ms));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_slots_remember_forget_and_stay_bounded() {
+        let f = FullSlots::default();
+        assert!(!f.seen("b", 1));
+        f.remember("b", 1);
+        assert!(f.seen("b", 1) && !f.seen("b", 2) && !f.seen("c", 1));
+        f.forget("b", 1);
+        assert!(!f.seen("b", 1));
+        for i in 0..FULL_SLOTS_KEPT as i64 + 10 {
+            f.remember("b", i);
+        }
+        assert!(f.set().len() <= FULL_SLOTS_KEPT);
+        assert!(f.seen("b", FULL_SLOTS_KEPT as i64 + 9));
+    }
+}
