@@ -2,7 +2,8 @@
 # Installs (when missing, as root on Debian) and starts what the server and the tests need on
 # this machine: Redis, the PDF font and pdftotext always; PostgreSQL and Chromium when asked
 # (`deps.sh postgres chromium`); coturn, iproute2 and iptables for TURN (scripts/dev.sh TURN=1)
-# and the network-namespace tests (`deps.sh netns`).
+# and the network-namespace tests (`deps.sh netns`); Janus for the media bench beside it
+# (`deps.sh janus`, benches/media_load TARGET=ours,janus — no test needs it, CI does not ask).
 set -euo pipefail
 
 need=()
@@ -25,6 +26,8 @@ for extra in "$@"; do
       [ -x /usr/sbin/nginx ] || need+=(nginx)
       command -v certutil >/dev/null || need+=(libnss3-tools)
       ;;
+    # the media relay benchmarked beside ours (issue 18 §1); Debian's build, its videocall plugin
+    janus) command -v janus >/dev/null || need+=(janus) ;;
     turn) command -v turnserver >/dev/null || need+=(coturn) ;;
     netns)
       command -v turnserver >/dev/null || need+=(coturn)
