@@ -3,7 +3,8 @@
 # this machine: a C compiler and the CA certificates for the build, Redis, the PDF font and
 # pdftotext always; PostgreSQL and Chromium when asked
 # (`deps.sh postgres chromium`); coturn, iproute2 and iptables for TURN (scripts/dev.sh TURN=1)
-# and the network-namespace tests (`deps.sh netns`).
+# and the network-namespace tests (`deps.sh netns`); Janus for the media bench beside it
+# (`deps.sh janus`, benches/media_load TARGET=ours,janus — no test needs it, CI does not ask).
 set -euo pipefail
 
 need=()
@@ -33,6 +34,8 @@ for extra in "$@"; do
       command -v openssl >/dev/null || need+=(openssl)
       command -v certutil >/dev/null || need+=(libnss3-tools)
       ;;
+    # the media relay benchmarked beside ours (issue 18 §1); Debian's build, its videocall plugin
+    janus) command -v janus >/dev/null || need+=(janus) ;;
     turn) command -v turnserver >/dev/null || need+=(coturn) ;;
     netns)
       command -v turnserver >/dev/null || need+=(coturn)

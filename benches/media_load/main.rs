@@ -10,8 +10,12 @@
 //!   HEARINGS=10,25,50 SECONDS=20 cargo bench --bench media_load
 //!   HEARINGS=10,25 SEATS=2,3,4 cargo bench --bench media_load   (each N with each seat count)
 //! `SOAK=200` runs the connect/disconnect soak instead (`soak.rs`).
+//! `TARGET=ours,janus` runs each N against our server and then against Janus (`janus.rs`, 1:1
+//! videocalls, recording on) and prints the two side by side with the ratio (`compare.rs`).
 //! Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
 
+mod compare;
+mod janus;
 mod peer;
 mod soak;
 // the call tests' WebRTC client helpers (the client API)
@@ -54,19 +58,7 @@ async fn setup(
                 let others: Vec<&str> = roles.iter().copied().filter(|r| r != role).collect();
                 group.push(peer::connect(&api, &addr, &hearing, role, &others).await?);
             }
-            for s in &group {
-                let partners = group
-                    .iter()
-                    .filter(|o| o.role != s.role)
-                    .map(|o| (o.role.clone(), o.sent.clone()))
-                    .collect();
-                let _ = s.partner.set(partners);
-            }
-            for s in &mut group {
-                tokio::time::timeout(Duration::from_secs(30), s.connected.wait_for(|c| *c))
-                    .await??;
-            }
-            anyhow::Ok(group)
+            link(group).await
         }));
     }
     let mut groups = Vec::new();
@@ -76,24 +68,78 @@ async fn setup(
     Ok(groups)
 }
 
-struct Row {
+/// Tells each seat of a hearing the others' send logs, then waits until every one is connected.
+async fn link(mut group: Vec<Synth>) -> anyhow::Result<Vec<Synth>> {
+    for s in &group {
+        let partners = group
+            .iter()
+            .filter(|o| o.role != s.role)
+            .map(|o| (o.role.clone(), o.sent.clone()))
+            .collect();
+        let _ = s.partner.set(partners);
+    }
+    for s in &mut group {
+        tokio::time::timeout(Duration::from_secs(30), s.connected.wait_for(|c| *c))
+            .await
+            .map_err(|_| anyhow::anyhow!("{} not connected in 30 s", s.role))??;
+    }
+    Ok(group)
+}
+
+/// [`setup`] against Janus: `n` 1:1 videocalls (citizen calls officer), four at a time.
+async fn setup_janus(
+    api: &Arc<API>,
+    j: &janus::Client,
     n: usize,
-    seats: usize,
+) -> anyhow::Result<Vec<Vec<Synth>>> {
+    let gate = Arc::new(Semaphore::new(4));
+    let mut groups = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (api, gate) = (api.clone(), gate.clone());
+        let j = j.clone();
+        tasks.spawn(async move {
+            let _permit = gate.acquire().await?;
+            link(janus::call(&api, &j, &format!("load-{i}"), ["citizen", "officer"]).await?).await
+        });
+    }
+    while let Some(t) = tasks.join_next().await {
+        groups.push(t??);
+    }
+    Ok(groups)
+}
+
+/// The server under test.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Target {
+    Ours,
+    Janus,
+}
+
+pub struct Row {
+    pub target: Target,
+    pub n: usize,
+    pub seats: usize,
     setup: Duration,
-    server_cpu: f64,
+    pub server_cpu: f64,
     gen_cpu: f64,
-    rss0_kb: u64,
+    pub rss0_kb: u64,
     /// at the start of the measurement window, and at its end
     rss_w0_kb: u64,
-    rss_kb: u64,
-    loss: [(u64, u64); 2],
+    pub rss_kb: u64,
+    pub loss: [(u64, u64); 2],
     worst_loss: f64,
-    lat: [Vec<u32>; 2],
+    pub lat: [Vec<u32>; 2],
     /// Mean RTP bitrate one participant sends (kbit/s).
     send_kbps: f64,
-    recorded_bytes: u64,
+    pub recorded_bytes: u64,
     captures: usize,
     recording_dropped: u64,
+    /// RTP bytes delivered to the receivers of every hearing, sent inside the window
+    pub forwarded_bytes: u64,
+    pub wall: f64,
+    /// How long media flowed (what the recordings hold).
+    pub media_secs: f64,
 }
 
 /// A value from the server's `/metrics` at `addr`, its operations listener (`None` when absent
@@ -122,13 +168,14 @@ fn dir_size(dir: &std::path::Path) -> (u64, usize) {
             rtp += r;
         } else {
             bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-            rtp += usize::from(p.extension().is_some_and(|x| x == "rtp"));
+            rtp += usize::from(p.extension().is_some_and(|x| x == "rtp" || x == "mjr"));
         }
     }
     (bytes, rtp)
 }
 
 async fn run(
+    target: Target,
     n: usize,
     seats: usize,
     secs: u64,
@@ -136,23 +183,41 @@ async fn run(
     api: &Arc<API>,
 ) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
-    let (mut child, addr, ops) = start_server_ops(
-        dir.path(),
-        &[
-            ("RH_CALL__INCLUDE_LOOPBACK", "true"),
-            ("RH_CALL__BIND_IPS", "[\"127.0.0.1\"]"),
-            ("RH_CALL__RATE_BURST", "1000"),
-            ("RUST_LOG", "error"),
-        ],
-    );
-    let pid = child.id();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss0_kb = proc_status(pid, "VmRSS:");
-    let t0 = Instant::now();
-    let groups = setup(api, &addr, n, seats).await?;
-    let setup_time = t0.elapsed();
+    let (mut child, mut janus, ops, recordings);
+    let groups;
+    let (pid, rss0_kb, setup_time);
+    if target == Target::Janus {
+        let j = janus::start(dir.path()).await?;
+        pid = j.child.id();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rss0_kb = proc_status(pid, "VmRSS:");
+        let t0 = Instant::now();
+        groups = setup_janus(api, &j.client(), n).await?;
+        setup_time = t0.elapsed();
+        (child, ops, recordings) = (None, None, j.recordings.clone());
+        janus = Some(j);
+    } else {
+        let (c, addr, o) = start_server_ops(
+            dir.path(),
+            &[
+                ("RH_CALL__INCLUDE_LOOPBACK", "true"),
+                ("RH_CALL__BIND_IPS", "[\"127.0.0.1\"]"),
+                ("RH_CALL__RATE_BURST", "1000"),
+                ("RUST_LOG", "error"),
+            ],
+        );
+        pid = c.id();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rss0_kb = proc_status(pid, "VmRSS:");
+        let t0 = Instant::now();
+        groups = setup(api, &addr, n, seats).await?;
+        setup_time = t0.elapsed();
+        (child, ops, recordings) = (Some(c), Some(o), dir.path().join("recordings"));
+        janus = None;
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
+    let media0 = Instant::now();
     let pumps: Vec<_> = groups
         .iter()
         .flat_map(|p| p.iter().map(|s| s.pump(media.clone(), stop.clone())))
@@ -168,15 +233,19 @@ async fn run(
     let server_cpu = (cpu_time(pid) - srv0).as_secs_f64() / wall * 100.0;
     let gen_cpu = (cpu_time(std::process::id()) - gen0).as_secs_f64() / wall * 100.0;
     let rss_kb = proc_status(pid, "VmRSS:");
-    let recording_dropped = metric(&ops, "recording_dropped_packets_total").await;
+    let recording_dropped = match &ops {
+        Some(ops) => metric(ops, "recording_dropped_packets_total").await,
+        None => 0,
+    };
     tokio::time::sleep(Duration::from_secs(2)).await; // let the last packets arrive
     stop.store(true, Ordering::Relaxed);
     for p in pumps {
         let _ = p.await;
     }
+    let media_secs = media0.elapsed().as_secs_f64();
 
     let (mut loss, mut lat, mut worst_loss) = ([(0u64, 0u64); 2], [vec![], vec![]], 0f64);
-    let mut sent_bytes = 0u64;
+    let (mut sent_bytes, mut forwarded_bytes) = (0u64, 0u64);
     for group in &groups {
         for k in 0..2 {
             for tx in group {
@@ -196,6 +265,7 @@ async fn run(
                 let got = recv[k].received.load(Ordering::Relaxed);
                 loss[k].0 += sent;
                 loss[k].1 += got;
+                forwarded_bytes += recv[k].bytes.load(Ordering::Relaxed);
                 worst_loss = worst_loss.max(1.0 - got as f64 / sent.max(1) as f64);
                 let mut l = recv[k]
                     .latencies_us
@@ -212,13 +282,17 @@ async fn run(
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (recorded_bytes, captures) = dir_size(&dir.path().join("recordings"));
-    let _ = child.kill();
-    let _ = child.wait();
+    let (recorded_bytes, captures) = dir_size(&recordings);
+    if let Some(c) = &mut child {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    drop(janus.take()); // stops Janus
     for l in &mut lat {
         l.sort_unstable();
     }
     Ok(Row {
+        target,
         n,
         seats,
         setup: setup_time,
@@ -234,6 +308,9 @@ async fn run(
         recorded_bytes,
         captures,
         recording_dropped,
+        forwarded_bytes,
+        wall,
+        media_secs,
     })
 }
 
@@ -244,7 +321,8 @@ fn ms(us: u32) -> f64 {
 fn print(r: &Row) {
     let pct = |(sent, got): (u64, u64)| 100.0 * (1.0 - got as f64 / sent.max(1) as f64);
     println!(
-        "| {} | {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
+        "| {:?} | {} | {} | {:.0} ms | {:.0} % | {:.0} % | {} → {} → {} MB | {:.2} % / {:.2} % (worst stream {:.2} %) | {:.1} / {:.1} / {:.1} ms | {:.1} / {:.1} / {:.1} ms | {:.0} kbit/s | {} captures, {} MB, {} dropped |",
+        r.target,
         r.n,
         r.seats,
         r.setup.as_secs_f64() * 1000.0,
@@ -284,16 +362,45 @@ async fn main() -> anyhow::Result<()> {
         return soak::run(cycles.parse()?, &media, &api).await;
     }
     println!(
-        "| hearings | seats | setup | server CPU | generator CPU | server RSS (idle → window start → end) | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
+        "| server | hearings | seats | setup | server CPU | generator CPU | server RSS (idle → window start → end) | loss audio / video | audio latency p50 / p99 / max | video latency p50 / p99 / max | sent per participant | recorded |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let seat_list = std::env::var("SEATS").unwrap_or_else(|_| "2".into());
+    let mut targets = Vec::new();
+    for t in std::env::var("TARGET")
+        .unwrap_or_else(|_| "ours".into())
+        .split(',')
+    {
+        match t.trim() {
+            "ours" => targets.push(Target::Ours),
+            "janus" if janus::installed() => targets.push(Target::Janus),
+            "janus" => println!("janus not installed (bash scripts/deps.sh janus)"),
+            other => anyhow::bail!("TARGET: ours, janus (not {other:?})"),
+        }
+    }
+    let (mut rows, mut janus_api) = (Vec::new(), None);
     for n in list.split(',').filter_map(|v| v.trim().parse().ok()) {
         for seats in seat_list.split(',').filter_map(|v| v.trim().parse().ok()) {
             anyhow::ensure!((2..=ROLES.len()).contains(&seats), "SEATS: 2 to 4");
-            let row = run(n, seats, secs, &media, &api).await?;
-            print(&row);
+            for &target in &targets {
+                // Janus's videocall is 1:1: two seats only
+                if target == Target::Janus && seats != 2 {
+                    continue;
+                }
+                let api = match target {
+                    Target::Ours => &api,
+                    Target::Janus => {
+                        janus_api.get_or_insert(Arc::new(janus::api(janus::local_ip()?)?))
+                    }
+                };
+                let offset = u16::from(target == Target::Janus);
+                peer::SEQ_OFFSET.store(offset, std::sync::atomic::Ordering::Relaxed);
+                let row = run(target, n, seats, secs, &media, api).await?;
+                print(&row);
+                rows.push(row);
+            }
         }
     }
+    compare::print(&rows);
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! slot per seat beyond the first, docs/call.md "Seats").
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,12 @@ pub fn now_us() -> u64 {
 /// The measurement window, as send times: packets sent inside it are counted.
 pub static WINDOW: [AtomicU64; 2] = [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)];
 
+/// What the server adds to each forwarded stream's sequence numbers: 0 for ours (it forwards
+/// them as sent); Janus's videocall plugin renumbers each relayed stream from 1 (its RTP switching
+/// context), and the packetizer here starts at 0, so 1 there (checked on the packet sizes: every
+/// received packet is the one sent with the sequence number one below).
+pub static SEQ_OFFSET: AtomicU16 = AtomicU16::new(0);
+
 fn in_window(t: u64) -> bool {
     t >= WINDOW[0].load(Ordering::Relaxed) && t <= WINDOW[1].load(Ordering::Relaxed)
 }
@@ -85,6 +91,8 @@ impl SendLog {
 #[derive(Default)]
 pub struct RecvStream {
     pub received: AtomicU64,
+    /// RTP bytes (header + payload) of those packets, as they arrived.
+    pub bytes: AtomicU64,
     pub latencies_us: Mutex<Vec<u32>>,
 }
 
@@ -101,7 +109,8 @@ pub struct Synth {
     pub recv: Arc<Recv>,
     /// The other seats' send logs, set once all exist.
     pub partner: Arc<OnceLock<Partners>>,
-    ws_tx: mpsc::UnboundedSender<String>,
+    pub ws_tx: mpsc::UnboundedSender<String>,
+    leave: String,
     pub connected: watch::Receiver<bool>,
 }
 
@@ -134,35 +143,9 @@ pub async fn connect(
         }
         let _ = sink.close().await;
     });
-    let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await?);
-    let tracks = [
-        Arc::new(TrackLocalStaticRTP::new(
-            cap(MIME_TYPE_OPUS, 48000, 2),
-            format!("{role}-a"),
-            role.to_owned(),
-        )),
-        Arc::new(TrackLocalStaticRTP::new(
-            cap(MIME_TYPE_VP8, 90000, 0),
-            format!("{role}-v"),
-            role.to_owned(),
-        )),
-    ];
-    for t in &tracks {
-        let sender = pc
-            .add_track(t.clone() as Arc<dyn TrackLocal + Send + Sync>)
-            .await?;
-        tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
-    }
-    for _ in 1..others.len() {
-        for kind in [RTPCodecType::Audio, RTPCodecType::Video] {
-            let init = RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                send_encodings: vec![],
-            };
-            pc.add_transceiver_from_kind(kind, Some(init)).await?;
-        }
-    }
-    let tx = ws_tx.clone();
+    let synth = Synth::new(api, role, others, ws_tx, r#"{"type":"leave"}"#.to_owned()).await?;
+    let pc = synth.pc.clone();
+    let tx = synth.ws_tx.clone();
     pc.on_ice_candidate(Box::new(move |c: Option<RTCIceCandidate>| {
         let tx = tx.clone();
         Box::pin(async move {
@@ -173,20 +156,6 @@ pub async fn connect(
             }
         })
     }));
-    let (state_tx, connected) = watch::channel(false);
-    pc.on_peer_connection_state_change(Box::new(move |s| {
-        let _ = state_tx.send(s == RTCPeerConnectionState::Connected);
-        Box::pin(async {})
-    }));
-    let recv: Arc<Recv> = Arc::new(
-        others
-            .iter()
-            .map(|r| (r.to_string(), Default::default()))
-            .collect(),
-    );
-    let partner: Arc<OnceLock<Partners>> = Arc::new(OnceLock::new());
-    on_track(&pc, recv.clone(), partner.clone());
-
     let offer = pc.create_offer(None).await?;
     pc.set_local_description(offer).await?;
     let sdp = pc
@@ -194,7 +163,9 @@ pub async fn connect(
         .await
         .ok_or_else(|| anyhow::anyhow!("no local description"))?
         .sdp;
-    ws_tx.send(serde_json::json!({"type": "offer", "sdp": sdp}).to_string())?;
+    synth
+        .ws_tx
+        .send(serde_json::json!({"type": "offer", "sdp": sdp}).to_string())?;
     let reader_pc = pc.clone();
     tokio::spawn(async move {
         while let Some(Ok(msg)) = stream.next().await {
@@ -202,16 +173,73 @@ pub async fn connect(
             let _ = apply(&reader_pc, &text).await;
         }
     });
-    Ok(Synth {
-        role: role.to_owned(),
-        pc,
-        tracks,
-        sent: [SendLog::new(), SendLog::new()],
-        recv,
-        partner,
-        ws_tx,
-        connected,
-    })
+    Ok(synth)
+}
+
+impl Synth {
+    /// The peer connection of one seat before any signalling: its two send tracks, a receive-only
+    /// audio and video slot per seat of `others` beyond the first, and the counters. `ws_tx`
+    /// carries frames to the server's socket; `leave` is the frame [`Synth::leave`] sends.
+    pub async fn new(
+        api: &API,
+        role: &str,
+        others: &[&str],
+        ws_tx: mpsc::UnboundedSender<String>,
+        leave: String,
+    ) -> anyhow::Result<Synth> {
+        let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await?);
+        let tracks = [
+            Arc::new(TrackLocalStaticRTP::new(
+                cap(MIME_TYPE_OPUS, 48000, 2),
+                format!("{role}-a"),
+                role.to_owned(),
+            )),
+            Arc::new(TrackLocalStaticRTP::new(
+                cap(MIME_TYPE_VP8, 90000, 0),
+                format!("{role}-v"),
+                role.to_owned(),
+            )),
+        ];
+        for t in &tracks {
+            let sender = pc
+                .add_track(t.clone() as Arc<dyn TrackLocal + Send + Sync>)
+                .await?;
+            tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
+        }
+        for _ in 1..others.len() {
+            for kind in [RTPCodecType::Audio, RTPCodecType::Video] {
+                let init = RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    send_encodings: vec![],
+                };
+                pc.add_transceiver_from_kind(kind, Some(init)).await?;
+            }
+        }
+        let (state_tx, connected) = watch::channel(false);
+        pc.on_peer_connection_state_change(Box::new(move |s| {
+            let _ = state_tx.send(s == RTCPeerConnectionState::Connected);
+            Box::pin(async {})
+        }));
+        let recv: Arc<Recv> = Arc::new(
+            others
+                .iter()
+                .map(|r| (r.to_string(), Default::default()))
+                .collect(),
+        );
+        let partner: Arc<OnceLock<Partners>> = Arc::new(OnceLock::new());
+        on_track(&pc, recv.clone(), partner.clone());
+        Ok(Synth {
+            role: role.to_owned(),
+            pc,
+            tracks,
+            sent: [SendLog::new(), SendLog::new()],
+            recv,
+            partner,
+            ws_tx,
+            leave,
+            connected,
+        })
+    }
 }
 
 /// Applies one server frame (answer, candidate) to the peer connection.
@@ -247,7 +275,16 @@ fn on_track(pc: &RTCPeerConnection, recv: Arc<Recv>, partner: Arc<OnceLock<Partn
         };
         let stream = track.stream_id();
         let from = stream.strip_suffix("-stream").unwrap_or(&stream).to_owned();
-        let Some(stats) = recv.get(&from).map(|r| r[kind].clone()) else {
+        // a server that names the stream its own way (Janus): the only other seat when 1:1
+        let (from, known) = match recv.get(&from) {
+            Some(r) => (from, Some(r)),
+            None if recv.len() == 1 => recv
+                .iter()
+                .next()
+                .map_or((from, None), |(k, r)| (k.clone(), Some(r))),
+            None => (from, None),
+        };
+        let Some(stats) = known.map(|r| r[kind].clone()) else {
             eprintln!("a track from an unknown stream {stream:?}");
             return Box::pin(async {});
         };
@@ -259,13 +296,16 @@ fn on_track(pc: &RTCPeerConnection, recv: Arc<Recv>, partner: Arc<OnceLock<Partn
                 let Some(log) = partner.get().and_then(|m| m.get(&from)) else {
                     continue;
                 };
-                let seq = p.header.sequence_number as usize;
+                let offset = SEQ_OFFSET.load(Ordering::Relaxed);
+                let seq = p.header.sequence_number.wrapping_sub(offset) as usize;
                 let sent = log[kind].times[seq].load(Ordering::Relaxed);
                 if sent == 0 || !in_window(sent) || seen[seq / 64] & (1 << (seq % 64)) != 0 {
                     continue;
                 }
                 seen[seq / 64] |= 1 << (seq % 64);
                 stats.received.fetch_add(1, Ordering::Relaxed);
+                let size = p.header.marshal_size() + p.payload.len();
+                stats.bytes.fetch_add(size as u64, Ordering::Relaxed);
                 let lat = now.saturating_sub(sent).min(u32::MAX as u64) as u32;
                 stats
                     .latencies_us
@@ -322,7 +362,7 @@ impl Synth {
     }
 
     pub fn leave(&self) {
-        let _ = self.ws_tx.send(r#"{"type":"leave"}"#.to_owned());
+        let _ = self.ws_tx.send(self.leave.clone());
     }
 }
 
