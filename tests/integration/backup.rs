@@ -11,6 +11,8 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use sqlx::Connection;
 
+use crate::helpers::output_text;
+
 const BIN: &str = env!("CARGO_BIN_EXE_remote-hearing");
 
 fn run(args: &[&str], data_dir: &Path, db: Option<&str>) -> Output {
@@ -27,15 +29,6 @@ fn run(args: &[&str], data_dir: &Path, db: Option<&str>) -> Output {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 async fn count(url: &str, sql: &str) -> i64 {
@@ -78,7 +71,7 @@ async fn a_backup_taken_while_running_restores_and_verify_log_passes() {
     let out = tempfile::tempdir().unwrap();
     let backup = out.path().join("backup");
     let o = run(&["backup", p(&backup)], src, src_url.as_deref());
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout).to_string();
     let manifest_sha = stdout
         .lines()
@@ -117,7 +110,7 @@ async fn a_backup_taken_while_running_restores_and_verify_log_passes() {
         &target,
         dst_url.as_deref(),
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     assert_eq!(
         std::fs::read(
             target
@@ -129,7 +122,7 @@ async fn a_backup_taken_while_running_restores_and_verify_log_passes() {
         b"rtp capture bytes"
     );
     let o = run(&["audit", "verify-log"], &target, dst_url.as_deref());
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     let dst_db = dst_url.clone().unwrap_or_else(|| {
         format!(
             "sqlite://{}?mode=ro",
@@ -147,7 +140,7 @@ async fn a_backup_taken_while_running_restores_and_verify_log_passes() {
 
     // A non-empty target: one line, exit 2, nothing touched.
     let o = run(&["restore", p(&backup)], &target, dst_url.as_deref());
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", output_text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("not empty"), "{err}");
@@ -161,7 +154,7 @@ async fn a_backup_taken_while_running_restores_and_verify_log_passes() {
         None => None,
     };
     let o = run(&["restore", p(&backup)], &fresh, fresh_url.as_deref());
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&rec_rel) && err.contains("SHA-256"), "{err}");
     assert!(!fresh.exists(), "nothing restored");

@@ -374,3 +374,29 @@ pub async fn expect_json<T: DeserializeOwned>(resp: reqwest::Response, status: u
     assert_eq!(got, status, "status; body: {text}");
     serde_json::from_str(&text).unwrap()
 }
+
+/// A finished child process's status and output, for an assertion message.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Seals `file` in place with the hearing's recordings key (as the recorder's sealer does); the key.
+pub async fn seal_with_hearing_key(
+    state: &AppState,
+    hearing_id: &str,
+    file: &std::path::Path,
+) -> Arc<recordings::sealed::FileKey> {
+    let key = state
+        .call
+        .vault
+        .key_for(&state.db, hearing_id, "recordings", 0)
+        .await
+        .unwrap();
+    assert!(recordings::sealed::seal_file(file, &key).unwrap());
+    key
+}

@@ -14,7 +14,7 @@ use remote_hearing::{
 use secrecy::ExposeSecret;
 
 use crate::hearing::world;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, output_text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_remote-hearing");
 
@@ -34,15 +34,6 @@ fn rotate(app: &TestApp, new: &std::path::Path) -> Output {
         c.env("DATABASE_URL", url);
     }
     c.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 async fn auditor(app: &TestApp) -> String {
@@ -76,13 +67,7 @@ async fn after_a_master_key_rotation_only_the_new_key_file_reads_the_recordings(
     .execute(&state.db.write)
     .await
     .unwrap();
-    let key = state
-        .call
-        .vault
-        .key_for(&state.db, &id, "recordings", 0)
-        .await
-        .unwrap();
-    assert!(recordings::sealed::seal_file(&file, &key).unwrap());
+    let key = crate::helpers::seal_with_hearing_key(state, &id, &file).await;
     state
         .call
         .vault
@@ -103,7 +88,7 @@ async fn after_a_master_key_rotation_only_the_new_key_file_reads_the_recordings(
     let fresh = || uuid::Uuid::new_v4().simple().to_string();
     std::fs::write(&new_file, format!("{}{}\n", fresh(), fresh())).unwrap();
     let o = rotate(&w.app, &new_file);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains("re-wrapped 2 hearing keys"), "{out}");
     let new_id = out.lines().last().unwrap().to_string();
@@ -121,11 +106,11 @@ async fn after_a_master_key_rotation_only_the_new_key_file_reads_the_recordings(
     assert_eq!(payload["new_master_id"], new_id.as_str(), "{payload}");
     // Run again: nothing to do, nothing sealed again.
     let o = rotate(&w.app, &new_file);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", output_text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("re-wrapped 0 hearing keys"),
         "{}",
-        text(&o)
+        output_text(&o)
     );
 
     // The process still holding the old key no longer serves it…

@@ -383,13 +383,7 @@ async fn deleting_destroys_the_key_first_so_a_leftover_copy_does_not_decrypt() {
         .await
         .unwrap();
     let state = &w.app.state;
-    let key = state
-        .call
-        .vault
-        .key_for(&state.db, &id, "recordings", 0)
-        .await
-        .unwrap();
-    assert!(recordings::sealed::seal_file(&file, &key).unwrap());
+    let key = crate::helpers::seal_with_hearing_key(state, &id, &file).await;
     let on_disk = std::fs::read(&file).unwrap();
     assert!(recordings::sealed::is_sealed(&on_disk));
     let backup = w.app.data_dir.path().join("backup-copy.webm");
