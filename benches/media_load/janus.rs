@@ -20,11 +20,7 @@ use std::net::IpAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use webrtc::api::interceptor_registry::register_default_interceptors;
-use webrtc::api::media_engine::MediaEngine;
-use webrtc::api::setting_engine::SettingEngine;
-use webrtc::api::{API, APIBuilder};
-use webrtc::interceptor::registry::Registry;
+use webrtc::api::API;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 
 use crate::peer::Synth;
@@ -42,17 +38,7 @@ pub fn local_ip() -> anyhow::Result<IpAddr> {
 /// The synthetic peers' API for Janus: the default codecs and interceptors (as `loopback_api`),
 /// gathering only on `ip`.
 pub fn api(ip: IpAddr) -> anyhow::Result<API> {
-    let mut m = MediaEngine::default();
-    m.register_default_codecs()?;
-    let registry = register_default_interceptors(Registry::new(), &mut m)?;
-    let mut s = SettingEngine::default();
-    s.set_ip_filter(Box::new(move |a| a == ip));
-    s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
-    Ok(APIBuilder::new()
-        .with_media_engine(m)
-        .with_interceptor_registry(registry)
-        .with_setting_engine(s)
-        .build())
+    Ok(crate::common::client_api(false, move |a| a == ip))
 }
 
 const LIB: &str = "/usr/lib/x86_64-linux-gnu/janus";

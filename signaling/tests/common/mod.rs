@@ -176,12 +176,21 @@ impl Default for History {
 /// interceptors, not the server's — gathering loopback host candidates only. Also used by the
 /// media load generator (benches/media_load).
 pub fn loopback_api() -> webrtc::api::API {
+    client_api(true, |ip| ip.is_loopback())
+}
+
+/// A client's `webrtc` API (the library's default codecs and interceptors, no mDNS) gathering
+/// host candidates only on the addresses `keep` accepts (loopback ones only when `loopback`).
+pub fn client_api(
+    loopback: bool,
+    keep: impl Fn(std::net::IpAddr) -> bool + Send + Sync + 'static,
+) -> webrtc::api::API {
     let mut m = MediaEngine::default();
     m.register_default_codecs().unwrap();
     let registry = register_default_interceptors(Registry::new(), &mut m).unwrap();
     let mut s = SettingEngine::default();
-    s.set_include_loopback_candidate(true);
-    s.set_ip_filter(Box::new(|ip| ip.is_loopback()));
+    s.set_include_loopback_candidate(loopback);
+    s.set_ip_filter(Box::new(keep));
     s.set_ice_multicast_dns_mode(webrtc::ice::mdns::MulticastDnsMode::Disabled);
     APIBuilder::new()
         .with_media_engine(m)
