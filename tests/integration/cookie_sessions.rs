@@ -98,14 +98,17 @@ async fn staff_in_cookie_mode_never_see_the_token_and_writes_need_the_csrf_token
         assert_eq!(e["error"]["code"], "csrf_failed", "{e}");
     }
     assert_eq!(write(Some(&csrf)).await.unwrap().status(), 200);
+    // A page's write in cookie mode: the cookies, the session header and the CSRF token.
+    let cookie_post = |path: &str| {
+        app.client
+            .post(app.url(path))
+            .header(COOKIE, &jar)
+            .header("X-Session", "staff")
+            .header("X-Session-Mode", "cookie")
+            .header("X-CSRF-Token", &csrf)
+    };
     // Other answers under /auth/ pass whole, however large (a TOTP enrolment's QR code).
-    let enrol = app
-        .client
-        .post(app.url("/api/v1/auth/totp/enroll"))
-        .header(COOKIE, &jar)
-        .header("X-Session", "staff")
-        .header("X-Session-Mode", "cookie")
-        .header("X-CSRF-Token", &csrf)
+    let enrol = cookie_post("/api/v1/auth/totp/enroll")
         .send()
         .await
         .unwrap();
@@ -120,16 +123,7 @@ async fn staff_in_cookie_mode_never_see_the_token_and_writes_need_the_csrf_token
     );
     assert!(setup.get("csrf").is_none(), "not a sign-in answer");
     // Logout in cookie mode clears both cookies and ends the session.
-    let out = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .header(COOKIE, &jar)
-        .header("X-Session", "staff")
-        .header("X-Session-Mode", "cookie")
-        .header("X-CSRF-Token", &csrf)
-        .send()
-        .await
-        .unwrap();
+    let out = cookie_post("/api/v1/auth/logout").send().await.unwrap();
     assert!(out.status().is_success(), "{}", out.status());
     let cleared = cookies(&out);
     assert!(
