@@ -276,50 +276,29 @@ impl Vault {
     }
 
     /// The key of id `key_id` if it still exists and belongs to `hearing_id` (None once the
-    /// retention sweep destroyed it).
-    pub async fn key_by_id(
+    /// retention sweep destroyed it); `db` is a pool or a transaction's connection.
+    pub async fn key_by_id<'e, E>(
         &self,
-        pool: &AnyPool,
+        db: E,
         hearing_id: &str,
         key_id: &[u8; 16],
-    ) -> anyhow::Result<Option<Arc<FileKey>>> {
+    ) -> anyhow::Result<Option<Arc<FileKey>>>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
         let id = hex::encode(key_id);
         let row: Option<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT class, wrapped, master_id FROM hearing_keys WHERE key_id = $1 AND hearing_id = $2",
         )
         .bind(&id)
         .bind(hearing_id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
         row.map(|(class, w, m)| {
             self.file_key(hearing_id, &class, &id, (&w, m.as_deref()))
                 .map(Arc::new)
         })
         .transpose()
-    }
-
-    /// [`Vault::open_blob`] inside `tx`.
-    pub async fn open_blob_in(
-        &self,
-        tx: &mut Tx,
-        hearing_id: &str,
-        stored: Vec<u8>,
-    ) -> anyhow::Result<Vec<u8>> {
-        let Some(id) = recordings::sealed::key_id(&stored) else {
-            return Ok(stored);
-        };
-        let id_hex = hex::encode(id);
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT class, wrapped, master_id FROM hearing_keys WHERE key_id = $1 AND hearing_id = $2",
-        )
-        .bind(&id_hex)
-        .bind(hearing_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let (class, w, m) =
-            row.ok_or_else(|| anyhow::anyhow!("the key of this sealed file was destroyed"))?;
-        let key = self.file_key(hearing_id, &class, &id_hex, (&w, m.as_deref()))?;
-        Ok(recordings::sealed::open_bytes(&key, &stored)?)
     }
 
     /// Destroys the hearing's key of `class` inside `tx` (crypto-shredding); its id (hex) when
@@ -358,18 +337,22 @@ impl Vault {
     }
 
     /// A stored blob as plaintext: opened when sealed, passed through when it was stored before
-    /// encryption. An error when its key is gone or it does not decrypt.
-    pub async fn open_blob(
+    /// encryption. An error when its key is gone or it does not decrypt. `db` is a pool or a
+    /// transaction's connection.
+    pub async fn open_blob<'e, E>(
         &self,
-        pool: &AnyPool,
+        db: E,
         hearing_id: &str,
         stored: Vec<u8>,
-    ) -> anyhow::Result<Vec<u8>> {
+    ) -> anyhow::Result<Vec<u8>>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
         let Some(id) = recordings::sealed::key_id(&stored) else {
             return Ok(stored);
         };
         let key = self
-            .key_by_id(pool, hearing_id, &id)
+            .key_by_id(db, hearing_id, &id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the key of this sealed file was destroyed"))?;
         Ok(recordings::sealed::open_bytes(&key, &stored)?)

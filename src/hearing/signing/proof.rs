@@ -257,7 +257,7 @@ pub async fn issue(
         .map_err(|e| HearingError::internal("the stored signature", e))?;
     let png_bytes = issuer
         .vault
-        .open_blob_in(tx, &h.id, stored)
+        .open_blob(&mut **tx, &h.id, stored)
         .await
         .map_err(|e| HearingError::internal("the stored signature", e))?;
     let bitmap = png::decode(&png_bytes).map_err(|m| {
