@@ -205,7 +205,7 @@ impl Vault {
     }
 
     /// The hearing's key of `class`, drawn and stored on first use, inside `tx` (concurrent
-    /// first uses agree on one row).
+    /// first uses agree on one row); an existing key costs one read.
     pub async fn key_in(
         &self,
         tx: &mut Tx,
@@ -213,6 +213,9 @@ impl Vault {
         class: &str,
         now_ms: i64,
     ) -> anyhow::Result<Arc<FileKey>> {
+        if let Some(k) = self.stored_key(&mut **tx, hearing_id, class).await? {
+            return Ok(k);
+        }
         let (mut raw, mut id) = ([0u8; 32], [0u8; 16]);
         self.rng
             .fill(&mut raw)
@@ -246,19 +249,34 @@ impl Vault {
         .bind(&self.id)
         .execute(&mut **tx)
         .await?;
-        let (key_id, wrapped, master): (String, String, Option<String>) = sqlx::query_as(
+        self.stored_key(&mut **tx, hearing_id, class)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the hearing key just stored is missing"))
+    }
+
+    /// The hearing's stored key of `class`, if there is one (opened only under the master key
+    /// that wrapped it).
+    async fn stored_key<'e, E>(
+        &self,
+        db: E,
+        hearing_id: &str,
+        class: &str,
+    ) -> anyhow::Result<Option<Arc<FileKey>>>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT key_id, wrapped, master_id FROM hearing_keys WHERE hearing_id = $1 AND class = $2",
         )
         .bind(hearing_id)
         .bind(class)
-        .fetch_one(&mut **tx)
+        .fetch_optional(db)
         .await?;
-        Ok(Arc::new(self.file_key(
-            hearing_id,
-            class,
-            &key_id,
-            (&wrapped, master.as_deref()),
-        )?))
+        row.map(|(id, w, m)| {
+            self.file_key(hearing_id, class, &id, (&w, m.as_deref()))
+                .map(Arc::new)
+        })
+        .transpose()
     }
 
     /// [`Vault::key_in`] in its own transaction.
