@@ -16,11 +16,15 @@ use super::{
     aliyun::AliyunProvider,
     codes,
     console::Console,
+    marks::{self, Mark},
     outbox::{self, Claimed},
     provider::{Outgoing, Provider, SendError, UnixNow, mask_phone},
     templates::Template,
     tencent::TencentProvider,
 };
+
+/// How many due messages the worker claims and sends at once.
+pub const BATCH: usize = 32;
 
 pub struct Delivery {
     primary: Box<dyn Provider>,
@@ -117,19 +121,28 @@ impl Delivery {
             .min(600_000)
     }
 
-    /// One attempt at a claimed row.
-    #[tracing::instrument(skip_all, err)]
+    /// One attempt at a claimed row, its outcome written at once (a code's first attempt).
     pub async fn attempt(&self, sms: &Sms, row: Claimed) -> Result<(), AppError> {
+        let id = row.id.clone();
+        match self.decide(sms, row).await? {
+            Some(mark) => marks::record(&sms.db, sms.clock.now_ms(), &[(id, mark)]).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends one claimed row and says what to write; `None` when it is already written (a
+    /// reminder delivered in WeChat). Errors (Redis, the store) leave the row to its lease.
+    #[tracing::instrument(skip_all, err)]
+    async fn decide(&self, sms: &Sms, row: Claimed) -> Result<Option<Mark>, AppError> {
         let primary = self.primary.name();
+        let failed = |error: &str| {
+            Ok(Some(Mark::Failed {
+                provider: primary.to_owned(),
+                error: error.to_owned(),
+            }))
+        };
         let Some(template) = Template::parse(&row.template) else {
-            return outbox::mark_failed(
-                &sms.db,
-                sms.clock.now_ms(),
-                &row.id,
-                primary,
-                "unknown_template",
-            )
-            .await;
+            return failed("unknown_template");
         };
         let mut params = row.params.clone();
         let mut code = None;
@@ -141,14 +154,7 @@ impl Delivery {
                 }
                 None => {
                     metrics::counter!("sms_failed_total", "provider" => primary, "reason" => "code_expired").increment(1);
-                    return outbox::mark_failed(
-                        &sms.db,
-                        sms.clock.now_ms(),
-                        &row.id,
-                        primary,
-                        "code_expired",
-                    )
-                    .await;
+                    return failed("code_expired");
                 }
             }
         }
@@ -156,7 +162,7 @@ impl Delivery {
         if template == Template::BookingReminder
             && super::wx_notify::try_reminder(sms, &row, &params).await?
         {
-            return Ok(());
+            return Ok(None);
         }
         let msg = Outgoing {
             message_id: row.id.clone(),
@@ -175,25 +181,24 @@ impl Delivery {
             used = f.as_ref();
             result = used.send(&msg).await;
         }
-        let provider = used.name();
-        match result {
+        let provider = used.name().to_owned();
+        Ok(Some(match result {
             Ok(acc) => {
                 tracing::info!(id = %row.id, to = %mask_phone(&row.phone), provider, template = template.key(), "sms sent");
-                metrics::counter!("sms_sent_total", "provider" => provider).increment(1);
-                outbox::mark_sent(
-                    &sms.db,
-                    sms.clock.now_ms(),
-                    &row.id,
+                metrics::counter!("sms_sent_total", "provider" => provider.clone()).increment(1);
+                Mark::Sent {
                     provider,
-                    &acc.provider_message_id,
-                )
-                .await
+                    provider_message_id: acc.provider_message_id,
+                }
             }
             Err(e) if e.retryable() && row.attempts < self.max_attempts => {
-                let now = sms.clock.now_ms();
-                let next = now + self.backoff_ms(row.attempts);
+                let next_at_ms = sms.clock.now_ms() + self.backoff_ms(row.attempts);
                 tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider, attempts = row.attempts, error = %e, "sms: will retry");
-                outbox::mark_retry(&sms.db, now, &row.id, provider, &e.to_string(), next).await
+                Mark::Retry {
+                    provider,
+                    error: e.to_string(),
+                    next_at_ms,
+                }
             }
             Err(e) => {
                 let reason = match &e {
@@ -202,32 +207,54 @@ impl Delivery {
                     _ => "gave_up",
                 };
                 tracing::warn!(id = %row.id, to = %mask_phone(&row.phone), provider, error = %e, "sms failed");
-                metrics::counter!("sms_failed_total", "provider" => provider, "reason" => reason)
+                metrics::counter!("sms_failed_total", "provider" => provider.clone(), "reason" => reason)
                     .increment(1);
-                outbox::mark_failed(
-                    &sms.db,
-                    sms.clock.now_ms(),
-                    &row.id,
+                Mark::Failed {
                     provider,
-                    &e.to_string(),
-                )
-                .await
+                    error: e.to_string(),
+                }
             }
-        }
+        }))
     }
 
-    /// Sends due messages until the queue is empty (`state`: the server's, or the [`Sms`]).
+    /// Sends due messages until the queue is empty (`state`: the server's, or the [`Sms`]): up
+    /// to [`BATCH`] claimed in one write, sent concurrently (each within the provider timeouts,
+    /// so the batch ends well inside the lease), their outcomes written in one transaction.
+    /// The first error ends the pass after the others' outcomes are written.
     pub async fn drain<S>(&self, state: &S) -> Result<usize, AppError>
     where
         Sms: FromRef<S>,
     {
         let sms = Sms::from_ref(state);
         let mut n = 0;
-        while let Some(row) = outbox::claim_due(&sms.db, sms.clock.now_ms()).await? {
-            self.attempt(&sms, row).await?;
-            n += 1;
+        loop {
+            let batch = outbox::claim_due(&sms.db, sms.clock.now_ms(), BATCH).await?;
+            if batch.is_empty() {
+                return Ok(n);
+            }
+            n += batch.len();
+            let decided = futures::future::join_all(batch.into_iter().map(|row| {
+                let id = row.id.clone();
+                let sms = &sms;
+                async move { (id, self.decide(sms, row).await) }
+            }))
+            .await;
+            let mut first_error = None;
+            let mut done = Vec::with_capacity(decided.len());
+            for (id, d) in decided {
+                match d {
+                    Ok(Some(mark)) => done.push((id, mark)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            marks::record(&sms.db, sms.clock.now_ms(), &done).await?;
+            if let Some(e) = first_error {
+                return Err(e);
+            }
         }
-        Ok(n)
     }
 }
 

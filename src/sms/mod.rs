@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod fake;
 pub mod fake_wechat;
 pub mod limits;
+pub mod marks;
 pub mod notices;
 pub mod outbox;
 pub mod provider;

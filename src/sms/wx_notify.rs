@@ -87,7 +87,7 @@ pub async fn try_reminder(
         .await?;
     if took {
         metrics::counter!("sms_sent_total", "provider" => "wechat").increment(1);
-        super::outbox::mark_sent(&sms.db, now, &row.id, "wechat", &outcome).await?;
+        super::marks::mark_sent(&sms.db, now, &row.id, "wechat", &outcome).await?;
     }
     Ok(took)
 }

@@ -7,6 +7,9 @@ use sqlx::{
     AnyConnection, Connection, error::DatabaseError, postgres::PgDatabaseError, sqlite::SqliteError,
 };
 
+/// `AnyConnection::backend_name` of SQLite.
+const SQLITE: &str = <sqlx::Sqlite as sqlx::Database>::NAME;
+
 /// SQLite primary result codes that mean the storage, not the statement, failed:
 /// BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
 const SQLITE_STORAGE_CODES: &[i32] = &[5, 6, 7, 8, 10, 11, 13, 14, 15, 26];
@@ -59,8 +62,13 @@ pub fn pg_code_is_storage(sqlstate: &str) -> bool {
 /// disk, so the driver's ROLLBACK then fails and it still counts one open transaction) would
 /// otherwise make every later `BEGIN` a nested savepoint of a transaction that never commits:
 /// writes answered 2xx and then lost. The ping first waits until a rollback queued by a
-/// dropped transaction has run.
+/// dropped transaction has run. On SQLite the driver counts a transaction until its connection
+/// thread has run the ROLLBACK, so a connection that counts none has nothing queued and goes
+/// back without the ping (one thread hop fewer per use: issue 18 §2).
 pub async fn release_check(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    if conn.backend_name() == SQLITE && !conn.is_in_transaction() {
+        return Ok(true);
+    }
     conn.ping().await?;
     if conn.is_in_transaction() {
         tracing::error!("discarding a database connection left inside a transaction");

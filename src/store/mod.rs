@@ -156,9 +156,15 @@ impl Db {
     }
 }
 
+/// A SQLite pool. No ping before each acquire: a SQLite connection is a thread of this process
+/// over a local file, not a socket that can go stale between uses, and each ping is a round
+/// trip to that thread (on the one write connection it lengthened every write's turn: issue 18
+/// §2). A failed statement is still a storage fault (503), and the release check still keeps a
+/// connection left inside a transaction out of the pool.
 async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .after_release(|conn, _| Box::pin(fault::release_check(conn)))
         .after_connect(|conn, _| {

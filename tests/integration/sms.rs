@@ -356,3 +356,91 @@ async fn measure_code_requests_and_outbox_throughput() {
     );
     assert_eq!(fake.accepted().len(), 300 + n as usize);
 }
+
+/// The worker's claim takes a batch in one write: each row's lease and attempt counted, a
+/// claimed row not claimed again until its lease ends; the batch's outcomes in one transaction.
+#[tokio::test]
+async fn due_messages_are_claimed_in_batches_and_marked_together() {
+    use remote_hearing::sms::{
+        marks::{self, Mark},
+        outbox::{self, LEASE_MS, NewMessage},
+    };
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let phone = remote_hearing::domain::PhoneNumber::parse("13600136051").unwrap();
+    // Due in an hour of the mock clock, which the running worker never reaches.
+    let now = app.clock.now().timestamp_millis();
+    let later = now + 3_600_000;
+    for i in 0..5 {
+        let msg = NewMessage {
+            phone: phone.clone(),
+            template: Template::BookingConfirmation,
+            params: Default::default(),
+            code_ref: None,
+            ref_id: Some(format!("b-{i}")),
+            not_before_ms: Some(later),
+        };
+        outbox::enqueue(db, now, &msg, false).await.unwrap();
+    }
+    let ids = |c: &[outbox::Claimed]| c.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    let first = outbox::claim_due(db, later, 3).await.unwrap();
+    let second = outbox::claim_due(db, later, 3).await.unwrap();
+    assert_eq!((first.len(), second.len()), (3, 2));
+    assert!(ids(&second).iter().all(|id| !ids(&first).contains(id)));
+    assert!(first.iter().chain(&second).all(|r| r.attempts == 1));
+    assert!(outbox::claim_due(db, later, 3).await.unwrap().is_empty());
+    let again = outbox::claim_due(db, later + LEASE_MS + 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 5, "every lease ended");
+    assert!(again.iter().all(|r| r.attempts == 2));
+
+    let p = || "tencent".to_string();
+    let outcomes = vec![
+        (
+            again[0].id.clone(),
+            Mark::Sent {
+                provider: p(),
+                provider_message_id: "m-1".into(),
+            },
+        ),
+        (
+            again[1].id.clone(),
+            Mark::Retry {
+                provider: p(),
+                error: "503".into(),
+                next_at_ms: later + 60_000,
+            },
+        ),
+        (
+            again[2].id.clone(),
+            Mark::Failed {
+                provider: p(),
+                error: "rejected".into(),
+            },
+        ),
+    ];
+    marks::record(db, later, &outcomes).await.unwrap();
+    let read = app.state.db.read.clone();
+    let status = |id: String| {
+        let read = read.clone();
+        async move {
+            let r: (String, Option<String>) =
+                sqlx::query_as("SELECT status, provider_message_id FROM sms_outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&read)
+                    .await
+                    .unwrap();
+            r
+        }
+    };
+    assert_eq!(
+        status(again[0].id.clone()).await,
+        ("sent".into(), Some("m-1".into()))
+    );
+    assert_eq!(status(again[1].id.clone()).await.0, "queued");
+    assert_eq!(status(again[2].id.clone()).await.0, "failed");
+    // The retried row is due again at its time, the others are done or still leased.
+    let retried = outbox::claim_due(db, later + 60_000, 10).await.unwrap();
+    assert_eq!(ids(&retried), vec![again[1].id.clone()]);
+}
