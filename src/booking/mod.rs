@@ -14,6 +14,7 @@ mod brigade_changes;
 mod claims;
 mod config;
 pub mod expiry;
+mod facts;
 pub mod fate;
 pub mod from_record;
 pub mod jobs;

@@ -5,7 +5,10 @@
 //! active booking, no rebooking after a cancellation, the vehicle's non-owner drivers) on a
 //! connection: the booking's write transaction, or a read snapshot. [`refuse_early`] runs when
 //! this process has already seen the slot full (a writer's `slot_full`, remembered in
-//! [`FullSlots`]): in one read transaction on the read pool (a WAL snapshot on SQLite, `REPEATABLE
+//! [`FullSlots`]): for a citizen with nothing more to read (an owner, no recent no-show, no
+//! record claimed) in one statement reading the slot's seats and the citizen's facts
+//! (`facts::slot_full_and_facts`: one statement is one snapshot), else in one read transaction
+//! on the read pool (a WAL snapshot on SQLite, `REPEATABLE
 //! READ READ ONLY` on PostgreSQL) it reads the slot's seats and, when the slot is full there,
 //! applies the same rules and the records' claims: the first refusal answers, else `slot_full`.
 //! That is exactly the answer the writer would give at that snapshot, so the rule order holds
@@ -24,7 +27,7 @@ use chrono::NaiveDate;
 use super::{
     Booking, claims,
     rules::{self, PhoneDecision, Refusal},
-    store,
+    store::{self, CitizenFacts},
 };
 use crate::{
     error::{ApiResult, AppError},
@@ -54,22 +57,35 @@ pub async fn before_seat(
     a: &Asked<'_>,
     lock_plate: bool,
 ) -> ApiResult<PhoneDecision> {
-    let cfg = &state.config;
     let since = rules::blacklist_lookback(a.today);
     let who = store::citizen_facts(conn, a.citizen, a.brigade, a.date, since)
         .await?
         .ok_or_else(AppError::unauthorized)?;
     if who.recent_no_shows {
         let no_shows = store::no_show_dates(conn, a.citizen, since).await?;
-        let limit = cfg.no_shows_per_month as usize;
+        let limit = state.config.no_shows_per_month as usize;
         if let Some(until) = rules::blacklisted_until(&no_shows, a.today, limit) {
             return Err(Refusal::Blacklisted {
                 until,
-                no_shows: cfg.no_shows_per_month,
+                no_shows: state.config.no_shows_per_month,
             }
             .into());
         }
     }
+    let phone = citizen_rules(a, &who)?;
+    if !a.owner {
+        if lock_plate {
+            store::lock_plate(conn, state.db.backend, a.plate).await?;
+        }
+        let others = store::other_non_owner_drivers(conn, a.plate, a.citizen).await?;
+        rules::check_vehicle_drivers(a.owner, others, state.config.non_owner_driver_limit)?;
+    }
+    Ok(phone)
+}
+
+/// The rules on the citizen's facts alone (after the blacklist, before the vehicle): the phone
+/// binding, one active booking, no rebooking after a cancellation here that day.
+fn citizen_rules(a: &Asked<'_>, who: &CitizenFacts) -> ApiResult<PhoneDecision> {
     let login_phone = who.phone.as_deref();
     let bound_phone = if who.phone_bound { login_phone } else { None };
     let given = a.phone.or(if who.phone_bound { None } else { login_phone });
@@ -79,13 +95,6 @@ pub async fn before_seat(
     }
     if who.cancelled_here {
         return Err(Refusal::RebookAfterCancel.into());
-    }
-    if !a.owner {
-        if lock_plate {
-            store::lock_plate(conn, state.db.backend, a.plate).await?;
-        }
-        let others = store::other_non_owner_drivers(conn, a.plate, a.citizen).await?;
-        rules::check_vehicle_drivers(a.owner, others, cfg.non_owner_driver_limit)?;
     }
     Ok(phone)
 }
@@ -101,6 +110,23 @@ pub async fn refuse_early(
 ) -> ApiResult<()> {
     if !state.full_slots.seen(a.brigade, start_ms) {
         return Ok(());
+    }
+    // One read when nothing else is to be read: the citizen has no recent no-show (else the
+    // blacklist reads their dates), is the owner (else the vehicle's drivers are read) and
+    // claims no record.
+    let since = rules::blacklist_lookback(a.today);
+    let read = &state.db.read;
+    let one = store::slot_full_and_facts(read, a.citizen, a.brigade, a.date, since, start_ms);
+    match one.await? {
+        Some((false, _)) => {
+            state.full_slots.forget(a.brigade, start_ms);
+            return Ok(());
+        }
+        Some((true, who)) if !who.recent_no_shows && a.owner && records.is_empty() => {
+            citizen_rules(a, &who)?;
+            return Err(Refusal::SlotFull.into());
+        }
+        _ => {}
     }
     let mut snap = match state.db.backend {
         Backend::Sqlite => state.db.read.begin().await?,

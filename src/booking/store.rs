@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sqlx::AnyPool;
 
+pub use super::facts::{CitizenFacts, citizen_facts, slot_full_and_facts};
 pub use super::model::BookingRow;
 use super::schedule::{Schedule, WeeklyHours};
 use crate::{
@@ -163,54 +164,6 @@ pub async fn free_seat(tx: &mut Tx, brigade: &str, start_ms: i64) -> Result<(), 
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// What the store-backed rules need to know of the citizen, in one round trip.
-#[derive(Debug, Clone)]
-pub struct CitizenFacts {
-    pub phone: Option<String>,
-    pub phone_bound: bool,
-    /// Has a booking in `booked` or `in_hearing`.
-    pub active: bool,
-    /// Cancelled a booking at `brigade` on `date` before.
-    pub cancelled_here: bool,
-    /// Has no-shows on or after `since` (the blacklist's look-back): only then are they read.
-    pub recent_no_shows: bool,
-}
-
-pub async fn citizen_facts(
-    tx: &mut Tx,
-    citizen: &str,
-    brigade: &str,
-    date: NaiveDate,
-    no_shows_since: NaiveDate,
-) -> Result<Option<CitizenFacts>, sqlx::Error> {
-    let q = format!(
-        "SELECT c.phone, c.phone_bound, \
-         CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.citizen_id = c.id AND b.status IN {ACTIVE}) THEN 1 ELSE 0 END, \
-         CASE WHEN EXISTS (SELECT 1 FROM booking_cancellations x WHERE x.citizen_id = c.id AND x.brigade_id = $2 \
-         AND x.slot_date = $3) THEN 1 ELSE 0 END, \
-         CASE WHEN EXISTS (SELECT 1 FROM booking_no_shows n WHERE n.citizen_id = c.id \
-         AND n.slot_date >= $4) THEN 1 ELSE 0 END \
-         FROM citizens c WHERE c.id = $1"
-    );
-    type Row = (Option<String>, i64, i64, i64, i64);
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(q))
-        .bind(citizen)
-        .bind(brigade)
-        .bind(date.to_string())
-        .bind(no_shows_since.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(
-        row.map(|(phone, bound, active, cancelled, no_shows)| CitizenFacts {
-            phone,
-            phone_bound: bound != 0,
-            active: active != 0,
-            cancelled_here: cancelled != 0,
-            recent_no_shows: no_shows != 0,
-        }),
-    )
 }
 
 /// Locks the booking's row until the caller's transaction ends (a no-op write: the row lock

@@ -1,0 +1,91 @@
+//! The citizen's facts that the store-backed booking rules (7–10 of docs/booking-rules.md) read,
+//! in one statement: on a write transaction before the seat, or — for a slot this process has
+//! seen full — together with the slot's seats in one read (one statement is one snapshot on
+//! SQLite and PostgreSQL alike), so that the many refusals of a morning release cost one read
+//! each instead of a read transaction of four statements (issue 18 §2).
+
+use chrono::NaiveDate;
+use sqlx::AnyPool;
+
+use super::store::ACTIVE;
+use crate::store::Tx;
+
+/// What the store-backed rules need to know of the citizen, in one round trip.
+#[derive(Debug, Clone)]
+pub struct CitizenFacts {
+    pub phone: Option<String>,
+    pub phone_bound: bool,
+    /// Has a booking in `booked` or `in_hearing`.
+    pub active: bool,
+    /// Cancelled a booking at `brigade` on `date` before.
+    pub cancelled_here: bool,
+    /// Has no-shows on or after `since` (the blacklist's look-back): only then are they read.
+    pub recent_no_shows: bool,
+}
+
+/// The columns of the facts ($1 citizen, $2 brigade, $3 date, $4 no-shows since), `extra` first.
+fn facts_sql(extra: &str) -> String {
+    format!(
+        "SELECT {extra}c.phone, c.phone_bound, \
+         CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.citizen_id = c.id AND b.status IN {ACTIVE}) THEN 1 ELSE 0 END, \
+         CASE WHEN EXISTS (SELECT 1 FROM booking_cancellations x WHERE x.citizen_id = c.id AND x.brigade_id = $2 \
+         AND x.slot_date = $3) THEN 1 ELSE 0 END, \
+         CASE WHEN EXISTS (SELECT 1 FROM booking_no_shows n WHERE n.citizen_id = c.id \
+         AND n.slot_date >= $4) THEN 1 ELSE 0 END \
+         FROM citizens c WHERE c.id = $1"
+    )
+}
+
+type FactsRow = (Option<String>, i64, i64, i64, i64);
+
+fn facts((phone, bound, active, cancelled, no_shows): FactsRow) -> CitizenFacts {
+    CitizenFacts {
+        phone,
+        phone_bound: bound != 0,
+        active: active != 0,
+        cancelled_here: cancelled != 0,
+        recent_no_shows: no_shows != 0,
+    }
+}
+
+/// The citizen's facts on `tx`; `None` when there is no such citizen.
+pub async fn citizen_facts(
+    tx: &mut Tx,
+    citizen: &str,
+    brigade: &str,
+    date: NaiveDate,
+    no_shows_since: NaiveDate,
+) -> Result<Option<CitizenFacts>, sqlx::Error> {
+    let row: Option<FactsRow> = sqlx::query_as(sqlx::AssertSqlSafe(facts_sql("")))
+        .bind(citizen)
+        .bind(brigade)
+        .bind(date.to_string())
+        .bind(no_shows_since.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(facts))
+}
+
+/// Whether the slot starting at `start_ms` is full, and the citizen's facts, in one read of
+/// `pool`; `None` when there is no such citizen.
+pub async fn slot_full_and_facts(
+    pool: &AnyPool,
+    citizen: &str,
+    brigade: &str,
+    date: NaiveDate,
+    no_shows_since: NaiveDate,
+    start_ms: i64,
+) -> Result<Option<(bool, CitizenFacts)>, sqlx::Error> {
+    let full = "COALESCE((SELECT CASE WHEN taken >= capacity THEN 1 ELSE 0 END FROM slots \
+                WHERE brigade_id = $2 AND start_at = $5), 0), ";
+    let row: Option<(i64, Option<String>, i64, i64, i64, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(facts_sql(full)))
+            .bind(citizen)
+            .bind(brigade)
+            .bind(date.to_string())
+            .bind(no_shows_since.to_string())
+            .bind(start_ms)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(full, p, b, a, c, n)| (full == 1, facts((p, b, a, c, n)))))
+}
