@@ -6,7 +6,7 @@ Layers, low to high (a file may import its own layer or lower ones):
   domain       audit < witness < sms < identity < records < booking < call < hearing (an area may use lower areas)
   edge         http state config (the whole Config is composition: an area owns its section)
   composition  startup cli lib main
-Inside an area, by file: store.rs is the store, api.rs/routes.rs/views.rs/ws.rs/files.rs/admin.rs
+Inside an area, by file: store.rs (and store_*.rs) is the store, api.rs/routes.rs/views.rs/ws.rs/files.rs/admin.rs
 are handlers, a file without any I/O type is a model, the rest are services;
 handlers -> services -> stores -> models, never back. Handlers and an area's mod.rs are the HTTP
 edge: they may use other areas, `http` and `state`.
@@ -64,7 +64,7 @@ ROLES = ["handler", "service", "store", "model"]
 
 def role(module):
     """handler (0), service (1), store (2) or model (3: no I/O at all), by the file: an area's
-    mod.rs is its face (0); api/routes/views/ws/files/admin are handlers; store is the store; a
+    mod.rs is its face (0); api/routes/views/ws/files/admin are handlers; store (and store_*) is the store; a
     file that names no AppState, area sub-state (Sms, Identity, Booking, Call, Hearing), Db, Tx, sqlx,
     redis, Kv or tokio is a pure model."""
     f = file_of(module)
@@ -72,7 +72,7 @@ def role(module):
         return 0
     if f.stem in HANDLER_FILES:
         return 0
-    if f.stem == "store":
+    if f.stem == "store" or f.stem.startswith("store_"):
         return 2
     if not IO_RE.search(cut_tests(strip_comments(f.read_text()))):
         return 3

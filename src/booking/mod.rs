@@ -14,7 +14,6 @@ mod brigade_changes;
 mod claims;
 mod config;
 pub mod expiry;
-mod facts;
 pub mod fate;
 pub mod from_record;
 pub mod jobs;
@@ -26,6 +25,7 @@ pub mod rules;
 pub mod schedule;
 pub mod service;
 pub mod store;
+mod store_facts;
 pub mod urgent;
 
 use std::sync::Arc;

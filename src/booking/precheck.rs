@@ -7,7 +7,7 @@
 //! this process has already seen the slot full (a writer's `slot_full`, remembered in
 //! [`FullSlots`]): for a citizen with nothing more to read (an owner, no recent no-show, no
 //! record claimed) in one statement reading the slot's seats and the citizen's facts
-//! (`facts::slot_full_and_facts`: one statement is one snapshot), else in one read transaction
+//! (`store_facts::slot_full_and_facts`: one statement is one snapshot), else in one read transaction
 //! on the read pool (a WAL snapshot on SQLite, `REPEATABLE
 //! READ READ ONLY` on PostgreSQL) it reads the slot's seats and, when the slot is full there,
 //! applies the same rules and the records' claims: the first refusal answers, else `slot_full`.

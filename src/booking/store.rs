@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sqlx::AnyPool;
 
-pub use super::facts::{CitizenFacts, citizen_facts, slot_full_and_facts};
 pub use super::model::BookingRow;
 use super::schedule::{Schedule, WeeklyHours};
+pub use super::store_facts::{CitizenFacts, citizen_facts, slot_full_and_facts};
 use crate::{
     error::AppError,
     store::{Backend, Tx},
