@@ -26,6 +26,11 @@ use super::{
 /// How many due messages the worker claims and sends at once.
 pub const BATCH: usize = 32;
 
+/// After a wake-up the worker waits this long before its pass, so that a burst of bookings'
+/// messages goes out in batches (one claim and one mark each) rather than one by one; a
+/// confirmation leaves at most this much later.
+const GATHER: Duration = Duration::from_millis(20);
+
 pub struct Delivery {
     primary: Box<dyn Provider>,
     failover: Option<Box<dyn Provider>>,
@@ -266,7 +271,7 @@ pub async fn run_worker(sms: Sms, mut stop: watch::Receiver<bool>) {
             tracing::warn!(error = %e, "sms worker pass failed");
         }
         tokio::select! {
-            _ = delivery.wake.notified() => {}
+            _ = delivery.wake.notified() => tokio::time::sleep(GATHER).await,
             _ = tokio::time::sleep(delivery.poll) => {}
             _ = stop.changed() => {}
         }

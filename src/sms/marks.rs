@@ -1,5 +1,5 @@
 //! What an attempt at a claimed outbox row decided (sent, retry later, failed), written back to
-//! `sms_outbox`: one row alone in one statement, a worker's batch in one transaction (one
+//! `sms_outbox`: a worker's batch in one transaction whose sent rows are one statement (one
 //! writer turn for the batch instead of one per message: issue 18 §2). Each update ends the
 //! row's lease and only touches a row still `queued`.
 
@@ -23,25 +23,69 @@ pub enum Mark {
     Failed { provider: String, error: String },
 }
 
-/// Writes `marks` (row id, outcome) at `now`: a single mark in one statement, several in one
-/// transaction (all or none: on an error none is written, the leases run out and the rows are
-/// tried again).
+/// Writes `marks` (row id, outcome) at `now`: the sent ones in one statement, each retry or
+/// failure (rare) in its own; more than one statement in one transaction (all or none: on an
+/// error none is written, the leases run out and the rows are tried again).
 pub async fn record(db: &Db, now: i64, marks: &[(String, Mark)]) -> Result<(), AppError> {
-    match marks {
-        [] => Ok(()),
-        [(id, mark)] => {
+    let sent: Vec<(&str, &str, &str)> = marks
+        .iter()
+        .filter_map(|(id, m)| match m {
+            Mark::Sent {
+                provider,
+                provider_message_id,
+            } => Some((id.as_str(), provider.as_str(), provider_message_id.as_str())),
+            _ => None,
+        })
+        .collect();
+    let others: Vec<&(String, Mark)> = marks
+        .iter()
+        .filter(|(_, m)| !matches!(m, Mark::Sent { .. }))
+        .collect();
+    let statements = usize::from(!sent.is_empty()) + others.len();
+    if statements <= 1 {
+        if !sent.is_empty() {
+            sent_query(now, &sent).execute(&db.write).await?;
+        }
+        for (id, mark) in others {
             query(now, id, mark).execute(&db.write).await?;
-            Ok(())
         }
-        _ => {
-            let mut tx = db.begin().await?;
-            for (id, mark) in marks {
-                query(now, id, mark).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }
+        return Ok(());
     }
+    let mut tx = db.begin().await?;
+    if !sent.is_empty() {
+        sent_query(now, &sent).execute(&mut *tx).await?;
+    }
+    for (id, mark) in others {
+        query(now, id, mark).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every sent row of a batch in one UPDATE: each row's provider and message id chosen by its id.
+fn sent_query<'q>(now: i64, sent: &[(&'q str, &'q str, &'q str)]) -> Query<'q> {
+    // $1 now; row i: $(3i+2) id, $(3i+3) provider, $(3i+4) provider message id
+    let p = |i: usize, k: usize| format!("${}", 3 * i + k);
+    let case = |k: usize| {
+        let whens: String = (0..sent.len())
+            .map(|i| format!(" WHEN {} THEN {}", p(i, 2), p(i, k)))
+            .collect();
+        format!("CASE id{whens} END")
+    };
+    let ids: Vec<String> = (0..sent.len()).map(|i| p(i, 2)).collect();
+    let sql = format!(
+        "UPDATE sms_outbox SET status = 'sent', provider = {}, provider_message_id = {}, \
+         sent_at = $1, locked_until = NULL, last_error = NULL, updated_at = $1 \
+         WHERE id IN ({}) AND status = 'queued'",
+        case(3),
+        case(4),
+        ids.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for (id, provider, message_id) in sent {
+        q = q.bind(*id).bind(*provider).bind(*message_id);
+    }
+    q
 }
 
 /// Marks one row sent by `provider` (a reminder delivered in WeChat, say).
@@ -66,15 +110,7 @@ fn query<'q>(now: i64, id: &'q str, mark: &'q Mark) -> Query<'q> {
         Mark::Sent {
             provider,
             provider_message_id,
-        } => sqlx::query(
-            "UPDATE sms_outbox SET status = 'sent', provider = $1, provider_message_id = $2, \
-             sent_at = $3, locked_until = NULL, last_error = NULL, updated_at = $3 \
-             WHERE id = $4 AND status = 'queued'",
-        )
-        .bind(provider.as_str())
-        .bind(provider_message_id.as_str())
-        .bind(now)
-        .bind(id),
+        } => sent_query(now, &[(id, provider, provider_message_id)]),
         Mark::Retry {
             provider,
             error,

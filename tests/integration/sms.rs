@@ -419,6 +419,14 @@ async fn due_messages_are_claimed_in_batches_and_marked_together() {
                 error: "rejected".into(),
             },
         ),
+        // A second sent row: the batch's sent rows are one statement, each keeps its own id.
+        (
+            again[3].id.clone(),
+            Mark::Sent {
+                provider: "aliyun".into(),
+                provider_message_id: "m-2".into(),
+            },
+        ),
     ];
     marks::record(db, later, &outcomes).await.unwrap();
     let read = app.state.db.read.clone();
@@ -440,6 +448,16 @@ async fn due_messages_are_claimed_in_batches_and_marked_together() {
     );
     assert_eq!(status(again[1].id.clone()).await.0, "queued");
     assert_eq!(status(again[2].id.clone()).await.0, "failed");
+    assert_eq!(
+        status(again[3].id.clone()).await,
+        ("sent".into(), Some("m-2".into()))
+    );
+    let provider: String = sqlx::query_scalar("SELECT provider FROM sms_outbox WHERE id = $1")
+        .bind(&again[3].id)
+        .fetch_one(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(provider, "aliyun");
     // The retried row is due again at its time, the others are done or still leased.
     let retried = outbox::claim_due(db, later + 60_000, 10).await.unwrap();
     assert_eq!(ids(&retried), vec![again[1].id.clone()]);
