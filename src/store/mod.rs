@@ -28,7 +28,6 @@ fn yes() -> bool {
     true
 }
 
-pub mod checkpoint;
 pub mod durable;
 pub mod fault;
 mod migrations;
@@ -50,8 +49,6 @@ pub struct Db {
     pub write: AnyPool,
     pub backend: Backend,
     pub barrier: Option<durable::Barrier>,
-    /// SQLite: the WAL checkpointer (`checkpoint`), stopped when the last clone goes.
-    pub checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -82,16 +79,14 @@ impl Db {
                     write: pool,
                     backend,
                     barrier: None,
-                    checkpointer: None,
                 })
             }
             Backend::Sqlite => {
-                let write = sqlite_pool(&url, 1, WRITER_PRAGMAS)
+                let write = sqlite_pool(&url, 1)
                     .await
                     .with_context(|| format!("cannot open SQLite database {shown}"))?;
                 write.execute("PRAGMA journal_mode=WAL").await?;
-                let read = sqlite_pool(&url, config.max_connections.max(2), "").await?;
-                let checkpointer = Some(std::sync::Arc::new(checkpoint::spawn(read.clone())));
+                let read = sqlite_pool(&url, config.max_connections.max(2)).await?;
                 let barrier = match config.durable_ack {
                     true => settings::sqlite_file(&write).await?.map(durable::wal_flush),
                     false => None,
@@ -102,7 +97,6 @@ impl Db {
                     write,
                     backend,
                     barrier,
-                    checkpointer,
                 })
             }
         }
@@ -113,12 +107,6 @@ impl Db {
             .run(&self.write)
             .await
             .context("running database migrations")?;
-        if self.backend == Backend::Sqlite {
-            // start from an empty WAL: the writer never checkpoints by itself (`checkpoint`)
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.write)
-                .await?;
-        }
         Ok(())
     }
 
@@ -173,27 +161,18 @@ impl Db {
 /// trip to that thread (on the one write connection it lengthened every write's turn: issue 18
 /// §2). A failed statement is still a storage fault (503), and the release check still keeps a
 /// connection left inside a transaction out of the pool.
-/// The write connection never checkpoints at a commit (`wal_autocheckpoint=0`): the commit that
-/// crossed the WAL's 1,000 pages used to copy them into the database file and fsync both inside
-/// the one writer's turn, a pause of tens of ms for every queued write; [`checkpoint`] does it
-/// from a read connection instead.
-const WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint=0;";
-
-async fn sqlite_pool(url: &str, max: u32, extra: &'static str) -> anyhow::Result<AnyPool> {
+async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max)
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .after_release(|conn, _| Box::pin(fault::release_check(conn)))
-        .after_connect(move |conn, _| {
+        .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
                     "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;",
                 )
                 .await?;
-                if !extra.is_empty() {
-                    conn.execute(extra).await?;
-                }
                 Ok(())
             })
         })

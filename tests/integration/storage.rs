@@ -168,7 +168,7 @@ async fn book_one(
 
 #[tokio::test]
 async fn a_full_disk_loses_no_acknowledged_write() {
-    let Some(fs) = Tmpfs::mount("32m", "") else {
+    let Some(fs) = Tmpfs::mount("6m", "") else {
         return;
     };
     let postgres = std::env::var("TEST_DATABASE_URL").is_ok();
@@ -392,47 +392,4 @@ async fn a_read_only_data_dir_refuses_to_start_with_one_line() {
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].contains("is not writable"), "{err}");
     assert!(lines[0].contains("Read-only file system"), "{err}");
-}
-
-/// The one writer never checkpoints at a commit (`wal_autocheckpoint=0`); the checkpointer
-/// copies the WAL into the database file from a read connection (issue 18 §2). SQLite only.
-#[tokio::test]
-async fn the_wal_is_checkpointed_off_the_writer() {
-    let app = TestApp::spawn().await;
-    let db = &app.state.db;
-    if db.backend != remote_hearing::store::Backend::Sqlite {
-        return;
-    }
-    let auto: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-        .fetch_one(&db.write)
-        .await
-        .unwrap();
-    assert_eq!(auto, 0, "the writer must not checkpoint at a commit");
-    let file = app.data_dir.path().join("remote-hearing.db");
-    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    // Let the checkpointer catch up with the migrations first, then write 2 MB to the WAL.
-    tokio::time::sleep(remote_hearing::store::checkpoint::EVERY * 3).await;
-    let before = size();
-    sqlx::query("CREATE TABLE ballast (b BLOB)")
-        .execute(&db.write)
-        .await
-        .unwrap();
-    for _ in 0..50 {
-        sqlx::query("INSERT INTO ballast (b) VALUES (randomblob(40000))")
-            .execute(&db.write)
-            .await
-            .unwrap();
-    }
-    let mut grown = 0;
-    for _ in 0..100 {
-        grown = size().saturating_sub(before);
-        if grown >= 1_500_000 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(
-        grown >= 1_500_000,
-        "the database file grew by {grown} bytes: the WAL was not checkpointed"
-    );
 }
