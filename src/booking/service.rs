@@ -77,12 +77,15 @@ async fn create_inner(
     let facts = case.facts();
     let (unhandled, current_points) = (case.unhandled, case.current_points);
     rules::validate_case(&facts, unhandled, current_points)?;
-    let brigade = store::brigade(&state.db.read, &req.brigade_id)
+    // The slot's local date is within a day of its UTC date, whatever the brigade's zone.
+    let utc_date = start.date_naive();
+    let (from, to) = (utc_date - Duration::days(1), utc_date + Duration::days(1));
+    let (brigade, around) = store::brigade_and_closed(&state.db.read, &req.brigade_id, from, to)
         .await?
         .ok_or_else(|| AppError::unprocessable("brigade_id", "unknown brigade"))?;
     let tz = brigade.tz()?;
     let local_date = start.with_timezone(&tz).date_naive();
-    let closed = store::closed_dates(&state.db.read, &brigade.id, local_date, local_date).await?;
+    let closed = around.into_iter().filter(|d| *d == local_date).collect();
     let sched = brigade.schedule(closed)?;
     let today = sched.today(now);
     if let Some(u) = &case.urgent

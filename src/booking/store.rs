@@ -11,7 +11,9 @@ use sqlx::AnyPool;
 
 pub use super::model::BookingRow;
 use super::schedule::{Schedule, WeeklyHours};
-pub use super::store_facts::{CitizenFacts, citizen_facts, slot_full_and_facts};
+pub use super::store_facts::{
+    CitizenFacts, brigade_and_closed, citizen_facts, slot_full_and_facts,
+};
 use crate::{
     error::AppError,
     store::{Backend, Tx},
@@ -32,7 +34,7 @@ pub struct BrigadeRow {
     pub week_hours: String,
 }
 
-const BRIGADE_COLS: &str =
+pub(super) const BRIGADE_COLS: &str =
     "id, name, address, timezone, seats_per_slot, slot_minutes, hours, weekdays, week_hours";
 
 impl BrigadeRow {

@@ -1,13 +1,16 @@
-//! The citizen's facts that the store-backed booking rules (7–10 of docs/booking-rules.md) read,
+//! The reads of a booking request in as few statements as they can be: the brigade with its
+//! closed dates around the slot ([`brigade_and_closed`]), and the citizen's facts that the store-backed booking rules (7–10 of docs/booking-rules.md) read,
 //! in one statement: on a write transaction before the seat, or — for a slot this process has
 //! seen full — together with the slot's seats in one read (one statement is one snapshot on
 //! SQLite and PostgreSQL alike), so that the many refusals of a morning release cost one read
 //! each instead of a read transaction of four statements (issue 18 §2).
 
-use chrono::NaiveDate;
-use sqlx::AnyPool;
+use std::collections::BTreeSet;
 
-use super::store::ACTIVE;
+use chrono::NaiveDate;
+use sqlx::{AnyPool, FromRow, Row};
+
+use super::store::{ACTIVE, BRIGADE_COLS, BrigadeRow};
 use crate::store::Tx;
 
 /// What the store-backed rules need to know of the citizen, in one round trip.
@@ -88,4 +91,38 @@ pub async fn slot_full_and_facts(
             .fetch_optional(pool)
             .await?;
     Ok(row.map(|(full, p, b, a, c, n)| (full == 1, facts((p, b, a, c, n)))))
+}
+
+/// The brigade and its closed dates within `from..=to`, in one read (a booking request reads
+/// both before anything else: one round trip instead of two); `None` when there is no such
+/// brigade.
+pub async fn brigade_and_closed(
+    pool: &AnyPool,
+    id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<(BrigadeRow, BTreeSet<NaiveDate>)>, sqlx::Error> {
+    let cols: Vec<String> = BRIGADE_COLS.split(", ").map(|c| format!("b.{c}")).collect();
+    let sql = format!(
+        "SELECT {}, c.date AS closed_date FROM brigades b \
+         LEFT JOIN brigade_closed_dates c ON c.brigade_id = b.id AND c.date >= $2 AND c.date <= $3 \
+         WHERE b.id = $1",
+        cols.join(", ")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(pool)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let brigade = BrigadeRow::from_row(first)?;
+    let mut closed = BTreeSet::new();
+    for r in &rows {
+        let d: Option<String> = r.try_get("closed_date")?;
+        closed.extend(d.and_then(|d| d.parse::<NaiveDate>().ok()));
+    }
+    Ok(Some((brigade, closed)))
 }
