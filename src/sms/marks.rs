@@ -37,26 +37,26 @@ pub async fn record(db: &Db, now: i64, marks: &[(String, Mark)]) -> Result<(), A
             _ => None,
         })
         .collect();
-    let others: Vec<&(String, Mark)> = marks
+    // the statements: the sent rows together, then each other mark
+    let mut queries: Vec<Query<'_>> = Vec::new();
+    if !sent.is_empty() {
+        queries.push(sent_query(now, &sent));
+    }
+    for (id, mark) in marks
         .iter()
         .filter(|(_, m)| !matches!(m, Mark::Sent { .. }))
-        .collect();
-    let statements = usize::from(!sent.is_empty()) + others.len();
-    if statements <= 1 {
-        if !sent.is_empty() {
-            sent_query(now, &sent).execute(&db.write).await?;
-        }
-        for (id, mark) in others {
-            query(now, id, mark).execute(&db.write).await?;
+    {
+        queries.push(query(now, id, mark));
+    }
+    if queries.len() <= 1 {
+        for q in queries {
+            q.execute(&db.write).await?;
         }
         return Ok(());
     }
     let mut tx = db.begin().await?;
-    if !sent.is_empty() {
-        sent_query(now, &sent).execute(&mut *tx).await?;
-    }
-    for (id, mark) in others {
-        query(now, id, mark).execute(&mut *tx).await?;
+    for q in queries {
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
