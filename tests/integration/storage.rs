@@ -12,6 +12,7 @@ use sqlx::Connection;
 
 use crate::{
     booking::{at, body, citizens, phone},
+    evidence::upload,
     hearing::{World, body_of, world_with},
     helpers::{TestApp, expect_json},
 };
@@ -320,13 +321,23 @@ async fn drop_tablespace(fs: &Tmpfs, mut app: TestApp, url: &str) {
         .unwrap();
 }
 
+/// Takes step `s`. A citizen's step is signed first: when the full disk refuses the signature's
+/// upload, that refusal is the step's answer (nothing to sign with, nothing acknowledged).
 async fn step(w: &World, hearing: &str, s: &str) -> reqwest::Response {
-    let token = if crate::hearing::is_citizen_step(s) {
-        &w.citizen
-    } else {
-        &w.officer
-    };
-    w.step(hearing, token, body_of(s)).await
+    if !crate::hearing::is_citizen_step(s) {
+        return w.step(hearing, &w.officer, body_of(s)).await;
+    }
+    let mut body = body_of(s);
+    if body["signature_id"] == "auto" {
+        let png = crate::hearing::signatures::signature_png(7);
+        let r = upload(&w.app, &w.citizen, hearing, "signature", "image/png", png).await;
+        if r.status() != 201 {
+            return r;
+        }
+        let v: Value = r.json().await.unwrap();
+        body["signature_id"] = v["id"].clone();
+    }
+    w.step(hearing, &w.citizen, body).await
 }
 
 /// Opens the database on a fresh connection and finds every acknowledged booking and step.
