@@ -98,6 +98,7 @@ pub async fn run(requests: Vec<Request>, rate: f64) -> anyhow::Result<Outcome> {
     tokio::task::spawn_blocking(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            .thread_name("load-gen")
             .enable_all()
             .build()?;
         rt.block_on(schedule(requests, rate))

@@ -62,8 +62,15 @@ function renderSummary(api) {
 
 function renderTimeline() {
   const entries = [...(cur.bundle?.entries || [])].sort((a, b) => a.hearing_seq - b.hearing_seq);
+  // A terminal entry after the first one re-states the close once later entries (the sealed
+  // recordings) were added (docs/audit-format.md §9): named so, not a second "hearing closed".
+  let closes = 0;
+  const label = (step) => {
+    if (step === 'hearing_closed' && closes++ > 0) return t('step.hearing_closed_restated');
+    return has('step.' + step) ? t('step.' + step) : step;
+  };
   const rows = entries.map((e) =>
-    h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, has('step.' + e.step) ? t('step.' + e.step) : e.step), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),
+    h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, label(e.step)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),
   );
   $('#timeline').replaceChildren(
     h('table', {}, h('thead', {}, h('tr', {}, ...['a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col', class: 'nowrap' }, t(k))))), h('tbody', {}, ...rows)),

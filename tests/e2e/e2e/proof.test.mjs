@@ -198,6 +198,11 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     }
     assert.equal(await a.getAttribute('#verify-result #verdict', 'data-ok'), 'true', await a.textContent('#verify-result'));
     assert.equal(await a.getAttribute('#verify-result #completeness', 'data-complete'), 'true');
+    // The timeline names each terminal entry once: the first closes, a later one re-states.
+    const closes = await a.$$eval('#timeline tr[data-step=hearing_closed] td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    assert.ok(closes.length >= 1, 'the timeline shows the terminal entry');
+    assert.equal(closes[0], '办理结束');
+    assert.equal(new Set(closes).size, Math.min(closes.length, 2), `labels: ${closes.join(' | ')}`);
     await shot(a, 'auditor-complete');
     await a.goto('/auditor/');
 
