@@ -18,16 +18,17 @@
 //! seats (one conditional update): no overbooking whatever the snapshot said.
 
 use std::{
-    collections::HashSet,
+    collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex},
 };
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 
 use super::{
     Booking, claims,
     rules::{self, PhoneDecision, Refusal},
-    store::{self, CitizenFacts},
+    store::{self, BrigadeRow, CitizenFacts, SlotAndFacts},
 };
 use crate::{
     error::{ApiResult, AppError},
@@ -99,14 +100,55 @@ fn citizen_rules(a: &Asked<'_>, who: &CitizenFacts) -> ApiResult<PhoneDecision> 
     Ok(phone)
 }
 
+/// The slot's seats and the citizen's facts, read with the brigade for a slot seen full
+/// ([`brigade_for`]), and the dates they were read for.
+#[derive(Debug)]
+pub struct Early {
+    date: NaiveDate,
+    today: NaiveDate,
+    read: SlotAndFacts,
+}
+
+/// The brigade of a request and its closed dates around the slot starting at `start`; for a
+/// slot this process has seen full, with the slot's seats and the citizen's facts in the same
+/// statement (read for the slot's local date and today as they were when it was seen full;
+/// [`refuse_early`] uses them only if the brigade's schedule still gives those dates). A request
+/// on a full slot then costs one read before its refusal instead of two.
+pub async fn brigade_for(
+    state: &Booking,
+    citizen: &str,
+    brigade: &str,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<(BrigadeRow, BTreeSet<NaiveDate>, Option<Early>)>> {
+    // The slot's local date is within a day of its UTC date, whatever the brigade's zone.
+    let utc_date = start.date_naive();
+    let around = (utc_date - Duration::days(1), utc_date + Duration::days(1));
+    let read = &state.db.read;
+    let start_ms = start.timestamp_millis();
+    let Some((tz, date)) = state.full_slots.hint(brigade, start_ms) else {
+        let found = store::brigade_and_closed(read, brigade, around.0, around.1).await?;
+        return Ok(found.map(|(b, closed)| (b, closed, None)));
+    };
+    let today = now.with_timezone(&tz).date_naive();
+    let since = rules::blacklist_lookback(today);
+    let found =
+        store::brigade_and_slot_facts(read, citizen, brigade, around, date, since, start_ms);
+    Ok(found.await?.map(|(b, closed, read)| {
+        let early = Early { date, today, read };
+        (b, closed, Some(early))
+    }))
+}
+
 /// When this process has seen the slot full: the answer from a read snapshot if the slot is
 /// full there (the first refusal of rules 7–11 and the claims, else `slot_full`); `Ok` sends the
-/// request on to the write transaction.
+/// request on to the write transaction. `early`: what [`brigade_for`] read.
 pub async fn refuse_early(
     state: &Booking,
     a: &Asked<'_>,
     start_ms: i64,
     records: &[String],
+    early: Option<Early>,
 ) -> ApiResult<()> {
     if !state.full_slots.seen(a.brigade, start_ms) {
         return Ok(());
@@ -116,8 +158,13 @@ pub async fn refuse_early(
     // claims no record.
     let since = rules::blacklist_lookback(a.today);
     let read = &state.db.read;
-    let one = store::slot_full_and_facts(read, a.citizen, a.brigade, a.date, since, start_ms);
-    match one.await? {
+    let one = match early.filter(|e| e.date == a.date && e.today == a.today) {
+        Some(e) => e.read,
+        None => {
+            store::slot_full_and_facts(read, a.citizen, a.brigade, a.date, since, start_ms).await?
+        }
+    };
+    match one {
         Some((false, _)) => {
             state.full_slots.forget(a.brigade, start_ms);
             return Ok(());
@@ -148,28 +195,37 @@ pub async fn refuse_early(
     Err(Refusal::SlotFull.into())
 }
 
-/// The slots this process's writer found full, by (brigade, start): only a hint of which
-/// requests [`refuse_early`] checks (the snapshot decides). Bounded: cleared past 4,096 slots.
+/// The slots this process's writer found full, by (brigade, start), with the brigade's zone and
+/// the slot's local date then: only a hint of which requests [`refuse_early`] checks (the
+/// snapshot decides). Bounded: cleared past 4,096 slots.
 #[derive(Debug, Clone, Default)]
-pub struct FullSlots(Arc<Mutex<HashSet<(String, i64)>>>);
+pub struct FullSlots(Arc<Mutex<Seen>>);
+
+/// (brigade, start ms) → (the brigade's zone, the slot's local date).
+type Seen = HashMap<(String, i64), (Tz, NaiveDate)>;
 
 const FULL_SLOTS_KEPT: usize = 4096;
 
 impl FullSlots {
-    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<(String, i64)>> {
+    fn set(&self) -> std::sync::MutexGuard<'_, Seen> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn seen(&self, brigade: &str, start_ms: i64) -> bool {
-        self.set().contains(&(brigade.to_string(), start_ms))
+        self.hint(brigade, start_ms).is_some()
     }
 
-    pub fn remember(&self, brigade: &str, start_ms: i64) {
+    /// The brigade's zone and the slot's local date when it was seen full.
+    pub fn hint(&self, brigade: &str, start_ms: i64) -> Option<(Tz, NaiveDate)> {
+        self.set().get(&(brigade.to_string(), start_ms)).copied()
+    }
+
+    pub fn remember(&self, brigade: &str, start_ms: i64, tz: Tz, date: NaiveDate) {
         let mut s = self.set();
         if s.len() >= FULL_SLOTS_KEPT {
             s.clear();
         }
-        s.insert((brigade.to_string(), start_ms));
+        s.insert((brigade.to_string(), start_ms), (tz, date));
     }
 
     pub fn forget(&self, brigade: &str, start_ms: i64) {
@@ -184,13 +240,15 @@ mod tests {
     #[test]
     fn full_slots_remember_forget_and_stay_bounded() {
         let f = FullSlots::default();
+        let (tz, day) = (chrono_tz::Asia::Shanghai, NaiveDate::MIN);
         assert!(!f.seen("b", 1));
-        f.remember("b", 1);
+        f.remember("b", 1, tz, day);
         assert!(f.seen("b", 1) && !f.seen("b", 2) && !f.seen("c", 1));
+        assert_eq!(f.hint("b", 1), Some((tz, day)));
         f.forget("b", 1);
         assert!(!f.seen("b", 1));
         for i in 0..FULL_SLOTS_KEPT as i64 + 10 {
-            f.remember("b", i);
+            f.remember("b", i, tz, day);
         }
         assert!(f.set().len() <= FULL_SLOTS_KEPT);
         assert!(f.seen("b", FULL_SLOTS_KEPT as i64 + 9));

@@ -77,12 +77,10 @@ async fn create_inner(
     let facts = case.facts();
     let (unhandled, current_points) = (case.unhandled, case.current_points);
     rules::validate_case(&facts, unhandled, current_points)?;
-    // The slot's local date is within a day of its UTC date, whatever the brigade's zone.
-    let utc_date = start.date_naive();
-    let (from, to) = (utc_date - Duration::days(1), utc_date + Duration::days(1));
-    let (brigade, around) = store::brigade_and_closed(&state.db.read, &req.brigade_id, from, to)
-        .await?
-        .ok_or_else(|| AppError::unprocessable("brigade_id", "unknown brigade"))?;
+    let (brigade, around, early) =
+        precheck::brigade_for(state, citizen, &req.brigade_id, start, now)
+            .await?
+            .ok_or_else(|| AppError::unprocessable("brigade_id", "unknown brigade"))?;
     let tz = brigade.tz()?;
     let local_date = start.with_timezone(&tz).date_naive();
     let closed = around.into_iter().filter(|d| *d == local_date).collect();
@@ -132,7 +130,7 @@ async fn create_inner(
     };
     let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
     let claimed = case.claimed();
-    precheck::refuse_early(state, &asked, start_ms, &claimed).await?;
+    precheck::refuse_early(state, &asked, start_ms, &claimed, early).await?;
     let mut tx = state.db.begin().await?;
     let phone = precheck::before_seat(&mut tx, state, &asked, true).await?;
     let id = ids::new_id();
@@ -140,7 +138,9 @@ async fn create_inner(
     claims::claim(&mut tx, &claimed, &id, now_ms).await?;
     let seats = i64::from(sched.seats);
     if !store::take_seat(&mut tx, &brigade.id, start_ms, end_ms, slot.date, seats).await? {
-        state.full_slots.remember(&brigade.id, start_ms);
+        state
+            .full_slots
+            .remember(&brigade.id, start_ms, tz, slot.date);
         return Err(Refusal::SlotFull.into());
     }
     let phone = match phone {

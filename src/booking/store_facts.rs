@@ -29,15 +29,19 @@ pub struct CitizenFacts {
 /// The columns of the facts ($1 citizen, $2 brigade, $3 date, $4 no-shows since), `extra` first.
 fn facts_sql(extra: &str) -> String {
     format!(
-        "SELECT {extra}c.phone, c.phone_bound, \
-         CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.citizen_id = c.id AND b.status IN {ACTIVE}) THEN 1 ELSE 0 END, \
+        "SELECT {extra}c.phone AS f_phone, c.phone_bound AS f_bound, \
+         CASE WHEN EXISTS (SELECT 1 FROM bookings b WHERE b.citizen_id = c.id AND b.status IN {ACTIVE}) THEN 1 ELSE 0 END AS f_active, \
          CASE WHEN EXISTS (SELECT 1 FROM booking_cancellations x WHERE x.citizen_id = c.id AND x.brigade_id = $2 \
-         AND x.slot_date = $3) THEN 1 ELSE 0 END, \
+         AND x.slot_date = $3) THEN 1 ELSE 0 END AS f_cancelled, \
          CASE WHEN EXISTS (SELECT 1 FROM booking_no_shows n WHERE n.citizen_id = c.id \
-         AND n.slot_date >= $4) THEN 1 ELSE 0 END \
+         AND n.slot_date >= $4) THEN 1 ELSE 0 END AS f_no_shows \
          FROM citizens c WHERE c.id = $1"
     )
 }
+
+/// Whether the slot (`$2` brigade, `$5` start) is full, as the first column of [`facts_sql`].
+const SLOT_FULL: &str = "COALESCE((SELECT CASE WHEN taken >= capacity THEN 1 ELSE 0 END FROM slots \
+                WHERE brigade_id = $2 AND start_at = $5), 0) AS f_full, ";
 
 type FactsRow = (Option<String>, i64, i64, i64, i64);
 
@@ -79,10 +83,8 @@ pub async fn slot_full_and_facts(
     no_shows_since: NaiveDate,
     start_ms: i64,
 ) -> Result<Option<(bool, CitizenFacts)>, sqlx::Error> {
-    let full = "COALESCE((SELECT CASE WHEN taken >= capacity THEN 1 ELSE 0 END FROM slots \
-                WHERE brigade_id = $2 AND start_at = $5), 0), ";
     let row: Option<(i64, Option<String>, i64, i64, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(facts_sql(full)))
+        sqlx::query_as(sqlx::AssertSqlSafe(facts_sql(SLOT_FULL)))
             .bind(citizen)
             .bind(brigade)
             .bind(date.to_string())
@@ -102,13 +104,7 @@ pub async fn brigade_and_closed(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Option<(BrigadeRow, BTreeSet<NaiveDate>)>, sqlx::Error> {
-    let cols: Vec<String> = BRIGADE_COLS.split(", ").map(|c| format!("b.{c}")).collect();
-    let sql = format!(
-        "SELECT {}, c.date AS closed_date FROM brigades b \
-         LEFT JOIN brigade_closed_dates c ON c.brigade_id = b.id AND c.date >= $2 AND c.date <= $3 \
-         WHERE b.id = $1",
-        cols.join(", ")
-    );
+    let sql = brigade_sql("$1", ("$2", "$3"), ("", ""));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(from.to_string())
@@ -118,11 +114,80 @@ pub async fn brigade_and_closed(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let brigade = BrigadeRow::from_row(first)?;
+    Ok(Some((BrigadeRow::from_row(first)?, closed_of(&rows)?)))
+}
+
+/// The brigade (`id`) with its closed dates within `from..=to` (one row per date, or one row),
+/// each row with the columns and join of `extra`.
+fn brigade_sql(id: &str, (from, to): (&str, &str), (cols, join): (&str, &str)) -> String {
+    let b: Vec<String> = BRIGADE_COLS.split(", ").map(|c| format!("b.{c}")).collect();
+    format!(
+        "SELECT {}, c.date AS closed_date{cols} FROM brigades b \
+         LEFT JOIN brigade_closed_dates c ON c.brigade_id = b.id AND c.date >= {from} AND c.date <= {to}{join} \
+         WHERE b.id = {id}",
+        b.join(", ")
+    )
+}
+
+fn closed_of(rows: &[sqlx::any::AnyRow]) -> Result<BTreeSet<NaiveDate>, sqlx::Error> {
     let mut closed = BTreeSet::new();
-    for r in &rows {
+    for r in rows {
         let d: Option<String> = r.try_get("closed_date")?;
         closed.extend(d.and_then(|d| d.parse::<NaiveDate>().ok()));
     }
-    Ok(Some((brigade, closed)))
+    Ok(closed)
+}
+
+/// A slot seen full, read with the brigade: whether it is full and the citizen's facts on the
+/// slot's `date` (`None`: no such citizen).
+pub type SlotAndFacts = Option<(bool, CitizenFacts)>;
+
+/// [`brigade_and_closed`] and [`slot_full_and_facts`] in one statement (one snapshot): for a
+/// request on a slot this process has seen full, whose local `date` and the blacklist's
+/// `no_shows_since` are known before the brigade is read (the caller checks them against the
+/// brigade's schedule before using the facts).
+#[allow(clippy::too_many_arguments)]
+pub async fn brigade_and_slot_facts(
+    pool: &AnyPool,
+    citizen: &str,
+    id: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    date: NaiveDate,
+    no_shows_since: NaiveDate,
+    start_ms: i64,
+) -> Result<Option<(BrigadeRow, BTreeSet<NaiveDate>, SlotAndFacts)>, sqlx::Error> {
+    let join = format!(" LEFT JOIN ({}) f ON 1 = 1", facts_sql(SLOT_FULL));
+    let sql = brigade_sql("$2", ("$6", "$7"), (", f.*", &join));
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(citizen)
+        .bind(id)
+        .bind(date.to_string())
+        .bind(no_shows_since.to_string())
+        .bind(start_ms)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(pool)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let full: Option<i64> = first.try_get("f_full")?;
+    let found = match full {
+        None => None,
+        Some(full) => Some((
+            full == 1,
+            facts((
+                first.try_get("f_phone")?,
+                first.try_get("f_bound")?,
+                first.try_get("f_active")?,
+                first.try_get("f_cancelled")?,
+                first.try_get("f_no_shows")?,
+            )),
+        )),
+    };
+    Ok(Some((
+        BrigadeRow::from_row(first)?,
+        closed_of(&rows)?,
+        found,
+    )))
 }
