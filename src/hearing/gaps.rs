@@ -20,18 +20,23 @@ use super::{
 };
 use crate::error::ApiResult;
 
-/// Seals every finished gap of this process's calls. Returns how many were sealed.
+/// Seals every finished gap of this process's calls. Returns how many were sealed. A gap that
+/// fails to seal (a database error) is put back and tried again on the next poll: the record
+/// must show it (Art. 47), so a passing failure may delay it but not lose it.
 pub async fn seal_finished(state: &Hearing) -> usize {
     let mut n = 0;
+    let mut failed = vec![];
     for g in state.call.hub.take_gaps() {
         match seal(state, &g).await {
             Ok(true) => n += 1,
             Ok(false) => {}
             Err(e) => {
-                tracing::error!(hearing = %g.hearing_id, who = g.role.as_str(), error = %e, "sealing a call gap failed")
+                tracing::error!(hearing = %g.hearing_id, who = g.role.as_str(), error = %e, "sealing a call gap failed; it is tried again on the next poll");
+                failed.push(g);
             }
         }
     }
+    state.call.hub.requeue_gaps(failed);
     n
 }
 

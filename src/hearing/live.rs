@@ -153,6 +153,17 @@ pub async fn require(state: &Hearing, id: &str) -> Result<(), HearingError> {
     if live.is_live() {
         Ok(())
     } else {
+        // How stale each party's recorded media is here (ms; none: no room or nothing
+        // recorded in this process): what an operator needs to tell a dropped stream from a
+        // dropped party.
+        let ago = |role| state.call.hub.recorded_ago(id, role).map(|d| d.as_millis());
+        tracing::warn!(
+            hearing = id,
+            missing = ?live.missing(),
+            citizen_recorded_ms_ago = ?ago(signaling::Role::Citizen),
+            officer_recorded_ms_ago = ?ago(signaling::Role::Officer),
+            "a step was refused: the call is not live"
+        );
         Err(live.refusal())
     }
 }

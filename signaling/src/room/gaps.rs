@@ -113,6 +113,12 @@ impl Hub {
         q.drain(..over);
     }
 
+    /// Puts back finished gaps the server could not seal (a database error): the next
+    /// [`Hub::take_gaps`] hands them out again, so a passing failure loses no gap.
+    pub fn requeue_gaps(&self, gaps: Vec<SeatGap>) {
+        self.queue_gaps(gaps);
+    }
+
     /// The finished gaps since the last call (the server seals them into the hearing's record).
     pub fn take_gaps(&self) -> Vec<SeatGap> {
         std::mem::take(&mut *self.gaps.lock().unwrap_or_else(|e| e.into_inner()))

@@ -182,3 +182,68 @@ async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
         ]
     );
 }
+
+/// Makes the database refuse (`on`) or take again every `call_gap` entry: a real error from the
+/// store, as a full disk or a lost connection would give.
+async fn refuse_gaps(app: &TestApp, on: bool) {
+    use remote_hearing::store::Backend;
+    let db = &app.state.db.write;
+    let statements: &[&str] = match (app.state.db.backend, on) {
+        (Backend::Sqlite, true) => &["CREATE TRIGGER refuse_gap BEFORE INSERT ON hearing_steps \
+             WHEN NEW.step = 'call_gap' BEGIN SELECT RAISE(ABORT, 'injected gap failure'); END"],
+        (Backend::Sqlite, false) => &["DROP TRIGGER refuse_gap"],
+        (Backend::Postgres, true) => &[
+            "CREATE FUNCTION refuse_gap() RETURNS trigger AS $$ BEGIN \
+             IF NEW.step = 'call_gap' THEN RAISE EXCEPTION 'injected gap failure'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_gap BEFORE INSERT ON hearing_steps FOR EACH ROW \
+             EXECUTE FUNCTION refuse_gap()",
+        ],
+        (Backend::Postgres, false) => &["DROP TRIGGER refuse_gap ON hearing_steps"],
+    };
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(db)
+            .await
+            .unwrap();
+    }
+}
+
+async fn gap_count(w: &World, id: &str) -> usize {
+    let v: Value = w
+        .app
+        .get_json(&format!("/api/v1/hearings/{id}"), Some(&w.officer))
+        .await;
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["step"] == "call_gap")
+        .count()
+}
+
+#[tokio::test]
+async fn a_gap_that_fails_to_seal_is_sealed_once_the_database_takes_it() {
+    let w = world_with(|c| {
+        c.hearing.presence_poll_ms = 50;
+        c.call.media_enabled = false;
+    })
+    .await;
+    let (id, mut c, _o, [cg, _]) = both_in_call(&w).await;
+    refuse_gaps(&w.app, true).await;
+    // The citizen leaves and comes back: a finished gap, which the database refuses for a while.
+    leave(&mut c).await;
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _c = ws_join(&w.app, &cg).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gap_count(&w, &id).await, 0, "the refused gap is not sealed");
+    refuse_gaps(&w.app, false).await;
+    for _ in 0..100 {
+        if gap_count(&w, &id).await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gap refused by the database was lost");
+}
