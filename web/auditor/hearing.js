@@ -66,8 +66,10 @@ function renderTimeline() {
   // recordings) were added (docs/audit-format.md §9): named so, not a second "hearing closed".
   let closes = 0;
   const label = (step) => {
-    if (step === 'hearing_closed' && closes++ > 0) return t('step.hearing_closed_restated');
-    return has('step.' + step) ? t('step.' + step) : step;
+    const name = has('step.' + step) ? t('step.' + step) : step;
+    if (step !== 'hearing_closed' || closes++ === 0) return name;
+    // a second line, so that the step column keeps its width
+    return h('span', {}, name, h('br'), h('small', { class: 'muted' }, t('step.restated')));
   };
   const rows = entries.map((e) =>
     h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, label(e.step)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),

@@ -185,7 +185,7 @@ addStrings({
   'step.resumed': ['继续办理', 'Resumed'],
   'step.no_show': ['记为爽约', 'No-show recorded'],
   'step.hearing_closed': ['办理结束', 'Hearing closed'],
-  'step.hearing_closed_restated': ['办理结束（封存后重述）', 'Hearing closed (restated after sealing)'],
+  'step.restated': ['封存后重述', 'restated after sealing'],
   'peer.joined': ['对方已加入', 'The other party joined'],
   'peer.left': ['对方已离开', 'The other party left'],
   'peer.reconnecting': ['对方网络中断，正在等待重连…', 'The other party dropped; waiting for them to reconnect…'],
