@@ -4,16 +4,11 @@
 use futures::SinkExt;
 use serde_json::{Value, json};
 
-use super::signalling::{both_in_call, ws_recv};
-use super::world_with;
+use super::signalling::{both_in_call, signalling_world, ws_recv};
 
 #[tokio::test]
 async fn a_chat_message_is_in_the_record_and_reaches_both_parties() {
-    let w = world_with(|c| {
-        c.hearing.presence_poll_ms = 50;
-        c.call.media_enabled = false;
-    })
-    .await;
+    let w = signalling_world().await;
     let (id, mut c, mut o, _) = both_in_call(&w).await;
     let text = "我听不见声音，请打字说明。";
     let frame = json!({"type": "chat", "text": text}).to_string();

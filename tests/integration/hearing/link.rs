@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use signaling::{Level, LinkRecorder, LinkReport, LinkSample, Role};
 
-use super::signalling::both_in_call;
+use super::signalling::{both_in_call, signalling_world};
 use super::{officer_events, read_events_until, world_with};
 
 fn report(level: Level, from: Option<Option<Level>>, loss_permille: u32) -> LinkReport {
@@ -30,11 +30,7 @@ fn report(level: Level, from: Option<Option<Level>>, loss_permille: u32) -> Link
 
 #[tokio::test]
 async fn poor_and_recovered_links_are_sealed_and_the_lists_are_told() {
-    let w = world_with(|c| {
-        c.hearing.presence_poll_ms = 50;
-        c.call.media_enabled = false;
-    })
-    .await;
+    let w = signalling_world().await;
     let (id, _c, _o, _) = both_in_call(&w).await;
     let (mut stream, mut seen) = officer_events(&w.app, &w.officer).await;
 

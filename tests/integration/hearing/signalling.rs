@@ -92,6 +92,15 @@ pub(crate) async fn both_in_call(w: &World) -> (String, Ws, Ws, [Value; 2]) {
     (id, c, o, [cg, og])
 }
 
+/// A hearing world for signalling alone: no media engine, presence polled every 50 ms.
+pub(crate) async fn signalling_world() -> World {
+    world_with(|c| {
+        c.hearing.presence_poll_ms = 50;
+        c.call.media_enabled = false;
+    })
+    .await
+}
+
 pub(crate) async fn wait_status(w: &World, id: &str, status: &str) -> Value {
     for _ in 0..100 {
         let v: Value = w
@@ -108,11 +117,7 @@ pub(crate) async fn wait_status(w: &World, id: &str, status: &str) -> Value {
 
 #[tokio::test]
 async fn over_signalling_steps_are_pushed_and_an_interrupted_call_resumes() {
-    let w = world_with(|c| {
-        c.hearing.presence_poll_ms = 50;
-        c.call.media_enabled = false;
-    })
-    .await;
+    let w = signalling_world().await;
     let (id, mut c, mut o, [cg, og]) = both_in_call(&w).await;
     for s in ["identity", "inquiry", "transcript_ack", "notice"] {
         let v = w.ok_step(&id, body_of(s)).await;
@@ -224,11 +229,7 @@ async fn gap_count(w: &World, id: &str) -> usize {
 
 #[tokio::test]
 async fn a_gap_that_fails_to_seal_is_sealed_once_the_database_takes_it() {
-    let w = world_with(|c| {
-        c.hearing.presence_poll_ms = 50;
-        c.call.media_enabled = false;
-    })
-    .await;
+    let w = signalling_world().await;
     let (id, mut c, _o, [cg, _]) = both_in_call(&w).await;
     refuse_gaps(&w.app, true).await;
     // The citizen leaves and comes back: a finished gap, which the database refuses for a while.

@@ -6,7 +6,7 @@
 use futures::SinkExt;
 use serde_json::{Value, json};
 
-use super::signalling::{Ws, both_in_call, ws_recv};
+use super::signalling::{Ws, both_in_call, signalling_world, ws_recv};
 use super::world_with;
 
 async fn send(ws: &mut Ws, v: Value) {
@@ -124,11 +124,7 @@ async fn audio_only_is_in_the_record_and_reaches_the_other_party() {
 /// `video_off` entry). The same claim while the citizen's video is on is refused.
 #[tokio::test]
 async fn no_still_only_when_the_record_shows_the_citizens_video_off() {
-    let w = world_with(|c| {
-        c.hearing.presence_poll_ms = 50;
-        c.call.media_enabled = false;
-    })
-    .await;
+    let w = signalling_world().await;
     let (id, mut c, mut o, _) = both_in_call(&w).await;
     let body = json!({"step": "identity", "id_number_matches": false, "face_matches": false,
         "remarks": "当事人手机无摄像头，无法核验证件", "no_still": "citizen_video_off"});
