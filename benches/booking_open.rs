@@ -23,7 +23,7 @@ use remote_hearing::{
         rules,
         store::{citizen_facts, insert_booking, no_show_dates, take_seat},
     },
-    clock::to_ms,
+    clock::{Clock, to_ms},
     domain::PhoneNumber,
     identity::citizens::bind_phone,
     ids,
@@ -254,9 +254,6 @@ async fn book_directly(
     Ok(())
 }
 
-/// The morning release: the day 7 days ahead opens at local midnight; `n` citizens ask for its
-/// 8 slots × 10 seats within `seconds`. Returns whether exactly 80 were booked and every other
-/// answer was a clean `409 slot_full`.
 /// Waits (at most two minutes) until the SMS outbox has no message due: the confirmations of the
 /// phases before are sent before the next phase starts, so that a phase measures itself and not
 /// the worker draining an earlier one's backlog. Prints what it waited for.
@@ -265,7 +262,7 @@ async fn settle(b: &Bench, what: &str) -> anyhow::Result<()> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM sms_outbox WHERE status = 'queued' AND next_attempt_at <= $1",
         )
-        .bind(remote_hearing::clock::Clock::now_ms(&*b.clock))
+        .bind(b.clock.now_ms())
         .fetch_one(&b.state.db.read)
         .await?;
         anyhow::Ok(n)
@@ -283,6 +280,9 @@ async fn settle(b: &Bench, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The morning release: the day 7 days ahead opens at local midnight; `n` citizens ask for its
+/// 8 slots × 10 seats within `seconds`. Returns whether exactly 80 were booked and every other
+/// answer was a clean `409 slot_full`.
 async fn release(b: &Bench, n: usize, seconds: f64) -> anyhow::Result<bool> {
     settle(b, "the release").await?;
     let brigade = b

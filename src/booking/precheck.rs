@@ -156,11 +156,11 @@ pub async fn refuse_early(
     // One read when nothing else is to be read: the citizen has no recent no-show (else the
     // blacklist reads their dates), is the owner (else the vehicle's drivers are read) and
     // claims no record.
-    let since = rules::blacklist_lookback(a.today);
-    let read = &state.db.read;
     let one = match early.filter(|e| e.date == a.date && e.today == a.today) {
         Some(e) => e.read,
         None => {
+            let since = rules::blacklist_lookback(a.today);
+            let read = &state.db.read;
             store::slot_full_and_facts(read, a.citizen, a.brigade, a.date, since, start_ms).await?
         }
     };

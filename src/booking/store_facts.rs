@@ -1,9 +1,10 @@
 //! The reads of a booking request in as few statements as they can be: the brigade with its
-//! closed dates around the slot ([`brigade_and_closed`]), and the citizen's facts that the store-backed booking rules (7–10 of docs/booking-rules.md) read,
-//! in one statement: on a write transaction before the seat, or — for a slot this process has
-//! seen full — together with the slot's seats in one read (one statement is one snapshot on
-//! SQLite and PostgreSQL alike), so that the many refusals of a morning release cost one read
-//! each instead of a read transaction of four statements (issue 18 §2).
+//! closed dates around the slot ([`brigade_and_closed`]), and the citizen's facts that the
+//! store-backed booking rules (7–10 of docs/booking-rules.md) read, in one statement: on a write
+//! transaction before the seat, or — for a slot this process has seen full — together with the
+//! slot's seats ([`slot_full_and_facts`]) and, as the request's first read, with the brigade too
+//! ([`brigade_and_slot_facts`]). One statement is one snapshot on SQLite and PostgreSQL alike,
+//! so the many refusals of a morning release cost one read each (issue 18 §2).
 
 use std::collections::BTreeSet;
 

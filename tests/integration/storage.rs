@@ -12,7 +12,6 @@ use sqlx::Connection;
 
 use crate::{
     booking::{at, body, citizens, phone},
-    evidence::upload,
     hearing::{World, body_of, world_with},
     helpers::{TestApp, expect_json},
 };
@@ -329,8 +328,7 @@ async fn step(w: &World, hearing: &str, s: &str) -> reqwest::Response {
     }
     let mut body = body_of(s);
     if body["signature_id"] == "auto" {
-        let png = crate::hearing::signatures::signature_png(7);
-        let r = upload(&w.app, &w.citizen, hearing, "signature", "image/png", png).await;
+        let r = crate::hearing::signatures::upload_signature(&w.app, &w.citizen, hearing).await;
         if r.status() != 201 {
             return r;
         }

@@ -78,21 +78,23 @@ pub(crate) async fn sign_auto(
     Some(sig)
 }
 
+/// Uploads a fresh signature (a random drawing) as `citizen`; the server's answer.
+pub(crate) async fn upload_signature(
+    app: &crate::helpers::TestApp,
+    citizen: &str,
+    hearing: &str,
+) -> reqwest::Response {
+    let seed = (uuid::Uuid::new_v4().as_u128() % 40) as u8;
+    let png = signature_png(seed);
+    upload(app, citizen, hearing, "signature", "image/png", png).await
+}
+
 pub(crate) async fn try_upload_signature(
     app: &crate::helpers::TestApp,
     citizen: &str,
     hearing: &str,
 ) -> Option<String> {
-    let seed = (uuid::Uuid::new_v4().as_u128() % 40) as u8;
-    let r = upload(
-        app,
-        citizen,
-        hearing,
-        "signature",
-        "image/png",
-        signature_png(seed),
-    )
-    .await;
+    let r = upload_signature(app, citizen, hearing).await;
     let status = r.status();
     let v: Value = r.json().await.ok()?;
     if status != 201 {
