@@ -68,11 +68,11 @@ function renderTimeline() {
   const label = (step) => {
     const name = has('step.' + step) ? t('step.' + step) : step;
     if (step !== 'hearing_closed' || closes++ === 0) return name;
-    // a second line, so that the step column keeps its width
+    // on a second line, so that the step column keeps its width
     return h('span', {}, name, h('br'), h('small', { class: 'muted' }, t('step.restated')));
   };
   const rows = entries.map((e) =>
-    h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'nowrap' }, label(e.step)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),
+    h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'step-name' }, label(e.step)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),
   );
   $('#timeline').replaceChildren(
     h('table', {}, h('thead', {}, h('tr', {}, ...['a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col', class: 'nowrap' }, t(k))))), h('tbody', {}, ...rows)),

@@ -204,6 +204,20 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     assert.equal(closes[0], '办理结束');
     assert.equal(new Set(closes).size, Math.min(closes.length, 2), `labels: ${closes.join(' | ')}`);
     await shot(a, 'auditor-complete');
+    // The same timeline in English, and on a phone's width (screenshots to look at).
+    await a.click('#lang');
+    await a.waitForSelector('html[lang="en"]');
+    const closesEn = await a.$$eval('#timeline tr[data-step=hearing_closed] td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    assert.equal(closesEn[0], 'Hearing closed');
+    if (closesEn.length > 1) assert.equal(closesEn[1], 'Hearing closedrestated after sealing');
+    await shot(a, 'auditor-complete-en');
+    for (const size of [{ width: 390, height: 844 }, { width: 360, height: 640 }]) {
+      await a.setViewportSize(size);
+      await shot(a, `auditor-complete-en-${size.width}`);
+    }
+    await a.setViewportSize({ width: 1440, height: 900 });
+    await a.click('#lang');
+    await a.waitForSelector('html[lang="zh-CN"]');
     await a.goto('/auditor/');
 
     // Changed keys: the page keeps the pinned (here: foreign) key and says so loudly.
