@@ -22,6 +22,9 @@ pub const MAGIC: &[u8; 8] = b"RHRTP\x00\x01\n";
 pub const MAX_RECORD: usize = 64 * 1024;
 const KIND_RTP: u8 = 1;
 const KIND_SR: u8 = 2;
+/// An RTP record's body before its payload: kind, arrival, SSRC, sequence, timestamp, payload
+/// type, flags.
+const RTP_FIXED: usize = 1 + 8 + 4 + 2 + 4 + 1 + 1;
 
 /// What a capture holds; written as JSON at the start of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +55,17 @@ pub struct RtpRecord {
     pub payload_type: u8,
     pub marker: bool,
     pub payload: Vec<u8>,
+}
+
+/// An RTP packet's recorded fields without its payload ([`CaptureWriter::write_rtp_parts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpFields {
+    pub arrival_us: i64,
+    pub ssrc: u32,
+    pub seq: u16,
+    pub ts: u32,
+    pub payload_type: u8,
+    pub marker: bool,
 }
 
 /// One RTCP sender report's timing.
@@ -114,25 +128,39 @@ impl CaptureWriter {
 
     /// Appends one RTP packet (payload longer than [`MAX_RECORD`] is refused).
     pub fn write_rtp(&mut self, r: &RtpRecord) -> io::Result<()> {
-        if r.payload.len() + 32 > MAX_RECORD {
+        let fields = RtpFields {
+            arrival_us: r.arrival_us,
+            ssrc: r.ssrc,
+            seq: r.seq,
+            ts: r.ts,
+            payload_type: r.payload_type,
+            marker: r.marker,
+        };
+        self.write_rtp_parts(&fields, &r.payload)
+    }
+
+    /// Appends one RTP packet given as its fields and its payload (the same bytes as
+    /// [`CaptureWriter::write_rtp`]; the caller keeps the payload in its own buffer).
+    pub fn write_rtp_parts(&mut self, f: &RtpFields, payload: &[u8]) -> io::Result<()> {
+        if payload.len() + 32 > MAX_RECORD {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "rtp payload too large",
             ));
         }
-        let body_len = 1 + 8 + 4 + 2 + 4 + 1 + 1 + r.payload.len();
-        let mut b = Vec::with_capacity(4 + body_len);
-        b.extend_from_slice(&(body_len as u32).to_be_bytes());
-        b.push(KIND_RTP);
-        b.extend_from_slice(&r.arrival_us.to_be_bytes());
-        b.extend_from_slice(&r.ssrc.to_be_bytes());
-        b.extend_from_slice(&r.seq.to_be_bytes());
-        b.extend_from_slice(&r.ts.to_be_bytes());
-        b.push(r.payload_type);
-        b.push(u8::from(r.marker));
-        b.extend_from_slice(&r.payload);
+        let body_len = RTP_FIXED + payload.len();
+        let mut b = [0u8; 4 + RTP_FIXED];
+        b[..4].copy_from_slice(&(body_len as u32).to_be_bytes());
+        b[4] = KIND_RTP;
+        b[5..13].copy_from_slice(&f.arrival_us.to_be_bytes());
+        b[13..17].copy_from_slice(&f.ssrc.to_be_bytes());
+        b[17..19].copy_from_slice(&f.seq.to_be_bytes());
+        b[19..23].copy_from_slice(&f.ts.to_be_bytes());
+        b[23] = f.payload_type;
+        b[24] = u8::from(f.marker);
         self.out.write_all(&b)?;
-        self.after_write(r.arrival_us)
+        self.out.write_all(payload)?;
+        self.after_write(f.arrival_us)
     }
 
     /// Appends a sender report's timing.
@@ -316,90 +344,5 @@ fn parse_body(b: &[u8]) -> Option<Record> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    pub(crate) fn header(kind: &str, codec: &str) -> CaptureHeader {
-        CaptureHeader {
-            version: 1,
-            hearing_id: "h1".into(),
-            segment: "s1".into(),
-            participant: "citizen".into(),
-            participant_id: "c1".into(),
-            kind: kind.into(),
-            codec: codec.into(),
-            clock_rate: 90000,
-            payload_type: 96,
-            created_at_us: 1_000,
-        }
-    }
-
-    fn rec(i: u16) -> RtpRecord {
-        RtpRecord {
-            arrival_us: 1_000 + i as i64 * 20_000,
-            ssrc: 42,
-            seq: 65530u16.wrapping_add(i),
-            ts: 3000 * i as u32,
-            payload_type: 96,
-            marker: i.is_multiple_of(2),
-            payload: vec![i as u8; 10 + i as usize],
-        }
-    }
-
-    #[test]
-    fn writes_and_reads_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.rtp");
-        let mut w = CaptureWriter::create(&p, &header("video", "vp8")).unwrap();
-        for i in 0..1000 {
-            w.write_rtp(&rec(i)).unwrap();
-        }
-        let sr = SenderReport {
-            arrival_us: 5,
-            ssrc: 42,
-            ntp_time: 7,
-            rtp_ts: 9,
-            packet_count: 10,
-            octet_count: 11,
-        };
-        w.write_sr(&sr).unwrap();
-        w.finish().unwrap();
-        assert!(
-            CaptureWriter::create(&p, &header("video", "vp8")).is_err(),
-            "write-once"
-        );
-        assert!(std::fs::metadata(&p).unwrap().permissions().readonly());
-        let mut r = CaptureReader::open(&p).unwrap();
-        assert_eq!(r.header, header("video", "vp8"));
-        for i in 0..1000 {
-            assert_eq!(r.next_record().unwrap(), Some(Record::Rtp(rec(i))));
-        }
-        assert_eq!(r.next_record().unwrap(), Some(Record::SenderReport(sr)));
-        assert_eq!(r.next_record().unwrap(), None);
-        assert!(!r.truncated);
-        assert_eq!(r.valid_bytes, std::fs::metadata(&p).unwrap().len());
-    }
-
-    #[test]
-    fn a_cut_file_reads_to_the_last_whole_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.rtp");
-        let mut w = CaptureWriter::create(&p, &header("audio", "opus")).unwrap();
-        for i in 0..10 {
-            w.write_rtp(&rec(i)).unwrap();
-        }
-        w.finish().unwrap();
-        let full = std::fs::read(&p).unwrap();
-        for cut in [full.len() - 1, full.len() - 5, full.len() - 20] {
-            let q = dir.path().join(format!("cut{cut}.rtp"));
-            std::fs::write(&q, &full[..cut]).unwrap();
-            let mut r = CaptureReader::open(&q).unwrap();
-            let mut n = 0;
-            while r.next_record().unwrap().is_some() {
-                n += 1;
-            }
-            assert!(r.truncated);
-            assert!((8..10).contains(&n), "{n}");
-        }
-    }
-}
+#[path = "capture_tests.rs"]
+mod tests;

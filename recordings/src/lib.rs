@@ -28,7 +28,9 @@ mod webm_tests;
 
 use std::path::{Component, Path, PathBuf};
 
-pub use capture::{CaptureHeader, CaptureReader, CaptureWriter, Record, RtpRecord, SenderReport};
+pub use capture::{
+    CaptureHeader, CaptureReader, CaptureWriter, Record, RtpFields, RtpRecord, SenderReport,
+};
 pub use owner::{NodeLock, recover_orphans, segment_dir_owned};
 pub use segment::{
     FileEntry, Manifest, PlaybackEntry, TrackEntry, finalize_segment, hash_file, recover,

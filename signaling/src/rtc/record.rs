@@ -1,17 +1,21 @@
 //! Feeding the `recordings` crate from the media path without ever blocking forwarding.
 //!
 //! Each recorded track gets a writer thread fed through a bounded channel (a full channel drops
-//! the packet from the recording and counts it, it never stalls the call). Closing the segment
-//! stops the writers, finalises the segment (playable copies, hashes, manifest) on a blocking
-//! thread and reports a [`FinishedSegment`].
+//! the packet from the recording and counts it, it never stalls the call). The writer does not
+//! wait on the channel: it sleeps [`DRAIN_EVERY`] and then writes everything queued, so a
+//! forwarded packet never wakes a thread (in a VM each wake-up is a costly context switch; the
+//! packet's payload is kept as the received `Bytes`, not copied). Closing the segment stops the
+//! writers (each writes what was queued first), finalises the segment (playable copies, hashes,
+//! manifest) on a blocking thread and reports a [`FinishedSegment`].
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use recordings::{CaptureHeader, CaptureWriter, Manifest, RtpRecord, SenderReport};
+use bytes::Bytes;
+use recordings::{CaptureHeader, CaptureWriter, Manifest, RtpFields, SenderReport};
 
 use super::Shared;
 use crate::msg::Role;
@@ -25,8 +29,12 @@ pub struct FinishedSegment {
     pub result: Result<Manifest, String>,
 }
 
+/// How long a track's writer sleeps between two drains of its channel: about 10 video packets,
+/// far below the channel's bound, and the longest a segment's close waits for its writers.
+const DRAIN_EVERY: Duration = Duration::from_millis(100);
+
 enum Rec {
-    Rtp(RtpRecord),
+    Rtp(RtpFields, Bytes),
     Sr(SenderReport),
 }
 
@@ -38,16 +46,15 @@ pub(crate) struct TrackTap {
 
 impl TrackTap {
     pub fn rtp(&self, p: &webrtc::rtp::packet::Packet, now_us: i64) {
-        let r = RtpRecord {
+        let f = RtpFields {
             arrival_us: now_us,
             ssrc: p.header.ssrc,
             seq: p.header.sequence_number,
             ts: p.header.timestamp,
             payload_type: p.header.payload_type,
             marker: p.header.marker,
-            payload: p.payload.to_vec(),
         };
-        self.send(Rec::Rtp(r));
+        self.send(Rec::Rtp(f, p.payload.clone()));
     }
 
     pub fn sr(&self, ssrc: u32, ntp: u64, rtp_ts: u32, packets: u32, octets: u32, now_us: i64) {
@@ -190,34 +197,128 @@ impl SegmentRecorder {
     }
 }
 
+/// One track's writer: every [`DRAIN_EVERY`] writes what is queued; stops once the segment is
+/// closed (after writing what was queued before), when every tap is gone, or on a write error
+/// (as a failed disk would: this track's capture ends there), then closes the capture (flush,
+/// fsync, read-only).
 fn write_loop(mut w: CaptureWriter, rx: Receiver<Rec>, stop: Arc<AtomicBool>) {
-    loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Rec::Rtp(r)) => {
-                if let Err(e) = w.write_rtp(&r) {
-                    tracing::error!(error = %e, "capture write failed");
-                    break;
-                }
-            }
-            Ok(Rec::Sr(sr)) => {
-                let _ = w.write_sr(&sr);
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if stop.load(Ordering::Acquire) {
-                    // drain what is queued, then stop
-                    while let Ok(r) = rx.try_recv() {
-                        let _ = match r {
-                            Rec::Rtp(r) => w.write_rtp(&r),
-                            Rec::Sr(sr) => w.write_sr(&sr),
-                        };
+    'run: loop {
+        std::thread::sleep(DRAIN_EVERY);
+        // read before the drain: whatever was queued before the close is written
+        let stopping = stop.load(Ordering::Acquire);
+        loop {
+            match rx.try_recv() {
+                Ok(r) => {
+                    if let Err(e) = write(&mut w, r) {
+                        tracing::error!(error = %e, "capture write failed");
+                        break 'run;
                     }
-                    break;
                 }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => break 'run,
             }
-            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if stopping {
+            break;
         }
     }
     if let Err(e) = w.finish() {
         tracing::error!(error = %e, "capture close failed");
+    }
+}
+
+fn write(w: &mut CaptureWriter, r: Rec) -> std::io::Result<()> {
+    match r {
+        Rec::Rtp(f, payload) => w.write_rtp_parts(&f, &payload),
+        // a sender report that cannot be written only costs lip-sync precision
+        Rec::Sr(sr) => {
+            let _ = w.write_sr(&sr);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recordings::{CaptureReader, Record};
+
+    fn capture(dir: &std::path::Path) -> (PathBuf, CaptureWriter) {
+        let header = CaptureHeader {
+            version: 1,
+            hearing_id: "h1".into(),
+            segment: "s1".into(),
+            participant: "citizen".into(),
+            participant_id: "c1".into(),
+            kind: "video".into(),
+            codec: "vp8".into(),
+            clock_rate: 90000,
+            payload_type: 96,
+            created_at_us: 1,
+        };
+        let path = dir.join("citizen-video-1.rtp");
+        let w = CaptureWriter::create(&path, &header).unwrap();
+        (path, w)
+    }
+
+    fn rtp(i: u16) -> Rec {
+        let f = RtpFields {
+            arrival_us: 10 + i64::from(i),
+            ssrc: 7,
+            seq: i,
+            ts: u32::from(i) * 3000,
+            payload_type: 96,
+            marker: false,
+        };
+        Rec::Rtp(f, Bytes::from(vec![i as u8; 20]))
+    }
+
+    fn seqs(path: &std::path::Path) -> Vec<u16> {
+        let mut r = CaptureReader::open(path).unwrap();
+        let mut out = vec![];
+        while let Some(rec) = r.next_record().unwrap() {
+            if let Record::Rtp(p) = rec {
+                assert_eq!(p.payload, vec![p.seq as u8; 20]);
+                out.push(p.seq);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_close_writes_everything_queued_before_it_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = capture(dir.path());
+        let (tx, rx) = sync_channel(8192);
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let writer = std::thread::spawn(move || write_loop(w, rx, s));
+        for i in 0..300 {
+            tx.try_send(rtp(i)).unwrap();
+            if i == 150 {
+                // a drain in the middle of the stream
+                std::thread::sleep(DRAIN_EVERY * 2);
+            }
+        }
+        stop.store(true, Ordering::Release);
+        writer.join().unwrap();
+        assert_eq!(seqs(&path), (0..300).collect::<Vec<_>>());
+        assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
+        // the writer is gone: a later packet is not written anywhere and does not block
+        assert!(tx.try_send(rtp(300)).is_err());
+    }
+
+    #[test]
+    fn the_last_tap_gone_ends_the_capture_with_what_it_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = capture(dir.path());
+        let (tx, rx) = sync_channel(8192);
+        let writer = std::thread::spawn(move || write_loop(w, rx, Arc::default()));
+        for i in 0..40 {
+            tx.try_send(rtp(i)).unwrap();
+        }
+        drop(tx);
+        writer.join().unwrap();
+        assert_eq!(seqs(&path), (0..40).collect::<Vec<_>>());
     }
 }
