@@ -32,6 +32,10 @@ pub struct FinishedSegment {
 /// How long a track's writer sleeps between two drains of its channel: about 10 video packets,
 /// far below the channel's bound, and the longest a segment's close waits for its writers.
 const DRAIN_EVERY: Duration = Duration::from_millis(100);
+/// Records a track's channel holds: a stalled disk (a slow fsync) is absorbed for about 20 s of
+/// video (≈100 packets/s) before packets are dropped from the recording. The channel's slots are
+/// allocated up front, so this is also most of a hearing's memory (≈150 KB a track).
+const QUEUE: usize = 2048;
 
 enum Rec {
     Rtp(RtpFields, Bytes),
@@ -152,7 +156,7 @@ impl SegmentRecorder {
                 return None;
             }
         };
-        let (tx, rx) = sync_channel(8192);
+        let (tx, rx) = sync_channel(QUEUE);
         let stop = self.stop.clone();
         let handle = std::thread::Builder::new()
             .name("rec-writer".into())
@@ -289,7 +293,7 @@ mod tests {
     fn a_close_writes_everything_queued_before_it_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let (path, w) = capture(dir.path());
-        let (tx, rx) = sync_channel(8192);
+        let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let writer = std::thread::spawn(move || write_loop(w, rx, s));
@@ -312,7 +316,7 @@ mod tests {
     fn the_last_tap_gone_ends_the_capture_with_what_it_sent() {
         let dir = tempfile::tempdir().unwrap();
         let (path, w) = capture(dir.path());
-        let (tx, rx) = sync_channel(8192);
+        let (tx, rx) = sync_channel(QUEUE);
         let writer = std::thread::spawn(move || write_loop(w, rx, Arc::default()));
         for i in 0..40 {
             tx.try_send(rtp(i)).unwrap();
