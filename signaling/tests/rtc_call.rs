@@ -301,6 +301,63 @@ async fn a_replacing_connection_takes_over_the_media() {
     }
 }
 
+/// Waits up to 10 s for `role`'s media to have reached the recorder within the last 500 ms.
+async fn recorded_fresh(room: &Arc<dyn MediaRoom>, role: Role) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if room
+            .recorded_ago(role)
+            .is_some_and(|d| d < Duration::from_millis(500))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The live check of every step (Art. 47) reads how recently a seat's media was recorded: once a
+/// participant's connection is replaced, the old connection's media no longer counts, and the
+/// seat is recorded again only when the new connection's media reaches the recorder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_connection_no_longer_counts_as_recorded() {
+    let media = Arc::new(load_media());
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _finished) = RtcEngine::new(server_config(Some(dir.path().to_owned()))).unwrap();
+    let mut first = client("citizen").await;
+    let mut officer = client("officer").await;
+    let mut second = client("citizen").await;
+    let histories = [first.history.clone(), officer.history.clone()];
+    let (room, [c_rx, o_rx]) = open(&engine, "replace-rec", histories);
+    let mut tasks = connect(&room, Role::Citizen, 1, &mut first, c_rx).await;
+    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
+    first.wait_connected(Duration::from_secs(15)).await;
+    officer.wait_connected(Duration::from_secs(15)).await;
+    let old = first.pump(media.clone(), Duration::from_secs(30));
+    assert!(recorded_fresh(&room, Role::Citizen).await, "the first connection is recorded");
+
+    // The same participant on a new connection: from its offer on, the seat is not recorded,
+    // although the first client goes on sending.
+    let (_keep, no_trickle) = mpsc::unbounded_channel();
+    tasks.extend(connect(&room, Role::Citizen, 3, &mut second, no_trickle).await);
+    assert_eq!(room.recorded_ago(Role::Citizen), None, "right after the new offer");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(room.recorded_ago(Role::Citizen), None, "300 ms later");
+
+    second.wait_connected(Duration::from_secs(15)).await;
+    let new = second.pump(media.clone(), Duration::from_secs(30));
+    assert!(recorded_fresh(&room, Role::Citizen).await, "the new connection is recorded");
+    for t in tasks.into_iter().chain([old, new]) {
+        t.abort();
+    }
+    tokio::time::timeout(Duration::from_secs(10), room.close())
+        .await
+        .expect("room closes");
+    for c in [&first, &officer, &second] {
+        let _ = c.pc.close().await;
+    }
+}
+
 /// Audio-only (issue 14 §2): a seat that announced no video and sends it anyway gets it
 /// dropped, not relayed (its audio still goes through); once it announces video again, the
 /// other seat gets its video, from a keyframe.

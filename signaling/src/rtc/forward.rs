@@ -2,7 +2,7 @@
 //! seat and to the recorder, and the RTCP of each direction read (PLI/FIR from a receiver relayed
 //! to the sender, sender reports and REMB taken in).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -25,6 +25,31 @@ pub(crate) struct Parts {
     pub seat: Arc<Seat>,
     pub recorder: Arc<super::record::SegmentRecorder>,
     pub me: Weak<RtcRoom>,
+    /// The signalling connection of the peer connection this media comes on (`peer::Peer::conn`).
+    pub conn: Arc<AtomicU64>,
+}
+
+impl Parts {
+    /// Stamps the seat's media as recorded now, when it comes on the seat's current connection:
+    /// the media of a replaced connection, which goes on arriving until that connection is
+    /// closed, never makes the seat look recorded (the live check of every step, Art. 47; the
+    /// stamp is cleared when a connection is replaced, `peer::offer`).
+    fn stamp_recorded(&self) {
+        let current =
+            || self.conn.load(Ordering::Acquire) == self.seat.current_conn.load(Ordering::Acquire);
+        if !current() {
+            return;
+        }
+        let now = self.shared.mono_ms();
+        self.seat.recorded_at.store(now, Ordering::Release);
+        if !current() {
+            // replaced meanwhile: take this stamp back, unless the new connection stamped since
+            let _ =
+                self.seat
+                    .recorded_at
+                    .compare_exchange(now, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
 }
 
 pub(crate) async fn forward(
@@ -70,10 +95,7 @@ pub(crate) async fn forward(
         }
         if let Some(t) = &tap {
             t.rtp(&pkt, (parts.shared.cfg.clock)());
-            parts
-                .seat
-                .recorded_at
-                .store(parts.shared.mono_ms(), Ordering::Release);
+            parts.stamp_recorded();
         }
         if video {
             let n = pkt.payload.len() as u64 + 12;

@@ -217,12 +217,15 @@ impl RtcRoom {
         room
     }
 
-    pub(crate) fn clone_parts(&self, role: Role) -> forward::Parts {
+    /// What a forwarding task of `role`'s media needs; `conn`: its peer connection's
+    /// signalling connection.
+    pub(crate) fn clone_parts(&self, role: Role, conn: Arc<AtomicU64>) -> forward::Parts {
         forward::Parts {
             shared: self.shared.clone(),
             seat: self.seats.seat(role),
             recorder: self.recorder.clone(),
             me: self.me.clone(),
+            conn,
         }
     }
 

@@ -69,6 +69,9 @@ pub(crate) async fn offer(
         _ => {
             let old = peers.remove(&role);
             seat.current_conn.store(conn_seq, Ordering::Release);
+            // the replaced connection's media no longer counts: the seat is recorded again
+            // once this connection's media reaches the recorder (`forward::Parts::stamp_recorded`)
+            seat.recorded_at.store(0, Ordering::Release);
             let senders = Seats::senders_for(role, slots);
             let conn = Arc::new(AtomicU64::new(conn_seq));
             match new_pc(room, role, &senders, participant_id, conn.clone()).await {
@@ -240,6 +243,7 @@ async fn new_pc(
 
     let me = room.me.clone();
     let sources: Arc<[Role]> = senders.into();
+    let mine = conn.clone();
     pc.on_peer_connection_state_change(Box::new(move |s: RTCPeerConnectionState| {
         let me = me.clone();
         let sources = sources.clone();
@@ -264,9 +268,11 @@ async fn new_pc(
         move |track: Arc<TrackRemote>, receiver: Arc<RTCRtpReceiver>, _| {
             let me = me.clone();
             let pid = pid.clone();
+            let conn = mine.clone();
             Box::pin(async move {
                 if let Some(room) = me.upgrade() {
-                    tokio::spawn(forward(room.clone_parts(role), role, pid, track, receiver));
+                    let parts = room.clone_parts(role, conn);
+                    tokio::spawn(forward(parts, role, pid, track, receiver));
                 }
             })
         },
