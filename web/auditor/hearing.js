@@ -75,7 +75,7 @@ function renderTimeline() {
     h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'step-name' }, label(e.step)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),
   );
   $('#timeline').replaceChildren(
-    h('table', {}, h('thead', {}, h('tr', {}, ...['a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col', class: 'nowrap' }, t(k))))), h('tbody', {}, ...rows)),
+    h('table', { class: 'timeline' }, h('thead', {}, h('tr', {}, ...['a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col', class: 'nowrap' }, t(k))))), h('tbody', {}, ...rows)),
   );
 }
 

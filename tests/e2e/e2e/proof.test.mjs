@@ -213,6 +213,13 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     await shot(a, 'auditor-complete-en');
     for (const size of [{ width: 390, height: 844 }, { width: 360, height: 640 }]) {
       await a.setViewportSize(size);
+      // nothing scrolls sideways: not the page, not the timeline inside its card
+      const widths = await a.evaluate(() => {
+        const tl = document.querySelector('#timeline');
+        return { page: document.documentElement.scrollWidth, tl: tl.scrollWidth, tlBox: tl.clientWidth };
+      });
+      assert.ok(widths.page <= size.width, `page ${widths.page} px at ${size.width}`);
+      assert.ok(widths.tl <= widths.tlBox, `timeline ${widths.tl} px in ${widths.tlBox}`);
       await shot(a, `auditor-complete-en-${size.width}`);
     }
     await a.setViewportSize({ width: 1440, height: 900 });
