@@ -334,19 +334,29 @@ async fn a_replaced_connection_no_longer_counts_as_recorded() {
     first.wait_connected(Duration::from_secs(15)).await;
     officer.wait_connected(Duration::from_secs(15)).await;
     let old = first.pump(media.clone(), Duration::from_secs(30));
-    assert!(recorded_fresh(&room, Role::Citizen).await, "the first connection is recorded");
+    assert!(
+        recorded_fresh(&room, Role::Citizen).await,
+        "the first connection is recorded"
+    );
 
     // The same participant on a new connection: from its offer on, the seat is not recorded,
     // although the first client goes on sending.
     let (_keep, no_trickle) = mpsc::unbounded_channel();
     tasks.extend(connect(&room, Role::Citizen, 3, &mut second, no_trickle).await);
-    assert_eq!(room.recorded_ago(Role::Citizen), None, "right after the new offer");
+    assert_eq!(
+        room.recorded_ago(Role::Citizen),
+        None,
+        "right after the new offer"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(room.recorded_ago(Role::Citizen), None, "300 ms later");
 
     second.wait_connected(Duration::from_secs(15)).await;
     let new = second.pump(media.clone(), Duration::from_secs(30));
-    assert!(recorded_fresh(&room, Role::Citizen).await, "the new connection is recorded");
+    assert!(
+        recorded_fresh(&room, Role::Citizen).await,
+        "the new connection is recorded"
+    );
     for t in tasks.into_iter().chain([old, new]) {
         t.abort();
     }
