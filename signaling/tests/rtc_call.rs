@@ -241,22 +241,55 @@ async fn soak_connect_disconnect_frees_everything() {
     assert!(fds1 <= fds0 + 8, "file descriptors leak: {fds0} -> {fds1}");
 }
 
+/// A room whose citizen (on a first connection) and officer are connected, and a second client
+/// of the citizen, not connected yet: the start of the connection-replacing tests.
+struct Replacing {
+    engine: RtcEngine,
+    _finished: mpsc::UnboundedReceiver<signaling::rtc::FinishedSegment>,
+    room: Arc<dyn MediaRoom>,
+    first: Client,
+    officer: Client,
+    second: Client,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn replacing(hearing: &str, recordings: Option<std::path::PathBuf>) -> Replacing {
+    let (engine, _finished) = RtcEngine::new(server_config(recordings)).unwrap();
+    let mut first = client("citizen").await;
+    let mut officer = client("officer").await;
+    let second = client("citizen").await;
+    let histories = [first.history.clone(), officer.history.clone()];
+    let (room, [c_rx, o_rx]) = open(&engine, hearing, histories);
+    let mut tasks = connect(&room, Role::Citizen, 1, &mut first, c_rx).await;
+    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
+    first.wait_connected(Duration::from_secs(15)).await;
+    officer.wait_connected(Duration::from_secs(15)).await;
+    Replacing {
+        engine,
+        _finished,
+        room,
+        first,
+        officer,
+        second,
+        tasks,
+    }
+}
+
 /// A second connection of the same participant replaces the first: the old server peer is closed
 /// (outside the room's peer lock — its state handler may wait for that lock), the new one
 /// connects without renegotiating the other side and receives the other party's media.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacing_connection_takes_over_the_media() {
     let media = Arc::new(load_media());
-    let (engine, _finished) = RtcEngine::new(server_config(None)).unwrap();
-    let mut first = client("citizen").await;
-    let mut officer = client("officer").await;
-    let mut second = client("citizen").await;
-    let histories = [first.history.clone(), officer.history.clone()];
-    let (room, [c_rx, o_rx]) = open(&engine, "replace-1", histories);
-    let mut tasks = connect(&room, Role::Citizen, 1, &mut first, c_rx).await;
-    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
-    first.wait_connected(Duration::from_secs(15)).await;
-    officer.wait_connected(Duration::from_secs(15)).await;
+    let Replacing {
+        engine,
+        _finished,
+        room,
+        first,
+        officer,
+        mut second,
+        mut tasks,
+    } = replacing("replace-1", None).await;
     assert_eq!(engine.live_peers(), 2);
 
     // The same participant on a new connection; the room's candidate route still points at the
@@ -323,16 +356,15 @@ async fn recorded_fresh(room: &Arc<dyn MediaRoom>, role: Role) -> bool {
 async fn a_replaced_connection_no_longer_counts_as_recorded() {
     let media = Arc::new(load_media());
     let dir = tempfile::tempdir().unwrap();
-    let (engine, _finished) = RtcEngine::new(server_config(Some(dir.path().to_owned()))).unwrap();
-    let mut first = client("citizen").await;
-    let mut officer = client("officer").await;
-    let mut second = client("citizen").await;
-    let histories = [first.history.clone(), officer.history.clone()];
-    let (room, [c_rx, o_rx]) = open(&engine, "replace-rec", histories);
-    let mut tasks = connect(&room, Role::Citizen, 1, &mut first, c_rx).await;
-    tasks.extend(connect(&room, Role::Officer, 2, &mut officer, o_rx).await);
-    first.wait_connected(Duration::from_secs(15)).await;
-    officer.wait_connected(Duration::from_secs(15)).await;
+    let Replacing {
+        engine: _engine,
+        _finished,
+        room,
+        first,
+        officer,
+        mut second,
+        mut tasks,
+    } = replacing("replace-rec", Some(dir.path().to_owned())).await;
     let old = first.pump(media.clone(), Duration::from_secs(30));
     assert!(
         recorded_fresh(&room, Role::Citizen).await,
