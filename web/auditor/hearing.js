@@ -72,10 +72,13 @@ function renderTimeline() {
     return h('span', {}, name, h('br'), h('small', { class: 'muted' }, t('step.restated')));
   };
   const rows = entries.map((e) =>
-    h('tr', { 'data-step': e.step }, h('td', { class: 'mono' }, e.hearing_seq), h('td', { class: 'step-name' }, label(e.step)), h('td', { class: 'nowrap' }, fmtTime(e.at)), h('td', { class: 'small' }, actorNode(e.actor))),
+    h('tr', { 'data-step': e.step, role: 'row' }, h('td', { class: 'mono', role: 'cell' }, e.hearing_seq), h('td', { class: 'step-name', role: 'cell' }, label(e.step)), h('td', { class: 'nowrap', role: 'cell' }, fmtTime(e.at)), h('td', { class: 'small', role: 'cell' }, actorNode(e.actor))),
   );
+  // On a phone the rows are laid out as grids (style.css); the explicit roles keep the table's
+  // semantics for screen readers that drop them once a table's display changes (WebKit).
+  const head = ['a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col', class: 'nowrap', role: 'columnheader' }, t(k)));
   $('#timeline').replaceChildren(
-    h('table', { class: 'timeline' }, h('thead', {}, h('tr', {}, ...['a.hr.hseq', 'a.hr.step', 'a.hr.at', 'a.hr.actor'].map((k) => h('th', { scope: 'col', class: 'nowrap' }, t(k))))), h('tbody', {}, ...rows)),
+    h('table', { class: 'timeline', role: 'table' }, h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ...head)), h('tbody', { role: 'rowgroup' }, ...rows)),
   );
 }
 

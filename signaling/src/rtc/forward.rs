@@ -34,20 +34,23 @@ impl Parts {
     /// the media of a replaced connection, which goes on arriving until that connection is
     /// closed, never makes the seat look recorded (the live check of every step, Art. 47; the
     /// stamp is cleared when a connection is replaced, `peer::offer`).
+    ///
+    /// Sequentially consistent, as the clearing in `peer::offer` is: a stamp either sees the
+    /// replacement on its second look and takes itself back, or lands before the clear.
     fn stamp_recorded(&self) {
         let current =
-            || self.conn.load(Ordering::Acquire) == self.seat.current_conn.load(Ordering::Acquire);
+            || self.conn.load(Ordering::SeqCst) == self.seat.current_conn.load(Ordering::SeqCst);
         if !current() {
             return;
         }
         let now = self.shared.mono_ms();
-        self.seat.recorded_at.store(now, Ordering::Release);
+        self.seat.recorded_at.store(now, Ordering::SeqCst);
         if !current() {
             // replaced meanwhile: take this stamp back, unless the new connection stamped since
             let _ =
                 self.seat
                     .recorded_at
-                    .compare_exchange(now, 0, Ordering::AcqRel, Ordering::Acquire);
+                    .compare_exchange(now, 0, Ordering::SeqCst, Ordering::SeqCst);
         }
     }
 }
@@ -93,8 +96,10 @@ pub(crate) async fn forward(
             dropped += 1;
             continue;
         }
-        if let Some(t) = &tap {
-            t.rtp(&pkt, (parts.shared.cfg.clock)());
+        // recorded only when the recorder took the packet (not dropped behind a stalled disk)
+        if let Some(t) = &tap
+            && t.rtp(&pkt, (parts.shared.cfg.clock)())
+        {
             parts.stamp_recorded();
         }
         if video {

@@ -30,7 +30,9 @@ pub struct FinishedSegment {
 }
 
 /// How long a track's writer sleeps between two drains of its channel: about 10 video packets,
-/// far below the channel's bound, and the longest a segment's close waits for its writers.
+/// far below the channel's bound. A segment's close waits for its writers up to about twice this
+/// (a writer that read the stop flag just before it was set sleeps once more), plus the last
+/// drain and the capture's fsync.
 const DRAIN_EVERY: Duration = Duration::from_millis(100);
 /// Records a track's channel holds: a stalled disk (a slow fsync) is absorbed for about 20 s of
 /// video (≈100 packets/s) before packets are dropped from the recording. The channel's slots are
@@ -49,7 +51,10 @@ pub(crate) struct TrackTap {
 }
 
 impl TrackTap {
-    pub fn rtp(&self, p: &webrtc::rtp::packet::Packet, now_us: i64) {
+    /// Queues a packet for the recording; `false` when it was not queued (the channel full
+    /// behind a stalled disk, or the writer gone after a write error): that packet is not
+    /// recorded, and the seat must not count as recorded for it.
+    pub fn rtp(&self, p: &webrtc::rtp::packet::Packet, now_us: i64) -> bool {
         let f = RtpFields {
             arrival_us: now_us,
             ssrc: p.header.ssrc,
@@ -58,11 +63,11 @@ impl TrackTap {
             payload_type: p.header.payload_type,
             marker: p.header.marker,
         };
-        self.send(Rec::Rtp(f, p.payload.clone()));
+        self.send(Rec::Rtp(f, p.payload.clone()))
     }
 
     pub fn sr(&self, ssrc: u32, ntp: u64, rtp_ts: u32, packets: u32, octets: u32, now_us: i64) {
-        self.send(Rec::Sr(SenderReport {
+        let _ = self.send(Rec::Sr(SenderReport {
             arrival_us: now_us,
             ssrc,
             ntp_time: ntp,
@@ -72,13 +77,14 @@ impl TrackTap {
         }));
     }
 
-    fn send(&self, r: Rec) {
+    fn send(&self, r: Rec) -> bool {
         match self.tx.try_send(r) {
-            Ok(()) => {}
+            Ok(()) => true,
             Err(TrySendError::Full(_)) => {
-                metrics::counter!("recording_dropped_packets_total").increment(1)
+                metrics::counter!("recording_dropped_packets_total").increment(1);
+                false
             }
-            Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Disconnected(_)) => false,
         }
     }
 }
@@ -310,6 +316,17 @@ mod tests {
         assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
         // the writer is gone: a later packet is not written anywhere and does not block
         assert!(tx.try_send(rtp(300)).is_err());
+    }
+
+    #[test]
+    fn a_packet_counts_as_queued_only_when_the_writer_can_take_it() {
+        let (tx, rx) = sync_channel(2);
+        let tap = TrackTap { tx };
+        let p = webrtc::rtp::packet::Packet::default();
+        assert!(tap.rtp(&p, 1) && tap.rtp(&p, 2), "room in the channel");
+        assert!(!tap.rtp(&p, 3), "the channel is full (a stalled disk)");
+        drop(rx);
+        assert!(!tap.rtp(&p, 4), "the writer is gone (a write error)");
     }
 
     #[test]

@@ -49,11 +49,11 @@ pub(crate) async fn restart(
                 "an ICE restart must come from the same peer connection (DTLS fingerprint)",
             ));
         }
-        p.conn.store(conn_seq, Ordering::Release);
+        p.conn.store(conn_seq, Ordering::SeqCst);
         room.seats
             .seat(role)
             .current_conn
-            .store(conn_seq, Ordering::Release);
+            .store(conn_seq, Ordering::SeqCst);
         p.pc.clone()
     };
     answer(room, role, conn_seq, &pc, offer).await
