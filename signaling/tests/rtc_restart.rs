@@ -17,15 +17,28 @@ use tokio::sync::mpsc;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::peer_connection::offer_answer_options::RTCOfferOptions;
 
-use common::{client, server_config};
+use common::{client, load_media, server_config};
 
 fn attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
     sdp.lines().find_map(|l| l.trim_end().strip_prefix(name))
 }
 
+/// Waits up to 10 s for the citizen's media to have been recorded within `fresh`.
+async fn recorded_within(room: &Arc<dyn MediaRoom>, fresh: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if room.recorded_ago(Role::Citizen).is_some_and(|d| d < fresh) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ice_restart_from_a_new_connection_keeps_the_peer_connection() {
-    let (engine, _finished) = RtcEngine::new(server_config(None)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _finished) = RtcEngine::new(server_config(Some(dir.path().to_owned()))).unwrap();
     let (tx, mut server_cands) = mpsc::unbounded_channel::<Candidate>();
     let room: Arc<dyn MediaRoom> = engine.open_room(
         "h-restart",
@@ -71,6 +84,19 @@ async fn ice_restart_from_a_new_connection_keeps_the_peer_connection() {
     cl.answer(first.clone()).await;
     cl.wait_connected(Duration::from_secs(15)).await;
     assert_eq!(engine.live_peers(), 1);
+    // the citizen's media is recorded; then it pauses (nothing in flight at the restart)
+    let media = Arc::new(load_media());
+    let pump = cl.pump(media.clone(), Duration::from_secs(30));
+    assert!(
+        recorded_within(&room, Duration::from_millis(500)).await,
+        "recorded before"
+    );
+    pump.abort();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        room.recorded_ago(Role::Citizen).is_some(),
+        "the stamp of the media before"
+    );
 
     // the signalling socket is replaced (conn 2): an ICE restart of the same client peer connection
     conn.store(2, Ordering::Release);
@@ -96,6 +122,8 @@ async fn ice_restart_from_a_new_connection_keeps_the_peer_connection() {
         "the restart was answered by another peer connection"
     );
     assert_ne!(attr(&first, "a=ice-ufrag:"), attr(&second, "a=ice-ufrag:"));
+    // the media before the restart no longer counts as the seat's recording (the live check)
+    assert_eq!(room.recorded_ago(Role::Citizen), None, "after the restart");
     cl.answer(second).await;
     // ICE connects again on the same peer connections
     let h = cl.history.clone();
@@ -106,6 +134,13 @@ async fn ice_restart_from_a_new_connection_keeps_the_peer_connection() {
     })
     .await;
     assert!(again.is_ok(), "ICE did not reconnect:\n{}", h.dump());
+    // media on the restarted path is recorded again
+    let pump = cl.pump(media, Duration::from_secs(30));
+    assert!(
+        recorded_within(&room, Duration::from_millis(500)).await,
+        "recorded after"
+    );
+    pump.abort();
 
     // a restart offer of another peer connection (another DTLS certificate), garbage, and a
     // seat without a peer connection: stable codes, the peer connection untouched
