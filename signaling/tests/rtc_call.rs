@@ -11,7 +11,7 @@ use signaling::rtc::RtcEngine;
 use signaling::{Candidate, Role};
 use tokio::sync::mpsc;
 
-use common::{Client, History, client, load_media, rss_and_fds, server_config};
+use common::{Client, History, client, load_media, recorded_within, rss_and_fds, server_config};
 
 type Routes = [mpsc::UnboundedSender<Candidate>; 2];
 
@@ -281,31 +281,24 @@ async fn replacing(hearing: &str, recordings: Option<std::path::PathBuf>) -> Rep
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacing_connection_takes_over_the_media() {
     let media = Arc::new(load_media());
-    let Replacing {
-        engine,
-        _finished,
-        room,
-        first,
-        officer,
-        mut second,
-        mut tasks,
-    } = replacing("replace-1", None).await;
-    assert_eq!(engine.live_peers(), 2);
+    let mut w = replacing("replace-1", None).await;
+    assert_eq!(w.engine.live_peers(), 2);
 
     // The same participant on a new connection; the room's candidate route still points at the
     // first client, so the second connects with the candidates its answer carries.
     let (_keep, no_trickle) = mpsc::unbounded_channel();
-    tasks.extend(connect(&room, Role::Citizen, 3, &mut second, no_trickle).await);
-    second.wait_connected(Duration::from_secs(15)).await;
+    w.tasks
+        .extend(connect(&w.room, Role::Citizen, 3, &mut w.second, no_trickle).await);
+    w.second.wait_connected(Duration::from_secs(15)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while engine.live_peers() != 2 && tokio::time::Instant::now() < deadline {
+    while w.engine.live_peers() != 2 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(engine.live_peers(), 2, "the replaced peer was not closed");
+    assert_eq!(w.engine.live_peers(), 2, "the replaced peer was not closed");
 
-    let _ = officer.pump(media.clone(), Duration::from_secs(2)).await;
+    let _ = w.officer.pump(media.clone(), Duration::from_secs(2)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let r = &second.received;
+    let r = &w.second.received;
     let (a, v) = (
         r.audio_packets.load(std::sync::atomic::Ordering::Relaxed),
         r.video_packets.load(std::sync::atomic::Ordering::Relaxed),
@@ -314,7 +307,8 @@ async fn a_replacing_connection_takes_over_the_media() {
         a > 50 && v > 30,
         "the new connection got audio={a} video={v}"
     );
-    let old = first
+    let old = w
+        .first
         .received
         .audio_packets
         .load(std::sync::atomic::Ordering::Relaxed);
@@ -322,31 +316,16 @@ async fn a_replacing_connection_takes_over_the_media() {
         old < a,
         "the replaced connection still got the media ({old} ≥ {a})"
     );
-    tokio::time::timeout(Duration::from_secs(10), room.close())
+    tokio::time::timeout(Duration::from_secs(10), w.room.close())
         .await
         .expect("room closes");
-    assert_eq!(engine.live_peers(), 0);
-    for t in tasks {
+    assert_eq!(w.engine.live_peers(), 0);
+    for t in w.tasks {
         t.abort();
     }
-    for c in [&first, &officer, &second] {
+    for c in [&w.first, &w.officer, &w.second] {
         let _ = c.pc.close().await;
     }
-}
-
-/// Waits up to 10 s for `role`'s media to have reached the recorder within the last 500 ms.
-async fn recorded_fresh(room: &Arc<dyn MediaRoom>, role: Role) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while tokio::time::Instant::now() < deadline {
-        if room
-            .recorded_ago(role)
-            .is_some_and(|d| d < Duration::from_millis(500))
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 /// The live check of every step (Art. 47) reads how recently a seat's media was recorded: once a
@@ -356,46 +335,39 @@ async fn recorded_fresh(room: &Arc<dyn MediaRoom>, role: Role) -> bool {
 async fn a_replaced_connection_no_longer_counts_as_recorded() {
     let media = Arc::new(load_media());
     let dir = tempfile::tempdir().unwrap();
-    let Replacing {
-        engine: _engine,
-        _finished,
-        room,
-        first,
-        officer,
-        mut second,
-        mut tasks,
-    } = replacing("replace-rec", Some(dir.path().to_owned())).await;
-    let old = first.pump(media.clone(), Duration::from_secs(30));
+    let mut w = replacing("replace-rec", Some(dir.path().to_owned())).await;
+    let old = w.first.pump(media.clone(), Duration::from_secs(30));
     assert!(
-        recorded_fresh(&room, Role::Citizen).await,
+        recorded_within(&w.room, Role::Citizen, Duration::from_millis(500)).await,
         "the first connection is recorded"
     );
 
     // The same participant on a new connection: from its offer on, the seat is not recorded,
     // although the first client goes on sending.
     let (_keep, no_trickle) = mpsc::unbounded_channel();
-    tasks.extend(connect(&room, Role::Citizen, 3, &mut second, no_trickle).await);
+    w.tasks
+        .extend(connect(&w.room, Role::Citizen, 3, &mut w.second, no_trickle).await);
     assert_eq!(
-        room.recorded_ago(Role::Citizen),
+        w.room.recorded_ago(Role::Citizen),
         None,
         "right after the new offer"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(room.recorded_ago(Role::Citizen), None, "300 ms later");
+    assert_eq!(w.room.recorded_ago(Role::Citizen), None, "300 ms later");
 
-    second.wait_connected(Duration::from_secs(15)).await;
-    let new = second.pump(media.clone(), Duration::from_secs(30));
+    w.second.wait_connected(Duration::from_secs(15)).await;
+    let new = w.second.pump(media.clone(), Duration::from_secs(30));
     assert!(
-        recorded_fresh(&room, Role::Citizen).await,
+        recorded_within(&w.room, Role::Citizen, Duration::from_millis(500)).await,
         "the new connection is recorded"
     );
-    for t in tasks.into_iter().chain([old, new]) {
+    for t in w.tasks.into_iter().chain([old, new]) {
         t.abort();
     }
-    tokio::time::timeout(Duration::from_secs(10), room.close())
+    tokio::time::timeout(Duration::from_secs(10), w.room.close())
         .await
         .expect("room closes");
-    for c in [&first, &officer, &second] {
+    for c in [&w.first, &w.officer, &w.second] {
         let _ = c.pc.close().await;
     }
 }

@@ -17,22 +17,10 @@ use tokio::sync::mpsc;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::peer_connection::offer_answer_options::RTCOfferOptions;
 
-use common::{client, load_media, server_config};
+use common::{client, load_media, recorded_within, server_config};
 
 fn attr<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
     sdp.lines().find_map(|l| l.trim_end().strip_prefix(name))
-}
-
-/// Waits up to 10 s for the citizen's media to have been recorded within `fresh`.
-async fn recorded_within(room: &Arc<dyn MediaRoom>, fresh: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while tokio::time::Instant::now() < deadline {
-        if room.recorded_ago(Role::Citizen).is_some_and(|d| d < fresh) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +76,7 @@ async fn ice_restart_from_a_new_connection_keeps_the_peer_connection() {
     let media = Arc::new(load_media());
     let pump = cl.pump(media.clone(), Duration::from_secs(30));
     assert!(
-        recorded_within(&room, Duration::from_millis(500)).await,
+        recorded_within(&room, Role::Citizen, Duration::from_millis(500)).await,
         "recorded before"
     );
     pump.abort();
@@ -137,7 +125,7 @@ async fn ice_restart_from_a_new_connection_keeps_the_peer_connection() {
     // media on the restarted path is recorded again
     let pump = cl.pump(media, Duration::from_secs(30));
     assert!(
-        recorded_within(&room, Duration::from_millis(500)).await,
+        recorded_within(&room, Role::Citizen, Duration::from_millis(500)).await,
         "recorded after"
     );
     pump.abort();

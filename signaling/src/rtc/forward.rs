@@ -29,32 +29,6 @@ pub(crate) struct Parts {
     pub conn: Arc<AtomicU64>,
 }
 
-impl Parts {
-    /// Stamps the seat's media as recorded now, when it comes on the seat's current connection:
-    /// the media of a replaced connection, which goes on arriving until that connection is
-    /// closed, never makes the seat look recorded (the live check of every step, Art. 47; the
-    /// stamp is cleared when a connection is replaced, `peer::offer`).
-    ///
-    /// Sequentially consistent, as the clearing in `peer::offer` is: a stamp either sees the
-    /// replacement on its second look and takes itself back, or lands before the clear.
-    fn stamp_recorded(&self) {
-        let current =
-            || self.conn.load(Ordering::SeqCst) == self.seat.current_conn.load(Ordering::SeqCst);
-        if !current() {
-            return;
-        }
-        let now = self.shared.mono_ms();
-        self.seat.recorded_at.store(now, Ordering::SeqCst);
-        if !current() {
-            // replaced meanwhile: take this stamp back, unless the new connection stamped since
-            let _ =
-                self.seat
-                    .recorded_at
-                    .compare_exchange(now, 0, Ordering::SeqCst, Ordering::SeqCst);
-        }
-    }
-}
-
 pub(crate) async fn forward(
     parts: Parts,
     role: Role,
@@ -100,7 +74,9 @@ pub(crate) async fn forward(
         if let Some(t) = &tap
             && t.rtp(&pkt, (parts.shared.cfg.clock)())
         {
-            parts.stamp_recorded();
+            parts
+                .seat
+                .stamp_recorded(&parts.conn, parts.shared.mono_ms());
         }
         if video {
             let n = pkt.payload.len() as u64 + 12;

@@ -68,10 +68,7 @@ pub(crate) async fn offer(
         Some(p) if p.conn.load(Ordering::Acquire) == conn_seq => (p.pc.clone(), None),
         _ => {
             let old = peers.remove(&role);
-            seat.current_conn.store(conn_seq, Ordering::SeqCst);
-            // the replaced connection's media no longer counts: the seat is recorded again
-            // once this connection's media reaches the recorder (`forward::Parts::stamp_recorded`)
-            seat.recorded_at.store(0, Ordering::SeqCst);
+            seat.switch_conn(conn_seq);
             let senders = Seats::senders_for(role, slots);
             let conn = Arc::new(AtomicU64::new(conn_seq));
             match new_pc(room, role, &senders, participant_id, conn.clone()).await {

@@ -50,12 +50,8 @@ pub(crate) async fn restart(
             ));
         }
         p.conn.store(conn_seq, Ordering::SeqCst);
-        let seat = room.seats.seat(role);
-        seat.current_conn.store(conn_seq, Ordering::SeqCst);
-        // the path may change (a webrtc-rs restart drops the selected pair): the seat counts as
-        // recorded again with the first packet the recorder takes after the restart
-        // (`forward::Parts::stamp_recorded`), not on the strength of the packets before it
-        seat.recorded_at.store(0, Ordering::SeqCst);
+        // (webrtc-rs drops the selected pair: the media may pause until the new one is chosen)
+        room.seats.seat(role).switch_conn(conn_seq);
         p.pc.clone()
     };
     answer(room, role, conn_seq, &pc, offer).await

@@ -7,7 +7,7 @@
 //! new SSRC is mapped onto the same outgoing sequence). Owns no peer connection and does no I/O.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
@@ -103,6 +103,33 @@ impl Seat {
     /// The links this seat's media goes out on now.
     pub fn outs(&self) -> Arc<Vec<Arc<Link>>> {
         lock(&self.outs).clone()
+    }
+
+    /// Makes `conn_seq` the seat's current connection: a new peer connection (`peer::offer`) or
+    /// an ICE restart of the same one (`restart::restart`, after which webrtc-rs may pause the
+    /// media). The media before no longer counts as recorded (the live check of every step,
+    /// Art. 47): the seat is recorded again with the first packet of this connection that the
+    /// recorder takes ([`Seat::stamp_recorded`]).
+    pub fn switch_conn(&self, conn_seq: u64) {
+        self.current_conn.store(conn_seq, SeqCst);
+        self.recorded_at.store(0, SeqCst);
+    }
+
+    /// Stamps the seat's media as recorded at `now_ms`, when it came on the connection `conn`
+    /// and that is the seat's current one: a replaced connection's media, which goes on arriving
+    /// until it is closed, never makes the seat look recorded. Sequentially consistent, as
+    /// [`Seat::switch_conn`] is: a stamp either sees the switch on its second look and takes
+    /// itself back, or lands before the switch clears it.
+    pub fn stamp_recorded(&self, conn: &AtomicU64, now_ms: u64) {
+        let current = || conn.load(SeqCst) == self.current_conn.load(SeqCst);
+        if !current() {
+            return;
+        }
+        self.recorded_at.store(now_ms, SeqCst);
+        if !current() {
+            // switched meanwhile: take this stamp back, unless the new connection stamped since
+            let _ = self.recorded_at.compare_exchange(now_ms, 0, SeqCst, SeqCst);
+        }
     }
 }
 

@@ -493,3 +493,20 @@ pub async fn join_room(
     });
     vec![a, b]
 }
+
+/// Waits up to 10 s for `role`'s media to have reached the recorder within `fresh` (what the
+/// hearing's live check reads).
+pub async fn recorded_within(
+    room: &Arc<dyn signaling::media::MediaRoom>,
+    role: signaling::Role,
+    fresh: Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if room.recorded_ago(role).is_some_and(|d| d < fresh) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
