@@ -204,24 +204,27 @@ describe('the citizen holds the proof; the pages pin their trust', { concurrency
     assert.equal(closes[0], '办理结束');
     assert.equal(new Set(closes).size, Math.min(closes.length, 2), `labels: ${closes.join(' | ')}`);
     await shot(a, 'auditor-complete');
-    // The same timeline in English, and on a phone's width (screenshots to look at).
-    await a.click('#lang');
-    await a.waitForSelector('html[lang="en"]');
-    const closesEn = await a.$$eval('#timeline tr[data-step=hearing_closed] td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
-    assert.equal(closesEn[0], 'Hearing closed');
-    if (closesEn.length > 1) assert.equal(closesEn[1], 'Hearing closedrestated after sealing');
-    await shot(a, 'auditor-complete-en');
-    for (const size of [{ width: 390, height: 844 }, { width: 360, height: 640 }]) {
+    // On a phone's width and in English (screenshots to look at), nothing scrolls sideways.
+    const phones = [{ width: 390, height: 844 }, { width: 360, height: 640 }];
+    const fits = async (size, name) => {
       await a.setViewportSize(size);
-      // nothing scrolls sideways: not the page, not the timeline inside its card
       const widths = await a.evaluate(() => {
         const tl = document.querySelector('#timeline');
         return { page: document.documentElement.scrollWidth, tl: tl.scrollWidth, tlBox: tl.clientWidth };
       });
       assert.ok(widths.page <= size.width, `page ${widths.page} px at ${size.width}`);
       assert.ok(widths.tl <= widths.tlBox, `timeline ${widths.tl} px in ${widths.tlBox}`);
-      await shot(a, `auditor-complete-en-${size.width}`);
-    }
+      await shot(a, `${name}-${size.width}`);
+    };
+    for (const size of phones) await fits(size, 'auditor-complete-zh');
+    await a.setViewportSize({ width: 1440, height: 900 });
+    await a.click('#lang');
+    await a.waitForSelector('html[lang="en"]');
+    const closesEn = await a.$$eval('#timeline tr[data-step=hearing_closed] td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    assert.equal(closesEn[0], 'Hearing closed');
+    if (closesEn.length > 1) assert.equal(closesEn[1], 'Hearing closedrestated after sealing');
+    await shot(a, 'auditor-complete-en');
+    for (const size of phones) await fits(size, 'auditor-complete-en');
     await a.setViewportSize({ width: 1440, height: 900 });
     await a.click('#lang');
     await a.waitForSelector('html[lang="zh-CN"]');
