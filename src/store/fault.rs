@@ -7,9 +7,6 @@ use sqlx::{
     AnyConnection, Connection, error::DatabaseError, postgres::PgDatabaseError, sqlite::SqliteError,
 };
 
-/// `AnyConnection::backend_name` of SQLite.
-const SQLITE: &str = <sqlx::Sqlite as sqlx::Database>::NAME;
-
 /// SQLite primary result codes that mean the storage, not the statement, failed:
 /// BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
 const SQLITE_STORAGE_CODES: &[i32] = &[5, 6, 7, 8, 10, 11, 13, 14, 15, 26];
@@ -61,12 +58,14 @@ pub fn pg_code_is_storage(sqlstate: &str) -> bool {
 /// left open on it. A COMMIT or ROLLBACK that failed (SQLite rolls back by itself on a full
 /// disk, so the driver's ROLLBACK then fails and it still counts one open transaction) would
 /// otherwise make every later `BEGIN` a nested savepoint of a transaction that never commits:
-/// writes answered 2xx and then lost. The ping first waits until a rollback queued by a
-/// dropped transaction has run. On SQLite the driver counts a transaction until its connection
-/// thread has run the ROLLBACK, so a connection that counts none has nothing queued and goes
-/// back without the ping (one thread hop fewer per use: issue 18 §2).
+/// writes answered 2xx and then lost. A connection that counts no transaction goes back
+/// without a round trip of ours (sqlx pings every released connection itself right after this
+/// check, which sends a rollback queued by a dropped PostgreSQL transaction and finds a dead
+/// socket). One that counts one is pinged first: on SQLite the driver counts a dropped
+/// transaction until its connection thread has run the ROLLBACK, and the ping waits for that.
+/// Before issue 18 §2 every PostgreSQL release paid this ping too, beside sqlx's own.
 pub async fn release_check(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
-    if conn.backend_name() == SQLITE && !conn.is_in_transaction() {
+    if !conn.is_in_transaction() {
         return Ok(true);
     }
     conn.ping().await?;

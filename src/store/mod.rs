@@ -7,7 +7,7 @@ use std::{path::Path, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::{
-    AnyPool, Executor,
+    AnyPool, Connection, Executor,
     any::{AnyPoolOptions, install_default_drivers},
 };
 
@@ -67,10 +67,7 @@ impl Db {
         let shown = redact_url(&url);
         match backend {
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
-                    .max_connections(config.max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_release(|conn, _| Box::pin(fault::release_check(conn)))
+                let pool = postgres_pool_options(config.max_connections)
                     .connect(&url)
                     .await
                     .with_context(|| format!("cannot connect to PostgreSQL at {shown} (is it running? check DATABASE_URL)"))?;
@@ -154,6 +151,33 @@ impl Db {
         tx.commit().await?;
         self.durable().await
     }
+}
+
+/// How long a PostgreSQL connection may sit idle in the pool and still be handed out without
+/// a ping first.
+const PG_TRUSTED_IDLE: Duration = Duration::from_secs(1);
+
+/// The PostgreSQL pool. sqlx pings every connection as it goes back to the pool, so an idle
+/// one was alive when it went idle; it is pinged again before use only when it has been idle
+/// for [`PG_TRUSTED_IDLE`] or more (a server restart or a lost network while it waited).
+/// sqlx's default pings before every use too: with the release ping that made three round
+/// trips of every statement, and a morning release's refusals waited behind them (issue 18
+/// §2). A connection that dies in use fails its statement (503) and is dropped by the release
+/// ping.
+fn postgres_pool_options(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PG_TRUSTED_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_release(|conn, _| Box::pin(fault::release_check(conn)))
 }
 
 /// A SQLite pool. No ping before each acquire: a SQLite connection is a thread of this process

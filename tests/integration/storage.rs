@@ -7,6 +7,7 @@
 use std::{io::Write, path::PathBuf, process::Command};
 
 use remote_hearing::clock::Clock;
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -401,4 +402,52 @@ async fn a_read_only_data_dir_refuses_to_start_with_one_line() {
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].contains("is not writable"), "{err}");
     assert!(lines[0].contains("Read-only file system"), "{err}");
+}
+
+/// PostgreSQL: the server drops every connection of the app while they sit idle in the pool (a
+/// restart, an administrator's `pg_terminate_backend`). The pool no longer pings before every
+/// use (issue 18 §2), so a connection idle for a second or more is pinged first: no request
+/// after that sees the dead sockets. Without that ping the first uses fail (503).
+#[tokio::test]
+async fn postgresql_dropping_idle_connections_fails_no_request() {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL)");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (token, _) = app.login_citizen("13800138000").await;
+    // Warm the pool: several connections open and then idle.
+    let warm = (0..8).map(|_| app.get("/api/v1/auth/me", Some(&token)));
+    for r in futures::future::join_all(warm).await {
+        assert_eq!(r.status(), 200);
+    }
+    let url = app.state.config.database.url.expose_secret().to_string();
+    let name = url::Url::parse(&url).unwrap().path()[1..].to_string();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert!(
+        killed.len() >= 2,
+        "the app held idle connections: {killed:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    for i in 0..12 {
+        let r = app.get("/api/v1/auth/me", Some(&token)).await;
+        assert_eq!(
+            r.status(),
+            200,
+            "request {i} after the connections were dropped"
+        );
+    }
+    let again = (0..8).map(|_| app.get("/api/v1/auth/me", Some(&token)));
+    for r in futures::future::join_all(again).await {
+        assert_eq!(r.status(), 200, "concurrent requests after the drop");
+    }
 }
