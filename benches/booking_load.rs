@@ -152,7 +152,7 @@ fn pgbench(url: &str) -> Option<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
-    let bench = setup::start(&a.db, 32).await?;
+    let bench = setup::start(&a.db, Some(32)).await?;
     let (state, base, backend) = (&bench.state, bench.base.clone(), bench.backend);
 
     // Throughput: 7 days x 24 one-hour slots, seats enough for everyone.

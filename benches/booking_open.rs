@@ -6,10 +6,12 @@
 //! (the same store functions and SQL, its two SMS outbox rows included; no HTTP, no rules) by 32 concurrent writers, each
 //! commit made durable like a request's. Then the morning release: 10,000 citizens within 2 s on
 //! one brigade's day of 8 slots × 10 seats that opens at that moment → exactly 80 booked, the
-//! rest `slot_full`, no 5xx.
+//! rest `slot_full`, no 5xx. The server runs with its default pool (10 connections) unless
+//! `--pool` says otherwise: before 2026-12-05 this bench used 32, which on a 2-core machine
+//! put 32 PostgreSQL backends on the two cores (docs/benchmarks.md).
 //!
 //!     cargo bench --bench booking_open -- [--db sqlite|postgres://…] [--rates 250,500,1000,2000]
-//!         [--seconds 20] [--raw 5000] [--release 10000] [--release-seconds 2]
+//!         [--seconds 20] [--raw 5000] [--release 10000] [--release-seconds 2] [--pool N]
 //!
 //! Prints a human report, and `TABLE|what|ours|beside|ratio` lines for `benches/side_by_side.sh`.
 //! Needs Redis (REDIS_URL, default redis://127.0.0.1:6379); uses its own key prefix.
@@ -46,6 +48,8 @@ struct Args {
     raw: usize,
     release: usize,
     release_seconds: f64,
+    /// The pool's size; `None`: the server's default (10), what an administrator runs.
+    pool: Option<u32>,
 }
 
 fn args() -> Args {
@@ -56,6 +60,7 @@ fn args() -> Args {
         raw: 5000,
         release: 10_000,
         release_seconds: 2.0,
+        pool: None,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for w in v.windows(2) {
@@ -72,6 +77,7 @@ fn args() -> Args {
             "--raw" => a.raw = next.parse().unwrap_or(a.raw),
             "--release" => a.release = next.parse().unwrap_or(a.release),
             "--release-seconds" => a.release_seconds = next.parse().unwrap_or(a.release_seconds),
+            "--pool" => a.pool = next.parse().ok().or(a.pool),
             _ => {}
         }
     }
@@ -380,10 +386,16 @@ async fn release(b: &Bench, n: usize, seconds: f64) -> anyhow::Result<bool> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
-    let b = setup::start(&a.db, 32).await?;
+    let b = setup::start(&a.db, a.pool).await?;
     println!(
-        "booking_open: {} rates {:?} for {} s; raw {} transactions; release {} in {} s",
-        b.backend, a.rates, a.seconds, a.raw, a.release, a.release_seconds
+        "booking_open: {} (pool of {}) rates {:?} for {} s; raw {} transactions; release {} in {} s",
+        b.backend,
+        b.state.config.database.max_connections,
+        a.rates,
+        a.seconds,
+        a.raw,
+        a.release,
+        a.release_seconds
     );
     let runs = offered(&b, &a).await?;
     let (raw_rate, raw_p50, raw_p99) = raw_transactions(&b, a.raw, 32).await?;

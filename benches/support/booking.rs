@@ -45,15 +45,18 @@ pub fn shanghai(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> chrono::Dat
         .unwrap_or_default()
 }
 
-/// Starts the server in-process; `db` is `sqlite` or a PostgreSQL URL.
-pub async fn start(db: &str, max_connections: u32) -> anyhow::Result<Bench> {
+/// Starts the server in-process; `db` is `sqlite` or a PostgreSQL URL; `max_connections`: the
+/// pool's size, `None` the server's default (`config/default.toml`).
+pub async fn start(db: &str, max_connections: Option<u32>) -> anyhow::Result<Bench> {
     let tmp = tempfile::tempdir()?;
     let mut config = Config::defaults()?;
     config.server.data_dir = tmp.path().to_path_buf();
     if db != "sqlite" {
         config.database.url = SecretString::from(db.to_string());
     }
-    config.database.max_connections = max_connections;
+    if let Some(n) = max_connections {
+        config.database.max_connections = n;
+    }
     if let Ok(r) = std::env::var("REDIS_URL") {
         config.redis.url = SecretString::from(r);
     }
