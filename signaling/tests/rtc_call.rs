@@ -253,11 +253,18 @@ struct Replacing {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-async fn replacing(hearing: &str, recordings: Option<std::path::PathBuf>) -> Replacing {
+/// A call of a citizen (`first`) and an officer, and a `second` client of `who` not yet
+/// connected: the one that will replace `who`'s connection.
+async fn replacing(hearing: &str, recordings: Option<std::path::PathBuf>, who: Role) -> Replacing {
     let (engine, _finished) = RtcEngine::new(server_config(recordings)).unwrap();
     let mut first = client("citizen").await;
     let mut officer = client("officer").await;
-    let second = client("citizen").await;
+    let second = client(if who == Role::Officer {
+        "officer"
+    } else {
+        "citizen"
+    })
+    .await;
     let histories = [first.history.clone(), officer.history.clone()];
     let (room, [c_rx, o_rx]) = open(&engine, hearing, histories);
     let mut tasks = connect(&room, Role::Citizen, 1, &mut first, c_rx).await;
@@ -281,7 +288,7 @@ async fn replacing(hearing: &str, recordings: Option<std::path::PathBuf>) -> Rep
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacing_connection_takes_over_the_media() {
     let media = Arc::new(load_media());
-    let mut w = replacing("replace-1", None).await;
+    let mut w = replacing("replace-1", None, Role::Citizen).await;
     assert_eq!(w.engine.live_peers(), 2);
 
     // The same participant on a new connection; the room's candidate route still points at the
@@ -333,12 +340,28 @@ async fn a_replacing_connection_takes_over_the_media() {
 /// seat is recorded again only when the new connection's media reaches the recorder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_connection_no_longer_counts_as_recorded() {
+    replaced_connection_stops_counting(Role::Citizen).await;
+}
+
+/// The same for the officer's seat: a refreshed dashboard must not run steps on the media of
+/// the connection it left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_officer_connection_no_longer_counts_as_recorded() {
+    replaced_connection_stops_counting(Role::Officer).await;
+}
+
+async fn replaced_connection_stops_counting(who: Role) {
     let media = Arc::new(load_media());
     let dir = tempfile::tempdir().unwrap();
-    let mut w = replacing("replace-rec", Some(dir.path().to_owned())).await;
-    let old = w.first.pump(media.clone(), Duration::from_secs(30));
+    let mut w = replacing("replace-rec", Some(dir.path().to_owned()), who).await;
+    let original = if who == Role::Officer {
+        &w.officer
+    } else {
+        &w.first
+    };
+    let old = original.pump(media.clone(), Duration::from_secs(30));
     assert!(
-        recorded_within(&w.room, Role::Citizen, Duration::from_millis(500)).await,
+        recorded_within(&w.room, who, Duration::from_millis(500)).await,
         "the first connection is recorded"
     );
 
@@ -346,19 +369,15 @@ async fn a_replaced_connection_no_longer_counts_as_recorded() {
     // although the first client goes on sending.
     let (_keep, no_trickle) = mpsc::unbounded_channel();
     w.tasks
-        .extend(connect(&w.room, Role::Citizen, 3, &mut w.second, no_trickle).await);
-    assert_eq!(
-        w.room.recorded_ago(Role::Citizen),
-        None,
-        "right after the new offer"
-    );
+        .extend(connect(&w.room, who, 3, &mut w.second, no_trickle).await);
+    assert_eq!(w.room.recorded_ago(who), None, "right after the new offer");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(w.room.recorded_ago(Role::Citizen), None, "300 ms later");
+    assert_eq!(w.room.recorded_ago(who), None, "300 ms later");
 
     w.second.wait_connected(Duration::from_secs(15)).await;
     let new = w.second.pump(media.clone(), Duration::from_secs(30));
     assert!(
-        recorded_within(&w.room, Role::Citizen, Duration::from_millis(500)).await,
+        recorded_within(&w.room, who, Duration::from_millis(500)).await,
         "the new connection is recorded"
     );
     for t in w.tasks.into_iter().chain([old, new]) {

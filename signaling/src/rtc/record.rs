@@ -330,6 +330,37 @@ mod tests {
     }
 
     #[test]
+    fn a_write_error_ends_the_capture_there_and_the_tap_then_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = capture(dir.path());
+        let (tx, rx) = sync_channel(QUEUE);
+        let writer = std::thread::spawn(move || write_loop(w, rx, Arc::default()));
+        for i in 0..20 {
+            tx.try_send(rtp(i)).unwrap();
+        }
+        // a record the writer cannot write (as a failed disk would answer): its error ends
+        // the track's capture; what came after it is not written
+        let f = RtpFields {
+            arrival_us: 99,
+            ssrc: 7,
+            seq: 20,
+            ts: 0,
+            payload_type: 96,
+            marker: false,
+        };
+        let big = Bytes::from(vec![0u8; recordings::capture::MAX_RECORD]);
+        tx.try_send(Rec::Rtp(f, big)).unwrap();
+        tx.try_send(rtp(21)).unwrap();
+        writer.join().unwrap();
+        assert_eq!(seqs(&path), (0..20).collect::<Vec<_>>());
+        assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
+        // the tap now says its packets are not recorded, so the seat is no longer stamped
+        let tap = TrackTap { tx };
+        let p = webrtc::rtp::packet::Packet::default();
+        assert!(!tap.rtp(&p, 5), "the writer stopped on the error");
+    }
+
+    #[test]
     fn the_last_tap_gone_ends_the_capture_with_what_it_sent() {
         let dir = tempfile::tempdir().unwrap();
         let (path, w) = capture(dir.path());
