@@ -329,24 +329,29 @@ mod tests {
         assert!(!tap.rtp(&p, 4), "the writer is gone (a write error)");
     }
 
+    /// A capture in `dir` with its writer running (never told to stop) and packets 0..`n`
+    /// queued to it.
+    fn writing(
+        dir: &std::path::Path,
+        n: u16,
+    ) -> (PathBuf, SyncSender<Rec>, std::thread::JoinHandle<()>) {
+        let (path, w) = capture(dir);
+        let (tx, rx) = sync_channel(QUEUE);
+        let writer = std::thread::spawn(move || write_loop(w, rx, Arc::default()));
+        for i in 0..n {
+            tx.try_send(rtp(i)).unwrap();
+        }
+        (path, tx, writer)
+    }
+
     #[test]
     fn a_write_error_ends_the_capture_there_and_the_tap_then_refuses() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, w) = capture(dir.path());
-        let (tx, rx) = sync_channel(QUEUE);
-        let writer = std::thread::spawn(move || write_loop(w, rx, Arc::default()));
-        for i in 0..20 {
-            tx.try_send(rtp(i)).unwrap();
-        }
+        let (path, tx, writer) = writing(dir.path(), 20);
         // a record the writer cannot write (as a failed disk would answer): its error ends
         // the track's capture; what came after it is not written
-        let f = RtpFields {
-            arrival_us: 99,
-            ssrc: 7,
-            seq: 20,
-            ts: 0,
-            payload_type: 96,
-            marker: false,
+        let Rec::Rtp(f, _) = rtp(20) else {
+            unreachable!()
         };
         let big = Bytes::from(vec![0u8; recordings::capture::MAX_RECORD]);
         tx.try_send(Rec::Rtp(f, big)).unwrap();
@@ -363,12 +368,7 @@ mod tests {
     #[test]
     fn the_last_tap_gone_ends_the_capture_with_what_it_sent() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, w) = capture(dir.path());
-        let (tx, rx) = sync_channel(QUEUE);
-        let writer = std::thread::spawn(move || write_loop(w, rx, Arc::default()));
-        for i in 0..40 {
-            tx.try_send(rtp(i)).unwrap();
-        }
+        let (path, tx, writer) = writing(dir.path(), 40);
         drop(tx);
         writer.join().unwrap();
         assert_eq!(seqs(&path), (0..40).collect::<Vec<_>>());
