@@ -43,9 +43,21 @@ echo "logs in $out"
 cargo bench --bench booking_open --bench audit_scale --bench media_load --no-run 2>&1 | tail -2
 
 status=0
+# Before each row: the page cache written back (the media rows leave hundreds of MB of
+# recordings, the audit rows a GB database), so that a row's fsyncs do not wait behind the
+# previous row's writeback (at most a minute).
+settle() {
+  sync
+  for _ in $(seq 60); do
+    dirty=$(awk '/^(Dirty|Writeback):/ {s += $2} END {print s}' /proc/meminfo)
+    [ "${dirty:-0}" -lt 16384 ] && return
+    sleep 1
+  done
+}
 run() {
   local name=$1
   shift
+  settle
   echo "== $name: $*"
   cargo bench --bench "$@" 2>&1 | grep -v '^\s*\(Finished\|Running\)' | tee "$out/$name.log" || status=1
 }
