@@ -160,9 +160,9 @@ const PG_TRUSTED_IDLE: Duration = Duration::from_secs(1);
 /// The PostgreSQL pool. sqlx pings every connection as it goes back to the pool, so an idle
 /// one was alive when it went idle; it is pinged again before use only when it has been idle
 /// for [`PG_TRUSTED_IDLE`] or more (a server restart or a lost network while it waited).
-/// sqlx's default pings before every use too: with the release ping that made three round
-/// trips of every statement, and a morning release's refusals waited behind them (issue 18
-/// §2). A connection that dies in use fails its statement (503) and is dropped by the release
+/// sqlx's default pings before every use too: with the two release pings (ours, which now
+/// pings only a connection left in a transaction, and sqlx's own) that made four round trips of
+/// every statement, and a morning release's refusals waited behind them (issue 18 §2). A connection that dies in use fails its statement (503) and is dropped by the release
 /// ping.
 fn postgres_pool_options(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
