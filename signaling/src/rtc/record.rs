@@ -125,6 +125,10 @@ impl SegmentRecorder {
     ) -> Option<TrackTap> {
         let root = shared.cfg.recordings_dir.as_ref()?;
         let dir = self.dir.as_ref()?;
+        // Under the lock `finish` takes to close the segment: either this capture's writer is
+        // among those `finish` waits for before it finalises the segment, or the segment is
+        // already closing and no capture is made (never one written into a sealed segment).
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         if self.stop.load(Ordering::Acquire) {
             return None;
         }
@@ -168,17 +172,17 @@ impl SegmentRecorder {
             .name("rec-writer".into())
             .spawn(move || write_loop(writer, rx, stop))
             .ok()?;
-        self.threads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(handle);
+        threads.push(handle);
         Some(TrackTap { tx })
     }
 
     /// Stops the writers, finalises the segment and reports it (when anything was recorded).
     pub async fn finish(&self, shared: &Arc<Shared>, hearing_id: &str, segment: &str) {
-        self.stop.store(true, Ordering::Release);
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let threads = {
+            let mut t = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+            self.stop.store(true, Ordering::Release);
+            std::mem::take(&mut *t)
+        };
         if threads.is_empty() {
             return;
         }
@@ -247,6 +251,10 @@ fn write(w: &mut CaptureWriter, r: Rec) -> std::io::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "record_close_tests.rs"]
+mod close_tests;
 
 #[cfg(test)]
 mod tests {
