@@ -33,6 +33,8 @@ use remote_hearing::{
     state::AppState,
 };
 
+#[path = "support/flushes.rs"]
+mod flushes;
 #[path = "support/open_loop.rs"]
 mod open_loop;
 #[path = "support/booking.rs"]
@@ -118,8 +120,9 @@ async fn offered(b: &Bench, a: &Args) -> anyhow::Result<Vec<(f64, Outcome)>> {
                 body: body(&brigade, &wide_slot(i), &format!("13{k}"), &tag, i),
             })
             .collect();
-        let (cpu0, wall0) = (cpu_secs(), Instant::now());
+        let (cpu0, wall0, f0) = (cpu_secs(), Instant::now(), flushes::now());
         let r = open_loop::run(requests, rate).await?;
+        println!("  {}", flushes::now().since(&f0));
         let (cpu, wall) = (cpu_secs() - cpu0, wall0.elapsed().as_secs_f64());
         println!(
             "  process CPU (server + generator) {cpu:.1} s in {wall:.1} s = {:.0}% of one core, {:.2} ms per booking; load average {}",
@@ -336,7 +339,9 @@ async fn release(b: &Bench, n: usize, seconds: f64) -> anyhow::Result<bool> {
             body: body(&brigade, &slot(i), "150", "rel-", i),
         })
         .collect();
+    let f0 = flushes::now();
     let r = open_loop::run(requests, n as f64 / seconds).await?;
+    println!("  {}", flushes::now().since(&f0));
     let (taken,): (i64,) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(taken), 0) AS BIGINT) FROM slots WHERE brigade_id = $1",
     )
@@ -398,7 +403,9 @@ async fn main() -> anyhow::Result<()> {
         a.release_seconds
     );
     let runs = offered(&b, &a).await?;
+    let f0 = flushes::now();
     let (raw_rate, raw_p50, raw_p99) = raw_transactions(&b, a.raw, 32).await?;
+    println!("  {}", flushes::now().since(&f0));
     println!(
         "{} raw booking transaction (no HTTP), 32 writers: {raw_rate:.0}/s, p50 {raw_p50:.1} ms, p99 {raw_p99:.1} ms",
         b.backend
