@@ -23,13 +23,13 @@ use remote_hearing::{
         BookingRow,
         admin::BrigadeSettings,
         rules,
-        store::{citizen_facts, insert_booking, no_show_dates, take_seat},
+        service::write_booking,
+        store::{citizen_facts, no_show_dates, take_seat_stmt},
     },
     clock::{Clock, to_ms},
     domain::PhoneNumber,
-    identity::citizens::bind_phone,
     ids,
-    sms::booking_booked,
+    sms::booking_booked_stmt,
     state::AppState,
 };
 
@@ -210,13 +210,6 @@ async fn book_directly(
     if facts.is_some_and(|f| f.recent_no_shows) {
         no_show_dates(&mut tx, citizen, since).await?;
     }
-    anyhow::ensure!(
-        take_seat(&mut tx, brigade, start_ms, end_ms, date, 1000).await?,
-        "seat refused"
-    );
-    bind_phone(&mut tx, citizen, &phone)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
     let now_ms = to_ms(now);
     let row = BookingRow {
         id: ids::new_id(),
@@ -243,20 +236,15 @@ async fn book_directly(
         moved_from: None,
         facts_source: "citizen".into(),
     };
-    insert_booking(&mut tx, &row).await?;
     let phone = PhoneNumber::parse(&row.phone).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let tz = chrono_tz::Asia::Shanghai;
-    booking_booked(
-        &state.sms,
-        &mut tx,
-        &row.id,
-        &phone,
-        "bench",
-        start.to_utc(),
-        tz,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!(e.message))?;
+    let messages = booking_booked_stmt(&state.sms, &row.id, &phone, "bench", start.to_utc(), tz)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let seat = take_seat_stmt(brigade, start_ms, end_ms, date, 1000);
+    let taken = write_booking(&mut tx, seat, citizen, true, &row, Some(messages))
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    anyhow::ensure!(taken, "seat refused");
     tx.commit().await?;
     remote_hearing::sms::wake(&state.sms);
     state.db.durable().await?;

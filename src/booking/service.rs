@@ -18,8 +18,12 @@ use super::{
 use crate::{
     clock::to_ms,
     error::{ApiResult, AppError},
+    identity::citizens,
     ids,
-    store::Tx,
+    store::{
+        Tx,
+        batch::{self, Stmt},
+    },
 };
 
 impl From<Refusal> for AppError {
@@ -136,19 +140,9 @@ async fn create_inner(
     let id = ids::new_id();
     let now_ms = to_ms(now);
     claims::claim(&mut tx, &claimed, &id, now_ms).await?;
-    let seats = i64::from(sched.seats);
-    if !store::take_seat(&mut tx, &brigade.id, start_ms, end_ms, slot.date, seats).await? {
-        state
-            .full_slots
-            .remember(&brigade.id, start_ms, tz, slot.date);
-        return Err(Refusal::SlotFull.into());
-    }
-    let phone = match phone {
-        PhoneDecision::UseBound(p) => p,
-        PhoneDecision::Bind(p) => {
-            crate::identity::citizens::bind_phone(&mut tx, citizen, &p).await?;
-            p
-        }
+    let (phone, bind) = match phone {
+        PhoneDecision::UseBound(p) => (p, false),
+        PhoneDecision::Bind(p) => (p, true),
     };
     let violations = serde_json::to_string(&case.violations).map_err(AppError::internal)?;
     let row = BookingRow {
@@ -176,20 +170,31 @@ async fn create_inner(
         moved_from: None,
         facts_source: case.facts_source.to_string(),
     };
-    store::insert_booking(&mut tx, &row).await?;
-    // The confirmation now and the reminder the day before, in the booking's own transaction:
-    // they exist exactly when the booking does (a failed insert fails the booking).
+    // The seat, the phone's binding, the booking and its messages (the confirmation now and
+    // the reminder the day before) in one batch of the transaction: the messages exist exactly
+    // when the booking does, and the writer is held for one round trip instead of four.
     let messages = match crate::domain::PhoneNumber::parse(&row.phone) {
-        Ok(phone) => {
-            let name = &brigade.name;
-            crate::sms::booking_booked(&state.sms, &mut tx, &row.id, &phone, name, start, tz)
-                .await?;
-            true
-        }
-        Err(_) => false,
+        Ok(phone) => Some(crate::sms::booking_booked_stmt(
+            &state.sms,
+            &row.id,
+            &phone,
+            &brigade.name,
+            start,
+            tz,
+        )?),
+        Err(_) => None,
     };
+    let has_messages = messages.is_some();
+    let seats = i64::from(sched.seats);
+    let seat = store::take_seat_stmt(&brigade.id, start_ms, end_ms, slot.date, seats);
+    if !write_booking(&mut tx, seat, citizen, bind, &row, messages).await? {
+        state
+            .full_slots
+            .remember(&brigade.id, start_ms, tz, slot.date);
+        return Err(Refusal::SlotFull.into());
+    }
     tx.commit().await?;
-    if messages {
+    if has_messages {
         crate::sms::wake(&state.sms);
     }
 
@@ -200,6 +205,47 @@ async fn create_inner(
         }
     }
     Ok(BookingView::from(&row))
+}
+
+/// A new booking's writes in one batch (`store::batch`): the `seat` (`store::take_seat_stmt`),
+/// the phone's binding when `bind`, the row, its `messages`. False when the slot was full (the
+/// caller refuses and nothing is committed). Judged in rule order whatever failed later in the
+/// batch: the seat first, then the binding (`citizens::bound`), then any other error.
+pub async fn write_booking(
+    tx: &mut Tx,
+    seat: Stmt,
+    citizen: &str,
+    bind: bool,
+    row: &BookingRow,
+    messages: Option<Stmt>,
+) -> ApiResult<bool> {
+    let mut stmts = vec![seat];
+    if bind {
+        stmts.push(citizens::bind_phone_stmt(citizen, &row.phone));
+    }
+    stmts.push(store::insert_booking_stmt(row));
+    stmts.extend(messages);
+    let (done, failed) = match batch::run(tx, &stmts).await {
+        Ok(rows) => (rows, None),
+        Err(f) => (f.done, Some((f.index, f.error))),
+    };
+    if done.first() == Some(&0) {
+        return Ok(false);
+    }
+    if bind {
+        match failed {
+            Some((1, e)) => return citizens::bound(tx, citizen, Err(e)).await.map(|()| true),
+            Some((0, _)) => {}
+            _ if done.get(1) == Some(&0) => {
+                return citizens::bound(tx, citizen, Ok(0)).await.map(|()| true);
+            }
+            _ => {}
+        }
+    }
+    match failed {
+        Some((_, e)) => Err(e.into()),
+        None => Ok(true),
+    }
 }
 
 /// The citizen's own booking; another citizen's is 404.

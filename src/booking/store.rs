@@ -17,7 +17,10 @@ pub use super::store_facts::{
 };
 use crate::{
     error::AppError,
-    store::{Backend, Tx},
+    store::{
+        Backend, Tx,
+        batch::{self, Stmt},
+    },
 };
 
 pub const ACTIVE: &str = "('booked', 'in_hearing')";
@@ -129,19 +132,30 @@ pub async fn take_seat(
     date: NaiveDate,
     capacity: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let stmt = take_seat_stmt(brigade, start_ms, end_ms, date, capacity);
+    let rows = batch::run(tx, &[stmt]).await?;
+    Ok(rows.first() == Some(&1))
+}
+
+/// The conditional update of [`take_seat`] (one row affected: the seat is taken), for a batch
+/// of the booking's writes (`store::batch`).
+pub fn take_seat_stmt(
+    brigade: &str,
+    start_ms: i64,
+    end_ms: i64,
+    date: NaiveDate,
+    capacity: i64,
+) -> Stmt {
+    Stmt::new(
         "INSERT INTO slots (brigade_id, start_at, end_at, date, capacity, taken) VALUES ($1, $2, $3, $4, $5, 1) \
          ON CONFLICT (brigade_id, start_at) DO UPDATE SET taken = slots.taken + 1 \
          WHERE slots.taken < slots.capacity",
     )
-    .bind(brigade)
-    .bind(start_ms)
-    .bind(end_ms)
-    .bind(date.to_string())
-    .bind(capacity)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .text(brigade)
+    .int(start_ms)
+    .int(end_ms)
+    .text(date.to_string())
+    .int(capacity)
 }
 
 /// Whether the slot's row exists with every seat taken (on the caller's connection: the
@@ -265,34 +279,38 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
     }
 }
 
-pub async fn insert_booking(tx: &mut Tx, b: &BookingRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// The insert of a booking row, to run alone ([`insert_booking`]) or with the booking's other
+/// writes in one round trip (`store::batch`).
+pub fn insert_booking_stmt(b: &BookingRow) -> Stmt {
+    Stmt::new(
         "INSERT INTO bookings (id, citizen_id, brigade_id, slot_start, slot_end, slot_date, status, phone, plate, owner, \
          violations, unhandled_count, current_points, urgent, urgent_kind, registration_date, deadline, created_at, updated_at, facts_source) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
-    .bind(&b.id)
-    .bind(&b.citizen_id)
-    .bind(&b.brigade_id)
-    .bind(b.slot_start)
-    .bind(b.slot_end)
-    .bind(&b.slot_date)
-    .bind(&b.status)
-    .bind(&b.phone)
-    .bind(&b.plate)
-    .bind(i64::from(b.owner))
-    .bind(&b.violations)
-    .bind(b.unhandled_count)
-    .bind(b.current_points)
-    .bind(i64::from(b.urgent))
-    .bind(b.urgent_kind.clone())
-    .bind(b.registration_date.clone())
-    .bind(b.deadline)
-    .bind(b.created_at)
-    .bind(b.updated_at)
-    .bind(&b.facts_source)
-    .execute(&mut **tx)
-    .await?;
+    .text(&b.id)
+    .text(&b.citizen_id)
+    .text(&b.brigade_id)
+    .int(b.slot_start)
+    .int(b.slot_end)
+    .text(&b.slot_date)
+    .text(&b.status)
+    .text(&b.phone)
+    .text(&b.plate)
+    .int(i64::from(b.owner))
+    .text(&b.violations)
+    .int(b.unhandled_count)
+    .int(b.current_points)
+    .int(i64::from(b.urgent))
+    .opt_text(b.urgent_kind.clone())
+    .opt_text(b.registration_date.clone())
+    .opt_int(b.deadline)
+    .int(b.created_at)
+    .int(b.updated_at)
+    .text(&b.facts_source)
+}
+
+pub async fn insert_booking(tx: &mut Tx, b: &BookingRow) -> Result<(), sqlx::Error> {
+    batch::run(tx, &[insert_booking_stmt(b)]).await?;
     Ok(())
 }
 

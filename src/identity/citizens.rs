@@ -15,7 +15,10 @@ use crate::{
     domain::{IdNumber, PersonName, PhoneNumber},
     error::AppError,
     ids,
-    store::Db,
+    store::{
+        Db,
+        batch::{self, Stmt},
+    },
 };
 
 /// A citizen as logins see it.
@@ -93,14 +96,31 @@ pub async fn bind_phone(
     citizen: &str,
     phone: &str,
 ) -> Result<(), AppError> {
-    let done = sqlx::query(
+    let done = batch::run(conn, &[bind_phone_stmt(citizen, phone)])
+        .await
+        .map(|rows| rows.first().copied().unwrap_or(0))
+        .map_err(|f| f.error);
+    bound(conn, citizen, done).await
+}
+
+/// The update of [`bind_phone`], for a caller's batch of writes (`store::batch`); its outcome
+/// (rows affected, or the error) is then judged by [`bound`].
+pub fn bind_phone_stmt(citizen: &str, phone: &str) -> Stmt {
+    Stmt::new(
         "UPDATE citizens SET phone = $1, phone_bound = 1 WHERE id = $2 AND (phone_bound = 0 OR phone = $1)",
     )
-    .bind(phone)
-    .bind(citizen)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| match e {
+    .text(phone)
+    .text(citizen)
+}
+
+/// Whether [`bind_phone_stmt`] bound the phone: a number bound to another citizen is
+/// `phone_in_use`, another number already bound `phone_binding_immutable`.
+pub async fn bound(
+    conn: &mut AnyConnection,
+    citizen: &str,
+    done: Result<u64, sqlx::Error>,
+) -> Result<(), AppError> {
+    let rows = done.map_err(|e| match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => AppError::conflict(
             "phone_in_use",
             "this phone number is bound to another citizen",
@@ -108,7 +128,7 @@ pub async fn bind_phone(
         .with_field("phone"),
         e => AppError::from(e),
     })?;
-    if done.rows_affected() == 1 {
+    if rows == 1 {
         return Ok(());
     }
     let bound: Option<(i64,)> = sqlx::query_as("SELECT phone_bound FROM citizens WHERE id = $1")

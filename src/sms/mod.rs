@@ -52,7 +52,7 @@ use crate::{
 pub use budget::Budget;
 pub use codes::Purpose;
 pub use config::SmsConfig;
-pub use notices::booking_booked;
+pub use notices::{booking_booked, booking_booked_stmt};
 pub use routes::router;
 pub use templates::Template;
 

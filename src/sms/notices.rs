@@ -11,7 +11,7 @@ use axum::extract::FromRef;
 use chrono::{DateTime, Utc};
 
 use super::{Sms, Template, notify, outbox};
-use crate::{domain::PhoneNumber, error::AppError, store::Tx};
+use crate::{domain::PhoneNumber, error::AppError, store::Tx, store::batch::Stmt};
 
 /// What every notice names: the booking, its phone, its brigade and the slot (shown in `tz`).
 #[derive(Debug, Clone)]
@@ -58,6 +58,26 @@ pub async fn booking_booked<S>(
 where
     Sms: FromRef<S>,
 {
+    let stmt = booking_booked_stmt(state, booking_id, phone, brigade_name, slot_start, tz)?;
+    crate::store::batch::run(tx, &[stmt])
+        .await
+        .map_err(sqlx::Error::from)?;
+    Ok(())
+}
+
+/// The insert of [`booking_booked`]'s messages, for the booking's own batch of writes
+/// (`store::batch`: one round trip with the booking's row).
+pub fn booking_booked_stmt<S>(
+    state: &S,
+    booking_id: &str,
+    phone: &PhoneNumber,
+    brigade_name: &str,
+    slot_start: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<Stmt, AppError>
+where
+    Sms: FromRef<S>,
+{
     let sms = Sms::from_ref(state);
     let now = sms.clock.now_ms();
     let p = params(&[
@@ -81,8 +101,9 @@ where
             Some(remind_at.timestamp_millis()),
         ));
     }
-    outbox::enqueue_in(tx, now, &msgs).await?;
-    Ok(())
+    let (stmt, _) = outbox::enqueue_stmt(now, &msgs)?
+        .ok_or_else(|| AppError::internal("a booking without its confirmation"))?;
+    Ok(stmt)
 }
 
 /// The brigade never opened the hearing: an apology, not a no-show, and `link` to book again.

@@ -13,7 +13,10 @@ use crate::{
     domain::PhoneNumber,
     error::AppError,
     ids,
-    store::{Backend, Db, Tx},
+    store::{
+        Backend, Db, Tx,
+        batch::{self, Stmt},
+    },
 };
 
 use super::templates::Template;
@@ -82,8 +85,21 @@ pub async fn enqueue_in(
     now: i64,
     msgs: &[NewMessage],
 ) -> Result<Vec<String>, AppError> {
-    if msgs.is_empty() {
+    let Some((stmt, ids)) = enqueue_stmt(now, msgs)? else {
         return Ok(Vec::new());
+    };
+    batch::run(tx, &[stmt]).await.map_err(sqlx::Error::from)?;
+    Ok(ids)
+}
+
+/// The one insert of `msgs` (`None` when there is none) and their new ids, to run alone
+/// ([`enqueue_in`]) or with the caller's other writes in one round trip (`store::batch`).
+pub fn enqueue_stmt(
+    now: i64,
+    msgs: &[NewMessage],
+) -> Result<Option<(Stmt, Vec<String>)>, AppError> {
+    if msgs.is_empty() {
+        return Ok(None);
     }
     // id, phone, template, params, code_ref, ref_id, next_attempt_at, created_at = updated_at
     const COLS: usize = 8;
@@ -104,29 +120,27 @@ pub async fn enqueue_in(
             )
         })
         .collect();
-    let sql = format!(
+    let mut stmt = Stmt::new(format!(
         "INSERT INTO sms_outbox (id, phone, template, params, code_ref, ref_id, status, attempts, \
          next_attempt_at, locked_until, created_at, updated_at) VALUES {}",
         rows.join(", ")
-    );
+    ));
     let mut ids = Vec::with_capacity(msgs.len());
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for msg in msgs {
         let id = ids::new_id();
         let params = serde_json::to_string(&msg.params).map_err(AppError::internal)?;
-        q = q
-            .bind(id.clone())
-            .bind(msg.phone.as_str().to_string())
-            .bind(msg.template.key())
-            .bind(params)
-            .bind(msg.code_ref.clone())
-            .bind(msg.ref_id.clone())
-            .bind(msg.not_before_ms.unwrap_or(now))
-            .bind(now);
+        stmt = stmt
+            .text(id.clone())
+            .text(msg.phone.as_str())
+            .text(msg.template.key())
+            .text(params)
+            .opt_text(msg.code_ref.clone())
+            .opt_text(msg.ref_id.clone())
+            .int(msg.not_before_ms.unwrap_or(now))
+            .int(now);
         ids.push(id);
     }
-    q.execute(&mut **tx).await?;
-    Ok(ids)
+    Ok(Some((stmt, ids)))
 }
 
 const CLAIM_SQLITE: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \

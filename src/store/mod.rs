@@ -28,6 +28,7 @@ fn yes() -> bool {
     true
 }
 
+pub mod batch;
 pub mod durable;
 pub mod fault;
 mod migrations;

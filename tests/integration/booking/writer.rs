@@ -225,3 +225,42 @@ async fn the_outbox_rows_exist_exactly_when_the_booking_does() {
     let sql = "SELECT COUNT(*) FROM sms_outbox WHERE phone = $1";
     assert_eq!(count(&app, sql, &phone(1)).await, 0);
 }
+
+/// The writer sends the seat, the phone's binding, the row and its messages in one batch, and
+/// still judges in rule order: the seat before the binding, and a refusal leaves nothing.
+#[tokio::test]
+async fn the_writer_judges_its_one_batch_in_rule_order_and_a_refusal_leaves_nothing() {
+    let app = TestApp::spawn().await;
+    let brigade = one_seat_brigade(&app).await;
+    let people = citizens(&app, 2).await;
+    let (full, free) = (at(18, 9), at(18, 10));
+    let r = book(&app, &people[0].0, owner_body(&brigade, &full, 0)).await;
+    assert_eq!(r.status(), 201);
+    // citizen 1 asks for the full seat with citizen 0's phone: in the writer both the seat and
+    // the binding fail; the seat is judged first
+    expect_error(
+        book(&app, &people[1].0, owner_body(&brigade, &full, 0)).await,
+        409,
+        "slot_full",
+    )
+    .await;
+    // a free seat with that phone: the binding's refusal, the seat given back
+    let e = expect_error(
+        book(&app, &people[1].0, owner_body(&brigade, &free, 0)).await,
+        409,
+        "phone_in_use",
+    )
+    .await;
+    assert_eq!(e["error"]["field"], "phone");
+    assert_eq!(remaining(&app, &brigade, &free).await, 1);
+    let citizen = &people[1].1;
+    let sql = "SELECT COUNT(*) FROM bookings WHERE citizen_id = $1";
+    assert_eq!(count(&app, sql, citizen).await, 0);
+    let sql = "SELECT COUNT(*) FROM citizens WHERE id = $1 AND phone IS NOT NULL";
+    assert_eq!(count(&app, sql, citizen).await, 0);
+    let sql = "SELECT COUNT(*) FROM sms_outbox WHERE phone = $1";
+    assert_eq!(count(&app, sql, &phone(0)).await, 2, "citizen 0's own two");
+    // and with its own phone it is booked
+    let r = book(&app, &people[1].0, owner_body(&brigade, &free, 1)).await;
+    assert_eq!(r.status(), 201);
+}
