@@ -157,8 +157,8 @@ async fn offered(b: &Bench, a: &Args) -> anyhow::Result<Vec<(f64, Outcome)>> {
 }
 
 /// The booking's write transaction without HTTP: the same store functions the service calls
-/// (citizen facts, no-shows, the conditional seat update, the phone binding, the insert),
-/// committed and made durable like a request's answer; `writers` concurrent closed loops.
+/// (citizen facts, no-shows, then `write_booking`'s one batch of the conditional seat update,
+/// the phone binding, the insert and the SMS outbox rows), committed and made durable like a request's answer; `writers` concurrent closed loops.
 /// Returns (transactions/s, p50 ms, p99 ms).
 async fn raw_transactions(b: &Bench, n: usize, writers: usize) -> anyhow::Result<(f64, f64, f64)> {
     let brigade = b.wide_brigade(1000).await?;

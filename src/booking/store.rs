@@ -138,7 +138,7 @@ pub async fn take_seat(
 }
 
 /// The conditional update of [`take_seat`] (one row affected: the seat is taken), for a batch
-/// of the booking's writes (`store::batch`).
+/// of the booking's writes (`store::batch`): a gate, a full slot sends nothing after it.
 pub fn take_seat_stmt(
     brigade: &str,
     start_ms: i64,
@@ -156,6 +156,7 @@ pub fn take_seat_stmt(
     .int(end_ms)
     .text(date.to_string())
     .int(capacity)
+    .gate()
 }
 
 /// Whether the slot's row exists with every seat taken (on the caller's connection: the

@@ -17,11 +17,15 @@ pub enum Arg {
     OptInt(Option<i64>),
 }
 
-/// One statement and its arguments (`$1` is `args[0]`).
+/// One statement and its arguments (`$1` is `args[0]`). A `gate` that affects no row ends the
+/// batch where statements go one by one (PostgreSQL): what follows it is not sent, as its
+/// caller will refuse and roll back (a full slot's seat); on SQLite, where the batch is one
+/// query, the rest runs and is rolled back with the transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stmt {
     pub sql: String,
     pub args: Vec<Arg>,
+    pub gate: bool,
 }
 
 impl Stmt {
@@ -29,7 +33,14 @@ impl Stmt {
         Stmt {
             sql: sql.into(),
             args: Vec::new(),
+            gate: false,
         }
+    }
+
+    /// This statement is a gate (above).
+    pub fn gate(mut self) -> Stmt {
+        self.gate = true;
+        self
     }
 
     pub fn text(mut self, v: impl Into<String>) -> Stmt {
@@ -103,7 +114,8 @@ pub(crate) fn renumber(sql: &str, offset: usize) -> String {
 }
 
 /// Runs `stmts` in order on `conn` (the caller's transaction): on SQLite as one query, on
-/// PostgreSQL one by one. Returns the rows affected by each.
+/// PostgreSQL one by one. Returns the rows affected by each (one by one: up to a gate that
+/// affected none).
 pub async fn run(conn: &mut AnyConnection, stmts: &[Stmt]) -> Result<Vec<u64>, Failed> {
     if stmts.len() < 2 || conn.backend_name() != "SQLite" {
         return one_by_one(conn, stmts).await;
@@ -153,6 +165,10 @@ async fn one_by_one(conn: &mut AnyConnection, stmts: &[Stmt]) -> Result<Vec<u64>
     for (index, s) in stmts.iter().enumerate() {
         let q = bind(sqlx::query(sqlx::AssertSqlSafe(s.sql.clone())), &s.args);
         match conn.execute(q).await {
+            Ok(done) if s.gate && done.rows_affected() == 0 => {
+                rows.push(0);
+                break;
+            }
             Ok(done) => rows.push(done.rows_affected()),
             Err(error) => {
                 return Err(Failed {

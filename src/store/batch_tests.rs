@@ -98,3 +98,26 @@ async fn one_statement_and_none_run_too() {
     let one = three().into_iter().take(1).collect::<Vec<_>>();
     assert_eq!(run(&mut c, &one).await.unwrap(), vec![1]);
 }
+
+/// What a gate that affected no row leaves: one by one (PostgreSQL's way) nothing after it is
+/// sent; as one query (SQLite's) the rest runs, for the caller's rollback.
+#[tokio::test]
+async fn a_gate_that_affects_no_row_ends_the_batch_one_by_one() {
+    let gated = |id: &str| {
+        vec![
+            Stmt::new("UPDATE t SET n = n + 1 WHERE id = $1")
+                .text(id)
+                .gate(),
+            Stmt::new("INSERT INTO t (id, n) VALUES ($1, 0)").text("after"),
+        ]
+    };
+    let mut c = sqlite().await;
+    assert_eq!(one_by_one(&mut c, &gated("nobody")).await.unwrap(), vec![0]);
+    assert!(rows(&mut c).await.is_empty(), "nothing after the gate");
+    assert_eq!(run(&mut c, &gated("nobody")).await.unwrap(), vec![0, 1]);
+    assert_eq!(rows(&mut c).await.len(), 1, "one query: the rest ran");
+    assert_eq!(
+        one_by_one(&mut c, &gated("after")).await.unwrap_err().index,
+        1
+    );
+}
