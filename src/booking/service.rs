@@ -232,10 +232,10 @@ pub async fn write_booking(
     if done.first() == Some(&0) {
         return Ok(false);
     }
+    // the binding: its own error, or no row matched (`bound` says which refusal)
     if bind {
         match failed {
             Some((1, e)) => return citizens::bound(tx, citizen, Err(e)).await.map(|()| true),
-            Some((0, _)) => {}
             _ if done.get(1) == Some(&0) => {
                 return citizens::bound(tx, citizen, Ok(0)).await.map(|()| true);
             }
