@@ -32,11 +32,13 @@ describe('the officer sees each party’s link', { concurrency: 1 }, () => {
       });
       // Chromium's estimate ramps up over a few seconds; the level follows with hysteresis.
       const row = '#link-box tr[data-role=citizen][data-level=good]';
-      // read in one go: the table is drawn again on every frame
+      // read in one go: the table is drawn again on every frame; the round trip needs the
+      // receiver's first report on the stream sent to it, which may come after the level
       const got = await o.waitForFunction(
         (sel) => {
           const tr = document.querySelector(sel);
-          return tr ? [...tr.querySelectorAll('td')].map((td) => td.textContent) : null;
+          const cells = tr ? [...tr.querySelectorAll('td')].map((td) => td.textContent) : null;
+          return cells && /^\d+ ms$/.test(cells[0]) ? cells : null;
         },
         row,
         { timeout: 60_000, polling: 200 },
