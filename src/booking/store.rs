@@ -280,8 +280,8 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for BookingRow {
     }
 }
 
-/// The insert of a booking row, to run alone ([`insert_booking`]) or with the booking's other
-/// writes in one round trip (`store::batch`).
+/// The insert of a booking row, for the booking's batch of writes (`store::batch`,
+/// `service::write_booking`).
 pub fn insert_booking_stmt(b: &BookingRow) -> Stmt {
     Stmt::new(
         "INSERT INTO bookings (id, citizen_id, brigade_id, slot_start, slot_end, slot_date, status, phone, plate, owner, \
@@ -308,11 +308,6 @@ pub fn insert_booking_stmt(b: &BookingRow) -> Stmt {
     .int(b.created_at)
     .int(b.updated_at)
     .text(&b.facts_source)
-}
-
-pub async fn insert_booking(tx: &mut Tx, b: &BookingRow) -> Result<(), sqlx::Error> {
-    batch::run(tx, &[insert_booking_stmt(b)]).await?;
-    Ok(())
 }
 
 pub async fn booking(pool: &AnyPool, id: &str) -> Result<Option<BookingRow>, sqlx::Error> {

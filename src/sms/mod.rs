@@ -330,7 +330,7 @@ where
 }
 
 /// Wakes the outbox worker: after a commit that queued messages in its own transaction
-/// (`outbox::enqueue_in`, `notices::booking_booked`).
+/// (`outbox::enqueue_stmt`, `notices::booking_booked`).
 pub fn wake<S>(state: &S)
 where
     Sms: FromRef<S>,

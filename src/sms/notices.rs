@@ -101,9 +101,8 @@ where
             Some(remind_at.timestamp_millis()),
         ));
     }
-    let (stmt, _) = outbox::enqueue_stmt(now, &msgs)?
-        .ok_or_else(|| AppError::internal("a booking without its confirmation"))?;
-    Ok(stmt)
+    outbox::enqueue_stmt(now, &msgs)?
+        .ok_or_else(|| AppError::internal("a booking without its confirmation"))
 }
 
 /// The brigade never opened the hearing: an apology, not a no-show, and `link` to book again.

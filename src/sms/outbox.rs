@@ -13,10 +13,7 @@ use crate::{
     domain::PhoneNumber,
     error::AppError,
     ids,
-    store::{
-        Backend, Db, Tx,
-        batch::{self, Stmt},
-    },
+    store::{Backend, Db, batch::Stmt},
 };
 
 use super::templates::Template;
@@ -77,27 +74,11 @@ pub async fn enqueue(db: &Db, now: i64, msg: &NewMessage, claim: bool) -> Result
     Ok(id)
 }
 
-/// Inserts `msgs` (none claimed: the worker sends them) in the caller's transaction, in one
-/// statement: they commit or roll back with the caller's own rows (a booking and its messages).
-/// The caller wakes the worker after its commit (`super::wake`). Returns the ids in order.
-pub async fn enqueue_in(
-    tx: &mut Tx,
-    now: i64,
-    msgs: &[NewMessage],
-) -> Result<Vec<String>, AppError> {
-    let Some((stmt, ids)) = enqueue_stmt(now, msgs)? else {
-        return Ok(Vec::new());
-    };
-    batch::run(tx, &[stmt]).await.map_err(sqlx::Error::from)?;
-    Ok(ids)
-}
-
-/// The one insert of `msgs` (`None` when there is none) and their new ids, to run alone
-/// ([`enqueue_in`]) or with the caller's other writes in one round trip (`store::batch`).
-pub fn enqueue_stmt(
-    now: i64,
-    msgs: &[NewMessage],
-) -> Result<Option<(Stmt, Vec<String>)>, AppError> {
+/// The one insert of `msgs` (`None` when there is none; none claimed: the worker sends them),
+/// for the caller's transaction with its other writes in one round trip (`store::batch`): they
+/// commit or roll back with the caller's own rows (a booking and its messages). The caller
+/// wakes the worker after its commit (`super::wake`).
+pub fn enqueue_stmt(now: i64, msgs: &[NewMessage]) -> Result<Option<Stmt>, AppError> {
     if msgs.is_empty() {
         return Ok(None);
     }
@@ -125,12 +106,10 @@ pub fn enqueue_stmt(
          next_attempt_at, locked_until, created_at, updated_at) VALUES {}",
         rows.join(", ")
     ));
-    let mut ids = Vec::with_capacity(msgs.len());
     for msg in msgs {
-        let id = ids::new_id();
         let params = serde_json::to_string(&msg.params).map_err(AppError::internal)?;
         stmt = stmt
-            .text(id.clone())
+            .text(ids::new_id())
             .text(msg.phone.as_str())
             .text(msg.template.key())
             .text(params)
@@ -138,9 +117,8 @@ pub fn enqueue_stmt(
             .opt_text(msg.ref_id.clone())
             .int(msg.not_before_ms.unwrap_or(now))
             .int(now);
-        ids.push(id);
     }
-    Ok(Some((stmt, ids)))
+    Ok(Some(stmt))
 }
 
 const CLAIM_SQLITE: &str = "UPDATE sms_outbox SET locked_until = $1, attempts = attempts + 1, updated_at = $2 \
