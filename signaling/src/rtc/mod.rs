@@ -21,6 +21,8 @@ mod record;
 mod remb;
 mod restart;
 mod seats;
+#[cfg(test)]
+mod srtp_tests;
 mod stats;
 
 use std::collections::HashMap;
