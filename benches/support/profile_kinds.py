@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Splits a profile's folded stacks (inferno-collapse-perf) by kind of work, for
-benches/profile_media.sh: one line per kind with its share of the samples.
+"""Splits a profile's folded stacks (inferno-collapse-perf --all) by kind of work, for
+benches/profile_media.sh: one line per kind with its CPU time and share.
 
-A stack is put in the first kind whose rule matches, in the order below: the recording's files
-(any frame of our recorder or Janus's), then by its innermost frames: SRTP and DTLS crypto,
-copies and allocation, the kernel's network path, the kernel's scheduling and wake-ups (futex,
-epoll, task switches), the rest of the kernel, the rest of user space.
+A stack goes to the first kind in `KINDS` whose rule matches: the recording (any frame of our
+recorder or Janus's), then crypto and copies by the innermost user frames of a stack that stays
+in user space, the kernel's network path and its scheduling by any kernel frame, the rest of the
+kernel, then webrtc-rs's interceptors, tokio, and Janus's own libraries by the innermost frames;
+what is left is "rest of user space". A heuristic on frame names, not an exact account.
 """
 import re
 import sys
@@ -13,8 +14,8 @@ from collections import Counter
 
 K = r"_\[k\]$"  # a kernel frame, as `inferno-collapse-perf --all` marks it
 
-# (kind, which frames the rule looks at, rule): "any" every frame, "leaf" the innermost three,
-# "kernel" every kernel frame
+# (kind, which frames the rule looks at, rule): "any" every frame; "leaf" the innermost three
+# user frames of a stack with no kernel frame; "kernel" every kernel frame; "leaf1" the innermost
 KINDS = [
     ("recording: files and their threads", "any", re.compile(
         r"rtc::record::|recordings::|janus_recorder|write_loop")),
@@ -32,22 +33,22 @@ KINDS = [
     ("rest of the kernel", "leaf1", re.compile(K)),
     ("webrtc-rs interceptors (reports, NACK, TWCC, stats)", "leaf", re.compile(r"interceptor::")),
     ("tokio runtime, channels and timers", "leaf", re.compile(r"tokio::")),
-    ("Janus, libnice and GLib", "leaf", re.compile(r"janus|nice_|^g_|;g_|glib", re.I)),
+    ("Janus, libnice and GLib", "leaf", re.compile(r"janus|nice_|^g_|glib", re.I)),
 ]
 
 
 def kind(stack: str) -> str:
     frames = stack.split(";")
-    user = [f for f in frames if not re.search(K, f)]
     kernel = [f for f in frames if re.search(K, f)]
+    user = [f for f in frames if not re.search(K, f)]
+    looks = {
+        "any": frames,
+        "leaf": [] if kernel else user[-3:],
+        "leaf1": frames[-1:],
+        "kernel": kernel,
+    }
     for name, where, rule in KINDS:
-        look = {
-            "any": frames,
-            "leaf": [f for f in user[-3:]] if not kernel else [],
-            "leaf1": frames[-1:],
-            "kernel": kernel,
-        }[where]
-        if any(rule.search(f) for f in look):
+        if any(rule.search(f) for f in looks[where]):
             return name
     return "rest of user space"
 

@@ -1,7 +1,7 @@
 //! The SRTP AES-GCM we run is webrtc-srtp 0.17.2 with a patch of ours (`vendor/README.md`: one
 //! copy per packet instead of a byte loop). These tests hold the patched cipher to the bytes:
-//! the published crate's known answers for AEAD_AES_128_GCM (the same vectors as pion/srtp's),
-//! and any packet size round-trips, grows by exactly the 16-byte tag and fails on one flipped
+//! the published crate's own known answers for AEAD_AES_128_GCM (`context_test.rs` there), and
+//! any packet size round-trips, grows by exactly the 16-byte tag and fails on one flipped
 //! bit. The browser tests carry every call's media over it to and from Chromium's libsrtp.
 
 use proptest::prelude::*;
@@ -66,8 +66,8 @@ proptest! {
         prop_assert_eq!(sealed.len(), plain.len() + 16);
         prop_assert_eq!(&sealed[..12], &plain[..12]);
         prop_assert_eq!(&ctx().decrypt_rtp(&sealed).unwrap()[..], &plain[..]);
-        // any bit after the fixed header: the payload or the tag (a flip in the header would
-        // change what the packet claims to be, another test)
+        // any bit after the fixed header: the payload or the tag (a flip in the header may make
+        // it parse as another header length, which this does not try)
         let mut bad = sealed.to_vec();
         let at = 12 + flip.index(bad.len() - 12);
         bad[at] ^= 0x01;
