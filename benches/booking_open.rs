@@ -24,7 +24,7 @@ use remote_hearing::{
         admin::BrigadeSettings,
         rules,
         service::write_booking,
-        store::{citizen_facts, no_show_dates, take_seat_stmt},
+        store::{begin_with_citizen_facts, no_show_dates, take_seat_stmt},
     },
     clock::{Clock, to_ms},
     domain::PhoneNumber,
@@ -157,7 +157,7 @@ async fn offered(b: &Bench, a: &Args) -> anyhow::Result<Vec<(f64, Outcome)>> {
 }
 
 /// The booking's write transaction without HTTP: the same store functions the service calls
-/// (citizen facts, no-shows, then `write_booking`'s one batch of the conditional seat update,
+/// (the `BEGIN` with the citizen facts, no-shows, then `write_booking`'s one batch of the conditional seat update,
 /// the phone binding, the insert and the SMS outbox rows), committed and made durable like a request's answer; `writers` concurrent closed loops.
 /// Returns (transactions/s, p50 ms, p99 ms).
 async fn raw_transactions(b: &Bench, n: usize, writers: usize) -> anyhow::Result<(f64, f64, f64)> {
@@ -204,9 +204,9 @@ async fn book_directly(
     let (start_ms, end_ms) = (to_ms(start.to_utc()), to_ms(start.to_utc()) + 3_600_000);
     let now = state.clock.now();
     let phone = format!("17{i:09}");
-    let mut tx = state.db.begin().await?;
     let since = rules::blacklist_lookback(date);
-    let facts = citizen_facts(&mut tx, citizen, brigade, date, since).await?;
+    let (mut tx, facts) =
+        begin_with_citizen_facts(&state.db, citizen, brigade, date, since).await?;
     if facts.is_some_and(|f| f.recent_no_shows) {
         no_show_dates(&mut tx, citizen, since).await?;
     }

@@ -59,9 +59,30 @@ pub async fn before_seat(
     lock_plate: bool,
 ) -> ApiResult<PhoneDecision> {
     let since = rules::blacklist_lookback(a.today);
-    let who = store::citizen_facts(conn, a.citizen, a.brigade, a.date, since)
-        .await?
-        .ok_or_else(AppError::unauthorized)?;
+    let who = store::citizen_facts(conn, a.citizen, a.brigade, a.date, since).await?;
+    on_facts(conn, state, a, lock_plate, who).await
+}
+
+/// The write transaction of a booking, begun with the citizen's facts read in it, and rules
+/// 7–11 on it ([`before_seat`] in one round trip less on SQLite).
+pub async fn begin_before_seat(state: &Booking, a: &Asked<'_>) -> ApiResult<(Tx, PhoneDecision)> {
+    let since = rules::blacklist_lookback(a.today);
+    let (mut tx, who) =
+        store::begin_with_citizen_facts(&state.db, a.citizen, a.brigade, a.date, since).await?;
+    let phone = on_facts(&mut tx, state, a, true, who).await?;
+    Ok((tx, phone))
+}
+
+/// [`before_seat`] once the citizen's facts are read (`None`: no such citizen).
+async fn on_facts(
+    conn: &mut Tx,
+    state: &Booking,
+    a: &Asked<'_>,
+    lock_plate: bool,
+    who: Option<CitizenFacts>,
+) -> ApiResult<PhoneDecision> {
+    let since = rules::blacklist_lookback(a.today);
+    let who = who.ok_or_else(AppError::unauthorized)?;
     if who.recent_no_shows {
         let no_shows = store::no_show_dates(conn, a.citizen, since).await?;
         let limit = state.config.no_shows_per_month as usize;
@@ -175,7 +196,7 @@ pub async fn refuse_early(
         }
         _ => {}
     }
-    let mut snap = match state.db.backend {
+    let mut snap = crate::store::Tx::driver(match state.db.backend {
         Backend::Sqlite => state.db.read.begin().await?,
         Backend::Postgres => {
             state
@@ -184,7 +205,7 @@ pub async fn refuse_early(
                 .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?
         }
-    };
+    });
     if !store::slot_is_full(&mut snap, a.brigade, start_ms).await? {
         state.full_slots.forget(a.brigade, start_ms);
         return Ok(());

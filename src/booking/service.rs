@@ -135,8 +135,7 @@ async fn create_inner(
     let (start_ms, end_ms) = (to_ms(slot.start), to_ms(slot.end));
     let claimed = case.claimed();
     precheck::refuse_early(state, &asked, start_ms, &claimed, early).await?;
-    let mut tx = state.db.begin().await?;
-    let phone = precheck::before_seat(&mut tx, state, &asked, true).await?;
+    let (mut tx, phone) = precheck::begin_before_seat(state, &asked).await?;
     let id = ids::new_id();
     let now_ms = to_ms(now);
     claims::claim(&mut tx, &claimed, &id, now_ms).await?;

@@ -12,8 +12,8 @@ use sqlx::AnyPool;
 pub use super::model::BookingRow;
 use super::schedule::{Schedule, WeeklyHours};
 pub use super::store_facts::{
-    CitizenFacts, SlotAndFacts, brigade_and_closed, brigade_and_slot_facts, citizen_facts,
-    slot_full_and_facts,
+    CitizenFacts, SlotAndFacts, begin_with_citizen_facts, brigade_and_closed,
+    brigade_and_slot_facts, citizen_facts, slot_full_and_facts,
 };
 use crate::{
     error::AppError,

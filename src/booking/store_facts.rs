@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use sqlx::{AnyPool, FromRow, Row};
 
 use super::store::{ACTIVE, BRIGADE_COLS, BrigadeRow};
-use crate::store::Tx;
+use crate::store::{Db, Tx, batch::Arg};
 
 /// What the store-backed rules need to know of the citizen, in one round trip.
 #[derive(Debug, Clone)]
@@ -72,6 +72,26 @@ pub async fn citizen_facts(
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.map(facts))
+}
+
+/// A write transaction begun with the citizen's facts as its first read (on SQLite in the same
+/// round trip as its `BEGIN`: `Db::begin_reading`); `None` facts when there is no such citizen.
+pub async fn begin_with_citizen_facts(
+    db: &Db,
+    citizen: &str,
+    brigade: &str,
+    date: NaiveDate,
+    no_shows_since: NaiveDate,
+) -> Result<(Tx, Option<CitizenFacts>), sqlx::Error> {
+    let args = [
+        Arg::Text(citizen.to_string()),
+        Arg::Text(brigade.to_string()),
+        Arg::Text(date.to_string()),
+        Arg::Text(no_shows_since.to_string()),
+    ];
+    let (tx, row) = db.begin_reading(&facts_sql(""), &args).await?;
+    let facts = row.as_ref().map(FactsRow::from_row).transpose()?.map(facts);
+    Ok((tx, facts))
 }
 
 /// Whether the slot starting at `start_ms` is full, and the citizen's facts, in one read of

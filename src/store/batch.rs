@@ -81,7 +81,8 @@ impl From<Failed> for sqlx::Error {
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
-fn bind<'q>(mut q: Query<'q>, args: &[Arg]) -> Query<'q> {
+/// `q` with `args` bound in order.
+pub(crate) fn bind<'q>(mut q: Query<'q>, args: &[Arg]) -> Query<'q> {
     for a in args {
         q = match a {
             Arg::Text(v) => q.bind(v.clone()),

@@ -4,8 +4,11 @@
 //! pools never hand out again a connection whose transaction could not be ended.
 
 use sqlx::{
-    AnyConnection, Connection, error::DatabaseError, postgres::PgDatabaseError, sqlite::SqliteError,
+    AnyConnection, Connection, Executor, error::DatabaseError, postgres::PgDatabaseError,
+    sqlite::SqliteError,
 };
+
+use super::tx::{LeftOpen, no_transaction};
 
 /// SQLite primary result codes that mean the storage, not the statement, failed:
 /// BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
@@ -64,7 +67,23 @@ pub fn pg_code_is_storage(sqlstate: &str) -> bool {
 /// socket). One that counts one is pinged first: on SQLite the driver counts a dropped
 /// transaction until its connection thread has run the ROLLBACK, and the ping waits for that.
 /// Before issue 18 §2 every PostgreSQL release paid this ping too, beside sqlx's own.
-pub async fn release_check(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+/// `left_open` (the SQLite write pool's): a write transaction of ours (`tx::Tx`, which sqlx does
+/// not count) was dropped open on this connection, and is rolled back here, before anyone else
+/// can use it; a rollback that fails (other than finding no transaction) discards it.
+pub async fn release_check(
+    conn: &mut AnyConnection,
+    left_open: Option<&LeftOpen>,
+) -> Result<bool, sqlx::Error> {
+    if left_open.is_some_and(LeftOpen::take) {
+        match conn.execute("ROLLBACK").await {
+            Err(e) if !no_transaction(&e) => {
+                tracing::error!(error = %e, "discarding a database connection whose rollback failed");
+                metrics::counter!("db_connections_discarded_total").increment(1);
+                return Ok(false);
+            }
+            _ => {}
+        }
+    }
     if !conn.is_in_transaction() {
         return Ok(true);
     }

@@ -33,6 +33,7 @@ pub mod durable;
 pub mod fault;
 mod migrations;
 mod settings;
+pub mod tx;
 pub mod vault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,15 +45,18 @@ pub enum Backend {
 /// Reads go to `read`; writes and transactions to `write` (one connection on SQLite, so that
 /// writers queue in-process instead of failing with SQLITE_BUSY). `barrier`: the commit
 /// barrier of a SQLite file (`durable`); none on PostgreSQL, whose commits are fsynced.
+/// `left_open`: raised by a SQLite write transaction dropped open (`tx`), lowered by the write
+/// pool's release check once it has rolled it back.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: AnyPool,
     pub write: AnyPool,
     pub backend: Backend,
     pub barrier: Option<durable::Barrier>,
+    pub left_open: tx::LeftOpen,
 }
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub use tx::Tx;
 
 impl Db {
     /// Connects to the configured database (creating the SQLite file if needed).
@@ -77,14 +81,16 @@ impl Db {
                     write: pool,
                     backend,
                     barrier: None,
+                    left_open: tx::LeftOpen::default(),
                 })
             }
             Backend::Sqlite => {
-                let write = sqlite_pool(&url, 1)
+                let left_open = tx::LeftOpen::default();
+                let write = sqlite_pool(&url, 1, Some(left_open.clone()))
                     .await
                     .with_context(|| format!("cannot open SQLite database {shown}"))?;
                 write.execute("PRAGMA journal_mode=WAL").await?;
-                let read = sqlite_pool(&url, config.max_connections.max(2)).await?;
+                let read = sqlite_pool(&url, config.max_connections.max(2), None).await?;
                 let barrier = match config.durable_ack {
                     true => settings::sqlite_file(&write).await?.map(durable::wal_flush),
                     false => None,
@@ -95,6 +101,7 @@ impl Db {
                     write,
                     backend,
                     barrier,
+                    left_open,
                 })
             }
         }
@@ -108,9 +115,36 @@ impl Db {
         Ok(())
     }
 
-    /// A write transaction.
+    /// A write transaction (`tx`: on SQLite `BEGIN IMMEDIATE` on the one write connection).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        self.write.begin().await
+        match self.backend {
+            Backend::Sqlite => {
+                Tx::sqlite(self.write.acquire().await?, self.left_open.clone()).await
+            }
+            Backend::Postgres => Ok(Tx::driver(self.write.begin().await?)),
+        }
+    }
+
+    /// A write transaction whose first statement is the read `first` (one statement, `$1…`
+    /// bound to `args`), and the first row it read. On SQLite the `BEGIN IMMEDIATE` and the read
+    /// go as one query: a booking holds the one write connection for one round trip less.
+    pub async fn begin_reading(
+        &self,
+        first: &str,
+        args: &[batch::Arg],
+    ) -> Result<(Tx, Option<sqlx::any::AnyRow>), sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = self.write.acquire().await?;
+                Tx::sqlite_reading(conn, self.left_open.clone(), first, args).await
+            }
+            Backend::Postgres => {
+                let mut tx = self.begin().await?;
+                let q = batch::bind(sqlx::query(sqlx::AssertSqlSafe(first.to_string())), args);
+                let row = q.fetch_optional(&mut *tx).await?;
+                Ok((tx, row))
+            }
+        }
     }
 
     /// Returns once every commit made before the call is on disk: on SQLite it waits for the
@@ -178,20 +212,30 @@ fn postgres_pool_options(max: u32) -> AnyPoolOptions {
                 Ok(true)
             })
         })
-        .after_release(|conn, _| Box::pin(fault::release_check(conn)))
+        .after_release(|conn, _| Box::pin(fault::release_check(conn, None)))
 }
 
-/// A SQLite pool. No ping before each acquire: a SQLite connection is a thread of this process
-/// over a local file, not a socket that can go stale between uses, and each ping is a round
-/// trip to that thread (on the one write connection it lengthened every write's turn: issue 18
-/// §2). A failed statement is still a storage fault (503), and the release check still keeps a
-/// connection left inside a transaction out of the pool.
-async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
+/// A SQLite pool. No ping before each acquire nor after each release (`test_on_release`, our
+/// patch of sqlx-core: vendor/README.md): a SQLite connection is a thread of this process over
+/// a local file, not a socket that can go stale between uses, its commands run in order, and
+/// each ping is a round trip to that thread (on the one write connection it lengthened every
+/// write's turn: issue 18 §2). A failed statement is still a storage fault (503), and the
+/// release check still keeps a connection left inside a transaction out of the pool, and rolls
+/// back a write transaction of ours dropped open (`left_open`, the write pool's).
+async fn sqlite_pool(
+    url: &str,
+    max: u32,
+    left_open: Option<tx::LeftOpen>,
+) -> anyhow::Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max)
         .test_before_acquire(false)
+        .test_on_release(false)
         .acquire_timeout(Duration::from_secs(30))
-        .after_release(|conn, _| Box::pin(fault::release_check(conn)))
+        .after_release(move |conn, _| {
+            let left_open = left_open.clone();
+            Box::pin(async move { fault::release_check(conn, left_open.as_ref()).await })
+        })
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
