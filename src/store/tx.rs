@@ -2,11 +2,14 @@
 //! connection, on PostgreSQL sqlx's `Transaction`. Either way it dereferences to the connection
 //! (`&mut **tx` is an executor) and rolls back when dropped uncommitted.
 //!
-//! Why not sqlx's transaction on SQLite: its `BEGIN` and `COMMIT` are a rendezvous with the
-//! connection's thread, which blocks until the awaiting task has been scheduled and has
-//! acknowledged the answer. Measured on the project's VM, each took ≈ 175 µs of the one writer's
-//! time against ≈ 50 µs for a statement sent as a query, and the two were two thirds of a
-//! booking's hold on the writer (issue 18 §2). Sent as queries they cost one round trip each.
+//! Why not sqlx's transaction on SQLite: its `BEGIN` is a command of its own, so it cannot go
+//! to the connection's thread together with the transaction's first statement; ours is SQL, and
+//! [`Tx::sqlite_reading`] sends `BEGIN IMMEDIATE` and a first read as one query, one round trip
+//! of the one writer's turn instead of two (a booking's: issue 18 §2, where each round trip to
+//! that thread costs tens of µs of context switches on the project's VM). Also, sqlx's `BEGIN`
+//! and `COMMIT` are a rendezvous (the connection's thread waits until the awaiting task has
+//! taken the answer and acknowledged it: one more wake-up each), and its `BEGIN` is deferred,
+//! where ours takes the write lock at once.
 //!
 //! sqlx does not count a transaction begun this way, so its rollback-on-drop does not apply: a
 //! transaction dropped open (an error, a refusal, a cancelled request) raises [`LeftOpen`], and
