@@ -129,13 +129,16 @@ impl Tx {
         }
     }
 
-    /// Rolls back now, and waits for it.
+    /// Rolls back now, and waits for it. On SQLite a transaction that SQLite already ended by
+    /// itself (some errors end it) counts as rolled back.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self.0 {
             Inner::Driver(tx) => tx.rollback().await,
             Inner::Sqlite(mut tx) => {
-                tx.conn.execute("ROLLBACK").await?;
-                tx.open = false;
+                match tx.conn.execute("ROLLBACK").await {
+                    Err(e) if !no_transaction(&e) => return Err(e),
+                    _ => tx.open = false,
+                }
                 Ok(())
             }
         }

@@ -170,3 +170,17 @@ async fn a_transaction_begun_with_a_read_returns_its_row() {
     drop(tx);
     assert_eq!(ids(&db).await, ["a", "b"]);
 }
+
+/// A rollback of a transaction SQLite already ended by itself succeeds, and leaves nothing to
+/// roll back at the release.
+#[tokio::test]
+async fn a_rollback_after_sqlite_ended_the_transaction_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db(&dir).await;
+    let mut tx = db.begin().await.unwrap();
+    insert(&mut tx, "gone").await.unwrap();
+    tx.execute("ROLLBACK").await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(!db.left_open.take(), "counted as rolled back");
+    assert!(ids(&db).await.is_empty());
+}
