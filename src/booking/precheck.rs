@@ -60,7 +60,7 @@ pub async fn before_seat(
 ) -> ApiResult<PhoneDecision> {
     let since = rules::blacklist_lookback(a.today);
     let who = store::citizen_facts(conn, a.citizen, a.brigade, a.date, since).await?;
-    on_facts(conn, state, a, lock_plate, who).await
+    on_facts(conn, state, a, lock_plate, since, who).await
 }
 
 /// The write transaction of a booking, begun with the citizen's facts read in it, and rules
@@ -69,19 +69,20 @@ pub async fn begin_before_seat(state: &Booking, a: &Asked<'_>) -> ApiResult<(Tx,
     let since = rules::blacklist_lookback(a.today);
     let (mut tx, who) =
         store::begin_with_citizen_facts(&state.db, a.citizen, a.brigade, a.date, since).await?;
-    let phone = on_facts(&mut tx, state, a, true, who).await?;
+    let phone = on_facts(&mut tx, state, a, true, since, who).await?;
     Ok((tx, phone))
 }
 
-/// [`before_seat`] once the citizen's facts are read (`None`: no such citizen).
+/// [`before_seat`] once the citizen's facts are read (`None`: no such citizen) with
+/// no-shows counted from `since` (the blacklist's look-back).
 async fn on_facts(
     conn: &mut Tx,
     state: &Booking,
     a: &Asked<'_>,
     lock_plate: bool,
+    since: NaiveDate,
     who: Option<CitizenFacts>,
 ) -> ApiResult<PhoneDecision> {
-    let since = rules::blacklist_lookback(a.today);
     let who = who.ok_or_else(AppError::unauthorized)?;
     if who.recent_no_shows {
         let no_shows = store::no_show_dates(conn, a.citizen, since).await?;
