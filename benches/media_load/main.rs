@@ -197,15 +197,18 @@ async fn run(
         (child, ops, recordings) = (None, None, j.recordings.clone());
         janus = Some(j);
     } else {
-        let (c, addr, o) = start_server_ops(
-            dir.path(),
-            &[
-                ("RH_CALL__INCLUDE_LOOPBACK", "true"),
-                ("RH_CALL__BIND_IPS", "[\"127.0.0.1\"]"),
-                ("RH_CALL__RATE_BURST", "1000"),
-                ("RUST_LOG", "error"),
-            ],
-        );
+        // SERVER_WORKERS: the server's tokio worker threads (its default: one per core).
+        let workers = std::env::var("SERVER_WORKERS").unwrap_or_default();
+        let mut env = vec![
+            ("RH_CALL__INCLUDE_LOOPBACK", "true"),
+            ("RH_CALL__BIND_IPS", "[\"127.0.0.1\"]"),
+            ("RH_CALL__RATE_BURST", "1000"),
+            ("RUST_LOG", "error"),
+        ];
+        if !workers.is_empty() {
+            env.push(("TOKIO_WORKER_THREADS", workers.as_str()));
+        }
+        let (c, addr, o) = start_server_ops(dir.path(), &env);
         pid = c.id();
         tokio::time::sleep(Duration::from_millis(300)).await;
         rss0_kb = proc_status(pid, "VmRSS:");

@@ -62,11 +62,10 @@ pub fn pg_code_is_storage(sqlstate: &str) -> bool {
 /// disk, so the driver's ROLLBACK then fails and it still counts one open transaction) would
 /// otherwise make every later `BEGIN` a nested savepoint of a transaction that never commits:
 /// writes answered 2xx and then lost. A connection that counts no transaction goes back
-/// without a round trip of ours (sqlx pings every released connection itself right after this
-/// check, which sends a rollback queued by a dropped PostgreSQL transaction and finds a dead
-/// socket). One that counts one is pinged first: on SQLite the driver counts a dropped
-/// transaction until its connection thread has run the ROLLBACK, and the ping waits for that.
-/// Before issue 18 §2 every PostgreSQL release paid this ping too, beside sqlx's own.
+/// without a round trip (neither pool lets sqlx ping it after this check: `test_on_release`).
+/// One that counts one is pinged first: on SQLite the driver counts a dropped transaction until
+/// its connection thread has run the ROLLBACK, and on PostgreSQL the ping sends the ROLLBACK
+/// sqlx queued and finds a dead socket (the connection is then closed).
 /// `left_open` (the SQLite write pool's): a write transaction of ours (`tx::Tx`, which sqlx does
 /// not count) was dropped open on this connection, and is rolled back here, before anyone else
 /// can use it; a rollback that fails (other than finding no transaction) discards it.

@@ -192,18 +192,22 @@ impl Db {
 /// a ping first.
 const PG_TRUSTED_IDLE: Duration = Duration::from_secs(1);
 
-/// The PostgreSQL pool. sqlx pings every connection as it goes back to the pool, so an idle
-/// one was alive when it went idle; it is pinged again before use only when it has been idle
-/// for [`PG_TRUSTED_IDLE`] or more (a server restart or a lost network while it waited).
-/// sqlx's default pings before every use too: with the two release pings (ours, which now
-/// pings only a connection left in a transaction, and sqlx's own) that made four round trips of
-/// every statement, and a morning release's refusals waited behind them (issue 18 §2). A connection that dies in use fails its statement (503) and is dropped by the release
-/// ping.
+/// The PostgreSQL pool, without sqlx's pings around every statement (issue 18 §2: with them a
+/// statement made three round trips, and a morning release's refusals queued behind them):
+/// - none before use unless the connection has been idle for [`PG_TRUSTED_IDLE`] or more (a
+///   server restart or a lost network while it waited);
+/// - none after use (`test_on_release(false)`, our patch of sqlx-core: vendor/README.md). A
+///   statement that finds its connection broken (a transport error, SQLSTATE 08 or 57P) fails
+///   (503) and its connection is closed instead of going back (the patched pool executor); one
+///   left in a transaction is pinged by our release check, which sends the rollback sqlx queued
+///   and discards the connection if that fails; a rollback queued by a dropped transaction is
+///   otherwise sent before the next user's first statement, in order, on the same socket.
 fn postgres_pool_options(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
+        .test_on_release(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
                 if meta.idle_for >= PG_TRUSTED_IDLE {

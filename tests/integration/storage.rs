@@ -451,3 +451,56 @@ async fn postgresql_dropping_idle_connections_fails_no_request() {
         assert_eq!(r.status(), 200, "concurrent requests after the drop");
     }
 }
+
+/// PostgreSQL: the server drops every connection of the app and requests follow at once, before
+/// any connection has been idle long enough to be pinged. Nothing pings a connection after use
+/// (issue 18 §2), so each dead connection is found by the statement that uses it: that request
+/// fails (503 `storage_unavailable`) and the connection is closed instead of going back to the
+/// pool. At most one request fails per dropped connection, and every later one succeeds.
+/// Without the close the dead connections went back to the pool and failed request after
+/// request until one was idle for a second.
+#[tokio::test]
+async fn postgresql_a_broken_connection_fails_once() {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL)");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (token, _) = app.login_citizen("13800138000").await;
+    let warm = (0..8).map(|_| app.get("/api/v1/auth/me", Some(&token)));
+    for r in futures::future::join_all(warm).await {
+        assert_eq!(r.status(), 200);
+    }
+    let url = app.state.config.database.url.expose_secret().to_string();
+    let name = url::Url::parse(&url).unwrap().path()[1..].to_string();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert!(killed.len() >= 2, "the app held connections: {killed:?}");
+    let mut failed = Vec::new();
+    for i in 0..40 {
+        let r = app.get("/api/v1/auth/me", Some(&token)).await;
+        match r.status().as_u16() {
+            200 => {}
+            503 => failed.push(i),
+            s => panic!("request {i}: {s}"),
+        }
+    }
+    assert!(
+        failed.len() <= killed.len(),
+        "{} requests failed for {} dropped connections: {failed:?}",
+        failed.len(),
+        killed.len()
+    );
+    assert!(
+        failed.iter().all(|&i| i < 20),
+        "a dead connection was handed out again late: {failed:?}"
+    );
+}

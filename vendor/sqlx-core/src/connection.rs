@@ -165,6 +165,14 @@ pub trait Connection: Send {
     #[doc(hidden)]
     fn should_flush(&self) -> bool;
 
+    /// Whether a statement on this connection failed in a way that leaves it unusable (patch,
+    /// vendor/README.md): a pool with `test_on_release(false)` closes such a connection instead
+    /// of returning it, since no ping on release finds it. `false` unless the driver tracks it.
+    #[doc(hidden)]
+    fn is_broken(&self) -> bool {
+        false
+    }
+
     /// Establish a new database connection.
     ///
     /// A value of [`Options`][Self::Options] is parsed from the provided connection string. This parsing

@@ -15,15 +15,18 @@ impl TransactionManager for AnyTransactionManager {
         conn: &mut AnyConnection,
         statement: Option<SqlStr>,
     ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        conn.backend.begin(statement)
+        let AnyConnection { backend, broken } = conn;
+        async move { AnyConnection::note(broken, backend.begin(statement).await) }
     }
 
     fn commit(conn: &mut AnyConnection) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        conn.backend.commit()
+        let AnyConnection { backend, broken } = conn;
+        async move { AnyConnection::note(broken, backend.commit().await) }
     }
 
     fn rollback(conn: &mut AnyConnection) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        conn.backend.rollback()
+        let AnyConnection { backend, broken } = conn;
+        async move { AnyConnection::note(broken, backend.rollback().await) }
     }
 
     fn start_rollback(conn: &mut AnyConnection) {

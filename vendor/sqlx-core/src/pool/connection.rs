@@ -312,6 +312,11 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // this is simply a band-aid as SQLx-next connections should be able
         // to recover from cancellations
         if !self.guard.pool.options.test_on_release {
+            // patch (vendor/README.md): no ping finds a connection a statement found broken
+            if self.raw.is_broken() {
+                self.close_hard().await;
+                return false;
+            }
             self.release();
             true
         } else if let Err(error) = self.raw.ping().await {

@@ -24,7 +24,11 @@ impl<'c> Executor<'c> for &'c mut AnyConnection {
             Err(error) => return stream::once(future::ready(Err(error))).boxed(),
         };
         let persistent = query.persistent();
-        self.backend.fetch_many(query.sql(), persistent, arguments)
+        let AnyConnection { backend, broken } = self;
+        backend
+            .fetch_many(query.sql(), persistent, arguments)
+            .map(move |r| AnyConnection::note(broken, r))
+            .boxed()
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
@@ -40,8 +44,11 @@ impl<'c> Executor<'c> for &'c mut AnyConnection {
             Err(error) => return future::ready(Err(error)).boxed(),
         };
         let persistent = query.persistent();
-        self.backend
+        let AnyConnection { backend, broken } = self;
+        backend
             .fetch_optional(query.sql(), persistent, arguments)
+            .map(move |r| AnyConnection::note(broken, r))
+            .boxed()
     }
 
     fn prepare_with<'e>(

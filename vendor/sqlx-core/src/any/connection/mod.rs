@@ -26,6 +26,34 @@ mod executor;
 #[derive(Debug)]
 pub struct AnyConnection {
     pub(crate) backend: Box<dyn AnyConnectionBackend>,
+    /// A statement on it failed with an error that leaves it unusable ([`breaks_connection`]).
+    pub(crate) broken: bool,
+}
+
+/// Whether `e` leaves the connection it came on unusable (patch, vendor/README.md): a transport
+/// error (I/O, TLS, protocol, a crashed worker) or a database error whose SQLSTATE says the
+/// session is over (class 08, connection exception; 57P, operator intervention: an
+/// administrator's `pg_terminate_backend`, a shutdown).
+pub fn breaks_connection(e: &Error) -> bool {
+    match e {
+        Error::Io(_) | Error::Tls(_) | Error::Protocol(_) | Error::WorkerCrashed => true,
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+impl AnyConnection {
+    /// Notes `r`'s error if it breaks the connection; returns `r`.
+    pub(crate) fn note<T>(broken: &mut bool, r: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e) = &r {
+            if breaks_connection(e) {
+                *broken = true;
+            }
+        }
+        r
+    }
 }
 
 impl AnyConnection {
@@ -79,6 +107,7 @@ impl AnyConnection {
 
             Ok(AnyConnection {
                 backend: Box::new(options.connect().await?),
+                broken: false,
             })
         })
     }
@@ -106,6 +135,10 @@ impl Connection for AnyConnection {
 
     fn ping(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
         self.backend.ping()
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken
     }
 
     fn begin(
