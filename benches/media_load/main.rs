@@ -12,7 +12,8 @@
 //! `SOAK=200` runs the connect/disconnect soak instead (`soak.rs`).
 //! `TARGET=ours,janus` runs each N against our server and then against Janus (`janus.rs`, 1:1
 //! videocalls, recording on) and prints the two side by side with the ratio (`compare.rs`).
-//! Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
+//! `SERVER_WORKERS=1` runs our server with that many tokio worker threads (its default: one per
+//! core; docs/benchmarks.md has the experiment). Needs Redis on 127.0.0.1:6379 (or REDIS_URL).
 
 mod compare;
 mod janus;
