@@ -198,10 +198,10 @@ const PG_TRUSTED_IDLE: Duration = Duration::from_secs(1);
 ///   server restart or a lost network while it waited);
 /// - none after use (`test_on_release(false)`, our patch of sqlx-core: vendor/README.md). A
 ///   statement that finds its connection broken (a transport error, SQLSTATE 08 or 57P) fails
-///   (503) and its connection is closed instead of going back (the patched pool executor); one
-///   left in a transaction is pinged by our release check, which sends the rollback sqlx queued
-///   and discards the connection if that fails; a rollback queued by a dropped transaction is
-///   otherwise sent before the next user's first statement, in order, on the same socket.
+///   (503) and its connection is closed instead of going back (the patched `AnyConnection`
+///   notes the error, the pool closes it); a connection with a dropped transaction's ROLLBACK
+///   queued is still pinged on release, which sends it (else the transaction's locks stayed
+///   held until someone used that idle connection again).
 fn postgres_pool_options(max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)

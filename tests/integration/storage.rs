@@ -404,6 +404,32 @@ async fn a_read_only_data_dir_refuses_to_start_with_one_line() {
     assert!(lines[0].contains("Read-only file system"), "{err}");
 }
 
+/// A PostgreSQL app whose pool was warmed (several connections opened, then idle) and whose
+/// every backend was then terminated by the server (`pg_terminate_backend`, as an administrator
+/// or a restart would): the app, a citizen's token, the connections dropped (at least two).
+async fn drop_warm_connections(admin: &str) -> (TestApp, String, Vec<bool>) {
+    let app = TestApp::spawn().await;
+    let (token, _) = app.login_citizen("13800138000").await;
+    let warm = (0..8).map(|_| app.get("/api/v1/auth/me", Some(&token)));
+    for r in futures::future::join_all(warm).await {
+        assert_eq!(r.status(), 200);
+    }
+    let url = app.state.config.database.url.expose_secret().to_string();
+    let name = url::Url::parse(&url).unwrap().path()[1..].to_string();
+    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&name)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert!(killed.len() >= 2, "the app held connections: {killed:?}");
+    (app, token, killed)
+}
+
 /// PostgreSQL: the server drops every connection of the app while they sit idle in the pool (a
 /// restart, an administrator's `pg_terminate_backend`). The pool no longer pings before every
 /// use (issue 18 §2), so a connection idle for a second or more is pinged first: no request
@@ -414,29 +440,7 @@ async fn postgresql_dropping_idle_connections_fails_no_request() {
         eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL)");
         return;
     };
-    let app = TestApp::spawn().await;
-    let (token, _) = app.login_citizen("13800138000").await;
-    // Warm the pool: several connections open and then idle.
-    let warm = (0..8).map(|_| app.get("/api/v1/auth/me", Some(&token)));
-    for r in futures::future::join_all(warm).await {
-        assert_eq!(r.status(), 200);
-    }
-    let url = app.state.config.database.url.expose_secret().to_string();
-    let name = url::Url::parse(&url).unwrap().path()[1..].to_string();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    assert!(
-        killed.len() >= 2,
-        "the app held idle connections: {killed:?}"
-    );
+    let (app, token, _) = drop_warm_connections(&admin).await;
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     for i in 0..12 {
         let r = app.get("/api/v1/auth/me", Some(&token)).await;
@@ -465,25 +469,7 @@ async fn postgresql_a_broken_connection_fails_once() {
         eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL)");
         return;
     };
-    let app = TestApp::spawn().await;
-    let (token, _) = app.login_citizen("13800138000").await;
-    let warm = (0..8).map(|_| app.get("/api/v1/auth/me", Some(&token)));
-    for r in futures::future::join_all(warm).await {
-        assert_eq!(r.status(), 200);
-    }
-    let url = app.state.config.database.url.expose_secret().to_string();
-    let name = url::Url::parse(&url).unwrap().path()[1..].to_string();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&name)
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    assert!(killed.len() >= 2, "the app held connections: {killed:?}");
+    let (app, token, killed) = drop_warm_connections(&admin).await;
     let mut failed = Vec::new();
     for i in 0..40 {
         let r = app.get("/api/v1/auth/me", Some(&token)).await;
@@ -503,4 +489,51 @@ async fn postgresql_a_broken_connection_fails_once() {
         failed.iter().all(|&i| i < 20),
         "a dead connection was handed out again late: {failed:?}"
     );
+}
+
+/// PostgreSQL: a transaction dropped without commit or rollback (a refusal, an error, a
+/// cancelled request) gives its row locks back as soon as its connection goes back to the pool,
+/// though nothing pings a connection after use: sqlx queues the ROLLBACK in the connection's
+/// buffer, and the pool sends it then. Left queued, an idle connection held the locks and every
+/// later writer of those rows waited for it (seen once: the CI run stalled on the audit log's
+/// state row).
+#[tokio::test]
+async fn postgresql_a_dropped_transaction_releases_its_locks_at_once() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE_URL)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    // a pool of the server's kind that nothing else uses: the app's background jobs take idle
+    // connections often enough to send a queued rollback by chance
+    let dir = tempfile::tempdir().unwrap();
+    let db = remote_hearing::store::Db::connect(&config_of(&app), dir.path())
+        .await
+        .unwrap();
+    let pool = &db.write;
+    // this test's own row (the test has its own database)
+    sqlx::query("CREATE TABLE lock_probe (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO lock_probe (id, n) VALUES (1, 0)")
+        .execute(pool)
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let mut tx = pool.begin().await.unwrap();
+        // the next writer, on another connection of the pool
+        let mut next = pool.acquire().await.unwrap();
+        sqlx::query("UPDATE lock_probe SET n = n + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        let other = sqlx::query("UPDATE lock_probe SET n = n + 1 WHERE id = 1").execute(&mut *next);
+        let done = tokio::time::timeout(std::time::Duration::from_secs(5), other).await;
+        assert!(
+            matches!(done, Ok(Ok(_))),
+            "round {round}: the next writer of the row waited for the dropped transaction"
+        );
+    }
 }

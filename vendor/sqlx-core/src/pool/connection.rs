@@ -317,6 +317,18 @@ impl<DB: Database> Floating<DB, Live<DB>> {
                 self.close_hard().await;
                 return false;
             }
+            // ...but one with something queued to send (a dropped transaction's rollback, which
+            // holds the transaction's locks until the server gets it) is pinged, which sends it
+            if self.raw.should_flush() {
+                if let Err(error) = self.raw.ping().await {
+                    tracing::warn!(
+                        %error,
+                        "error occurred while flushing the connection on-release",
+                    );
+                    self.close_hard().await;
+                    return false;
+                }
+            }
             self.release();
             true
         } else if let Err(error) = self.raw.ping().await {
