@@ -198,7 +198,6 @@ async fn run(
         (child, ops, recordings) = (None, None, j.recordings.clone());
         janus = Some(j);
     } else {
-        // SERVER_WORKERS: the server's tokio worker threads (its default: one per core).
         let workers = std::env::var("SERVER_WORKERS").unwrap_or_default();
         let mut env = vec![
             ("RH_CALL__INCLUDE_LOOPBACK", "true"),

@@ -64,8 +64,9 @@ pub fn pg_code_is_storage(sqlstate: &str) -> bool {
 /// writes answered 2xx and then lost. A connection that counts no transaction goes back
 /// without a round trip (neither pool lets sqlx ping it after this check: `test_on_release`).
 /// One that counts one is pinged first: on SQLite the driver counts a dropped transaction until
-/// its connection thread has run the ROLLBACK, and on PostgreSQL the ping sends the ROLLBACK
-/// sqlx queued and finds a dead socket (the connection is then closed).
+/// its connection thread has run the ROLLBACK; on PostgreSQL it counts one whose COMMIT or
+/// ROLLBACK failed. (A dropped PostgreSQL transaction is no longer counted once sqlx has queued
+/// its ROLLBACK; the pool sends that queued ROLLBACK itself: vendor/README.md.)
 /// `left_open` (the SQLite write pool's): a write transaction of ours (`tx::Tx`, which sqlx does
 /// not count) was dropped open on this connection, and is rolled back here, before anyone else
 /// can use it; a rollback that fails (other than finding no transaction) discards it.

@@ -311,24 +311,15 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         // returned to the pool; also of course, if it was dropped due to an error
         // this is simply a band-aid as SQLx-next connections should be able
         // to recover from cancellations
-        if !self.guard.pool.options.test_on_release {
-            // patch (vendor/README.md): no ping finds a connection a statement found broken
-            if self.raw.is_broken() {
-                self.close_hard().await;
-                return false;
-            }
-            // ...but one with something queued to send (a dropped transaction's rollback, which
-            // holds the transaction's locks until the server gets it) is pinged, which sends it
-            if self.raw.should_flush() {
-                if let Err(error) = self.raw.ping().await {
-                    tracing::warn!(
-                        %error,
-                        "error occurred while flushing the connection on-release",
-                    );
-                    self.close_hard().await;
-                    return false;
-                }
-            }
+        // patch (vendor/README.md): with `test_on_release(false)` no ping finds a connection a
+        // statement found broken, so it is closed here; and only one with something queued to
+        // send (a dropped transaction's rollback, which holds the transaction's locks until the
+        // server gets it) is pinged, which sends it
+        let test = self.guard.pool.options.test_on_release;
+        if !test && self.raw.is_broken() {
+            self.close_hard().await;
+            false
+        } else if !test && !self.raw.should_flush() {
             self.release();
             true
         } else if let Err(error) = self.raw.ping().await {
