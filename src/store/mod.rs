@@ -22,6 +22,14 @@ pub struct DatabaseConfig {
     /// `false` is today's benchmarks' "non-durable" mode, refused in production.
     #[serde(default = "yes")]
     pub durable_ack: bool,
+    /// SQLite: how many write transactions of bookings may share one `BEGIN` … `COMMIT`, each
+    /// in a savepoint (`group`); 1 gives each its own transaction.
+    #[serde(default = "write_group")]
+    pub write_group: usize,
+}
+
+fn write_group() -> usize {
+    16
 }
 
 fn yes() -> bool {
@@ -31,6 +39,7 @@ fn yes() -> bool {
 pub mod batch;
 pub mod durable;
 pub mod fault;
+pub mod group;
 mod migrations;
 mod settings;
 pub mod tx;
@@ -46,7 +55,8 @@ pub enum Backend {
 /// writers queue in-process instead of failing with SQLITE_BUSY). `barrier`: the commit
 /// barrier of a SQLite file (`durable`); none on PostgreSQL, whose commits are fsynced.
 /// `left_open`: raised by a SQLite write transaction dropped open (`tx`), lowered by the write
-/// pool's release check once it has rolled it back.
+/// pool's release check once it has rolled it back. `group`: SQLite's write groups
+/// (`group`), unless `write_group` is 1.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: AnyPool,
@@ -54,6 +64,7 @@ pub struct Db {
     pub backend: Backend,
     pub barrier: Option<durable::Barrier>,
     pub left_open: tx::LeftOpen,
+    pub group: Option<std::sync::Arc<group::Grouping>>,
 }
 
 pub use tx::Tx;
@@ -82,6 +93,7 @@ impl Db {
                     backend,
                     barrier: None,
                     left_open: tx::LeftOpen::default(),
+                    group: None,
                 })
             }
             Backend::Sqlite => {
@@ -96,12 +108,16 @@ impl Db {
                     false => None,
                 }
                 .map(durable::Barrier::new);
+                let group = (config.write_group > 1).then(|| {
+                    group::Grouping::new(write.clone(), left_open.clone(), config.write_group)
+                });
                 Ok(Db {
                     read,
                     write,
                     backend,
                     barrier,
                     left_open,
+                    group,
                 })
             }
         }
@@ -127,17 +143,22 @@ impl Db {
 
     /// A write transaction whose first statement is the read `first` (one statement, `$1…`
     /// bound to `args`), and the first row it read. On SQLite the `BEGIN IMMEDIATE` and the read
-    /// go as one query: a booking holds the one write connection for one round trip less.
+    /// go as one query: a booking holds the one write connection for one round trip less; and
+    /// with write groups on, the transaction is a member of a group (`group`): its commit
+    /// returns once the group's `COMMIT` is done.
     pub async fn begin_reading(
         &self,
         first: &str,
         args: &[batch::Arg],
     ) -> Result<(Tx, Option<sqlx::any::AnyRow>), sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => {
-                let conn = self.write.acquire().await?;
-                Tx::sqlite_reading(conn, self.left_open.clone(), first, args).await
-            }
+            Backend::Sqlite => match &self.group {
+                Some(g) => g.begin(first, args).await,
+                None => {
+                    let conn = self.write.acquire().await?;
+                    Tx::sqlite_reading(conn, self.left_open.clone(), first, args).await
+                }
+            },
             Backend::Postgres => {
                 let mut tx = self.begin().await?;
                 let q = batch::bind(sqlx::query(sqlx::AssertSqlSafe(first.to_string())), args);

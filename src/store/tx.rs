@@ -27,13 +27,21 @@ use std::{
 use futures::TryStreamExt;
 use sqlx::{Any, AnyConnection, Either, Executor, any::AnyRow, pool::PoolConnection};
 
-use super::batch::{self, Arg};
+use super::{
+    batch::{self, Arg},
+    group::{self, End, Group},
+};
 
 /// Raised when a SQLite write transaction is dropped open; the release check rolls it back.
 #[derive(Debug, Clone, Default)]
 pub struct LeftOpen(Arc<AtomicBool>);
 
 impl LeftOpen {
+    /// Counts a transaction of ours open on the write connection until [`LeftOpen::take`].
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
     /// Whether a transaction was left open since the last call (and clears it).
     pub fn take(&self) -> bool {
         self.0.swap(false, Ordering::AcqRel)
@@ -49,17 +57,50 @@ enum Inner {
     Driver(sqlx::Transaction<'static, Any>),
 }
 
-/// The one SQLite write connection inside `BEGIN IMMEDIATE`, until `open` is false.
+/// The one SQLite write connection inside `BEGIN IMMEDIATE`, until `open` is false; in a
+/// savepoint of a write group's transaction when `group` is set (`group`). `conn` is taken
+/// only when the transaction ends.
 struct SqliteTx {
-    conn: PoolConnection<Any>,
+    conn: Option<PoolConnection<Any>>,
     open: bool,
     left_open: LeftOpen,
+    group: Option<Group>,
+}
+
+impl SqliteTx {
+    fn new(conn: PoolConnection<Any>, left_open: LeftOpen, group: Option<Group>) -> SqliteTx {
+        SqliteTx {
+            conn: Some(conn),
+            open: true,
+            left_open,
+            group,
+        }
+    }
+
+    fn conn(&mut self) -> &mut PoolConnection<Any> {
+        match &mut self.conn {
+            Some(c) => c,
+            None => unreachable!("a transaction's connection is taken only as it ends"),
+        }
+    }
+
+    /// The connection and group of a grouped transaction, which is then no longer open.
+    fn take_group(&mut self) -> Option<(PoolConnection<Any>, Group)> {
+        self.group.as_ref()?;
+        let (conn, group) = (self.conn.take()?, self.group.take()?);
+        self.open = false;
+        Some((conn, group))
+    }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
-            self.left_open.0.store(true, Ordering::Release);
+        if !self.open {
+            return;
+        }
+        match self.take_group() {
+            Some((conn, group)) => group::end_dropped(conn, group),
+            None => self.left_open.raise(),
         }
     }
 }
@@ -73,12 +114,8 @@ impl Tx {
         conn: PoolConnection<Any>,
         left_open: LeftOpen,
     ) -> Result<Tx, sqlx::Error> {
-        let mut tx = SqliteTx {
-            conn,
-            open: true,
-            left_open,
-        };
-        tx.conn.execute("BEGIN IMMEDIATE").await?;
+        let mut tx = SqliteTx::new(conn, left_open, None);
+        tx.conn().execute("BEGIN IMMEDIATE").await?;
         Ok(Tx(Inner::Sqlite(tx)))
     }
 
@@ -92,24 +129,69 @@ impl Tx {
         first: &str,
         args: &[Arg],
     ) -> Result<(Tx, Option<AnyRow>), sqlx::Error> {
-        let mut tx = SqliteTx {
-            conn,
-            open: true,
-            left_open,
-        };
-        let sql = format!("BEGIN IMMEDIATE;\n{first}");
-        let q = batch::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), args);
-        // every result to the end (`fetch_optional` of the Any driver reads only the first,
-        // the BEGIN's)
+        let mut tx = SqliteTx::new(conn, left_open, None);
+        let row = Tx::read_sql(tx.conn(), &format!("BEGIN IMMEDIATE;\n{first}"), args).await?;
+        Ok((Tx(Inner::Sqlite(tx)), row))
+    }
+
+    /// A member of a write group (`group`) on `conn`, its savepoint opened and its first read
+    /// done by `sql` (`args` bound); if that fails, dropping it ends its turn.
+    pub(crate) async fn sqlite_grouped(
+        conn: PoolConnection<Any>,
+        group: Group,
+        left_open: LeftOpen,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<(Tx, Option<AnyRow>), sqlx::Error> {
+        let mut tx = SqliteTx::new(conn, left_open, Some(group));
+        let row = Tx::read_sql(tx.conn(), sql, args).await?;
+        Ok((Tx(Inner::Sqlite(tx)), row))
+    }
+
+    /// The next member of a write group, given `conn` with its savepoint open.
+    pub(crate) fn grouped(conn: PoolConnection<Any>, group: Group, left_open: LeftOpen) -> Tx {
+        Tx(Inner::Sqlite(SqliteTx::new(conn, left_open, Some(group))))
+    }
+
+    /// A grouped transaction's connection and group, back from a writer that stopped waiting
+    /// for it (its savepoint still open).
+    pub(crate) fn into_group(self) -> Option<(PoolConnection<Any>, Group)> {
+        match self.0 {
+            Inner::Sqlite(mut tx) => tx.take_group(),
+            Inner::Driver(_) => None,
+        }
+    }
+
+    /// Runs `sql` (one or more statements, `$1…` bound to `args`) on `conn` to its end, and
+    /// returns the first row it read. Every result is read (`fetch_optional` of the Any driver
+    /// reads only the first statement's).
+    pub(crate) async fn read_sql(
+        conn: &mut AnyConnection,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let q = batch::bind(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())), args);
         let mut row = None;
-        let mut results = tx.conn.fetch_many(q);
+        let mut results = conn.fetch_many(q);
         while let Some(r) = results.try_next().await? {
             if let (Either::Right(r), None) = (r, &row) {
                 row = Some(r);
             }
         }
-        drop(results);
-        Ok((Tx(Inner::Sqlite(tx)), row))
+        Ok(row)
+    }
+
+    /// Runs `sql` (statements without arguments) on `conn` to its end.
+    pub(crate) async fn run_sql(conn: &mut AnyConnection, sql: &str) -> Result<(), sqlx::Error> {
+        Tx::read_sql(conn, sql, &[]).await.map(|_| ())
+    }
+
+    /// `ROLLBACK` on `conn`; finding no transaction open counts as done.
+    pub(crate) async fn rollback_sql(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        match conn.execute("ROLLBACK").await {
+            Err(e) if !no_transaction(&e) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// sqlx's own transaction: PostgreSQL's writes, and read snapshots on either backend.
@@ -121,11 +203,14 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.0 {
             Inner::Driver(tx) => tx.commit().await,
-            Inner::Sqlite(mut tx) => {
-                tx.conn.execute("COMMIT").await?;
-                tx.open = false;
-                Ok(())
-            }
+            Inner::Sqlite(mut tx) => match tx.take_group() {
+                Some((conn, group)) => group::end(conn, group, End::Commit).await,
+                None => {
+                    tx.conn().execute("COMMIT").await?;
+                    tx.open = false;
+                    Ok(())
+                }
+            },
         }
     }
 
@@ -134,13 +219,14 @@ impl Tx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self.0 {
             Inner::Driver(tx) => tx.rollback().await,
-            Inner::Sqlite(mut tx) => {
-                match tx.conn.execute("ROLLBACK").await {
-                    Err(e) if !no_transaction(&e) => return Err(e),
-                    _ => tx.open = false,
+            Inner::Sqlite(mut tx) => match tx.take_group() {
+                Some((conn, group)) => group::end(conn, group, End::Rollback).await,
+                None => {
+                    Tx::rollback_sql(tx.conn()).await?;
+                    tx.open = false;
+                    Ok(())
                 }
-                Ok(())
-            }
+            },
         }
     }
 }
@@ -150,7 +236,8 @@ impl Deref for Tx {
 
     fn deref(&self) -> &AnyConnection {
         match &self.0 {
-            Inner::Sqlite(tx) => &tx.conn,
+            Inner::Sqlite(SqliteTx { conn: Some(c), .. }) => c,
+            Inner::Sqlite(_) => unreachable!("a transaction's connection is taken only as it ends"),
             Inner::Driver(tx) => tx,
         }
     }
@@ -159,7 +246,7 @@ impl Deref for Tx {
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match &mut self.0 {
-            Inner::Sqlite(tx) => &mut tx.conn,
+            Inner::Sqlite(tx) => tx.conn(),
             Inner::Driver(tx) => tx,
         }
     }
@@ -174,4 +261,4 @@ pub fn no_transaction(e: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 #[path = "tx_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -4,11 +4,17 @@ use sqlx::Executor;
 
 use crate::store::{DatabaseConfig, Db};
 
-async fn db(dir: &tempfile::TempDir) -> Db {
+pub(crate) async fn db(dir: &tempfile::TempDir) -> Db {
+    db_grouping(dir, 16).await
+}
+
+/// A SQLite database with a table `t (id)`, write groups of up to `max` members.
+pub(crate) async fn db_grouping(dir: &tempfile::TempDir, max: usize) -> Db {
     let config = DatabaseConfig {
         url: String::new().into(),
         max_connections: 2,
         durable_ack: true,
+        write_group: max,
     };
     let db = Db::connect(&config, dir.path()).await.unwrap();
     db.write
@@ -18,14 +24,14 @@ async fn db(dir: &tempfile::TempDir) -> Db {
     db
 }
 
-async fn ids(db: &Db) -> Vec<String> {
+pub(crate) async fn ids(db: &Db) -> Vec<String> {
     sqlx::query_scalar("SELECT id FROM t ORDER BY id")
         .fetch_all(&db.read)
         .await
         .unwrap()
 }
 
-async fn insert(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO t (id) VALUES ($1)")
         .bind(id)
         .execute(conn)
