@@ -381,9 +381,10 @@ async fn main() -> anyhow::Result<()> {
     let a = args();
     let b = setup::start(&a.db, a.pool).await?;
     println!(
-        "booking_open: {} (pool of {}) rates {:?} for {} s; raw {} transactions; release {} in {} s",
+        "booking_open: {} (pool of {}, write groups of {}) rates {:?} for {} s; raw {} transactions; release {} in {} s",
         b.backend,
         b.state.config.database.max_connections,
+        b.state.config.database.write_group,
         a.rates,
         a.seconds,
         a.raw,

@@ -46,7 +46,8 @@ pub fn shanghai(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> chrono::Dat
 }
 
 /// Starts the server in-process; `db` is `sqlite` or a PostgreSQL URL; `max_connections`: the
-/// pool's size, `None` the server's default (`config/default.toml`).
+/// pool's size, `None` the server's default (`config/default.toml`); `WRITE_GROUP` in the
+/// environment sets `database.write_group`.
 pub async fn start(db: &str, max_connections: Option<u32>) -> anyhow::Result<Bench> {
     let tmp = tempfile::tempdir()?;
     let mut config = Config::defaults()?;
@@ -59,6 +60,13 @@ pub async fn start(db: &str, max_connections: Option<u32>) -> anyhow::Result<Ben
     }
     if let Ok(r) = std::env::var("REDIS_URL") {
         config.redis.url = SecretString::from(r);
+    }
+    // SQLite's write groups (`store::group`): `WRITE_GROUP=1` turns them off
+    if let Some(n) = std::env::var("WRITE_GROUP")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        config.database.write_group = n;
     }
     config.redis.prefix = format!("bench-{}", ids::new_id());
     config.ops.listen = "127.0.0.1:0".into();

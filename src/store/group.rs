@@ -84,8 +84,14 @@ impl std::fmt::Debug for Grouping {
 pub(crate) struct Group {
     grouping: Arc<Grouping>,
     members: usize,
+    /// Groups run before this one on the same connection without releasing it.
+    chained: usize,
     acks: Vec<oneshot::Sender<Result<(), String>>>,
 }
+
+/// How many groups in a row may run on the write connection before it goes back to the pool,
+/// where other writers wait (`pass`).
+const CHAIN: usize = 4;
 
 /// The savepoint each member runs in.
 const OPEN: &str = "SAVEPOINT member";
@@ -148,6 +154,7 @@ impl Grouping {
         let group = Group {
             grouping: leading.defuse(),
             members: 1,
+            chained: 0,
             acks: Vec::new(),
         };
         // a transaction open on the connection is rolled back by the pool's release check if
@@ -252,7 +259,10 @@ fn group_failed(why: String) -> sqlx::Error {
     )))
 }
 
-/// The work between two members (module doc).
+/// The work between two members (module doc). A full group with a writer waiting commits and
+/// begins the next group on the same connection, up to [`CHAIN`] groups in a row: handing the
+/// connection back to the pool and taking it again costs each group a round of wake-ups, in
+/// which the writer idles.
 async fn pass(
     mut conn: PoolConnection<sqlx::Any>,
     mut group: Group,
@@ -260,15 +270,23 @@ async fn pass(
 ) -> Result<(), sqlx::Error> {
     let mut close = if end == End::Commit { RELEASE } else { UNDO };
     loop {
-        let next = match group.members < group.grouping.max {
-            true => group.grouping.pop(),
-            false => None,
-        };
-        let Some(w) = next else {
+        let Some(w) = group.grouping.pop() else {
             let r = Tx::run_sql(&mut conn, &format!("{close};\nCOMMIT")).await;
             return settle(conn, group, r).await;
         };
-        let sql = format!("{close};\n{OPEN};\n{}", w.first.sql);
+        let mut head = close;
+        if group.members >= group.grouping.max {
+            let r = Tx::run_sql(&mut conn, &format!("{close};\nCOMMIT")).await;
+            if r.is_err() || group.chained + 1 >= CHAIN {
+                group.grouping.lock().queue.push_front(w);
+                return settle(conn, group, r).await;
+            }
+            answer(&mut conn, &mut group, &r).await;
+            group.grouping.left_open.raise();
+            (group.members, group.chained) = (0, group.chained + 1);
+            head = "BEGIN IMMEDIATE";
+        }
+        let sql = format!("{head};\n{OPEN};\n{}", w.first.sql);
         let row = match Tx::read_sql(&mut conn, &sql, &w.first.args).await {
             Ok(row) => row,
             Err(e) => {
@@ -292,23 +310,36 @@ async fn pass(
     }
 }
 
-/// The group's end: its committed members are answered, a transaction left open is rolled
-/// back, the connection goes back to the pool and the next waiting writer leads.
+/// The group's end: its committed members are answered, the connection goes back to the
+/// pool and the next waiting writer leads.
 async fn settle(
     mut conn: PoolConnection<sqlx::Any>,
-    group: Group,
+    mut group: Group,
     r: Result<(), sqlx::Error>,
 ) -> Result<(), sqlx::Error> {
-    let grouping = group.grouping.clone();
+    answer(&mut conn, &mut group, &r).await;
+    drop(conn);
+    group.grouping.pass_on();
+    r
+}
+
+/// Answers the group's committed members with `r`, its `COMMIT`'s outcome; a failed group's
+/// transaction is rolled back first.
+async fn answer(
+    conn: &mut PoolConnection<sqlx::Any>,
+    group: &mut Group,
+    r: &Result<(), sqlx::Error>,
+) {
+    let grouping = &group.grouping;
     metrics::histogram!("db_write_group_members").record(group.members as f64);
-    let answer = match &r {
+    let answer = match r {
         Ok(()) => {
             grouping.left_open.take();
             Ok(())
         }
         Err(e) => {
             tracing::warn!(error = %e, members = group.members, "a write group failed");
-            match Tx::rollback_sql(&mut conn).await {
+            match Tx::rollback_sql(conn).await {
                 Ok(()) => {
                     grouping.left_open.take();
                 }
@@ -318,12 +349,9 @@ async fn settle(
             Err(e.to_string())
         }
     };
-    for ack in group.acks {
+    for ack in group.acks.drain(..) {
         let _ = ack.send(answer.clone());
     }
-    drop(conn);
-    grouping.pass_on();
-    r
 }
 
 #[cfg(test)]

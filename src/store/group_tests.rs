@@ -214,3 +214,52 @@ async fn many_writers_commit_exactly_their_rows() {
     assert_eq!(ids(&db).await, want);
     assert!(!db.left_open.take(), "nothing left open");
 }
+
+/// Full groups run on without giving the connection back, but only for `CHAIN` groups in a
+/// row: a writer waiting on the pool (an autocommit statement) gets its turn before a long
+/// queue of group writers is through.
+#[tokio::test]
+async fn chained_groups_let_other_writers_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_grouping(&dir, 2).await;
+    let mut first = begin(&db).await.unwrap();
+    insert(&mut first, "first").await.unwrap();
+    let mut writers = Vec::new();
+    for i in 0..30 {
+        writers.push(writer(
+            &db,
+            Box::leak(format!("w{i:02}").into_boxed_str()),
+            None,
+            true,
+        ));
+        queued(&db, i + 1).await;
+    }
+    let auto = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write
+                .execute("INSERT INTO t (id) SELECT 'auto-after-' || count(*) FROM t")
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    first.commit().await.unwrap();
+    for w in writers {
+        w.await.unwrap().unwrap();
+    }
+    auto.await.unwrap().unwrap();
+    let rows = ids(&db).await;
+    assert_eq!(rows.len(), 32);
+    let after: usize = rows
+        .iter()
+        .find_map(|r| r.strip_prefix("auto-after-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // before the queue was through (31 rows), after at most CHAIN full groups of 2
+    assert!(
+        after < 31,
+        "the autocommit writer waited for all {after} rows"
+    );
+    assert!(after <= 2 * super::CHAIN, "it waited for {after} rows");
+}
