@@ -14,6 +14,16 @@ async fn begin(db: &Db) -> Result<Tx, sqlx::Error> {
     db.begin_reading(FIRST, &[]).await.map(|(tx, _)| tx)
 }
 
+/// A database with groups of up to `max` and the first member of a group, which has inserted
+/// `id` and not committed.
+async fn leading(max: usize, id: &str) -> (tempfile::TempDir, Db, Tx) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_grouping(&dir, max).await;
+    let mut first = begin(&db).await.unwrap();
+    insert(&mut first, id).await.unwrap();
+    (dir, db, first)
+}
+
 /// Waits until `n` writers are queued for a turn.
 async fn queued(db: &Db, n: usize) {
     let g = db.group.clone().unwrap();
@@ -52,10 +62,7 @@ fn writer(
 /// finished, the first one's row is not visible and its commit has not returned.
 #[tokio::test]
 async fn a_member_is_answered_only_after_the_groups_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_grouping(&dir, 16).await;
-    let mut first = begin(&db).await.unwrap();
-    insert(&mut first, "a").await.unwrap();
+    let (_dir, db, first) = leading(16, "a").await;
     let go = Arc::new(Notify::new());
     let second = writer(&db, "b", Some(go.clone()), true);
     queued(&db, 1).await;
@@ -77,10 +84,7 @@ async fn a_member_is_answered_only_after_the_groups_commit() {
 /// rolled back; the members before and after it commit.
 #[tokio::test]
 async fn a_refused_member_loses_only_its_own_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_grouping(&dir, 16).await;
-    let mut first = begin(&db).await.unwrap();
-    insert(&mut first, "a").await.unwrap();
+    let (_dir, db, first) = leading(16, "a").await;
     let refused = writer(&db, "refused", None, false);
     queued(&db, 1).await;
     let failing = {
@@ -109,10 +113,7 @@ async fn a_refused_member_loses_only_its_own_writes() {
 /// the next writer begins a new group.
 #[tokio::test]
 async fn a_transaction_ended_under_the_group_fails_every_waiting_member() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_grouping(&dir, 16).await;
-    let mut first = begin(&db).await.unwrap();
-    insert(&mut first, "a").await.unwrap();
+    let (_dir, db, first) = leading(16, "a").await;
     let breaker = {
         let db = db.clone();
         tokio::spawn(async move {
@@ -138,10 +139,7 @@ async fn a_transaction_ended_under_the_group_fails_every_waiting_member() {
 /// the next one gets the turn, and nothing of the one that left is written.
 #[tokio::test]
 async fn a_writer_that_stops_waiting_is_skipped() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_grouping(&dir, 16).await;
-    let mut first = begin(&db).await.unwrap();
-    insert(&mut first, "a").await.unwrap();
+    let (_dir, db, first) = leading(16, "a").await;
     let gone = writer(&db, "gone", None, true);
     queued(&db, 1).await;
     let last = writer(&db, "c", None, true);
@@ -157,10 +155,7 @@ async fn a_writer_that_stops_waiting_is_skipped() {
 /// the first two members are answered while the third holds its turn in the next group.
 #[tokio::test]
 async fn a_full_group_commits_and_the_next_writer_leads_a_new_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_grouping(&dir, 2).await;
-    let mut first = begin(&db).await.unwrap();
-    insert(&mut first, "a").await.unwrap();
+    let (_dir, db, first) = leading(2, "a").await;
     let second = writer(&db, "b", None, true);
     queued(&db, 1).await;
     let go = Arc::new(Notify::new());
@@ -220,10 +215,7 @@ async fn many_writers_commit_exactly_their_rows() {
 /// queue of group writers is through.
 #[tokio::test]
 async fn chained_groups_let_other_writers_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_grouping(&dir, 2).await;
-    let mut first = begin(&db).await.unwrap();
-    insert(&mut first, "first").await.unwrap();
+    let (_dir, db, first) = leading(2, "first").await;
     let mut writers = Vec::new();
     for i in 0..30 {
         writers.push(writer(
