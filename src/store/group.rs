@@ -19,6 +19,9 @@
 //! - The work between two members (closing one's savepoint, opening the next's with its first
 //!   read, the `COMMIT`) runs in a task of its own, never in a request's future, so a cancelled
 //!   request cannot stop a group half-way.
+//! - A member reads what the members before it wrote, as a transaction after theirs would. If
+//!   the group's `COMMIT` then fails (a storage fault), a member refused on those reads (a full
+//!   slot) has had its 409 already; its own writes were nothing, and a retry finds the truth.
 
 use std::{
     collections::VecDeque,
@@ -53,10 +56,12 @@ struct Waiting {
 }
 
 /// What a waiting writer is given: its turn in the running group (its transaction and first
-/// row, or why it could not begin), or the lead of a new group.
+/// row, or why it could not begin), or the lead of a new group. Either is passed on if the
+/// writer has stopped waiting by the time it arrives: a turn's transaction ends its turn when
+/// dropped, a lead passes itself on.
 enum Handoff {
     Turn(Result<(Tx, Option<AnyRow>), sqlx::Error>),
-    Lead,
+    Lead(Leading),
 }
 
 #[derive(Default)]
@@ -88,6 +93,9 @@ pub(crate) struct Group {
     chained: usize,
     acks: Vec<oneshot::Sender<Result<(), String>>>,
 }
+
+/// How long a writer waits for its turn or lead: the write pool's `acquire_timeout`.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How many groups in a row may run on the write connection before it goes back to the pool,
 /// where other writers wait (`pass`).
@@ -131,24 +139,27 @@ impl Grouping {
                 None
             }
         };
-        if let Some(rx) = waiting {
-            match rx.await {
-                Ok(Handoff::Turn(r)) => return r,
-                Ok(Handoff::Lead) => {}
+        let leading = match waiting {
+            None => Leading(Some(self.clone())),
+            // as long as the pool's own wait for its connection (then 503)
+            Some(rx) => match tokio::time::timeout(WAIT, rx).await {
+                Err(_) => return Err(sqlx::Error::PoolTimedOut),
+                Ok(Ok(Handoff::Turn(r))) => return r,
+                Ok(Ok(Handoff::Lead(leading))) => leading,
                 // every queued writer is answered before it is dropped
-                Err(_) => return Err(sqlx::Error::PoolClosed),
-            }
-        }
-        self.lead(first, args).await
+                Ok(Err(_)) => return Err(sqlx::Error::PoolClosed),
+            },
+        };
+        self.lead(leading, first, args).await
     }
 
     /// Begins a new group with this writer as its first member.
     async fn lead(
-        self: &Arc<Self>,
+        &self,
+        leading: Leading,
         first: &str,
         args: &[Arg],
     ) -> Result<(Tx, Option<AnyRow>), sqlx::Error> {
-        let leading = Leading(Some(self.clone()));
         let conn = self.write.acquire().await?;
         // from here on the transaction's drop ends the group
         let group = Group {
@@ -180,19 +191,22 @@ impl Grouping {
     }
 
     /// The running group is over: the first writer still waiting leads the next one.
-    fn pass_on(&self) {
+    fn pass_on(self: &Arc<Self>) {
         let mut s = self.lock();
         while let Some(w) = s.queue.pop_front() {
-            if w.reply.send(Handoff::Lead).is_ok() {
-                return;
+            match w.reply.send(Handoff::Lead(Leading(Some(self.clone())))) {
+                Ok(()) => return,
+                // that writer has gone: the next one (not passed on from here, under the lock)
+                Err(Handoff::Lead(gone)) => gone.forget(),
+                Err(Handoff::Turn(_)) => {}
             }
         }
         s.running = false;
     }
 }
 
-/// The lead of a group not yet begun; passed on if the leader stops before it has a
-/// transaction.
+/// The lead of a group not yet begun; passed on if it is dropped before its leader has a
+/// transaction (a leader that stopped waiting, before or after it was given the lead).
 struct Leading(Option<Arc<Grouping>>);
 
 impl Leading {
@@ -201,6 +215,11 @@ impl Leading {
             Some(g) => g,
             None => unreachable!("a lead is defused once"),
         }
+    }
+
+    /// Dropped without passing the lead on.
+    fn forget(mut self) {
+        self.0.take();
     }
 }
 
@@ -274,6 +293,9 @@ async fn pass(
             let r = Tx::run_sql(&mut conn, &format!("{close};\nCOMMIT")).await;
             return settle(conn, group, r).await;
         };
+        if w.reply.is_closed() {
+            continue; // that writer has stopped waiting
+        }
         let mut head = close;
         if group.members >= group.grouping.max {
             let r = Tx::run_sql(&mut conn, &format!("{close};\nCOMMIT")).await;
@@ -289,10 +311,11 @@ async fn pass(
         let sql = format!("{head};\n{OPEN};\n{}", w.first.sql);
         let row = match Tx::read_sql(&mut conn, &sql, &w.first.args).await {
             Ok(row) => row,
+            // the group fails (whichever statement failed, its transaction is rolled back) and
+            // the writer leads a new one, where its own first read is tried alone
             Err(e) => {
-                let why = e.to_string();
-                let _ = w.reply.send(Handoff::Turn(Err(e)));
-                return settle(conn, group, Err(group_failed(why))).await;
+                group.grouping.lock().queue.push_front(w);
+                return settle(conn, group, Err(group_failed(e.to_string()))).await;
             }
         };
         group.members += 1;

@@ -254,4 +254,37 @@ async fn chained_groups_let_other_writers_in() {
         "the autocommit writer waited for all {after} rows"
     );
     assert!(after <= 2 * super::CHAIN, "it waited for {after} rows");
+    // and full groups went on without giving the connection back after the first
+    assert!(
+        after > 2,
+        "only {after} rows before it: no group was chained"
+    );
+}
+
+/// A writer given the lead of the next group that stops waiting before it takes it passes the
+/// lead on: the writers after it are not left queued behind a group nobody leads.
+#[tokio::test]
+async fn a_lead_given_to_a_writer_that_stopped_waiting_is_passed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_grouping(&dir, 16).await;
+    // another writer holds the connection: the leader waits for it
+    let held = db.write.acquire().await.unwrap();
+    let mut leader = Box::pin(begin(&db));
+    assert!(futures::poll!(&mut leader).is_pending());
+    let mut gone = Box::pin(begin(&db));
+    assert!(futures::poll!(&mut gone).is_pending());
+    queued(&db, 1).await;
+    let last = writer(&db, "c", None, true);
+    queued(&db, 2).await;
+    // the leader stops waiting: its lead goes to `gone`, which never takes it
+    drop(leader);
+    queued(&db, 1).await;
+    drop(gone);
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(5), last)
+        .await
+        .expect("the last writer got the lead")
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids(&db).await, ["c"]);
 }
