@@ -172,7 +172,7 @@ impl Grouping {
         // the group's task never ends it (a runtime shutting down)
         self.left_open.raise();
         let sql = format!("BEGIN IMMEDIATE;\n{OPEN};\n{first}");
-        Tx::sqlite_grouped(conn, group, self.left_open.clone(), &sql, args).await
+        Tx::sqlite_begun(conn, self.left_open.clone(), Some(group), &sql, args).await
     }
 
     /// How many writers are waiting for a turn.
@@ -236,11 +236,10 @@ impl Drop for Leading {
 /// once the group's `COMMIT` is done (its error, as a storage fault, if it failed).
 pub(crate) async fn end(
     conn: PoolConnection<sqlx::Any>,
-    group: Group,
+    mut group: Group,
     end: End,
 ) -> Result<(), sqlx::Error> {
     let (ack, acked) = oneshot::channel();
-    let mut group = group;
     if end == End::Commit {
         group.acks.push(ack);
     }
@@ -290,7 +289,7 @@ async fn pass(
     let mut close = if end == End::Commit { RELEASE } else { UNDO };
     loop {
         let Some(w) = group.grouping.pop() else {
-            let r = Tx::run_sql(&mut conn, &format!("{close};\nCOMMIT")).await;
+            let r = commit(&mut conn, close).await;
             return settle(conn, group, r).await;
         };
         if w.reply.is_closed() {
@@ -298,7 +297,7 @@ async fn pass(
         }
         let mut head = close;
         if group.members >= group.grouping.max {
-            let r = Tx::run_sql(&mut conn, &format!("{close};\nCOMMIT")).await;
+            let r = commit(&mut conn, close).await;
             if r.is_err() || group.chained + 1 >= CHAIN {
                 group.grouping.lock().queue.push_front(w);
                 return settle(conn, group, r).await;
@@ -331,6 +330,11 @@ async fn pass(
             Err(_) => return Ok(()),
         }
     }
+}
+
+/// Closes the last member's savepoint (`close`) and commits the group's transaction.
+async fn commit(conn: &mut PoolConnection<sqlx::Any>, close: &str) -> Result<(), sqlx::Error> {
+    Tx::run_sql(conn, &format!("{close};\nCOMMIT")).await
 }
 
 /// The group's end: its committed members are answered, the connection goes back to the

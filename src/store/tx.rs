@@ -129,21 +129,21 @@ impl Tx {
         first: &str,
         args: &[Arg],
     ) -> Result<(Tx, Option<AnyRow>), sqlx::Error> {
-        let mut tx = SqliteTx::new(conn, left_open, None);
-        let row = Tx::read_sql(tx.conn(), &format!("BEGIN IMMEDIATE;\n{first}"), args).await?;
-        Ok((Tx(Inner::Sqlite(tx)), row))
+        let sql = format!("BEGIN IMMEDIATE;\n{first}");
+        Tx::sqlite_begun(conn, left_open, None, &sql, args).await
     }
 
-    /// A member of a write group (`group`) on `conn`, its savepoint opened and its first read
-    /// done by `sql` (`args` bound); if that fails, dropping it ends its turn.
-    pub(crate) async fn sqlite_grouped(
+    /// A transaction on `conn` begun by `sql` (`args` bound: the `BEGIN` or a write group's
+    /// savepoint, then a first read), a member of `group` if given, and the first row read; if
+    /// `sql` fails, dropping it rolls back (or ends its turn in the group).
+    pub(crate) async fn sqlite_begun(
         conn: PoolConnection<Any>,
-        group: Group,
         left_open: LeftOpen,
+        group: Option<Group>,
         sql: &str,
         args: &[Arg],
     ) -> Result<(Tx, Option<AnyRow>), sqlx::Error> {
-        let mut tx = SqliteTx::new(conn, left_open, Some(group));
+        let mut tx = SqliteTx::new(conn, left_open, group);
         let row = Tx::read_sql(tx.conn(), sql, args).await?;
         Ok((Tx(Inner::Sqlite(tx)), row))
     }
